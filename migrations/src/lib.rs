@@ -1,0 +1,16 @@
+//! Schema migrations of plusflow, applied in order by `plusflow migrate` (and at the start of
+//! `serve`, `demo` and `bench`). A migration that has landed is never edited: add a new one.
+//! Every migration is written once with sea-query and runs unchanged on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_workflow_engine;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_workflow_engine::Migration)]
+    }
+}

@@ -1,0 +1,71 @@
+//! HTTP edge (axum): liveness and readiness today; GraphQL and the Alipay+ webhooks mount here.
+
+use std::net::SocketAddr;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::Engine;
+
+#[derive(Clone)]
+struct ApiState {
+    engine: Engine,
+    redis: Option<redis::aio::ConnectionManager>,
+}
+
+/// The router of `plusflow serve`.
+pub async fn router(engine: Engine, redis_url: Option<&str>) -> anyhow::Result<Router> {
+    let redis = match redis_url {
+        Some(url) => Some(redis::Client::open(url)?.get_connection_manager().await?),
+        None => None,
+    };
+    Ok(Router::new()
+        .route("/health/live", get(|| async { "ok" }))
+        .route("/health/ready", get(ready))
+        .with_state(ApiState { engine, redis }))
+}
+
+/// Readiness: the database answers, and Redis too when configured.
+async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
+    let database = match crate::store::ping(&state.engine.db).await {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("unavailable: {e}"),
+    };
+    let redis = match state.redis.clone() {
+        None => "not configured".to_string(),
+        Some(mut connection) => match redis::cmd("PING").query_async::<String>(&mut connection).await {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("unavailable: {e}"),
+        },
+    };
+    let healthy = database == "ok" && (redis == "ok" || redis == "not configured");
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(json!({ "database": database, "redis": redis })))
+}
+
+/// Binds `host:port` (port 0 picks one) and returns the listener with its real address.
+pub async fn bind(host: &str, port: u16) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind((host, port)).await?;
+    let address = listener.local_addr()?;
+    Ok((listener, address))
+}
+
+/// Serves `router` until `shutdown` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,76 @@
+//! The contract between workflows and the code that acts on the world. A transition names
+//! effects; a handler per effect name executes one, and answers with the event to apply, or an
+//! error. An error is never a business outcome: it means "unknown, try again" and is retried per
+//! the workflow's policy until the instance is parked (ALIPAYPLUS "unknown is an outcome").
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use uuid::Uuid;
+
+use crate::store::EventInput;
+use crate::store::entity::instance;
+use crate::workflow::{Definitions, EffectName};
+
+/// What a handler knows about the execution it is asked for.
+#[derive(Debug, Clone)]
+pub struct EffectContext {
+    pub effect: EffectName,
+    pub instance: instance::Model,
+    /// Stable across every retry of this effect: use it as the idempotency key of outside calls.
+    pub execution_id: Uuid,
+    /// Failed executions before this one.
+    pub previous_failures: u32,
+}
+
+/// The effect could not be completed; it will be tried again.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct EffectError(pub String);
+
+pub trait EffectHandler: Send + Sync + 'static {
+    fn run(&self, context: EffectContext) -> BoxFuture<'static, Result<EventInput, EffectError>>;
+}
+
+/// The handler of every effect name this process can execute.
+#[derive(Clone, Default)]
+pub struct EffectRegistry {
+    handlers: HashMap<EffectName, Arc<dyn EffectHandler>>,
+}
+
+impl EffectRegistry {
+    pub fn register(&mut self, effect: EffectName, handler: Arc<dyn EffectHandler>) -> &mut Self {
+        self.handlers.insert(effect, handler);
+        self
+    }
+
+    pub fn get(&self, effect: EffectName) -> Option<Arc<dyn EffectHandler>> {
+        self.handlers.get(&effect).cloned()
+    }
+
+    /// Every effect a loaded workflow names must have a handler; the missing ones otherwise.
+    pub fn missing_for(&self, definitions: &Definitions) -> Vec<String> {
+        let mut missing: Vec<String> = definitions
+            .iter()
+            .flat_map(|d| {
+                let used = d.start.effects.iter().chain(
+                    d.ordered_transitions
+                        .iter()
+                        .flat_map(|(_, _, s)| s.effects.iter()),
+                );
+                used.filter(|e| !self.handlers.contains_key(e))
+                    .map(|e| {
+                        format!(
+                            "workflow '{}' v{} uses effect '{e}', which has no handler",
+                            d.kind, d.version
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        missing.sort();
+        missing.dedup();
+        missing
+    }
+}

@@ -1,0 +1,8 @@
+//! Use cases: the [`Engine`] handle that coordinates the pure workflow core with the store, and
+//! the effect-handler contract between workflows and the edges that act on the world.
+
+mod effects;
+mod engine;
+
+pub use effects::{EffectContext, EffectError, EffectHandler, EffectRegistry};
+pub use engine::Engine;

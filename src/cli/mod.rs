@@ -1,0 +1,191 @@
+//! The `plusflow` command line and the composition root: loads the configuration, connects the
+//! store, registers effect handlers, and starts the API, the relay and the workers as the
+//! command asks.
+
+mod bench;
+mod demo;
+mod workflows;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::app::{EffectRegistry, Engine};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Config, redact};
+use crate::{api, jobs, store, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "plusflow",
+    version,
+    about = "The Alipay+ Cashier Payment gateway of an Acquiring Service Provider"
+)]
+pub struct Cli {
+    /// One more configuration file, over config/default.toml and config/$PLUSFLOW_ENV.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// API, workers and outbox relay in one process (or one role of them).
+    Serve {
+        #[arg(long, value_enum, default_value_t = Role::All)]
+        role: Role,
+    },
+    /// Apply the database migrations.
+    Migrate,
+    /// Validate or render the workflow definitions.
+    #[command(subcommand)]
+    Workflows(workflows::WorkflowsCommand),
+    /// Run the built-in end-to-end demonstration on the configured (embedded) defaults.
+    Demo(demo::DemoArgs),
+    /// Benchmarks on the configured backend.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// API, relay and workers.
+    All,
+    /// HTTP only.
+    Api,
+    /// Relay and workers only.
+    Worker,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Workflows(command) = &cli.command {
+        return Ok(workflows::run(command));
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    telemetry::init(config.log_format, &config.log_level);
+    match cli.command {
+        Command::Serve { role } => serve(config, role).await,
+        Command::Migrate => {
+            let db = connect(&config).await?;
+            store::migrate(&db).await.context("applying migrations")?;
+            println!("migrations applied to {}", redact(&config.database_url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => demo::run(config, args).await,
+        Command::Bench(command) => bench::run(config, command).await,
+        Command::Workflows(_) => unreachable!("handled above"),
+    }
+}
+
+async fn connect(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    store::connect(config)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&config.database_url)))
+}
+
+/// The handlers of every effect this binary can execute.
+fn effect_registry(config: &Config) -> anyhow::Result<EffectRegistry> {
+    let mut effects = EffectRegistry::default();
+    jobs::probe::register(&mut effects)?;
+    let missing = effects.missing_for(&config.definitions);
+    anyhow::ensure!(
+        missing.is_empty(),
+        "workflows name effects this binary cannot run:\n  - {}",
+        missing.join("\n  - ")
+    );
+    Ok(effects)
+}
+
+/// Connects, migrates and builds the engine on `clock`.
+pub async fn boot(config: &Config, clock: SharedClock) -> anyhow::Result<(Engine, EffectRegistry)> {
+    let effects = effect_registry(config)?;
+    let db = connect(config).await?;
+    store::migrate(&db).await.context("applying migrations")?;
+    Ok((Engine::new(db, config.definitions.clone(), clock), effects))
+}
+
+/// A running process: its API address (if it serves one) and its background tasks.
+pub struct Running {
+    pub api_address: Option<std::net::SocketAddr>,
+    pub shutdown: CancellationToken,
+    pub tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Stops the API, the relay and the workers, and waits for them.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Starts the parts of `role` on an already booted engine.
+pub async fn start(
+    config: &Config,
+    engine: Engine,
+    effects: EffectRegistry,
+    role: Role,
+) -> anyhow::Result<Running> {
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    if role != Role::Api {
+        jobs::spawn(engine.clone(), effects, config, shutdown.clone(), &mut tasks).await?;
+    }
+    let mut api_address = None;
+    if role != Role::Worker {
+        let router = api::router(engine, config.redis_url.as_deref()).await?;
+        let (listener, address) = api::bind(&config.host, config.port)
+            .await
+            .with_context(|| format!("binding {}:{}", config.host, config.port))?;
+        api_address = Some(address);
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = api::serve(listener, router, stop).await {
+                tracing::error!("API server stopped: {e}");
+            }
+        });
+    }
+    Ok(Running {
+        api_address,
+        shutdown,
+        tasks,
+    })
+}
+
+async fn serve(config: Config, role: Role) -> anyhow::Result<ExitCode> {
+    let (engine, effects) = boot(&config, Arc::new(SystemClock)).await?;
+    let running = start(&config, engine, effects, role).await?;
+    let api = running.api_address.map(|a| format!("http://{a}"));
+    info!(role = ?role, database = %redact(&config.database_url), api = ?api, "plusflow serving");
+    // One machine-readable line, so scripts and tests know the process is ready and where.
+    println!(
+        "{}",
+        serde_json::json!({ "ready": true, "role": format!("{role:?}").to_lowercase(), "api": api })
+    );
+    shutdown_signal().await;
+    info!("shutting down");
+    running.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}

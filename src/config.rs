@@ -1,0 +1,284 @@
+//! Configuration: raw [`Settings`] layered from `config/default.toml` (built in), the
+//! `config/$PLUSFLOW_ENV.toml` overlay, an optional `--config FILE` and `PLUSFLOW__A__B`
+//! environment variables, then validated once into a typed [`Config`]. Validation lists every
+//! problem with the key it concerns; nothing downstream parses a string again.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::workflow::{self, Definitions};
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// The settings as written: strings where people write durations and URLs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub server: ServerSettings,
+    pub workflows: WorkflowSettings,
+    pub jobs: JobSettings,
+    pub admin: AdminSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: String,
+    pub queue: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub public_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSettings {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    pub concurrency: usize,
+    pub relay_interval: String,
+    pub relay_batch: u32,
+    pub lease: String,
+    pub heartbeat: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    pub api_key: SecretString,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub format: String,
+    pub level: String,
+}
+
+/// Which database the service runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One SQLite file, in-process queue unless Redis is configured.
+    Sqlite,
+    /// PostgreSQL: several processes share it.
+    Postgres,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub backend: Backend,
+    pub max_connections: u32,
+    pub redis_url: Option<String>,
+    pub redis_queue: String,
+    pub host: String,
+    pub port: u16,
+    pub public_url: url::Url,
+    pub workflows_dir: PathBuf,
+    pub definitions: Definitions,
+    pub jobs: JobConfig,
+    pub admin_api_key: Option<SecretString>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobConfig {
+    pub concurrency: usize,
+    pub relay_interval: Duration,
+    pub relay_batch: u32,
+    pub lease: Duration,
+    pub heartbeat: Duration,
+}
+
+/// Every problem found while loading, one per line.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Config {
+    /// Loads the layers and validates them; `extra_file` is `--config FILE`.
+    pub fn load(extra_file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::new().merge(Toml::string(DEFAULTS));
+        if let Ok(environment) = std::env::var("PLUSFLOW_ENV") {
+            figment = figment.merge(Toml::file(
+                Path::new("config").join(format!("{environment}.toml")),
+            ));
+        }
+        if let Some(file) = extra_file {
+            if !file.is_file() {
+                return Err(ConfigError(vec![format!(
+                    "--config: no such file {}",
+                    file.display()
+                )]));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Env::prefixed("PLUSFLOW__").split("__"));
+        let settings: Settings = figment.extract().map_err(|errors| {
+            ConfigError(errors.into_iter().map(|e| describe_figment_error(&e)).collect())
+        })?;
+        settings.validate()
+    }
+}
+
+fn describe_figment_error(error: &figment::Error) -> String {
+    let key = error.path.join(".");
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (from {})", m.name))
+        .unwrap_or_default();
+    if key.is_empty() {
+        format!("{}{source}", error.kind)
+    } else {
+        format!("{key}: {}{source}", error.kind)
+    }
+}
+
+impl Settings {
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let mut duration = |key: &str, text: &str| match workflow::parse_duration(text) {
+            Ok(d) if !d.is_zero() => d,
+            Ok(_) => {
+                problems.push(format!("{key}: must be longer than zero"));
+                Duration::from_secs(1)
+            }
+            Err(e) => {
+                problems.push(format!("{key}: {e}"));
+                Duration::from_secs(1)
+            }
+        };
+        let jobs = JobConfig {
+            concurrency: self.jobs.concurrency,
+            relay_interval: duration("jobs.relay_interval", &self.jobs.relay_interval),
+            relay_batch: self.jobs.relay_batch,
+            lease: duration("jobs.lease", &self.jobs.lease),
+            heartbeat: duration("jobs.heartbeat", &self.jobs.heartbeat),
+        };
+        if jobs.concurrency == 0 {
+            problems.push("jobs.concurrency: must be at least 1".into());
+        }
+        if jobs.relay_batch == 0 {
+            problems.push("jobs.relay_batch: must be at least 1".into());
+        }
+
+        let url = self.database.url.trim().to_string();
+        let backend = if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            problems.push(format!(
+                "database.url: unknown database scheme '{scheme}' (expected sqlite: or postgres://)"
+            ));
+            None
+        };
+        if self.database.max_connections == 0 {
+            problems.push("database.max_connections: must be at least 1".into());
+        }
+
+        let redis_url = match self.redis.url.trim() {
+            "" => None,
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url.to_string()),
+            other => {
+                problems.push(format!("redis.url: '{}' is not a redis:// URL", redact(other)));
+                None
+            }
+        };
+        if self.redis.queue.trim().is_empty() {
+            problems.push("redis.queue: must not be empty".into());
+        }
+
+        let public_url = url::Url::parse(&self.server.public_url).unwrap_or_else(|e| {
+            problems.push(format!(
+                "server.public_url: '{}' is not a URL ({e})",
+                self.server.public_url
+            ));
+            url::Url::parse("http://invalid").expect("static URL")
+        });
+
+        let log_format = match self.telemetry.format.as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => {
+                problems.push(format!(
+                    "telemetry.format: '{other}' is neither \"pretty\" nor \"json\""
+                ));
+                LogFormat::Pretty
+            }
+        };
+
+        let definitions = workflow::load_dir(&self.workflows.dir).unwrap_or_else(|found| {
+            problems.extend(found.into_iter().map(|p| format!("workflows.dir: {p}")));
+            Definitions::default()
+        });
+
+        use secrecy::ExposeSecret;
+        let admin_api_key = Some(self.admin.api_key).filter(|key| !key.expose_secret().is_empty());
+
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        Ok(Config {
+            database_url: url,
+            backend: backend.expect("checked above"),
+            max_connections: self.database.max_connections,
+            redis_url,
+            redis_queue: self.redis.queue,
+            host: self.server.host,
+            port: self.server.port,
+            public_url,
+            workflows_dir: self.workflows.dir,
+            definitions,
+            jobs,
+            admin_api_key,
+            log_format,
+            log_level: self.telemetry.level,
+        })
+    }
+}
+
+/// A URL fit for a log line: its password replaced.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,141 @@
+//! The delivery queue between the relay and the workers: apalis-redis when a Redis URL is
+//! configured (every process sharing it shares the work), otherwise apalis's in-process queue.
+//! Either way the queue only carries claims; losing one costs a lease period, never a record.
+
+use std::sync::Arc;
+
+use apalis::prelude::*;
+use apalis_redis::RedisStorage;
+use futures::SinkExt;
+use futures::lock::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+use uuid::Uuid;
+
+use super::runner::Runner;
+use crate::store::outbox::Claim;
+
+/// One outbox claim to execute; what travels through the queue.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Delivery {
+    pub outbox_id: Uuid,
+    pub lease_token: Uuid,
+}
+
+impl From<Claim> for Delivery {
+    fn from(claim: Claim) -> Self {
+        Self {
+            outbox_id: claim.id,
+            lease_token: claim.lease_token,
+        }
+    }
+}
+
+impl From<Delivery> for Claim {
+    fn from(delivery: Delivery) -> Self {
+        Self {
+            id: delivery.outbox_id,
+            lease_token: delivery.lease_token,
+        }
+    }
+}
+
+/// The relay's end of the queue.
+#[derive(Clone)]
+pub enum Queue {
+    InProcess(MemorySink<Delivery>),
+    Redis(Box<RedisStorage<Delivery>>),
+}
+
+/// The workers' end of the queue.
+pub enum WorkerSource {
+    InProcess(MemoryStorage<Delivery>),
+    Redis(Box<RedisStorage<Delivery>>),
+}
+
+/// Settings of a Redis queue.
+pub struct RedisQueue<'a> {
+    pub url: &'a str,
+    pub queue: &'a str,
+    pub heartbeat: std::time::Duration,
+}
+
+impl Queue {
+    /// A queue inside this process.
+    pub fn in_process() -> (Queue, WorkerSource) {
+        let (sender, receiver) = futures::channel::mpsc::unbounded::<Task<Delivery>>();
+        let sender: Box<dyn futures::Sink<Task<Delivery>, Error = MemoryStorageError> + Send + Sync + Unpin> =
+            Box::new(sender.sink_map_err(MemoryStorageError::from));
+        let sink = MemorySink::new(Arc::new(Mutex::new(sender)));
+        let storage = MemoryStorage::new_with(sink.clone(), Box::pin(receiver));
+        (Queue::InProcess(sink), WorkerSource::InProcess(storage))
+    }
+
+    /// A queue in Redis, shared by every process configured with the same URL and queue name.
+    pub async fn redis(settings: RedisQueue<'_>) -> anyhow::Result<(Queue, WorkerSource)> {
+        let connection = apalis_redis::connect(settings.url).await?;
+        let config = apalis_redis::Config::default()
+            .queue(settings.queue)
+            .heartbeat_interval(settings.heartbeat)
+            .missed_heartbeats(3)
+            .batch_size(32);
+        let storage = RedisStorage::<Delivery>::new(connection).with_config(config);
+        Ok((Queue::Redis(Box::new(storage.clone())), WorkerSource::Redis(Box::new(storage))))
+    }
+
+    pub async fn push(&mut self, claim: Claim) -> anyhow::Result<()> {
+        let delivery = Delivery::from(claim);
+        match self {
+            Queue::InProcess(sink) => sink.send(Task::new(delivery)).await?,
+            Queue::Redis(storage) => storage.push(delivery).await?,
+        }
+        Ok(())
+    }
+}
+
+/// The apalis job: execute one claim on its own tokio task (so jobs use every core, and a panic
+/// stays inside its job). Errors are logged, not returned: the outbox row keeps the truth, and
+/// an unfinished claim is delivered again when its lease runs out.
+async fn execute(delivery: Delivery, runner: Data<Runner>) -> Result<(), BoxDynError> {
+    let runner = (*runner).clone();
+    let outcome = tokio::spawn(async move { runner.deliver(delivery.into()).await }).await;
+    let error = match outcome {
+        Ok(Ok(_)) => return Ok(()),
+        Ok(Err(e)) => e.to_string(),
+        Err(panic) => format!("the job panicked: {panic}"),
+    };
+    warn!(outbox_id = %delivery.outbox_id, "delivery not recorded, will be redelivered after its lease: {error}");
+    Ok(())
+}
+
+/// Runs an apalis worker named `name` on `source` until `shutdown`.
+pub async fn run_worker(
+    source: WorkerSource,
+    name: String,
+    runner: Runner,
+    concurrency: usize,
+    shutdown: CancellationToken,
+) -> Result<(), WorkerError> {
+    let stop = async move {
+        shutdown.cancelled().await;
+        Ok::<(), WorkerError>(())
+    };
+    macro_rules! worker_on {
+        ($backend:expr) => {
+            WorkerBuilder::new(name)
+                .backend($backend)
+                .data(runner)
+                .concurrency(concurrency)
+                .build(execute)
+                .run_until(stop)
+                .await
+        };
+    }
+    match source {
+        WorkerSource::InProcess(storage) => worker_on!(storage),
+        WorkerSource::Redis(storage) => {
+            worker_on!(storage.poll_with_interval(std::time::Duration::from_millis(50)))
+        }
+    }
+}

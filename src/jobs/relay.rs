@@ -1,0 +1,62 @@
+//! The outbox relay: claims due outbox rows under a lease and hands each claim to the queue.
+//! The row stays the record; if a delivery is lost (a crash, Redis flushed), the lease runs out
+//! and the row is claimed and delivered again.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use super::queue::Queue;
+use crate::app::Engine;
+use crate::store::outbox::claim_due;
+
+pub struct Relay {
+    pub engine: Engine,
+    pub queue: Queue,
+    pub worker_id: String,
+    pub lease: Duration,
+    pub batch: u32,
+    pub interval: Duration,
+}
+
+impl Relay {
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        loop {
+            let full_batch = match self.relay_once().await {
+                Ok(claimed) => claimed == self.batch as usize,
+                Err(e) => {
+                    warn!("outbox relay: {e}");
+                    false
+                }
+            };
+            if full_batch {
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.engine.relay_woken() => {}
+                _ = tokio::time::sleep(self.interval) => {}
+            }
+        }
+    }
+
+    async fn relay_once(&mut self) -> anyhow::Result<usize> {
+        let engine = &self.engine;
+        let claims = claim_due(
+            &engine.db,
+            engine.clock.as_ref(),
+            self.lease,
+            self.batch,
+            &self.worker_id,
+        )
+        .await?;
+        if !claims.is_empty() {
+            debug!(count = claims.len(), "relaying outbox claims");
+        }
+        for claim in &claims {
+            self.queue.push(*claim).await?;
+        }
+        Ok(claims.len())
+    }
+}

@@ -1,0 +1,22 @@
+//! plusflow: the Alipay+ Cashier Payment gateway of an Acquiring Service Provider.
+//!
+//! # Layout
+//! - [`config`]: layered settings (files + `PLUSFLOW__` env) validated into one typed [`config::Config`].
+//! - [`telemetry`]: the tracing subscriber (pretty or JSON).
+//! - [`clock`]: the time seam; tests move a [`clock::ManualClock`] instead of sleeping.
+//! - [`workflow`]: the pure engine: definitions from `workflows/*.toml`, validation, `apply()`.
+//! - [`store`]: sea-orm: entities, `apply_event` (the one write path), the outbox, idempotency.
+//! - [`app`]: use cases: the [`app::Engine`] handle, effect handlers' contract, demo, benchmarks.
+//! - [`jobs`]: apalis: the outbox relay, the queues (Redis or in-process) and the workers.
+//! - [`api`]: axum: health and readiness routes.
+//! - [`cli`]: the `plusflow` command line.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod jobs;
+pub mod store;
+pub mod telemetry;
+pub mod workflow;

@@ -1,0 +1,5 @@
+//! sea-orm entities, one module per table.
+
+pub mod history;
+pub mod instance;
+pub mod outbox;

@@ -1,0 +1,105 @@
+//! Persistence with sea-orm, on SQLite or PostgreSQL: entities, [`apply_event`] (the one write
+//! path of workflow state), the outbox of effects and timers, and read queries.
+//!
+//! Locking: on PostgreSQL an event locks its instance row (`SELECT ... FOR UPDATE`); on SQLite it
+//! takes the database write lock first (a no-op `UPDATE` of the row), so a read never has to be
+//! upgraded. Both then update with a version check, and a transaction that lost a race is
+//! retried from the start.
+
+mod apply;
+pub mod entity;
+pub mod outbox;
+mod queries;
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use uuid::Uuid;
+
+pub use apply::{Applied, EventInput, Outcome, apply_event, start_instance};
+pub use queries::{InstanceCounts, count_instances, history, instance};
+
+use crate::config::{Backend, Config};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error("workflow instance {0} not found")]
+    NotFound(Uuid),
+    #[error("no workflow definition '{kind}' version {version} is loaded")]
+    UnknownDefinition { kind: String, version: u32 },
+    #[error("the instance changed while the event was applied")]
+    Conflict,
+}
+
+/// Opens the pool. SQLite runs in WAL mode with a busy timeout, so several processes may share
+/// the file.
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(config.database_url.clone());
+    options
+        .max_connections(config.max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    if config.backend == Backend::Sqlite {
+        options.map_sqlx_sqlite_opts(|sqlite| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            sqlite
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+        });
+    }
+    Database::connect(options).await
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use plusflow_migrations::MigratorTrait;
+    plusflow_migrations::Migrator::up(db, None).await
+}
+
+/// Whether the database answers (readiness).
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Errors a transaction may hit when another one got there first; retrying is correct.
+fn is_transient(error: &StoreError) -> bool {
+    match error {
+        StoreError::Conflict => true,
+        StoreError::Db(e) => {
+            let text = e.to_string();
+            [
+                "database is locked",
+                "(code: 5)",
+                "(code: 517)",
+                "40001",
+                "40P01",
+                "deadlock",
+            ]
+            .iter()
+            .any(|needle| text.contains(needle))
+        }
+        _ => false,
+    }
+}
+
+/// Runs `attempt` again while it fails with a transient error.
+async fn retry_transient<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut tries = 0u32;
+    loop {
+        match attempt().await {
+            Err(e) if is_transient(&e) && tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(u64::from(tries.min(20)) * 2)).await;
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Outbox operations: claiming due rows under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL),
+//! and closing a claim: done (with the event it produced, in the same transaction), stale, or
+//! failed (rescheduled with backoff, or the instance parked as needs-attention).
+//!
+//! A claim is identified by `(row id, lease token)`. Only the holder of the current token may
+//! close it, so a delivery that arrives twice (Redis redelivery, an expired lease re-claimed)
+//! is recorded once.
+
+use std::time::Duration;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, Statement,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::apply::{EventInput, apply_event_in};
+use super::entity::{instance, outbox};
+use super::{StoreError, retry_transient};
+use crate::clock::Clock;
+use crate::workflow::{Definitions, RetryPolicy};
+
+/// A row claimed by this process until its lease runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub id: Uuid,
+    pub lease_token: Uuid,
+}
+
+/// Claims up to `batch` rows that are due, or whose lease expired, for `worker`.
+pub async fn claim_due(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    lease: Duration,
+    batch: u32,
+    worker: &str,
+) -> Result<Vec<Claim>, StoreError> {
+    let now_ms = clock.now_ms();
+    let token = Uuid::now_v7();
+    let lease_until = now_ms + lease.as_millis() as i64;
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "UPDATE outbox SET status = 'claimed', lease_token = $1, lease_until_ms = $2, claimed_by = $3 \
+             WHERE id IN (SELECT id FROM outbox \
+                 WHERE (status = 'pending' AND due_at_ms <= $4) OR (status = 'claimed' AND lease_until_ms < $4) \
+                 ORDER BY due_at_ms LIMIT $5 FOR UPDATE SKIP LOCKED) \
+             RETURNING id"
+        }
+        _ => {
+            "UPDATE outbox SET status = 'claimed', lease_token = ?, lease_until_ms = ?, claimed_by = ? \
+             WHERE id IN (SELECT id FROM outbox \
+                 WHERE (status = 'pending' AND due_at_ms <= ?4) OR (status = 'claimed' AND lease_until_ms < ?4) \
+                 ORDER BY due_at_ms LIMIT ?) \
+             RETURNING id"
+        }
+    };
+    let values: Vec<sea_orm::Value> = vec![
+        token.into(),
+        lease_until.into(),
+        worker.to_string().into(),
+        now_ms.into(),
+        i64::from(batch).into(),
+    ];
+    let rows = retry_transient(|| async {
+        Ok(db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values.clone()))
+            .await?)
+    })
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Claim {
+                id: row.try_get("", "id")?,
+                lease_token: token,
+            })
+        })
+        .collect()
+}
+
+/// The claimed row, if `claim` still holds it.
+pub async fn load_claimed(
+    db: &DatabaseConnection,
+    claim: Claim,
+) -> Result<Option<outbox::Model>, StoreError> {
+    Ok(outbox::Entity::find_by_id(claim.id)
+        .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
+        .filter(outbox::Column::LeaseToken.eq(claim.lease_token))
+        .one(db)
+        .await?)
+}
+
+/// What closing a claim did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closed {
+    /// Recorded (and its event applied, if any).
+    Recorded,
+    /// Another claim holds the row now, or it was closed already: nothing recorded.
+    Superseded,
+}
+
+/// Marks the claimed row done and applies `event` to its instance, in one transaction.
+pub async fn complete(
+    db: &DatabaseConnection,
+    definitions: &Definitions,
+    clock: &dyn Clock,
+    row: &outbox::Model,
+    claim: Claim,
+    event: Option<EventInput>,
+) -> Result<Closed, StoreError> {
+    retry_transient(|| async {
+        let txn = db.begin().await?;
+        if !close(&txn, claim, outbox::STATUS_DONE, None, clock).await? {
+            return Ok(Closed::Superseded);
+        }
+        if let Some(event) = &event {
+            apply_event_in(&txn, definitions, clock, row.instance_id, event).await?;
+        }
+        txn.commit().await?;
+        Ok(Closed::Recorded)
+    })
+    .await
+}
+
+/// Marks the claimed row stale: its instance moved on before it ran.
+pub async fn mark_stale(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    claim: Claim,
+) -> Result<Closed, StoreError> {
+    let txn = db.begin().await?;
+    let closed = close(&txn, claim, outbox::STATUS_STALE, None, clock).await?;
+    txn.commit().await?;
+    Ok(if closed {
+        Closed::Recorded
+    } else {
+        Closed::Superseded
+    })
+}
+
+/// Records a failed execution: due again after the policy's backoff, or, once the attempts
+/// are used up, failed for good with its instance parked as needs-attention.
+pub async fn fail(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    row: &outbox::Model,
+    claim: Claim,
+    error: &str,
+    policy: RetryPolicy,
+) -> Result<Closed, StoreError> {
+    let attempts = row.attempts + 1;
+    let exhausted = attempts >= row.max_attempts;
+    retry_transient(|| async {
+        let txn = db.begin().await?;
+        let now = clock.now();
+        let mut update = outbox::Entity::update_many()
+            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+            .col_expr(outbox::Column::LastError, Expr::value(error.to_string()))
+            .col_expr(outbox::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
+            .col_expr(outbox::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
+            .col_expr(outbox::Column::UpdatedAt, Expr::value(now));
+        update = if exhausted {
+            update.col_expr(outbox::Column::Status, Expr::value(outbox::STATUS_FAILED))
+        } else {
+            let due = clock.now_ms() + policy.delay_after(attempts as u32).as_millis() as i64;
+            update
+                .col_expr(outbox::Column::Status, Expr::value(outbox::STATUS_PENDING))
+                .col_expr(outbox::Column::DueAtMs, Expr::value(due))
+        };
+        let result = update
+            .filter(outbox::Column::Id.eq(claim.id))
+            .filter(outbox::Column::LeaseToken.eq(claim.lease_token))
+            .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
+            .exec(&txn)
+            .await?;
+        if result.rows_affected != 1 {
+            return Ok(Closed::Superseded);
+        }
+        if exhausted {
+            let reason = format!(
+                "{} '{}' failed {attempts} times; last error: {error}",
+                row.kind, row.name
+            );
+            instance::Entity::update_many()
+                .col_expr(instance::Column::NeedsAttention, Expr::value(true))
+                .col_expr(instance::Column::LastError, Expr::value(reason))
+                .col_expr(instance::Column::UpdatedAt, Expr::value(now))
+                .filter(instance::Column::Id.eq(row.instance_id))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(Closed::Recorded)
+    })
+    .await
+}
+
+/// Sets the status of a row still held by `claim`; false if the claim was superseded.
+async fn close(
+    txn: &sea_orm::DatabaseTransaction,
+    claim: Claim,
+    status: &str,
+    error: Option<&str>,
+    clock: &dyn Clock,
+) -> Result<bool, StoreError> {
+    let result = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(status))
+        .col_expr(outbox::Column::LastError, Expr::value(error.map(str::to_string)))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(clock.now()))
+        .filter(outbox::Column::Id.eq(claim.id))
+        .filter(outbox::Column::LeaseToken.eq(claim.lease_token))
+        .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
+        .exec(txn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}

@@ -1,0 +1,46 @@
+//! Read queries over instances and their history.
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::entity::{history, instance};
+
+pub async fn instance(db: &DatabaseConnection, id: Uuid) -> Result<instance::Model, StoreError> {
+    instance::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound(id))
+}
+
+/// The history of an instance, oldest first.
+pub async fn history(db: &DatabaseConnection, id: Uuid) -> Result<Vec<history::Model>, StoreError> {
+    Ok(history::Entity::find()
+        .filter(history::Column::InstanceId.eq(id))
+        .order_by_asc(history::Column::Id)
+        .all(db)
+        .await?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceCounts {
+    pub total: u64,
+    pub terminal: u64,
+    pub needs_attention: u64,
+}
+
+/// How many instances of `kind` exist, have finished, and wait for an operator.
+pub async fn count_instances(db: &DatabaseConnection, kind: &str) -> Result<InstanceCounts, StoreError> {
+    let of_kind = || instance::Entity::find().filter(instance::Column::Kind.eq(kind));
+    Ok(InstanceCounts {
+        total: of_kind().count(db).await?,
+        terminal: of_kind()
+            .filter(instance::Column::Terminal.eq(true))
+            .count(db)
+            .await?,
+        needs_attention: of_kind()
+            .filter(instance::Column::NeedsAttention.eq(true))
+            .count(db)
+            .await?,
+    })
+}

@@ -1,0 +1,44 @@
+//! Renders a definition as a Mermaid state diagram, for docs and the admin.
+
+use std::fmt::Write;
+
+use super::definition::Definition;
+
+pub fn mermaid(definition: &Definition) -> String {
+    let mut out = String::from("stateDiagram-v2\n");
+    let effects = |effects: &[super::EffectName]| {
+        if effects.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<&str> = effects.iter().map(|e| e.into()).collect();
+            format!(" / {}", names.join(", "))
+        }
+    };
+    let start = &definition.start;
+    let _ = writeln!(out, "    [*] --> {} : start{}", start.to, effects(&start.effects));
+    for (from, on, step) in &definition.ordered_transitions {
+        let timer = definition
+            .state(from)
+            .and_then(|s| s.timer.as_ref())
+            .filter(|t| t.on_timeout == *on)
+            .map(|t| format!(" (after {})", humantime::format_duration(t.after)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    {from} --> {} : {on}{timer}{}",
+            step.to,
+            effects(&step.effects)
+        );
+    }
+    let mut terminal: Vec<&str> = definition
+        .states
+        .values()
+        .filter(|s| s.terminal)
+        .map(|s| s.name.as_str())
+        .collect();
+    terminal.sort();
+    for state in terminal {
+        let _ = writeln!(out, "    {state} --> [*]");
+    }
+    out
+}

@@ -1,0 +1,18 @@
+//! The pure workflow engine: definitions loaded from `workflows/*.toml`, their validation,
+//! the decision function [`apply`], and Mermaid rendering. No database, queue or network here.
+
+mod apply;
+mod definition;
+mod graph;
+mod names;
+mod validate;
+
+pub use apply::{Decision, apply, start};
+pub use definition::{
+    Definition, Definitions, Problem, RetryPolicy, State, Step, Timer, load_dir, parse, parse_duration,
+};
+pub use graph::mermaid;
+pub use names::{EffectName, EventName, PublicStatus};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,74 @@
+//! The vocabulary workflow files may use. A name in `workflows/*.toml` that is not a variant
+//! here is rejected by serde with the file, line and column, so a typo never reaches runtime.
+
+use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr};
+
+/// Something that happened to an instance: an effect's outcome, a timer, a request.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum EventName {
+    /// `engine_probe`: the first probe call answered.
+    StepDone,
+    /// `engine_probe`: the rest timer ran out.
+    Rested,
+    /// `engine_probe`: the second probe call answered.
+    FinishDone,
+    /// Someone asked the instance to stop.
+    CancelRequested,
+}
+
+/// Work a transition schedules, executed by a background job after the transaction commits.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum EffectName {
+    /// `engine_probe`: call the probe URL, answer with `step_done`.
+    ProbeStep,
+    /// `engine_probe`: call the probe URL again, answer with `finish_done`.
+    ProbeFinish,
+}
+
+/// What a state shows to API users.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, IntoStaticStr,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum PublicStatus {
+    Pending,
+    AwaitingCustomer,
+    Succeeded,
+    Failed,
+    Cancelled,
+}

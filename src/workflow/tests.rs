@@ -1,0 +1,223 @@
+use std::path::Path;
+
+use proptest::prelude::*;
+use strum::VariantArray;
+
+use super::*;
+
+fn probe() -> Definition {
+    let text = include_str!("../../workflows/engine_probe.toml");
+    parse(Path::new("engine_probe.toml"), text).expect("the shipped probe workflow is valid")
+}
+
+fn transition(to: &str, effects: &[EffectName], terminal: bool, timer: Option<Timer>) -> Decision {
+    Decision::Transition {
+        to: to.into(),
+        effects: effects.to_vec(),
+        timer,
+        terminal,
+    }
+}
+
+#[test]
+fn apply_decides_each_state_and_event_as_the_table_says() {
+    use EffectName::*;
+    use EventName::*;
+    let definition = probe();
+    let rest = Some(Timer {
+        after: std::time::Duration::from_secs(1),
+        on_timeout: Rested,
+    });
+    let table: Vec<(&str, EventName, Decision)> = vec![
+        (
+            "stepping",
+            StepDone,
+            transition("resting", &[], false, rest.clone()),
+        ),
+        (
+            "resting",
+            Rested,
+            transition("finishing", &[ProbeFinish], false, None),
+        ),
+        ("finishing", FinishDone, transition("completed", &[], true, None)),
+        (
+            "stepping",
+            CancelRequested,
+            transition("cancelled", &[], true, None),
+        ),
+        (
+            "resting",
+            CancelRequested,
+            transition("cancelled", &[], true, None),
+        ),
+        (
+            "finishing",
+            CancelRequested,
+            transition("cancelled", &[], true, None),
+        ),
+        (
+            "stepping",
+            Rested,
+            Decision::Rejected {
+                reason: "'rested' is not allowed in state 'stepping'".into(),
+            },
+        ),
+        (
+            "finishing",
+            StepDone,
+            Decision::Rejected {
+                reason: "'step_done' is not allowed in state 'finishing'".into(),
+            },
+        ),
+        (
+            "completed",
+            FinishDone,
+            Decision::Ignored {
+                reason: "'finish_done' is ignored in state 'completed'".into(),
+            },
+        ),
+        (
+            "completed",
+            CancelRequested,
+            Decision::Rejected {
+                reason: "'completed' is terminal; 'cancel_requested' cannot change it".into(),
+            },
+        ),
+        (
+            "cancelled",
+            CancelRequested,
+            Decision::Ignored {
+                reason: "'cancel_requested' is ignored in state 'cancelled'".into(),
+            },
+        ),
+        (
+            "nowhere",
+            StepDone,
+            Decision::Rejected {
+                reason: "state 'nowhere' is not part of engine_probe v1".into(),
+            },
+        ),
+    ];
+    for (state, event, expected) in table {
+        assert_eq!(apply(&definition, state, event), expected, "({state}, {event})");
+    }
+}
+
+#[test]
+fn start_enters_the_start_state_with_its_effects() {
+    assert_eq!(
+        start(&probe()),
+        transition("stepping", &[EffectName::ProbeStep], false, None)
+    );
+}
+
+#[test]
+fn validation_reports_every_mistake_at_once() {
+    let text = r#"
+kind = "broken"
+version = 1
+[start]
+to = "a"
+[states.a]
+status = "PENDING"
+[states.b]
+status = "PENDING"
+timer = { after = "soon", on_timeout = "rested" }
+[states.done]
+status = "SUCCEEDED"
+terminal = true
+[states.island]
+status = "PENDING"
+timer = { after = "1m", on_timeout = "rested" }
+[[transitions]]
+from = "a"
+on = "step_done"
+to = "b"
+[[transitions]]
+from = "a"
+on = "step_done"
+to = "done"
+[[transitions]]
+from = "done"
+on = "rested"
+to = "a"
+[[transitions]]
+from = "ghost"
+on = "rested"
+to = "done"
+[[transitions]]
+from = "island"
+on = "rested"
+to = "done"
+[retry]
+attempts = 0
+backoff = "1s"
+cap = "1s"
+"#;
+    let problems = parse(Path::new("broken.toml"), text).expect_err("the file is full of mistakes");
+    let messages: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    let expect = [
+        "broken.toml: state 'b': timer.after: 'soon' is not a duration",
+        "duplicate transition: ('a', step_done) is already defined",
+        "leaves terminal state 'done'",
+        "'from' names unknown state 'ghost'",
+        "state 'island' is unreachable",
+        "state 'a' can wait forever",
+        "retry.attempts must be at least 1",
+    ];
+    for wanted in expect {
+        assert!(
+            messages.iter().any(|m| m.contains(wanted)),
+            "missing {wanted:?} in {messages:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_typo_in_an_event_name_is_reported_with_its_line() {
+    let text = include_str!("../../workflows/engine_probe.toml").replace("on = \"rested\"", "on = \"restd\"");
+    let problems = parse(Path::new("typo.toml"), &text).expect_err("unknown event");
+    let message = problems[0].to_string();
+    assert!(
+        message.starts_with("typo.toml: TOML parse error at line"),
+        "{message}"
+    );
+    assert!(message.contains("restd"), "{message}");
+}
+
+#[test]
+fn retry_delays_double_up_to_the_cap() {
+    let policy = probe().retry_policy(EffectName::ProbeStep);
+    let delays: Vec<u128> = (1..=7).map(|n| policy.delay_after(n).as_millis()).collect();
+    assert_eq!(delays, [200, 400, 800, 1600, 3200, 5000, 5000]);
+}
+
+#[test]
+fn mermaid_shows_the_start_each_transition_and_the_terminal_states() {
+    let graph = mermaid(&probe());
+    assert!(graph.starts_with("stateDiagram-v2\n    [*] --> stepping : start / probe_step\n"));
+    assert!(graph.contains("resting --> finishing : rested (after 1s) / probe_finish"));
+    assert!(graph.contains("completed --> [*]"));
+}
+
+proptest! {
+    #[test]
+    fn no_sequence_of_events_leaves_a_terminal_state(indices in proptest::collection::vec(0..EventName::VARIANTS.len(), 0..40)) {
+        let definition = probe();
+        let Decision::Transition { to, .. } = start(&definition) else { unreachable!() };
+        let mut state = to;
+        let mut reached_terminal: Option<String> = None;
+        for index in indices {
+            let event = EventName::VARIANTS[index];
+            if let Decision::Transition { to, .. } = apply(&definition, &state, event) {
+                state = to;
+            }
+            if let Some(terminal) = &reached_terminal {
+                prop_assert_eq!(&state, terminal, "left terminal state on {}", event);
+            }
+            if definition.state(&state).unwrap().terminal {
+                reached_terminal = Some(state.clone());
+            }
+        }
+    }
+}
