@@ -7,13 +7,15 @@ pub mod queue;
 pub mod relay;
 pub mod runner;
 
+use std::time::Duration;
+
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::app::{EffectRegistry, Engine};
 use crate::config::{Config, redact};
-use queue::{Queue, RedisQueue};
+use queue::{Queue, RedisQueue, WorkerSource, run_worker};
 use relay::Relay;
 use runner::Runner;
 
@@ -39,40 +41,95 @@ pub async fn spawn(
     tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<()> {
     let worker_id = unique_worker_id();
-    let (queue, source) = match &config.redis_url {
-        Some(url) => {
-            info!(redis = %redact(url), queue = %config.redis_queue, worker = %worker_id, "jobs: apalis-redis queue");
-            Queue::redis(RedisQueue {
-                url,
-                queue: &config.redis_queue,
-                heartbeat: config.jobs.heartbeat,
-            })
-            .await?
-        }
-        None => {
-            info!(worker = %worker_id, "jobs: in-process queue");
-            Queue::in_process()
-        }
-    };
     let runner = Runner {
         engine: engine.clone(),
         effects,
         effect_timeout: config.jobs.lease.mul_f64(0.8),
     };
+    let concurrency = config.jobs.concurrency;
+    let queue = match &config.redis_url {
+        Some(url) => {
+            info!(redis = %redact(url), queue = %config.redis_queue, worker = %worker_id, "jobs: apalis-redis queue");
+            let settings = RedisQueue {
+                url: url.clone(),
+                queue: config.redis_queue.clone(),
+                heartbeat: config.jobs.heartbeat,
+            };
+            let queue = Queue::redis(&settings).await?;
+            tasks.spawn(supervise_redis_worker(
+                settings,
+                runner,
+                concurrency,
+                shutdown.clone(),
+            ));
+            queue
+        }
+        None => {
+            info!(worker = %worker_id, "jobs: in-process queue");
+            let (queue, source) = Queue::in_process();
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                if let Err(e) =
+                    run_worker(source, unique_worker_id(), runner, concurrency, stop.clone()).await
+                {
+                    // The in-process channel cannot be rebuilt; stop so a supervisor restarts us.
+                    error!("in-process jobs worker failed, stopping the process: {e}");
+                    stop.cancel();
+                }
+            });
+            queue
+        }
+    };
     let relay = Relay {
         engine,
         queue,
-        worker_id: worker_id.clone(),
+        worker_id,
         lease: config.jobs.lease,
         batch: config.jobs.relay_batch,
         interval: config.jobs.relay_interval,
     };
-    tasks.spawn(relay.run(shutdown.clone()));
-    let concurrency = config.jobs.concurrency;
-    tasks.spawn(async move {
-        if let Err(e) = queue::run_worker(source, worker_id, runner, concurrency, shutdown).await {
-            error!("jobs worker stopped: {e}");
-        }
-    });
+    tasks.spawn(relay.run(shutdown));
     Ok(())
+}
+
+/// Keeps an apalis-redis worker running: if it dies (Redis restarted or flushed, which also
+/// forgets its registration), a new one registers under a fresh name after a backoff. Deliveries
+/// lost with it come back from the outbox when their leases run out.
+async fn supervise_redis_worker(
+    settings: RedisQueue,
+    runner: Runner,
+    concurrency: usize,
+    shutdown: CancellationToken,
+) {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        let name = unique_worker_id();
+        let outcome = match settings.storage().await {
+            Ok(storage) => {
+                let source = WorkerSource::Redis(Box::new(storage));
+                run_worker(
+                    source,
+                    name.clone(),
+                    runner.clone(),
+                    concurrency,
+                    shutdown.clone(),
+                )
+                .await
+                .map_err(anyhow::Error::from)
+            }
+            Err(e) => Err(e),
+        };
+        if shutdown.is_cancelled() {
+            return;
+        }
+        match outcome {
+            Ok(()) => warn!(worker = %name, "apalis worker stopped; restarting in {delay:?}"),
+            Err(e) => warn!(worker = %name, "apalis worker failed: {e}; restarting in {delay:?}"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
 }

@@ -41,8 +41,7 @@ impl From<Delivery> for Claim {
     }
 }
 
-/// The relay's end of the queue.
-#[derive(Clone)]
+/// The relay's end of the queue (one owner: pushes must not race).
 pub enum Queue {
     InProcess(MemorySink<Delivery>),
     Redis(Box<RedisStorage<Delivery>>),
@@ -55,33 +54,44 @@ pub enum WorkerSource {
 }
 
 /// Settings of a Redis queue.
-pub struct RedisQueue<'a> {
-    pub url: &'a str,
-    pub queue: &'a str,
+#[derive(Debug, Clone)]
+pub struct RedisQueue {
+    pub url: String,
+    pub queue: String,
     pub heartbeat: std::time::Duration,
 }
 
-impl Queue {
-    /// A queue inside this process.
-    pub fn in_process() -> (Queue, WorkerSource) {
-        let (sender, receiver) = futures::channel::mpsc::unbounded::<Task<Delivery>>();
-        let sender: Box<dyn futures::Sink<Task<Delivery>, Error = MemoryStorageError> + Send + Sync + Unpin> =
-            Box::new(sender.sink_map_err(MemoryStorageError::from));
-        let sink = MemorySink::new(Arc::new(Mutex::new(sender)));
-        let storage = MemoryStorage::new_with(sink.clone(), Box::pin(receiver));
-        (Queue::InProcess(sink), WorkerSource::InProcess(storage))
-    }
-
-    /// A queue in Redis, shared by every process configured with the same URL and queue name.
-    pub async fn redis(settings: RedisQueue<'_>) -> anyhow::Result<(Queue, WorkerSource)> {
-        let connection = apalis_redis::connect(settings.url).await?;
+impl RedisQueue {
+    /// A new connection to the queue.
+    pub async fn storage(&self) -> anyhow::Result<RedisStorage<Delivery>> {
+        let connection = apalis_redis::connect(self.url.as_str()).await?;
         let config = apalis_redis::Config::default()
-            .queue(settings.queue)
-            .heartbeat_interval(settings.heartbeat)
+            .queue(&self.queue)
+            .heartbeat_interval(self.heartbeat)
             .missed_heartbeats(3)
             .batch_size(32);
-        let storage = RedisStorage::<Delivery>::new(connection).with_config(config);
-        Ok((Queue::Redis(Box::new(storage.clone())), WorkerSource::Redis(Box::new(storage))))
+        Ok(RedisStorage::<Delivery>::new(connection).with_config(config))
+    }
+}
+
+impl Queue {
+    /// A queue inside this process. The relay and the worker get separate sink handles over one
+    /// channel: apalis' `MemorySink` panics if two threads use the same handle at once.
+    pub fn in_process() -> (Queue, WorkerSource) {
+        let (sender, receiver) = futures::channel::mpsc::unbounded::<Task<Delivery>>();
+        let sink = |sender: futures::channel::mpsc::UnboundedSender<Task<Delivery>>| {
+            let sender: Box<
+                dyn futures::Sink<Task<Delivery>, Error = MemoryStorageError> + Send + Sync + Unpin,
+            > = Box::new(sender.sink_map_err(MemoryStorageError::from));
+            MemorySink::new(Arc::new(Mutex::new(sender)))
+        };
+        let storage = MemoryStorage::new_with(sink(sender.clone()), Box::pin(receiver));
+        (Queue::InProcess(sink(sender)), WorkerSource::InProcess(storage))
+    }
+
+    /// The relay's end of a Redis queue, shared by every process configured with it.
+    pub async fn redis(settings: &RedisQueue) -> anyhow::Result<Queue> {
+        Ok(Queue::Redis(Box::new(settings.storage().await?)))
     }
 
     pub async fn push(&mut self, claim: Claim) -> anyhow::Result<()> {

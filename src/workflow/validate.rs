@@ -2,6 +2,7 @@
 //! duplicate `(from, on)` pairs, exits from terminal states, unreachable states, states that can
 //! wait forever, timers whose event leads nowhere, unusable retry policies.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::definition::{
@@ -78,16 +79,15 @@ pub fn validate(spec: DefinitionFile) -> Result<Definition, Vec<String>> {
                 to: transition.to.clone(),
                 effects: transition.effects.clone(),
             };
-            if transitions
-                .insert((from.to_string(), transition.on), step.clone())
-                .is_some()
-            {
-                problems.push(format!(
+            match transitions.entry((from.to_string(), transition.on)) {
+                Entry::Occupied(_) => problems.push(format!(
                     "{at}: duplicate transition: ('{from}', {}) is already defined",
                     transition.on
-                ));
-            } else {
-                ordered.push((from.to_string(), transition.on, step));
+                )),
+                Entry::Vacant(slot) => {
+                    slot.insert(step.clone());
+                    ordered.push((from.to_string(), transition.on, step));
+                }
             }
         }
     }

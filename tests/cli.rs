@@ -1,0 +1,87 @@
+//! The command line as an operator meets it: workflow checks, and bad configuration or
+//! workflow files failing at start with one clear message, never a panic.
+
+mod common;
+
+use common::run_plusflow;
+
+#[test]
+fn workflows_check_passes_on_the_shipped_files() {
+    let (code, stdout, stderr) = run_plusflow(&["workflows", "check"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("ok  engine_probe v1"), "{stdout}");
+}
+
+#[test]
+fn workflows_check_lists_every_mistake_with_its_file_and_fails() {
+    let (code, _, stderr) = run_plusflow(&["workflows", "check", "--dir", "tests/fixtures/workflows/broken"]);
+    assert_ne!(code, 0);
+    let expected = [
+        "order.toml: transition #3 (paying on finish_done): 'to' names unknown state 'shipped'",
+        "order.toml: transition #2 (created on step_done): duplicate transition: ('created', step_done)",
+        "order.toml: transition #4 (paid on cancel_requested): leaves terminal state 'paid'",
+        "order.toml: state 'orphan' is unreachable from the start state 'created'",
+        "order.toml: state 'created' can wait forever: it has no timer, and start enters it without scheduling an effect",
+        "typo.toml: TOML parse error at line",
+    ];
+    for line in expected {
+        assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
+    }
+    assert!(stderr.contains("stp_done"), "{stderr}");
+}
+
+#[test]
+fn workflows_graph_prints_mermaid() {
+    let (code, stdout, _) = run_plusflow(&["workflows", "graph", "engine_probe"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("stateDiagram-v2"), "{stdout}");
+}
+
+fn start_with_config(toml: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, toml).unwrap();
+    let (code, _, stderr) = run_plusflow(&["--config", path.to_str().unwrap(), "migrate"]);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (code, stderr)
+}
+
+#[test]
+fn an_unparsable_duration_fails_at_start_naming_the_key() {
+    let (code, stderr) = start_with_config("[jobs]\nlease = \"soon\"\n");
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("jobs.lease: 'soon' is not a duration"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_database_scheme_fails_at_start_naming_the_key() {
+    let (code, stderr) = start_with_config("[database]\nurl = \"mysql://localhost/plusflow\"\n");
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("database.url: unknown database scheme 'mysql'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_fails_at_start_naming_the_key() {
+    let (code, stderr) = start_with_config("[server]\nport = \"eighty\"\n");
+    assert_ne!(code, 0);
+    assert!(stderr.contains("server.port"), "{stderr}");
+}
+
+#[test]
+fn a_corrupt_workflow_file_fails_at_start_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("payment.toml"), "kind = \"payment\"\nversion = [").unwrap();
+    let config = format!("[workflows]\ndir = \"{}\"\n", dir.path().display());
+    let (code, stderr) = start_with_config(&config);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("workflows.dir:") && stderr.contains("payment.toml: TOML parse error"),
+        "{stderr}"
+    );
+}

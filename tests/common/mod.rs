@@ -1,0 +1,301 @@
+//! Test harness: a fresh database per test (a SQLite file, or a new PostgreSQL database with a
+//! private Redis queue), the config file that points `plusflow` at it, the real binary as a
+//! child process, a local HTTP endpoint for probe effects, and polling with deadlines.
+#![allow(dead_code)] // each test file uses part of the harness
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use plusflow::config::Config;
+use sea_orm::{ConnectionTrait, Database};
+
+pub const DATABASE_ENV: &str = "PLUSFLOW_TEST_DATABASE_URL";
+pub const REDIS_ENV: &str = "PLUSFLOW_TEST_REDIS_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file and the in-process queue.
+    Sqlite,
+    /// PostgreSQL and Redis, from the environment.
+    PostgresRedis,
+}
+
+/// Where a test's `plusflow` keeps its state, and the config file that says so.
+pub struct TestEnv {
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub config_path: PathBuf,
+}
+
+pub struct Options<'a> {
+    pub workflows: &'a Path,
+    pub lease: &'a str,
+    /// A Redis database index of the test's own (for tests that flush it).
+    pub redis_db: Option<u8>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Self {
+            workflows: Path::new("workflows"),
+            lease: "2s",
+            redis_db: None,
+        }
+    }
+}
+
+impl TestEnv {
+    /// A fresh environment, or `None` (after printing why) when the backend is not configured.
+    pub async fn new(backend: Backend, options: Options<'_>) -> Option<TestEnv> {
+        let mut dir = tempfile::tempdir().expect("temp dir");
+        if std::env::var_os("PLUSFLOW_TEST_KEEP").is_some() {
+            eprintln!("keeping the test folder {}", dir.path().display());
+            dir.disable_cleanup(true);
+        }
+        let (database_url, redis_url) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}?mode=rwc", dir.path().join("plusflow.db").display()),
+                None,
+            ),
+            Backend::PostgresRedis => {
+                let (Ok(admin_url), Ok(redis)) = (std::env::var(DATABASE_ENV), std::env::var(REDIS_ENV))
+                else {
+                    println!(
+                        "skipped: set {DATABASE_ENV} and {REDIS_ENV} to run this test on PostgreSQL + Redis"
+                    );
+                    return None;
+                };
+                let redis = match options.redis_db {
+                    Some(index) => format!("{}/{index}", redis.trim_end_matches('/')),
+                    None => redis,
+                };
+                (fresh_postgres_database(&admin_url).await, Some(redis))
+            }
+        };
+        let workflows = std::fs::canonicalize(options.workflows).expect("workflow folder exists");
+        let queue = format!("plusflow-test:{}", uuid::Uuid::new_v4().simple());
+        let config = format!(
+            r#"
+[database]
+url = "{database_url}"
+max_connections = 8
+[redis]
+url = "{redis}"
+queue = "{queue}"
+[server]
+port = 0
+[workflows]
+dir = "{workflows}"
+[jobs]
+lease = "{lease}"
+relay_interval = "50ms"
+heartbeat = "1s"
+[telemetry]
+level = "warn"
+"#,
+            redis = redis_url.clone().unwrap_or_default(),
+            workflows = workflows.display(),
+            lease = options.lease,
+        );
+        let config_path = dir.path().join("plusflow.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        Some(TestEnv {
+            backend,
+            dir,
+            database_url,
+            redis_url,
+            config_path,
+        })
+    }
+
+    pub fn config(&self) -> Config {
+        Config::load(Some(&self.config_path)).expect("test config is valid")
+    }
+
+    /// Starts `plusflow serve --role ROLE` on this environment and waits for its ready line.
+    pub fn spawn(&self, role: &str) -> ChildProcess {
+        let log = self
+            .dir
+            .path()
+            .join(format!("{role}-{}.log", uuid::Uuid::new_v4().simple()));
+        spawn_plusflow(
+            &[
+                "--config",
+                self.config_path.to_str().unwrap(),
+                "serve",
+                "--role",
+                role,
+            ],
+            &log,
+        )
+    }
+}
+
+/// Creates an empty database next to the one `admin_url` names, and returns its URL.
+async fn fresh_postgres_database(admin_url: &str) -> String {
+    let name = format!("plusflow_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connect to the test PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    let mut url = url::Url::parse(admin_url).expect("PostgreSQL URL");
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// A running `plusflow` child process; killed when dropped.
+pub struct ChildProcess {
+    pub child: Child,
+    pub log: PathBuf,
+    /// Kept open so the process never writes into a closed pipe.
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl ChildProcess {
+    /// SIGKILL: no chance to finish or clean anything up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn plusflow_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_plusflow")
+}
+
+fn spawn_plusflow(args: &[&str], log: &Path) -> ChildProcess {
+    let stderr = std::fs::File::create(log).expect("log file");
+    let mut child = Command::new(plusflow_binary())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start plusflow");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut stdout = BufReader::new(stdout);
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read the ready line");
+    let process = ChildProcess {
+        child,
+        log: log.to_path_buf(),
+        _stdout: stdout,
+    };
+    assert!(
+        line.contains("\"ready\":true"),
+        "plusflow did not start: {line}\n{}",
+        process.log_text()
+    );
+    process
+}
+
+/// Polls `condition` every 50 ms until it holds; panics with `what` at the deadline.
+pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !condition().await {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An HTTP endpoint for probe effects: `/ok`; `/flaky/{key}`, which answers 503 the first time
+/// a key is asked and 200 after that; `/slow` (answers after 300 ms); anything else is 404.
+pub struct ProbeTarget {
+    pub address: SocketAddr,
+}
+
+impl ProbeTarget {
+    pub async fn start() -> ProbeTarget {
+        use axum::extract::Path as UrlPath;
+        use axum::http::StatusCode;
+        use axum::routing::get;
+        let seen = Arc::new(Mutex::new(HashSet::new()));
+        let router = axum::Router::new()
+            .route("/ok", get(|| async { StatusCode::OK }))
+            .route(
+                "/flaky/{key}",
+                get(move |UrlPath(key): UrlPath<String>| async move {
+                    let first_time = seen.lock().unwrap().insert(key);
+                    if first_time {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::OK
+                    }
+                }),
+            )
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    StatusCode::OK
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        ProbeTarget { address }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+/// Runs `plusflow ARGS` to completion: (exit code, stdout, stderr).
+pub fn run_plusflow(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(plusflow_binary())
+        .args(args)
+        .output()
+        .expect("run plusflow");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Declares one test per backend from an `async fn(Backend)`.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::common::Backend::Sqlite).await }
+            )*
+        }
+        mod on_postgres_and_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::common::Backend::PostgresRedis).await }
+            )*
+        }
+    };
+}

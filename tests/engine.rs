@@ -1,0 +1,368 @@
+//! The engine integration suite, run on SQLite (in-process queue) and on PostgreSQL + Redis:
+//! many instances through effects and timers by two worker processes, crash and Redis-loss
+//! recovery, timers across restarts, and parking after exhausted retries.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use plusflow::app::Engine;
+use plusflow::cli::{Role, boot, start};
+use plusflow::clock::{ManualClock, SharedClock, SystemClock};
+use plusflow::store::{self, EventInput, entity::outbox};
+use plusflow::workflow::EventName;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
+use serde_json::json;
+use uuid::Uuid;
+
+use common::{Backend, Options, ProbeTarget, TestEnv, wait_for};
+
+on_each_backend!(
+    two_worker_processes_drive_a_thousand_instances_to_completion_without_duplicates,
+    instances_finish_after_their_worker_is_killed_mid_effect,
+    a_timer_fires_when_the_clock_passes_it_even_across_a_restart,
+    an_effect_that_keeps_failing_parks_its_instance_for_an_operator,
+    every_applied_event_leaves_exactly_one_history_row,
+);
+
+/// An engine on `env` that runs no workers: the test drives it, child processes do the work.
+async fn engine_of(env: &TestEnv, clock: SharedClock) -> Engine {
+    boot(&env.config(), clock).await.expect("boot").0
+}
+
+async fn start_probes(engine: &Engine, count: usize, url: &str) -> Vec<Uuid> {
+    let mut ids = Vec::with_capacity(count);
+    for _ in 0..count {
+        ids.push(
+            engine
+                .start("engine_probe", json!({ "url": url }), "test")
+                .await
+                .unwrap()
+                .instance
+                .id,
+        );
+    }
+    ids
+}
+
+async fn terminal_count(engine: &Engine) -> u64 {
+    store::count_instances(&engine.db, "engine_probe")
+        .await
+        .unwrap()
+        .terminal
+}
+
+/// (instance, from, event) triples that transitioned more than once.
+async fn duplicated_transitions(engine: &Engine) -> Vec<String> {
+    let sql = "SELECT instance_id, from_state, event, COUNT(*) AS n FROM workflow_history \
+               WHERE outcome = 'TRANSITIONED' GROUP BY instance_id, from_state, event HAVING COUNT(*) > 1";
+    let backend = engine.db.get_database_backend();
+    let rows = engine
+        .db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| {
+            let event: String = row.try_get("", "event").unwrap();
+            let from: Option<String> = row.try_get("", "from_state").unwrap();
+            format!("{from:?} on {event}")
+        })
+        .collect()
+}
+
+/// Every instance completed, each through exactly its four transitions.
+async fn assert_all_completed(engine: &Engine, ids: &[Uuid]) {
+    for id in ids {
+        let instance = store::instance(&engine.db, *id).await.unwrap();
+        assert_eq!(
+            instance.state, "completed",
+            "instance {id}: {:?}",
+            instance.last_error
+        );
+        let history = store::history(&engine.db, *id).await.unwrap();
+        let path: Vec<_> = history
+            .iter()
+            .filter(|h| h.outcome == "TRANSITIONED")
+            .map(|h| h.to_state.clone().unwrap())
+            .collect();
+        assert_eq!(
+            path,
+            ["stepping", "resting", "finishing", "completed"],
+            "instance {id}"
+        );
+    }
+    assert_eq!(duplicated_transitions(engine).await, Vec::<String>::new());
+}
+
+async fn two_worker_processes_drive_a_thousand_instances_to_completion_without_duplicates(backend: Backend) {
+    let Some(env) = TestEnv::new(backend, Options::default()).await else {
+        return;
+    };
+    let target = ProbeTarget::start().await;
+    let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    let _first = env.spawn("worker");
+    let _second = env.spawn("worker");
+
+    let ids = start_probes(&engine, 1_000, &target.url("/flaky/{n}")).await;
+    wait_for("1,000 instances to finish", Duration::from_secs(240), || async {
+        terminal_count(&engine).await == 1_000
+    })
+    .await;
+
+    let counts = store::count_instances(&engine.db, "engine_probe").await.unwrap();
+    assert_eq!(
+        (counts.total, counts.terminal, counts.needs_attention),
+        (1_000, 1_000, 0)
+    );
+    assert_all_completed(&engine, &ids).await;
+    let retried = outbox::Entity::find()
+        .filter(outbox::Column::Attempts.gt(0))
+        .count(&engine.db)
+        .await
+        .unwrap();
+    assert!(
+        retried > 0,
+        "the flaky endpoint made some effects fail and be retried"
+    );
+    let workers = engine
+        .db
+        .query_all_raw(Statement::from_string(
+            engine.db.get_database_backend(),
+            "SELECT DISTINCT claimed_by FROM outbox WHERE status = 'done'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(workers.len(), 2, "both worker processes did part of the work");
+}
+
+async fn instances_finish_after_their_worker_is_killed_mid_effect(backend: Backend) {
+    let options = Options {
+        redis_db: Some(9),
+        ..Options::default()
+    };
+    let Some(env) = TestEnv::new(backend, options).await else {
+        return;
+    };
+    let target = ProbeTarget::start().await;
+    let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    let mut worker = env.spawn("worker");
+
+    let ids = start_probes(&engine, 200, &target.url("/slow")).await;
+    let in_flight = || async {
+        let claimed = outbox::Entity::find()
+            .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
+            .count(&engine.db)
+            .await
+            .unwrap();
+        claimed > 0 && terminal_count(&engine).await > 0
+    };
+    wait_for(
+        "effects in flight after some instances finished",
+        Duration::from_secs(60),
+        in_flight,
+    )
+    .await;
+    worker.kill();
+    assert!(terminal_count(&engine).await < 200, "the kill happened mid-run");
+
+    if let Some(redis_url) = &env.redis_url {
+        // Whatever apalis held in Redis is gone too; only the outbox remembers.
+        let client = redis::Client::open(redis_url.as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis::cmd("FLUSHDB").query_async(&mut connection).await.unwrap();
+    }
+
+    let _restarted = env.spawn("worker");
+    wait_for(
+        "every instance to finish after the restart",
+        Duration::from_secs(120),
+        || async { terminal_count(&engine).await == 200 },
+    )
+    .await;
+    assert_all_completed(&engine, &ids).await;
+}
+
+async fn a_timer_fires_when_the_clock_passes_it_even_across_a_restart(backend: Backend) {
+    let options = Options {
+        workflows: Path::new("tests/fixtures/workflows/ten_minute_timer"),
+        ..Options::default()
+    };
+    let Some(env) = TestEnv::new(backend, options).await else {
+        return;
+    };
+    let target = ProbeTarget::start().await;
+    let config = env.config();
+    let clock = ManualClock::starting_at(Utc::now());
+
+    let (engine, effects) = boot(&config, Arc::new(clock.clone())).await.unwrap();
+    let running = start(&config, engine.clone(), effects, Role::Worker)
+        .await
+        .unwrap();
+    let id = start_probes(&engine, 1, &target.url("/ok")).await[0];
+    let resting = || async { store::instance(&engine.db, id).await.unwrap().state == "resting" };
+    wait_for(
+        "the instance to reach its 10-minute rest",
+        Duration::from_secs(30),
+        resting,
+    )
+    .await;
+    let timer = outbox::Entity::find()
+        .filter(outbox::Column::InstanceId.eq(id))
+        .filter(outbox::Column::Kind.eq(outbox::KIND_TIMER))
+        .one(&engine.db)
+        .await
+        .unwrap()
+        .expect("the rest timer is a row");
+    assert_eq!(timer.status, outbox::STATUS_PENDING);
+    assert_eq!(
+        timer.due_at_ms - clock_ms(&clock),
+        10 * 60 * 1000,
+        "due ten minutes from now"
+    );
+    running.stop().await;
+    engine.db.close_by_ref().await.unwrap();
+
+    // A new process on the same database and clock.
+    let (engine, effects) = boot(&config, Arc::new(clock.clone())).await.unwrap();
+    let running = start(&config, engine.clone(), effects, Role::Worker)
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(9 * 60));
+    engine.wake_relay();
+    assert_eq!(
+        store::instance(&engine.db, id).await.unwrap().state,
+        "resting",
+        "not due yet at 9 minutes"
+    );
+    clock.advance(Duration::from_secs(60));
+    engine.wake_relay();
+    let completed = || async { store::instance(&engine.db, id).await.unwrap().state == "completed" };
+    wait_for(
+        "the timer to fire and the instance to complete",
+        Duration::from_secs(30),
+        completed,
+    )
+    .await;
+    let history = store::history(&engine.db, id).await.unwrap();
+    let fired = history
+        .iter()
+        .find(|h| h.event == "rested")
+        .expect("the timer raised 'rested'");
+    assert_eq!(
+        (fired.actor.as_str(), fired.outcome.as_str()),
+        ("timer", "TRANSITIONED")
+    );
+    running.stop().await;
+}
+
+fn clock_ms(clock: &ManualClock) -> i64 {
+    use plusflow::clock::Clock;
+    clock.now_ms()
+}
+
+async fn an_effect_that_keeps_failing_parks_its_instance_for_an_operator(backend: Backend) {
+    let Some(env) = TestEnv::new(backend, Options::default()).await else {
+        return;
+    };
+    let target = ProbeTarget::start().await;
+    let config = env.config();
+    let (engine, effects) = boot(&config, Arc::new(SystemClock)).await.unwrap();
+    let running = start(&config, engine.clone(), effects, Role::Worker)
+        .await
+        .unwrap();
+    let id = start_probes(&engine, 1, &target.url("/missing")).await[0];
+
+    let parked = || async { store::instance(&engine.db, id).await.unwrap().needs_attention };
+    wait_for("the instance to be parked", Duration::from_secs(30), parked).await;
+    let instance = store::instance(&engine.db, id).await.unwrap();
+    assert_eq!(instance.state, "stepping", "parked where it was, not failed");
+    let error = instance.last_error.unwrap();
+    assert!(
+        error.contains("failed 5 times") && error.contains("HTTP 404"),
+        "{error}"
+    );
+    let effect = outbox::Entity::find()
+        .filter(outbox::Column::InstanceId.eq(id))
+        .one(&engine.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (effect.status.as_str(), effect.attempts),
+        (outbox::STATUS_FAILED, 5)
+    );
+    running.stop().await;
+}
+
+async fn every_applied_event_leaves_exactly_one_history_row(backend: Backend) {
+    use rand::{Rng, SeedableRng};
+    use strum::VariantArray;
+    let Some(env) = TestEnv::new(backend, Options::default()).await else {
+        return;
+    };
+    let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    let mut random = rand::rngs::StdRng::seed_from_u64(7);
+    for _ in 0..20 {
+        let id = engine
+            .start("engine_probe", json!({}), "test")
+            .await
+            .unwrap()
+            .instance
+            .id;
+        let mut terminal_state: Option<String> = None;
+        let events = random.random_range(1..25);
+        for applied in 1..=events {
+            let event = EventName::VARIANTS[random.random_range(0..EventName::VARIANTS.len())];
+            let after = engine
+                .apply(id, EventInput::new(event, "test"))
+                .await
+                .unwrap()
+                .instance;
+            if let Some(state) = &terminal_state {
+                assert_eq!(&after.state, state, "left a terminal state on {event}");
+            }
+            if after.terminal {
+                terminal_state = Some(after.state.clone());
+            }
+            let rows = store::history(&engine.db, id).await.unwrap().len();
+            assert_eq!(rows, 1 + applied, "one row for the creation and one per event");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_flushed_from_redis_mid_run_are_redelivered_from_the_outbox() {
+    let options = Options {
+        redis_db: Some(10),
+        ..Options::default()
+    };
+    let Some(env) = TestEnv::new(Backend::PostgresRedis, options).await else {
+        return;
+    };
+    let target = ProbeTarget::start().await;
+    let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    let worker = env.spawn("worker");
+
+    let ids = start_probes(&engine, 200, &target.url("/slow")).await;
+    wait_for("some instances to finish", Duration::from_secs(60), || async {
+        terminal_count(&engine).await > 0
+    })
+    .await;
+    let client = redis::Client::open(env.redis_url.clone().unwrap()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("FLUSHDB").query_async(&mut connection).await.unwrap();
+    assert!(terminal_count(&engine).await < 200, "the flush happened mid-run");
+
+    wait_for(
+        "every instance to finish after the flush",
+        Duration::from_secs(120),
+        || async { terminal_count(&engine).await == 200 },
+    )
+    .await;
+    assert_all_completed(&engine, &ids).await;
+    drop(worker);
+}
