@@ -8,9 +8,11 @@
 //! - [`store`]: sea-orm: entities, `apply_event` (the one write path), the outbox, idempotency.
 //! - [`app`]: use cases: the [`app::Engine`] handle, effect handlers' contract, demo, benchmarks.
 //! - [`jobs`]: apalis: the outbox relay, the queues (Redis or in-process) and the workers.
-//! - [`api`]: axum: health and readiness routes.
+//! - [`alipayplus`]: the protocol: wire types, signing, the client, verification of inbound calls.
+//! - [`api`]: axum: health and readiness routes, the Alipay+ webhook routes.
 //! - [`cli`]: the `plusflow` command line.
 
+pub mod alipayplus;
 pub mod api;
 pub mod app;
 pub mod cli;

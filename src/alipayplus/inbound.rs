@@ -1,0 +1,119 @@
+//! The receiving side of a signed Alipay+ call, used by our webhook routes (Alipay+ calls us)
+//! and by the simulator (we call it). A request is verified (client id, signature over the
+//! exact bytes received) and parsed BEFORE the caller may store anything; every answer,
+//! error or not, is an Alipay+ `result` signed with our key.
+
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::signing::{SignatureHeader, SigningKey, VerifyError, VerifyingKeys, content_to_sign, timestamp};
+use super::wire::{ResultInfo, ResultResponse, ResultStatus};
+use crate::clock::SharedClock;
+
+/// Largest body accepted on a signed route; Alipay+ messages are a few KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// One side of a signed conversation: who may call us, their keys, and our key.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// The `Client-Id` every request must carry.
+    pub client_id: String,
+    pub caller_keys: VerifyingKeys,
+    pub signing_key: SigningKey,
+    pub clock: SharedClock,
+}
+
+/// A signed HTTP answer: status, headers, body.
+pub type SignedAnswer = (StatusCode, HeaderMap, Vec<u8>);
+
+/// Why a request was refused, as an Alipay+ result code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl Endpoint {
+    /// Verifies a request to `path` and parses its body.
+    pub fn verify<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<T, Refusal> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let client_id =
+            header("client-id").ok_or_else(|| Refusal::new("INVALID_CLIENT", "Client-Id header missing"))?;
+        if client_id != self.client_id {
+            return Err(Refusal::new(
+                "INVALID_CLIENT",
+                format!("unknown client id '{client_id}'"),
+            ));
+        }
+        let time = header("request-time")
+            .ok_or_else(|| Refusal::new("PARAM_ILLEGAL", "Request-Time header missing"))?;
+        let signature = header("signature")
+            .ok_or_else(|| Refusal::new("INVALID_SIGNATURE", "Signature header missing"))?
+            .parse::<SignatureHeader>()
+            .map_err(|e| Refusal::new("INVALID_SIGNATURE", e.to_string()))?;
+        let content = content_to_sign("POST", path, client_id, time, body);
+        self.caller_keys
+            .verify(&signature, &content)
+            .map_err(|e| match e {
+                VerifyError::UnknownKey(_) => Refusal::new("KEY_NOT_FOUND", e.to_string()),
+                _ => Refusal::new("INVALID_SIGNATURE", e.to_string()),
+            })?;
+        serde_json::from_slice(body)
+            .map_err(|e| Refusal::new("PARAM_ILLEGAL", format!("malformed body: {e}")))
+    }
+
+    /// A refusal for a body over [`MAX_BODY_BYTES`].
+    pub fn too_large() -> Refusal {
+        Refusal::new(
+            "PARAM_ILLEGAL",
+            format!("body larger than {MAX_BODY_BYTES} bytes"),
+        )
+    }
+
+    /// Answers a request to `path` with `body`, signed.
+    pub fn answer<B: Serialize>(&self, path: &str, body: &B) -> SignedAnswer {
+        let bytes = serde_json::to_vec(body).expect("wire types serialise");
+        self.signed(path, StatusCode::OK, bytes)
+    }
+
+    /// Answers with a failed Alipay+ result (HTTP 200, as Alipay+ does).
+    pub fn refuse(&self, path: &str, refusal: &Refusal) -> SignedAnswer {
+        self.answer(
+            path,
+            &ResultResponse {
+                result: ResultInfo::new(ResultStatus::F, refusal.code, &refusal.message),
+            },
+        )
+    }
+
+    /// Signs `bytes` as the answer to `path` and adds the three response headers.
+    pub fn signed(&self, path: &str, status: StatusCode, bytes: Vec<u8>) -> SignedAnswer {
+        let time = timestamp(self.clock.now());
+        let content = content_to_sign("POST", path, &self.client_id, &time, &bytes);
+        let mut headers = HeaderMap::new();
+        let value = |text: &str| HeaderValue::from_str(text).expect("header-safe text");
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=UTF-8"),
+        );
+        headers.insert("client-id", value(&self.client_id));
+        headers.insert("response-time", value(&time));
+        headers.insert("signature", value(&self.signing_key.signature_header(&content)));
+        (status, headers, bytes)
+    }
+}
