@@ -11,6 +11,8 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::alipayplus::client::Timeouts;
+use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
 use crate::workflow::{self, Definitions};
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -22,6 +24,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
     pub server: ServerSettings,
+    pub alipayplus: AlipayPlusSettings,
     pub workflows: WorkflowSettings,
     pub jobs: JobSettings,
     pub admin: AdminSettings,
@@ -48,6 +51,20 @@ pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub public_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlipayPlusSettings {
+    pub gateway_url: String,
+    pub client_id: String,
+    pub private_key_file: PathBuf,
+    pub public_key_file: PathBuf,
+    pub key_version: String,
+    pub slow_call_timeout: String,
+    pub call_timeout: String,
+    #[serde(default)]
+    pub extra_public_keys: std::collections::BTreeMap<String, PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +122,7 @@ pub struct Config {
     pub host: String,
     pub port: u16,
     pub public_url: url::Url,
+    pub alipayplus: AlipayPlusConfig,
     pub workflows_dir: PathBuf,
     pub definitions: Definitions,
     pub jobs: JobConfig,
@@ -120,6 +138,24 @@ pub struct JobConfig {
     pub relay_batch: u32,
     pub lease: Duration,
     pub heartbeat: Duration,
+}
+
+/// How plusflow talks to Alipay+.
+#[derive(Debug, Clone)]
+pub struct AlipayPlusConfig {
+    pub client_id: String,
+    pub key_version: String,
+    pub timeouts: Timeouts,
+    /// `None`: development mode, with the built-in simulator and keys generated at start.
+    pub gateway: Option<Gateway>,
+}
+
+/// A real (or external) Alipay+ gateway and the keys to talk to it.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    pub url: url::Url,
+    pub signing_key: SigningKey,
+    pub alipayplus_keys: VerifyingKeys,
 }
 
 /// Every problem found while loading, one per line.
@@ -170,23 +206,24 @@ fn describe_figment_error(error: &figment::Error) -> String {
 impl Settings {
     pub fn validate(self) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
-        let mut duration = |key: &str, text: &str| match workflow::parse_duration(text) {
-            Ok(d) if !d.is_zero() => d,
-            Ok(_) => {
-                problems.push(format!("{key}: must be longer than zero"));
-                Duration::from_secs(1)
-            }
-            Err(e) => {
-                problems.push(format!("{key}: {e}"));
-                Duration::from_secs(1)
-            }
-        };
+        let mut duration =
+            |problems: &mut Vec<String>, key: &str, text: &str| match workflow::parse_duration(text) {
+                Ok(d) if !d.is_zero() => d,
+                Ok(_) => {
+                    problems.push(format!("{key}: must be longer than zero"));
+                    Duration::from_secs(1)
+                }
+                Err(e) => {
+                    problems.push(format!("{key}: {e}"));
+                    Duration::from_secs(1)
+                }
+            };
         let jobs = JobConfig {
             concurrency: self.jobs.concurrency,
-            relay_interval: duration("jobs.relay_interval", &self.jobs.relay_interval),
+            relay_interval: duration(&mut problems, "jobs.relay_interval", &self.jobs.relay_interval),
             relay_batch: self.jobs.relay_batch,
-            lease: duration("jobs.lease", &self.jobs.lease),
-            heartbeat: duration("jobs.heartbeat", &self.jobs.heartbeat),
+            lease: duration(&mut problems, "jobs.lease", &self.jobs.lease),
+            heartbeat: duration(&mut problems, "jobs.heartbeat", &self.jobs.heartbeat),
         };
         if jobs.concurrency == 0 {
             problems.push("jobs.concurrency: must be at least 1".into());
@@ -231,6 +268,8 @@ impl Settings {
             url::Url::parse("http://invalid").expect("static URL")
         });
 
+        let alipayplus = self.alipayplus.validate(&mut problems, &mut duration);
+
         let log_format = match self.telemetry.format.as_str() {
             "pretty" => LogFormat::Pretty,
             "json" => LogFormat::Json,
@@ -262,12 +301,69 @@ impl Settings {
             host: self.server.host,
             port: self.server.port,
             public_url,
+            alipayplus,
             workflows_dir: self.workflows.dir,
             definitions,
             jobs,
             admin_api_key,
             log_format,
             log_level: self.telemetry.level,
+        })
+    }
+}
+
+impl AlipayPlusSettings {
+    fn validate(
+        self,
+        problems: &mut Vec<String>,
+        duration: &mut impl FnMut(&mut Vec<String>, &str, &str) -> Duration,
+    ) -> AlipayPlusConfig {
+        let timeouts = Timeouts {
+            slow: duration(problems, "alipayplus.slow_call_timeout", &self.slow_call_timeout),
+            normal: duration(problems, "alipayplus.call_timeout", &self.call_timeout),
+        };
+        if self.client_id.trim().is_empty() {
+            problems.push("alipayplus.client_id: must not be empty".into());
+        }
+        let gateway = if self.gateway_url.trim().is_empty() {
+            None
+        } else {
+            self.gateway(problems)
+        };
+        AlipayPlusConfig {
+            client_id: self.client_id,
+            key_version: self.key_version,
+            timeouts,
+            gateway,
+        }
+    }
+
+    fn gateway(&self, problems: &mut Vec<String>) -> Option<Gateway> {
+        let url = url::Url::parse(&self.gateway_url).map_err(|e| {
+            problems.push(format!(
+                "alipayplus.gateway_url: '{}' is not a URL ({e})",
+                self.gateway_url
+            ))
+        });
+        let signing_key = SigningKey::from_pem_file(&self.private_key_file, &self.key_version)
+            .map_err(|e| problems.push(format!("alipayplus.private_key_file: {e}")));
+        let mut alipayplus_keys = VerifyingKeys::read_pem(&self.public_key_file)
+            .map_err(|e| problems.push(format!("alipayplus.public_key_file: {e}")))
+            .map(|key| VerifyingKeys::single(key, &self.key_version));
+        for (version, path) in &self.extra_public_keys {
+            match VerifyingKeys::read_pem(path) {
+                Ok(key) => {
+                    if let Ok(keys) = alipayplus_keys.as_mut() {
+                        keys.add(version, key);
+                    }
+                }
+                Err(e) => problems.push(format!("alipayplus.extra_public_keys.{version}: {e}")),
+            }
+        }
+        Some(Gateway {
+            url: url.ok()?,
+            signing_key: signing_key.ok()?,
+            alipayplus_keys: alipayplus_keys.ok()?,
         })
     }
 }

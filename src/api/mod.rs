@@ -1,4 +1,6 @@
-//! HTTP edge (axum): liveness and readiness today; GraphQL and the Alipay+ webhooks mount here.
+//! HTTP edge (axum): liveness and readiness, and the routes Alipay+ calls ([`alipayplus`]).
+
+pub mod alipayplus;
 
 use std::net::SocketAddr;
 
@@ -10,6 +12,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::alipayplus::inbound::Endpoint;
 use crate::app::Engine;
 
 #[derive(Clone)]
@@ -19,15 +22,20 @@ struct ApiState {
 }
 
 /// The router of `plusflow serve`.
-pub async fn router(engine: Engine, redis_url: Option<&str>) -> anyhow::Result<Router> {
+pub async fn router(engine: Engine, redis_url: Option<&str>, endpoint: Endpoint) -> anyhow::Result<Router> {
     let redis = match redis_url {
         Some(url) => Some(redis::Client::open(url)?.get_connection_manager().await?),
         None => None,
     };
+    let inbound = alipayplus::routes(alipayplus::InboundState {
+        engine: engine.clone(),
+        endpoint,
+    });
     Ok(Router::new()
         .route("/health/live", get(|| async { "ok" }))
         .route("/health/ready", get(ready))
-        .with_state(ApiState { engine, redis }))
+        .with_state(ApiState { engine, redis })
+        .merge(inbound))
 }
 
 /// Readiness: the database answers, and Redis too when configured.

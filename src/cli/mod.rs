@@ -2,8 +2,10 @@
 //! store, registers effect handlers, and starts the API, the relay and the workers as the
 //! command asks.
 
+pub mod alipayplus;
 mod bench;
 mod demo;
+mod simulator;
 mod workflows;
 
 use std::path::PathBuf;
@@ -47,6 +49,8 @@ pub enum Command {
     /// Validate or render the workflow definitions.
     #[command(subcommand)]
     Workflows(workflows::WorkflowsCommand),
+    /// The Alipay+ simulator as its own server.
+    Simulator(simulator::SimulatorArgs),
     /// Run the built-in end-to-end demonstration on the configured (embedded) defaults.
     Demo(demo::DemoArgs),
     /// Benchmarks on the configured backend.
@@ -65,12 +69,20 @@ pub enum Role {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Workflows(command) = &cli.command {
-        return Ok(workflows::run(command));
-    }
-    let config = Config::load(cli.config.as_deref())?;
-    telemetry::init(config.log_format, &config.log_level);
     match cli.command {
+        Command::Workflows(command) => Ok(workflows::run(&command)),
+        Command::Simulator(args) => {
+            telemetry::init(crate::config::LogFormat::Pretty, "info");
+            simulator::run(args).await
+        }
+        command => run_configured(cli.config, command).await,
+    }
+}
+
+async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_file.as_deref())?;
+    telemetry::init(config.log_format, &config.log_level);
+    match command {
         Command::Serve { role } => serve(config, role).await,
         Command::Migrate => {
             let db = connect(&config).await?;
@@ -80,7 +92,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => demo::run(config, args).await,
         Command::Bench(command) => bench::run(config, command).await,
-        Command::Workflows(_) => unreachable!("handled above"),
+        Command::Workflows(_) | Command::Simulator(_) => {
+            unreachable!("run without the service configuration")
+        }
     }
 }
 
@@ -114,6 +128,8 @@ pub async fn boot(config: &Config, clock: SharedClock) -> anyhow::Result<(Engine
 /// A running process: its API address (if it serves one) and its background tasks.
 pub struct Running {
     pub api_address: Option<std::net::SocketAddr>,
+    /// The built-in simulator, in development mode.
+    pub simulator: Option<std::net::SocketAddr>,
     pub shutdown: CancellationToken,
     pub tasks: JoinSet<()>,
 }
@@ -138,9 +154,11 @@ pub async fn start(
     if role != Role::Api {
         jobs::spawn(engine.clone(), effects, config, shutdown.clone(), &mut tasks).await?;
     }
-    let mut api_address = None;
+    let (mut api_address, mut simulator) = (None, None);
     if role != Role::Worker {
-        let router = api::router(engine, config.redis_url.as_deref()).await?;
+        let alipayplus = alipayplus::connect(config, engine.clock.clone()).await?;
+        simulator = alipayplus.simulator;
+        let router = api::router(engine, config.redis_url.as_deref(), alipayplus.endpoint).await?;
         let (listener, address) = api::bind(&config.host, config.port)
             .await
             .with_context(|| format!("binding {}:{}", config.host, config.port))?;
@@ -154,6 +172,7 @@ pub async fn start(
     }
     Ok(Running {
         api_address,
+        simulator,
         shutdown,
         tasks,
     })
@@ -163,11 +182,12 @@ async fn serve(config: Config, role: Role) -> anyhow::Result<ExitCode> {
     let (engine, effects) = boot(&config, Arc::new(SystemClock)).await?;
     let running = start(&config, engine, effects, role).await?;
     let api = running.api_address.map(|a| format!("http://{a}"));
+    let simulator = running.simulator.map(|a| format!("http://{a}"));
     info!(role = ?role, database = %redact(&config.database_url), api = ?api, "plusflow serving");
     // One machine-readable line, so scripts and tests know the process is ready and where.
     println!(
         "{}",
-        serde_json::json!({ "ready": true, "role": format!("{role:?}").to_lowercase(), "api": api })
+        serde_json::json!({ "ready": true, "role": format!("{role:?}").to_lowercase(), "api": api, "simulator": simulator })
     );
     shutdown_signal().await;
     info!("shutting down");

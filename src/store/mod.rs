@@ -8,6 +8,7 @@
 
 mod apply;
 pub mod entity;
+pub mod inbound;
 pub mod outbox;
 mod queries;
 

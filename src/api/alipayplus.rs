@@ -1,0 +1,216 @@
+//! The routes Alipay+ calls on us. Each request is verified (client id, RSA256 signature over the
+//! exact bytes received, body size, JSON shape) BEFORE anything is stored; every answer is a
+//! signed Alipay+ `result`. A refused request changes nothing.
+//!
+//! UNCONFIRMED (ALIPAYPLUS.md 1.4): which URI Alipay+ signs for calls to us; we verify against
+//! the path as received, which is what it called.
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::de::DeserializeOwned;
+
+use crate::alipayplus::inbound::{Endpoint, MAX_BODY_BYTES, Refusal};
+use crate::alipayplus::wire::*;
+use crate::app::Engine;
+use crate::store::inbound::{self, InboundCall};
+
+#[derive(Clone)]
+pub struct InboundState {
+    pub engine: Engine,
+    pub endpoint: Endpoint,
+}
+
+pub fn routes(state: InboundState) -> Router {
+    Router::new()
+        .route("/alipayplus/notifyPayment", post(notify_payment))
+        .route(
+            "/alipayplus/notifyRegistrationStatus",
+            post(notify_registration_status),
+        )
+        .route("/alipayplus/initiateRetrieval", post(initiate_retrieval))
+        .route("/alipayplus/initiateEscalation", post(initiate_escalation))
+        .with_state(state)
+}
+
+/// Reads (within the size limit) and verifies a request.
+async fn verified<T: DeserializeOwned>(
+    state: &InboundState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(T, serde_json::Value), Response> {
+    let path = uri.path();
+    let refuse = |refusal: Refusal| state.endpoint.refuse(path, &refusal).into_response();
+    let bytes = to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| refuse(Endpoint::too_large()))?;
+    let parsed: T = state.endpoint.verify(path, headers, &bytes).map_err(refuse)?;
+    let raw = serde_json::from_slice(&bytes).expect("verified bodies are JSON");
+    Ok((parsed, raw))
+}
+
+/// Records the call and acknowledges it.
+async fn record(state: &InboundState, uri: &Uri, call: InboundCall<'_>) -> Response {
+    let path = uri.path();
+    match inbound::record(&state.engine.db, state.engine.clock.as_ref(), call).await {
+        Ok(()) => state
+            .endpoint
+            .answer(
+                path,
+                &ResultResponse {
+                    result: ResultInfo::success(),
+                },
+            )
+            .into_response(),
+        Err(e) => {
+            tracing::error!("inbound {path} not recorded: {e}");
+            // Not `S`: Alipay+ retries the call later.
+            let result = ResultInfo::new(
+                ResultStatus::U,
+                "UNKNOWN_EXCEPTION",
+                "temporarily unable to record",
+            );
+            state
+                .endpoint
+                .answer(path, &ResultResponse { result })
+                .into_response()
+        }
+    }
+}
+
+async fn notify_payment(
+    State(state): State<InboundState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (notification, raw) = match verified::<NotifyPaymentRequest>(&state, &uri, &headers, body).await {
+        Ok(parsed) => parsed,
+        Err(refused) => return refused,
+    };
+    let call = InboundCall {
+        api: "notifyPayment",
+        reference: &notification.payment_request_id,
+        related_reference: notification.payment_id.as_deref(),
+        body: raw,
+    };
+    record(&state, &uri, call).await
+}
+
+async fn notify_registration_status(
+    State(state): State<InboundState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (notification, raw) =
+        match verified::<NotifyRegistrationStatusRequest>(&state, &uri, &headers, body).await {
+            Ok(parsed) => parsed,
+            Err(refused) => return refused,
+        };
+    let reference = notification
+        .registration_request_id
+        .as_deref()
+        .unwrap_or(&notification.reference_merchant_id);
+    let call = InboundCall {
+        api: "notifyRegistrationStatus",
+        reference,
+        related_reference: Some(&notification.reference_merchant_id),
+        body: raw,
+    };
+    record(&state, &uri, call).await
+}
+
+async fn initiate_retrieval(
+    State(state): State<InboundState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match verified::<InitiateRetrievalRequest>(&state, &uri, &headers, body).await {
+        Ok((request, raw)) => {
+            dispute(
+                &state,
+                &uri,
+                "initiateRetrieval",
+                &request.dispute_request_id,
+                &request.payment_request_id,
+                raw,
+            )
+            .await
+        }
+        Err(refused) => refused,
+    }
+}
+
+async fn initiate_escalation(
+    State(state): State<InboundState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match verified::<InitiateEscalationRequest>(&state, &uri, &headers, body).await {
+        Ok((request, raw)) => {
+            dispute(
+                &state,
+                &uri,
+                "initiateEscalation",
+                &request.dispute_request_id,
+                &request.payment_request_id,
+                raw,
+            )
+            .await
+        }
+        Err(refused) => refused,
+    }
+}
+
+/// Disputes are idempotent by `disputeRequestId`; the same id about another payment is
+/// `REPEAT_REQ_INCONSISTENT` (ALIPAYPLUS.md 1.6).
+async fn dispute(
+    state: &InboundState,
+    uri: &Uri,
+    api: &str,
+    dispute_id: &str,
+    payment_request_id: &str,
+    raw: serde_json::Value,
+) -> Response {
+    match inbound::first(&state.engine.db, api, dispute_id).await {
+        Ok(Some(earlier)) if earlier.related_reference.as_deref() != Some(payment_request_id) => {
+            let refusal = Refusal {
+                code: "REPEAT_REQ_INCONSISTENT",
+                message: format!("disputeRequestId '{dispute_id}' was sent for another payment"),
+            };
+            state.endpoint.refuse(uri.path(), &refusal).into_response()
+        }
+        Ok(_) => {
+            record(
+                state,
+                uri,
+                InboundCall {
+                    api,
+                    reference: dispute_id,
+                    related_reference: Some(payment_request_id),
+                    body: raw,
+                },
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!("inbound {api}: {e}");
+            let result = ResultInfo::new(
+                ResultStatus::U,
+                "UNKNOWN_EXCEPTION",
+                "temporarily unable to record",
+            );
+            state
+                .endpoint
+                .answer(uri.path(), &ResultResponse { result })
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! `plusflow simulator`: the Alipay+ simulator as its own server. Every flag can also be set by
+//! environment (`PLUSFLOW__SIMULATOR__<FLAG>`, e.g. `PLUSFLOW__SIMULATOR__SEED=7`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rsa::pkcs8::EncodePublicKey;
+
+use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
+use crate::clock::SystemClock;
+use crate::simulator::{AutoComplete, Chaos, Simulator, SimulatorConfig};
+
+fn duration(text: &str) -> Result<Duration, String> {
+    crate::workflow::parse_duration(text)
+}
+
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("'{text}' is not a probability between 0 and 1")),
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimulatorArgs {
+    /// Listen port (0 = pick one; the address is printed).
+    #[arg(long, env = "PLUSFLOW__SIMULATOR__PORT", default_value_t = 9090)]
+    port: u16,
+    #[arg(long, env = "PLUSFLOW__SIMULATOR__HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// The client id of the ACQP it serves.
+    #[arg(
+        long,
+        env = "PLUSFLOW__SIMULATOR__CLIENT_ID",
+        default_value = "PLUSFLOW_DEV_CLIENT"
+    )]
+    client_id: String,
+    /// The ACQP's public key (PEM): requests are verified with it.
+    #[arg(long, env = "PLUSFLOW__SIMULATOR__ACQP_PUBLIC_KEY")]
+    acqp_public_key: PathBuf,
+    /// The simulator's private key (PEM); generated if absent, its public half printed.
+    #[arg(long, env = "PLUSFLOW__SIMULATOR__PRIVATE_KEY")]
+    private_key: Option<PathBuf>,
+    #[arg(long, env = "PLUSFLOW__SIMULATOR__KEY_VERSION", default_value = "1")]
+    key_version: String,
+    /// What the customer does at checkout, unattended.
+    #[arg(long, value_enum, env = "PLUSFLOW__SIMULATOR__AUTO_COMPLETE", default_value_t = AutoComplete::None)]
+    auto_complete: AutoComplete,
+    #[arg(long, value_parser = duration, env = "PLUSFLOW__SIMULATOR__AUTO_COMPLETE_AFTER", default_value = "1s")]
+    auto_complete_after: Duration,
+    #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__FAULT_UNKNOWN_RATE", default_value = "0")]
+    fault_unknown_rate: f64,
+    #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__FAULT_TIMEOUT_RATE", default_value = "0")]
+    fault_timeout_rate: f64,
+    #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__FAULT_HTTP5XX_RATE", default_value = "0")]
+    fault_http5xx_rate: f64,
+    #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__NOTIFY_DUPLICATE_RATE", default_value = "0")]
+    notify_duplicate_rate: f64,
+    #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__NOTIFY_DROP_RATE", default_value = "0")]
+    notify_drop_rate: f64,
+    #[arg(long, value_parser = duration, env = "PLUSFLOW__SIMULATOR__NOTIFY_DELAY", default_value = "0s")]
+    notify_delay: Duration,
+    /// Multiplies the notification retry schedule (0.001: a day of retries in ~90 s).
+    #[arg(long, env = "PLUSFLOW__SIMULATOR__TIME_SCALE", default_value_t = 1.0)]
+    time_scale: f64,
+    #[arg(long, env = "PLUSFLOW__SIMULATOR__SEED", default_value_t = 1)]
+    seed: u64,
+    /// How long a timeout fault hangs.
+    #[arg(long, value_parser = duration, env = "PLUSFLOW__SIMULATOR__HANG", default_value = "10s")]
+    hang: Duration,
+}
+
+pub async fn run(args: SimulatorArgs) -> anyhow::Result<ExitCode> {
+    let acqp_keys = VerifyingKeys::single(VerifyingKeys::read_pem(&args.acqp_public_key)?, &args.key_version);
+    let (signing_key, generated) = match &args.private_key {
+        Some(path) => (SigningKey::from_pem_file(path, &args.key_version)?, false),
+        None => (SigningKey::generate(&args.key_version), true),
+    };
+    let public_key_pem = signing_key.public_key().to_public_key_pem(Default::default())?;
+    let mut config = SimulatorConfig::new(&args.client_id, acqp_keys, signing_key);
+    config.auto_complete = args.auto_complete;
+    config.auto_complete_after = args.auto_complete_after;
+    config.chaos = Chaos {
+        unknown_rate: args.fault_unknown_rate,
+        timeout_rate: args.fault_timeout_rate,
+        http5xx_rate: args.fault_http5xx_rate,
+        notify_duplicate_rate: args.notify_duplicate_rate,
+        notify_drop_rate: args.notify_drop_rate,
+    };
+    config.notify_delay = args.notify_delay;
+    config.time_scale = args.time_scale;
+    config.seed = args.seed;
+    config.hang = args.hang;
+    let simulator = Simulator::new(config, Arc::new(SystemClock));
+    let (address, task) = simulator.serve(&args.host, args.port).await?;
+    let mut ready = serde_json::json!({ "ready": true, "simulator": format!("http://{address}") });
+    if generated {
+        // Configure plusflow's alipayplus.public_key_file with this.
+        ready["publicKeyPem"] = serde_json::Value::String(public_key_pem);
+    }
+    println!("{ready}");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = task => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}

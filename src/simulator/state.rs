@@ -1,0 +1,490 @@
+//! The simulator's books and Alipay+'s rules, as pure functions of the state and the clock:
+//! idempotency by request id, payments in process until the customer acts, expiry, the cancel
+//! window, the refund window and Σ refunds ≤ paid. Also the ledger the tests read.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration as Span, FixedOffset, NaiveTime, Utc};
+use serde::Serialize;
+
+use crate::alipayplus::wire::*;
+
+/// What a customer (or a control call) did at checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    Success,
+    Fail { code: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentStatus {
+    InProcess,
+    Succeeded,
+    Failed,
+    /// Expired without a customer action.
+    Closed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum NotifyState {
+    /// Not final yet: nothing to notify.
+    None,
+    Pending,
+    Acknowledged,
+    /// The schedule ran out without an acknowledgement.
+    Exhausted,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimPayment {
+    pub request: PayRequest,
+    pub answer: PayResponse,
+    pub payment_id: String,
+    pub status: PaymentStatus,
+    pub failure_code: Option<String>,
+    pub wallet: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub pay_calls: u32,
+    pub cancel_count: u32,
+    pub refunded: i64,
+    pub notify: NotifyState,
+    pub notifications_sent: u32,
+    pub notifications_dropped: u32,
+    pub notifications_acknowledged: u32,
+}
+
+#[derive(Debug, Clone)]
+struct SimRefund {
+    request: RefundRequest,
+    answer: RefundResponse,
+}
+
+/// The wallets the checkout offers.
+pub const WALLETS: [&str; 5] = ["ALIPAY_CN", "ALIPAY_HK", "GCASH", "KAKAOPAY", "TNG"];
+
+#[derive(Default)]
+pub struct Books {
+    payments: HashMap<String, SimPayment>,
+    by_payment_id: HashMap<String, String>,
+    refunds: HashMap<String, SimRefund>,
+    next_id: u64,
+}
+
+fn fail<T>(code: &str, message: &str, make: impl FnOnce(ResultInfo) -> T) -> T {
+    make(ResultInfo::new(ResultStatus::F, code, message))
+}
+
+/// 00:15 UTC+8 on the day after the payment was initiated (day counted in UTC+8).
+pub fn cancel_window_end(created_at: DateTime<Utc>) -> DateTime<Utc> {
+    let utc8 = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let next_day = created_at.with_timezone(&utc8).date_naive() + Span::days(1);
+    let end = next_day.and_time(NaiveTime::from_hms_opt(0, 15, 0).expect("valid time"));
+    end.and_local_timezone(utc8)
+        .single()
+        .expect("fixed offsets are unambiguous")
+        .with_timezone(&Utc)
+}
+
+impl Books {
+    fn key_fields(request: &PayRequest) -> (Amount, String, Amount) {
+        (
+            request.payment_amount.clone(),
+            request.payment_method.payment_method_type.clone(),
+            request.order.order_amount.clone(),
+        )
+    }
+
+    /// `pay`: a new payment in process, or the first answer again for the same request.
+    pub fn pay(
+        &mut self,
+        request: PayRequest,
+        now: DateTime<Utc>,
+        expiry: Span,
+        base_url: &str,
+    ) -> (PayResponse, bool) {
+        if let Some(existing) = self.payments.get_mut(&request.payment_request_id) {
+            if Self::key_fields(&existing.request) != Self::key_fields(&request) {
+                let answer = fail(
+                    "REPEAT_REQ_INCONSISTENT",
+                    "paymentRequestId reused with different key fields",
+                    |result| PayResponse {
+                        result,
+                        ..only_result(ResultInfo::success())
+                    },
+                );
+                return (answer, false);
+            }
+            existing.pay_calls += 1;
+            return (existing.answer.clone(), false);
+        }
+        if request.payment_amount.value <= 0 {
+            return (
+                fail("PARAM_ILLEGAL", "paymentAmount must be positive", only_result),
+                false,
+            );
+        }
+        if request
+            .order
+            .env
+            .as_ref()
+            .and_then(|e| e.terminal_type.as_ref())
+            .is_none()
+        {
+            return (
+                fail("PARAM_ILLEGAL", "order.env.terminalType is required", only_result),
+                false,
+            );
+        }
+        self.next_id += 1;
+        let payment_id = format!("2026{:020}", self.next_id);
+        let requested_expiry = request
+            .payment_expiry_time
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        // A longer expiry than the cashier default is ignored (ALIPAYPLUS.md 3.1).
+        let expires_at = requested_expiry
+            .filter(|t| *t < now + expiry)
+            .unwrap_or(now + expiry);
+        let answer = PayResponse {
+            result: ResultInfo::success(),
+            payment_id: Some(payment_id.clone()),
+            payment_amount: Some(request.payment_amount.clone()),
+            normal_url: Some(format!("{base_url}/checkout/{payment_id}")),
+            acquirer_id: Some("SIMULATOR_ACQUIRER".into()),
+            ..only_result(ResultInfo::success())
+        };
+        self.by_payment_id
+            .insert(payment_id.clone(), request.payment_request_id.clone());
+        self.payments.insert(
+            request.payment_request_id.clone(),
+            SimPayment {
+                request,
+                answer: answer.clone(),
+                payment_id,
+                status: PaymentStatus::InProcess,
+                failure_code: None,
+                wallet: WALLETS[0].into(),
+                created_at: now,
+                expires_at,
+                paid_at: None,
+                pay_calls: 1,
+                cancel_count: 0,
+                refunded: 0,
+                notify: NotifyState::None,
+                notifications_sent: 0,
+                notifications_dropped: 0,
+                notifications_acknowledged: 0,
+            },
+        );
+        (answer, true)
+    }
+
+    pub fn find(&mut self, reference: &PaymentReference, now: DateTime<Utc>) -> Option<&mut SimPayment> {
+        let request_id = match (&reference.payment_request_id, &reference.payment_id) {
+            (Some(id), _) => id.clone(),
+            (None, Some(payment_id)) => self.by_payment_id.get(payment_id)?.clone(),
+            (None, None) => return None,
+        };
+        let payment = self.payments.get_mut(&request_id)?;
+        if payment.status == PaymentStatus::InProcess && now >= payment.expires_at {
+            payment.status = PaymentStatus::Closed;
+        }
+        Some(payment)
+    }
+
+    pub fn by_payment_id(&self, payment_id: &str) -> Option<String> {
+        self.by_payment_id.get(payment_id).cloned()
+    }
+
+    pub fn inquiry(&mut self, reference: &PaymentReference, now: DateTime<Utc>) -> InquiryPaymentResponse {
+        let Some(payment) = self.find(reference, now) else {
+            return fail("ORDER_NOT_EXIST", "no such payment", only_result);
+        };
+        InquiryPaymentResponse {
+            result: ResultInfo::success(),
+            payment_result: Some(payment_result(payment)),
+            payment_request_id: Some(payment.request.payment_request_id.clone()),
+            payment_id: Some(payment.payment_id.clone()),
+            payment_amount: Some(payment.request.payment_amount.clone()),
+            acquirer_id: Some("SIMULATOR_ACQUIRER".into()),
+            payment_time: payment.paid_at.map(crate::alipayplus::signing::timestamp),
+            wallet_brand_name: (payment.status == PaymentStatus::Succeeded).then(|| payment.wallet.clone()),
+            psp_id: (payment.status == PaymentStatus::Succeeded).then(|| "SIMULATOR_PSP".into()),
+            ..only_result(ResultInfo::success())
+        }
+    }
+
+    pub fn cancel(&mut self, reference: &PaymentReference, now: DateTime<Utc>) -> CancelPaymentResponse {
+        let Some(payment) = self.find(reference, now) else {
+            return fail("ORDER_NOT_EXIST", "no such payment", only_result);
+        };
+        if now > cancel_window_end(payment.created_at) {
+            return fail(
+                "CANCEL_WINDOW_EXCEED",
+                "the cancel window closed at 00:15 UTC+8 on T+1; refund instead",
+                only_result,
+            );
+        }
+        payment.status = PaymentStatus::Cancelled;
+        payment.cancel_count += 1;
+        CancelPaymentResponse {
+            result: ResultInfo::success(),
+            psp_id: Some("SIMULATOR_PSP".into()),
+            acquirer_id: Some("SIMULATOR_ACQUIRER".into()),
+        }
+    }
+
+    pub fn refund(&mut self, request: RefundRequest, now: DateTime<Utc>) -> RefundResponse {
+        let refusal = |code: &str, message: &str| fail(code, message, only_result);
+        if let Some(earlier) = self.refunds.get(&request.refund_request_id) {
+            let same = earlier.request.refund_amount == request.refund_amount
+                && earlier.request.payment_request_id == request.payment_request_id
+                && earlier.request.payment_id == request.payment_id;
+            return if same {
+                earlier.answer.clone()
+            } else {
+                refusal(
+                    "REPEAT_REQ_INCONSISTENT",
+                    "refundRequestId reused with a different amount or payment",
+                )
+            };
+        }
+        let reference = PaymentReference {
+            payment_request_id: request.payment_request_id.clone(),
+            payment_id: request.payment_id.clone(),
+        };
+        let answer = match self.find(&reference, now) {
+            None => refusal("ORDER_NOT_EXIST", "no such payment"),
+            Some(payment) if payment.status != PaymentStatus::Succeeded => {
+                refusal("PROCESS_FAIL", "only a successful payment can be refunded")
+            }
+            Some(payment) if payment.request.payment_amount.currency != request.refund_amount.currency => {
+                refusal("PARAM_ILLEGAL", "refundAmount must be in the payment currency")
+            }
+            Some(payment) if request.refund_amount.value <= 0 => {
+                let _ = payment;
+                refusal("PARAM_ILLEGAL", "refundAmount must be positive")
+            }
+            Some(payment) if payment.paid_at.is_some_and(|paid| now > paid + Span::days(365)) => {
+                refusal("REFUND_WINDOW_EXCEED", "outside the allowable refund window")
+            }
+            Some(payment)
+                if payment.refunded + request.refund_amount.value > payment.request.payment_amount.value =>
+            {
+                refusal(
+                    "REFUND_AMOUNT_EXCEED",
+                    "total refund amount exceeds the original payment amount",
+                )
+            }
+            Some(payment) => {
+                payment.refunded += request.refund_amount.value;
+                self.next_id += 1;
+                RefundResponse {
+                    result: ResultInfo::success(),
+                    refund_id: Some(format!("2026R{:019}", self.next_id)),
+                    refund_time: Some(crate::alipayplus::signing::timestamp(now)),
+                    refund_amount: Some(request.refund_amount.clone()),
+                    acquirer_id: Some("SIMULATOR_ACQUIRER".into()),
+                    ..only_result(ResultInfo::success())
+                }
+            }
+        };
+        self.refunds.insert(
+            request.refund_request_id.clone(),
+            SimRefund {
+                request,
+                answer: answer.clone(),
+            },
+        );
+        answer
+    }
+
+    /// The customer acted. Returns the payment request id to notify, if the payment became final.
+    pub fn complete(
+        &mut self,
+        request_id: &str,
+        completion: Completion,
+        wallet: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let reference = PaymentReference {
+            payment_request_id: Some(request_id.into()),
+            payment_id: None,
+        };
+        let payment = self
+            .find(&reference, now)
+            .ok_or_else(|| format!("no payment '{request_id}'"))?;
+        if payment.status != PaymentStatus::InProcess {
+            return Err(format!(
+                "payment '{request_id}' is {:?}, not in process",
+                payment.status
+            ));
+        }
+        match completion {
+            Completion::Success => {
+                payment.status = PaymentStatus::Succeeded;
+                payment.paid_at = Some(now);
+            }
+            Completion::Fail { code } => {
+                payment.status = PaymentStatus::Failed;
+                payment.failure_code = Some(code);
+            }
+        }
+        if let Some(wallet) = wallet {
+            payment.wallet = wallet.to_string();
+        }
+        payment.notify = NotifyState::Pending;
+        Ok(())
+    }
+
+    pub fn payment(&self, request_id: &str) -> Option<&SimPayment> {
+        self.payments.get(request_id)
+    }
+
+    pub fn payment_mut(&mut self, request_id: &str) -> Option<&mut SimPayment> {
+        self.payments.get_mut(request_id)
+    }
+
+    /// The notification of a final payment, as Alipay+ sends it.
+    pub fn notification(&self, request_id: &str) -> Option<(String, NotifyPaymentRequest)> {
+        let payment = self.payments.get(request_id)?;
+        let url = payment.request.payment_notify_url.clone()?;
+        let succeeded = payment.status == PaymentStatus::Succeeded;
+        let body = NotifyPaymentRequest {
+            payment_result: payment_result(payment),
+            payment_request_id: request_id.to_string(),
+            payment_id: Some(payment.payment_id.clone()),
+            acquirer_id: Some("SIMULATOR_ACQUIRER".into()),
+            psp_id: succeeded.then(|| "SIMULATOR_PSP".into()),
+            customer_id: succeeded.then(|| format!("CUSTOMER_{}", payment.payment_id)),
+            payment_time: payment.paid_at.map(crate::alipayplus::signing::timestamp),
+            payment_amount: Some(payment.request.payment_amount.clone()),
+            wallet_brand_name: succeeded.then(|| payment.wallet.clone()),
+            settlement_amount: None,
+            settlement_quote: None,
+            customs_declaration_amount: None,
+            mpp_payment_id: None,
+        };
+        Some((url, body))
+    }
+
+    pub fn ledger(&self) -> Ledger {
+        let payments = self
+            .payments
+            .iter()
+            .map(|(id, p)| {
+                let entry = LedgerPayment {
+                    payment_id: p.payment_id.clone(),
+                    status: p.status.clone(),
+                    failure_code: p.failure_code.clone(),
+                    amount: p.request.payment_amount.clone(),
+                    pay_calls: p.pay_calls,
+                    refunded_total: p.refunded,
+                    cancel_count: p.cancel_count,
+                    notify: p.notify.clone(),
+                    notifications_sent: p.notifications_sent,
+                    notifications_dropped: p.notifications_dropped,
+                    notifications_acknowledged: p.notifications_acknowledged,
+                };
+                (id.clone(), entry)
+            })
+            .collect();
+        let refunds = self
+            .refunds
+            .iter()
+            .map(|(id, r)| {
+                let entry = LedgerRefund {
+                    payment_request_id: r.request.payment_request_id.clone(),
+                    amount: r.request.refund_amount.clone(),
+                    result_status: r.answer.result.result_status,
+                    result_code: r.answer.result.result_code.clone(),
+                };
+                (id.clone(), entry)
+            })
+            .collect();
+        Ledger { payments, refunds }
+    }
+}
+
+fn payment_result(payment: &SimPayment) -> ResultInfo {
+    match payment.status {
+        PaymentStatus::InProcess => {
+            ResultInfo::new(ResultStatus::U, "PAYMENT_IN_PROCESS", "waiting for the customer")
+        }
+        PaymentStatus::Succeeded => ResultInfo::success(),
+        PaymentStatus::Failed => ResultInfo::new(
+            ResultStatus::F,
+            payment.failure_code.as_deref().unwrap_or("PROCESS_FAIL"),
+            "payment failed",
+        ),
+        PaymentStatus::Closed | PaymentStatus::Cancelled => {
+            ResultInfo::new(ResultStatus::F, "ORDER_IS_CLOSED", "the order is closed")
+        }
+    }
+}
+
+/// Per `paymentRequestId` and per `refundRequestId`: what Alipay+ did.
+#[derive(Debug, Serialize)]
+pub struct Ledger {
+    pub payments: BTreeMap<String, LedgerPayment>,
+    pub refunds: BTreeMap<String, LedgerRefund>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerPayment {
+    pub payment_id: String,
+    pub status: PaymentStatus,
+    pub failure_code: Option<String>,
+    pub amount: Amount,
+    pub pay_calls: u32,
+    pub refunded_total: i64,
+    pub cancel_count: u32,
+    pub notify: NotifyState,
+    pub notifications_sent: u32,
+    pub notifications_dropped: u32,
+    pub notifications_acknowledged: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerRefund {
+    pub payment_request_id: Option<String>,
+    pub amount: Amount,
+    pub result_status: ResultStatus,
+    pub result_code: String,
+}
+
+/// A response that carries only `result` (every other field of the wire types is optional).
+fn only_result<T: serde::de::DeserializeOwned>(result: ResultInfo) -> T {
+    serde_json::from_value(serde_json::json!({ "result": result })).expect("every other field is optional")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cancel_window_closes_at_a_quarter_past_midnight_utc8_the_next_day() {
+        let created = DateTime::parse_from_rfc3339("2026-11-25T15:59:00Z")
+            .unwrap()
+            .with_timezone(&Utc); // 23:59 UTC+8
+        assert_eq!(
+            cancel_window_end(created).to_rfc3339(),
+            "2026-11-25T16:15:00+00:00"
+        );
+        let created = DateTime::parse_from_rfc3339("2026-11-25T16:01:00Z")
+            .unwrap()
+            .with_timezone(&Utc); // 00:01 UTC+8 on the 26th
+        assert_eq!(
+            cancel_window_end(created).to_rfc3339(),
+            "2026-11-26T16:15:00+00:00"
+        );
+    }
+}
