@@ -1,4 +1,5 @@
-//! HTTP edge (axum): liveness and readiness, and the routes Alipay+ calls ([`alipayplus`]).
+//! HTTP edge (axum): liveness, readiness, Prometheus metrics, and the routes Alipay+ calls
+//! ([`alipayplus`]).
 
 pub mod alipayplus;
 
@@ -34,6 +35,7 @@ pub async fn router(engine: Engine, redis_url: Option<&str>, endpoint: Endpoint)
     Ok(Router::new()
         .route("/health/live", get(|| async { "ok" }))
         .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics))
         .with_state(ApiState { engine, redis })
         .merge(inbound))
 }
@@ -58,6 +60,52 @@ async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(json!({ "database": database, "redis": redis })))
+}
+
+/// Prometheus text format: workflow instances by kind and state, parked instances, outbox rows.
+async fn metrics(State(state): State<ApiState>) -> (StatusCode, String) {
+    use std::fmt::Write;
+    let gauges = match crate::store::engine_gauges(&state.engine.db).await {
+        Ok(gauges) => gauges,
+        Err(e) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("# database unavailable: {e}\n"),
+            );
+        }
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP plusflow_workflow_instances Workflow instances by kind and state."
+    );
+    let _ = writeln!(out, "# TYPE plusflow_workflow_instances gauge");
+    for (kind, state, n) in &gauges.instances {
+        let _ = writeln!(
+            out,
+            "plusflow_workflow_instances{{kind=\"{kind}\",state=\"{state}\"}} {n}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP plusflow_workflow_needs_attention Instances parked for an operator."
+    );
+    let _ = writeln!(out, "# TYPE plusflow_workflow_needs_attention gauge");
+    for (kind, n) in &gauges.needs_attention {
+        let _ = writeln!(out, "plusflow_workflow_needs_attention{{kind=\"{kind}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP plusflow_outbox_rows Outbox rows (effects and timers) by status."
+    );
+    let _ = writeln!(out, "# TYPE plusflow_outbox_rows gauge");
+    for (kind, status, n) in &gauges.outbox {
+        let _ = writeln!(
+            out,
+            "plusflow_outbox_rows{{kind=\"{kind}\",status=\"{status}\"}} {n}"
+        );
+    }
+    (StatusCode::OK, out)
 }
 
 /// Binds `host:port` (port 0 picks one) and returns the listener with its real address.

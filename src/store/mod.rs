@@ -18,7 +18,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 use uuid::Uuid;
 
 pub use apply::{Applied, EventInput, Outcome, apply_event, start_instance};
-pub use queries::{InstanceCounts, count_instances, history, instance};
+pub use queries::{EngineGauges, InstanceCounts, count_instances, engine_gauges, history, instance};
 
 use crate::config::{Backend, Config};
 

@@ -44,3 +44,43 @@ pub async fn count_instances(db: &DatabaseConnection, kind: &str) -> Result<Inst
             .await?,
     })
 }
+
+/// Gauges for `/metrics`: instances by kind and state, parked instances, outbox rows by status.
+#[derive(Debug, Clone, Default)]
+pub struct EngineGauges {
+    pub instances: Vec<(String, String, i64)>,
+    pub needs_attention: Vec<(String, i64)>,
+    pub outbox: Vec<(String, String, i64)>,
+}
+
+pub async fn engine_gauges(db: &DatabaseConnection) -> Result<EngineGauges, StoreError> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = db.get_database_backend();
+    let rows = |sql: &str| db.query_all_raw(Statement::from_string(backend, sql));
+    let instances = rows(
+        "SELECT kind, state, COUNT(*) AS n FROM workflow_instances GROUP BY kind, state ORDER BY kind, state",
+    )
+    .await?;
+    let attention = rows("SELECT kind, COUNT(*) AS n FROM workflow_instances WHERE needs_attention GROUP BY kind ORDER BY kind").await?;
+    let outbox =
+        rows("SELECT kind, status, COUNT(*) AS n FROM outbox GROUP BY kind, status ORDER BY kind, status")
+            .await?;
+    let triple =
+        |row: &sea_orm::QueryResult, a: &str, b: &str| -> Result<(String, String, i64), sea_orm::DbErr> {
+            Ok((row.try_get("", a)?, row.try_get("", b)?, row.try_get("", "n")?))
+        };
+    Ok(EngineGauges {
+        instances: instances
+            .iter()
+            .map(|r| triple(r, "kind", "state"))
+            .collect::<Result<_, _>>()?,
+        needs_attention: attention
+            .iter()
+            .map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "n")?)))
+            .collect::<Result<_, sea_orm::DbErr>>()?,
+        outbox: outbox
+            .iter()
+            .map(|r| triple(r, "kind", "status"))
+            .collect::<Result<_, _>>()?,
+    })
+}
