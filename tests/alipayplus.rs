@@ -512,8 +512,8 @@ async fn plusflow_api() -> Inbound {
     text.push_str(&extra);
     std::fs::write(&env.config_path, text).unwrap();
     let config = env.config();
-    let (engine, effects) = plusflow::cli::boot(&config, Arc::new(SystemClock)).await.unwrap();
-    let running = plusflow::cli::start(&config, engine.clone(), effects, plusflow::cli::Role::Api)
+    let engine = plusflow::cli::boot(&config, Arc::new(SystemClock)).await.unwrap();
+    let running = plusflow::cli::start(&config, engine.clone(), plusflow::cli::Role::Api)
         .await
         .unwrap();
     let base = format!("http://{}", running.api_address.unwrap());
@@ -591,12 +591,39 @@ fn notification(id: &str) -> serde_json::Value {
     })
 }
 
+/// A payment of 10.00 USD, created directly (this API process runs no workers, so it stays
+/// where it is until a notification moves it).
+async fn a_payment(api: &Inbound) -> (uuid::Uuid, String) {
+    use plusflow::app::payments::{NewPayment, Principal, create_merchant, create_payment};
+    let merchant = create_merchant(&api.engine, "Notified Shop", None).await.unwrap();
+    let merchant = plusflow::store::payments::merchant(&api.engine.db, merchant.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let input = NewPayment {
+        merchant_order_id: "order-1".into(),
+        order_description: "Tea".into(),
+        currency: "USD".into(),
+        amount: "1000".into(),
+        terminal_type: "WEB".into(),
+        os_type: None,
+        redirect_url: "https://shop.example/back".into(),
+        user_region: None,
+        settlement_currency: None,
+        expires_in_seconds: None,
+    };
+    let view = create_payment(&api.engine, &Principal::Merchant(merchant), input, "key-1")
+        .await
+        .unwrap();
+    (view.payment.id, view.payment.payment_request_id)
+}
+
 #[tokio::test]
-async fn a_verified_notification_is_recorded_and_acknowledged_with_our_signature() {
+async fn a_verified_notification_settles_the_payment_and_is_acknowledged_with_our_signature() {
     let api = plusflow_api().await;
-    let (result, headers, body) = Call::new("/alipayplus/notifyPayment", notification("pay-1"))
-        .send(&api.base)
-        .await;
+    let (id, request_id) = a_payment(&api).await;
+    let path = "/alipayplus/notifyPayment";
+    let (result, headers, body) = Call::new(path, notification(&request_id)).send(&api.base).await;
     assert_eq!(
         (result.result_status, result.result_code.as_str()),
         (ResultStatus::S, "SUCCESS")
@@ -604,7 +631,7 @@ async fn a_verified_notification_is_recorded_and_acknowledged_with_our_signature
     let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_string();
     let content = content_to_sign(
         "POST",
-        "/alipayplus/notifyPayment",
+        path,
         &header("client-id"),
         &header("response-time"),
         &body,
@@ -613,6 +640,46 @@ async fn a_verified_notification_is_recorded_and_acknowledged_with_our_signature
         .verify(&header("signature").parse().unwrap(), &content)
         .expect("answer signed by plusflow");
     assert_eq!(plusflow::store::inbound::count(&api.engine.db).await.unwrap(), 1);
+    assert_eq!(
+        plusflow::store::instance(&api.engine.db, id).await.unwrap().state,
+        "succeeded"
+    );
+}
+
+#[tokio::test]
+async fn a_notification_for_an_unknown_payment_is_refused_and_stored_nowhere() {
+    let api = plusflow_api().await;
+    let (result, _, _) = Call::new("/alipayplus/notifyPayment", notification("pf_nobody"))
+        .send(&api.base)
+        .await;
+    assert_eq!(
+        (result.result_status, result.result_code.as_str()),
+        (ResultStatus::F, "ORDER_NOT_EXIST")
+    );
+    assert_eq!(plusflow::store::inbound::count(&api.engine.db).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_notification_with_another_amount_parks_the_payment_instead_of_settling_it() {
+    let api = plusflow_api().await;
+    let (id, request_id) = a_payment(&api).await;
+    let mut body = notification(&request_id);
+    body["paymentAmount"]["value"] = "999".into();
+    let (result, _, _) = Call::new("/alipayplus/notifyPayment", body).send(&api.base).await;
+    assert_eq!(
+        result.result_status,
+        ResultStatus::S,
+        "received, so Alipay+ stops re-sending"
+    );
+    let instance = plusflow::store::instance(&api.engine.db, id).await.unwrap();
+    assert_eq!(instance.state, "submitting", "not settled");
+    assert!(instance.needs_attention);
+    assert!(
+        instance
+            .last_error
+            .unwrap()
+            .contains("999 USD but the payment is 1000 USD")
+    );
 }
 
 #[tokio::test]

@@ -30,7 +30,7 @@ on_each_backend!(
 
 /// An engine on `env` that runs no workers: the test drives it, child processes do the work.
 async fn engine_of(env: &TestEnv, clock: SharedClock) -> Engine {
-    boot(&env.config(), clock).await.expect("boot").0
+    boot(&env.config(), clock).await.expect("boot")
 }
 
 async fn start_probes(engine: &Engine, count: usize, url: &str) -> Vec<Uuid> {
@@ -198,10 +198,8 @@ async fn a_timer_fires_when_the_clock_passes_it_even_across_a_restart(backend: B
     let config = env.config();
     let clock = ManualClock::starting_at(Utc::now());
 
-    let (engine, effects) = boot(&config, Arc::new(clock.clone())).await.unwrap();
-    let running = start(&config, engine.clone(), effects, Role::Worker)
-        .await
-        .unwrap();
+    let engine = boot(&config, Arc::new(clock.clone())).await.unwrap();
+    let running = start(&config, engine.clone(), Role::Worker).await.unwrap();
     let id = start_probes(&engine, 1, &target.url("/ok")).await[0];
     let resting = || async { store::instance(&engine.db, id).await.unwrap().state == "resting" };
     wait_for(
@@ -227,10 +225,8 @@ async fn a_timer_fires_when_the_clock_passes_it_even_across_a_restart(backend: B
     engine.db.close_by_ref().await.unwrap();
 
     // A new process on the same database and clock.
-    let (engine, effects) = boot(&config, Arc::new(clock.clone())).await.unwrap();
-    let running = start(&config, engine.clone(), effects, Role::Worker)
-        .await
-        .unwrap();
+    let engine = boot(&config, Arc::new(clock.clone())).await.unwrap();
+    let running = start(&config, engine.clone(), Role::Worker).await.unwrap();
     clock.advance(Duration::from_secs(9 * 60));
     engine.wake_relay();
     assert_eq!(
@@ -270,10 +266,8 @@ async fn an_effect_that_keeps_failing_parks_its_instance_for_an_operator(backend
     };
     let target = ProbeTarget::start().await;
     let config = env.config();
-    let (engine, effects) = boot(&config, Arc::new(SystemClock)).await.unwrap();
-    let running = start(&config, engine.clone(), effects, Role::Worker)
-        .await
-        .unwrap();
+    let engine = boot(&config, Arc::new(SystemClock)).await.unwrap();
+    let running = start(&config, engine.clone(), Role::Worker).await.unwrap();
     let id = start_probes(&engine, 1, &target.url("/missing")).await[0];
 
     let parked = || async { store::instance(&engine.db, id).await.unwrap().needs_attention };

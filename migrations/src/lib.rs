@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_workflow_engine;
 mod m0002_alipayplus_inbound;
+mod m0003_payments;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_workflow_engine::Migration),
             Box::new(m0002_alipayplus_inbound::Migration),
+            Box::new(m0003_payments::Migration),
         ]
     }
 }

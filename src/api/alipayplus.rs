@@ -16,7 +16,9 @@ use serde::de::DeserializeOwned;
 use crate::alipayplus::inbound::{Endpoint, MAX_BODY_BYTES, Refusal};
 use crate::alipayplus::wire::*;
 use crate::app::Engine;
+use crate::app::payments::{NotificationHandled, handle_notification};
 use crate::store::inbound::{self, InboundCall};
+use crate::store::payments;
 
 #[derive(Clone)]
 pub struct InboundState {
@@ -57,31 +59,14 @@ async fn verified<T: DeserializeOwned>(
 async fn record(state: &InboundState, uri: &Uri, call: InboundCall<'_>) -> Response {
     let path = uri.path();
     match inbound::record(&state.engine.db, state.engine.clock.as_ref(), call).await {
-        Ok(()) => state
-            .endpoint
-            .answer(
-                path,
-                &ResultResponse {
-                    result: ResultInfo::success(),
-                },
-            )
-            .into_response(),
-        Err(e) => {
-            tracing::error!("inbound {path} not recorded: {e}");
-            // Not `S`: Alipay+ retries the call later.
-            let result = ResultInfo::new(
-                ResultStatus::U,
-                "UNKNOWN_EXCEPTION",
-                "temporarily unable to record",
-            );
-            state
-                .endpoint
-                .answer(path, &ResultResponse { result })
-                .into_response()
-        }
+        Ok(()) => acknowledge(state, path),
+        Err(e) => unavailable(state, path, &e.to_string()),
     }
 }
 
+/// Verifies, checks the reference, journals the call, then settles the payment. An unknown
+/// `paymentRequestId` is refused and stored nowhere; an amount that differs from ours parks the
+/// payment for an operator (acknowledged, so Alipay+ stops re-sending it).
 async fn notify_payment(
     State(state): State<InboundState>,
     uri: Uri,
@@ -92,13 +77,61 @@ async fn notify_payment(
         Ok(parsed) => parsed,
         Err(refused) => return refused,
     };
+    let path = uri.path();
+    match payments::payment_by_request_id(&state.engine.db, &notification.payment_request_id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let refusal = Refusal {
+                code: "ORDER_NOT_EXIST",
+                message: format!("no payment '{}'", notification.payment_request_id),
+            };
+            return state.endpoint.refuse(path, &refusal).into_response();
+        }
+        Err(e) => return unavailable(&state, path, &e.to_string()),
+    }
     let call = InboundCall {
         api: "notifyPayment",
         reference: &notification.payment_request_id,
         related_reference: notification.payment_id.as_deref(),
         body: raw,
     };
-    record(&state, &uri, call).await
+    if let Err(e) = inbound::record(&state.engine.db, state.engine.clock.as_ref(), call).await {
+        return unavailable(&state, path, &e.to_string());
+    }
+    match handle_notification(&state.engine, &notification).await {
+        Ok(NotificationHandled::Parked(reason)) => {
+            tracing::warn!(payment_request_id = %notification.payment_request_id, "{reason}");
+            acknowledge(&state, path)
+        }
+        Ok(_) => acknowledge(&state, path),
+        Err(e) => unavailable(&state, path, &e.to_string()),
+    }
+}
+
+fn acknowledge(state: &InboundState, path: &str) -> Response {
+    state
+        .endpoint
+        .answer(
+            path,
+            &ResultResponse {
+                result: ResultInfo::success(),
+            },
+        )
+        .into_response()
+}
+
+/// Not `S`: Alipay+ sends the call again later.
+fn unavailable(state: &InboundState, path: &str, error: &str) -> Response {
+    tracing::error!("inbound {path} not processed: {error}");
+    let result = ResultInfo::new(
+        ResultStatus::U,
+        "UNKNOWN_EXCEPTION",
+        "temporarily unable to process",
+    );
+    state
+        .endpoint
+        .answer(path, &ResultResponse { result })
+        .into_response()
 }
 
 async fn notify_registration_status(
@@ -200,17 +233,6 @@ async fn dispute(
             )
             .await
         }
-        Err(e) => {
-            tracing::error!("inbound {api}: {e}");
-            let result = ResultInfo::new(
-                ResultStatus::U,
-                "UNKNOWN_EXCEPTION",
-                "temporarily unable to record",
-            );
-            state
-                .endpoint
-                .answer(uri.path(), &ResultResponse { result })
-                .into_response()
-        }
+        Err(e) => unavailable(state, uri.path(), &e.to_string()),
     }
 }

@@ -1,7 +1,10 @@
-//! HTTP edge (axum): liveness, readiness, Prometheus metrics, and the routes Alipay+ calls
-//! ([`alipayplus`]).
+//! HTTP edge (axum): the merchant GraphQL API ([`graphql`]), liveness, readiness, Prometheus
+//! metrics, the routes Alipay+ calls ([`alipayplus`]), and cross-process update fan-out ([`fanout`]).
 
 pub mod alipayplus;
+pub mod fanout;
+pub mod graphql;
+mod http;
 
 use std::net::SocketAddr;
 
@@ -13,8 +16,10 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::alipayplus::client::Client;
 use crate::alipayplus::inbound::Endpoint;
 use crate::app::Engine;
+use crate::config::Config;
 
 #[derive(Clone)]
 struct ApiState {
@@ -23,8 +28,13 @@ struct ApiState {
 }
 
 /// The router of `plusflow serve`.
-pub async fn router(engine: Engine, redis_url: Option<&str>, endpoint: Endpoint) -> anyhow::Result<Router> {
-    let redis = match redis_url {
+pub async fn router(
+    engine: Engine,
+    config: &Config,
+    endpoint: Endpoint,
+    client: Client,
+) -> anyhow::Result<Router> {
+    let redis = match config.redis_url.as_deref() {
         Some(url) => Some(redis::Client::open(url)?.get_connection_manager().await?),
         None => None,
     };
@@ -32,12 +42,21 @@ pub async fn router(engine: Engine, redis_url: Option<&str>, endpoint: Endpoint)
         engine: engine.clone(),
         endpoint,
     });
+    let graphql_routes = Router::new()
+        .route("/graphql", get(http::graphiql).post(http::execute))
+        .route("/graphql/ws", get(http::subscriptions))
+        .with_state(http::GraphqlState {
+            schema: graphql::schema(engine.clone(), client),
+            engine: engine.clone(),
+            admin_api_key: config.admin_api_key.clone(),
+        });
     Ok(Router::new()
         .route("/health/live", get(|| async { "ok" }))
         .route("/health/ready", get(ready))
         .route("/metrics", get(metrics))
         .with_state(ApiState { engine, redis })
-        .merge(inbound))
+        .merge(inbound)
+        .merge(graphql_routes))
 }
 
 /// Readiness: the database answers, and Redis too when configured.

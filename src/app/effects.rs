@@ -1,7 +1,8 @@
 //! The contract between workflows and the code that acts on the world. A transition names
-//! effects; a handler per effect name executes one, and answers with the event to apply, or an
-//! error. An error is never a business outcome: it means "unknown, try again" and is retried per
-//! the workflow's policy until the instance is parked (ALIPAYPLUS "unknown is an outcome").
+//! effects; a handler per effect name executes one, and answers with the event to apply (or
+//! none), or an error. A retryable error is never a business outcome: it means "unknown, try
+//! again" and is retried per the workflow's policy until the instance is parked (ALIPAYPLUS
+//! "unknown is an outcome"). A permanent error parks the instance at once: a human must look.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,13 +25,22 @@ pub struct EffectContext {
     pub previous_failures: u32,
 }
 
-/// The effect could not be completed; it will be tried again.
+/// The effect could not be completed.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct EffectError(pub String);
+pub enum EffectError {
+    /// Unknown outcome: try again later, with the same idempotency key.
+    #[error("{0}")]
+    Retry(String),
+    /// Trying again cannot help: park the instance for an operator now.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// What a handler answers: the event to apply, if any.
+pub type EffectResult = Result<Option<EventInput>, EffectError>;
 
 pub trait EffectHandler: Send + Sync + 'static {
-    fn run(&self, context: EffectContext) -> BoxFuture<'static, Result<EventInput, EffectError>>;
+    fn run(&self, context: EffectContext) -> BoxFuture<'static, EffectResult>;
 }
 
 /// The handler of every effect name this process can execute.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
@@ -19,15 +19,26 @@ pub struct Engine {
     pub definitions: Arc<Definitions>,
     pub clock: SharedClock,
     wake: Arc<Notify>,
+    updates: broadcast::Sender<Update>,
+}
+
+/// An instance changed (or was parked). `remote`: announced by another process (via Redis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Update {
+    pub instance_id: Uuid,
+    pub remote: bool,
 }
 
 impl Engine {
     pub fn new(db: DatabaseConnection, definitions: Definitions, clock: SharedClock) -> Self {
+        let (updates, _) = broadcast::channel(4096);
+        let wake = Arc::new(Notify::new());
         Self {
             db,
             definitions: Arc::new(definitions),
             clock,
-            wake: Arc::new(Notify::new()),
+            wake,
+            updates,
         }
     }
 
@@ -43,6 +54,7 @@ impl Engine {
         )
         .await?;
         self.wake_if_scheduled(&applied);
+        self.announce(applied.instance.id);
         Ok(applied)
     }
 
@@ -50,7 +62,29 @@ impl Engine {
     pub async fn apply(&self, id: Uuid, event: EventInput) -> Result<Applied, StoreError> {
         let applied = store::apply_event(&self.db, &self.definitions, self.clock.as_ref(), id, event).await?;
         self.wake_if_scheduled(&applied);
+        self.announce(id);
         Ok(applied)
+    }
+
+    /// Tells this process's subscribers that instance `id` changed.
+    pub fn announce(&self, id: Uuid) {
+        let _ = self.updates.send(Update {
+            instance_id: id,
+            remote: false,
+        });
+    }
+
+    /// Passes on a change announced by another process.
+    pub fn announce_remote(&self, id: Uuid) {
+        let _ = self.updates.send(Update {
+            instance_id: id,
+            remote: true,
+        });
+    }
+
+    /// Every change announced from now on.
+    pub fn updates(&self) -> broadcast::Receiver<Update> {
+        self.updates.subscribe()
     }
 
     /// Wakes this process's relay: outbox rows may be due now.

@@ -3,6 +3,7 @@
 
 mod effects;
 mod engine;
+pub mod payments;
 
-pub use effects::{EffectContext, EffectError, EffectHandler, EffectRegistry};
-pub use engine::Engine;
+pub use effects::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult};
+pub use engine::{Engine, Update};

@@ -37,7 +37,7 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<ExitCo
         instances,
         concurrency,
     } = command;
-    let (engine, _) = boot(&config, Arc::new(SystemClock)).await?;
+    let engine = boot(&config, Arc::new(SystemClock)).await?;
     let transitions_per_instance = 1 + PATH.len();
     let total = (instances * transitions_per_instance) as u64;
     let bar = ProgressBar::new(total).with_style(

@@ -35,8 +35,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     if !args.keep_running {
         config.port = 0;
     }
-    let (engine, effects) = boot(&config, Arc::new(SystemClock)).await?;
-    let running = start(&config, engine.clone(), effects, Role::All).await?;
+    let engine = boot(&config, Arc::new(SystemClock)).await?;
+    let running = start(&config, engine.clone(), Role::All).await?;
     let base = format!("http://{}", running.api_address.expect("demo serves the API"));
     println!(
         "plusflow demo: API on {base}, database {}",

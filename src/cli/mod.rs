@@ -49,6 +49,11 @@ pub enum Command {
     /// Validate or render the workflow definitions.
     #[command(subcommand)]
     Workflows(workflows::WorkflowsCommand),
+    /// Manage merchants.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+    /// Print the GraphQL schema (SDL).
+    Schema,
     /// The Alipay+ simulator as its own server.
     Simulator(simulator::SimulatorArgs),
     /// Run the built-in end-to-end demonstration on the configured (embedded) defaults.
@@ -56,6 +61,18 @@ pub enum Command {
     /// Benchmarks on the configured backend.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MerchantCommand {
+    /// Create a merchant; prints one JSON line with its id and API key (shown only this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Where payment status webhooks go.
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,6 +88,10 @@ pub enum Role {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Workflows(command) => Ok(workflows::run(&command)),
+        Command::Schema => {
+            print!("{}", api::graphql::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Simulator(args) => {
             telemetry::init(crate::config::LogFormat::Pretty, "info");
             simulator::run(args).await
@@ -90,9 +111,17 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
             println!("migrations applied to {}", redact(&config.database_url));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Merchant(MerchantCommand::Create { name, webhook_url }) => {
+            let engine = boot(&config, Arc::new(SystemClock)).await?;
+            let created =
+                crate::app::payments::create_merchant(&engine, &name, webhook_url.as_deref()).await?;
+            let line = serde_json::json!({ "id": created.id, "apiKey": created.api_key, "webhookSecret": created.webhook_secret });
+            println!("{line}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo(args) => demo::run(config, args).await,
         Command::Bench(command) => bench::run(config, command).await,
-        Command::Workflows(_) | Command::Simulator(_) => {
+        Command::Workflows(_) | Command::Simulator(_) | Command::Schema => {
             unreachable!("run without the service configuration")
         }
     }
@@ -105,9 +134,15 @@ async fn connect(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection>
 }
 
 /// The handlers of every effect this binary can execute.
-fn effect_registry(config: &Config) -> anyhow::Result<EffectRegistry> {
+fn effect_registry(
+    config: &Config,
+    engine: &Engine,
+    client: crate::alipayplus::client::Client,
+    public_url: &url::Url,
+) -> anyhow::Result<EffectRegistry> {
     let mut effects = EffectRegistry::default();
     jobs::probe::register(&mut effects)?;
+    jobs::payment_effects::register(&mut effects, engine.clone(), client, public_url)?;
     let missing = effects.missing_for(&config.definitions);
     anyhow::ensure!(
         missing.is_empty(),
@@ -118,11 +153,10 @@ fn effect_registry(config: &Config) -> anyhow::Result<EffectRegistry> {
 }
 
 /// Connects, migrates and builds the engine on `clock`.
-pub async fn boot(config: &Config, clock: SharedClock) -> anyhow::Result<(Engine, EffectRegistry)> {
-    let effects = effect_registry(config)?;
+pub async fn boot(config: &Config, clock: SharedClock) -> anyhow::Result<Engine> {
     let db = connect(config).await?;
     store::migrate(&db).await.context("applying migrations")?;
-    Ok((Engine::new(db, config.definitions.clone(), clock), effects))
+    Ok(Engine::new(db, config.definitions.clone(), clock))
 }
 
 /// A running process: its API address (if it serves one) and its background tasks.
@@ -142,27 +176,34 @@ impl Running {
     }
 }
 
-/// Starts the parts of `role` on an already booted engine.
-pub async fn start(
-    config: &Config,
-    engine: Engine,
-    effects: EffectRegistry,
-    role: Role,
-) -> anyhow::Result<Running> {
+/// Starts the parts of `role` on an already booted engine. With `server.port = 0` the API
+/// picks a free port, and the URL Alipay+ notifies becomes that address.
+pub async fn start(config: &Config, engine: Engine, role: Role) -> anyhow::Result<Running> {
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
+    let listener = match role {
+        Role::Worker => None,
+        _ => Some(
+            api::bind(&config.host, config.port)
+                .await
+                .with_context(|| format!("binding {}:{}", config.host, config.port))?,
+        ),
+    };
+    let api_address = listener.as_ref().map(|(_, address)| *address);
+    let public_url = match api_address {
+        Some(address) if config.port == 0 => format!("http://{address}").parse()?,
+        _ => config.public_url.clone(),
+    };
+    let alipayplus = alipayplus::connect(config, engine.clock.clone()).await?;
+    let effects = effect_registry(config, &engine, alipayplus.client.clone(), &public_url)?;
+    if let Some(redis_url) = &config.redis_url {
+        api::fanout::spawn(engine.clone(), redis_url, shutdown.clone(), &mut tasks).await?;
+    }
     if role != Role::Api {
         jobs::spawn(engine.clone(), effects, config, shutdown.clone(), &mut tasks).await?;
     }
-    let (mut api_address, mut simulator) = (None, None);
-    if role != Role::Worker {
-        let alipayplus = alipayplus::connect(config, engine.clock.clone()).await?;
-        simulator = alipayplus.simulator;
-        let router = api::router(engine, config.redis_url.as_deref(), alipayplus.endpoint).await?;
-        let (listener, address) = api::bind(&config.host, config.port)
-            .await
-            .with_context(|| format!("binding {}:{}", config.host, config.port))?;
-        api_address = Some(address);
+    if let Some((listener, _)) = listener {
+        let router = api::router(engine, config, alipayplus.endpoint, alipayplus.client).await?;
         let stop = shutdown.clone();
         tasks.spawn(async move {
             if let Err(e) = api::serve(listener, router, stop).await {
@@ -172,15 +213,15 @@ pub async fn start(
     }
     Ok(Running {
         api_address,
-        simulator,
+        simulator: alipayplus.simulator,
         shutdown,
         tasks,
     })
 }
 
 async fn serve(config: Config, role: Role) -> anyhow::Result<ExitCode> {
-    let (engine, effects) = boot(&config, Arc::new(SystemClock)).await?;
-    let running = start(&config, engine, effects, role).await?;
+    let engine = boot(&config, Arc::new(SystemClock)).await?;
+    let running = start(&config, engine, role).await?;
     let api = running.api_address.map(|a| format!("http://{a}"));
     let simulator = running.simulator.map(|a| format!("http://{a}"));
     info!(role = ?role, database = %redact(&config.database_url), api = ?api, "plusflow serving");

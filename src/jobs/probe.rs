@@ -9,7 +9,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::json;
 
-use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry};
+use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult};
 use crate::store::EventInput;
 use crate::workflow::{EffectName, EventName};
 
@@ -19,7 +19,7 @@ pub struct ProbeEffect {
 }
 
 impl EffectHandler for ProbeEffect {
-    fn run(&self, context: EffectContext) -> BoxFuture<'static, Result<EventInput, EffectError>> {
+    fn run(&self, context: EffectContext) -> BoxFuture<'static, EffectResult> {
         let client = self.client.clone();
         let answer = self.answer;
         async move {
@@ -31,21 +31,25 @@ impl EffectHandler for ProbeEffect {
                 .unwrap_or_default()
                 .to_string();
             if url.is_empty() {
-                return Err(EffectError("the instance data has no 'url' to probe".into()));
+                return Err(EffectError::Permanent(
+                    "the instance data has no 'url' to probe".into(),
+                ));
             }
             let started = Instant::now();
             let response = client
                 .get(&url)
                 .send()
                 .await
-                .map_err(|e| EffectError(format!("GET {url}: {e}")))?;
+                .map_err(|e| EffectError::Retry(format!("GET {url}: {e}")))?;
             let status = response.status();
             if !status.is_success() {
-                return Err(EffectError(format!("GET {url}: HTTP {}", status.as_u16())));
+                return Err(EffectError::Retry(format!("GET {url}: HTTP {}", status.as_u16())));
             }
             let detail =
                 json!({ "http_status": status.as_u16(), "elapsed_ms": started.elapsed().as_millis() as u64 });
-            Ok(EventInput::new(answer, format!("effect:{}", context.effect)).with_detail(detail))
+            Ok(Some(
+                EventInput::new(answer, format!("effect:{}", context.effect)).with_detail(detail),
+            ))
         }
         .boxed()
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tracing::{debug, warn};
 
-use crate::app::{EffectContext, EffectRegistry, Engine};
+use crate::app::{EffectContext, EffectError, EffectRegistry, EffectResult, Engine};
 use crate::store::entity::outbox;
 use crate::store::outbox::{self as claims, Claim, Closed};
 use crate::store::{self, EventInput, StoreError};
@@ -30,7 +30,8 @@ impl Runner {
             return Ok(Closed::Superseded);
         };
         let instance = store::instance(&engine.db, row.instance_id).await?;
-        if instance.terminal || instance.state != row.scheduled_in_state {
+        // Effects scheduled by a move INTO a terminal state (merchant webhooks) still run.
+        if instance.state != row.scheduled_in_state {
             debug!(outbox_id = %row.id, state = %instance.state, "instance moved on; {} '{}' is stale", row.kind, row.name);
             return claims::mark_stale(&engine.db, clock, claim).await;
         }
@@ -44,21 +45,31 @@ impl Runner {
 
         let result = if row.kind == outbox::KIND_TIMER {
             EventName::from_str(&row.name)
-                .map(|event| EventInput::new(event, "timer"))
-                .map_err(|_| format!("timer raises unknown event '{}'", row.name))
+                .map(|event| Some(EventInput::new(event, "timer")))
+                .map_err(|_| EffectError::Permanent(format!("timer raises unknown event '{}'", row.name)))
         } else {
             self.run_effect(&row, instance).await
         };
         let closed = match result {
             Ok(event) => {
-                claims::complete(&engine.db, &engine.definitions, clock, &row, claim, Some(event)).await?
+                let applies_event = event.is_some();
+                let closed =
+                    claims::complete(&engine.db, &engine.definitions, clock, &row, claim, event).await?;
+                if applies_event && closed == Closed::Recorded {
+                    engine.announce(row.instance_id);
+                }
+                closed
             }
             Err(error) => {
+                let permanent = matches!(error, EffectError::Permanent(_));
                 warn!(outbox_id = %row.id, instance = %row.instance_id, attempt = row.attempts + 1, "{} '{}' failed: {error}", row.kind, row.name);
                 let policy = EffectName::from_str(&row.name)
                     .map(|effect| definition.retry_policy(effect))
                     .unwrap_or(definition.default_retry);
-                claims::fail(&engine.db, clock, &row, claim, &error, policy).await?
+                let error = error.to_string();
+                let closed = claims::fail(&engine.db, clock, &row, claim, &error, policy, permanent).await?;
+                engine.announce(row.instance_id);
+                closed
             }
         };
         engine.wake_relay();
@@ -69,12 +80,13 @@ impl Runner {
         &self,
         row: &outbox::Model,
         instance: store::entity::instance::Model,
-    ) -> Result<EventInput, String> {
-        let effect = EffectName::from_str(&row.name).map_err(|_| format!("unknown effect '{}'", row.name))?;
+    ) -> EffectResult {
+        let effect = EffectName::from_str(&row.name)
+            .map_err(|_| EffectError::Permanent(format!("unknown effect '{}'", row.name)))?;
         let handler = self
             .effects
             .get(effect)
-            .ok_or_else(|| format!("no handler for effect '{effect}'"))?;
+            .ok_or_else(|| EffectError::Permanent(format!("no handler for effect '{effect}'")))?;
         let context = EffectContext {
             effect,
             instance,
@@ -82,8 +94,11 @@ impl Runner {
             previous_failures: row.attempts.max(0) as u32,
         };
         match tokio::time::timeout(self.effect_timeout, handler.run(context)).await {
-            Ok(result) => result.map_err(|e| e.0),
-            Err(_) => Err(format!("timed out after {:?}", self.effect_timeout)),
+            Ok(result) => result,
+            Err(_) => Err(EffectError::Retry(format!(
+                "timed out after {:?}",
+                self.effect_timeout
+            ))),
         }
     }
 }

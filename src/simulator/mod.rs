@@ -189,10 +189,25 @@ impl Simulator {
         completion: Completion,
         wallet: Option<&str>,
     ) -> Result<(), String> {
+        self.complete_with(payment_request_id, completion, wallet, true)
+    }
+
+    /// [`Simulator::complete`], optionally losing the notification altogether.
+    pub fn complete_with(
+        &self,
+        payment_request_id: &str,
+        completion: Completion,
+        wallet: Option<&str>,
+        notify: bool,
+    ) -> Result<(), String> {
         let now = self.shared.clock.now();
         self.books()
             .complete(payment_request_id, completion, wallet, now)?;
-        tokio::spawn(notify::deliver(self.clone(), payment_request_id.to_string()));
+        if notify {
+            tokio::spawn(notify::deliver(self.clone(), payment_request_id.to_string()));
+        } else if let Some(payment) = self.books().payment_mut(payment_request_id) {
+            payment.notify = NotifyState::Exhausted;
+        }
         Ok(())
     }
 
@@ -355,6 +370,8 @@ struct CompleteRequest {
     outcome: String,
     result_code: Option<String>,
     wallet: Option<String>,
+    /// `false`: the notification of this payment is lost (the ACQP must find out by polling).
+    notify: Option<bool>,
 }
 
 async fn complete(
@@ -372,7 +389,8 @@ async fn complete(
             return (StatusCode::UNPROCESSABLE_ENTITY, Json(error)).into_response();
         }
     };
-    match simulator.complete(&payment_request_id, completion, request.wallet.as_deref()) {
+    let notify = request.notify.unwrap_or(true);
+    match simulator.complete_with(&payment_request_id, completion, request.wallet.as_deref(), notify) {
         Ok(()) => Json(json!({ "completed": payment_request_id })).into_response(),
         Err(e) => (StatusCode::CONFLICT, Json(json!({ "error": e }))).into_response(),
     }

@@ -85,6 +85,22 @@ pub async fn start_instance(
     data: Value,
     actor: &str,
 ) -> Result<Applied, StoreError> {
+    let txn = db.begin().await?;
+    let applied = start_instance_in(&txn, definitions, clock, kind, data, actor).await?;
+    txn.commit().await?;
+    Ok(applied)
+}
+
+/// [`start_instance`] inside the caller's transaction (creating a payment and its instance, and
+/// recording the idempotency key, happen together or not at all).
+pub(crate) async fn start_instance_in(
+    txn: &DatabaseTransaction,
+    definitions: &Definitions,
+    clock: &dyn Clock,
+    kind: &str,
+    data: Value,
+    actor: &str,
+) -> Result<Applied, StoreError> {
     let definition = definitions
         .current(kind)
         .ok_or_else(|| StoreError::UnknownDefinition {
@@ -114,12 +130,11 @@ pub async fn start_instance(
         created_at: now,
         updated_at: now,
     };
-    let txn = db.begin().await?;
     instance::Entity::insert(instance::ActiveModel::from(row.clone()))
-        .exec(&txn)
+        .exec_without_returning(txn)
         .await?;
     append_history(
-        &txn,
+        txn,
         row.id,
         "created",
         None,
@@ -130,8 +145,7 @@ pub async fn start_instance(
         clock,
     )
     .await?;
-    let effects_scheduled = schedule(&txn, definition, row.id, &to, &effects, timer.as_ref(), clock).await?;
-    txn.commit().await?;
+    let effects_scheduled = schedule(txn, definition, row.id, &to, &effects, timer.as_ref(), clock).await?;
     Ok(Applied {
         outcome: Outcome::Transitioned {
             from: String::new(),
@@ -391,6 +405,24 @@ async fn disarm_timers(
         .filter(outbox::Column::ScheduledInState.eq(state))
         .filter(outbox::Column::Status.eq(outbox::STATUS_PENDING))
         .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Parks an instance for an operator without moving it (e.g. a notification whose amount does
+/// not match): `needs_attention` with the reason.
+pub async fn park_instance(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    id: Uuid,
+    reason: &str,
+) -> Result<(), StoreError> {
+    instance::Entity::update_many()
+        .col_expr(instance::Column::NeedsAttention, Expr::value(true))
+        .col_expr(instance::Column::LastError, Expr::value(reason.to_string()))
+        .col_expr(instance::Column::UpdatedAt, Expr::value(clock.now()))
+        .filter(instance::Column::Id.eq(id))
+        .exec(db)
         .await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ mod apply;
 pub mod entity;
 pub mod inbound;
 pub mod outbox;
+pub mod payments;
 mod queries;
 
 use std::time::Duration;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-pub use apply::{Applied, EventInput, Outcome, apply_event, start_instance};
+pub use apply::{Applied, EventInput, Outcome, apply_event, park_instance, start_instance};
 pub use queries::{EngineGauges, InstanceCounts, count_instances, engine_gauges, history, instance};
 
 use crate::config::{Backend, Config};

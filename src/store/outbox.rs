@@ -140,7 +140,8 @@ pub async fn mark_stale(
 }
 
 /// Records a failed execution: due again after the policy's backoff, or, once the attempts
-/// are used up, failed for good with its instance parked as needs-attention.
+/// are used up (or at once when `permanent`), failed for good with its instance parked as
+/// needs-attention.
 pub async fn fail(
     db: &DatabaseConnection,
     clock: &dyn Clock,
@@ -148,9 +149,10 @@ pub async fn fail(
     claim: Claim,
     error: &str,
     policy: RetryPolicy,
+    permanent: bool,
 ) -> Result<Closed, StoreError> {
     let attempts = row.attempts + 1;
-    let exhausted = attempts >= row.max_attempts;
+    let exhausted = permanent || attempts >= row.max_attempts;
     retry_transient(|| async {
         let txn = db.begin().await?;
         let now = clock.now();

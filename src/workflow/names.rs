@@ -32,6 +32,22 @@ pub enum EventName {
     FinishDone,
     /// Someone asked the instance to stop.
     CancelRequested,
+    /// `payment`: Alipay+ accepted `pay` (S, or U with a checkout URL).
+    PayAccepted,
+    /// `payment`: Alipay+ refused `pay` (F).
+    PayRejected,
+    /// `payment`: notifyPayment said S.
+    NotifiedSuccess,
+    /// `payment`: notifyPayment said F.
+    NotifiedFailure,
+    /// `payment`: inquiryPayment found the payment paid.
+    InquirySuccess,
+    /// `payment`: inquiryPayment found the payment failed or closed.
+    InquiryFailure,
+    /// `payment`: no final result by the expiry time.
+    Expired,
+    /// `payment`: cancelPayment answered S.
+    CancelSucceeded,
 }
 
 /// Work a transition schedules, executed by a background job after the transaction commits.
@@ -57,6 +73,14 @@ pub enum EffectName {
     ProbeStep,
     /// `engine_probe`: call the probe URL again, answer with `finish_done`.
     ProbeFinish,
+    /// `payment`: call Alipay+ `pay` (same paymentRequestId on every retry).
+    SubmitPay,
+    /// `payment`: inquiryPayment, again and again further apart, until a final result or expiry.
+    PollPayment,
+    /// `payment`: cancelPayment until it succeeds.
+    CancelPayment,
+    /// Tell the merchant's webhook URL about the new status (HMAC-signed).
+    NotifyMerchant,
 }
 
 /// What a state shows to API users.

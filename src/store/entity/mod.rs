@@ -1,6 +1,10 @@
 //! sea-orm entities, one module per table.
 
 pub mod history;
+pub mod idempotency;
 pub mod inbound;
 pub mod instance;
+pub mod merchant;
 pub mod outbox;
+pub mod payment;
+pub mod webhook_delivery;

@@ -1,0 +1,261 @@
+//! The merchant GraphQL API (async-graphql): queries, mutations, the `paymentUpdated`
+//! subscription, and errors with a stable `extensions.code` (UNAUTHENTICATED, VALIDATION with
+//! `field`, NOT_FOUND, IDEMPOTENCY_KEY_REUSED, INVALID_TRANSITION, FORBIDDEN, UNAVAILABLE).
+//! The schema knows nothing of axum: the HTTP layer puts the authenticated [`Principal`] (or
+//! none) into each request's data.
+
+mod types;
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, ErrorExtensions, ID, Object, Result, Schema, Subscription};
+use futures::Stream;
+use uuid::Uuid;
+
+use crate::alipayplus::client::{Client, Outcome};
+use crate::alipayplus::wire::{Amount, ConsultPaymentRequest, PaymentFactor};
+use crate::app::Engine;
+use crate::app::payments::{self, PaymentError, Principal};
+pub use types::*;
+
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+pub fn schema(engine: Engine, client: Client) -> ApiSchema {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .data(engine)
+        .data(client)
+        .finish()
+}
+
+/// The SDL, for `plusflow schema`.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .finish()
+        .sdl()
+}
+
+fn engine<'a>(ctx: &Context<'a>) -> &'a Engine {
+    ctx.data_unchecked::<Engine>()
+}
+
+fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code))
+}
+
+fn internal(error: impl std::fmt::Display) -> async_graphql::Error {
+    coded("UNAVAILABLE", format!("temporarily unavailable: {error}"))
+}
+
+fn graphql_error(error: PaymentError) -> async_graphql::Error {
+    match &error {
+        PaymentError::Validation { field, message } => {
+            let field = field.clone();
+            async_graphql::Error::new(format!("{field}: {message}")).extend_with(|_, e| {
+                e.set("code", "VALIDATION");
+                e.set("field", field.clone());
+            })
+        }
+        PaymentError::IdempotencyKeyReused => coded("IDEMPOTENCY_KEY_REUSED", error.to_string()),
+        PaymentError::NotFound => coded("NOT_FOUND", error.to_string()),
+        PaymentError::InvalidTransition(_) => coded("INVALID_TRANSITION", error.to_string()),
+        PaymentError::Forbidden => coded("FORBIDDEN", error.to_string()),
+        PaymentError::Unavailable(_) => coded("UNAVAILABLE", error.to_string()),
+    }
+}
+
+fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal> {
+    ctx.data_opt::<Principal>()
+        .ok_or_else(|| coded("UNAUTHENTICATED", "send 'Authorization: Bearer <api key>'"))
+}
+
+fn parse_id(id: &ID) -> Result<Uuid> {
+    Uuid::parse_str(id).map_err(|_| graphql_error(PaymentError::NotFound))
+}
+
+pub struct QueryRoot;
+
+#[Object(name = "Query")]
+impl QueryRoot {
+    /// A payment of yours; null for any other id.
+    async fn payment(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Payment>> {
+        let principal = principal(ctx)?;
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        match payments::get_payment(engine(ctx), principal, id).await {
+            Ok(view) => Ok(Some(Payment(view))),
+            Err(PaymentError::NotFound) => Ok(None),
+            Err(e) => Err(graphql_error(e)),
+        }
+    }
+
+    /// Your payments, newest first (Relay connection; `first` at most 100).
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<PaymentStatus>,
+    ) -> Result<Connection<String, Payment, EmptyFields, EmptyFields>> {
+        let principal = principal(ctx)?;
+        let first = first.unwrap_or(20);
+        if !(1..=100).contains(&first) {
+            return Err(graphql_error(PaymentError::Validation {
+                field: "first".into(),
+                message: "must be between 1 and 100".into(),
+            }));
+        }
+        let after = match after {
+            Some(cursor) => Some(Uuid::parse_str(&cursor).map_err(|_| {
+                graphql_error(PaymentError::Validation {
+                    field: "after".into(),
+                    message: "is not a cursor from this API".into(),
+                })
+            })?),
+            None => None,
+        };
+        let (views, more) = payments::list_payments(
+            engine(ctx),
+            principal,
+            first as u64,
+            after,
+            status.map(Into::into),
+        )
+        .await
+        .map_err(graphql_error)?;
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(
+            views
+                .into_iter()
+                .map(|view| Edge::new(view.payment.id.to_string(), Payment(view))),
+        );
+        Ok(connection)
+    }
+
+    /// What to show on your cashier page (Alipay+ consultPayment).
+    async fn payment_methods(
+        &self,
+        ctx: &Context<'_>,
+        amount: MoneyInput,
+        user_region: Option<String>,
+    ) -> Result<Vec<PaymentMethod>> {
+        principal(ctx)?;
+        let value = if amount.value == "0" {
+            0
+        } else {
+            payments::parse_amount("amount", &amount.currency, &amount.value).map_err(graphql_error)?
+        };
+        let request = ConsultPaymentRequest {
+            payment_amount: Amount::new(&amount.currency, value),
+            payment_factor: PaymentFactor::cashier(),
+            user_region,
+            settlement_strategy: None,
+            allowed_psp_regions: None,
+            merchant: None,
+            env: None,
+        };
+        let response = match ctx.data_unchecked::<Client>().consult_payment(&request).await {
+            Outcome::Succeeded(response) => response,
+            Outcome::Rejected { code, .. } => {
+                return Err(coded(
+                    "UNAVAILABLE",
+                    format!("Alipay+ refused consultPayment: {code}"),
+                ));
+            }
+            Outcome::Unknown { reason, .. } => {
+                return Err(coded("UNAVAILABLE", format!("Alipay+ did not answer: {reason}")));
+            }
+        };
+        Ok(response
+            .payment_options
+            .unwrap_or_default()
+            .into_iter()
+            .map(|option| {
+                let wallets = option
+                    .payment_option_detail
+                    .and_then(|d| d.connect_wallet)
+                    .and_then(|c| c.support_wallets)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|w| Wallet {
+                        name: w.wallet_name,
+                        brand_name: w.wallet_brand_name,
+                        logo_url: w.wallet_logo.and_then(|l| l.logo_url),
+                    })
+                    .collect();
+                PaymentMethod {
+                    payment_method_type: option.payment_method_type,
+                    enabled: option.enabled.unwrap_or(false),
+                    disable_reason: option.disable_reason,
+                    logo_url: option.logo.as_ref().and_then(|l| l.logo_url.clone()),
+                    logo_name: option.logo.and_then(|l| l.logo_name),
+                    wallets,
+                }
+            })
+            .collect())
+    }
+}
+
+pub struct MutationRoot;
+
+#[Object(name = "Mutation")]
+impl MutationRoot {
+    /// Starts a payment. The same `idempotencyKey` with the same input returns the same payment;
+    /// with another input it is refused (IDEMPOTENCY_KEY_REUSED).
+    async fn create_payment(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePaymentInput,
+        idempotency_key: String,
+    ) -> Result<Payment> {
+        let principal = principal(ctx)?;
+        payments::create_payment(engine(ctx), principal, input.into_new_payment(), &idempotency_key)
+            .await
+            .map(Payment)
+            .map_err(graphql_error)
+    }
+
+    /// Asks to cancel a payment without a final result (Alipay+ cancelPayment, retried until it
+    /// succeeds). A final payment cannot be cancelled (INVALID_TRANSITION).
+    async fn cancel_payment(&self, ctx: &Context<'_>, id: ID) -> Result<Payment> {
+        let principal = principal(ctx)?;
+        payments::cancel_payment(engine(ctx), principal, parse_id(&id)?)
+            .await
+            .map(Payment)
+            .map_err(graphql_error)
+    }
+}
+
+pub struct SubscriptionRoot;
+
+#[Subscription(name = "Subscription")]
+impl SubscriptionRoot {
+    /// The payment now, then every change, until it is final.
+    async fn payment_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Payment>> {
+        let principal = principal(ctx)?.clone();
+        let engine = engine(ctx).clone();
+        let id = parse_id(&id)?;
+        let mut updates = engine.updates();
+        let first = payments::get_payment(&engine, &principal, id)
+            .await
+            .map_err(graphql_error)?;
+        Ok(async_stream::stream! {
+            let mut seen = (first.instance.version, first.instance.needs_attention);
+            let mut done = first.instance.terminal;
+            yield Payment(first);
+            while !done {
+                match updates.recv().await {
+                    Ok(update) if update.instance_id != id => continue,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+                let Ok(view) = payments::get_payment(&engine, &principal, id).await else { continue };
+                let now = (view.instance.version, view.instance.needs_attention);
+                if now != seen {
+                    seen = now;
+                    done = view.instance.terminal;
+                    yield Payment(view);
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,262 @@
+//! GraphQL output and input types (names per CONTRACT.md).
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::{engine, internal};
+use crate::app::payments::{self, PaymentView};
+use crate::store;
+use crate::workflow::PublicStatus;
+
+#[derive(SimpleObject, Clone)]
+pub struct Money {
+    pub currency: String,
+    /// Integer minor units, as a decimal string.
+    pub value: String,
+}
+
+#[derive(InputObject, Clone)]
+pub struct MoneyInput {
+    pub currency: String,
+    /// Integer minor units, as a decimal string (1050 = 10.50 USD).
+    pub value: String,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum PaymentStatus {
+    Pending,
+    AwaitingCustomer,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl From<PublicStatus> for PaymentStatus {
+    fn from(status: PublicStatus) -> Self {
+        match status {
+            PublicStatus::Pending => PaymentStatus::Pending,
+            PublicStatus::AwaitingCustomer => PaymentStatus::AwaitingCustomer,
+            PublicStatus::Succeeded => PaymentStatus::Succeeded,
+            PublicStatus::Failed => PaymentStatus::Failed,
+            PublicStatus::Cancelled => PaymentStatus::Cancelled,
+        }
+    }
+}
+
+impl From<PaymentStatus> for PublicStatus {
+    fn from(status: PaymentStatus) -> Self {
+        match status {
+            PaymentStatus::Pending => PublicStatus::Pending,
+            PaymentStatus::AwaitingCustomer => PublicStatus::AwaitingCustomer,
+            PaymentStatus::Succeeded => PublicStatus::Succeeded,
+            PaymentStatus::Failed => PublicStatus::Failed,
+            PaymentStatus::Cancelled => PublicStatus::Cancelled,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum TerminalType {
+    Web,
+    Wap,
+    App,
+    MiniApp,
+}
+
+impl TerminalType {
+    pub fn wire(self) -> &'static str {
+        match self {
+            TerminalType::Web => "WEB",
+            TerminalType::Wap => "WAP",
+            TerminalType::App => "APP",
+            TerminalType::MiniApp => "MINI_APP",
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum OsType {
+    Ios,
+    Android,
+}
+
+#[derive(InputObject)]
+pub struct CreatePaymentInput {
+    /// Becomes `order.referenceOrderId`; at most 64 characters.
+    pub merchant_order_id: String,
+    /// At most 256 characters.
+    pub order_description: String,
+    pub amount: MoneyInput,
+    pub terminal_type: TerminalType,
+    /// Required for WAP and APP.
+    pub os_type: Option<OsType>,
+    /// Where the customer returns after the checkout.
+    pub redirect_url: String,
+    /// ISO 3166 alpha-2; orders the wallets on the checkout page.
+    pub user_region: Option<String>,
+    pub settlement_currency: Option<String>,
+    /// At most 600 (the Alipay+ cashier limit); 600 when absent.
+    pub expires_in_seconds: Option<i32>,
+}
+
+impl CreatePaymentInput {
+    pub fn into_new_payment(self) -> payments::NewPayment {
+        payments::NewPayment {
+            merchant_order_id: self.merchant_order_id,
+            order_description: self.order_description,
+            currency: self.amount.currency,
+            amount: self.amount.value,
+            terminal_type: self.terminal_type.wire().to_string(),
+            os_type: self.os_type.map(|os| match os {
+                OsType::Ios => "IOS".to_string(),
+                OsType::Android => "ANDROID".to_string(),
+            }),
+            redirect_url: self.redirect_url,
+            user_region: self.user_region,
+            settlement_currency: self.settlement_currency,
+            expires_in_seconds: self.expires_in_seconds,
+        }
+    }
+}
+
+/// A payment, as its merchant sees it.
+pub struct Payment(pub PaymentView);
+
+#[Object]
+impl Payment {
+    async fn id(&self) -> ID {
+        ID(self.0.payment.id.to_string())
+    }
+    async fn merchant_order_id(&self) -> &str {
+        &self.0.payment.merchant_order_id
+    }
+    /// Our id at Alipay+; the same on every retry.
+    async fn payment_request_id(&self) -> &str {
+        &self.0.payment.payment_request_id
+    }
+    async fn amount(&self) -> Money {
+        Money {
+            currency: self.0.payment.currency.clone(),
+            value: self.0.payment.amount.to_string(),
+        }
+    }
+    async fn status(&self) -> PaymentStatus {
+        self.0.status.into()
+    }
+    /// The Alipay+ checkout page; set while the customer is expected there.
+    async fn checkout_url(&self) -> Option<String> {
+        self.0.checkout_url()
+    }
+    async fn alipay_payment_id(&self) -> Option<String> {
+        self.0.alipay_payment_id()
+    }
+    async fn wallet_brand_name(&self) -> Option<String> {
+        self.0.wallet_brand_name()
+    }
+    /// The Alipay+ result code of a failed payment.
+    async fn failure_code(&self) -> Option<String> {
+        self.0.failure_code()
+    }
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.payment.expires_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.payment.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.instance.updated_at
+    }
+    /// The durable state machine behind the payment.
+    async fn workflow(&self) -> Workflow {
+        Workflow {
+            instance: self.0.instance.clone(),
+        }
+    }
+}
+
+pub struct Workflow {
+    pub instance: store::entity::instance::Model,
+}
+
+#[Object]
+impl Workflow {
+    async fn id(&self) -> ID {
+        ID(self.instance.id.to_string())
+    }
+    async fn kind(&self) -> &str {
+        &self.instance.kind
+    }
+    async fn state(&self) -> &str {
+        &self.instance.state
+    }
+    async fn version(&self) -> i64 {
+        self.instance.version
+    }
+    /// Parked for an operator (retries exhausted, or something that must not be resolved silently).
+    async fn needs_attention(&self) -> bool {
+        self.instance.needs_attention
+    }
+    async fn last_error(&self) -> Option<&str> {
+        self.instance.last_error.as_deref()
+    }
+    /// When the workflow acts next on its own (an effect or a timer).
+    async fn next_run_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        payments::next_run_at(engine(ctx), self.instance.id)
+            .await
+            .map_err(internal)
+    }
+    /// Every event applied, oldest first, whatever its outcome.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<WorkflowEvent>> {
+        let rows = store::history(&engine(ctx).db, self.instance.id)
+            .await
+            .map_err(internal)?;
+        Ok(rows.into_iter().map(WorkflowEvent).collect())
+    }
+}
+
+pub struct WorkflowEvent(store::entity::history::Model);
+
+#[Object]
+impl WorkflowEvent {
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    async fn event(&self) -> &str {
+        &self.0.event
+    }
+    async fn from_state(&self) -> Option<&str> {
+        self.0.from_state.as_deref()
+    }
+    async fn to_state(&self) -> Option<&str> {
+        self.0.to_state.as_deref()
+    }
+    /// TRANSITIONED, IGNORED or REJECTED.
+    async fn outcome(&self) -> &str {
+        &self.0.outcome
+    }
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    /// Why an event was ignored or rejected, and what came with it.
+    async fn detail(&self) -> Option<String> {
+        self.0.detail.as_ref().map(|d| d.to_string())
+    }
+}
+
+/// What consultPayment says the merchant's cashier page should show.
+#[derive(SimpleObject)]
+pub struct PaymentMethod {
+    pub payment_method_type: String,
+    pub enabled: bool,
+    pub disable_reason: Option<String>,
+    pub logo_url: Option<String>,
+    pub logo_name: Option<String>,
+    pub wallets: Vec<Wallet>,
+}
+
+#[derive(SimpleObject)]
+pub struct Wallet {
+    pub name: Option<String>,
+    pub brand_name: Option<String>,
+    pub logo_url: Option<String>,
+}

@@ -1,0 +1,510 @@
+//! Payments as merchants see them: creating one (validated, idempotent like Stripe), cancelling,
+//! reading and listing (each merchant only its own), and settling from Alipay+ notifications.
+//! The `payment` workflow instance holds the state; the `payments` row holds what the merchant
+//! asked for; values learnt from Alipay+ (checkout URL, Alipay+ payment id, wallet, failure
+//! code) are kept in the instance data.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Engine;
+use crate::alipayplus::wire::{NotifyPaymentRequest, ResultStatus};
+use crate::domain::currency_exponent;
+use crate::store::entity::{instance, merchant, payment};
+use crate::store::payments::{self as rows, IdempotencyKey, KeyUse};
+use crate::store::{self, EventInput, Outcome, StoreError};
+use crate::workflow::{EventName, PublicStatus};
+
+/// Who is asking.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Merchant(merchant::Model),
+    Admin,
+}
+
+impl Principal {
+    fn may_see(&self, payment: &payment::Model) -> bool {
+        match self {
+            Principal::Admin => true,
+            Principal::Merchant(merchant) => merchant.id == payment.merchant_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentError {
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    #[error("this idempotency key was used with a different request")]
+    IdempotencyKeyReused,
+    #[error("no such payment")]
+    NotFound,
+    #[error("{0}")]
+    InvalidTransition(String),
+    #[error("only merchants can do this")]
+    Forbidden,
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<StoreError> for PaymentError {
+    fn from(error: StoreError) -> Self {
+        PaymentError::Unavailable(error.to_string())
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> PaymentError {
+    PaymentError::Validation {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// createPayment's input, as the merchant wrote it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewPayment {
+    pub merchant_order_id: String,
+    pub order_description: String,
+    pub currency: String,
+    /// Integer minor units, as a decimal string.
+    pub amount: String,
+    pub terminal_type: String,
+    pub os_type: Option<String>,
+    pub redirect_url: String,
+    pub user_region: Option<String>,
+    pub settlement_currency: Option<String>,
+    pub expires_in_seconds: Option<i32>,
+}
+
+/// The most a cashier payment may wait (ALIPAYPLUS.md 3.1).
+pub const MAX_EXPIRY_SECONDS: i32 = 600;
+
+/// Parses an amount in integer minor units of `currency`.
+pub fn parse_amount(field: &str, currency: &str, value: &str) -> Result<i64, PaymentError> {
+    let exponent = currency_exponent(currency).ok_or_else(|| {
+        invalid(
+            &format!("{field}.currency"),
+            format!("unknown or unsupported currency '{currency}'"),
+        )
+    })?;
+    let value_field = format!("{field}.value");
+    if value.contains('.') || value.contains(',') {
+        let example = 10_i64.pow(exponent) * 10 + 5;
+        return Err(invalid(
+            &value_field,
+            format!(
+                "must be an integer number of minor units of {currency} ({exponent} decimals: e.g. {example} for {})",
+                crate::domain::format_money(currency, example)
+            ),
+        ));
+    }
+    if value.is_empty()
+        || value.len() > 15
+        || !value.trim_start_matches('-').chars().all(|c| c.is_ascii_digit())
+        || value == "-"
+    {
+        return Err(invalid(
+            &value_field,
+            "must be a positive integer of at most 15 digits",
+        ));
+    }
+    let amount: i64 = value
+        .parse()
+        .map_err(|_| invalid(&value_field, "must be a positive integer of at most 15 digits"))?;
+    if amount <= 0 {
+        return Err(invalid(&value_field, "must be greater than zero"));
+    }
+    Ok(amount)
+}
+
+fn check_length(field: &str, value: &str, max: usize) -> Result<(), PaymentError> {
+    if value.trim().is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(invalid(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
+}
+
+impl NewPayment {
+    /// Every check, before anything is stored or sent.
+    fn validate(&self) -> Result<(i64, i32), PaymentError> {
+        check_length("merchantOrderId", &self.merchant_order_id, 64)?;
+        check_length("orderDescription", &self.order_description, 256)?;
+        let amount = parse_amount("amount", &self.currency, &self.amount)?;
+        if !["WEB", "WAP", "APP", "MINI_APP"].contains(&self.terminal_type.as_str()) {
+            return Err(invalid("terminalType", "must be WEB, WAP, APP or MINI_APP"));
+        }
+        match (&self.os_type, self.terminal_type.as_str()) {
+            (None, "WAP" | "APP") => {
+                return Err(invalid(
+                    "osType",
+                    format!("is required when terminalType is {}", self.terminal_type),
+                ));
+            }
+            (Some(os), _) if os != "IOS" && os != "ANDROID" => {
+                return Err(invalid("osType", "must be IOS or ANDROID"));
+            }
+            _ => {}
+        }
+        check_length("redirectUrl", &self.redirect_url, 2048)?;
+        url::Url::parse(&self.redirect_url)
+            .map_err(|e| invalid("redirectUrl", format!("is not a URL ({e})")))?;
+        if let Some(region) = &self.user_region
+            && (region.len() != 2 || !region.chars().all(|c| c.is_ascii_uppercase()))
+        {
+            return Err(invalid(
+                "userRegion",
+                "must be an ISO 3166 alpha-2 code such as KR",
+            ));
+        }
+        if let Some(currency) = &self.settlement_currency
+            && currency_exponent(currency).is_none()
+        {
+            return Err(invalid(
+                "settlementCurrency",
+                format!("unknown or unsupported currency '{currency}'"),
+            ));
+        }
+        let expiry = self.expires_in_seconds.unwrap_or(MAX_EXPIRY_SECONDS);
+        if !(1..=MAX_EXPIRY_SECONDS).contains(&expiry) {
+            return Err(invalid(
+                "expiresInSeconds",
+                format!("must be between 1 and {MAX_EXPIRY_SECONDS} (the Alipay+ cashier limit)"),
+            ));
+        }
+        Ok((amount, expiry))
+    }
+
+    fn fingerprint(&self) -> String {
+        hex::encode(Sha256::digest(serde_json::to_vec(self).expect("serialisable")))
+    }
+}
+
+/// A payment with its workflow instance.
+#[derive(Debug, Clone)]
+pub struct PaymentView {
+    pub payment: payment::Model,
+    pub instance: instance::Model,
+    pub status: PublicStatus,
+}
+
+impl PaymentView {
+    fn data(&self, key: &str) -> Option<String> {
+        self.instance
+            .data
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    pub fn checkout_url(&self) -> Option<String> {
+        self.data("checkoutUrl")
+    }
+
+    pub fn alipay_payment_id(&self) -> Option<String> {
+        self.data("alipayPaymentId")
+    }
+
+    pub fn wallet_brand_name(&self) -> Option<String> {
+        self.data("walletBrandName")
+    }
+
+    pub fn failure_code(&self) -> Option<String> {
+        self.data("failureCode")
+    }
+}
+
+/// The public status of a workflow state.
+pub fn status_of(engine: &Engine, instance: &instance::Model) -> PublicStatus {
+    engine
+        .definitions
+        .get(&instance.kind, instance.definition_version as u32)
+        .and_then(|d| d.state(&instance.state))
+        .map(|s| s.status)
+        .unwrap_or(PublicStatus::Pending)
+}
+
+async fn view(engine: &Engine, payment: payment::Model) -> Result<PaymentView, PaymentError> {
+    let instance = store::instance(&engine.db, payment.id).await?;
+    let status = status_of(engine, &instance);
+    Ok(PaymentView {
+        payment,
+        instance,
+        status,
+    })
+}
+
+/// Creates a payment, or replays the one created earlier with the same key and input.
+pub async fn create_payment(
+    engine: &Engine,
+    principal: &Principal,
+    input: NewPayment,
+    idempotency_key: &str,
+) -> Result<PaymentView, PaymentError> {
+    let Principal::Merchant(merchant) = principal else {
+        return Err(PaymentError::Forbidden);
+    };
+    check_length("idempotencyKey", idempotency_key, 255)?;
+    let (amount, expiry) = input.validate()?;
+    let now = engine.clock.now();
+    let template = payment::Model {
+        id: Uuid::nil(),
+        merchant_id: merchant.id,
+        merchant_order_id: input.merchant_order_id.clone(),
+        payment_request_id: format!("pf_{}", Uuid::now_v7().simple()),
+        order_description: input.order_description.clone(),
+        currency: input.currency.clone(),
+        amount,
+        terminal_type: input.terminal_type.clone(),
+        os_type: input.os_type.clone(),
+        redirect_url: input.redirect_url.clone(),
+        user_region: input.user_region.clone(),
+        settlement_currency: input.settlement_currency.clone(),
+        expires_at: now + chrono::Duration::seconds(i64::from(expiry)),
+        checkout_url: None,
+        alipay_payment_id: None,
+        wallet_brand_name: None,
+        failure_code: None,
+        created_at: now,
+    };
+    let scope = format!("merchant:{}", merchant.id);
+    let hash = input.fingerprint();
+    let key = IdempotencyKey {
+        scope: &scope,
+        key: idempotency_key,
+        request_hash: &hash,
+    };
+    let actor = format!("merchant:{}", merchant.id);
+    match rows::create_payment(
+        &engine.db,
+        &engine.definitions,
+        engine.clock.as_ref(),
+        key,
+        &template,
+        &actor,
+    )
+    .await?
+    {
+        Ok(applied) => {
+            engine.wake_relay();
+            engine.announce(applied.instance.id);
+            let payment = rows::payment(&engine.db, applied.instance.id)
+                .await?
+                .ok_or(PaymentError::NotFound)?;
+            view(engine, payment).await
+        }
+        Err(KeyUse::Earlier {
+            request_hash,
+            resource_id,
+        }) if request_hash == hash => {
+            let id = resource_id.ok_or(PaymentError::NotFound)?;
+            view(
+                engine,
+                rows::payment(&engine.db, id)
+                    .await?
+                    .ok_or(PaymentError::NotFound)?,
+            )
+            .await
+        }
+        Err(_) => Err(PaymentError::IdempotencyKeyReused),
+    }
+}
+
+/// A payment the principal may see.
+pub async fn get_payment(
+    engine: &Engine,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<PaymentView, PaymentError> {
+    match rows::payment(&engine.db, id).await? {
+        Some(payment) if principal.may_see(&payment) => view(engine, payment).await,
+        _ => Err(PaymentError::NotFound),
+    }
+}
+
+/// A page of the merchant's payments, newest first; `true` if there are more.
+pub async fn list_payments(
+    engine: &Engine,
+    principal: &Principal,
+    first: u64,
+    after: Option<Uuid>,
+    status: Option<PublicStatus>,
+) -> Result<(Vec<PaymentView>, bool), PaymentError> {
+    let Principal::Merchant(merchant) = principal else {
+        return Err(PaymentError::Forbidden);
+    };
+    let states: Option<Vec<String>> = status.map(|status| {
+        let definition = engine
+            .definitions
+            .current("payment")
+            .expect("the payment workflow is loaded");
+        definition
+            .states
+            .values()
+            .filter(|s| s.status == status)
+            .map(|s| s.name.clone())
+            .collect()
+    });
+    let mut rows = rows::list_payments(&engine.db, merchant.id, states.as_deref(), after, first + 1).await?;
+    let more = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    let mut views = Vec::with_capacity(rows.len());
+    for payment in rows {
+        views.push(view(engine, payment).await?);
+    }
+    Ok((views, more))
+}
+
+/// Asks to cancel a payment that has no final result yet.
+pub async fn cancel_payment(
+    engine: &Engine,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<PaymentView, PaymentError> {
+    let current = get_payment(engine, principal, id).await?;
+    let actor = match principal {
+        Principal::Merchant(merchant) => format!("merchant:{}", merchant.id),
+        Principal::Admin => "admin".to_string(),
+    };
+    let applied = engine
+        .apply(id, EventInput::new(EventName::CancelRequested, actor))
+        .await?;
+    match applied.outcome {
+        Outcome::Transitioned { .. } | Outcome::Ignored { .. } => view(engine, current.payment).await,
+        Outcome::Rejected { .. } => Err(PaymentError::InvalidTransition(format!(
+            "a {} payment cannot be cancelled",
+            current.status
+        ))),
+    }
+}
+
+/// What a notifyPayment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotificationHandled {
+    /// Applied (transitioned, or recorded as ignored).
+    Applied,
+    /// The amount differs from ours: the payment is parked for an operator.
+    Parked(String),
+    /// No payment has this paymentRequestId.
+    UnknownPayment,
+}
+
+/// Settles a payment from a verified notifyPayment.
+pub async fn handle_notification(
+    engine: &Engine,
+    notification: &NotifyPaymentRequest,
+) -> Result<NotificationHandled, PaymentError> {
+    let Some(payment) = rows::payment_by_request_id(&engine.db, &notification.payment_request_id).await?
+    else {
+        return Ok(NotificationHandled::UnknownPayment);
+    };
+    if let Some(amount) = &notification.payment_amount
+        && (amount.value != payment.amount || amount.currency != payment.currency)
+    {
+        let reason = format!(
+            "notifyPayment says {} {} but the payment is {} {}; not applied",
+            amount.value, amount.currency, payment.amount, payment.currency
+        );
+        store::park_instance(&engine.db, engine.clock.as_ref(), payment.id, &reason).await?;
+        engine.announce(payment.id);
+        return Ok(NotificationHandled::Parked(reason));
+    }
+    let result = &notification.payment_result;
+    let (event, patch) = match result.result_status {
+        ResultStatus::S => (
+            EventName::NotifiedSuccess,
+            settled_fields(
+                notification.payment_id.as_deref(),
+                notification.wallet_brand_name.as_deref(),
+            ),
+        ),
+        // notifyPayment is only ever S or F; anything else is not a final result (ALIPAYPLUS.md 3.2).
+        ResultStatus::F => (EventName::NotifiedFailure, failure_fields(&result.result_code)),
+        ResultStatus::U | ResultStatus::Other => return Ok(NotificationHandled::Applied),
+    };
+    let detail = json!({ "resultCode": result.result_code, "paymentId": notification.payment_id });
+    let event = EventInput::new(event, "alipayplus")
+        .with_detail(detail)
+        .with_data(patch);
+    engine.apply(payment.id, event).await?;
+    Ok(NotificationHandled::Applied)
+}
+
+/// Instance data learnt when a payment succeeds.
+pub fn settled_fields(alipay_payment_id: Option<&str>, wallet: Option<&str>) -> Map<String, Value> {
+    let mut fields = Map::new();
+    if let Some(id) = alipay_payment_id {
+        fields.insert("alipayPaymentId".into(), id.into());
+    }
+    if let Some(wallet) = wallet {
+        fields.insert("walletBrandName".into(), wallet.into());
+    }
+    fields
+}
+
+/// Instance data learnt when a payment fails.
+pub fn failure_fields(code: &str) -> Map<String, Value> {
+    Map::from_iter([("failureCode".to_string(), Value::from(code))])
+}
+
+/// A new merchant and its API key (shown once; only its hash is kept).
+pub struct CreatedMerchant {
+    pub id: Uuid,
+    pub api_key: String,
+    pub webhook_secret: String,
+}
+
+pub fn hash_api_key(api_key: &str) -> String {
+    hex::encode(Sha256::digest(api_key.as_bytes()))
+}
+
+fn random_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).expect("the OS random generator");
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+pub async fn create_merchant(
+    engine: &Engine,
+    name: &str,
+    webhook_url: Option<&str>,
+) -> Result<CreatedMerchant, PaymentError> {
+    check_length("name", name, 256)?;
+    if let Some(url) = webhook_url {
+        url::Url::parse(url).map_err(|e| invalid("webhookUrl", format!("is not a URL ({e})")))?;
+    }
+    let api_key = random_token("pk_");
+    let webhook_secret = random_token("whsec_");
+    let id = Uuid::now_v7();
+    let row = merchant::Model {
+        id,
+        name: name.to_string(),
+        api_key_hash: hash_api_key(&api_key),
+        webhook_url: webhook_url.map(str::to_string),
+        webhook_secret: webhook_secret.clone(),
+        created_at: engine.clock.now(),
+    };
+    rows::create_merchant(&engine.db, row).await?;
+    Ok(CreatedMerchant {
+        id,
+        api_key,
+        webhook_secret,
+    })
+}
+
+/// The merchant an API key belongs to.
+pub async fn authenticate(engine: &Engine, api_key: &str) -> Result<Option<merchant::Model>, PaymentError> {
+    Ok(rows::merchant_by_key_hash(&engine.db, &hash_api_key(api_key)).await?)
+}
+
+/// When the workflow will act next on its own (the earliest pending effect or timer).
+pub async fn next_run_at(engine: &Engine, instance_id: Uuid) -> Result<Option<DateTime<Utc>>, PaymentError> {
+    Ok(rows::next_run_ms(&engine.db, instance_id)
+        .await?
+        .and_then(DateTime::from_timestamp_millis))
+}

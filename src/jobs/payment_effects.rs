@@ -1,0 +1,335 @@
+//! The effects of the `payment` workflow. Each turns an Alipay+ answer into the workflow's next
+//! event; an unknown answer (U, timeout, 5xx, unverifiable) is a retry with the SAME
+//! paymentRequestId, never a failure. `notify_merchant` delivers the HMAC-signed webhook.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use hmac::{Hmac, KeyInit, Mac};
+use sea_orm::ActiveValue::Set;
+use serde_json::{Map, Value, json};
+use sha2::Sha256;
+
+use crate::alipayplus::client::{Client, Outcome};
+use crate::alipayplus::wire::*;
+use crate::app::payments::{failure_fields, settled_fields, status_of};
+use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine};
+use crate::store::entity::{payment, webhook_delivery};
+use crate::store::payments as rows;
+use crate::store::{EventInput, StoreError};
+use crate::workflow::{EffectName, EventName};
+
+/// What the payment effects share.
+struct PaymentEffects {
+    engine: Engine,
+    client: Client,
+    /// Where Alipay+ sends notifyPayment: `<public_url>/alipayplus/notifyPayment`.
+    notify_url: String,
+    http: reqwest::Client,
+}
+
+fn retry(error: impl std::fmt::Display) -> EffectError {
+    EffectError::Retry(error.to_string())
+}
+
+fn store_error(error: StoreError) -> EffectError {
+    retry(error)
+}
+
+fn event(name: EventName, effect: EffectName, detail: Value, data: Map<String, Value>) -> EffectResult {
+    Ok(Some(
+        EventInput::new(name, format!("effect:{effect}"))
+            .with_detail(detail)
+            .with_data(data),
+    ))
+}
+
+impl PaymentEffects {
+    async fn payment(&self, context: &EffectContext) -> Result<payment::Model, EffectError> {
+        rows::payment(&self.engine.db, context.instance.id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                EffectError::Permanent(format!("no payment row for instance {}", context.instance.id))
+            })
+    }
+
+    fn pay_request(&self, payment: &payment::Model) -> PayRequest {
+        let amount = Amount::new(&payment.currency, payment.amount);
+        PayRequest {
+            order: Order {
+                reference_order_id: payment.merchant_order_id.clone(),
+                order_description: payment.order_description.clone(),
+                order_amount: amount.clone(),
+                merchant: Some(Merchant {
+                    reference_merchant_id: Some(payment.merchant_id.simple().to_string()),
+                    ..Default::default()
+                }),
+                goods: None,
+                shipping: None,
+                buyer: None,
+                env: Some(Env {
+                    terminal_type: Some(payment.terminal_type.clone()),
+                    os_type: payment.os_type.clone(),
+                    ..Default::default()
+                }),
+            },
+            payment_request_id: payment.payment_request_id.clone(),
+            payment_amount: amount,
+            payment_method: PaymentMethod {
+                payment_method_type: "CONNECT_WALLET".into(),
+                payment_method_id: None,
+                customer_id: None,
+            },
+            payment_factor: PaymentFactor::cashier(),
+            payment_expiry_time: Some(crate::alipayplus::signing::timestamp(payment.expires_at)),
+            payment_notify_url: Some(self.notify_url.clone()),
+            payment_redirect_url: Some(payment.redirect_url.clone()),
+            settlement_strategy: payment
+                .settlement_currency
+                .clone()
+                .map(|settlement_currency| SettlementStrategy { settlement_currency }),
+            user_region: payment.user_region.clone(),
+            allowed_psp_regions: None,
+        }
+    }
+
+    async fn submit_pay(&self, context: EffectContext) -> EffectResult {
+        let payment = self.payment(&context).await?;
+        let accepted = |response: &PayResponse| {
+            let mut data = Map::new();
+            if let Some(url) = &response.normal_url {
+                data.insert("checkoutUrl".into(), url.clone().into());
+            }
+            if let Some(id) = &response.payment_id {
+                data.insert("alipayPaymentId".into(), id.clone().into());
+            }
+            event(
+                EventName::PayAccepted,
+                context.effect,
+                json!({ "resultCode": response.result.result_code }),
+                data,
+            )
+        };
+        match self.client.pay(&self.pay_request(&payment)).await {
+            Outcome::Succeeded(response) => accepted(&response),
+            // U with a checkout page: the order was placed (ALIPAYPLUS.md 3.1).
+            Outcome::Unknown {
+                response: Some(response),
+                ..
+            } if response.result.result_code == "PAYMENT_IN_PROCESS" && response.normal_url.is_some() => {
+                accepted(&response)
+            }
+            Outcome::Rejected { code, message, .. } => event(
+                EventName::PayRejected,
+                context.effect,
+                json!({ "resultCode": code, "resultMessage": message }),
+                failure_fields(&code),
+            ),
+            Outcome::Unknown { reason, .. } => Err(retry(format!("pay: {reason}"))),
+        }
+    }
+
+    async fn poll_payment(&self, context: EffectContext) -> EffectResult {
+        let payment = self.payment(&context).await?;
+        let reference = PaymentReference {
+            payment_request_id: Some(payment.payment_request_id.clone()),
+            payment_id: None,
+        };
+        let expired = self.engine.clock.now() >= payment.expires_at;
+        let still_open = |why: String| {
+            if expired {
+                event(
+                    EventName::Expired,
+                    context.effect,
+                    json!({ "lastInquiry": why }),
+                    Map::new(),
+                )
+            } else {
+                Err(retry(format!("inquiryPayment: {why}")))
+            }
+        };
+        match self.client.inquiry_payment(reference).await {
+            Outcome::Succeeded(response) => match response.payment_result {
+                Some(result) if result.result_status == ResultStatus::S => event(
+                    EventName::InquirySuccess,
+                    context.effect,
+                    json!({ "resultCode": result.result_code }),
+                    settled_fields(
+                        response.payment_id.as_deref(),
+                        response.wallet_brand_name.as_deref(),
+                    ),
+                ),
+                Some(result) if result.result_status == ResultStatus::F => event(
+                    EventName::InquiryFailure,
+                    context.effect,
+                    json!({ "resultCode": result.result_code }),
+                    failure_fields(&result.result_code),
+                ),
+                Some(result) => still_open(format!("{:?} {}", result.result_status, result.result_code)),
+                None => still_open("no paymentResult".into()),
+            },
+            Outcome::Rejected { code, .. } => still_open(format!("F {code}")),
+            Outcome::Unknown { reason, .. } => still_open(reason),
+        }
+    }
+
+    async fn cancel_payment(&self, context: EffectContext) -> EffectResult {
+        let payment = self.payment(&context).await?;
+        let reference = PaymentReference {
+            payment_request_id: Some(payment.payment_request_id.clone()),
+            payment_id: None,
+        };
+        match self.client.cancel_payment(reference).await {
+            Outcome::Succeeded(_) => event(
+                EventName::CancelSucceeded,
+                context.effect,
+                json!({ "resultCode": "SUCCESS" }),
+                Map::new(),
+            ),
+            // Alipay+ never saw the payment: there is nothing to cancel.
+            Outcome::Rejected { code, .. } if code == "ORDER_NOT_EXIST" => event(
+                EventName::CancelSucceeded,
+                context.effect,
+                json!({ "resultCode": code }),
+                Map::new(),
+            ),
+            Outcome::Rejected { code, message, .. } => Err(EffectError::Permanent(format!(
+                "cancelPayment refused: {code} {}{}",
+                message.unwrap_or_default(),
+                if code == "CANCEL_WINDOW_EXCEED" {
+                    " (past 00:15 UTC+8 on T+1: refund instead if it was paid)"
+                } else {
+                    ""
+                }
+            ))),
+            Outcome::Unknown { reason, .. } => Err(retry(format!("cancelPayment: {reason}"))),
+        }
+    }
+
+    /// POSTs `{"type":"payment.updated","payment":{...}}` signed with the merchant's secret:
+    /// header `Plusflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+    async fn notify_merchant(&self, context: EffectContext) -> EffectResult {
+        let payment = self.payment(&context).await?;
+        let merchant = rows::merchant(&self.engine.db, payment.merchant_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| EffectError::Permanent("the payment's merchant is gone".into()))?;
+        let Some(url) = merchant.webhook_url.clone() else {
+            return Ok(None);
+        };
+        let status = status_of(&self.engine, &context.instance);
+        let data = &context.instance.data;
+        let body = serde_json::to_vec(&json!({
+            "type": "payment.updated",
+            "id": context.execution_id,
+            "payment": {
+                "id": payment.id, "merchantOrderId": payment.merchant_order_id, "paymentRequestId": payment.payment_request_id,
+                "status": status, "amount": { "currency": payment.currency, "value": payment.amount.to_string() },
+                "checkoutUrl": data.get("checkoutUrl"), "alipayPaymentId": data.get("alipayPaymentId"),
+                "failureCode": data.get("failureCode"),
+            }
+        }))
+        .expect("JSON");
+        let timestamp = self.engine.clock.now().timestamp();
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(merchant.webhook_secret.as_bytes()).expect("HMAC takes any key");
+        mac.update(format!("{timestamp}.").as_bytes());
+        mac.update(&body);
+        let signature = format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()));
+        let sent = self
+            .http
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("Plusflow-Signature", signature)
+            .header("Plusflow-Delivery", context.execution_id.to_string())
+            .body(body)
+            .send()
+            .await;
+        let (http_status, error) = match &sent {
+            Ok(response) if response.status().is_success() => (Some(response.status().as_u16()), None),
+            Ok(response) => (
+                Some(response.status().as_u16()),
+                Some(format!("HTTP {}", response.status().as_u16())),
+            ),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let attempt = webhook_delivery::ActiveModel {
+            merchant_id: Set(merchant.id),
+            payment_id: Set(payment.id),
+            status: Set(status.to_string()),
+            attempt: Set(context.previous_failures as i32 + 1),
+            http_status: Set(http_status.map(i32::from)),
+            error: Set(error.clone()),
+            at: Set(self.engine.clock.now()),
+            ..Default::default()
+        };
+        rows::record_webhook_delivery(&self.engine.db, attempt)
+            .await
+            .map_err(store_error)?;
+        match error {
+            None => Ok(None),
+            Some(error) => Err(retry(format!("webhook {url}: {error}"))),
+        }
+    }
+}
+
+struct Handler {
+    effects: Arc<PaymentEffects>,
+    effect: EffectName,
+}
+
+impl EffectHandler for Handler {
+    fn run(&self, context: EffectContext) -> BoxFuture<'static, EffectResult> {
+        let (effects, effect) = (self.effects.clone(), self.effect);
+        async move {
+            match effect {
+                EffectName::SubmitPay => effects.submit_pay(context).await,
+                EffectName::PollPayment => effects.poll_payment(context).await,
+                EffectName::CancelPayment => effects.cancel_payment(context).await,
+                EffectName::NotifyMerchant => effects.notify_merchant(context).await,
+                other => Err(EffectError::Permanent(format!(
+                    "'{other}' is not a payment effect"
+                ))),
+            }
+        }
+        .boxed()
+    }
+}
+
+/// Registers the payment effects, calling Alipay+ through `client` and asking it to notify
+/// `public_url`.
+pub fn register(
+    registry: &mut EffectRegistry,
+    engine: Engine,
+    client: Client,
+    public_url: &url::Url,
+) -> anyhow::Result<()> {
+    let notify_url = public_url.join("/alipayplus/notifyPayment")?.to_string();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let effects = Arc::new(PaymentEffects {
+        engine,
+        client,
+        notify_url,
+        http,
+    });
+    for effect in [
+        EffectName::SubmitPay,
+        EffectName::PollPayment,
+        EffectName::CancelPayment,
+        EffectName::NotifyMerchant,
+    ] {
+        registry.register(
+            effect,
+            Arc::new(Handler {
+                effects: effects.clone(),
+                effect,
+            }),
+        );
+    }
+    Ok(())
+}

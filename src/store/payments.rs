@@ -1,0 +1,203 @@
+//! Payments, merchants, idempotency keys and webhook delivery records.
+
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::StoreError;
+use super::apply::{Applied, start_instance_in};
+use super::entity::{idempotency, instance, merchant, payment, webhook_delivery};
+use crate::clock::Clock;
+use crate::workflow::Definitions;
+
+pub async fn create_merchant(db: &DatabaseConnection, row: merchant::Model) -> Result<(), StoreError> {
+    merchant::Entity::insert(merchant::ActiveModel::from(row))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn merchant_by_key_hash(
+    db: &DatabaseConnection,
+    hash: &str,
+) -> Result<Option<merchant::Model>, StoreError> {
+    Ok(merchant::Entity::find()
+        .filter(merchant::Column::ApiKeyHash.eq(hash))
+        .one(db)
+        .await?)
+}
+
+pub async fn merchant(db: &DatabaseConnection, id: Uuid) -> Result<Option<merchant::Model>, StoreError> {
+    Ok(merchant::Entity::find_by_id(id).one(db).await?)
+}
+
+/// What the idempotency key of a request says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyUse {
+    /// First use: the request goes ahead.
+    First,
+    /// Used before, for `request_hash`, creating `resource_id`.
+    Earlier {
+        request_hash: String,
+        resource_id: Option<Uuid>,
+    },
+}
+
+/// Records `(scope, key)` for a request, or reports its earlier use. A concurrent request with
+/// the same key waits for the first to commit, then sees it.
+async fn use_key_in(
+    txn: &DatabaseTransaction,
+    clock: &dyn Clock,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    resource_id: Uuid,
+) -> Result<KeyUse, StoreError> {
+    let row = idempotency::ActiveModel {
+        scope: Set(scope.to_string()),
+        key: Set(key.to_string()),
+        request_hash: Set(request_hash.to_string()),
+        resource_id: Set(Some(resource_id)),
+        response: Set(None),
+        created_at: Set(clock.now()),
+    };
+    let conflict = OnConflict::columns([idempotency::Column::Scope, idempotency::Column::Key])
+        .do_nothing()
+        .to_owned();
+    let inserted = idempotency::Entity::insert(row)
+        .on_conflict(conflict)
+        .exec_without_returning(txn)
+        .await?;
+    if inserted == 1 {
+        return Ok(KeyUse::First);
+    }
+    let earlier = idempotency::Entity::find_by_id((scope.to_string(), key.to_string()))
+        .one(txn)
+        .await?
+        .ok_or(StoreError::Conflict)?;
+    Ok(KeyUse::Earlier {
+        request_hash: earlier.request_hash,
+        resource_id: earlier.resource_id,
+    })
+}
+
+/// The idempotency key of a request: who used it, the key, and the hash of the request.
+pub struct IdempotencyKey<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a str,
+}
+
+/// A new payment: its workflow instance, its idempotency key and its row, in one transaction
+/// (the row's id becomes the instance's). When the key was used before, nothing is written and
+/// the earlier use is returned.
+pub async fn create_payment(
+    db: &DatabaseConnection,
+    definitions: &Definitions,
+    clock: &dyn Clock,
+    key: IdempotencyKey<'_>,
+    new_payment: &payment::Model,
+    actor: &str,
+) -> Result<Result<Applied, KeyUse>, StoreError> {
+    use sea_orm::TransactionTrait;
+    super::retry_transient(|| async {
+        let txn = db.begin().await?;
+        let data = Value::Object(Default::default());
+        let applied = start_instance_in(&txn, definitions, clock, "payment", data, actor).await?;
+        let id = applied.instance.id;
+        let key_use = use_key_in(&txn, clock, key.scope, key.key, key.request_hash, id).await?;
+        if key_use != KeyUse::First {
+            txn.rollback().await?;
+            return Ok(Err(key_use));
+        }
+        let row = payment::Model {
+            id,
+            ..new_payment.clone()
+        };
+        payment::Entity::insert(payment::ActiveModel::from(row))
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(Ok(applied))
+    })
+    .await
+}
+
+pub async fn payment(db: &DatabaseConnection, id: Uuid) -> Result<Option<payment::Model>, StoreError> {
+    Ok(payment::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn payment_by_request_id(
+    db: &DatabaseConnection,
+    request_id: &str,
+) -> Result<Option<payment::Model>, StoreError> {
+    Ok(payment::Entity::find()
+        .filter(payment::Column::PaymentRequestId.eq(request_id))
+        .one(db)
+        .await?)
+}
+
+/// A merchant's payments, newest first, after the cursor `after` (a payment id), optionally
+/// only those whose workflow state is one of `states`. Returns up to `limit` rows.
+pub async fn list_payments(
+    db: &DatabaseConnection,
+    merchant_id: Uuid,
+    states: Option<&[String]>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<payment::Model>, StoreError> {
+    let mut query = payment::Entity::find().filter(payment::Column::MerchantId.eq(merchant_id));
+    if let Some(after) = after {
+        query = query.filter(payment::Column::Id.lt(after));
+    }
+    if let Some(states) = states {
+        let in_states = Query::select()
+            .column(instance::Column::Id)
+            .from(instance::Entity)
+            .and_where(Expr::col(instance::Column::State).is_in(states.iter().cloned()))
+            .to_owned();
+        query = query.filter(payment::Column::Id.in_subquery(in_states));
+    }
+    Ok(query
+        .order_by_desc(payment::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// The earliest pending effect or timer of an instance.
+pub async fn next_run_ms(db: &DatabaseConnection, instance_id: Uuid) -> Result<Option<i64>, StoreError> {
+    use super::entity::outbox;
+    let next = outbox::Entity::find()
+        .filter(outbox::Column::InstanceId.eq(instance_id))
+        .filter(outbox::Column::Status.is_in([outbox::STATUS_PENDING, outbox::STATUS_CLAIMED]))
+        .order_by_asc(outbox::Column::DueAtMs)
+        .one(db)
+        .await?;
+    Ok(next.map(|row| row.due_at_ms))
+}
+
+pub async fn record_webhook_delivery(
+    db: &DatabaseConnection,
+    row: webhook_delivery::ActiveModel,
+) -> Result<(), StoreError> {
+    webhook_delivery::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn webhook_deliveries(
+    db: &DatabaseConnection,
+    payment_id: Uuid,
+) -> Result<Vec<webhook_delivery::Model>, StoreError> {
+    Ok(webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::PaymentId.eq(payment_id))
+        .order_by_asc(webhook_delivery::Column::Id)
+        .all(db)
+        .await?)
+}
