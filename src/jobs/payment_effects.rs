@@ -162,6 +162,20 @@ impl PaymentEffects {
                         response.wallet_brand_name.as_deref(),
                     ),
                 ),
+                // Closed because it expired: confirm with cancelPayment (excluded from settlement),
+                // as for any payment without a final result by its expiry.
+                Some(result)
+                    if result.result_status == ResultStatus::F
+                        && expired
+                        && result.result_code == "ORDER_IS_CLOSED" =>
+                {
+                    event(
+                        EventName::Expired,
+                        context.effect,
+                        json!({ "resultCode": result.result_code }),
+                        Map::new(),
+                    )
+                }
                 Some(result) if result.result_status == ResultStatus::F => event(
                     EventName::InquiryFailure,
                     context.effect,

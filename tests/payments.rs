@@ -1,0 +1,585 @@
+//! Accepting payments end to end, over real HTTP: a merchant's GraphQL calls, plusflow's
+//! workers, the Alipay+ simulator (real signatures) and its notifications, on SQLite and on
+//! PostgreSQL + Redis.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use plusflow::alipayplus::signing::{SigningKey, VerifyingKeys, content_to_sign, timestamp};
+use plusflow::app::Engine;
+use plusflow::cli::{Role, Running, boot, start};
+use plusflow::clock::SystemClock;
+use plusflow::simulator::{Simulator, SimulatorConfig};
+use serde_json::{Value, json};
+
+use common::{Backend, Options, TestEnv, wait_for};
+
+const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
+const ADMIN_KEY: &str = "test-admin-key";
+
+on_each_backend!(
+    each_path_reaches_its_final_status_and_the_simulator_ledger_agrees,
+    late_duplicate_and_reordered_notifications_change_nothing_and_are_recorded_as_ignored,
+    create_payment_is_idempotent_even_under_concurrency,
+    merchants_see_only_their_own_payments_and_need_a_key,
+    bad_input_is_refused_with_the_field_named_and_nothing_stored,
+    a_subscriber_sees_the_payment_succeed_even_through_another_api_process,
+);
+
+struct App {
+    base: String,
+    simulator_base: String,
+    engine: Engine,
+    env: TestEnv,
+    _running: Running,
+    _simulator: Simulator,
+}
+
+fn fixture(file: &str) -> std::path::PathBuf {
+    std::fs::canonicalize(Path::new("tests/fixtures/keys").join(file)).unwrap()
+}
+
+/// plusflow (API + workers) against a simulator of its own, in gateway mode with test keys.
+async fn spawn_app(backend: Backend) -> Option<App> {
+    let env = TestEnv::new(backend, Options::default()).await?;
+    let acqp = VerifyingKeys::single(
+        VerifyingKeys::read_pem(&fixture("test-acqp-public.pem")).unwrap(),
+        "1",
+    );
+    let signing = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
+    let mut config = SimulatorConfig::new(CLIENT_ID, acqp, signing);
+    config.hang = Duration::from_secs(3);
+    let simulator = Simulator::new(config, Arc::new(SystemClock));
+    let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
+    let simulator_base = format!("http://{address}");
+    let extra = format!(
+        "\n[admin]\napi_key = \"{ADMIN_KEY}\"\n[alipayplus]\ngateway_url = \"{simulator_base}\"\nclient_id = \"{CLIENT_ID}\"\n\
+         private_key_file = \"{}\"\npublic_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n",
+        fixture("test-acqp-private.pem").display(),
+        fixture("test-alipayplus-public.pem").display()
+    );
+    let mut text = std::fs::read_to_string(&env.config_path).unwrap();
+    text.push_str(&extra);
+    std::fs::write(&env.config_path, text).unwrap();
+    let config = env.config();
+    let engine = boot(&config, Arc::new(SystemClock)).await.unwrap();
+    let running = start(&config, engine.clone(), Role::All).await.unwrap();
+    let base = format!("http://{}", running.api_address.unwrap());
+    Some(App {
+        base,
+        simulator_base,
+        engine,
+        env,
+        _running: running,
+        _simulator: simulator,
+    })
+}
+
+impl App {
+    /// A merchant made by the real command line: (id, API key).
+    fn merchant(&self, name: &str) -> (String, String) {
+        let config = self.env.config_path.to_str().unwrap();
+        let (code, stdout, stderr) =
+            common::run_plusflow(&["--config", config, "merchant", "create", "--name", name]);
+        assert_eq!(code, 0, "{stderr}");
+        let created: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+        (
+            created["id"].as_str().unwrap().into(),
+            created["apiKey"].as_str().unwrap().into(),
+        )
+    }
+
+    async fn gql(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = reqwest::Client::new().post(format!("{}/graphql", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+
+    async fn create(&self, key: &str, idempotency_key: &str, input: Value) -> Value {
+        let query = "mutation($input: CreatePaymentInput!, $key: String!) { createPayment(input: $input, idempotencyKey: $key) \
+                     { id paymentRequestId status checkoutUrl amount { currency value } } }";
+        self.gql(
+            Some(key),
+            query,
+            json!({ "input": input, "key": idempotency_key }),
+        )
+        .await
+    }
+
+    async fn payment(&self, key: &str, id: &str) -> Value {
+        let query = "query($id: ID!) { payment(id: $id) { id status checkoutUrl failureCode walletBrandName paymentRequestId \
+                     workflow { state needsAttention history { event fromState toState outcome actor } } } }";
+        self.gql(Some(key), query, json!({ "id": id })).await["data"]["payment"].clone()
+    }
+
+    async fn wait_status(&self, key: &str, id: &str, status: &str) -> Value {
+        let mut last = Value::Null;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            last = self.payment(key, id).await;
+            if last["status"] == status {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("payment {id} never reached {status}: {last:#}");
+    }
+
+    async fn complete(&self, request_id: &str, body: Value) {
+        let url = format!("{}/simulator/payments/{request_id}/complete", self.simulator_base);
+        let response = reqwest::Client::new().post(url).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    async fn ledger(&self) -> Value {
+        reqwest::get(format!("{}/simulator/ledger", self.simulator_base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn payment_count(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        plusflow::store::entity::payment::Entity::find()
+            .count(&self.engine.db)
+            .await
+            .unwrap()
+    }
+}
+
+fn input(order: &str, value: &str) -> Value {
+    json!({
+        "merchantOrderId": order, "orderDescription": "Two lattes", "amount": { "currency": "USD", "value": value },
+        "terminalType": "WEB", "redirectUrl": "https://shop.example/return"
+    })
+}
+
+async fn each_path_reaches_its_final_status_and_the_simulator_ledger_agrees(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Cafe");
+    let mut created = Vec::new();
+    for (n, expires) in [(0, 600), (1, 600), (2, 600), (3, 3), (4, 600)] {
+        let mut payment_input = input(&format!("order-{n}"), "1000");
+        payment_input["expiresInSeconds"] = expires.into();
+        let answer = app.create(&key, &format!("key-{n}"), payment_input).await;
+        created.push(answer["data"]["createPayment"].clone());
+    }
+    let id = |n: usize| created[n]["id"].as_str().unwrap().to_string();
+    let request_id = |n: usize| created[n]["paymentRequestId"].as_str().unwrap().to_string();
+    for n in [0, 1, 2, 4] {
+        let awaiting = app.wait_status(&key, &id(n), "AWAITING_CUSTOMER").await;
+        assert!(awaiting["checkoutUrl"].as_str().unwrap().contains("/checkout/"));
+    }
+
+    app.complete(
+        &request_id(0),
+        json!({ "outcome": "SUCCESS", "wallet": "KAKAOPAY" }),
+    )
+    .await;
+    app.complete(&request_id(1), json!({ "outcome": "SUCCESS", "notify": false }))
+        .await;
+    app.complete(
+        &request_id(2),
+        json!({ "outcome": "FAIL", "resultCode": "USER_BALANCE_NOT_ENOUGH" }),
+    )
+    .await;
+    let cancel = app
+        .gql(
+            Some(&key),
+            "mutation($id: ID!) { cancelPayment(id: $id) { id } }",
+            json!({ "id": id(4) }),
+        )
+        .await;
+    assert!(cancel["errors"].is_null(), "{cancel}");
+
+    let by_notification = app.wait_status(&key, &id(0), "SUCCEEDED").await;
+    assert_eq!(by_notification["walletBrandName"], "KAKAOPAY");
+    let events = |p: &Value| {
+        p["workflow"]["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["event"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(events(&by_notification).contains(&"notified_success".to_string()));
+    let by_polling = app.wait_status(&key, &id(1), "SUCCEEDED").await;
+    assert!(
+        events(&by_polling).contains(&"inquiry_success".to_string()),
+        "found by polling"
+    );
+    let declined = app.wait_status(&key, &id(2), "FAILED").await;
+    assert_eq!(declined["failureCode"], "USER_BALANCE_NOT_ENOUGH");
+    let expired = app.wait_status(&key, &id(3), "CANCELLED").await;
+    assert!(events(&expired).contains(&"expired".to_string()));
+    app.wait_status(&key, &id(4), "CANCELLED").await;
+
+    let ledger = app.ledger().await;
+    let entry = |n: usize| ledger["payments"][request_id(n)].clone();
+    for n in 0..5 {
+        assert_eq!(entry(n)["payCalls"], 1, "payment {n} charged once");
+    }
+    assert_eq!(
+        (
+            entry(0)["status"].as_str(),
+            entry(0)["notificationsAcknowledged"].as_u64()
+        ),
+        (Some("SUCCEEDED"), Some(1))
+    );
+    assert_eq!(entry(1)["status"], "SUCCEEDED");
+    assert_eq!(entry(2)["status"], "FAILED");
+    for n in [3, 4] {
+        assert_eq!(
+            (entry(n)["status"].as_str(), entry(n)["cancelCount"].as_u64()),
+            (Some("CANCELLED"), Some(1)),
+            "payment {n}"
+        );
+    }
+}
+
+/// A notification as Alipay+ (the simulator's key) would sign it.
+async fn send_notification(app: &App, request_id: &str, status: &str, code: &str) -> Value {
+    let path = "/alipayplus/notifyPayment";
+    let body = serde_json::to_vec(&json!({
+        "paymentResult": { "resultCode": code, "resultStatus": status },
+        "paymentRequestId": request_id, "paymentId": "2026LATE", "paymentAmount": { "currency": "USD", "value": "1000" }
+    }))
+    .unwrap();
+    let time = timestamp(Utc::now());
+    let key = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
+    let signature = key.signature_header(&content_to_sign("POST", path, CLIENT_ID, &time, &body));
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", app.base))
+        .header("Client-Id", CLIENT_ID)
+        .header("Request-Time", time)
+        .header("Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
+async fn late_duplicate_and_reordered_notifications_change_nothing_and_are_recorded_as_ignored(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Cafe");
+    let paid = app.create(&key, "k-paid", input("paid", "1000")).await["data"]["createPayment"].clone();
+    let cancelled =
+        app.create(&key, "k-cancel", input("cancelled", "1000")).await["data"]["createPayment"].clone();
+    let (paid_id, paid_request) = (
+        paid["id"].as_str().unwrap(),
+        paid["paymentRequestId"].as_str().unwrap(),
+    );
+    let (cancelled_id, cancelled_request) = (
+        cancelled["id"].as_str().unwrap(),
+        cancelled["paymentRequestId"].as_str().unwrap(),
+    );
+    app.wait_status(&key, paid_id, "AWAITING_CUSTOMER").await;
+    app.complete(paid_request, json!({ "outcome": "SUCCESS" })).await;
+    app.wait_status(&key, paid_id, "SUCCEEDED").await;
+    app.wait_status(&key, cancelled_id, "AWAITING_CUSTOMER").await;
+    app.gql(
+        Some(&key),
+        "mutation($id: ID!) { cancelPayment(id: $id) { id } }",
+        json!({ "id": cancelled_id }),
+    )
+    .await;
+    app.wait_status(&key, cancelled_id, "CANCELLED").await;
+
+    for (request_id, status, code) in [
+        (paid_request, "S", "SUCCESS"),         // duplicate
+        (paid_request, "F", "ORDER_IS_CLOSED"), // reordered: a failure after the success
+        (cancelled_request, "S", "SUCCESS"),    // late success after the cancel
+    ] {
+        let answer = send_notification(&app, request_id, status, code).await;
+        assert_eq!(answer["result"]["resultStatus"], "S", "acknowledged: {answer}");
+    }
+    let paid = app.payment(&key, paid_id).await;
+    let cancelled = app.payment(&key, cancelled_id).await;
+    assert_eq!(
+        (paid["status"].as_str(), cancelled["status"].as_str()),
+        (Some("SUCCEEDED"), Some("CANCELLED"))
+    );
+    let ignored = |p: &Value, event: &str| {
+        p["workflow"]["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["event"] == event && h["outcome"] == "IGNORED")
+            .count()
+    };
+    assert!(ignored(&paid, "notified_success") >= 1, "{paid:#}");
+    assert_eq!(ignored(&paid, "notified_failure"), 1);
+    assert_eq!(ignored(&cancelled, "notified_success"), 1);
+    let ledger = app.ledger().await;
+    assert_eq!(ledger["payments"][cancelled_request]["status"], "CANCELLED");
+}
+
+async fn create_payment_is_idempotent_even_under_concurrency(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Cafe");
+    let first =
+        app.create(&key, "same-key", input("o-1", "1000")).await["data"]["createPayment"]["id"].clone();
+    let replay =
+        app.create(&key, "same-key", input("o-1", "1000")).await["data"]["createPayment"]["id"].clone();
+    assert_eq!(first, replay);
+    let mismatch = app.create(&key, "same-key", input("o-1", "2000")).await;
+    assert_eq!(
+        mismatch["errors"][0]["extensions"]["code"],
+        "IDEMPOTENCY_KEY_REUSED"
+    );
+
+    let app = Arc::new(app);
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (app, key) = (app.clone(), key.clone());
+        calls.spawn(async move { app.create(&key, "concurrent-key", input("o-2", "500")).await });
+    }
+    let mut ids = std::collections::HashSet::new();
+    while let Some(answer) = calls.join_next().await {
+        let answer = answer.unwrap();
+        assert!(answer["errors"].is_null(), "{answer}");
+        ids.insert(
+            answer["data"]["createPayment"]["paymentRequestId"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(ids.len(), 1, "ten identical requests, one payment");
+    assert_eq!(app.payment_count().await, 2);
+    let request_id = ids.into_iter().next().unwrap();
+    wait_for(
+        "the payment to reach Alipay+",
+        Duration::from_secs(30),
+        || async { app.ledger().await["payments"][&request_id]["payCalls"] == 1 },
+    )
+    .await;
+    assert_eq!(
+        app.ledger().await["payments"].as_object().unwrap().len(),
+        2,
+        "one pay per payment"
+    );
+}
+
+async fn merchants_see_only_their_own_payments_and_need_a_key(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key_a) = app.merchant("A");
+    let (_, key_b) = app.merchant("B");
+    let id = app.create(&key_a, "k", input("a-1", "1000")).await["data"]["createPayment"]["id"].clone();
+    let seen_by_b = app
+        .gql(
+            Some(&key_b),
+            "query($id: ID!) { payment(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(seen_by_b["data"]["payment"], Value::Null);
+    let list_b = app
+        .gql(
+            Some(&key_b),
+            "{ payments(first: 10) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(list_b["data"]["payments"]["edges"].as_array().unwrap().len(), 0);
+    let cancel_by_b = app
+        .gql(
+            Some(&key_b),
+            "mutation($id: ID!) { cancelPayment(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(cancel_by_b["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    assert_eq!(
+        app.payment(&key_a, id.as_str().unwrap()).await["workflow"]["state"]
+            .as_str()
+            .map(|s| s != "cancelling"),
+        Some(true)
+    );
+    let admin = app
+        .gql(
+            Some(ADMIN_KEY),
+            "query($id: ID!) { payment(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(admin["data"]["payment"]["id"], id, "the admin sees every payment");
+    for key in [None, Some("pk_wrong")] {
+        let answer = app
+            .gql(key, "{ payments { edges { node { id } } } }", json!({}))
+            .await;
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{key:?}"
+        );
+    }
+}
+
+async fn bad_input_is_refused_with_the_field_named_and_nothing_stored(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Cafe");
+    let with = |field: &str, value: Value| {
+        let mut payment = input("bad", "1000");
+        payment[field] = value;
+        payment
+    };
+    let cases = [
+        (
+            with("amount", json!({ "currency": "USD", "value": "0" })),
+            "amount.value",
+        ),
+        (
+            with("amount", json!({ "currency": "USD", "value": "-5" })),
+            "amount.value",
+        ),
+        (
+            with("amount", json!({ "currency": "USD", "value": "12.5" })),
+            "amount.value",
+        ),
+        (
+            with(
+                "amount",
+                json!({ "currency": "USD", "value": "1234567890123456789" }),
+            ),
+            "amount.value",
+        ),
+        (
+            with("amount", json!({ "currency": "XXX", "value": "100" })),
+            "amount.currency",
+        ),
+        (
+            with("amount", json!({ "currency": "JPY", "value": "10.50" })),
+            "amount.value",
+        ),
+        (with("merchantOrderId", json!("x".repeat(65))), "merchantOrderId"),
+        (with("expiresInSeconds", json!(601)), "expiresInSeconds"),
+        (with("terminalType", json!("WAP")), "osType"),
+        (with("terminalType", json!("APP")), "osType"),
+        (with("redirectUrl", json!("not a url")), "redirectUrl"),
+    ];
+    for (n, (payment, field)) in cases.into_iter().enumerate() {
+        let answer = app.create(&key, &format!("bad-{n}"), payment).await;
+        let error = &answer["errors"][0];
+        assert_eq!(
+            (
+                error["extensions"]["code"].as_str(),
+                error["extensions"]["field"].as_str()
+            ),
+            (Some("VALIDATION"), Some(field)),
+            "{answer}"
+        );
+    }
+    let long_key = app.create(&key, &"k".repeat(256), input("ok", "100")).await;
+    assert_eq!(long_key["errors"][0]["extensions"]["field"], "idempotencyKey");
+    assert_eq!(app.payment_count().await, 0, "nothing stored");
+    assert_eq!(
+        app.ledger().await["payments"].as_object().unwrap().len(),
+        0,
+        "nothing sent"
+    );
+}
+
+async fn a_subscriber_sees_the_payment_succeed_even_through_another_api_process(backend: Backend) {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Cafe");
+    let created = app.create(&key, "k", input("sub", "1000")).await["data"]["createPayment"].clone();
+    let (id, request_id) = (
+        created["id"].as_str().unwrap(),
+        created["paymentRequestId"].as_str().unwrap(),
+    );
+    app.wait_status(&key, id, "AWAITING_CUSTOMER").await;
+
+    // With Redis, a second API process (its own engine) serves the subscription: the update
+    // made by the first one's workers reaches it through Redis pub/sub.
+    let second = match backend {
+        Backend::PostgresRedis => {
+            let config = app.env.config();
+            let engine = boot(&config, Arc::new(SystemClock)).await.unwrap();
+            Some(start(&config, engine, Role::Api).await.unwrap())
+        }
+        Backend::Sqlite => None,
+    };
+    let api = second
+        .as_ref()
+        .map(|r| format!("ws://{}/graphql/ws", r.api_address.unwrap()))
+        .unwrap_or(app.base.replace("http://", "ws://") + "/graphql/ws");
+    let mut request = api.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let send = |value: Value| Message::Text(value.to_string().into());
+    socket
+        .send(send(
+            json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {key}") } }),
+        ))
+        .await
+        .unwrap();
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": {
+        "query": "subscription($id: ID!) { paymentUpdated(id: $id) { id status } }", "variables": { "id": id } } });
+    let mut statuses = Vec::new();
+    let mut subscribed = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while statuses.last().map(String::as_str) != Some("SUCCEEDED") {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("updates before the deadline")
+            .unwrap()
+            .unwrap();
+        let Message::Text(text) = message else { continue };
+        let message: Value = serde_json::from_str(&text).unwrap();
+        match message["type"].as_str() {
+            Some("connection_ack") if !subscribed => {
+                socket.send(send(subscribe.clone())).await.unwrap();
+                subscribed = true;
+            }
+            Some("next") => {
+                let status = message["payload"]["data"]["paymentUpdated"]["status"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                if status == "AWAITING_CUSTOMER" && statuses.is_empty() {
+                    app.complete(request_id, json!({ "outcome": "SUCCESS" })).await;
+                }
+                statuses.push(status);
+            }
+            Some("error") => panic!("subscription error: {message}"),
+            _ => {}
+        }
+    }
+    assert_eq!(statuses, ["AWAITING_CUSTOMER", "SUCCEEDED"]);
+    if let Some(second) = second {
+        second.stop().await;
+    }
+}
