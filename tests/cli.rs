@@ -85,3 +85,37 @@ fn a_corrupt_workflow_file_fails_at_start_naming_the_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_demo_runs_every_payment_outcome_and_prints_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("demo.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://{}/demo.db?mode=rwc\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_plusflow(&["--config", config.to_str().unwrap(), "demo"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let row = |scenario: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(scenario))
+            .unwrap_or_else(|| panic!("no row {scenario}:\n{stdout}"))
+            .to_string()
+    };
+    assert!(
+        row("paid, notified").contains("SUCCEEDED")
+            && row("paid, notified").contains("SUCCEEDED pay=1 cancel=0")
+    );
+    assert!(row("paid, notice lost").contains("GCASH"));
+    assert!(row("declined").contains("FAILED (USER_BALANCE_NOT_ENOUGH)"));
+    assert!(
+        row("expired").contains("cancelling>cancelled")
+            && row("expired").contains("CANCELLED pay=1 cancel=1")
+    );
+    assert!(row("merchant cancel").contains("CANCELLED pay=1 cancel=1"));
+}

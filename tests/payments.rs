@@ -28,6 +28,7 @@ on_each_backend!(
     merchants_see_only_their_own_payments_and_need_a_key,
     bad_input_is_refused_with_the_field_named_and_nothing_stored,
     a_subscriber_sees_the_payment_succeed_even_through_another_api_process,
+    merchants_get_signed_webhooks_for_each_status_retried_until_accepted,
 );
 
 struct App {
@@ -82,15 +83,21 @@ async fn spawn_app(backend: Backend) -> Option<App> {
 impl App {
     /// A merchant made by the real command line: (id, API key).
     fn merchant(&self, name: &str) -> (String, String) {
-        let config = self.env.config_path.to_str().unwrap();
-        let (code, stdout, stderr) =
-            common::run_plusflow(&["--config", config, "merchant", "create", "--name", name]);
-        assert_eq!(code, 0, "{stderr}");
-        let created: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+        let created = self.create_merchant(&["--name", name]);
         (
             created["id"].as_str().unwrap().into(),
             created["apiKey"].as_str().unwrap().into(),
         )
+    }
+
+    /// `plusflow merchant create ARGS`: its JSON line.
+    fn create_merchant(&self, args: &[&str]) -> Value {
+        let config = self.env.config_path.to_str().unwrap();
+        let mut command = vec!["--config", config, "merchant", "create"];
+        command.extend_from_slice(args);
+        let (code, stdout, stderr) = common::run_plusflow(&command);
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str(stdout.trim()).expect("one JSON line")
     }
 
     async fn gql(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
@@ -582,4 +589,98 @@ async fn a_subscriber_sees_the_payment_succeed_even_through_another_api_process(
     if let Some(second) = second {
         second.stop().await;
     }
+}
+
+/// A merchant's webhook endpoint: answers 503 to the first delivery, 200 after; keeps
+/// (signature header, body) of each.
+async fn webhook_receiver() -> (String, Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>) {
+    let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = received.clone();
+    let handler = move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+        let log = log.clone();
+        async move {
+            let signature = headers
+                .get("plusflow-signature")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            let mut log = log.lock().unwrap();
+            log.push((signature, body.to_vec()));
+            if log.len() == 1 {
+                axum::http::StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                axum::http::StatusCode::OK
+            }
+        }
+    };
+    let router = axum::Router::new().route("/hooks", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, received)
+}
+
+async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(backend: Backend) {
+    use hmac::{Hmac, KeyInit, Mac};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (url, received) = webhook_receiver().await;
+    let merchant = app.create_merchant(&["--name", "Hooked", "--webhook-url", &url]);
+    let (key, secret) = (
+        merchant["apiKey"].as_str().unwrap(),
+        merchant["webhookSecret"].as_str().unwrap(),
+    );
+    let created = app.create(key, "k", input("hook", "1000")).await["data"]["createPayment"].clone();
+    let (id, request_id) = (
+        created["id"].as_str().unwrap(),
+        created["paymentRequestId"].as_str().unwrap(),
+    );
+    app.wait_status(key, id, "AWAITING_CUSTOMER").await;
+    app.complete(request_id, json!({ "outcome": "SUCCESS" })).await;
+    app.wait_status(key, id, "SUCCEEDED").await;
+    let delivered = |status: &'static str| {
+        let received = received.clone();
+        move || {
+            let received = received.clone();
+            async move {
+                received.lock().unwrap().iter().any(|(_, body)| {
+                    serde_json::from_slice::<Value>(body).unwrap()["payment"]["status"] == status
+                })
+            }
+        }
+    };
+    wait_for(
+        "the SUCCEEDED webhook",
+        Duration::from_secs(30),
+        delivered("SUCCEEDED"),
+    )
+    .await;
+
+    let received = received.lock().unwrap().clone();
+    for (signature, body) in &received {
+        let (t, v1) = signature.split_once(",v1=").unwrap();
+        let t = t.strip_prefix("t=").unwrap();
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            v1,
+            "signed with the merchant's secret"
+        );
+    }
+    let first: Value = serde_json::from_slice(&received[0].1).unwrap();
+    assert_eq!(first["payment"]["id"], id);
+    let deliveries = plusflow::store::payments::webhook_deliveries(&app.engine.db, id.parse().unwrap())
+        .await
+        .unwrap();
+    let refused = deliveries.iter().filter(|d| d.http_status == Some(503)).count();
+    assert_eq!(refused, 1, "the refused attempt is recorded");
+    assert!(
+        deliveries
+            .iter()
+            .any(|d| d.status == "SUCCEEDED" && d.http_status == Some(200))
+    );
 }

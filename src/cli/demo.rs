@@ -1,35 +1,80 @@
-//! `plusflow demo`: everything in one process on the embedded defaults. It starts the API, the
-//! relay and the workers, runs `engine_probe` instances through every outcome (completed,
-//! parked after exhausted retries, cancelled mid-way), and prints what happened to each.
+//! `plusflow demo`: everything in one process on the embedded defaults (SQLite file, in-process
+//! queue, built-in Alipay+ simulator with generated keys). A demo merchant runs payments
+//! through every outcome (paid and notified; paid with the notification lost, found by
+//! polling; declined; expired and cancelled; cancelled by the merchant), and the demo prints
+//! what plusflow and the simulator's ledger each recorded.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Role, boot, start};
 use crate::app::Engine;
+use crate::app::payments::{self, NewPayment, PaymentView, Principal};
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::store::{self, EventInput};
-use crate::workflow::EventName;
+use crate::domain::format_money;
+use crate::store::{self, payments as rows};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// Leave the server running afterwards.
+    /// Leave the server running afterwards, with the demo merchant's API key.
     #[arg(long)]
     pub keep_running: bool,
-    /// How many healthy probes to run.
-    #[arg(long, default_value_t = 5)]
-    pub instances: usize,
+}
+
+/// What the demo's customer does at the checkout.
+#[derive(Clone, Copy)]
+enum Customer {
+    Pays,
+    PaysButTheNotificationIsLost,
+    Declines,
+    WalksAway,
+    WaitsForTheMerchantToCancel,
 }
 
 struct Scenario {
     name: &'static str,
-    id: Uuid,
+    customer: Customer,
+    amount: &'static str,
+    expires_in: i32,
 }
+
+const SCENARIOS: [Scenario; 5] = [
+    Scenario {
+        name: "paid, notified",
+        customer: Customer::Pays,
+        amount: "1250",
+        expires_in: 600,
+    },
+    Scenario {
+        name: "paid, notice lost",
+        customer: Customer::PaysButTheNotificationIsLost,
+        amount: "800",
+        expires_in: 600,
+    },
+    Scenario {
+        name: "declined",
+        customer: Customer::Declines,
+        amount: "99900",
+        expires_in: 600,
+    },
+    Scenario {
+        name: "expired",
+        customer: Customer::WalksAway,
+        amount: "500",
+        expires_in: 5,
+    },
+    Scenario {
+        name: "merchant cancel",
+        customer: Customer::WaitsForTheMerchantToCancel,
+        amount: "4200",
+        expires_in: 600,
+    },
+];
 
 pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     if !args.keep_running {
@@ -38,113 +83,156 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     let engine = boot(&config, Arc::new(SystemClock)).await?;
     let running = start(&config, engine.clone(), Role::All).await?;
     let base = format!("http://{}", running.api_address.expect("demo serves the API"));
+    let simulator = running.simulator.map(|a| format!("http://{a}"));
+    let Some(simulator) = simulator else {
+        anyhow::bail!("the demo needs the built-in simulator: leave alipayplus.gateway_url empty");
+    };
     println!(
-        "plusflow demo: API on {base}, database {}",
+        "plusflow demo: API {base}, Alipay+ simulator {simulator}, database {}",
         crate::config::redact(&config.database_url)
     );
 
-    let mut scenarios = Vec::new();
-    for _ in 0..args.instances {
-        scenarios.push(Scenario {
-            name: "probe succeeds",
-            id: probe(&engine, &format!("{base}/health/ready")).await?,
-        });
+    let created = payments::create_merchant(&engine, "Demo Coffee", None).await?;
+    let merchant = rows::merchant(&engine.db, created.id)
+        .await?
+        .expect("just created");
+    let principal = Principal::Merchant(merchant);
+    let mut ids = Vec::new();
+    for (n, scenario) in SCENARIOS.iter().enumerate() {
+        let input = NewPayment {
+            merchant_order_id: format!("demo-{}-{n}", Uuid::now_v7().simple()),
+            order_description: format!("Demo order: {}", scenario.name),
+            currency: "USD".into(),
+            amount: scenario.amount.into(),
+            terminal_type: "WEB".into(),
+            os_type: None,
+            redirect_url: format!("{base}/health/live"),
+            user_region: Some("KR".into()),
+            settlement_currency: None,
+            expires_in_seconds: Some(scenario.expires_in),
+        };
+        let view = payments::create_payment(&engine, &principal, input, &Uuid::now_v7().to_string()).await?;
+        ids.push(view.payment.id);
     }
-    scenarios.push(Scenario {
-        name: "endpoint broken",
-        id: probe(&engine, &format!("{base}/health/missing")).await?,
-    });
-    let cancelled = probe(&engine, &format!("{base}/health/ready")).await?;
-    engine
-        .apply(cancelled, EventInput::new(EventName::CancelRequested, "demo"))
-        .await?;
-    scenarios.push(Scenario {
-        name: "cancelled",
-        id: cancelled,
-    });
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let settled = wait_until_settled(&engine, &scenarios, deadline).await?;
-    print_table(&engine, &scenarios).await?;
+    let http = reqwest::Client::new();
+    for (scenario, id) in SCENARIOS.iter().zip(&ids) {
+        let view = wait(&engine, &principal, *id, |v| v.status.to_string() != "PENDING").await?;
+        let complete = |body: Value| {
+            let url = format!(
+                "{simulator}/simulator/payments/{}/complete",
+                view.payment.payment_request_id
+            );
+            http.post(url).json(&body).send()
+        };
+        match scenario.customer {
+            Customer::Pays => drop(complete(json!({ "outcome": "SUCCESS", "wallet": "KAKAOPAY" })).await?),
+            Customer::PaysButTheNotificationIsLost => {
+                drop(complete(json!({ "outcome": "SUCCESS", "wallet": "GCASH", "notify": false })).await?)
+            }
+            Customer::Declines => {
+                drop(complete(json!({ "outcome": "FAIL", "resultCode": "USER_BALANCE_NOT_ENOUGH" })).await?)
+            }
+            Customer::WalksAway => {}
+            Customer::WaitsForTheMerchantToCancel => {
+                drop(payments::cancel_payment(&engine, &principal, *id).await?)
+            }
+        }
+    }
+    let mut settled = true;
+    for id in &ids {
+        settled &= wait(&engine, &principal, *id, |v| {
+            v.instance.terminal || v.instance.needs_attention
+        })
+        .await
+        .is_ok();
+    }
+    let ledger: Value = http
+        .get(format!("{simulator}/simulator/ledger"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    print_table(&engine, &principal, &ids, &ledger).await?;
 
     if args.keep_running {
-        println!("\nserver still running on {base} (health: {base}/health/ready); Ctrl-C to stop");
+        println!(
+            "\nGraphiQL: {base}/graphql   demo merchant API key: {}",
+            created.api_key
+        );
+        println!(
+            "Authorization header for GraphiQL: {{\"Authorization\": \"Bearer {}\"}}",
+            created.api_key
+        );
+        println!("Ctrl-C to stop");
         tokio::signal::ctrl_c().await?;
     }
     running.stop().await;
     if !settled {
-        eprintln!("some instances did not settle within 60s");
+        eprintln!("some payments did not settle within 90 s");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn probe(engine: &Engine, url: &str) -> anyhow::Result<Uuid> {
-    Ok(engine
-        .start("engine_probe", json!({ "url": url }), "demo")
-        .await?
-        .instance
-        .id)
-}
-
-/// Waits until every instance is terminal or parked for an operator.
-async fn wait_until_settled(
+/// Polls the payment until `done` holds (at most 90 s).
+async fn wait(
     engine: &Engine,
-    scenarios: &[Scenario],
-    deadline: Instant,
-) -> anyhow::Result<bool> {
+    principal: &Principal,
+    id: Uuid,
+    done: impl Fn(&PaymentView) -> bool,
+) -> anyhow::Result<PaymentView> {
+    let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let mut settled = true;
-        for scenario in scenarios {
-            let instance = store::instance(&engine.db, scenario.id).await?;
-            settled &= instance.terminal || instance.needs_attention;
+        let view = payments::get_payment(engine, principal, id).await?;
+        if done(&view) {
+            return Ok(view);
         }
-        if settled || Instant::now() > deadline {
-            return Ok(settled);
-        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "payment {id} did not get there in time"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-async fn print_table(engine: &Engine, scenarios: &[Scenario]) -> anyhow::Result<()> {
+async fn print_table(
+    engine: &Engine,
+    principal: &Principal,
+    ids: &[Uuid],
+    ledger: &Value,
+) -> anyhow::Result<()> {
     println!(
-        "\n{:<16} {:<10} {:<10} {:<6} {:<24} NOTE",
-        "SCENARIO", "INSTANCE", "STATE", "EVENTS", "PATH"
+        "\n{:<18} {:<11} {:<33} {:<50} {:<9} {}",
+        "SCENARIO", "AMOUNT", "STATUS", "WORKFLOW PATH", "WALLET", "ALIPAY+ LEDGER"
     );
-    for scenario in scenarios {
-        let instance = store::instance(&engine.db, scenario.id).await?;
-        let history = store::history(&engine.db, scenario.id).await?;
-        let path: Vec<String> = std::iter::once(
-            history
-                .first()
-                .and_then(|h| h.to_state.clone())
-                .unwrap_or_default(),
-        )
-        .chain(
-            history
-                .iter()
-                .skip(1)
-                .filter(|h| h.outcome == "TRANSITIONED")
-                .filter_map(|h| h.to_state.clone()),
-        )
-        .collect();
-        let note = if instance.needs_attention {
-            format!("NEEDS ATTENTION: {}", instance.last_error.unwrap_or_default())
-        } else {
-            let ignored = history.iter().filter(|h| h.outcome != "TRANSITIONED").count();
-            if ignored > 0 {
-                format!("{ignored} late event(s) ignored or rejected")
-            } else {
-                String::new()
-            }
+    for (scenario, id) in SCENARIOS.iter().zip(ids) {
+        let view = payments::get_payment(engine, principal, *id).await?;
+        let history = store::history(&engine.db, *id).await?;
+        let path: Vec<&str> = history
+            .iter()
+            .filter(|h| h.outcome == "TRANSITIONED")
+            .filter_map(|h| h.to_state.as_deref())
+            .collect();
+        let entry = &ledger["payments"][&view.payment.payment_request_id];
+        let books = format!(
+            "{} pay={} cancel={}",
+            entry["status"].as_str().unwrap_or("?"),
+            entry["payCalls"].as_u64().unwrap_or(0),
+            entry["cancelCount"].as_u64().unwrap_or(0)
+        );
+        let status = match view.failure_code() {
+            Some(code) if view.status.to_string() == "FAILED" => format!("FAILED ({code})"),
+            _ => view.status.to_string(),
         };
         println!(
-            "{:<16} {:<10} {:<10} {:<6} {:<24} {note}",
+            "{:<18} {:<11} {:<33} {:<50} {:<9} {}",
             scenario.name,
-            &instance.id.simple().to_string()[24..],
-            instance.state,
-            history.len(),
+            format_money(&view.payment.currency, view.payment.amount),
+            status,
             path.join(">"),
+            view.wallet_brand_name().unwrap_or_else(|| "-".into()),
+            books,
         );
     }
     Ok(())

@@ -62,7 +62,13 @@ impl Runner {
             }
             Err(error) => {
                 let permanent = matches!(error, EffectError::Permanent(_));
-                warn!(outbox_id = %row.id, instance = %row.instance_id, attempt = row.attempts + 1, "{} '{}' failed: {error}", row.kind, row.name);
+                let (kind, name, attempt) = (&row.kind, &row.name, row.attempts + 1);
+                if permanent || attempt >= row.max_attempts {
+                    warn!(outbox_id = %row.id, instance = %row.instance_id, attempt, "{kind} '{name}' failed for good, instance parked: {error}");
+                } else {
+                    // Expected while polling or while Alipay+ answers U: retried per the policy.
+                    debug!(outbox_id = %row.id, instance = %row.instance_id, attempt, "{kind} '{name}' will be retried: {error}");
+                }
                 let policy = EffectName::from_str(&row.name)
                     .map(|effect| definition.retry_policy(effect))
                     .unwrap_or(definition.default_retry);
