@@ -16,7 +16,7 @@ use plusflow::alipayplus::wire::*;
 use plusflow::clock::{ManualClock, SharedClock, SystemClock};
 use plusflow::simulator::{Chaos, Completion, NotifyState, PaymentStatus, Simulator, SimulatorConfig};
 
-use common::wait_for;
+use common::{pay_request, wait_for};
 
 const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
 
@@ -71,41 +71,6 @@ async fn setup(config: SimulatorConfig, clock: SharedClock) -> Setup {
 
 async fn default_setup() -> Setup {
     setup(simulator_config(), Arc::new(SystemClock)).await
-}
-
-fn pay_request(id: &str, value: i64, notify_url: Option<String>) -> PayRequest {
-    PayRequest {
-        order: Order {
-            reference_order_id: format!("order-{id}"),
-            order_description: "Two lattes".into(),
-            order_amount: Amount::new("USD", value),
-            merchant: Some(Merchant {
-                reference_merchant_id: Some("M1".into()),
-                ..Default::default()
-            }),
-            goods: None,
-            shipping: None,
-            buyer: None,
-            env: Some(Env {
-                terminal_type: Some("WEB".into()),
-                ..Default::default()
-            }),
-        },
-        payment_request_id: id.into(),
-        payment_amount: Amount::new("USD", value),
-        payment_method: PaymentMethod {
-            payment_method_type: "CONNECT_WALLET".into(),
-            payment_method_id: None,
-            customer_id: None,
-        },
-        payment_factor: PaymentFactor::cashier(),
-        payment_expiry_time: None,
-        payment_notify_url: notify_url,
-        payment_redirect_url: Some("https://merchant.example/return".into()),
-        settlement_strategy: None,
-        user_region: None,
-        allowed_psp_regions: None,
-    }
 }
 
 fn by_id(id: &str) -> PaymentReference {

@@ -161,35 +161,7 @@ async fn a_customer_pays_on_the_checkout_page_in_headless_chromium() {
         alipayplus_keys: VerifyingKeys::single(simulator_key.public_key(), "1"),
     };
     let client = Client::new(credentials, Timeouts::default(), Arc::new(SystemClock)).unwrap();
-    let request = PayRequest {
-        order: Order {
-            reference_order_id: "order-77".into(),
-            order_description: "Kimchi, 2 jars".into(),
-            order_amount: Amount::new("USD", 1250),
-            merchant: None,
-            goods: None,
-            shipping: None,
-            buyer: None,
-            env: Some(Env {
-                terminal_type: Some("WEB".into()),
-                ..Default::default()
-            }),
-        },
-        payment_request_id: "browser-pay-1".into(),
-        payment_amount: Amount::new("USD", 1250),
-        payment_method: PaymentMethod {
-            payment_method_type: "CONNECT_WALLET".into(),
-            payment_method_id: None,
-            customer_id: None,
-        },
-        payment_factor: PaymentFactor::cashier(),
-        payment_expiry_time: None,
-        payment_notify_url: None,
-        payment_redirect_url: Some("https://merchant.example/return".into()),
-        settlement_strategy: None,
-        user_region: None,
-        allowed_psp_regions: None,
-    };
+    let request = common::pay_request("browser-pay-1", 1250, None);
     let Outcome::Succeeded(paid) = client.pay(&request).await else {
         panic!("pay failed")
     };
@@ -208,7 +180,7 @@ async fn a_customer_pays_on_the_checkout_page_in_headless_chromium() {
         driver
             .text(&session, "#merchant-order")
             .await
-            .contains("Kimchi, 2 jars")
+            .contains("order-browser-pay-1: Two lattes")
     );
     for wallet in ["ALIPAY_CN", "GCASH", "KAKAOPAY"] {
         assert!(

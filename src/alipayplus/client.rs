@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::signing::{SignatureHeader, SigningKey, VerifyingKeys, content_to_sign, timestamp};
+use super::inbound::verify_answer;
+use super::signing::{SigningKey, VerifyingKeys, content_to_sign, timestamp};
 use super::wire::*;
 use crate::clock::SharedClock;
 
@@ -270,35 +271,15 @@ impl Client {
         if !status.is_success() {
             return Outcome::unknown(format!("HTTP {}", status.as_u16()));
         }
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let (client_id, response_time, signature) =
-            (header("client-id"), header("response-time"), header("signature"));
+        let headers = response.headers().clone();
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
             Err(e) if e.is_timeout() => return Outcome::unknown(format!("no answer within {timeout:?}")),
             Err(e) => return Outcome::unknown(format!("transport error reading the answer: {e}")),
         };
-        let (Some(client_id), Some(response_time), Some(signature)) = (client_id, response_time, signature)
-        else {
-            return Outcome::unknown(
-                "the answer is not signed (Client-Id, Response-Time or Signature missing)",
-            );
-        };
-        if client_id != credentials.client_id {
-            return Outcome::unknown(format!("the answer names client id '{client_id}'"));
-        }
-        let content = content_to_sign("POST", R::PATH, &client_id, &response_time, &bytes);
-        let verified = signature
-            .parse::<SignatureHeader>()
-            .and_then(|header| credentials.alipayplus_keys.verify(&header, &content));
-        if let Err(e) = verified {
-            return Outcome::unknown(format!("the answer's signature is not valid: {e}"));
+        let keys = &credentials.alipayplus_keys;
+        if let Err(reason) = verify_answer(keys, R::PATH, &credentials.client_id, &headers, &bytes) {
+            return Outcome::unknown(reason);
         }
         match serde_json::from_slice::<R::Response>(&bytes) {
             Ok(parsed) => {

@@ -43,6 +43,31 @@ impl Refusal {
     }
 }
 
+/// Verifies a signed answer to `POST path`: its `Client-Id` must be `client_id`, and its
+/// `Signature` must cover `Response-Time` and the exact bytes received.
+pub fn verify_answer(
+    keys: &VerifyingKeys,
+    path: &str,
+    client_id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(answer_client), Some(time), Some(signature)) =
+        (header("client-id"), header("response-time"), header("signature"))
+    else {
+        return Err("the answer is not signed (Client-Id, Response-Time or Signature missing)".into());
+    };
+    if answer_client != client_id {
+        return Err(format!("the answer names client id '{answer_client}'"));
+    }
+    let content = content_to_sign("POST", path, answer_client, time, body);
+    signature
+        .parse::<SignatureHeader>()
+        .and_then(|signature| keys.verify(&signature, &content))
+        .map_err(|e| format!("the answer's signature is not valid: {e}"))
+}
+
 impl Endpoint {
     /// Verifies a request to `path` and parses its body.
     pub fn verify<T: DeserializeOwned>(

@@ -203,8 +203,8 @@ async fn print_table(
     ledger: &Value,
 ) -> anyhow::Result<()> {
     println!(
-        "\n{:<18} {:<11} {:<33} {:<50} {:<9} {}",
-        "SCENARIO", "AMOUNT", "STATUS", "WORKFLOW PATH", "WALLET", "ALIPAY+ LEDGER"
+        "\n{:<18} {:<11} {:<33} {:<50} {:<9} ALIPAY+ LEDGER",
+        "SCENARIO", "AMOUNT", "STATUS", "WORKFLOW PATH", "WALLET"
     );
     for (scenario, id) in SCENARIOS.iter().zip(ids) {
         let view = payments::get_payment(engine, principal, *id).await?;

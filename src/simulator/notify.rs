@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::Simulator;
 use super::state::NotifyState;
-use crate::alipayplus::signing::{SignatureHeader, content_to_sign, timestamp};
+use crate::alipayplus::inbound::verify_answer;
+use crate::alipayplus::signing::{content_to_sign, timestamp};
 use crate::alipayplus::wire::{ResultResponse, ResultStatus};
 
 /// Delays before each attempt (Antom's published schedule; Alipay+'s is UNCONFIRMED).
@@ -86,26 +87,11 @@ async fn send(simulator: &Simulator, url: &str, body: &[u8]) -> bool {
         .send()
         .await;
     let Ok(response) = sent else { return false };
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let (Some(answer_client), Some(answer_time), Some(answer_signature)) =
-        (header("client-id"), header("response-time"), header("signature"))
-    else {
-        return false;
-    };
+    let headers = response.headers().clone();
     let Ok(bytes) = response.bytes().await else {
         return false;
     };
-    let content = content_to_sign("POST", &path, &answer_client, &answer_time, &bytes);
-    let verified = answer_signature
-        .parse::<SignatureHeader>()
-        .and_then(|signature| shared.config.acqp_keys.verify(&signature, &content))
-        .is_ok();
+    let verified = verify_answer(&shared.config.acqp_keys, &path, client_id, &headers, &bytes).is_ok();
     let acknowledged = serde_json::from_slice::<ResultResponse>(&bytes)
         .is_ok_and(|answer| answer.result.result_status == ResultStatus::S);
     verified && acknowledged

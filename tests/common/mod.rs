@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use plusflow::alipayplus::wire::*;
 use plusflow::config::Config;
 use sea_orm::{ConnectionTrait, Database};
 
@@ -298,4 +299,40 @@ macro_rules! on_each_backend {
             )*
         }
     };
+}
+
+/// A Cashier `pay` request for `value` minor units of USD ("Two lattes", order `order-<id>`).
+pub fn pay_request(id: &str, value: i64, notify_url: Option<String>) -> PayRequest {
+    PayRequest {
+        order: Order {
+            reference_order_id: format!("order-{id}"),
+            order_description: "Two lattes".into(),
+            order_amount: Amount::new("USD", value),
+            merchant: Some(Merchant {
+                reference_merchant_id: Some("M1".into()),
+                ..Default::default()
+            }),
+            goods: None,
+            shipping: None,
+            buyer: None,
+            env: Some(Env {
+                terminal_type: Some("WEB".into()),
+                ..Default::default()
+            }),
+        },
+        payment_request_id: id.into(),
+        payment_amount: Amount::new("USD", value),
+        payment_method: PaymentMethod {
+            payment_method_type: "CONNECT_WALLET".into(),
+            payment_method_id: None,
+            customer_id: None,
+        },
+        payment_factor: PaymentFactor::cashier(),
+        payment_expiry_time: None,
+        payment_notify_url: notify_url,
+        payment_redirect_url: Some("https://merchant.example/return".into()),
+        settlement_strategy: None,
+        user_region: None,
+        allowed_psp_regions: None,
+    }
 }
