@@ -13,7 +13,7 @@ use plusflow::alipayplus::signing::{SigningKey, VerifyingKeys, content_to_sign, 
 use plusflow::app::Engine;
 use plusflow::cli::{Role, Running, boot, start};
 use plusflow::clock::SystemClock;
-use plusflow::simulator::{Simulator, SimulatorConfig};
+use plusflow::simulator::{Chaos, Simulator, SimulatorConfig};
 use serde_json::{Value, json};
 
 use common::{Backend, Options, TestEnv, wait_for};
@@ -29,6 +29,10 @@ on_each_backend!(
     bad_input_is_refused_with_the_field_named_and_nothing_stored,
     a_subscriber_sees_the_payment_succeed_even_through_another_api_process,
     merchants_get_signed_webhooks_for_each_status_retried_until_accepted,
+    partial_refunds_stop_at_the_paid_amount_before_alipayplus_is_asked,
+    concurrent_refunds_never_take_more_than_was_paid,
+    refunds_succeed_through_unknown_answers_and_timeouts_once_each,
+    refunds_of_unpaid_foreign_or_other_currency_payments_are_refused,
 );
 
 struct App {
@@ -46,6 +50,10 @@ fn fixture(file: &str) -> std::path::PathBuf {
 
 /// plusflow (API + workers) against a simulator of its own, in gateway mode with test keys.
 async fn spawn_app(backend: Backend) -> Option<App> {
+    spawn_app_with_chaos(backend, Chaos::default()).await
+}
+
+async fn spawn_app_with_chaos(backend: Backend, chaos: Chaos) -> Option<App> {
     let env = TestEnv::new(backend, Options::default()).await?;
     let acqp = VerifyingKeys::single(
         VerifyingKeys::read_pem(&fixture("test-acqp-public.pem")).unwrap(),
@@ -54,6 +62,7 @@ async fn spawn_app(backend: Backend) -> Option<App> {
     let signing = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
     let mut config = SimulatorConfig::new(CLIENT_ID, acqp, signing);
     config.hang = Duration::from_secs(3);
+    config.chaos = chaos;
     let simulator = Simulator::new(config, Arc::new(SystemClock));
     let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
     let simulator_base = format!("http://{address}");
@@ -682,5 +691,281 @@ async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(ba
         deliveries
             .iter()
             .any(|d| d.status == "SUCCEEDED" && d.http_status == Some(200))
+    );
+}
+
+impl App {
+    /// A payment of `value` USD cents that the customer paid.
+    async fn paid_payment(&self, key: &str, order: &str, value: &str) -> (String, String) {
+        let created = self
+            .create(key, &format!("pay-{order}"), input(order, value))
+            .await;
+        let created = &created["data"]["createPayment"];
+        let (id, request_id) = (
+            created["id"].as_str().unwrap().to_string(),
+            created["paymentRequestId"].as_str().unwrap().to_string(),
+        );
+        self.wait_status(key, &id, "AWAITING_CUSTOMER").await;
+        self.complete(&request_id, json!({ "outcome": "SUCCESS" })).await;
+        self.wait_status(key, &id, "SUCCEEDED").await;
+        (id, request_id)
+    }
+
+    async fn refund(
+        &self,
+        key: &str,
+        idempotency_key: &str,
+        payment_id: &str,
+        currency: &str,
+        value: &str,
+    ) -> Value {
+        let query = "mutation($input: CreateRefundInput!, $key: String!) { createRefund(input: $input, idempotencyKey: $key) \
+                     { id refundRequestId status amount { value } } }";
+        let input = json!({ "paymentId": payment_id, "amount": { "currency": currency, "value": value }, "reason": "test" });
+        self.gql(
+            Some(key),
+            query,
+            json!({ "input": input, "key": idempotency_key }),
+        )
+        .await
+    }
+
+    async fn refunds_of(&self, key: &str, payment_id: &str) -> Value {
+        let query = "query($id: ID!) { payment(id: $id) { refundedAmount { value } refundableAmount { value } \
+                     refunds { id refundRequestId status amount { value } } } }";
+        self.gql(Some(key), query, json!({ "id": payment_id })).await["data"]["payment"].clone()
+    }
+
+    /// Waits until no refund of the payment is PENDING; returns the payment's refund fields.
+    async fn settled_refunds(&self, key: &str, payment_id: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let payment = self.refunds_of(key, payment_id).await;
+            if payment["refunds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["status"] != "PENDING")
+            {
+                return payment;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "refunds still pending: {payment:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The simulator's refunds of `request_id`: (refundRequestId, status, amount).
+fn ledger_refunds(ledger: &Value, request_id: &str) -> Vec<(String, String, i64)> {
+    ledger["refunds"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["paymentRequestId"] == request_id)
+        .map(|(id, r)| {
+            (
+                id.clone(),
+                r["resultStatus"].as_str().unwrap().to_string(),
+                r["amount"]["value"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn partial_refunds_stop_at_the_paid_amount_before_alipayplus_is_asked(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Cafe");
+    let (id, request_id) = app.paid_payment(&key, "r-1", "1000").await;
+    for (n, value) in ["300", "500"].iter().enumerate() {
+        let refund = app.refund(&key, &format!("refund-{n}"), &id, "USD", value).await;
+        assert!(refund["errors"].is_null(), "{refund}");
+    }
+    let third = app.refund(&key, "refund-2", &id, "USD", "201").await;
+    assert_eq!(
+        third["errors"][0]["extensions"]["code"], "REFUND_EXCEEDS_REFUNDABLE",
+        "{third}"
+    );
+    let payment = app.settled_refunds(&key, &id).await;
+    assert_eq!(
+        (
+            payment["refundedAmount"]["value"].as_str(),
+            payment["refundableAmount"]["value"].as_str()
+        ),
+        (Some("800"), Some("200"))
+    );
+    let statuses: Vec<&str> = payment["refunds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["SUCCEEDED", "SUCCEEDED"]);
+    let refunds = ledger_refunds(&app.ledger().await, &request_id);
+    assert_eq!(refunds.len(), 2, "exactly the two reached Alipay+: {refunds:?}");
+    assert_eq!(app.ledger().await["payments"][&request_id]["refundedTotal"], 800);
+    let full_rest = app.refund(&key, "refund-3", &id, "USD", "200").await;
+    assert!(
+        full_rest["errors"].is_null(),
+        "the rest can still be refunded: {full_rest}"
+    );
+    assert_eq!(
+        app.settled_refunds(&key, &id).await["refundableAmount"]["value"],
+        "0"
+    );
+}
+
+async fn concurrent_refunds_never_take_more_than_was_paid(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Cafe");
+    let (id, request_id) = app.paid_payment(&key, "r-2", "1000").await;
+    let app = Arc::new(app);
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let (app, key, id) = (app.clone(), key.clone(), id.clone());
+        calls.spawn(async move {
+            app.refund(&key, &format!("concurrent-{n}"), &id, "USD", "150")
+                .await
+        });
+    }
+    let (mut accepted, mut refused) = (0, 0);
+    while let Some(answer) = calls.join_next().await {
+        let answer = answer.unwrap();
+        if answer["errors"].is_null() {
+            accepted += 1;
+        } else {
+            assert_eq!(
+                answer["errors"][0]["extensions"]["code"], "REFUND_EXCEEDS_REFUNDABLE",
+                "{answer}"
+            );
+            refused += 1;
+        }
+    }
+    assert_eq!(
+        (accepted, refused),
+        (6, 14),
+        "6 x 150 fit in 1000, the 7th would not"
+    );
+    let payment = app.settled_refunds(&key, &id).await;
+    assert_eq!(payment["refundedAmount"]["value"], "900");
+    let ledger = app.ledger().await;
+    assert_eq!(ledger["payments"][&request_id]["refundedTotal"], 900);
+    let succeeded: i64 = ledger_refunds(&ledger, &request_id)
+        .iter()
+        .filter(|r| r.1 == "S")
+        .map(|r| r.2)
+        .sum();
+    assert!(succeeded <= 1000);
+}
+
+async fn refunds_succeed_through_unknown_answers_and_timeouts_once_each(backend: Backend) {
+    let chaos = Chaos {
+        unknown_rate: 0.3,
+        timeout_rate: 0.15,
+        ..Chaos::default()
+    };
+    let Some(app) = spawn_app_with_chaos(backend, chaos).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Cafe");
+    let (id, request_id) = app.paid_payment(&key, "r-3", "1000").await;
+    let mut refund_ids = Vec::new();
+    for n in 0..5 {
+        let refund = app.refund(&key, &format!("chaos-{n}"), &id, "USD", "100").await;
+        assert!(refund["errors"].is_null(), "{refund}");
+        refund_ids.push(
+            refund["data"]["createRefund"]["refundRequestId"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let payment = app.settled_refunds(&key, &id).await;
+    assert!(
+        payment["refunds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "SUCCEEDED"),
+        "{payment:#}"
+    );
+    let ledger = app.ledger().await;
+    let mut in_ledger: Vec<String> = ledger_refunds(&ledger, &request_id)
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    in_ledger.sort();
+    refund_ids.sort();
+    assert_eq!(in_ledger, refund_ids, "exactly one refund per refundRequestId");
+    assert_eq!(ledger["payments"][&request_id]["refundedTotal"], 500);
+}
+
+async fn refunds_of_unpaid_foreign_or_other_currency_payments_are_refused(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Cafe");
+    let (_, other_key) = app.merchant("Elsewhere");
+    let (paid, _) = app.paid_payment(&key, "r-4", "1000").await;
+    let pending = app.create(&key, "pending", input("r-5", "1000")).await["data"]["createPayment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let declined = app.create(&key, "declined", input("r-6", "1000")).await["data"]["createPayment"].clone();
+    let declined_id = declined["id"].as_str().unwrap().to_string();
+    app.wait_status(&key, &declined_id, "AWAITING_CUSTOMER").await;
+    app.complete(
+        declined["paymentRequestId"].as_str().unwrap(),
+        json!({ "outcome": "FAIL" }),
+    )
+    .await;
+    app.wait_status(&key, &declined_id, "FAILED").await;
+    let cancelled = app.create(&key, "cancelled", input("r-7", "1000")).await["data"]["createPayment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.gql(
+        Some(&key),
+        "mutation($id: ID!) { cancelPayment(id: $id) { id } }",
+        json!({ "id": cancelled }),
+    )
+    .await;
+    app.wait_status(&key, &cancelled, "CANCELLED").await;
+
+    let cases = [
+        (&key, &pending, "USD", "PAYMENT_NOT_REFUNDABLE"),
+        (&key, &declined_id, "USD", "PAYMENT_NOT_REFUNDABLE"),
+        (&key, &cancelled, "USD", "PAYMENT_NOT_REFUNDABLE"),
+        (&key, &paid, "EUR", "VALIDATION"),
+        (&other_key, &paid, "USD", "NOT_FOUND"),
+    ];
+    for (n, (who, payment, currency, code)) in cases.into_iter().enumerate() {
+        let answer = app
+            .refund(who, &format!("bad-{n}"), payment, currency, "100")
+            .await;
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], code,
+            "case {n}: {answer}"
+        );
+    }
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(
+        plusflow::store::entity::refund::Entity::find()
+            .count(&app.engine.db)
+            .await
+            .unwrap(),
+        0,
+        "nothing stored"
+    );
+    assert_eq!(
+        app.ledger().await["refunds"].as_object().unwrap().len(),
+        0,
+        "nothing sent"
     );
 }

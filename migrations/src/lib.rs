@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_workflow_engine;
 mod m0002_alipayplus_inbound;
 mod m0003_payments;
+mod m0004_refunds;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_workflow_engine::Migration),
             Box::new(m0002_alipayplus_inbound::Migration),
             Box::new(m0003_payments::Migration),
+            Box::new(m0004_refunds::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 mod effects;
 mod engine;
 pub mod payments;
+pub mod refunds;
 
 pub use effects::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult};
 pub use engine::{Engine, Update};

@@ -46,6 +46,15 @@ pub enum PaymentError {
     InvalidTransition(String),
     #[error("only merchants can do this")]
     Forbidden,
+    #[error("{0}")]
+    NotRefundable(String),
+    #[error("the refund of {requested} exceeds what may still be refunded ({refundable})")]
+    RefundExceedsRefundable { requested: i64, refundable: i64 },
+    #[error(
+        "the refund window of {} days has passed",
+        crate::app::refunds::REFUND_WINDOW_DAYS
+    )]
+    RefundWindowExpired,
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
 }

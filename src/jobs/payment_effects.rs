@@ -1,6 +1,7 @@
-//! The effects of the `payment` workflow. Each turns an Alipay+ answer into the workflow's next
-//! event; an unknown answer (U, timeout, 5xx, unverifiable) is a retry with the SAME
-//! paymentRequestId, never a failure. `notify_merchant` delivers the HMAC-signed webhook.
+//! The effects of the `payment` and `refund` workflows. Each turns an Alipay+ answer into the
+//! workflow's next event; an unknown answer (U, timeout, 5xx, unverifiable) is a retry with the
+//! SAME paymentRequestId / refundRequestId, never a failure. `notify_merchant` delivers the
+//! HMAC-signed webhook of a payment or refund.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use crate::app::payments::{failure_fields, settled_fields, status_of};
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine};
 use crate::store::entity::{payment, webhook_delivery};
 use crate::store::payments as rows;
+use crate::store::refunds;
 use crate::store::{EventInput, StoreError};
 use crate::workflow::{EffectName, EventName};
 
@@ -223,10 +225,89 @@ impl PaymentEffects {
         }
     }
 
-    /// POSTs `{"type":"payment.updated","payment":{...}}` signed with the merchant's secret:
+    /// `refund` with the refund's own refundRequestId: S -> refund_succeeded, F -> refund_failed
+    /// with its code, anything unknown -> retried with the same id.
+    async fn submit_refund(&self, context: EffectContext) -> EffectResult {
+        let refund = refunds::refund(&self.engine.db, context.instance.id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                EffectError::Permanent(format!("no refund row for instance {}", context.instance.id))
+            })?;
+        let payment = rows::payment(&self.engine.db, refund.payment_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| EffectError::Permanent("the refund's payment is gone".into()))?;
+        let request = RefundRequest {
+            payment_request_id: Some(payment.payment_request_id),
+            payment_id: None,
+            refund_request_id: refund.refund_request_id,
+            refund_amount: Amount::new(&refund.currency, refund.amount),
+            refund_reason: refund.reason,
+        };
+        match self.client.refund(&request).await {
+            Outcome::Succeeded(response) => {
+                let mut data = Map::new();
+                if let Some(id) = response.refund_id {
+                    data.insert("refundId".into(), id.into());
+                }
+                event(
+                    EventName::RefundSucceeded,
+                    context.effect,
+                    json!({ "resultCode": "SUCCESS" }),
+                    data,
+                )
+            }
+            Outcome::Rejected { code, message, .. } => event(
+                EventName::RefundFailed,
+                context.effect,
+                json!({ "resultCode": code, "resultMessage": message }),
+                failure_fields(&code),
+            ),
+            Outcome::Unknown { reason, .. } => Err(retry(format!("refund: {reason}"))),
+        }
+    }
+
+    /// POSTs `{"type":"payment.updated","payment":{...}}` (or `refund.updated`) signed with the merchant's secret:
     /// header `Plusflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
     async fn notify_merchant(&self, context: EffectContext) -> EffectResult {
-        let payment = self.payment(&context).await?;
+        let status = status_of(&self.engine, &context.instance);
+        let data = &context.instance.data;
+        let (payment, announced, body) = if context.instance.kind == "refund" {
+            let refund = refunds::refund(&self.engine.db, context.instance.id)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| {
+                    EffectError::Permanent(format!("no refund row for instance {}", context.instance.id))
+                })?;
+            let payment = rows::payment(&self.engine.db, refund.payment_id)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| EffectError::Permanent("the refund's payment is gone".into()))?;
+            let body = json!({
+                "type": "refund.updated",
+                "id": context.execution_id,
+                "refund": {
+                    "id": refund.id, "paymentId": refund.payment_id, "refundRequestId": refund.refund_request_id,
+                    "status": status, "amount": { "currency": refund.currency, "value": refund.amount.to_string() },
+                    "failureCode": data.get("failureCode"),
+                }
+            });
+            (payment, format!("REFUND_{status}"), body)
+        } else {
+            let payment = self.payment(&context).await?;
+            let body = json!({
+                "type": "payment.updated",
+                "id": context.execution_id,
+                "payment": {
+                    "id": payment.id, "merchantOrderId": payment.merchant_order_id, "paymentRequestId": payment.payment_request_id,
+                    "status": status, "amount": { "currency": payment.currency, "value": payment.amount.to_string() },
+                    "checkoutUrl": data.get("checkoutUrl"), "alipayPaymentId": data.get("alipayPaymentId"),
+                    "failureCode": data.get("failureCode"),
+                }
+            });
+            (payment, status.to_string(), body)
+        };
         let merchant = rows::merchant(&self.engine.db, payment.merchant_id)
             .await
             .map_err(store_error)?
@@ -234,19 +315,7 @@ impl PaymentEffects {
         let Some(url) = merchant.webhook_url.clone() else {
             return Ok(None);
         };
-        let status = status_of(&self.engine, &context.instance);
-        let data = &context.instance.data;
-        let body = serde_json::to_vec(&json!({
-            "type": "payment.updated",
-            "id": context.execution_id,
-            "payment": {
-                "id": payment.id, "merchantOrderId": payment.merchant_order_id, "paymentRequestId": payment.payment_request_id,
-                "status": status, "amount": { "currency": payment.currency, "value": payment.amount.to_string() },
-                "checkoutUrl": data.get("checkoutUrl"), "alipayPaymentId": data.get("alipayPaymentId"),
-                "failureCode": data.get("failureCode"),
-            }
-        }))
-        .expect("JSON");
+        let body = serde_json::to_vec(&body).expect("JSON");
         let timestamp = self.engine.clock.now().timestamp();
         let mut mac =
             Hmac::<Sha256>::new_from_slice(merchant.webhook_secret.as_bytes()).expect("HMAC takes any key");
@@ -273,7 +342,7 @@ impl PaymentEffects {
         let attempt = webhook_delivery::ActiveModel {
             merchant_id: Set(merchant.id),
             payment_id: Set(payment.id),
-            status: Set(status.to_string()),
+            status: Set(announced),
             attempt: Set(context.previous_failures as i32 + 1),
             http_status: Set(http_status.map(i32::from)),
             error: Set(error.clone()),
@@ -304,6 +373,7 @@ impl EffectHandler for Handler {
                 EffectName::PollPayment => effects.poll_payment(context).await,
                 EffectName::CancelPayment => effects.cancel_payment(context).await,
                 EffectName::NotifyMerchant => effects.notify_merchant(context).await,
+                EffectName::SubmitRefund => effects.submit_refund(context).await,
                 other => Err(EffectError::Permanent(format!(
                     "'{other}' is not a payment effect"
                 ))),
@@ -336,6 +406,7 @@ pub fn register(
         EffectName::PollPayment,
         EffectName::CancelPayment,
         EffectName::NotifyMerchant,
+        EffectName::SubmitRefund,
     ] {
         registry.register(
             effect,

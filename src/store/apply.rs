@@ -274,7 +274,10 @@ pub(crate) async fn apply_event_in(
     })
 }
 
-async fn lock_instance(txn: &DatabaseTransaction, id: Uuid) -> Result<instance::Model, StoreError> {
+pub(crate) async fn lock_instance(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+) -> Result<instance::Model, StoreError> {
     if txn.get_database_backend() == sea_orm::DbBackend::Sqlite {
         // Take SQLite's write lock before reading, so the transaction never upgrades a read.
         instance::Entity::update_many()

@@ -12,6 +12,7 @@ pub mod inbound;
 pub mod outbox;
 pub mod payments;
 mod queries;
+pub mod refunds;
 
 use std::time::Duration;
 

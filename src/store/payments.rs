@@ -49,7 +49,7 @@ pub enum KeyUse {
 
 /// Records `(scope, key)` for a request, or reports its earlier use. A concurrent request with
 /// the same key waits for the first to commit, then sees it.
-async fn use_key_in(
+pub(crate) async fn use_key_in(
     txn: &DatabaseTransaction,
     clock: &dyn Clock,
     scope: &str,

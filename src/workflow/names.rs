@@ -48,6 +48,10 @@ pub enum EventName {
     Expired,
     /// `payment`: cancelPayment answered S.
     CancelSucceeded,
+    /// `refund`: Alipay+ answered S.
+    RefundSucceeded,
+    /// `refund`: Alipay+ answered F.
+    RefundFailed,
 }
 
 /// Work a transition schedules, executed by a background job after the transaction commits.
@@ -81,6 +85,8 @@ pub enum EffectName {
     CancelPayment,
     /// Tell the merchant's webhook URL about the new status (HMAC-signed).
     NotifyMerchant,
+    /// `refund`: call Alipay+ `refund` (same refundRequestId on every retry).
+    SubmitRefund,
 }
 
 /// What a state shows to API users.

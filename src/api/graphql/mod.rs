@@ -4,17 +4,21 @@
 //! The schema knows nothing of axum: the HTTP layer puts the authenticated [`Principal`] (or
 //! none) into each request's data.
 
+mod refund_types;
 mod types;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ErrorExtensions, ID, Object, Result, Schema, Subscription};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::{Amount, ConsultPaymentRequest, PaymentFactor};
 use crate::app::Engine;
 use crate::app::payments::{self, PaymentError, Principal};
+use crate::app::refunds::{self, NewRefund};
+use crate::store::entity::instance;
+pub use refund_types::*;
 pub use types::*;
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -58,6 +62,9 @@ fn graphql_error(error: PaymentError) -> async_graphql::Error {
         PaymentError::NotFound => coded("NOT_FOUND", error.to_string()),
         PaymentError::InvalidTransition(_) => coded("INVALID_TRANSITION", error.to_string()),
         PaymentError::Forbidden => coded("FORBIDDEN", error.to_string()),
+        PaymentError::NotRefundable(_) => coded("PAYMENT_NOT_REFUNDABLE", error.to_string()),
+        PaymentError::RefundExceedsRefundable { .. } => coded("REFUND_EXCEEDS_REFUNDABLE", error.to_string()),
+        PaymentError::RefundWindowExpired => coded("REFUND_WINDOW_EXPIRED", error.to_string()),
         PaymentError::Unavailable(_) => coded("UNAVAILABLE", error.to_string()),
     }
 }
@@ -129,6 +136,19 @@ impl QueryRoot {
                 .map(|view| Edge::new(view.payment.id.to_string(), Payment(view))),
         );
         Ok(connection)
+    }
+
+    /// A refund of yours; null for any other id.
+    async fn refund(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Refund>> {
+        let principal = principal(ctx)?;
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        match refunds::get_refund(engine(ctx), principal, id).await {
+            Ok(view) => Ok(Some(Refund(view))),
+            Err(PaymentError::NotFound) => Ok(None),
+            Err(e) => Err(graphql_error(e)),
+        }
     }
 
     /// What to show on your cashier page (Alipay+ consultPayment).
@@ -214,6 +234,28 @@ impl MutationRoot {
             .map_err(graphql_error)
     }
 
+    /// Refunds part or all of a SUCCEEDED payment, in its currency. Several refunds may be made
+    /// while their sum (pending and succeeded) stays within the paid amount.
+    async fn create_refund(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateRefundInput,
+        idempotency_key: String,
+    ) -> Result<Refund> {
+        let principal = principal(ctx)?;
+        let payment_id = parse_id(&input.payment_id)?;
+        let new_refund = NewRefund {
+            payment_id,
+            currency: input.amount.currency,
+            amount: input.amount.value,
+            reason: input.reason,
+        };
+        refunds::create_refund(engine(ctx), principal, new_refund, &idempotency_key)
+            .await
+            .map(Refund)
+            .map_err(graphql_error)
+    }
+
     /// Asks to cancel a payment without a final result (Alipay+ cancelPayment, retried until it
     /// succeeds). A final payment cannot be cancelled (INVALID_TRANSITION).
     async fn cancel_payment(&self, ctx: &Context<'_>, id: ID) -> Result<Payment> {
@@ -234,28 +276,66 @@ impl SubscriptionRoot {
         let principal = principal(ctx)?.clone();
         let engine = engine(ctx).clone();
         let id = parse_id(&id)?;
-        let mut updates = engine.updates();
+        let updates = engine.updates();
         let first = payments::get_payment(&engine, &principal, id)
             .await
             .map_err(graphql_error)?;
-        Ok(async_stream::stream! {
-            let mut seen = (first.instance.version, first.instance.needs_attention);
-            let mut done = first.instance.terminal;
-            yield Payment(first);
-            while !done {
-                match updates.recv().await {
-                    Ok(update) if update.instance_id != id => continue,
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-                let Ok(view) = payments::get_payment(&engine, &principal, id).await else { continue };
-                let now = (view.instance.version, view.instance.needs_attention);
-                if now != seen {
-                    seen = now;
-                    done = view.instance.terminal;
-                    yield Payment(view);
-                }
+        let load = move || {
+            let (engine, principal) = (engine.clone(), principal.clone());
+            async move { payments::get_payment(&engine, &principal, id).await.ok() }
+        };
+        Ok(follow(id, updates, first, |view| &view.instance, load).map(Payment))
+    }
+
+    /// The refund now, then every change, until it is final.
+    async fn refund_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Refund>> {
+        let principal = principal(ctx)?.clone();
+        let engine = engine(ctx).clone();
+        let id = parse_id(&id)?;
+        let updates = engine.updates();
+        let first = refunds::get_refund(&engine, &principal, id)
+            .await
+            .map_err(graphql_error)?;
+        let load = move || {
+            let (engine, principal) = (engine.clone(), principal.clone());
+            async move { refunds::get_refund(&engine, &principal, id).await.ok() }
+        };
+        Ok(follow(id, updates, first, |view| &view.instance, load).map(Refund))
+    }
+}
+
+/// `first`, then a fresh `load()` each time instance `id` changes (version or needs-attention),
+/// until it is terminal.
+fn follow<T, Load, Fut>(
+    id: Uuid,
+    mut updates: tokio::sync::broadcast::Receiver<crate::app::Update>,
+    first: T,
+    instance_of: fn(&T) -> &instance::Model,
+    load: Load,
+) -> impl Stream<Item = T>
+where
+    T: Send + 'static,
+    Load: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = Option<T>> + Send,
+{
+    use tokio::sync::broadcast::error::RecvError;
+    async_stream::stream! {
+        let state = |instance: &instance::Model| (instance.version, instance.needs_attention);
+        let mut seen = state(instance_of(&first));
+        let mut done = instance_of(&first).terminal;
+        yield first;
+        while !done {
+            match updates.recv().await {
+                Ok(update) if update.instance_id != id => continue,
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
             }
-        })
+            let Some(view) = load().await else { continue };
+            if state(instance_of(&view)) != seen {
+                seen = state(instance_of(&view));
+                done = instance_of(&view).terminal;
+                yield view;
+            }
+        }
     }
 }

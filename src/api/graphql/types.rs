@@ -166,6 +166,33 @@ impl Payment {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.instance.updated_at
     }
+    /// Every refund of the payment, oldest first.
+    async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<super::Refund>> {
+        let views = crate::app::refunds::refunds_of(engine(ctx), self.0.payment.id)
+            .await
+            .map_err(super::graphql_error)?;
+        Ok(views.into_iter().map(super::Refund).collect())
+    }
+    /// What succeeded refunds gave back.
+    async fn refunded_amount(&self, ctx: &Context<'_>) -> Result<Money> {
+        let (refunded, _) = crate::app::refunds::refund_totals(engine(ctx), &self.0)
+            .await
+            .map_err(super::graphql_error)?;
+        Ok(Money {
+            currency: self.0.payment.currency.clone(),
+            value: refunded.to_string(),
+        })
+    }
+    /// What may still be refunded (pending refunds hold their amount; nothing unless SUCCEEDED).
+    async fn refundable_amount(&self, ctx: &Context<'_>) -> Result<Money> {
+        let (_, refundable) = crate::app::refunds::refund_totals(engine(ctx), &self.0)
+            .await
+            .map_err(super::graphql_error)?;
+        Ok(Money {
+            currency: self.0.payment.currency.clone(),
+            value: refundable.to_string(),
+        })
+    }
     /// The durable state machine behind the payment.
     async fn workflow(&self) -> Workflow {
         Workflow {

@@ -7,4 +7,5 @@ pub mod instance;
 pub mod merchant;
 pub mod outbox;
 pub mod payment;
+pub mod refund;
 pub mod webhook_delivery;

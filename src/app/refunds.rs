@@ -1,0 +1,211 @@
+//! Refunds as merchants see them: full, partial and several, never more than was paid. Every
+//! check happens before anything is sent to Alipay+; the amount check happens in the same
+//! transaction that records the refund (see `store::refunds`).
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Engine;
+use super::payments::{PaymentError, PaymentView, Principal, get_payment, parse_amount, status_of};
+use crate::store::entity::{instance, refund};
+use crate::store::payments::{IdempotencyKey, KeyUse};
+use crate::store::refunds::{self as rows, RefundCreation};
+use crate::store::{self};
+use crate::workflow::PublicStatus;
+
+/// Alipay+ accepts refunds for about a year (ALIPAYPLUS.md 3.5: 365 days by default).
+pub const REFUND_WINDOW_DAYS: i64 = 365;
+
+/// createRefund's input, as the merchant wrote it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewRefund {
+    pub payment_id: Uuid,
+    pub currency: String,
+    pub amount: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundView {
+    pub refund: refund::Model,
+    pub instance: instance::Model,
+    pub status: PublicStatus,
+}
+
+impl RefundView {
+    pub fn failure_code(&self) -> Option<String> {
+        self.instance
+            .data
+            .get("failureCode")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    }
+
+    pub fn alipay_refund_id(&self) -> Option<String> {
+        self.instance
+            .data
+            .get("refundId")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    }
+}
+
+async fn view(engine: &Engine, refund: refund::Model) -> Result<RefundView, PaymentError> {
+    let instance = store::instance(&engine.db, refund.id).await?;
+    let status = status_of(engine, &instance);
+    Ok(RefundView {
+        refund,
+        instance,
+        status,
+    })
+}
+
+/// Refunds part or all of a succeeded payment.
+pub async fn create_refund(
+    engine: &Engine,
+    principal: &Principal,
+    input: NewRefund,
+    idempotency_key: &str,
+) -> Result<RefundView, PaymentError> {
+    let Principal::Merchant(merchant) = principal else {
+        return Err(PaymentError::Forbidden);
+    };
+    if idempotency_key.trim().is_empty() || idempotency_key.chars().count() > 255 {
+        return Err(PaymentError::Validation {
+            field: "idempotencyKey".into(),
+            message: "must be 1 to 255 characters".into(),
+        });
+    }
+    let payment = get_payment(engine, principal, input.payment_id).await?;
+    if input.currency != payment.payment.currency {
+        return Err(PaymentError::Validation {
+            field: "amount.currency".into(),
+            message: format!(
+                "a refund is in the payment currency, {}",
+                payment.payment.currency
+            ),
+        });
+    }
+    let amount = parse_amount("amount", &input.currency, &input.amount)?;
+    if let Some(reason) = &input.reason
+        && reason.chars().count() > 256
+    {
+        return Err(PaymentError::Validation {
+            field: "reason".into(),
+            message: "must be at most 256 characters".into(),
+        });
+    }
+    if payment.status != PublicStatus::Succeeded {
+        return Err(PaymentError::NotRefundable(format!(
+            "a {} payment cannot be refunded",
+            payment.status
+        )));
+    }
+    let now = engine.clock.now();
+    if now > payment.payment.created_at + chrono::Duration::days(REFUND_WINDOW_DAYS) {
+        return Err(PaymentError::RefundWindowExpired);
+    }
+    let template = refund::Model {
+        id: Uuid::nil(),
+        payment_id: payment.payment.id,
+        merchant_id: merchant.id,
+        refund_request_id: format!("pfr_{}", Uuid::now_v7().simple()),
+        currency: input.currency.clone(),
+        amount,
+        reason: input.reason.clone(),
+        created_at: now,
+    };
+    let scope = format!("merchant:{}:refund", merchant.id);
+    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&input).expect("serialisable")));
+    let key = IdempotencyKey {
+        scope: &scope,
+        key: idempotency_key,
+        request_hash: &hash,
+    };
+    let actor = format!("merchant:{}", merchant.id);
+    let paid = payment.payment.amount;
+    match rows::create_refund(
+        &engine.db,
+        &engine.definitions,
+        engine.clock.as_ref(),
+        key,
+        &template,
+        paid,
+        &actor,
+    )
+    .await?
+    {
+        RefundCreation::Created(applied) => {
+            engine.wake_relay();
+            engine.announce(applied.instance.id);
+            let refund = rows::refund(&engine.db, applied.instance.id)
+                .await?
+                .ok_or(PaymentError::NotFound)?;
+            view(engine, refund).await
+        }
+        RefundCreation::KeyUsedBefore(KeyUse::Earlier {
+            request_hash,
+            resource_id,
+        }) if request_hash == hash => {
+            let id = resource_id.ok_or(PaymentError::NotFound)?;
+            view(
+                engine,
+                rows::refund(&engine.db, id)
+                    .await?
+                    .ok_or(PaymentError::NotFound)?,
+            )
+            .await
+        }
+        RefundCreation::KeyUsedBefore(_) => Err(PaymentError::IdempotencyKeyReused),
+        RefundCreation::Exceeds { refundable } => Err(PaymentError::RefundExceedsRefundable {
+            requested: amount,
+            refundable,
+        }),
+    }
+}
+
+/// A refund the principal may see.
+pub async fn get_refund(
+    engine: &Engine,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<RefundView, PaymentError> {
+    let refund = rows::refund(&engine.db, id)
+        .await?
+        .ok_or(PaymentError::NotFound)?;
+    match principal {
+        Principal::Merchant(merchant) if merchant.id != refund.merchant_id => Err(PaymentError::NotFound),
+        _ => view(engine, refund).await,
+    }
+}
+
+/// A payment's refunds, oldest first.
+pub async fn refunds_of(engine: &Engine, payment_id: Uuid) -> Result<Vec<RefundView>, PaymentError> {
+    let mut views = Vec::new();
+    for refund in rows::refunds_of(&engine.db, payment_id).await? {
+        views.push(view(engine, refund).await?);
+    }
+    Ok(views)
+}
+
+/// (refunded, refundable) of a payment: succeeded refunds, and what may still be refunded
+/// (nothing unless the payment succeeded; pending refunds hold their amount).
+pub async fn refund_totals(engine: &Engine, payment: &PaymentView) -> Result<(i64, i64), PaymentError> {
+    let refunds = refunds_of(engine, payment.payment.id).await?;
+    let sum = |keep: fn(PublicStatus) -> bool| {
+        refunds
+            .iter()
+            .filter(|r| keep(r.status))
+            .map(|r| r.refund.amount)
+            .sum::<i64>()
+    };
+    let refunded = sum(|s| s == PublicStatus::Succeeded);
+    let held = sum(|s| s != PublicStatus::Failed);
+    let refundable = if payment.status == PublicStatus::Succeeded {
+        payment.payment.amount - held
+    } else {
+        0
+    };
+    Ok((refunded, refundable))
+}

@@ -1,0 +1,22 @@
+//! `refunds`: the merchant-facing record of a refund; its id is its workflow instance's id.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "refunds")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub payment_id: Uuid,
+    pub merchant_id: Uuid,
+    pub refund_request_id: String,
+    pub currency: String,
+    pub amount: i64,
+    pub reason: Option<String>,
+    pub created_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,105 @@
+//! Refund rows, and the check that keeps Σ(pending + succeeded refunds) ≤ the paid amount: it
+//! runs in the transaction that records the refund, with the payment's instance locked, so
+//! concurrent refunds of one payment are decided one after the other.
+
+use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::StoreError;
+use super::apply::{Applied, lock_instance, start_instance_in};
+use super::entity::{instance, refund};
+use super::payments::{IdempotencyKey, KeyUse, use_key_in};
+use crate::clock::Clock;
+use crate::workflow::Definitions;
+
+/// What recording a refund came to.
+#[derive(Debug)]
+pub enum RefundCreation {
+    Created(Applied),
+    /// The idempotency key was used before; nothing was written.
+    KeyUsedBefore(KeyUse),
+    /// The refund would take more than what is left; nothing was written.
+    Exceeds {
+        refundable: i64,
+    },
+}
+
+/// Refunds of a payment that still hold money: pending or succeeded (a failed one gives its
+/// amount back).
+async fn reserved_in(txn: &DatabaseTransaction, payment_id: Uuid) -> Result<i64, StoreError> {
+    let refunds = refund::Entity::find()
+        .filter(refund::Column::PaymentId.eq(payment_id))
+        .all(txn)
+        .await?;
+    let ids: Vec<Uuid> = refunds.iter().map(|r| r.id).collect();
+    let failed: Vec<Uuid> = instance::Entity::find()
+        .filter(instance::Column::Id.is_in(ids))
+        .filter(instance::Column::State.eq("failed"))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    Ok(refunds
+        .iter()
+        .filter(|r| !failed.contains(&r.id))
+        .map(|r| r.amount)
+        .sum())
+}
+
+/// Records a refund of `new_refund.amount` against a payment of `paid`, with its workflow
+/// instance and idempotency key, if the amount fits.
+pub async fn create_refund(
+    db: &DatabaseConnection,
+    definitions: &Definitions,
+    clock: &dyn Clock,
+    key: IdempotencyKey<'_>,
+    new_refund: &refund::Model,
+    paid: i64,
+    actor: &str,
+) -> Result<RefundCreation, StoreError> {
+    use sea_orm::TransactionTrait;
+    super::retry_transient(|| async {
+        let txn = db.begin().await?;
+        lock_instance(&txn, new_refund.payment_id).await?;
+        let data = Value::Object(Default::default());
+        let applied = start_instance_in(&txn, definitions, clock, "refund", data, actor).await?;
+        let id = applied.instance.id;
+        let key_use = use_key_in(&txn, clock, key.scope, key.key, key.request_hash, id).await?;
+        if key_use != KeyUse::First {
+            txn.rollback().await?;
+            return Ok(RefundCreation::KeyUsedBefore(key_use));
+        }
+        let reserved = reserved_in(&txn, new_refund.payment_id).await?;
+        if reserved + new_refund.amount > paid {
+            txn.rollback().await?;
+            return Ok(RefundCreation::Exceeds {
+                refundable: paid - reserved,
+            });
+        }
+        let row = refund::Model {
+            id,
+            ..new_refund.clone()
+        };
+        refund::Entity::insert(refund::ActiveModel::from(row))
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(RefundCreation::Created(applied))
+    })
+    .await
+}
+
+pub async fn refund(db: &DatabaseConnection, id: Uuid) -> Result<Option<refund::Model>, StoreError> {
+    Ok(refund::Entity::find_by_id(id).one(db).await?)
+}
+
+/// A payment's refunds, oldest first.
+pub async fn refunds_of(db: &DatabaseConnection, payment_id: Uuid) -> Result<Vec<refund::Model>, StoreError> {
+    Ok(refund::Entity::find()
+        .filter(refund::Column::PaymentId.eq(payment_id))
+        .order_by_asc(refund::Column::Id)
+        .all(db)
+        .await?)
+}
