@@ -118,4 +118,24 @@ fn the_demo_runs_every_payment_outcome_and_prints_the_table() {
             && row("expired").contains("CANCELLED pay=1 cancel=1")
     );
     assert!(row("merchant cancel").contains("CANCELLED pay=1 cancel=1"));
+    let refunds: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("REFUND OF"))
+        .skip(1)
+        .collect();
+    assert_eq!(refunds.len(), 3, "{stdout}");
+    assert!(
+        refunds[0].contains("5.00 USD") && refunds[1].contains("7.50 USD"),
+        "partial refunds: {refunds:?}"
+    );
+    assert!(
+        refunds[1].contains("12.50 USD / 12.50 USD") && refunds[2].contains("8.00 USD / 8.00 USD"),
+        "{refunds:?}"
+    );
+    assert!(
+        refunds
+            .iter()
+            .all(|r| r.contains("SUCCEEDED") && r.ends_with("S SUCCESS")),
+        "{refunds:?}"
+    );
 }

@@ -667,6 +667,7 @@ async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(ba
     )
     .await;
 
+    let received_log = received.clone();
     let received = received.lock().unwrap().clone();
     for (signature, body) in &received {
         let (t, v1) = signature.split_once(",v1=").unwrap();
@@ -682,6 +683,17 @@ async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(ba
     }
     let first: Value = serde_json::from_slice(&received[0].1).unwrap();
     assert_eq!(first["payment"]["id"], id);
+    let refund = app.refund(key, "hook-refund", id, "USD", "400").await;
+    assert!(refund["errors"].is_null(), "{refund}");
+    let refunded = || async {
+        received_log.lock().unwrap().iter().any(|(_, body)| {
+            let body: Value = serde_json::from_slice(body).unwrap();
+            body["type"] == "refund.updated"
+                && body["refund"]["status"] == "SUCCEEDED"
+                && body["refund"]["amount"]["value"] == "400"
+        })
+    };
+    wait_for("the refund webhook", Duration::from_secs(30), refunded).await;
     let deliveries = plusflow::store::payments::webhook_deliveries(&app.engine.db, id.parse().unwrap())
         .await
         .unwrap();

@@ -1,8 +1,9 @@
 //! `plusflow demo`: everything in one process on the embedded defaults (SQLite file, in-process
 //! queue, built-in Alipay+ simulator with generated keys). A demo merchant runs payments
 //! through every outcome (paid and notified; paid with the notification lost, found by
-//! polling; declined; expired and cancelled; cancelled by the merchant), and the demo prints
-//! what plusflow and the simulator's ledger each recorded.
+//! polling; declined; expired and cancelled; cancelled by the merchant), refunds part and then
+//! the rest of one payment and all of another, and prints what plusflow and the simulator's
+//! ledger each recorded.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use uuid::Uuid;
 use super::{Role, boot, start};
 use crate::app::Engine;
 use crate::app::payments::{self, NewPayment, PaymentView, Principal};
+use crate::app::refunds::{self, NewRefund, RefundView};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::domain::format_money;
@@ -147,6 +149,21 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         .await
         .is_ok();
     }
+    // Refunds: two partial ones that add up to the whole of the first payment, and a full
+    // refund of the second.
+    let mut refunds = Vec::new();
+    for (payment, amount) in [(ids[0], "500"), (ids[0], "750"), (ids[1], "800")] {
+        let refund = NewRefund {
+            payment_id: payment,
+            currency: "USD".into(),
+            amount: amount.into(),
+            reason: Some("demo".into()),
+        };
+        refunds.push(refunds::create_refund(&engine, &principal, refund, &Uuid::now_v7().to_string()).await?);
+    }
+    for refund in &refunds {
+        settled &= wait_refund(&engine, &principal, refund.refund.id).await.is_ok();
+    }
     let ledger: Value = http
         .get(format!("{simulator}/simulator/ledger"))
         .send()
@@ -154,6 +171,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         .json()
         .await?;
     print_table(&engine, &principal, &ids, &ledger).await?;
+    print_refunds(&engine, &principal, &refunds, &ledger).await?;
 
     if args.keep_running {
         println!(
@@ -194,6 +212,56 @@ async fn wait(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Polls the refund until it is final (at most 90 s).
+async fn wait_refund(engine: &Engine, principal: &Principal, id: Uuid) -> anyhow::Result<RefundView> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let view = refunds::get_refund(engine, principal, id).await?;
+        if view.instance.terminal || view.instance.needs_attention {
+            return Ok(view);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "refund {id} did not finish in time");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn print_refunds(
+    engine: &Engine,
+    principal: &Principal,
+    created: &[RefundView],
+    ledger: &Value,
+) -> anyhow::Result<()> {
+    println!(
+        "\n{:<18} {:<11} {:<10} {:<26} ALIPAY+ LEDGER",
+        "REFUND OF", "AMOUNT", "STATUS", "PAYMENT REFUNDED / PAID"
+    );
+    for refund in created {
+        let refund = refunds::get_refund(engine, principal, refund.refund.id).await?;
+        let payment = payments::get_payment(engine, principal, refund.refund.payment_id).await?;
+        let (refunded, _) = refunds::refund_totals(engine, &payment).await?;
+        let scenario = SCENARIOS
+            .iter()
+            .find(|s| payment.payment.order_description.ends_with(s.name))
+            .map_or("?", |s| s.name);
+        let entry = &ledger["refunds"][&refund.refund.refund_request_id];
+        let currency = &payment.payment.currency;
+        println!(
+            "{:<18} {:<11} {:<10} {:<26} {} {}",
+            scenario,
+            format_money(currency, refund.refund.amount),
+            refund.status.to_string(),
+            format!(
+                "{} / {}",
+                format_money(currency, refunded),
+                format_money(currency, payment.payment.amount)
+            ),
+            entry["resultStatus"].as_str().unwrap_or("?"),
+            entry["resultCode"].as_str().unwrap_or("?"),
+        );
+    }
+    Ok(())
 }
 
 async fn print_table(
