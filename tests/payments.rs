@@ -33,6 +33,7 @@ on_each_backend!(
     concurrent_refunds_never_take_more_than_was_paid,
     refunds_succeed_through_unknown_answers_and_timeouts_once_each,
     refunds_of_unpaid_foreign_or_other_currency_payments_are_refused,
+    a_chaos_run_ends_with_every_record_agreeing_with_the_ledger,
 );
 
 struct App {
@@ -980,4 +981,125 @@ async fn refunds_of_unpaid_foreign_or_other_currency_payments_are_refused(backen
         0,
         "nothing sent"
     );
+}
+
+/// Payments in the chaos run: `PLUSFLOW_CHAOS_PAYMENTS` (30 by default, CI's size).
+fn chaos_size() -> usize {
+    std::env::var("PLUSFLOW_CHAOS_PAYMENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30)
+}
+
+async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Backend) {
+    let chaos = Chaos {
+        unknown_rate: 0.2,
+        timeout_rate: 0.1,
+        http5xx_rate: 0.05,
+        notify_drop_rate: 0.3,
+        notify_duplicate_rate: 0.2,
+    };
+    let Some(app) = spawn_app_with_chaos(backend, chaos).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Chaos");
+    let app = Arc::new(app);
+    let count = chaos_size();
+    let mut customers = tokio::task::JoinSet::new();
+    for n in 0..count {
+        let (app, key) = (app.clone(), key.clone());
+        customers.spawn(async move {
+            let mut payment = input(&format!("chaos-{n}"), "1000");
+            payment["expiresInSeconds"] = json!(if n % 5 == 4 { 8 } else { 600 });
+            let created = app.create(&key, &format!("chaos-{n}"), payment).await;
+            let created = &created["data"]["createPayment"];
+            let (id, request_id) = (
+                created["id"].as_str().unwrap().to_string(),
+                created["paymentRequestId"].as_str().unwrap().to_string(),
+            );
+            if n % 5 == 4 {
+                return (id, request_id); // walks away: expiry, then cancel
+            }
+            app.wait_status(&key, &id, "AWAITING_CUSTOMER").await;
+            let outcome = if n % 5 == 3 {
+                json!({ "outcome": "FAIL", "resultCode": "USER_BALANCE_NOT_ENOUGH" })
+            } else {
+                json!({ "outcome": "SUCCESS" })
+            };
+            app.complete(&request_id, outcome).await;
+            if n % 3 == 0 && n % 5 < 3 {
+                app.wait_status(&key, &id, "SUCCEEDED").await;
+                let refund = app
+                    .refund(&key, &format!("chaos-refund-{n}"), &id, "USD", "400")
+                    .await;
+                assert!(refund["errors"].is_null(), "{refund}");
+            }
+            (id, request_id)
+        });
+    }
+    let mut payments = Vec::new();
+    while let Some(done) = customers.join_next().await {
+        payments.push(done.unwrap());
+    }
+
+    let deadline = Duration::from_secs(120 + count as u64 / 5);
+    let settled = || async {
+        let mut all = true;
+        for (id, _) in &payments {
+            let payment = app.payment(&key, id).await;
+            let refunds = app.refunds_of(&key, id).await;
+            let parked = payment["workflow"]["needsAttention"] == true;
+            all &= (["SUCCEEDED", "FAILED", "CANCELLED"].contains(&payment["status"].as_str().unwrap())
+                || parked)
+                && refunds["refunds"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|r| r["status"] != "PENDING");
+        }
+        all
+    };
+    wait_for("every payment and refund to be final", deadline, settled).await;
+
+    let ledger = app.ledger().await;
+    for (id, request_id) in &payments {
+        let payment = app.payment(&key, id).await;
+        let entry = &ledger["payments"][request_id];
+        if payment["workflow"]["needsAttention"] == true {
+            let query = "query($id: ID!) { payment(id: $id) { workflow { lastError } } }";
+            let error = app.gql(Some(&key), query, json!({ "id": id })).await;
+            assert!(
+                error["data"]["payment"]["workflow"]["lastError"]
+                    .as_str()
+                    .is_some_and(|e| !e.is_empty()),
+                "parked with a reason"
+            );
+            continue;
+        }
+        let ours = payment["status"].as_str().unwrap();
+        let theirs = entry["status"].as_str().unwrap_or("NEVER RECEIVED");
+        match ours {
+            "SUCCEEDED" => assert_eq!(
+                theirs, "SUCCEEDED",
+                "{request_id}: paid exactly once, at Alipay+ too"
+            ),
+            "CANCELLED" => assert!(
+                theirs == "CANCELLED" || theirs == "NEVER RECEIVED",
+                "{request_id}: cancelled there too, not {theirs}"
+            ),
+            "FAILED" => assert!(theirs == "FAILED" || theirs == "CLOSED", "{request_id}: {theirs}"),
+            other => panic!("{request_id} ended {other}"),
+        }
+        let refunds = app.refunds_of(&key, id).await;
+        let refunded: i64 = refunds["refundedAmount"]["value"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            entry["refundedTotal"].as_i64().unwrap_or(0),
+            refunded,
+            "{request_id}: refunds agree"
+        );
+    }
 }

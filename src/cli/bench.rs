@@ -1,7 +1,14 @@
-//! `plusflow bench engine`: durable transitions per second through `store::apply_event` on the
-//! configured database. Each instance is created and driven through its three events by one of
-//! `concurrency` tasks; every transition is one committed transaction (lock, state update,
-//! history row, outbox rows). Prints a progress bar, a summary, and a last line of JSON.
+//! Benchmarks on the configured backend, each with a progress bar, a summary and a last line
+//! of JSON.
+//!
+//! `bench engine`: durable transitions per second through `store::apply_event`. Each instance
+//! is created and driven through its three events by one of `concurrency` tasks; every
+//! transition is one committed transaction (lock, state update, history row, outbox rows).
+//!
+//! `bench payments`: the whole product in this process (API, relay, workers) against an
+//! in-process simulator that pays at once: createPayment over GraphQL with `concurrency`
+//! clients, `pay`, the notification, SUCCEEDED. Reports payments/s, createPayment latency
+//! percentiles and time-to-final-status percentiles (from the database's own timestamps).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,6 +18,7 @@ use std::time::Instant;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use uuid::Uuid;
 
 use super::boot;
 use crate::clock::SystemClock;
@@ -27,16 +35,38 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// Payments end to end: createPayment over GraphQL -> the simulator pays at once ->
+    /// notification -> SUCCEEDED.
+    Payments {
+        #[arg(long, default_value_t = 1_000)]
+        payments: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Also run pgbench (TPC-B-like, 10 s) on the same PostgreSQL database and print the
+        /// ratio, since absolute figures drift on shared machines.
+        #[arg(long)]
+        compare_pgbench: bool,
+    },
 }
 
 /// The events that take an `engine_probe` instance from its start to `completed`.
 const PATH: [EventName; 3] = [EventName::StepDone, EventName::Rested, EventName::FinishDone];
 
 pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Engine {
-        instances,
-        concurrency,
-    } = command;
+    match command {
+        BenchCommand::Engine {
+            instances,
+            concurrency,
+        } => engine(config, instances, concurrency).await,
+        BenchCommand::Payments {
+            payments,
+            concurrency,
+            compare_pgbench,
+        } => payments_end_to_end(config, payments, concurrency, compare_pgbench).await,
+    }
+}
+
+async fn engine(config: Config, instances: usize, concurrency: usize) -> anyhow::Result<ExitCode> {
     let engine = boot(&config, Arc::new(SystemClock)).await?;
     let transitions_per_instance = 1 + PATH.len();
     let total = (instances * transitions_per_instance) as u64;
@@ -81,4 +111,208 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<ExitCo
                 "transitions": total, "seconds": (seconds * 1000.0).round() / 1000.0, "transitions_per_s": per_second.round() })
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+async fn payments_end_to_end(
+    mut config: Config,
+    count: usize,
+    concurrency: usize,
+    compare_pgbench: bool,
+) -> anyhow::Result<ExitCode> {
+    use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
+    use crate::config::Gateway;
+    use crate::simulator::{AutoComplete, Simulator, SimulatorConfig};
+
+    // Alipay+: a simulator in this process that pays every payment at once.
+    let ours = SigningKey::generate("1");
+    let simulator_key = SigningKey::generate("1");
+    let mut simulator_config = SimulatorConfig::new(
+        &config.alipayplus.client_id,
+        VerifyingKeys::single(ours.public_key(), "1"),
+        simulator_key.clone(),
+    );
+    simulator_config.auto_complete = AutoComplete::Success;
+    simulator_config.auto_complete_after = std::time::Duration::ZERO;
+    let simulator = Simulator::new(simulator_config, Arc::new(SystemClock));
+    let (address, _) = simulator.serve("127.0.0.1", 0).await?;
+    config.alipayplus.gateway = Some(Gateway {
+        url: format!("http://{address}").parse()?,
+        signing_key: ours,
+        alipayplus_keys: VerifyingKeys::single(simulator_key.public_key(), "1"),
+    });
+    config.port = 0;
+    let engine = boot(&config, Arc::new(SystemClock)).await?;
+    let running = super::start(&config, engine.clone(), super::Role::All).await?;
+    let graphql = format!(
+        "http://{}/graphql",
+        running.api_address.expect("the bench serves the API")
+    );
+    let merchant = crate::app::payments::create_merchant(&engine, "bench", None).await?;
+
+    let bar = ProgressBar::new(count as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} payments SUCCEEDED {per_sec} eta {eta}")
+            .expect("static template"),
+    );
+    let http = reqwest::Client::new();
+    let next = Arc::new(AtomicUsize::new(0));
+    let run = Uuid::now_v7().simple().to_string();
+    let started = Instant::now();
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let (http, graphql, key, next, run) = (
+            http.clone(),
+            graphql.clone(),
+            merchant.api_key.clone(),
+            next.clone(),
+            run.clone(),
+        );
+        clients.spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= count {
+                    return anyhow::Ok(latencies);
+                }
+                let query = "mutation($input: CreatePaymentInput!, $key: String!) { createPayment(input: $input, idempotencyKey: $key) { id } }";
+                let input = json!({ "merchantOrderId": format!("bench-{n}"), "orderDescription": "bench", "amount": { "currency": "USD", "value": "1000" },
+                                    "terminalType": "WEB", "redirectUrl": "https://bench.invalid/return" });
+                let sent = Instant::now();
+                let answer: serde_json::Value = http
+                    .post(&graphql)
+                    .bearer_auth(&key)
+                    .json(&json!({ "query": query, "variables": { "input": input, "key": format!("{run}-{n}") } }))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                anyhow::ensure!(answer["errors"].is_null(), "createPayment failed: {answer}");
+                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+        });
+    }
+    let mut latencies = Vec::with_capacity(count);
+    let created_by_clients = async {
+        while let Some(result) = clients.join_next().await {
+            latencies.extend(result??);
+        }
+        anyhow::Ok(())
+    };
+    let watch = async {
+        loop {
+            let done = succeeded_of(&engine, merchant.id).await?;
+            bar.set_position(done.len() as u64);
+            if done.len() >= count {
+                return anyhow::Ok(done);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    };
+    let (created, finals) = tokio::join!(created_by_clients, watch);
+    created?;
+    let finals = finals?;
+    let seconds = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    running.stop().await;
+
+    latencies.sort_by(f64::total_cmp);
+    let mut to_final: Vec<f64> = finals;
+    to_final.sort_by(f64::total_cmp);
+    let per_second = count as f64 / seconds;
+    let backend = format!("{:?}", config.backend).to_lowercase();
+    let (p50, p95, p99) = (
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 95.0),
+        percentile(&latencies, 99.0),
+    );
+    let (f50, f99) = (percentile(&to_final, 50.0), percentile(&to_final, 99.0));
+    println!(
+        "bench payments on {backend}{}: {count} payments SUCCEEDED in {seconds:.2}s = {per_second:.0} payments/s; \
+         createPayment p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms; to SUCCEEDED p50 {f50:.0} ms, p99 {f99:.0} ms",
+        if config.redis_url.is_some() {
+            " + redis"
+        } else {
+            ""
+        }
+    );
+    let mut summary = json!({
+        "bench": "payments", "backend": backend, "redis": config.redis_url.is_some(), "payments": count, "concurrency": concurrency,
+        "seconds": (seconds * 1000.0).round() / 1000.0, "payments_per_s": per_second.round(),
+        "create_p50_ms": p50, "create_p95_ms": p95, "create_p99_ms": p99, "final_p50_ms": f50, "final_p99_ms": f99,
+    });
+    if compare_pgbench {
+        let tps = pgbench_tps(&config.database_url, concurrency)?;
+        println!(
+            "pgbench on the same database: {tps:.0} tps; plusflow does {:.3} payments per pgbench transaction",
+            per_second / tps
+        );
+        summary["pgbench_tps"] = json!(tps.round());
+        summary["payments_per_pgbench_tps"] = json!((per_second / tps * 1000.0).round() / 1000.0);
+    }
+    println!("{summary}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Milliseconds from creation to SUCCEEDED of each succeeded payment of the merchant.
+async fn succeeded_of(engine: &crate::app::Engine, merchant_id: Uuid) -> anyhow::Result<Vec<f64>> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = engine.db.get_database_backend();
+    let placeholder = if backend == sea_orm::DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "SELECT p.created_at AS created, i.updated_at AS finished FROM payments p JOIN workflow_instances i ON i.id = p.id \
+         WHERE p.merchant_id = {placeholder} AND i.state = 'succeeded'"
+    );
+    let rows = engine
+        .db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [merchant_id.into()]))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let created: chrono::DateTime<chrono::Utc> = row.try_get("", "created")?;
+            let finished: chrono::DateTime<chrono::Utc> = row.try_get("", "finished")?;
+            Ok((finished - created).num_microseconds().unwrap_or_default() as f64 / 1000.0)
+        })
+        .collect()
+}
+
+/// pgbench's TPC-B-like load for 10 s on `url` (its tables are dropped afterwards).
+fn pgbench_tps(url: &str, clients: usize) -> anyhow::Result<f64> {
+    anyhow::ensure!(
+        url.starts_with("postgres"),
+        "--compare-pgbench needs a PostgreSQL database"
+    );
+    let run = |args: &[&str]| -> anyhow::Result<String> {
+        let output = std::process::Command::new("pgbench").args(args).output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "pgbench {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    run(&["-i", "-q", "-s", "1", url])?;
+    let clients = clients.to_string();
+    let report = run(&["-n", "-c", &clients, "-j", "2", "-T", "10", url]);
+    let cleanup = run(&["-i", "-I", "d", url]);
+    let report = report?;
+    cleanup?;
+    report
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("tps = ")
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+        })
+        .ok_or_else(|| anyhow::anyhow!("no tps in the pgbench report:\n{report}"))
 }

@@ -368,12 +368,9 @@ async fn schedule(
     let mut rows: Vec<outbox::ActiveModel> = effects
         .iter()
         .map(|effect| {
-            row(
-                outbox::KIND_EFFECT,
-                (*effect).into(),
-                now.timestamp_millis(),
-                definition.retry_policy(*effect).attempts,
-            )
+            let policy = definition.retry_policy(*effect);
+            let due = now.timestamp_millis() + policy.first_after.as_millis() as i64;
+            row(outbox::KIND_EFFECT, (*effect).into(), due, policy.attempts)
         })
         .collect();
     if let Some(timer) = timer {

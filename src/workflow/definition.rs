@@ -95,6 +95,9 @@ pub struct RetrySpec {
     pub backoff: String,
     /// Longest delay between two executions.
     pub cap: String,
+    /// Wait before the first execution (e.g. polling, which is pointless at once).
+    #[serde(default)]
+    pub first_after: Option<String>,
 }
 
 /// How often, and how far apart, an effect is executed before its instance is parked.
@@ -103,6 +106,8 @@ pub struct RetryPolicy {
     pub attempts: u32,
     pub backoff: Duration,
     pub cap: Duration,
+    /// Delay of the first execution after it is scheduled.
+    pub first_after: Duration,
 }
 
 impl RetryPolicy {

@@ -211,6 +211,11 @@ fn retry_policy(at: &str, spec: &RetrySpec, problems: &mut Vec<String>) -> Retry
     };
     let backoff = duration("backoff", &spec.backoff);
     let cap = duration("cap", &spec.cap);
+    let first_after = spec
+        .first_after
+        .as_deref()
+        .map(|text| duration("first_after", text))
+        .unwrap_or_default();
     if spec.attempts == 0 {
         problems.push(format!("{at}.attempts must be at least 1"));
     }
@@ -221,5 +226,6 @@ fn retry_policy(at: &str, spec: &RetrySpec, problems: &mut Vec<String>) -> Retry
         attempts: spec.attempts,
         backoff,
         cap,
+        first_after,
     }
 }
