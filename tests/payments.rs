@@ -141,8 +141,13 @@ impl App {
     }
 
     async fn wait_status(&self, key: &str, id: &str, status: &str) -> Value {
+        self.wait_status_within(key, id, status, Duration::from_secs(60))
+            .await
+    }
+
+    async fn wait_status_within(&self, key: &str, id: &str, status: &str, timeout: Duration) -> Value {
         let mut last = Value::Null;
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let deadline = std::time::Instant::now() + timeout;
         while std::time::Instant::now() < deadline {
             last = self.payment(key, id).await;
             if last["status"] == status {
@@ -1020,7 +1025,9 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
             if n % 5 == 4 {
                 return (id, request_id); // walks away: expiry, then cancel
             }
-            app.wait_status(&key, &id, "AWAITING_CUSTOMER").await;
+            let patience = Duration::from_secs(60 + count as u64 / 2);
+            app.wait_status_within(&key, &id, "AWAITING_CUSTOMER", patience)
+                .await;
             let outcome = if n % 5 == 3 {
                 json!({ "outcome": "FAIL", "resultCode": "USER_BALANCE_NOT_ENOUGH" })
             } else {
@@ -1028,7 +1035,7 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
             };
             app.complete(&request_id, outcome).await;
             if n % 3 == 0 && n % 5 < 3 {
-                app.wait_status(&key, &id, "SUCCEEDED").await;
+                app.wait_status_within(&key, &id, "SUCCEEDED", patience).await;
                 let refund = app
                     .refund(&key, &format!("chaos-refund-{n}"), &id, "USD", "400")
                     .await;

@@ -45,30 +45,47 @@ pub async fn spawn(
             }
         }
     });
-    let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(CHANNEL).await?;
-    tasks.spawn(async move {
-        use futures::StreamExt;
-        let mut messages = pubsub.on_message();
-        loop {
-            let message = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                message = messages.next() => message,
-            };
-            let Some(message) = message else {
-                warn!("Redis update channel closed; cross-process subscriptions stop until restart");
-                return;
-            };
-            let Ok(text) = message.get_payload::<String>() else {
-                continue;
-            };
-            if let Some((sender, id)) = text.split_once(':')
-                && sender != process
-                && let Ok(id) = Uuid::parse_str(id)
-            {
-                engine.announce_remote(id);
-            }
-        }
-    });
+    tasks.spawn(receive(client, engine, process, shutdown));
     Ok(())
+}
+
+/// Passes on other processes' updates; reconnects (with backoff) when Redis goes away.
+async fn receive(client: redis::Client, engine: Engine, process: String, shutdown: CancellationToken) {
+    use futures::StreamExt;
+    let mut delay = std::time::Duration::from_millis(200);
+    loop {
+        let subscribed = match client.get_async_pubsub().await {
+            Ok(mut pubsub) => pubsub.subscribe(CHANNEL).await.map(|_| pubsub),
+            Err(e) => Err(e),
+        };
+        match subscribed {
+            Ok(mut pubsub) => {
+                delay = std::time::Duration::from_millis(200);
+                let mut messages = pubsub.on_message();
+                loop {
+                    let message = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        message = messages.next() => message,
+                    };
+                    let Some(message) = message else { break };
+                    let Ok(text) = message.get_payload::<String>() else {
+                        continue;
+                    };
+                    if let Some((sender, id)) = text.split_once(':')
+                        && sender != process
+                        && let Ok(id) = Uuid::parse_str(id)
+                    {
+                        engine.announce_remote(id);
+                    }
+                }
+                warn!("Redis update channel closed; reconnecting");
+            }
+            Err(e) => warn!("cannot subscribe to Redis updates ({e}); retrying in {delay:?}"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(std::time::Duration::from_secs(10));
+    }
 }

@@ -159,6 +159,8 @@ async fn fresh_postgres_database(admin_url: &str) -> String {
 pub struct ChildProcess {
     pub child: Child,
     pub log: PathBuf,
+    /// The API base URL from the ready line, if the process serves one.
+    pub api: Option<String>,
     /// Kept open so the process never writes into a closed pipe.
     _stdout: BufReader<std::process::ChildStdout>,
 }
@@ -197,9 +199,13 @@ fn spawn_plusflow(args: &[&str], log: &Path) -> ChildProcess {
     let mut stdout = BufReader::new(stdout);
     let mut line = String::new();
     stdout.read_line(&mut line).expect("read the ready line");
+    let api = serde_json::from_str::<serde_json::Value>(&line)
+        .ok()
+        .and_then(|v| v["api"].as_str().map(str::to_string));
     let process = ChildProcess {
         child,
         log: log.to_path_buf(),
+        api,
         _stdout: stdout,
     };
     assert!(

@@ -1,0 +1,180 @@
+//! The crash run: two `plusflow serve` processes on PostgreSQL + Redis take payments while one
+//! of them is SIGKILLed and restarted (twice), Redis is restarted once and PostgreSQL is
+//! restarted once. At the end every payment is SUCCEEDED, paid exactly once at Alipay+, with no
+//! transition recorded twice. It restarts the machine's PostgreSQL and Redis, so it runs only
+//! when PLUSFLOW_TEST_RESTART_SERVICES=1 (as `.ci/run` sets), alone in its test binary.
+//! Size: PLUSFLOW_CRASH_PAYMENTS (40 by default).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use plusflow::alipayplus::signing::{SigningKey, VerifyingKeys};
+use plusflow::clock::SystemClock;
+use plusflow::simulator::{AutoComplete, Simulator, SimulatorConfig};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use common::{Backend, Options, TestEnv, wait_for};
+
+const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
+
+fn fixture(file: &str) -> std::path::PathBuf {
+    std::fs::canonicalize(Path::new("tests/fixtures/keys").join(file)).unwrap()
+}
+
+fn shell(script: &str) {
+    let status = Command::new("bash").arg("-c").arg(script).status().expect("bash");
+    assert!(status.success(), "failed: {script}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_survive_killed_processes_and_restarted_redis_and_postgresql() {
+    if std::env::var("PLUSFLOW_TEST_RESTART_SERVICES").as_deref() != Ok("1") {
+        println!(
+            "skipped: set PLUSFLOW_TEST_RESTART_SERVICES=1 (it restarts PostgreSQL and Redis) to run the crash run"
+        );
+        return;
+    }
+    let Some(env) = TestEnv::new(
+        Backend::PostgresRedis,
+        Options {
+            lease: "3s",
+            ..Options::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let count: usize = std::env::var("PLUSFLOW_CRASH_PAYMENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(40);
+
+    let acqp = VerifyingKeys::single(
+        VerifyingKeys::read_pem(&fixture("test-acqp-public.pem")).unwrap(),
+        "1",
+    );
+    let signing = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
+    let mut config = SimulatorConfig::new(CLIENT_ID, acqp, signing);
+    config.auto_complete = AutoComplete::Success;
+    config.auto_complete_after = Duration::from_millis(200);
+    config.time_scale = 0.01;
+    let simulator = Simulator::new(config, Arc::new(SystemClock));
+    let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
+    let extra = format!(
+        "\n[alipayplus]\ngateway_url = \"http://{address}\"\nclient_id = \"{CLIENT_ID}\"\nprivate_key_file = \"{}\"\n\
+         public_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n",
+        fixture("test-acqp-private.pem").display(),
+        fixture("test-alipayplus-public.pem").display()
+    );
+    let mut text = std::fs::read_to_string(&env.config_path).unwrap();
+    text.push_str(&extra);
+    std::fs::write(&env.config_path, text).unwrap();
+
+    let config_path = env.config_path.to_str().unwrap().to_string();
+    let (code, stdout, stderr) =
+        common::run_plusflow(&["--config", &config_path, "merchant", "create", "--name", "Crash"]);
+    assert_eq!(code, 0, "{stderr}");
+    let key = serde_json::from_str::<Value>(stdout.trim()).unwrap()["apiKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let mut victim = env.spawn("all");
+    let survivor = env.spawn("all");
+    let api = survivor.api.clone().expect("the survivor serves the API");
+    let http = reqwest::Client::new();
+    let query = "mutation($input: CreatePaymentInput!, $key: String!) { createPayment(input: $input, idempotencyKey: $key) { id } }";
+    for n in 0..count {
+        let input = json!({ "merchantOrderId": format!("crash-{n}"), "orderDescription": "crash run",
+            "amount": { "currency": "USD", "value": "1000" }, "terminalType": "WEB", "redirectUrl": "https://shop.example/r" });
+        let answer: Value = http
+            .post(format!("{api}/graphql"))
+            .bearer_auth(&key)
+            .json(&json!({ "query": query, "variables": { "input": input, "key": format!("crash-{n}") } }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+
+    let engine = plusflow::cli::boot(&env.config(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let succeeded = || async {
+        let sql =
+            "SELECT COUNT(*) AS n FROM workflow_instances WHERE kind = 'payment' AND state = 'succeeded'";
+        let backend = engine.db.get_database_backend();
+        match engine
+            .db
+            .query_one_raw(Statement::from_string(backend, sql))
+            .await
+        {
+            Ok(Some(row)) => row.try_get::<i64>("", "n").unwrap_or(0) as usize,
+            _ => 0, // PostgreSQL is restarting
+        }
+    };
+    let at_least = |n: usize| move || async move { succeeded().await >= n };
+
+    wait_for(
+        "a quarter of the payments",
+        Duration::from_secs(120),
+        at_least(count / 4),
+    )
+    .await;
+    victim.kill();
+    victim = env.spawn("all");
+    shell(
+        "redis-cli -h 127.0.0.1 -p 6379 shutdown nosave || true; \
+           for i in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || break; sleep 0.1; done; \
+           redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no; \
+           for i in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done",
+    );
+    wait_for(
+        "half of the payments",
+        Duration::from_secs(120),
+        at_least(count / 2),
+    )
+    .await;
+    victim.kill();
+    shell(
+        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main restart; \
+           for i in $(seq 1 100); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.1; done",
+    );
+    let _victim = env.spawn("all");
+    wait_for(
+        "every payment to succeed",
+        Duration::from_secs(300),
+        at_least(count),
+    )
+    .await;
+
+    let ledger = simulator.ledger();
+    assert_eq!(ledger.payments.len(), count, "one payment at Alipay+ per payment");
+    for (request_id, entry) in &ledger.payments {
+        assert_eq!(
+            entry.status,
+            plusflow::simulator::PaymentStatus::Succeeded,
+            "{request_id}"
+        );
+        assert_eq!(entry.cancel_count, 0, "{request_id}");
+    }
+    let sql = "SELECT instance_id, from_state, event, COUNT(*) AS n FROM workflow_history WHERE outcome = 'TRANSITIONED' \
+               GROUP BY instance_id, from_state, event HAVING COUNT(*) > 1";
+    let backend = engine.db.get_database_backend();
+    let doubled = engine
+        .db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap();
+    assert!(doubled.is_empty(), "no transition recorded twice");
+    drop(survivor);
+}
