@@ -151,7 +151,13 @@ impl App {
         while std::time::Instant::now() < deadline {
             last = self.payment(key, id).await;
             if last["status"] == status {
-                return last;
+                // Fields resolve separately: re-read a final status so its history is complete.
+                let is_final = ["SUCCEEDED", "FAILED", "CANCELLED"].contains(&status);
+                return if is_final {
+                    self.payment(key, id).await
+                } else {
+                    last
+                };
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -765,7 +771,8 @@ impl App {
                 .iter()
                 .all(|r| r["status"] != "PENDING")
             {
-                return payment;
+                // Fields resolve separately; once every refund is final, one more read is consistent.
+                return self.refunds_of(key, payment_id).await;
             }
             assert!(
                 std::time::Instant::now() < deadline,
