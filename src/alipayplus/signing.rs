@@ -9,7 +9,11 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use std::sync::Arc;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
 use rsa::sha2::Sha256;
 use rsa::{PrivateKey, PublicKey};
 
@@ -28,10 +32,12 @@ pub fn content_to_sign(method: &str, uri: &str, client_id: &str, time: &str, bod
     content
 }
 
-/// Our private key, with the `keyVersion` Alipay+ knows its public half by.
+/// Our private key, with the `keyVersion` Alipay+ knows its public half by. `rsa` reads and
+/// makes keys; aws-lc signs (several times faster, and PKCS#1 v1.5 gives the same bytes).
 #[derive(Clone)]
 pub struct SigningKey {
     key: PrivateKey,
+    signer: Arc<RsaKeyPair>,
     pub key_version: String,
 }
 
@@ -47,8 +53,11 @@ impl std::fmt::Debug for SigningKey {
 
 impl SigningKey {
     pub fn new(key: PrivateKey, key_version: impl Into<String>) -> Self {
+        let der = key.to_pkcs8_der().expect("an RSA key encodes as PKCS#8");
+        let signer = RsaKeyPair::from_pkcs8(der.as_bytes()).expect("aws-lc accepts the PKCS#8 rsa wrote");
         Self {
             key,
+            signer: Arc::new(signer),
             key_version: key_version.into(),
         }
     }
@@ -79,9 +88,9 @@ impl SigningKey {
 
     /// The signature value as it goes into the header: url-encoded base64.
     pub fn sign(&self, content: &[u8]) -> String {
-        let signature = self
-            .key
-            .pkcs1v15_sign::<Sha256>(content)
+        let mut signature = vec![0; self.signer.public_modulus_len()];
+        self.signer
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), content, &mut signature)
             .expect("a 2048-bit key signs SHA-256");
         url::form_urlencoded::byte_serialize(BASE64.encode(signature).as_bytes()).collect()
     }
