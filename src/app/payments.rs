@@ -289,7 +289,7 @@ pub async fn create_payment(
         request_hash: &hash,
     };
     let actor = format!("merchant:{}", merchant.id);
-    match rows::create_payment(
+    let id = match rows::create_payment(
         &engine.db,
         &engine.definitions,
         engine.clock.as_ref(),
@@ -302,25 +302,28 @@ pub async fn create_payment(
         Ok(applied) => {
             engine.wake_relay();
             engine.announce(applied.instance.id);
-            let payment = rows::payment(&engine.db, applied.instance.id)
-                .await?
-                .ok_or(PaymentError::NotFound)?;
-            view(engine, payment).await
+            applied.instance.id
         }
-        Err(KeyUse::Earlier {
-            request_hash,
+        Err(key_use) => earlier_resource(key_use, &hash)?,
+    };
+    view(
+        engine,
+        rows::payment(&engine.db, id)
+            .await?
+            .ok_or(PaymentError::NotFound)?,
+    )
+    .await
+}
+
+/// What a reused idempotency key resolves to: the resource its first request created, when the
+/// request is the same; IDEMPOTENCY_KEY_REUSED otherwise.
+pub(crate) fn earlier_resource(key_use: KeyUse, request_hash: &str) -> Result<Uuid, PaymentError> {
+    match key_use {
+        KeyUse::Earlier {
+            request_hash: first,
             resource_id,
-        }) if request_hash == hash => {
-            let id = resource_id.ok_or(PaymentError::NotFound)?;
-            view(
-                engine,
-                rows::payment(&engine.db, id)
-                    .await?
-                    .ok_or(PaymentError::NotFound)?,
-            )
-            .await
-        }
-        Err(_) => Err(PaymentError::IdempotencyKeyReused),
+        } if first == request_hash => resource_id.ok_or(PaymentError::NotFound),
+        _ => Err(PaymentError::IdempotencyKeyReused),
     }
 }
 

@@ -7,9 +7,11 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Engine;
-use super::payments::{PaymentError, PaymentView, Principal, get_payment, parse_amount, status_of};
+use super::payments::{
+    PaymentError, PaymentView, Principal, earlier_resource, get_payment, parse_amount, status_of,
+};
 use crate::store::entity::{instance, refund};
-use crate::store::payments::{IdempotencyKey, KeyUse};
+use crate::store::payments::IdempotencyKey;
 use crate::store::refunds::{self as rows, RefundCreation};
 use crate::store::{self};
 use crate::workflow::PublicStatus;
@@ -125,7 +127,7 @@ pub async fn create_refund(
     };
     let actor = format!("merchant:{}", merchant.id);
     let paid = payment.payment.amount;
-    match rows::create_refund(
+    let id = match rows::create_refund(
         &engine.db,
         &engine.definitions,
         engine.clock.as_ref(),
@@ -139,30 +141,23 @@ pub async fn create_refund(
         RefundCreation::Created(applied) => {
             engine.wake_relay();
             engine.announce(applied.instance.id);
-            let refund = rows::refund(&engine.db, applied.instance.id)
-                .await?
-                .ok_or(PaymentError::NotFound)?;
-            view(engine, refund).await
+            applied.instance.id
         }
-        RefundCreation::KeyUsedBefore(KeyUse::Earlier {
-            request_hash,
-            resource_id,
-        }) if request_hash == hash => {
-            let id = resource_id.ok_or(PaymentError::NotFound)?;
-            view(
-                engine,
-                rows::refund(&engine.db, id)
-                    .await?
-                    .ok_or(PaymentError::NotFound)?,
-            )
-            .await
+        RefundCreation::KeyUsedBefore(key_use) => earlier_resource(key_use, &hash)?,
+        RefundCreation::Exceeds { refundable } => {
+            return Err(PaymentError::RefundExceedsRefundable {
+                requested: amount,
+                refundable,
+            });
         }
-        RefundCreation::KeyUsedBefore(_) => Err(PaymentError::IdempotencyKeyReused),
-        RefundCreation::Exceeds { refundable } => Err(PaymentError::RefundExceedsRefundable {
-            requested: amount,
-            refundable,
-        }),
-    }
+    };
+    view(
+        engine,
+        rows::refund(&engine.db, id)
+            .await?
+            .ok_or(PaymentError::NotFound)?,
+    )
+    .await
 }
 
 /// A refund the principal may see.

@@ -17,7 +17,7 @@ use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::*;
 use crate::app::payments::{failure_fields, settled_fields, status_of};
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine};
-use crate::store::entity::{payment, webhook_delivery};
+use crate::store::entity::{payment, refund, webhook_delivery};
 use crate::store::payments as rows;
 use crate::store::refunds;
 use crate::store::{EventInput, StoreError};
@@ -56,6 +56,20 @@ impl PaymentEffects {
             .ok_or_else(|| {
                 EffectError::Permanent(format!("no payment row for instance {}", context.instance.id))
             })
+    }
+
+    /// The refund an instance of `refund` stands for, and its payment.
+    async fn refund(&self, context: &EffectContext) -> Result<(refund::Model, payment::Model), EffectError> {
+        let id = context.instance.id;
+        let refund = refunds::refund(&self.engine.db, id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| EffectError::Permanent(format!("no refund row for instance {id}")))?;
+        let payment = rows::payment(&self.engine.db, refund.payment_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| EffectError::Permanent("the refund's payment is gone".into()))?;
+        Ok((refund, payment))
     }
 
     fn pay_request(&self, payment: &payment::Model) -> PayRequest {
@@ -228,16 +242,7 @@ impl PaymentEffects {
     /// `refund` with the refund's own refundRequestId: S -> refund_succeeded, F -> refund_failed
     /// with its code, anything unknown -> retried with the same id.
     async fn submit_refund(&self, context: EffectContext) -> EffectResult {
-        let refund = refunds::refund(&self.engine.db, context.instance.id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| {
-                EffectError::Permanent(format!("no refund row for instance {}", context.instance.id))
-            })?;
-        let payment = rows::payment(&self.engine.db, refund.payment_id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| EffectError::Permanent("the refund's payment is gone".into()))?;
+        let (refund, payment) = self.refund(&context).await?;
         let request = RefundRequest {
             payment_request_id: Some(payment.payment_request_id),
             payment_id: None,
@@ -274,16 +279,7 @@ impl PaymentEffects {
         let status = status_of(&self.engine, &context.instance);
         let data = &context.instance.data;
         let (payment, announced, body) = if context.instance.kind == "refund" {
-            let refund = refunds::refund(&self.engine.db, context.instance.id)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(|| {
-                    EffectError::Permanent(format!("no refund row for instance {}", context.instance.id))
-                })?;
-            let payment = rows::payment(&self.engine.db, refund.payment_id)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(|| EffectError::Permanent("the refund's payment is gone".into()))?;
+            let (refund, payment) = self.refund(&context).await?;
             let body = json!({
                 "type": "refund.updated",
                 "id": context.execution_id,
