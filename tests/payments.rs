@@ -1069,7 +1069,7 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
         payments.push(done.unwrap());
     }
 
-    let deadline = Duration::from_secs(120 + count as u64 / 5);
+    let deadline = Duration::from_secs(300 + count as u64 / 2);
     let settled = || async {
         let mut all = true;
         for (id, _) in &payments {
@@ -1086,7 +1086,30 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
         }
         all
     };
-    wait_for("every payment and refund to be final", deadline, settled).await;
+    let finished = tokio::time::timeout(deadline, async {
+        while !settled().await {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    if finished.is_err() {
+        let mut stuck = Vec::new();
+        for (id, _) in &payments {
+            let query = "query($id: ID!) { payment(id: $id) { status workflow { state needsAttention lastError nextRunAt } \
+                         refunds { status workflow { state needsAttention lastError nextRunAt } } } }";
+            let payment = app.gql(Some(&key), query, json!({ "id": id })).await["data"]["payment"].clone();
+            let final_payment =
+                ["SUCCEEDED", "FAILED", "CANCELLED"].contains(&payment["status"].as_str().unwrap_or(""));
+            if !final_payment
+                || payment["refunds"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r["status"] == "PENDING"))
+            {
+                stuck.push(payment);
+            }
+        }
+        panic!("not final after {deadline:?}: {stuck:#?}");
+    }
 
     let ledger = app.ledger().await;
     for (id, request_id) in &payments {
