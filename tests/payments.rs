@@ -16,7 +16,7 @@ use plusflow::clock::SystemClock;
 use plusflow::simulator::{Chaos, Simulator, SimulatorConfig};
 use serde_json::{Value, json};
 
-use common::{Backend, Options, TestEnv, wait_for};
+use common::{Backend, Options, TestEnv, poll_until, poll_within, wait_for};
 
 const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
 const ADMIN_KEY: &str = "test-admin-key";
@@ -146,22 +146,14 @@ impl App {
     }
 
     async fn wait_status_within(&self, key: &str, id: &str, status: &str, timeout: Duration) -> Value {
-        let mut last = Value::Null;
-        let deadline = std::time::Instant::now() + timeout;
-        while std::time::Instant::now() < deadline {
-            last = self.payment(key, id).await;
-            if last["status"] == status {
-                // Fields resolve separately: re-read a final status so its history is complete.
-                let is_final = ["SUCCEEDED", "FAILED", "CANCELLED"].contains(&status);
-                return if is_final {
-                    self.payment(key, id).await
-                } else {
-                    last
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("payment {id} never reached {status}: {last:#}");
+        let what = format!("payment {id} to reach {status}");
+        poll_until(&what, timeout, || async {
+            let payment = self.payment(key, id).await;
+            (payment["status"] == status).then_some(())
+        })
+        .await;
+        // Fields resolve separately: read again, so a final status comes with its whole history.
+        self.payment(key, id).await
     }
 
     async fn complete(&self, request_id: &str, body: Value) {
@@ -775,24 +767,18 @@ impl App {
 
     /// Waits until no refund of the payment is PENDING; returns the payment's refund fields.
     async fn settled_refunds(&self, key: &str, payment_id: &str) -> Value {
-        let deadline = std::time::Instant::now() + Duration::from_secs(120);
-        loop {
+        poll_until("the refunds to be final", Duration::from_secs(120), || async {
             let payment = self.refunds_of(key, payment_id).await;
-            if payment["refunds"]
+            payment["refunds"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .all(|r| r["status"] != "PENDING")
-            {
-                // Fields resolve separately; once every refund is final, one more read is consistent.
-                return self.refunds_of(key, payment_id).await;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "refunds still pending: {payment:#}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+                .then_some(())
+        })
+        .await;
+        // Fields resolve separately; once every refund is final, one more read is consistent.
+        self.refunds_of(key, payment_id).await
     }
 }
 
@@ -1086,13 +1072,8 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
         }
         all
     };
-    let finished = tokio::time::timeout(deadline, async {
-        while !settled().await {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    if finished.is_err() {
+    let finished = poll_within(deadline, || async { settled().await.then_some(()) }).await;
+    if finished.is_none() {
         let mut stuck = Vec::new();
         for (id, _) in &payments {
             let query = "query($id: ID!) { payment(id: $id) { status workflow { state needsAttention lastError nextRunAt } \

@@ -216,20 +216,46 @@ fn spawn_plusflow(args: &[&str], log: &Path) -> ChildProcess {
     process
 }
 
-/// Polls `condition` every 50 ms until it holds; panics with `what` at the deadline.
+/// Polls `probe` every 50 ms until it yields a value, or `None` once `timeout` has passed.
+pub async fn poll_within<T, F, Fut>(timeout: Duration, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await; // poll
+    }
+}
+
+/// Polls `probe` until it yields a value; panics with `what` at the deadline.
+pub async fn poll_until<T, F, Fut>(what: &str, timeout: Duration, probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    poll_within(timeout, probe)
+        .await
+        .unwrap_or_else(|| panic!("timed out after {timeout:?} waiting for {what}"))
+}
+
+/// Polls `condition` until it holds; panics with `what` at the deadline.
 pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut condition: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = Instant::now() + timeout;
-    while !condition().await {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll_until(what, timeout, || {
+        let holds = condition();
+        async move { holds.await.then_some(()) }
+    })
+    .await
 }
 
 /// An HTTP endpoint for probe effects: `/ok`; `/flaky/{key}`, which answers 503 the first time
@@ -260,6 +286,7 @@ impl ProbeTarget {
             .route(
                 "/slow",
                 get(|| async {
+                    // Simulated server latency (keeps effects in flight), not a wait for work.
                     tokio::time::sleep(Duration::from_millis(300)).await;
                     StatusCode::OK
                 }),
