@@ -1,6 +1,7 @@
 //! Schema migrations of plusflow, applied in order by `plusflow migrate` (and at the start of
 //! `serve`, `demo` and `bench`). A migration that has landed is never edited: add a new one.
-//! Every migration is written once with sea-query and runs unchanged on SQLite and PostgreSQL.
+//! Every migration runs unchanged on SQLite and PostgreSQL: written with sea-query, or as SQL
+//! both accept where sea-query has no form for it (partial indexes).
 
 pub use sea_orm_migration::prelude::*;
 
@@ -8,6 +9,7 @@ mod m0001_workflow_engine;
 mod m0002_alipayplus_inbound;
 mod m0003_payments;
 mod m0004_refunds;
+mod m0005_outbox_partial_indexes;
 
 pub struct Migrator;
 
@@ -19,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_alipayplus_inbound::Migration),
             Box::new(m0003_payments::Migration),
             Box::new(m0004_refunds::Migration),
+            Box::new(m0005_outbox_partial_indexes::Migration),
         ]
     }
 }

@@ -25,11 +25,10 @@ impl Runner {
     pub async fn deliver(&self, claim: Claim) -> Result<Closed, StoreError> {
         let engine = &self.engine;
         let clock = engine.clock.as_ref();
-        let Some(row) = claims::load_claimed(&engine.db, claim).await? else {
+        let Some((row, instance)) = claims::load_claimed(&engine.db, claim).await? else {
             debug!(outbox_id = %claim.id, "delivery superseded; acknowledged as stale");
             return Ok(Closed::Superseded);
         };
-        let instance = store::instance(&engine.db, row.instance_id).await?;
         // Effects scheduled by a move INTO a terminal state (merchant webhooks) still run.
         if instance.state != row.scheduled_in_state {
             debug!(outbox_id = %row.id, state = %instance.state, "instance moved on; {} '{}' is stale", row.kind, row.name);

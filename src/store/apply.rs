@@ -220,11 +220,13 @@ pub(crate) async fn apply_event_in(
             if updated.rows_affected != 1 {
                 return Err(StoreError::Conflict);
             }
-            if definition
-                .state(&current.state)
-                .is_some_and(|s| s.timer.is_some())
+            let leaving = to != current.state;
+            if leaving
+                || definition
+                    .state(&current.state)
+                    .is_some_and(|s| s.timer.is_some())
             {
-                disarm_timers(txn, id, &current.state, clock).await?;
+                disarm(txn, id, &current.state, leaving, clock).await?;
             }
             let scheduled = schedule(txn, definition, id, &to, &effects, timer.as_ref(), clock).await?;
             let after = instance::Model {
@@ -390,22 +392,26 @@ async fn schedule(
     Ok(effects.len())
 }
 
-/// Leaving a state disarms the timers it armed.
-async fn disarm_timers(
+/// Marks stale what `state` scheduled and nobody has started: its timers always (a move back
+/// into the state arms a fresh one), and when `leaving` also its effects, which the runner
+/// would otherwise claim only to find them stale.
+async fn disarm(
     txn: &DatabaseTransaction,
     instance_id: Uuid,
     state: &str,
+    leaving: bool,
     clock: &dyn Clock,
 ) -> Result<(), StoreError> {
-    outbox::Entity::update_many()
+    let mut update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(outbox::STATUS_STALE))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(clock.now()))
         .filter(outbox::Column::InstanceId.eq(instance_id))
-        .filter(outbox::Column::Kind.eq(outbox::KIND_TIMER))
         .filter(outbox::Column::ScheduledInState.eq(state))
-        .filter(outbox::Column::Status.eq(outbox::STATUS_PENDING))
-        .exec(txn)
-        .await?;
+        .filter(outbox::Column::Status.eq(outbox::STATUS_PENDING));
+    if !leaving {
+        update = update.filter(outbox::Column::Kind.eq(outbox::KIND_TIMER));
+    }
+    update.exec(txn).await?;
     Ok(())
 }
 

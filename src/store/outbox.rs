@@ -79,16 +79,22 @@ pub async fn claim_due(
         .collect()
 }
 
-/// The claimed row, if `claim` still holds it.
+/// The claimed row and its instance (one query), if `claim` still holds the row.
 pub async fn load_claimed(
     db: &DatabaseConnection,
     claim: Claim,
-) -> Result<Option<outbox::Model>, StoreError> {
-    Ok(outbox::Entity::find_by_id(claim.id)
+) -> Result<Option<(outbox::Model, instance::Model)>, StoreError> {
+    let found = outbox::Entity::find_by_id(claim.id)
         .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
         .filter(outbox::Column::LeaseToken.eq(claim.lease_token))
+        .find_also_related(instance::Entity)
         .one(db)
-        .await?)
+        .await?;
+    match found {
+        Some((row, Some(instance))) => Ok(Some((row, instance))),
+        Some((row, None)) => Err(StoreError::NotFound(row.instance_id)),
+        None => Ok(None),
+    }
 }
 
 /// What closing a claim did.
@@ -100,7 +106,8 @@ pub enum Closed {
     Superseded,
 }
 
-/// Marks the claimed row done and applies `event` to its instance, in one transaction.
+/// Marks the claimed row done and applies `event` to its instance, in one transaction (one
+/// statement when there is no event).
 pub async fn complete(
     db: &DatabaseConnection,
     definitions: &Definitions,
@@ -109,14 +116,15 @@ pub async fn complete(
     claim: Claim,
     event: Option<EventInput>,
 ) -> Result<Closed, StoreError> {
+    let Some(event) = &event else {
+        return retry_transient(|| close(db, claim, outbox::STATUS_DONE, clock)).await;
+    };
     retry_transient(|| async {
         let txn = db.begin().await?;
-        if !close(&txn, claim, outbox::STATUS_DONE, None, clock).await? {
+        if close(&txn, claim, outbox::STATUS_DONE, clock).await? == Closed::Superseded {
             return Ok(Closed::Superseded);
         }
-        if let Some(event) = &event {
-            apply_event_in(&txn, definitions, clock, row.instance_id, event).await?;
-        }
+        apply_event_in(&txn, definitions, clock, row.instance_id, event).await?;
         txn.commit().await?;
         Ok(Closed::Recorded)
     })
@@ -129,14 +137,7 @@ pub async fn mark_stale(
     clock: &dyn Clock,
     claim: Claim,
 ) -> Result<Closed, StoreError> {
-    let txn = db.begin().await?;
-    let closed = close(&txn, claim, outbox::STATUS_STALE, None, clock).await?;
-    txn.commit().await?;
-    Ok(if closed {
-        Closed::Recorded
-    } else {
-        Closed::Superseded
-    })
+    retry_transient(|| close(db, claim, outbox::STATUS_STALE, clock)).await
 }
 
 /// Records a failed execution: due again after the policy's backoff, or, once the attempts
@@ -198,22 +199,25 @@ pub async fn fail(
     .await
 }
 
-/// Sets the status of a row still held by `claim`; false if the claim was superseded.
+/// Sets the status of a row still held by `claim`; superseded if another claim holds it now.
 async fn close(
-    txn: &sea_orm::DatabaseTransaction,
+    db: &impl ConnectionTrait,
     claim: Claim,
     status: &str,
-    error: Option<&str>,
     clock: &dyn Clock,
-) -> Result<bool, StoreError> {
+) -> Result<Closed, StoreError> {
     let result = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(status))
-        .col_expr(outbox::Column::LastError, Expr::value(error.map(str::to_string)))
+        .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(clock.now()))
         .filter(outbox::Column::Id.eq(claim.id))
         .filter(outbox::Column::LeaseToken.eq(claim.lease_token))
         .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
-        .exec(txn)
+        .exec(db)
         .await?;
-    Ok(result.rows_affected == 1)
+    Ok(if result.rows_affected == 1 {
+        Closed::Recorded
+    } else {
+        Closed::Superseded
+    })
 }
