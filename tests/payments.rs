@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use plusflow::clock::SystemClock;
 use plusflow::simulator::{Chaos, Simulator, SimulatorConfig};
 use serde_json::{Value, json};
 
-use common::{Backend, Options, TestEnv, poll_until, poll_within, wait_for};
+use common::{Backend, Options, TestEnv, poll_until, wait_for};
 
 const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
 const ADMIN_KEY: &str = "test-admin-key";
@@ -41,6 +42,8 @@ struct App {
     simulator_base: String,
     engine: Engine,
     env: TestEnv,
+    /// One client (one connection pool) for every call the test makes.
+    http: reqwest::Client,
     _running: Running,
     _simulator: Simulator,
 }
@@ -85,6 +88,7 @@ async fn spawn_app_with_chaos(backend: Backend, chaos: Chaos) -> Option<App> {
         simulator_base,
         engine,
         env,
+        http: reqwest::Client::new(),
         _running: running,
         _simulator: simulator,
     })
@@ -111,7 +115,7 @@ impl App {
     }
 
     async fn gql(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = reqwest::Client::new().post(format!("{}/graphql", self.base));
+        let mut request = self.http.post(format!("{}/graphql", self.base));
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
@@ -158,7 +162,7 @@ impl App {
 
     async fn complete(&self, request_id: &str, body: Value) {
         let url = format!("{}/simulator/payments/{request_id}/complete", self.simulator_base);
-        let response = reqwest::Client::new().post(url).json(&body).send().await.unwrap();
+        let response = self.http.post(url).json(&body).send().await.unwrap();
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     }
 
@@ -1002,6 +1006,93 @@ fn chaos_size() -> usize {
         .unwrap_or(30)
 }
 
+/// The merchant's payments as one sweep of `payments` pages sees them, by id. A few requests
+/// per sweep however many payments there are, so thousands of customers can wait on it.
+struct StatusBoard {
+    latest: tokio::sync::watch::Receiver<HashMap<String, Value>>,
+    sweeper: tokio::task::JoinHandle<()>,
+}
+
+/// What the board reads of each payment while customers wait.
+const BOARD_FIELDS: &str = "id status workflow { needsAttention } refunds { status }";
+
+impl StatusBoard {
+    fn start(app: Arc<App>, key: String) -> StatusBoard {
+        let (publish, latest) = tokio::sync::watch::channel(HashMap::new());
+        let sweeper = tokio::spawn(async move {
+            loop {
+                publish.send_replace(app.all_payments(&key, BOARD_FIELDS).await);
+                tokio::time::sleep(Duration::from_millis(200)).await; // poll
+            }
+        });
+        StatusBoard { latest, sweeper }
+    }
+
+    /// Waits until the board shows payment `id` in `status`; panics after `patience`.
+    async fn wait_status(&self, id: &str, status: &str, patience: Duration) {
+        let seen = self.wait_until(patience, |payments| {
+            payments.get(id).is_some_and(|p| p["status"] == status)
+        });
+        assert!(
+            seen.await,
+            "payment {id} did not reach {status} within {patience:?}"
+        );
+    }
+
+    /// Whether the board showed `condition` holding before `timeout`.
+    async fn wait_until(
+        &self,
+        timeout: Duration,
+        condition: impl Fn(&HashMap<String, Value>) -> bool,
+    ) -> bool {
+        let mut latest = self.latest.clone();
+        let holds = latest.wait_for(condition);
+        matches!(tokio::time::timeout(timeout, holds).await, Ok(Ok(_)))
+    }
+}
+
+impl Drop for StatusBoard {
+    fn drop(&mut self) {
+        self.sweeper.abort();
+    }
+}
+
+impl App {
+    /// Every payment of the merchant with `fields` (which must include `id`), by id.
+    async fn all_payments(&self, key: &str, fields: &str) -> HashMap<String, Value> {
+        let query = format!(
+            "query($after: String) {{ payments(first: 100, after: $after) {{ edges {{ node {{ {fields} }} }} \
+             pageInfo {{ hasNextPage endCursor }} }} }}"
+        );
+        let mut payments = HashMap::new();
+        let mut after = Value::Null;
+        loop {
+            let page = self.gql(Some(key), &query, json!({ "after": after })).await;
+            let page = &page["data"]["payments"];
+            for edge in page["edges"]
+                .as_array()
+                .unwrap_or_else(|| panic!("a page: {page}"))
+            {
+                let node = edge["node"].clone();
+                payments.insert(node["id"].as_str().unwrap().to_string(), node);
+            }
+            if page["pageInfo"]["hasNextPage"] != true {
+                return payments;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
+    }
+}
+
+/// Final (or parked, which the check then requires to carry a reason) with no refund pending.
+fn settled(payment: &Value) -> bool {
+    let status = payment["status"].as_str().unwrap_or("");
+    (["SUCCEEDED", "FAILED", "CANCELLED"].contains(&status) || payment["workflow"]["needsAttention"] == true)
+        && payment["refunds"]
+            .as_array()
+            .is_some_and(|refunds| refunds.iter().all(|r| r["status"] != "PENDING"))
+}
+
 async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Backend) {
     let chaos = Chaos {
         unknown_rate: 0.2,
@@ -1015,10 +1106,12 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
     };
     let (_, key) = app.merchant("Chaos");
     let app = Arc::new(app);
+    let board = Arc::new(StatusBoard::start(app.clone(), key.clone()));
     let count = chaos_size();
+    let patience = Duration::from_secs(60 + count as u64 / 2);
     let mut customers = tokio::task::JoinSet::new();
     for n in 0..count {
-        let (app, key) = (app.clone(), key.clone());
+        let (app, key, board) = (app.clone(), key.clone(), board.clone());
         customers.spawn(async move {
             let mut payment = input(&format!("chaos-{n}"), "1000");
             payment["expiresInSeconds"] = json!(if n % 5 == 4 { 8 } else { 600 });
@@ -1031,9 +1124,7 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
             if n % 5 == 4 {
                 return (id, request_id); // walks away: expiry, then cancel
             }
-            let patience = Duration::from_secs(60 + count as u64 / 2);
-            app.wait_status_within(&key, &id, "AWAITING_CUSTOMER", patience)
-                .await;
+            board.wait_status(&id, "AWAITING_CUSTOMER", patience).await;
             let outcome = if n % 5 == 3 {
                 json!({ "outcome": "FAIL", "resultCode": "USER_BALANCE_NOT_ENOUGH" })
             } else {
@@ -1041,7 +1132,7 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
             };
             app.complete(&request_id, outcome).await;
             if n % 3 == 0 && n % 5 < 3 {
-                app.wait_status_within(&key, &id, "SUCCEEDED", patience).await;
+                board.wait_status(&id, "SUCCEEDED", patience).await;
                 let refund = app
                     .refund(&key, &format!("chaos-refund-{n}"), &id, "USD", "400")
                     .await;
@@ -1056,60 +1147,34 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
     }
 
     let deadline = Duration::from_secs(300 + count as u64 / 2);
-    let settled = || async {
-        let mut all = true;
-        for (id, _) in &payments {
-            let payment = app.payment(&key, id).await;
-            let refunds = app.refunds_of(&key, id).await;
-            let parked = payment["workflow"]["needsAttention"] == true;
-            all &= (["SUCCEEDED", "FAILED", "CANCELLED"].contains(&payment["status"].as_str().unwrap())
-                || parked)
-                && refunds["refunds"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .all(|r| r["status"] != "PENDING");
-        }
-        all
-    };
-    let finished = poll_within(deadline, || async { settled().await.then_some(()) }).await;
-    if finished.is_none() {
-        let mut stuck = Vec::new();
-        for (id, _) in &payments {
-            let query = "query($id: ID!) { payment(id: $id) { status workflow { state needsAttention lastError nextRunAt } \
-                         refunds { status workflow { state needsAttention lastError nextRunAt } } } }";
-            let payment = app.gql(Some(&key), query, json!({ "id": id })).await["data"]["payment"].clone();
-            let final_payment =
-                ["SUCCEEDED", "FAILED", "CANCELLED"].contains(&payment["status"].as_str().unwrap_or(""));
-            if !final_payment
-                || payment["refunds"]
-                    .as_array()
-                    .is_some_and(|r| r.iter().any(|r| r["status"] == "PENDING"))
-            {
-                stuck.push(payment);
-            }
-        }
+    let all_settled =
+        |board: &HashMap<String, Value>| payments.iter().all(|(id, _)| board.get(id).is_some_and(settled));
+    let finished = board.wait_until(deadline, all_settled).await;
+    drop(board);
+    // One consistent read of everything the check needs (the board's sweeps are lighter).
+    let fields = "id status workflow { state needsAttention lastError nextRunAt } refundedAmount { value } \
+                  refunds { status workflow { state needsAttention lastError nextRunAt } }";
+    let ours = app.all_payments(&key, fields).await;
+    if !finished {
+        let stuck: Vec<_> = ours.values().filter(|p| !settled(p)).collect();
         panic!("not final after {deadline:?}: {stuck:#?}");
     }
 
     let ledger = app.ledger().await;
     for (id, request_id) in &payments {
-        let payment = app.payment(&key, id).await;
+        let payment = &ours[id];
         let entry = &ledger["payments"][request_id];
         if payment["workflow"]["needsAttention"] == true {
-            let query = "query($id: ID!) { payment(id: $id) { workflow { lastError } } }";
-            let error = app.gql(Some(&key), query, json!({ "id": id })).await;
             assert!(
-                error["data"]["payment"]["workflow"]["lastError"]
+                payment["workflow"]["lastError"]
                     .as_str()
                     .is_some_and(|e| !e.is_empty()),
-                "parked with a reason"
+                "{request_id} parked with a reason"
             );
             continue;
         }
-        let ours = payment["status"].as_str().unwrap();
         let theirs = entry["status"].as_str().unwrap_or("NEVER RECEIVED");
-        match ours {
+        match payment["status"].as_str().unwrap() {
             "SUCCEEDED" => assert_eq!(
                 theirs, "SUCCEEDED",
                 "{request_id}: paid exactly once, at Alipay+ too"
@@ -1121,8 +1186,7 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
             "FAILED" => assert!(theirs == "FAILED" || theirs == "CLOSED", "{request_id}: {theirs}"),
             other => panic!("{request_id} ended {other}"),
         }
-        let refunds = app.refunds_of(&key, id).await;
-        let refunded: i64 = refunds["refundedAmount"]["value"]
+        let refunded: i64 = payment["refundedAmount"]["value"]
             .as_str()
             .unwrap()
             .parse()

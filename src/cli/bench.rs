@@ -6,9 +6,10 @@
 //! transition is one committed transaction (lock, state update, history row, outbox rows).
 //!
 //! `bench payments`: the whole product in this process (API, relay, workers) against an
-//! in-process simulator that pays at once: createPayment over GraphQL with `concurrency`
-//! clients, `pay`, the notification, SUCCEEDED. Reports payments/s, createPayment latency
-//! percentiles and time-to-final-status percentiles (from the database's own timestamps).
+//! in-process simulator that pays at once: createPayment over GraphQL (from `concurrency`
+//! back-to-back clients, or open loop at `--rate` per second), `pay`, the notification,
+//! SUCCEEDED. Reports payments/s, createPayment latency percentiles and time-to-final-status
+//! percentiles (from the database's own timestamps); it starts and ends with a drained outbox.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -40,8 +41,13 @@ pub enum BenchCommand {
     Payments {
         #[arg(long, default_value_t = 1_000)]
         payments: usize,
+        /// Clients creating payments back to back (closed loop: as fast as the system allows).
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+        /// Instead of back-to-back clients, start a createPayment every 1/RATE s whatever the
+        /// answers (open loop): the latency a merchant sees at that load, queueing included.
+        #[arg(long)]
+        rate: Option<f64>,
         /// Also run pgbench (TPC-B-like, 10 s) on the same PostgreSQL database and print the
         /// ratio, since absolute figures drift on shared machines.
         #[arg(long)]
@@ -61,8 +67,18 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<ExitCo
         BenchCommand::Payments {
             payments,
             concurrency,
+            rate,
             compare_pgbench,
-        } => payments_end_to_end(config, payments, concurrency, compare_pgbench).await,
+        } => {
+            let load = match rate {
+                Some(rate) if rate > 0.0 && rate.is_finite() => Load::Rate(rate),
+                Some(rate) => {
+                    anyhow::bail!("--rate must be a positive number of payments per second, not {rate}")
+                }
+                None => Load::Clients(concurrency.max(1)),
+            };
+            payments_end_to_end(config, payments, load, compare_pgbench).await
+        }
     }
 }
 
@@ -121,10 +137,19 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// How `bench payments` offers its load.
+#[derive(Debug, Clone, Copy)]
+enum Load {
+    /// This many clients, each sending its next createPayment when the last one is answered.
+    Clients(usize),
+    /// A createPayment started every 1/rate s, answered or not.
+    Rate(f64),
+}
+
 async fn payments_end_to_end(
     mut config: Config,
     count: usize,
-    concurrency: usize,
+    load: Load,
     compare_pgbench: bool,
 ) -> anyhow::Result<ExitCode> {
     use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
@@ -150,57 +175,57 @@ async fn payments_end_to_end(
     });
     config.port = 0;
     let engine = boot(&config, Arc::new(SystemClock)).await?;
+    wait_for_drained_outbox(&engine, "work left over from an earlier run").await?;
     let running = super::start(&config, engine.clone(), super::Role::All).await?;
-    let graphql = format!(
-        "http://{}/graphql",
-        running.api_address.expect("the bench serves the API")
-    );
     let merchant = crate::app::payments::create_merchant(&engine, "bench", None).await?;
+    let creator = Creator {
+        http: reqwest::Client::new(),
+        graphql: format!(
+            "http://{}/graphql",
+            running.api_address.expect("the bench serves the API")
+        ),
+        key: merchant.api_key.clone(),
+        run: Uuid::now_v7().simple().to_string(),
+    };
 
     let bar = ProgressBar::new(count as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} payments SUCCEEDED {per_sec} eta {eta}")
             .expect("static template"),
     );
-    let http = reqwest::Client::new();
-    let next = Arc::new(AtomicUsize::new(0));
-    let run = Uuid::now_v7().simple().to_string();
     let started = Instant::now();
-    let mut clients = tokio::task::JoinSet::new();
-    for _ in 0..concurrency.max(1) {
-        let (http, graphql, key, next, run) = (
-            http.clone(),
-            graphql.clone(),
-            merchant.api_key.clone(),
-            next.clone(),
-            run.clone(),
-        );
-        clients.spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= count {
-                    return anyhow::Ok(latencies);
-                }
-                let query = "mutation($input: CreatePaymentInput!, $key: String!) { createPayment(input: $input, idempotencyKey: $key) { id } }";
-                let input = json!({ "merchantOrderId": format!("bench-{n}"), "orderDescription": "bench", "amount": { "currency": "USD", "value": "1000" },
-                                    "terminalType": "WEB", "redirectUrl": "https://bench.invalid/return" });
-                let sent = Instant::now();
-                let answer: serde_json::Value = http
-                    .post(&graphql)
-                    .bearer_auth(&key)
-                    .json(&json!({ "query": query, "variables": { "input": input, "key": format!("{run}-{n}") } }))
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                anyhow::ensure!(answer["errors"].is_null(), "createPayment failed: {answer}");
-                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+    let mut senders = tokio::task::JoinSet::new();
+    match load {
+        Load::Clients(clients) => {
+            let next = Arc::new(AtomicUsize::new(0));
+            for _ in 0..clients {
+                let (creator, next) = (creator.clone(), next.clone());
+                senders.spawn(async move {
+                    let mut latencies = Vec::new();
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n >= count {
+                            return anyhow::Ok(latencies);
+                        }
+                        latencies.push(creator.create(n, Instant::now()).await?);
+                    }
+                });
             }
-        });
+        }
+        Load::Rate(rate) => {
+            let mut ticks = tokio::time::interval(std::time::Duration::from_secs_f64(1.0 / rate));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            for n in 0..count {
+                // Latency counts from when the payment was due to be sent, so a late send
+                // (the machine too busy to keep the rate) is not hidden.
+                let due = ticks.tick().await.into_std();
+                let creator = creator.clone();
+                senders.spawn(async move { Ok(vec![creator.create(n, due).await?]) });
+            }
+        }
     }
     let mut latencies = Vec::with_capacity(count);
-    let created_by_clients = async {
-        while let Some(result) = clients.join_next().await {
+    let created = async {
+        while let Some(result) = senders.join_next().await {
             latencies.extend(result??);
         }
         anyhow::Ok(())
@@ -215,11 +240,15 @@ async fn payments_end_to_end(
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     };
-    let (created, finals) = tokio::join!(created_by_clients, watch);
+    let (created, finals) = tokio::join!(created, watch);
     created?;
     let finals = finals?;
     let seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
+    // Webhook bookkeeping and disarmed timers may still be queued: the run ends when the
+    // outbox has nothing due, so no work spills into the next run's numbers.
+    wait_for_drained_outbox(&engine, "this run's remaining effects").await?;
+    let drained = started.elapsed().as_secs_f64();
     running.stop().await;
 
     latencies.sort_by(f64::total_cmp);
@@ -233,9 +262,14 @@ async fn payments_end_to_end(
         percentile(&latencies, 99.0),
     );
     let (f50, f99) = (percentile(&to_final, 50.0), percentile(&to_final, 99.0));
+    let (load_text, clients) = match load {
+        Load::Clients(clients) => (format!("{clients} clients"), clients),
+        Load::Rate(rate) => (format!("offered {rate:.0}/s"), 32),
+    };
     println!(
-        "bench payments on {backend}{}: {count} payments SUCCEEDED in {seconds:.2}s = {per_second:.0} payments/s; \
-         createPayment p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms; to SUCCEEDED p50 {f50:.0} ms, p99 {f99:.0} ms",
+        "bench payments on {backend}{} ({load_text}): {count} payments SUCCEEDED in {seconds:.2}s = {per_second:.0} payments/s \
+         (every effect done after {drained:.2}s); createPayment p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms; \
+         to SUCCEEDED p50 {f50:.0} ms, p99 {f99:.0} ms",
         if config.redis_url.is_some() {
             " + redis"
         } else {
@@ -243,12 +277,17 @@ async fn payments_end_to_end(
         }
     );
     let mut summary = json!({
-        "bench": "payments", "backend": backend, "redis": config.redis_url.is_some(), "payments": count, "concurrency": concurrency,
-        "seconds": (seconds * 1000.0).round() / 1000.0, "payments_per_s": per_second.round(),
+        "bench": "payments", "backend": backend, "redis": config.redis_url.is_some(), "payments": count,
+        "seconds": (seconds * 1000.0).round() / 1000.0, "drained_seconds": (drained * 1000.0).round() / 1000.0,
+        "payments_per_s": per_second.round(),
         "create_p50_ms": p50, "create_p95_ms": p95, "create_p99_ms": p99, "final_p50_ms": f50, "final_p99_ms": f99,
     });
+    match load {
+        Load::Clients(clients) => summary["concurrency"] = json!(clients),
+        Load::Rate(rate) => summary["rate"] = json!(rate),
+    }
     if compare_pgbench {
-        let tps = pgbench_tps(&config.database_url, concurrency)?;
+        let tps = pgbench_tps(&config.database_url, clients)?;
         println!(
             "pgbench on the same database: {tps:.0} tps; plusflow does {:.3} payments per pgbench transaction",
             per_second / tps
@@ -258,6 +297,52 @@ async fn payments_end_to_end(
     }
     println!("{summary}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sends the bench's createPayment calls.
+#[derive(Clone)]
+struct Creator {
+    http: reqwest::Client,
+    graphql: String,
+    key: String,
+    /// Makes this run's idempotency keys its own.
+    run: String,
+}
+
+impl Creator {
+    /// Creates payment `n`; its latency in ms, counted from `since`.
+    async fn create(&self, n: usize, since: Instant) -> anyhow::Result<f64> {
+        let query = "mutation($input: CreatePaymentInput!, $key: String!) { createPayment(input: $input, idempotencyKey: $key) { id } }";
+        let input = json!({ "merchantOrderId": format!("bench-{n}"), "orderDescription": "bench", "amount": { "currency": "USD", "value": "1000" },
+                            "terminalType": "WEB", "redirectUrl": "https://bench.invalid/return" });
+        let answer: serde_json::Value = self
+            .http
+            .post(&self.graphql)
+            .bearer_auth(&self.key)
+            .json(&json!({ "query": query, "variables": { "input": input, "key": format!("{}-{n}", self.run) } }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::ensure!(answer["errors"].is_null(), "createPayment failed: {answer}");
+        Ok(since.elapsed().as_secs_f64() * 1000.0)
+    }
+}
+
+/// Waits until no outbox row is due or claimed (a few minutes at most).
+async fn wait_for_drained_outbox(engine: &crate::app::Engine, what: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let backlog = crate::store::outbox_backlog(&engine.db, engine.clock.now_ms()).await?;
+        if backlog == 0 {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{backlog} outbox rows still due or claimed after 300 s ({what})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// Milliseconds from creation to SUCCEEDED of each succeeded payment of the merchant.

@@ -20,6 +20,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 use uuid::Uuid;
 
 pub use apply::{Applied, EventInput, Outcome, apply_event, park_instance, start_instance};
+pub use outbox::outbox_backlog;
 pub use queries::{EngineGauges, InstanceCounts, count_instances, engine_gauges, history, instance};
 
 use crate::config::{Backend, Config};

@@ -79,6 +79,22 @@ pub async fn claim_due(
         .collect()
 }
 
+/// Rows due now or held by a claim: work the relay and workers still have to do.
+pub async fn outbox_backlog(db: &DatabaseConnection, now_ms: i64) -> Result<u64, StoreError> {
+    use sea_orm::{Condition, PaginatorTrait};
+    let due = Condition::all()
+        .add(outbox::Column::Status.eq(outbox::STATUS_PENDING))
+        .add(outbox::Column::DueAtMs.lte(now_ms));
+    Ok(outbox::Entity::find()
+        .filter(
+            Condition::any()
+                .add(due)
+                .add(outbox::Column::Status.eq(outbox::STATUS_CLAIMED)),
+        )
+        .count(db)
+        .await?)
+}
+
 /// The claimed row and its instance (one query), if `claim` still holds the row.
 pub async fn load_claimed(
     db: &DatabaseConnection,
