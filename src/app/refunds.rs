@@ -55,12 +55,16 @@ impl RefundView {
 
 async fn view(engine: &Engine, refund: refund::Model) -> Result<RefundView, PaymentError> {
     let instance = store::instance(&engine.db, refund.id).await?;
+    Ok(view_with(engine, refund, instance))
+}
+
+fn view_with(engine: &Engine, refund: refund::Model, instance: store::entity::instance::Model) -> RefundView {
     let status = status_of(engine, &instance);
-    Ok(RefundView {
+    RefundView {
         refund,
         instance,
         status,
-    })
+    }
 }
 
 /// Refunds part or all of a succeeded payment.
@@ -177,17 +181,16 @@ pub async fn get_refund(
 
 /// A payment's refunds, oldest first.
 pub async fn refunds_of(engine: &Engine, payment_id: Uuid) -> Result<Vec<RefundView>, PaymentError> {
-    let mut views = Vec::new();
-    for refund in rows::refunds_of(&engine.db, payment_id).await? {
-        views.push(view(engine, refund).await?);
-    }
-    Ok(views)
+    Ok(rows::refunds_of(&engine.db, payment_id)
+        .await?
+        .into_iter()
+        .map(|(refund, instance)| view_with(engine, refund, instance))
+        .collect())
 }
 
 /// (refunded, refundable) of a payment: succeeded refunds, and what may still be refunded
 /// (nothing unless the payment succeeded; pending refunds hold their amount).
-pub async fn refund_totals(engine: &Engine, payment: &PaymentView) -> Result<(i64, i64), PaymentError> {
-    let refunds = refunds_of(engine, payment.payment.id).await?;
+pub fn refund_totals(payment: &PaymentView, refunds: &[RefundView]) -> (i64, i64) {
     let sum = |keep: fn(PublicStatus) -> bool| {
         refunds
             .iter()
@@ -202,5 +205,5 @@ pub async fn refund_totals(engine: &Engine, payment: &PaymentView) -> Result<(i6
     } else {
         0
     };
-    Ok((refunded, refundable))
+    (refunded, refundable)
 }

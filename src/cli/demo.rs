@@ -240,7 +240,8 @@ async fn print_refunds(
     for refund in created {
         let refund = refunds::get_refund(engine, principal, refund.refund.id).await?;
         let payment = payments::get_payment(engine, principal, refund.refund.payment_id).await?;
-        let (refunded, _) = refunds::refund_totals(engine, &payment).await?;
+        let (refunded, _) =
+            refunds::refund_totals(&payment, &refunds::refunds_of(engine, payment.payment.id).await?);
         let scenario = SCENARIOS
             .iter()
             .find(|s| payment.payment.order_description.ends_with(s.name))

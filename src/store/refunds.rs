@@ -95,11 +95,21 @@ pub async fn refund(db: &DatabaseConnection, id: Uuid) -> Result<Option<refund::
     Ok(refund::Entity::find_by_id(id).one(db).await?)
 }
 
-/// A payment's refunds, oldest first.
-pub async fn refunds_of(db: &DatabaseConnection, payment_id: Uuid) -> Result<Vec<refund::Model>, StoreError> {
-    Ok(refund::Entity::find()
+/// A payment's refunds with their workflow instances (one query), oldest first.
+pub async fn refunds_of(
+    db: &DatabaseConnection,
+    payment_id: Uuid,
+) -> Result<Vec<(refund::Model, instance::Model)>, StoreError> {
+    refund::Entity::find()
         .filter(refund::Column::PaymentId.eq(payment_id))
         .order_by_asc(refund::Column::Id)
+        .find_also_related(instance::Entity)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(|(refund, instance)| match instance {
+            Some(instance) => Ok((refund, instance)),
+            None => Err(StoreError::NotFound(refund.id)),
+        })
+        .collect()
 }

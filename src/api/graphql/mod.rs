@@ -89,7 +89,7 @@ impl QueryRoot {
             return Ok(None);
         };
         match payments::get_payment(engine(ctx), principal, id).await {
-            Ok(view) => Ok(Some(Payment(view))),
+            Ok(view) => Ok(Some(Payment::from(view))),
             Err(PaymentError::NotFound) => Ok(None),
             Err(e) => Err(graphql_error(e)),
         }
@@ -133,7 +133,7 @@ impl QueryRoot {
         connection.edges.extend(
             views
                 .into_iter()
-                .map(|view| Edge::new(view.payment.id.to_string(), Payment(view))),
+                .map(|view| Edge::new(view.payment.id.to_string(), Payment::from(view))),
         );
         Ok(connection)
     }
@@ -230,7 +230,7 @@ impl MutationRoot {
         let principal = principal(ctx)?;
         payments::create_payment(engine(ctx), principal, input.into_new_payment(), &idempotency_key)
             .await
-            .map(Payment)
+            .map(Payment::from)
             .map_err(graphql_error)
     }
 
@@ -262,7 +262,7 @@ impl MutationRoot {
         let principal = principal(ctx)?;
         payments::cancel_payment(engine(ctx), principal, parse_id(&id)?)
             .await
-            .map(Payment)
+            .map(Payment::from)
             .map_err(graphql_error)
     }
 }
@@ -284,7 +284,7 @@ impl SubscriptionRoot {
             let (engine, principal) = (engine.clone(), principal.clone());
             async move { payments::get_payment(&engine, &principal, id).await.ok() }
         };
-        Ok(follow(id, updates, first, |view| &view.instance, load).map(Payment))
+        Ok(follow(id, updates, first, |view| &view.instance, load).map(Payment::from))
     }
 
     /// The refund now, then every change, until it is final.

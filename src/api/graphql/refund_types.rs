@@ -50,7 +50,7 @@ impl Refund {
         let view = payments::get_payment(engine, &payments::Principal::Admin, self.0.refund.payment_id)
             .await
             .map_err(graphql_error)?;
-        Ok(Payment(view))
+        Ok(Payment::from(view))
     }
     async fn amount(&self) -> Money {
         Money {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{engine, internal};
 use crate::app::payments::{self, PaymentView};
+use crate::app::refunds::RefundView;
 use crate::store;
 use crate::workflow::PublicStatus;
 
@@ -119,8 +120,33 @@ impl CreatePaymentInput {
     }
 }
 
-/// A payment, as its merchant sees it.
-pub struct Payment(pub PaymentView);
+/// A payment, as its merchant sees it. Its refunds are read once per payment per request,
+/// however many of `refunds`, `refundedAmount` and `refundableAmount` are asked for.
+pub struct Payment(pub PaymentView, tokio::sync::OnceCell<Vec<RefundView>>);
+
+impl From<PaymentView> for Payment {
+    fn from(view: PaymentView) -> Self {
+        Payment(view, tokio::sync::OnceCell::new())
+    }
+}
+
+impl Payment {
+    async fn loaded_refunds(&self, ctx: &Context<'_>) -> Result<&[RefundView]> {
+        let refunds = self
+            .1
+            .get_or_try_init(|| crate::app::refunds::refunds_of(engine(ctx), self.0.payment.id))
+            .await
+            .map_err(super::graphql_error)?;
+        Ok(refunds)
+    }
+
+    async fn totals(&self, ctx: &Context<'_>) -> Result<(i64, i64)> {
+        Ok(crate::app::refunds::refund_totals(
+            &self.0,
+            self.loaded_refunds(ctx).await?,
+        ))
+    }
+}
 
 #[Object]
 impl Payment {
@@ -168,16 +194,12 @@ impl Payment {
     }
     /// Every refund of the payment, oldest first.
     async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<super::Refund>> {
-        let views = crate::app::refunds::refunds_of(engine(ctx), self.0.payment.id)
-            .await
-            .map_err(super::graphql_error)?;
-        Ok(views.into_iter().map(super::Refund).collect())
+        let views = self.loaded_refunds(ctx).await?;
+        Ok(views.iter().cloned().map(super::Refund).collect())
     }
     /// What succeeded refunds gave back.
     async fn refunded_amount(&self, ctx: &Context<'_>) -> Result<Money> {
-        let (refunded, _) = crate::app::refunds::refund_totals(engine(ctx), &self.0)
-            .await
-            .map_err(super::graphql_error)?;
+        let (refunded, _) = self.totals(ctx).await?;
         Ok(Money {
             currency: self.0.payment.currency.clone(),
             value: refunded.to_string(),
@@ -185,9 +207,7 @@ impl Payment {
     }
     /// What may still be refunded (pending refunds hold their amount; nothing unless SUCCEEDED).
     async fn refundable_amount(&self, ctx: &Context<'_>) -> Result<Money> {
-        let (_, refundable) = crate::app::refunds::refund_totals(engine(ctx), &self.0)
-            .await
-            .map_err(super::graphql_error)?;
+        let (_, refundable) = self.totals(ctx).await?;
         Ok(Money {
             currency: self.0.payment.currency.clone(),
             value: refundable.to_string(),
