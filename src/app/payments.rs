@@ -240,12 +240,16 @@ pub fn status_of(engine: &Engine, instance: &instance::Model) -> PublicStatus {
 
 async fn view(engine: &Engine, payment: payment::Model) -> Result<PaymentView, PaymentError> {
     let instance = store::instance(&engine.db, payment.id).await?;
+    Ok(view_with(engine, payment, instance))
+}
+
+fn view_with(engine: &Engine, payment: payment::Model, instance: instance::Model) -> PaymentView {
     let status = status_of(engine, &instance);
-    Ok(PaymentView {
+    PaymentView {
         payment,
         instance,
         status,
-    })
+    }
 }
 
 /// Creates a payment, or replays the one created earlier with the same key and input.
@@ -289,7 +293,7 @@ pub async fn create_payment(
         request_hash: &hash,
     };
     let actor = format!("merchant:{}", merchant.id);
-    let id = match rows::create_payment(
+    match rows::create_payment(
         &engine.db,
         &engine.definitions,
         engine.clock.as_ref(),
@@ -302,17 +306,21 @@ pub async fn create_payment(
         Ok(applied) => {
             engine.wake_relay();
             engine.announce(applied.instance.id);
-            applied.instance.id
+            // What was just written, without reading it back.
+            let payment = payment::Model {
+                id: applied.instance.id,
+                ..template
+            };
+            Ok(view_with(engine, payment, applied.instance))
         }
-        Err(key_use) => earlier_resource(key_use, &hash)?,
-    };
-    view(
-        engine,
-        rows::payment(&engine.db, id)
-            .await?
-            .ok_or(PaymentError::NotFound)?,
-    )
-    .await
+        Err(key_use) => {
+            let id = earlier_resource(key_use, &hash)?;
+            let payment = rows::payment(&engine.db, id)
+                .await?
+                .ok_or(PaymentError::NotFound)?;
+            view(engine, payment).await
+        }
+    }
 }
 
 /// What a reused idempotency key resolves to: the resource its first request created, when the
