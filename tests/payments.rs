@@ -34,6 +34,7 @@ on_each_backend!(
     concurrent_refunds_never_take_more_than_was_paid,
     refunds_succeed_through_unknown_answers_and_timeouts_once_each,
     refunds_of_unpaid_foreign_or_other_currency_payments_are_refused,
+    a_payment_alipayplus_never_received_is_cancelled_only_after_no_pay_call_can_still_arrive,
     a_chaos_run_ends_with_every_record_agreeing_with_the_ledger,
 );
 
@@ -58,6 +59,16 @@ async fn spawn_app(backend: Backend) -> Option<App> {
 }
 
 async fn spawn_app_with_chaos(backend: Backend, chaos: Chaos) -> Option<App> {
+    spawn_app_with(backend, chaos, None).await
+}
+
+/// plusflow against a simulator it reaches through a proxy that answers every call to the
+/// Alipay+ API `refused` with 503 (Alipay+ unreachable for that call) and forwards the rest.
+async fn spawn_app_refusing(backend: Backend, refused: &'static str) -> Option<App> {
+    spawn_app_with(backend, Chaos::default(), Some(refused)).await
+}
+
+async fn spawn_app_with(backend: Backend, chaos: Chaos, refused: Option<&'static str>) -> Option<App> {
     let env = TestEnv::new(backend, Options::default()).await?;
     let acqp = VerifyingKeys::single(
         VerifyingKeys::read_pem(&fixture("test-acqp-public.pem")).unwrap(),
@@ -70,8 +81,12 @@ async fn spawn_app_with_chaos(backend: Backend, chaos: Chaos) -> Option<App> {
     let simulator = Simulator::new(config, Arc::new(SystemClock));
     let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
     let simulator_base = format!("http://{address}");
+    let gateway = match refused {
+        Some(api) => refusing_proxy(simulator_base.clone(), api).await,
+        None => simulator_base.clone(),
+    };
     let extra = format!(
-        "\n[admin]\napi_key = \"{ADMIN_KEY}\"\n[alipayplus]\ngateway_url = \"{simulator_base}\"\nclient_id = \"{CLIENT_ID}\"\n\
+        "\n[admin]\napi_key = \"{ADMIN_KEY}\"\n[alipayplus]\ngateway_url = \"{gateway}\"\nclient_id = \"{CLIENT_ID}\"\n\
          private_key_file = \"{}\"\npublic_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n",
         fixture("test-acqp-private.pem").display(),
         fixture("test-alipayplus-public.pem").display()
@@ -92,6 +107,35 @@ async fn spawn_app_with_chaos(backend: Backend, chaos: Chaos) -> Option<App> {
         _running: running,
         _simulator: simulator,
     })
+}
+
+/// Starts an HTTP proxy to `upstream` that answers 503 to `POST .../{refused}` and forwards
+/// everything else unchanged (headers included, so signatures still verify); returns its URL.
+async fn refusing_proxy(upstream: String, refused: &'static str) -> String {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    let http = reqwest::Client::new();
+    let forward = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        let (http, upstream) = (http.clone(), upstream.clone());
+        async move {
+            if uri.path().ends_with(&format!("/{refused}")) {
+                return (StatusCode::SERVICE_UNAVAILABLE, "refused by the test proxy").into_response();
+            }
+            let mut request = http.request(method, format!("{upstream}{uri}")).body(body);
+            for (name, value) in headers.iter().filter(|(name, _)| *name != "host") {
+                request = request.header(name, value);
+            }
+            let answer = request.send().await.unwrap();
+            let status = answer.status();
+            let headers = answer.headers().clone();
+            (status, headers, answer.bytes().await.unwrap()).into_response()
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(forward)).await });
+    format!("http://{address}")
 }
 
 impl App {
@@ -995,6 +1039,59 @@ async fn refunds_of_unpaid_foreign_or_other_currency_payments_are_refused(backen
         app.ledger().await["refunds"].as_object().unwrap().len(),
         0,
         "nothing sent"
+    );
+}
+
+/// Every `pay` is lost on the way (503), so Alipay+ never hears of the payment and answers
+/// cancelPayment with ORDER_NOT_EXIST. plusflow must not believe that while a pay request could
+/// still be in flight (up to the 2 s call timeout here): it asks again, and only then cancels.
+async fn a_payment_alipayplus_never_received_is_cancelled_only_after_no_pay_call_can_still_arrive(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app_refusing(backend, "pay").await else {
+        return;
+    };
+    let (_, key) = app.merchant("Unreachable");
+    let created = app.create(&key, "lost-pay", input("lost-pay", "1000")).await;
+    let id = created["data"]["createPayment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let request_id = created["data"]["createPayment"]["paymentRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cancel = app
+        .gql(
+            Some(&key),
+            "mutation($id: ID!) { cancelPayment(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(cancel["errors"].is_null(), "{cancel}");
+    app.wait_status(&key, &id, "CANCELLED").await;
+
+    let query = "query($id: ID!) { payment(id: $id) { workflow { history { at event toState } } } }";
+    let history = app.gql(Some(&key), query, json!({ "id": id })).await;
+    let history = history["data"]["payment"]["workflow"]["history"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let entered = |state: &str| {
+        let at = history.iter().find(|h| h["toState"] == state).unwrap()["at"]
+            .as_str()
+            .unwrap();
+        chrono::DateTime::parse_from_rfc3339(at).unwrap()
+    };
+    let waited = entered("cancelled") - entered("cancelling");
+    assert!(
+        waited > chrono::Duration::seconds(2),
+        "ORDER_NOT_EXIST believed after {waited}, within the 2 s a pay call may take"
+    );
+    let ledger = app.ledger().await;
+    assert!(
+        ledger["payments"][&request_id].is_null(),
+        "Alipay+ never had it: {ledger}"
     );
 }
 

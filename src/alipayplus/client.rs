@@ -173,6 +173,12 @@ pub struct Client {
 }
 
 impl Client {
+    /// The longest any call may stay in flight: after this, a request sent earlier can no
+    /// longer reach Alipay+.
+    pub fn longest_call(&self) -> Duration {
+        self.timeouts.slow.max(self.timeouts.normal)
+    }
+
     pub fn new(credentials: Credentials, timeouts: Timeouts, clock: SharedClock) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder().build()?;
         Ok(Self {

@@ -23,6 +23,8 @@ pub struct EffectContext {
     pub execution_id: Uuid,
     /// Failed executions before this one.
     pub previous_failures: u32,
+    /// When the transition that decided this effect committed.
+    pub scheduled_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The effect could not be completed.

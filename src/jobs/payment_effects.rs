@@ -219,13 +219,26 @@ impl PaymentEffects {
                 json!({ "resultCode": "SUCCESS" }),
                 Map::new(),
             ),
-            // Alipay+ never saw the payment: there is nothing to cancel.
-            Outcome::Rejected { code, .. } if code == "ORDER_NOT_EXIST" => event(
-                EventName::CancelSucceeded,
-                context.effect,
-                json!({ "resultCode": code }),
-                Map::new(),
-            ),
+            // Alipay+ does not know the payment. A pay request sent before the payment left
+            // `submitting` (answered U, or timed out) may still be on its way and create it, so
+            // the answer is believed only once longer than any call can be in flight has passed
+            // since the cancel was decided: then Alipay+ never had it, and nothing is left to
+            // cancel. Until then, ask again (the conservative reading of ALIPAYPLUS.md 3.4).
+            Outcome::Rejected { code, .. } if code == "ORDER_NOT_EXIST" => {
+                let settled_after =
+                    chrono::Duration::from_std(self.client.longest_call()).expect("call timeouts are short");
+                if self.engine.clock.now() - context.scheduled_at <= settled_after {
+                    return Err(retry(
+                        "cancelPayment: ORDER_NOT_EXIST while a pay request may still be in flight; asking again",
+                    ));
+                }
+                event(
+                    EventName::CancelSucceeded,
+                    context.effect,
+                    json!({ "resultCode": code }),
+                    Map::new(),
+                )
+            }
             Outcome::Rejected { code, message, .. } => Err(EffectError::Permanent(format!(
                 "cancelPayment refused: {code} {}{}",
                 message.unwrap_or_default(),

@@ -97,6 +97,7 @@ impl Runner {
             instance,
             execution_id: row.id,
             previous_failures: row.attempts.max(0) as u32,
+            scheduled_at: row.created_at,
         };
         match tokio::time::timeout(self.effect_timeout, handler.run(context)).await {
             Ok(result) => result,
