@@ -9,7 +9,7 @@ mod m0001_workflow_engine;
 mod m0002_alipayplus_inbound;
 mod m0003_payments;
 mod m0004_refunds;
-mod m0005_outbox_partial_indexes;
+mod m0005_outbox_indexes;
 
 pub struct Migrator;
 
@@ -21,7 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_alipayplus_inbound::Migration),
             Box::new(m0003_payments::Migration),
             Box::new(m0004_refunds::Migration),
-            Box::new(m0005_outbox_partial_indexes::Migration),
+            Box::new(m0005_outbox_indexes::Migration),
         ]
     }
 }

@@ -2,7 +2,9 @@
 //! outbox that keeps every done and stale row. A plain `(status, due_at_ms)` index swells with
 //! dead entries as rows move pending -> claimed -> done (each move rewrites the indexed status),
 //! and PostgreSQL then also used it to filter per-instance updates. Two partial indexes cover
-//! exactly the rows the claim looks at; per-instance updates use `ix_outbox_instance`.
+//! exactly the rows the claim looks at; per-instance lookups (disarming a left state's rows,
+//! the next due row) use `(instance_id, status)`, which answers them on its own even when the
+//! planner's statistics are stale.
 //! Partial indexes have no sea-query form: the SQL below is the same on SQLite and PostgreSQL.
 
 use sea_orm_migration::prelude::*;
@@ -11,7 +13,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m0005_outbox_partial_indexes"
+        "m0005_outbox_indexes"
     }
 }
 
@@ -28,6 +30,9 @@ impl MigrationTrait for Migration {
             "CREATE INDEX ix_outbox_claimed_lease ON outbox (lease_until_ms) WHERE status = 'claimed'",
         )
         .await?;
+        db.execute_unprepared("DROP INDEX ix_outbox_instance").await?;
+        db.execute_unprepared("CREATE INDEX ix_outbox_instance_status ON outbox (instance_id, status)")
+            .await?;
         Ok(())
     }
 
@@ -35,6 +40,10 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         db.execute_unprepared("DROP INDEX ix_outbox_pending_due").await?;
         db.execute_unprepared("DROP INDEX ix_outbox_claimed_lease")
+            .await?;
+        db.execute_unprepared("DROP INDEX ix_outbox_instance_status")
+            .await?;
+        db.execute_unprepared("CREATE INDEX ix_outbox_instance ON outbox (instance_id)")
             .await?;
         db.execute_unprepared("CREATE INDEX ix_outbox_status_due ON outbox (status, due_at_ms)")
             .await?;
