@@ -263,9 +263,10 @@ async fn payments_end_to_end(
         percentile(&latencies, 99.0),
     );
     let (f50, f99) = (percentile(&to_final, 50.0), percentile(&to_final, 99.0));
+    // pgbench gets as many clients as the bench had, or, in open loop, as plusflow's pool has.
     let (load_text, clients) = match load {
         Load::Clients(clients) => (format!("{clients} clients"), clients),
-        Load::Rate(rate) => (format!("offered {rate:.0}/s"), 32),
+        Load::Rate(rate) => (format!("offered {rate:.0}/s"), config.max_connections as usize),
     };
     println!(
         "bench payments on {backend}{} ({load_text}): {count} payments SUCCEEDED in {seconds:.2}s = {per_second:.0} payments/s \
