@@ -1,8 +1,10 @@
 //! The crash run: two `plusflow serve` processes on PostgreSQL + Redis take payments while one
 //! of them is SIGKILLed and restarted (twice), Redis is restarted once and PostgreSQL is
-//! restarted once. At the end every payment is SUCCEEDED, paid exactly once at Alipay+, with no
-//! transition recorded twice. It restarts the machine's PostgreSQL and Redis, so it runs only
-//! when PLUSFLOW_TEST_RESTART_SERVICES=1 (as `.ci/run` sets), alone in its test binary.
+//! restarted once; a tenth of the payments are partially refunded while this goes on. At the
+//! end every payment is SUCCEEDED, paid exactly once at Alipay+, every refund SUCCEEDED and made
+//! once there, with no transition recorded twice. It restarts the machine's PostgreSQL and
+//! Redis, so it runs only when PLUSFLOW_TEST_RESTART_SERVICES=1 (as `.ci/run` sets), alone in
+//! its test binary.
 //! Size: PLUSFLOW_CRASH_PAYMENTS (40 by default).
 
 mod common;
@@ -32,7 +34,7 @@ fn shell(script: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn payments_survive_killed_processes_and_restarted_redis_and_postgresql() {
+async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_postgresql() {
     if std::env::var("PLUSFLOW_TEST_RESTART_SERVICES").as_deref() != Ok("1") {
         println!(
             "skipped: set PLUSFLOW_TEST_RESTART_SERVICES=1 (it restarts PostgreSQL and Redis) to run the crash run"
@@ -109,20 +111,24 @@ async fn payments_survive_killed_processes_and_restarted_redis_and_postgresql() 
     let engine = plusflow::cli::boot(&env.config(), Arc::new(SystemClock))
         .await
         .unwrap();
-    let succeeded = || async {
-        let sql =
-            "SELECT COUNT(*) AS n FROM workflow_instances WHERE kind = 'payment' AND state = 'succeeded'";
-        let backend = engine.db.get_database_backend();
-        match engine
-            .db
-            .query_one_raw(Statement::from_string(backend, sql))
-            .await
-        {
-            Ok(Some(row)) => row.try_get::<i64>("", "n").unwrap_or(0) as usize,
-            _ => 0, // PostgreSQL is restarting
+    let succeeded = |kind: &'static str| {
+        let engine = engine.clone();
+        async move {
+            let sql = format!(
+                "SELECT COUNT(*) AS n FROM workflow_instances WHERE kind = '{kind}' AND state = 'succeeded'"
+            );
+            let backend = engine.db.get_database_backend();
+            match engine
+                .db
+                .query_one_raw(Statement::from_string(backend, sql))
+                .await
+            {
+                Ok(Some(row)) => row.try_get::<i64>("", "n").unwrap_or(0) as usize,
+                _ => 0, // PostgreSQL is restarting
+            }
         }
     };
-    let at_least = |n: usize| move || async move { succeeded().await >= n };
+    let at_least = |n: usize| move || async move { succeeded("payment").await >= n };
 
     wait_for(
         "a quarter of the payments",
@@ -130,6 +136,33 @@ async fn payments_survive_killed_processes_and_restarted_redis_and_postgresql() 
         at_least(count / 4),
     )
     .await;
+    // Refunds of some paid payments, so refunds live through the same kills and restarts.
+    let sql = "SELECT id FROM workflow_instances WHERE kind = 'payment' AND state = 'succeeded' ORDER BY id";
+    let backend = engine.db.get_database_backend();
+    let paid: Vec<uuid::Uuid> = engine
+        .db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get("", "id").unwrap())
+        .collect();
+    let refunded = &paid[..(count / 10).max(1).min(paid.len())];
+    let refund = "mutation($input: CreateRefundInput!, $key: String!) { createRefund(input: $input, idempotencyKey: $key) { id } }";
+    for payment in refunded {
+        let input = json!({ "paymentId": payment.to_string(), "amount": { "currency": "USD", "value": "400" }, "reason": "crash run" });
+        let answer: Value = http
+            .post(format!("{api}/graphql"))
+            .bearer_auth(&key)
+            .json(&json!({ "query": refund, "variables": { "input": input, "key": format!("refund-{payment}") } }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
     victim.kill();
     victim = env.spawn("all");
     shell(
@@ -156,6 +189,10 @@ async fn payments_survive_killed_processes_and_restarted_redis_and_postgresql() 
         at_least(count),
     )
     .await;
+    wait_for("every refund to succeed", Duration::from_secs(300), || async {
+        succeeded("refund").await >= refunded.len()
+    })
+    .await;
 
     let ledger = simulator.ledger();
     assert_eq!(ledger.payments.len(), count, "one payment at Alipay+ per payment");
@@ -167,6 +204,13 @@ async fn payments_survive_killed_processes_and_restarted_redis_and_postgresql() 
         );
         assert_eq!(entry.cancel_count, 0, "{request_id}");
     }
+    assert_eq!(
+        ledger.refunds.len(),
+        refunded.len(),
+        "one refund at Alipay+ per refund"
+    );
+    let refunded_total: i64 = ledger.payments.values().map(|p| p.refunded_total).sum();
+    assert_eq!(refunded_total, 400 * refunded.len() as i64, "each refunded once");
     let sql = "SELECT instance_id, from_state, event, COUNT(*) AS n FROM workflow_history WHERE outcome = 'TRANSITIONED' \
                GROUP BY instance_id, from_state, event HAVING COUNT(*) > 1";
     let backend = engine.db.get_database_backend();
