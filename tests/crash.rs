@@ -33,6 +33,31 @@ fn shell(script: &str) {
     assert!(status.success(), "failed: {script}");
 }
 
+/// The merchant's GraphQL client.
+struct Merchant {
+    http: reqwest::Client,
+    graphql: String,
+    key: String,
+}
+
+impl Merchant {
+    /// Runs a mutation taking `$input` and `$key` (the idempotency key); it must succeed.
+    async fn command(&self, mutation: &str, input: Value, idempotency_key: &str) {
+        let answer: Value = self
+            .http
+            .post(&self.graphql)
+            .bearer_auth(&self.key)
+            .json(&json!({ "query": mutation, "variables": { "input": input, "key": idempotency_key } }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_postgresql() {
     if std::env::var("PLUSFLOW_TEST_RESTART_SERVICES").as_deref() != Ok("1") {
@@ -90,22 +115,16 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
     let mut victim = env.spawn("all");
     let survivor = env.spawn("all");
     let api = survivor.api.clone().expect("the survivor serves the API");
-    let http = reqwest::Client::new();
-    let query = "mutation($input: CreatePaymentInput!, $key: String!) { createPayment(input: $input, idempotencyKey: $key) { id } }";
+    let merchant = Merchant {
+        http: reqwest::Client::new(),
+        graphql: format!("{api}/graphql"),
+        key,
+    };
+    let create = "mutation($input: CreatePaymentInput!, $key: String!) { createPayment(input: $input, idempotencyKey: $key) { id } }";
     for n in 0..count {
         let input = json!({ "merchantOrderId": format!("crash-{n}"), "orderDescription": "crash run",
             "amount": { "currency": "USD", "value": "1000" }, "terminalType": "WEB", "redirectUrl": "https://shop.example/r" });
-        let answer: Value = http
-            .post(format!("{api}/graphql"))
-            .bearer_auth(&key)
-            .json(&json!({ "query": query, "variables": { "input": input, "key": format!("crash-{n}") } }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(answer["errors"].is_null(), "{answer}");
+        merchant.command(create, input, &format!("crash-{n}")).await;
     }
 
     let engine = plusflow::cli::boot(&env.config(), Arc::new(SystemClock))
@@ -151,17 +170,9 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
     let refund = "mutation($input: CreateRefundInput!, $key: String!) { createRefund(input: $input, idempotencyKey: $key) { id } }";
     for payment in refunded {
         let input = json!({ "paymentId": payment.to_string(), "amount": { "currency": "USD", "value": "400" }, "reason": "crash run" });
-        let answer: Value = http
-            .post(format!("{api}/graphql"))
-            .bearer_auth(&key)
-            .json(&json!({ "query": refund, "variables": { "input": input, "key": format!("refund-{payment}") } }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(answer["errors"].is_null(), "{answer}");
+        merchant
+            .command(refund, input, &format!("refund-{payment}"))
+            .await;
     }
     victim.kill();
     victim = env.spawn("all");
