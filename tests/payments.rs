@@ -1125,15 +1125,20 @@ impl StatusBoard {
         StatusBoard { latest, sweeper }
     }
 
-    /// Waits until the board shows payment `id` in `status`; panics after `patience`.
-    async fn wait_status(&self, id: &str, status: &str, patience: Duration) {
+    /// Waits until the board shows payment `id` in `status` (true) or parked for an operator
+    /// (false: its retries ran out, so nobody but an operator moves it on); panics after
+    /// `patience`.
+    async fn wait_status(&self, id: &str, status: &str, patience: Duration) -> bool {
         let seen = self.wait_until(patience, |payments| {
-            payments.get(id).is_some_and(|p| p["status"] == status)
+            payments
+                .get(id)
+                .is_some_and(|p| p["status"] == status || p["workflow"]["needsAttention"] == true)
         });
         assert!(
             seen.await,
             "payment {id} did not reach {status} within {patience:?}"
         );
+        self.latest.borrow()[id]["status"] == status
     }
 
     /// Whether the board showed `condition` holding before `timeout`.
@@ -1205,7 +1210,9 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
     let app = Arc::new(app);
     let board = Arc::new(StatusBoard::start(app.clone(), key.clone()));
     let count = chaos_size();
-    let patience = Duration::from_secs(60 + count as u64 / 2);
+    // A customer waits as long as the run may take: pay is retried through every fault with
+    // growing backoff (1 s, 2 s, 4 s, ... 30 s), and several faults in a row happen at this rate.
+    let patience = Duration::from_secs(300 + count as u64 / 2);
     let mut customers = tokio::task::JoinSet::new();
     for n in 0..count {
         let (app, key, board) = (app.clone(), key.clone(), board.clone());
@@ -1221,7 +1228,9 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
             if n % 5 == 4 {
                 return (id, request_id); // walks away: expiry, then cancel
             }
-            board.wait_status(&id, "AWAITING_CUSTOMER", patience).await;
+            if !board.wait_status(&id, "AWAITING_CUSTOMER", patience).await {
+                return (id, request_id); // parked before the checkout opened
+            }
             let outcome = if n % 5 == 3 {
                 json!({ "outcome": "FAIL", "resultCode": "USER_BALANCE_NOT_ENOUGH" })
             } else {
@@ -1229,7 +1238,9 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
             };
             app.complete(&request_id, outcome).await;
             if n % 3 == 0 && n % 5 < 3 {
-                board.wait_status(&id, "SUCCEEDED", patience).await;
+                if !board.wait_status(&id, "SUCCEEDED", patience).await {
+                    return (id, request_id);
+                }
                 let refund = app
                     .refund(&key, &format!("chaos-refund-{n}"), &id, "USD", "400")
                     .await;
@@ -1243,7 +1254,7 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
         payments.push(done.unwrap());
     }
 
-    let deadline = Duration::from_secs(300 + count as u64 / 2);
+    let deadline = patience;
     let all_settled =
         |board: &HashMap<String, Value>| payments.iter().all(|(id, _)| board.get(id).is_some_and(settled));
     let finished = board.wait_until(deadline, all_settled).await;
