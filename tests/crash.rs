@@ -28,9 +28,21 @@ fn fixture(file: &str) -> std::path::PathBuf {
     std::fs::canonicalize(Path::new("tests/fixtures/keys").join(file)).unwrap()
 }
 
+/// Runs `script`; it must succeed.
 fn shell(script: &str) {
-    let status = Command::new("bash").arg("-c").arg(script).status().expect("bash");
-    assert!(status.success(), "failed: {script}");
+    assert!(succeeds(script), "failed: {script}");
+}
+
+/// Whether `script` exits 0 (its output is discarded).
+fn succeeds(script: &str) -> bool {
+    Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("bash")
+        .success()
 }
 
 /// The merchant's GraphQL client.
@@ -176,12 +188,16 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
     }
     victim.kill();
     victim = env.spawn("all");
-    shell(
-        "redis-cli -h 127.0.0.1 -p 6379 shutdown nosave || true; \
-           for i in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || break; sleep 0.1; done; \
-           redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no; \
-           for i in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done",
-    );
+    shell("redis-cli -h 127.0.0.1 -p 6379 shutdown nosave || true");
+    wait_for("Redis to be down", Duration::from_secs(10), || async {
+        !succeeds("redis-cli -h 127.0.0.1 -p 6379 ping")
+    })
+    .await;
+    shell("redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no");
+    wait_for("Redis to answer", Duration::from_secs(10), || async {
+        succeeds("redis-cli -h 127.0.0.1 -p 6379 ping")
+    })
+    .await;
     wait_for(
         "half of the payments",
         Duration::from_secs(120),
@@ -189,10 +205,11 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
     )
     .await;
     victim.kill();
-    shell(
-        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main restart; \
-           for i in $(seq 1 100); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.1; done",
-    );
+    shell("pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main restart");
+    wait_for("PostgreSQL to answer", Duration::from_secs(10), || async {
+        succeeds("pg_isready -q -h 127.0.0.1 -p 5432")
+    })
+    .await;
     let _victim = env.spawn("all");
     wait_for(
         "every payment to succeed",

@@ -151,8 +151,10 @@ async fn instances_finish_after_their_worker_is_killed_mid_effect(backend: Backe
     let engine = engine_of(&env, Arc::new(SystemClock)).await;
     let mut worker = env.spawn("worker");
 
-    let ids = start_probes(&engine, 200, &target.url("/slow")).await;
+    let ids = start_probes(&engine, 200, &target.url("/gated")).await;
+    // Calls go through ten per poll, the rest wait at the gate: in flight when the kill lands.
     let in_flight = || async {
+        target.let_through(10);
         let claimed = outbox::Entity::find()
             .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
             .count(&engine.db)
@@ -168,6 +170,7 @@ async fn instances_finish_after_their_worker_is_killed_mid_effect(backend: Backe
     .await;
     worker.kill();
     assert!(terminal_count(&engine).await < 200, "the kill happened mid-run");
+    target.open();
 
     if let Some(redis_url) = &env.redis_url {
         // Whatever apalis held in Redis is gone too; only the outbox remembers.
@@ -341,8 +344,9 @@ async fn deliveries_flushed_from_redis_mid_run_are_redelivered_from_the_outbox()
     let engine = engine_of(&env, Arc::new(SystemClock)).await;
     let worker = env.spawn("worker");
 
-    let ids = start_probes(&engine, 200, &target.url("/slow")).await;
+    let ids = start_probes(&engine, 200, &target.url("/gated")).await;
     wait_for("some instances to finish", Duration::from_secs(60), || async {
+        target.let_through(10);
         terminal_count(&engine).await > 0
     })
     .await;
@@ -350,6 +354,7 @@ async fn deliveries_flushed_from_redis_mid_run_are_redelivered_from_the_outbox()
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("FLUSHDB").query_async(&mut connection).await.unwrap();
     assert!(terminal_count(&engine).await < 200, "the flush happened mid-run");
+    target.open();
 
     wait_for(
         "every instance to finish after the flush",

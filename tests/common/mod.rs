@@ -259,9 +259,12 @@ where
 }
 
 /// An HTTP endpoint for probe effects: `/ok`; `/flaky/{key}`, which answers 503 the first time
-/// a key is asked and 200 after that; `/slow` (answers after 300 ms); anything else is 404.
+/// a key is asked and 200 after that; `/gated`, which answers 200 only once the test lets the
+/// call through ([`ProbeTarget::let_through`], [`ProbeTarget::open`]), so effects stay in
+/// flight exactly as long as a test wants; anything else is 404.
 pub struct ProbeTarget {
     pub address: SocketAddr,
+    gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl ProbeTarget {
@@ -270,6 +273,8 @@ impl ProbeTarget {
         use axum::http::StatusCode;
         use axum::routing::get;
         let seen = Arc::new(Mutex::new(HashSet::new()));
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let gated = gate.clone();
         let router = axum::Router::new()
             .route("/ok", get(|| async { StatusCode::OK }))
             .route(
@@ -284,17 +289,32 @@ impl ProbeTarget {
                 }),
             )
             .route(
-                "/slow",
-                get(|| async {
-                    // Simulated server latency (keeps effects in flight), not a wait for work.
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    StatusCode::OK
+                "/gated",
+                get(move || {
+                    let gate = gated.clone();
+                    async move {
+                        // A closed gate (`open`) lets every call through.
+                        if let Ok(permit) = gate.acquire().await {
+                            permit.forget();
+                        }
+                        StatusCode::OK
+                    }
                 }),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await });
-        ProbeTarget { address }
+        ProbeTarget { address, gate }
+    }
+
+    /// Lets `calls` more calls to `/gated` through.
+    pub fn let_through(&self, calls: usize) {
+        self.gate.add_permits(calls);
+    }
+
+    /// Lets every call to `/gated` through from now on.
+    pub fn open(&self) {
+        self.gate.close();
     }
 
     pub fn url(&self, path: &str) -> String {
