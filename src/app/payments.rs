@@ -238,11 +238,6 @@ pub fn status_of(engine: &Engine, instance: &instance::Model) -> PublicStatus {
         .unwrap_or(PublicStatus::Pending)
 }
 
-async fn view(engine: &Engine, payment: payment::Model) -> Result<PaymentView, PaymentError> {
-    let instance = store::instance(&engine.db, payment.id).await?;
-    Ok(view_with(engine, payment, instance))
-}
-
 fn view_with(engine: &Engine, payment: payment::Model, instance: instance::Model) -> PaymentView {
     let status = status_of(engine, &instance);
     PaymentView {
@@ -315,10 +310,10 @@ pub async fn create_payment(
         }
         Err(key_use) => {
             let id = earlier_resource(key_use, &hash)?;
-            let payment = rows::payment(&engine.db, id)
+            let (payment, instance) = rows::payment_with_instance(&engine.db, id)
                 .await?
                 .ok_or(PaymentError::NotFound)?;
-            view(engine, payment).await
+            Ok(view_with(engine, payment, instance))
         }
     }
 }
@@ -341,8 +336,8 @@ pub async fn get_payment(
     principal: &Principal,
     id: Uuid,
 ) -> Result<PaymentView, PaymentError> {
-    match rows::payment(&engine.db, id).await? {
-        Some(payment) if principal.may_see(&payment) => view(engine, payment).await,
+    match rows::payment_with_instance(&engine.db, id).await? {
+        Some((payment, instance)) if principal.may_see(&payment) => Ok(view_with(engine, payment, instance)),
         _ => Err(PaymentError::NotFound),
     }
 }
@@ -373,10 +368,10 @@ pub async fn list_payments(
     let mut rows = rows::list_payments(&engine.db, merchant.id, states.as_deref(), after, first + 1).await?;
     let more = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    let mut views = Vec::with_capacity(rows.len());
-    for payment in rows {
-        views.push(view(engine, payment).await?);
-    }
+    let views = rows
+        .into_iter()
+        .map(|(payment, instance)| view_with(engine, payment, instance))
+        .collect();
     Ok((views, more))
 }
 
@@ -395,7 +390,9 @@ pub async fn cancel_payment(
         .apply(id, EventInput::new(EventName::CancelRequested, actor))
         .await?;
     match applied.outcome {
-        Outcome::Transitioned { .. } | Outcome::Ignored { .. } => view(engine, current.payment).await,
+        Outcome::Transitioned { .. } | Outcome::Ignored { .. } => {
+            Ok(view_with(engine, current.payment, applied.instance))
+        }
         Outcome::Rejected { .. } => Err(PaymentError::InvalidTransition(format!(
             "a {} payment cannot be cancelled",
             current.status

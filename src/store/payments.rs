@@ -1,6 +1,6 @@
 //! Payments, merchants, idempotency keys and webhook delivery records.
 
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -141,32 +141,55 @@ pub async fn payment_by_request_id(
         .await?)
 }
 
-/// A merchant's payments, newest first, after the cursor `after` (a payment id), optionally
-/// only those whose workflow state is one of `states`. Returns up to `limit` rows.
+/// A payment and its workflow instance (one query).
+pub type PaymentRow = (payment::Model, instance::Model);
+
+/// A payment with its workflow instance, in one query.
+pub async fn payment_with_instance(
+    db: &DatabaseConnection,
+    id: Uuid,
+) -> Result<Option<PaymentRow>, StoreError> {
+    let found = payment::Entity::find_by_id(id)
+        .find_also_related(instance::Entity)
+        .one(db)
+        .await?;
+    found.map(with_instance).transpose()
+}
+
+/// A merchant's payments with their instances, newest first, after the cursor `after` (a
+/// payment id), optionally only those whose workflow state is one of `states`. Returns up to
+/// `limit` rows, in one query.
 pub async fn list_payments(
     db: &DatabaseConnection,
     merchant_id: Uuid,
     states: Option<&[String]>,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<payment::Model>, StoreError> {
-    let mut query = payment::Entity::find().filter(payment::Column::MerchantId.eq(merchant_id));
+) -> Result<Vec<PaymentRow>, StoreError> {
+    let mut query = payment::Entity::find()
+        .filter(payment::Column::MerchantId.eq(merchant_id))
+        .find_also_related(instance::Entity);
     if let Some(after) = after {
         query = query.filter(payment::Column::Id.lt(after));
     }
     if let Some(states) = states {
-        let in_states = Query::select()
-            .column(instance::Column::Id)
-            .from(instance::Entity)
-            .and_where(Expr::col(instance::Column::State).is_in(states.iter().cloned()))
-            .to_owned();
-        query = query.filter(payment::Column::Id.in_subquery(in_states));
+        query = query.filter(instance::Column::State.is_in(states.iter().cloned()));
     }
-    Ok(query
+    query
         .order_by_desc(payment::Column::Id)
         .limit(limit)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(with_instance)
+        .collect()
+}
+
+fn with_instance(
+    (payment, instance): (payment::Model, Option<instance::Model>),
+) -> Result<PaymentRow, StoreError> {
+    let instance = instance.ok_or(StoreError::NotFound(payment.id))?;
+    Ok((payment, instance))
 }
 
 /// The earliest pending effect or timer of an instance.
