@@ -78,17 +78,18 @@ async fn notify_payment(
         Err(refused) => return refused,
     };
     let path = uri.path();
-    match payments::payment_by_request_id(&state.engine.db, &notification.payment_request_id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            let refusal = Refusal {
-                code: "ORDER_NOT_EXIST",
-                message: format!("no payment '{}'", notification.payment_request_id),
-            };
-            return state.endpoint.refuse(path, &refusal).into_response();
-        }
-        Err(e) => return unavailable(&state, path, &e.to_string()),
-    }
+    let payment =
+        match payments::payment_by_request_id(&state.engine.db, &notification.payment_request_id).await {
+            Ok(Some(payment)) => payment,
+            Ok(None) => {
+                let refusal = Refusal {
+                    code: "ORDER_NOT_EXIST",
+                    message: format!("no payment '{}'", notification.payment_request_id),
+                };
+                return state.endpoint.refuse(path, &refusal).into_response();
+            }
+            Err(e) => return unavailable(&state, path, &e.to_string()),
+        };
     let call = InboundCall {
         api: "notifyPayment",
         reference: &notification.payment_request_id,
@@ -98,7 +99,7 @@ async fn notify_payment(
     if let Err(e) = inbound::record(&state.engine.db, state.engine.clock.as_ref(), call).await {
         return unavailable(&state, path, &e.to_string());
     }
-    match handle_notification(&state.engine, &notification).await {
+    match handle_notification(&state.engine, &payment, &notification).await {
         Ok(NotificationHandled::Parked(reason)) => {
             tracing::warn!(payment_request_id = %notification.payment_request_id, "{reason}");
             acknowledge(&state, path)

@@ -129,7 +129,7 @@ pub fn parse_amount(field: &str, currency: &str, value: &str) -> Result<i64, Pay
     Ok(amount)
 }
 
-fn check_length(field: &str, value: &str, max: usize) -> Result<(), PaymentError> {
+pub(crate) fn check_length(field: &str, value: &str, max: usize) -> Result<(), PaymentError> {
     if value.trim().is_empty() {
         return Err(invalid(field, "must not be empty"));
     }
@@ -407,19 +407,14 @@ pub enum NotificationHandled {
     Applied,
     /// The amount differs from ours: the payment is parked for an operator.
     Parked(String),
-    /// No payment has this paymentRequestId.
-    UnknownPayment,
 }
 
-/// Settles a payment from a verified notifyPayment.
+/// Settles `payment` from a verified notifyPayment about it.
 pub async fn handle_notification(
     engine: &Engine,
+    payment: &payment::Model,
     notification: &NotifyPaymentRequest,
 ) -> Result<NotificationHandled, PaymentError> {
-    let Some(payment) = rows::payment_by_request_id(&engine.db, &notification.payment_request_id).await?
-    else {
-        return Ok(NotificationHandled::UnknownPayment);
-    };
     if let Some(amount) = &notification.payment_amount
         && (amount.value != payment.amount || amount.currency != payment.currency)
     {

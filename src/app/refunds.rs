@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::Engine;
 use super::payments::{
-    PaymentError, PaymentView, Principal, earlier_resource, get_payment, parse_amount, status_of,
+    PaymentError, PaymentView, Principal, check_length, earlier_resource, get_payment, parse_amount,
+    status_of,
 };
 use crate::store::entity::{instance, refund};
 use crate::store::payments::IdempotencyKey;
@@ -53,11 +54,6 @@ impl RefundView {
     }
 }
 
-async fn view(engine: &Engine, refund: refund::Model) -> Result<RefundView, PaymentError> {
-    let instance = store::instance(&engine.db, refund.id).await?;
-    Ok(view_with(engine, refund, instance))
-}
-
 fn view_with(engine: &Engine, refund: refund::Model, instance: store::entity::instance::Model) -> RefundView {
     let status = status_of(engine, &instance);
     RefundView {
@@ -77,12 +73,7 @@ pub async fn create_refund(
     let Principal::Merchant(merchant) = principal else {
         return Err(PaymentError::Forbidden);
     };
-    if idempotency_key.trim().is_empty() || idempotency_key.chars().count() > 255 {
-        return Err(PaymentError::Validation {
-            field: "idempotencyKey".into(),
-            message: "must be 1 to 255 characters".into(),
-        });
-    }
+    check_length("idempotencyKey", idempotency_key, 255)?;
     let payment = get_payment(engine, principal, input.payment_id).await?;
     if input.currency != payment.payment.currency {
         return Err(PaymentError::Validation {
@@ -131,7 +122,7 @@ pub async fn create_refund(
     };
     let actor = format!("merchant:{}", merchant.id);
     let paid = payment.payment.amount;
-    let id = match rows::create_refund(
+    match rows::create_refund(
         &engine.db,
         &engine.definitions,
         engine.clock.as_ref(),
@@ -145,23 +136,25 @@ pub async fn create_refund(
         RefundCreation::Created(applied) => {
             engine.wake_relay();
             engine.announce(applied.instance.id);
-            applied.instance.id
+            // What was just written, without reading it back.
+            let refund = refund::Model {
+                id: applied.instance.id,
+                ..template
+            };
+            Ok(view_with(engine, refund, applied.instance))
         }
-        RefundCreation::KeyUsedBefore(key_use) => earlier_resource(key_use, &hash)?,
-        RefundCreation::Exceeds { refundable } => {
-            return Err(PaymentError::RefundExceedsRefundable {
-                requested: amount,
-                refundable,
-            });
+        RefundCreation::KeyUsedBefore(key_use) => {
+            let id = earlier_resource(key_use, &hash)?;
+            let (refund, instance) = rows::refund_with_instance(&engine.db, id)
+                .await?
+                .ok_or(PaymentError::NotFound)?;
+            Ok(view_with(engine, refund, instance))
         }
-    };
-    view(
-        engine,
-        rows::refund(&engine.db, id)
-            .await?
-            .ok_or(PaymentError::NotFound)?,
-    )
-    .await
+        RefundCreation::Exceeds { refundable } => Err(PaymentError::RefundExceedsRefundable {
+            requested: amount,
+            refundable,
+        }),
+    }
 }
 
 /// A refund the principal may see.
@@ -170,12 +163,12 @@ pub async fn get_refund(
     principal: &Principal,
     id: Uuid,
 ) -> Result<RefundView, PaymentError> {
-    let refund = rows::refund(&engine.db, id)
+    let (refund, instance) = rows::refund_with_instance(&engine.db, id)
         .await?
         .ok_or(PaymentError::NotFound)?;
     match principal {
         Principal::Merchant(merchant) if merchant.id != refund.merchant_id => Err(PaymentError::NotFound),
-        _ => view(engine, refund).await,
+        _ => Ok(view_with(engine, refund, instance)),
     }
 }
 

@@ -26,25 +26,17 @@ pub enum RefundCreation {
 }
 
 /// Refunds of a payment that still hold money: pending or succeeded (a failed one gives its
-/// amount back).
+/// amount back). One query.
 async fn reserved_in(txn: &DatabaseTransaction, payment_id: Uuid) -> Result<i64, StoreError> {
     let refunds = refund::Entity::find()
         .filter(refund::Column::PaymentId.eq(payment_id))
+        .find_also_related(instance::Entity)
         .all(txn)
         .await?;
-    let ids: Vec<Uuid> = refunds.iter().map(|r| r.id).collect();
-    let failed: Vec<Uuid> = instance::Entity::find()
-        .filter(instance::Column::Id.is_in(ids))
-        .filter(instance::Column::State.eq("failed"))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
     Ok(refunds
         .iter()
-        .filter(|r| !failed.contains(&r.id))
-        .map(|r| r.amount)
+        .filter(|(_, instance)| instance.as_ref().is_none_or(|i| i.state != "failed"))
+        .map(|(refund, _)| refund.amount)
         .sum())
 }
 
@@ -91,15 +83,27 @@ pub async fn create_refund(
     .await
 }
 
+/// A refund and its workflow instance.
+pub type RefundRow = (refund::Model, instance::Model);
+
+/// A refund with its workflow instance, in one query.
+pub async fn refund_with_instance(
+    db: &DatabaseConnection,
+    id: Uuid,
+) -> Result<Option<RefundRow>, StoreError> {
+    let found = refund::Entity::find_by_id(id)
+        .find_also_related(instance::Entity)
+        .one(db)
+        .await?;
+    found.map(with_instance).transpose()
+}
+
 pub async fn refund(db: &DatabaseConnection, id: Uuid) -> Result<Option<refund::Model>, StoreError> {
     Ok(refund::Entity::find_by_id(id).one(db).await?)
 }
 
 /// A payment's refunds with their workflow instances (one query), oldest first.
-pub async fn refunds_of(
-    db: &DatabaseConnection,
-    payment_id: Uuid,
-) -> Result<Vec<(refund::Model, instance::Model)>, StoreError> {
+pub async fn refunds_of(db: &DatabaseConnection, payment_id: Uuid) -> Result<Vec<RefundRow>, StoreError> {
     refund::Entity::find()
         .filter(refund::Column::PaymentId.eq(payment_id))
         .order_by_asc(refund::Column::Id)
@@ -107,9 +111,13 @@ pub async fn refunds_of(
         .all(db)
         .await?
         .into_iter()
-        .map(|(refund, instance)| match instance {
-            Some(instance) => Ok((refund, instance)),
-            None => Err(StoreError::NotFound(refund.id)),
-        })
+        .map(with_instance)
         .collect()
+}
+
+fn with_instance(
+    (refund, instance): (refund::Model, Option<instance::Model>),
+) -> Result<RefundRow, StoreError> {
+    let instance = instance.ok_or(StoreError::NotFound(refund.id))?;
+    Ok((refund, instance))
 }
