@@ -17,7 +17,7 @@ use plusflow::clock::SystemClock;
 use plusflow::simulator::{Chaos, Simulator, SimulatorConfig};
 use serde_json::{Value, json};
 
-use common::{Backend, Options, TestEnv, poll_until, wait_for};
+use common::{Backend, Options, TestEnv, poll_until, poll_within, wait_for};
 
 const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
 const ADMIN_KEY: &str = "test-admin-key";
@@ -1254,19 +1254,23 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
         payments.push(done.unwrap());
     }
 
-    let deadline = patience;
-    let all_settled =
-        |board: &HashMap<String, Value>| payments.iter().all(|(id, _)| board.get(id).is_some_and(settled));
-    let finished = board.wait_until(deadline, all_settled).await;
+    // The check reads everything itself: the board's last sweep may predate the last refund.
     drop(board);
-    // One consistent read of everything the check needs (the board's sweeps are lighter).
     let fields = "id status workflow { state needsAttention lastError nextRunAt } refundedAmount { value } \
                   refunds { status workflow { state needsAttention lastError nextRunAt } }";
-    let ours = app.all_payments(&key, fields).await;
-    if !finished {
+    let all_settled =
+        |ours: &HashMap<String, Value>| payments.iter().all(|(id, _)| ours.get(id).is_some_and(settled));
+    let deadline = patience;
+    let finished = poll_within(deadline, || async {
+        let ours = app.all_payments(&key, fields).await;
+        all_settled(&ours).then_some(ours)
+    })
+    .await;
+    let Some(ours) = finished else {
+        let ours = app.all_payments(&key, fields).await;
         let stuck: Vec<_> = ours.values().filter(|p| !settled(p)).collect();
         panic!("not final after {deadline:?}: {stuck:#?}");
-    }
+    };
 
     let ledger = app.ledger().await;
     for (id, request_id) in &payments {
