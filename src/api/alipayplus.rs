@@ -80,7 +80,7 @@ async fn notify_payment(
     let path = uri.path();
     let payment =
         match payments::payment_by_request_id(&state.engine.db, &notification.payment_request_id).await {
-            Ok(Some(payment)) => payment,
+            Ok(Some(found)) => found,
             Ok(None) => {
                 let refusal = Refusal {
                     code: "ORDER_NOT_EXIST",

@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 
 use super::graphql::ApiSchema;
 use crate::app::Engine;
-use crate::app::payments::{self, Principal};
+use crate::app::merchants;
+use crate::app::payments::Principal;
 
 #[derive(Clone)]
 pub struct GraphqlState {
@@ -36,7 +37,7 @@ impl GraphqlState {
                 return Some(Principal::Admin);
             }
         }
-        match payments::authenticate(&self.engine, key).await {
+        match merchants::authenticate(&self.engine, key).await {
             Ok(Some(merchant)) => Some(Principal::Merchant(merchant)),
             Ok(None) => None,
             Err(e) => {

@@ -9,7 +9,9 @@ use serde_json::Value;
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
+use super::merchants::MerchantCache;
 use crate::clock::SharedClock;
+use crate::store::entity::instance;
 use crate::store::{self, Applied, EventInput, StoreError};
 use crate::workflow::Definitions;
 
@@ -18,6 +20,8 @@ pub struct Engine {
     pub db: DatabaseConnection,
     pub definitions: Arc<Definitions>,
     pub clock: SharedClock,
+    /// Merchants read so far (they never change once created).
+    pub merchants: Arc<MerchantCache>,
     wake: Arc<Notify>,
     updates: broadcast::Sender<Update>,
 }
@@ -37,6 +41,7 @@ impl Engine {
             db,
             definitions: Arc::new(definitions),
             clock,
+            merchants: Arc::default(),
             wake,
             updates,
         }
@@ -60,7 +65,23 @@ impl Engine {
 
     /// Applies an event through the one write path.
     pub async fn apply(&self, id: Uuid, event: EventInput) -> Result<Applied, StoreError> {
-        let applied = store::apply_event(&self.db, &self.definitions, self.clock.as_ref(), id, event).await?;
+        self.apply_event(id, event, None).await
+    }
+
+    /// [`Engine::apply`] to an instance the caller has read: decided on that copy and written
+    /// if it is still current, else decided afresh (see [`store::apply_event`]).
+    pub async fn apply_seen(&self, seen: &instance::Model, event: EventInput) -> Result<Applied, StoreError> {
+        self.apply_event(seen.id, event, Some(seen)).await
+    }
+
+    async fn apply_event(
+        &self,
+        id: Uuid,
+        event: EventInput,
+        seen: Option<&instance::Model>,
+    ) -> Result<Applied, StoreError> {
+        let clock = self.clock.as_ref();
+        let applied = store::apply_event(&self.db, &self.definitions, clock, id, event, seen).await?;
         self.wake_if_scheduled(&applied);
         self.announce(id);
         Ok(applied)

@@ -3,6 +3,7 @@
 
 mod effects;
 mod engine;
+pub mod merchants;
 pub mod payments;
 pub mod refunds;
 

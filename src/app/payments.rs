@@ -14,7 +14,7 @@ use super::Engine;
 use crate::alipayplus::wire::{NotifyPaymentRequest, ResultStatus};
 use crate::domain::currency_exponent;
 use crate::store::entity::{instance, merchant, payment};
-use crate::store::payments::{self as rows, IdempotencyKey, KeyUse};
+use crate::store::payments::{self as rows, IdempotencyKey, KeyUse, PaymentRow};
 use crate::store::{self, EventInput, Outcome, StoreError};
 use crate::workflow::{EventName, PublicStatus};
 
@@ -65,7 +65,7 @@ impl From<StoreError> for PaymentError {
     }
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> PaymentError {
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> PaymentError {
     PaymentError::Validation {
         field: field.to_string(),
         message: message.into(),
@@ -387,7 +387,7 @@ pub async fn cancel_payment(
         Principal::Admin => "admin".to_string(),
     };
     let applied = engine
-        .apply(id, EventInput::new(EventName::CancelRequested, actor))
+        .apply_seen(&current.instance, EventInput::new(EventName::CancelRequested, actor))
         .await?;
     match applied.outcome {
         Outcome::Transitioned { .. } | Outcome::Ignored { .. } => {
@@ -409,10 +409,10 @@ pub enum NotificationHandled {
     Parked(String),
 }
 
-/// Settles `payment` from a verified notifyPayment about it.
+/// Settles `payment` (as read with its instance) from a verified notifyPayment about it.
 pub async fn handle_notification(
     engine: &Engine,
-    payment: &payment::Model,
+    (payment, instance): &PaymentRow,
     notification: &NotifyPaymentRequest,
 ) -> Result<NotificationHandled, PaymentError> {
     if let Some(amount) = &notification.payment_amount
@@ -443,7 +443,7 @@ pub async fn handle_notification(
     let event = EventInput::new(event, "alipayplus")
         .with_detail(detail)
         .with_data(patch);
-    engine.apply(payment.id, event).await?;
+    engine.apply_seen(instance, event).await?;
     Ok(NotificationHandled::Applied)
 }
 
@@ -462,56 +462,6 @@ pub fn settled_fields(alipay_payment_id: Option<&str>, wallet: Option<&str>) -> 
 /// Instance data learnt when a payment fails.
 pub fn failure_fields(code: &str) -> Map<String, Value> {
     Map::from_iter([("failureCode".to_string(), Value::from(code))])
-}
-
-/// A new merchant and its API key (shown once; only its hash is kept).
-pub struct CreatedMerchant {
-    pub id: Uuid,
-    pub api_key: String,
-    pub webhook_secret: String,
-}
-
-pub fn hash_api_key(api_key: &str) -> String {
-    hex::encode(Sha256::digest(api_key.as_bytes()))
-}
-
-fn random_token(prefix: &str) -> String {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("the OS random generator");
-    format!("{prefix}{}", hex::encode(bytes))
-}
-
-pub async fn create_merchant(
-    engine: &Engine,
-    name: &str,
-    webhook_url: Option<&str>,
-) -> Result<CreatedMerchant, PaymentError> {
-    check_length("name", name, 256)?;
-    if let Some(url) = webhook_url {
-        url::Url::parse(url).map_err(|e| invalid("webhookUrl", format!("is not a URL ({e})")))?;
-    }
-    let api_key = random_token("pk_");
-    let webhook_secret = random_token("whsec_");
-    let id = Uuid::now_v7();
-    let row = merchant::Model {
-        id,
-        name: name.to_string(),
-        api_key_hash: hash_api_key(&api_key),
-        webhook_url: webhook_url.map(str::to_string),
-        webhook_secret: webhook_secret.clone(),
-        created_at: engine.clock.now(),
-    };
-    rows::create_merchant(&engine.db, row).await?;
-    Ok(CreatedMerchant {
-        id,
-        api_key,
-        webhook_secret,
-    })
-}
-
-/// The merchant an API key belongs to.
-pub async fn authenticate(engine: &Engine, api_key: &str) -> Result<Option<merchant::Model>, PaymentError> {
-    Ok(rows::merchant_by_key_hash(&engine.db, &hash_api_key(api_key)).await?)
 }
 
 /// When the workflow will act next on its own (the earliest pending effect or timer).

@@ -178,7 +178,7 @@ async fn payments_end_to_end(
     wait_for_drained_outbox(&engine, "work left over from an earlier run").await?;
     vacuum(&engine).await?;
     let running = super::start(&config, engine.clone(), super::Role::All).await?;
-    let merchant = crate::app::payments::create_merchant(&engine, "bench", None).await?;
+    let merchant = crate::app::merchants::create_merchant(&engine, "bench", None).await?;
     let creator = Creator {
         http: reqwest::Client::new(),
         graphql: format!(

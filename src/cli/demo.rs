@@ -94,7 +94,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         crate::config::redact(&config.database_url)
     );
 
-    let created = payments::create_merchant(&engine, "Demo Coffee", None).await?;
+    let created = crate::app::merchants::create_merchant(&engine, "Demo Coffee", None).await?;
     let merchant = rows::merchant(&engine.db, created.id)
         .await?
         .expect("just created");

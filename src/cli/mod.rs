@@ -114,7 +114,7 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
         Command::Merchant(MerchantCommand::Create { name, webhook_url }) => {
             let engine = boot(&config, Arc::new(SystemClock)).await?;
             let created =
-                crate::app::payments::create_merchant(&engine, &name, webhook_url.as_deref()).await?;
+                crate::app::merchants::create_merchant(&engine, &name, webhook_url.as_deref()).await?;
             let line = serde_json::json!({ "id": created.id, "apiKey": created.api_key, "webhookSecret": created.webhook_secret });
             println!("{line}");
             Ok(ExitCode::SUCCESS)

@@ -15,6 +15,7 @@ use sha2::Sha256;
 
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::*;
+use crate::app::merchants;
 use crate::app::payments::{failure_fields, settled_fields, status_of};
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine};
 use crate::store::entity::{payment, refund, webhook_delivery};
@@ -317,7 +318,7 @@ impl PaymentEffects {
             });
             (payment, status.to_string(), body)
         };
-        let merchant = rows::merchant(&self.engine.db, payment.merchant_id)
+        let merchant = merchants::merchant(&self.engine, payment.merchant_id)
             .await
             .map_err(store_error)?
             .ok_or_else(|| EffectError::Permanent("the payment's merchant is gone".into()))?;

@@ -47,13 +47,13 @@ impl Runner {
                 .map(|event| Some(EventInput::new(event, "timer")))
                 .map_err(|_| EffectError::Permanent(format!("timer raises unknown event '{}'", row.name)))
         } else {
-            self.run_effect(&row, instance).await
+            self.run_effect(&row, instance.clone()).await
         };
         let closed = match result {
             Ok(event) => {
                 let applies_event = event.is_some();
                 let closed =
-                    claims::complete(&engine.db, &engine.definitions, clock, &row, claim, event).await?;
+                    claims::complete(&engine.db, &engine.definitions, clock, (&row, &instance), claim, event).await?;
                 if applies_event && closed == Closed::Recorded {
                     engine.announce(row.instance_id);
                 }

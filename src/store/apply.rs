@@ -157,16 +157,22 @@ pub(crate) async fn start_instance_in(
 }
 
 /// Applies `event` to instance `id` in its own transaction, retried if it lost a race.
+///
+/// `seen` is the instance as the caller read it earlier, if it did: the decision is then taken
+/// on that copy and written only if the instance is still at that version (one round trip less
+/// than locking and reading it again); otherwise, or if the event would not transition from
+/// there, the instance is locked, read and decided on afresh.
 pub async fn apply_event(
     db: &DatabaseConnection,
     definitions: &Definitions,
     clock: &dyn Clock,
     id: Uuid,
     event: EventInput,
+    seen: Option<&instance::Model>,
 ) -> Result<Applied, StoreError> {
     retry_transient(|| async {
         let txn = db.begin().await?;
-        let applied = apply_event_in(&txn, definitions, clock, id, &event).await?;
+        let applied = apply_event_in(&txn, definitions, clock, id, &event, seen).await?;
         txn.commit().await?;
         Ok(applied)
     })
@@ -181,8 +187,41 @@ pub(crate) async fn apply_event_in(
     clock: &dyn Clock,
     id: Uuid,
     event: &EventInput,
+    seen: Option<&instance::Model>,
 ) -> Result<Applied, StoreError> {
+    if let Some(seen) = seen.filter(|seen| seen.id == id)
+        && let Some(applied) = decide_and_write(txn, definitions, clock, seen, event, Read::Seen).await?
+    {
+        return Ok(applied);
+    }
     let current = lock_instance(txn, id).await?;
+    decide_and_write(txn, definitions, clock, &current, event, Read::Locked)
+        .await?
+        .ok_or(StoreError::Conflict)
+}
+
+/// How the instance a decision is taken on was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Locked in this transaction: it is current.
+    Locked,
+    /// Read earlier without a lock: it may be out of date.
+    Seen,
+}
+
+/// Decides `event` on `current` and writes the outcome. Returns `None`, having written
+/// nothing, when `current` was only [`Read::Seen`] and is out of date, or when the event does
+/// not transition from it (an ignored or rejected outcome is recorded only against a locked,
+/// current instance).
+async fn decide_and_write(
+    txn: &DatabaseTransaction,
+    definitions: &Definitions,
+    clock: &dyn Clock,
+    current: &instance::Model,
+    event: &EventInput,
+    read: Read,
+) -> Result<Option<Applied>, StoreError> {
+    let id = current.id;
     let version = current.definition_version as u32;
     let definition =
         definitions
@@ -205,6 +244,7 @@ pub(crate) async fn apply_event_in(
             if let (Some(patch), Value::Object(fields)) = (&event.data_patch, &mut data) {
                 fields.extend(patch.clone());
             }
+            // The version check makes this the first and only write when `current` is stale.
             let updated = instance::Entity::update_many()
                 .col_expr(instance::Column::State, Expr::value(to.clone()))
                 .col_expr(instance::Column::Terminal, Expr::value(terminal))
@@ -218,7 +258,7 @@ pub(crate) async fn apply_event_in(
                 .exec(txn)
                 .await?;
             if updated.rows_affected != 1 {
-                return Err(StoreError::Conflict);
+                return Ok(None);
             }
             let leaving = to != current.state;
             if leaving
@@ -248,6 +288,7 @@ pub(crate) async fn apply_event_in(
                 scheduled,
             )
         }
+        Decision::Ignored { .. } | Decision::Rejected { .. } if read == Read::Seen => return Ok(None),
         Decision::Ignored { reason } => (Outcome::Ignored { reason }, current.clone(), 0),
         Decision::Rejected { reason } => (Outcome::Rejected { reason }, current.clone(), 0),
     };
@@ -269,11 +310,11 @@ pub(crate) async fn apply_event_in(
         clock,
     )
     .await?;
-    Ok(Applied {
+    Ok(Some(Applied {
         outcome,
         instance: after,
         effects_scheduled,
-    })
+    }))
 }
 
 pub(crate) async fn lock_instance(

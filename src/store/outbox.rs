@@ -123,12 +123,12 @@ pub enum Closed {
 }
 
 /// Marks the claimed row done and applies `event` to its instance, in one transaction (one
-/// statement when there is no event).
+/// statement when there is no event). `seen` is the instance as loaded with the claim.
 pub async fn complete(
     db: &DatabaseConnection,
     definitions: &Definitions,
     clock: &dyn Clock,
-    row: &outbox::Model,
+    (row, seen): (&outbox::Model, &instance::Model),
     claim: Claim,
     event: Option<EventInput>,
 ) -> Result<Closed, StoreError> {
@@ -140,7 +140,7 @@ pub async fn complete(
         if close(&txn, claim, outbox::STATUS_DONE, clock).await? == Closed::Superseded {
             return Ok(Closed::Superseded);
         }
-        apply_event_in(&txn, definitions, clock, row.instance_id, event).await?;
+        apply_event_in(&txn, definitions, clock, row.instance_id, event, Some(seen)).await?;
         txn.commit().await?;
         Ok(Closed::Recorded)
     })

@@ -131,14 +131,17 @@ pub async fn payment(db: &DatabaseConnection, id: Uuid) -> Result<Option<payment
     Ok(payment::Entity::find_by_id(id).one(db).await?)
 }
 
+/// The payment with this Alipay+ `paymentRequestId`, with its workflow instance (one query).
 pub async fn payment_by_request_id(
     db: &DatabaseConnection,
     request_id: &str,
-) -> Result<Option<payment::Model>, StoreError> {
-    Ok(payment::Entity::find()
+) -> Result<Option<PaymentRow>, StoreError> {
+    let found = payment::Entity::find()
         .filter(payment::Column::PaymentRequestId.eq(request_id))
+        .find_also_related(instance::Entity)
         .one(db)
-        .await?)
+        .await?;
+    found.map(with_instance).transpose()
 }
 
 /// A payment and its workflow instance (one query).
