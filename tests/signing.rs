@@ -165,3 +165,25 @@ fn the_signature_header_is_parsed_tolerantly_and_key_versions_select_the_key() {
         Err(VerifyError::Header)
     );
 }
+
+#[test]
+fn a_public_key_shorter_than_2048_bits_is_refused_when_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = (dir.path().join("short.pem"), dir.path().join("short-public.pem"));
+    let made = openssl(&["genrsa", "-out", private.to_str().unwrap(), "1024"]);
+    assert!(made.status.success());
+    let exported = openssl(&[
+        "rsa",
+        "-in",
+        private.to_str().unwrap(),
+        "-pubout",
+        "-out",
+        public.to_str().unwrap(),
+    ]);
+    assert!(exported.status.success());
+    let refused = VerifyingKeys::read_pem(&public).unwrap_err().to_string();
+    assert!(
+        refused.contains("1024-bit") && refused.contains("2048"),
+        "{refused}"
+    );
+}

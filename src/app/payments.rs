@@ -387,7 +387,10 @@ pub async fn cancel_payment(
         Principal::Admin => "admin".to_string(),
     };
     let applied = engine
-        .apply_seen(&current.instance, EventInput::new(EventName::CancelRequested, actor))
+        .apply_seen(
+            &current.instance,
+            EventInput::new(EventName::CancelRequested, actor),
+        )
         .await?;
     match applied.outcome {
         Outcome::Transitioned { .. } | Outcome::Ignored { .. } => {

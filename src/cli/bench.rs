@@ -194,6 +194,7 @@ async fn payments_end_to_end(
             .expect("static template"),
     );
     let started = Instant::now();
+    let cpu_before = CpuTime::now();
     let mut senders = tokio::task::JoinSet::new();
     match load {
         Load::Clients(clients) => {
@@ -233,23 +234,27 @@ async fn payments_end_to_end(
     };
     let watch = async {
         loop {
-            let done = succeeded_of(&engine, merchant.id).await?;
-            bar.set_position(done.len() as u64);
-            if done.len() >= count {
-                return anyhow::Ok(done);
+            let done = succeeded_count(&engine, merchant.id).await?;
+            bar.set_position(done as u64);
+            if done >= count {
+                return anyhow::Ok(());
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     };
-    let (created, finals) = tokio::join!(created, watch);
+    let (created, watched) = tokio::join!(created, watch);
     created?;
-    let finals = finals?;
+    watched?;
     let seconds = started.elapsed().as_secs_f64();
+    let finals = succeeded_of(&engine, merchant.id).await?;
     bar.finish_and_clear();
     // Webhook bookkeeping and disarmed timers may still be queued: the run ends when the
     // outbox has nothing due, so no work spills into the next run's numbers.
     wait_for_drained_outbox(&engine, "this run's remaining effects").await?;
     let drained = started.elapsed().as_secs_f64();
+    let cpu_per_payment = CpuTime::now()
+        .zip(cpu_before)
+        .map(|(after, before)| after.since(before).per(count));
     running.stop().await;
 
     latencies.sort_by(f64::total_cmp);
@@ -288,6 +293,15 @@ async fn payments_end_to_end(
         Load::Clients(clients) => summary["concurrency"] = json!(clients),
         Load::Rate(rate) => summary["rate"] = json!(rate),
     }
+    if let Some(cpu) = cpu_per_payment {
+        println!(
+            "CPU per payment: {:.2} ms in plusflow (API, workers and the simulator), {:.2} ms on the whole machine \
+             (with PostgreSQL and Redis)",
+            cpu.process_ms, cpu.machine_ms
+        );
+        summary["cpu_ms_per_payment_process"] = json!((cpu.process_ms * 100.0).round() / 100.0);
+        summary["cpu_ms_per_payment_machine"] = json!((cpu.machine_ms * 100.0).round() / 100.0);
+    }
     if compare_pgbench {
         let tps = pgbench_tps(&config.database_url, clients)?;
         println!(
@@ -299,6 +313,59 @@ async fn payments_end_to_end(
     }
     println!("{summary}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// CPU time used so far, in ms: by this process, and by the whole machine (every process,
+/// idle, I/O wait and stolen time excluded), read from Linux's `/proc` (`None` elsewhere). The per-payment
+/// figures drift far less than payments/s on a shared machine, so they show what a change saves.
+#[derive(Debug, Clone, Copy)]
+struct CpuTime {
+    process_ms: f64,
+    machine_ms: f64,
+}
+
+impl CpuTime {
+    /// Linux's USER_HZ, the unit of `/proc` CPU times (100 on every Linux architecture we run on).
+    const MS_PER_TICK: f64 = 10.0;
+
+    fn now() -> Option<Self> {
+        let process = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        let after_name = process.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let process_ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        let machine = std::fs::read_to_string("/proc/stat").ok()?;
+        let totals: Vec<f64> = machine
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .map(|n| n.parse().unwrap_or(0.0))
+            .collect();
+        // user nice system idle iowait irq softirq steal...: busy is user, nice, system, irq and
+        // softirq (not the time the hypervisor stole).
+        let busy_ticks = [0, 1, 2, 5, 6].iter().filter_map(|&i| totals.get(i)).sum::<f64>();
+        Some(Self {
+            process_ms: process_ticks * Self::MS_PER_TICK,
+            machine_ms: busy_ticks * Self::MS_PER_TICK,
+        })
+    }
+
+    fn since(self, before: Self) -> Self {
+        Self {
+            process_ms: self.process_ms - before.process_ms,
+            machine_ms: self.machine_ms - before.machine_ms,
+        }
+    }
+
+    fn per(self, payments: usize) -> Self {
+        let n = payments.max(1) as f64;
+        Self {
+            process_ms: self.process_ms / n,
+            machine_ms: self.machine_ms / n,
+        }
+    }
 }
 
 /// Sends the bench's createPayment calls.
@@ -365,21 +432,13 @@ async fn wait_for_drained_outbox(engine: &crate::app::Engine, what: &str) -> any
 
 /// Milliseconds from creation to SUCCEEDED of each succeeded payment of the merchant.
 async fn succeeded_of(engine: &crate::app::Engine, merchant_id: Uuid) -> anyhow::Result<Vec<f64>> {
-    use sea_orm::{ConnectionTrait, Statement};
-    let backend = engine.db.get_database_backend();
-    let placeholder = if backend == sea_orm::DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    let sql = format!(
-        "SELECT p.created_at AS created, i.updated_at AS finished FROM payments p JOIN workflow_instances i ON i.id = p.id \
-         WHERE p.merchant_id = {placeholder} AND i.state = 'succeeded'"
+    use sea_orm::ConnectionTrait;
+    let query = succeeded_query(
+        engine,
+        merchant_id,
+        "p.created_at AS created, i.updated_at AS finished",
     );
-    let rows = engine
-        .db
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, [merchant_id.into()]))
-        .await?;
+    let rows = engine.db.query_all_raw(query).await?;
     rows.iter()
         .map(|row| {
             let created: chrono::DateTime<chrono::Utc> = row.try_get("", "created")?;
@@ -387,6 +446,31 @@ async fn succeeded_of(engine: &crate::app::Engine, merchant_id: Uuid) -> anyhow:
             Ok((finished - created).num_microseconds().unwrap_or_default() as f64 / 1000.0)
         })
         .collect()
+}
+
+/// How many of the merchant's payments have SUCCEEDED (the progress bar's poll: a count, so
+/// watching costs the database little).
+async fn succeeded_count(engine: &crate::app::Engine, merchant_id: Uuid) -> anyhow::Result<usize> {
+    use sea_orm::ConnectionTrait;
+    let query = succeeded_query(engine, merchant_id, "COUNT(*) AS n");
+    let row = engine.db.query_one_raw(query).await?;
+    let n: i64 = row.map(|row| row.try_get("", "n")).transpose()?.unwrap_or(0);
+    Ok(n as usize)
+}
+
+/// `SELECT <columns>` over the merchant's SUCCEEDED payments (`p`) joined with their instances (`i`).
+fn succeeded_query(engine: &crate::app::Engine, merchant_id: Uuid, columns: &str) -> sea_orm::Statement {
+    let backend = engine.db.get_database_backend();
+    let placeholder = if backend == sea_orm::DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "SELECT {columns} FROM payments p JOIN workflow_instances i ON i.id = p.id \
+         WHERE p.merchant_id = {placeholder} AND i.state = 'succeeded'"
+    );
+    sea_orm::Statement::from_sql_and_values(backend, sql, [merchant_id.into()])
 }
 
 /// pgbench's TPC-B-like load for 10 s on `url` (its tables are dropped afterwards).
