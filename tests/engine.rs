@@ -365,3 +365,42 @@ async fn deliveries_flushed_from_redis_mid_run_are_redelivered_from_the_outbox()
     assert_all_completed(&engine, &ids).await;
     drop(worker);
 }
+
+/// Disarming a left state's rows (every transition does it) must read that instance's rows
+/// only. PostgreSQL once chose the claim's due-time index for it after statistics were taken on
+/// a drained outbox, reading every pending row on each transition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_instance_outbox_updates_use_the_instance_index_even_after_analyzing_an_empty_outbox() {
+    let Some(env) = TestEnv::new(Backend::PostgresRedis, Options::default()).await else {
+        return;
+    };
+    let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    // A long-running outbox: many finished rows, none pending when the statistics are taken.
+    engine
+        .db
+        .execute_unprepared(
+            "INSERT INTO outbox (id, instance_id, kind, name, scheduled_in_state, payload, due_at_ms, attempts, \
+             max_attempts, status, created_at, updated_at) \
+             SELECT gen_random_uuid(), gen_random_uuid(), 'effect', 'probe_step', 'stepping', '{}', n, 1, 5, 'done', now(), now() \
+             FROM generate_series(1, 50000) AS n; ANALYZE outbox",
+        )
+        .await
+        .unwrap();
+    // Then rows pile up (no worker runs them).
+    let ids = start_probes(&engine, 300, "http://127.0.0.1:9/unused").await;
+    let explain = format!(
+        "EXPLAIN UPDATE outbox SET status = 'stale' WHERE instance_id = '{}' \
+         AND scheduled_in_state = 'stepping' AND status = 'pending'",
+        ids[0]
+    );
+    let plan: Vec<String> = engine
+        .db
+        .query_all_raw(Statement::from_string(engine.db.get_database_backend(), explain))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("ix_outbox_instance_status"), "{plan}");
+}

@@ -10,6 +10,7 @@ mod m0002_alipayplus_inbound;
 mod m0003_payments;
 mod m0004_refunds;
 mod m0005_outbox_indexes;
+mod m0006_outbox_due_index_for_the_claim_only;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_payments::Migration),
             Box::new(m0004_refunds::Migration),
             Box::new(m0005_outbox_indexes::Migration),
+            Box::new(m0006_outbox_due_index_for_the_claim_only::Migration),
         ]
     }
 }
