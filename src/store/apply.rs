@@ -1,12 +1,16 @@
-//! The one write path of workflow state. [`start_instance`] and [`apply_event`] each run ONE
-//! transaction that locks the instance, asks the pure `workflow::apply`, writes the new state,
-//! appends exactly one history row, and inserts the outbox rows for the effects and the timer
-//! the decision scheduled.
+//! The one write path of workflow state. [`start_instance`] and [`apply_event`] each write in
+//! ONE transaction: the decision of the pure `workflow::apply` (planned first, see [`Plan`]),
+//! the new state under a version check, exactly one history row, and the outbox rows for the
+//! effects and the timer the decision scheduled. An event is decided either on the instance
+//! locked in the transaction, or on a copy the caller read earlier, written only if the
+//! instance is still at that version.
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    EntityTrait, IdenStatic, Iterable, ModelTrait, QueryFilter, QuerySelect, Statement, TransactionTrait,
+    UpdateMany,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -133,19 +137,20 @@ pub(crate) async fn start_instance_in(
     instance::Entity::insert(instance::ActiveModel::from(row.clone()))
         .exec_without_returning(txn)
         .await?;
-    append_history(
-        txn,
-        row.id,
-        "created",
-        None,
-        Some(&to),
-        "TRANSITIONED",
-        actor,
-        None,
-        clock,
-    )
-    .await?;
-    let effects_scheduled = schedule(txn, definition, row.id, &to, &effects, timer.as_ref(), clock).await?;
+    let created = HistoryEntry {
+        instance_id: row.id,
+        event: "created",
+        from_state: None,
+        to_state: Some(to.clone()),
+        outcome: "TRANSITIONED",
+        actor: actor.to_string(),
+        detail: None,
+        at: now,
+    };
+    created.append(txn).await?;
+    let scheduled = scheduled_rows(definition, row.id, &to, &effects, timer.as_ref(), now);
+    insert_outbox(txn, scheduled).await?;
+    let effects_scheduled = effects.len();
     Ok(Applied {
         outcome: Outcome::Transitioned {
             from: String::new(),
@@ -159,9 +164,9 @@ pub(crate) async fn start_instance_in(
 /// Applies `event` to instance `id` in its own transaction, retried if it lost a race.
 ///
 /// `seen` is the instance as the caller read it earlier, if it did: the decision is then taken
-/// on that copy and written only if the instance is still at that version (one round trip less
-/// than locking and reading it again); otherwise, or if the event would not transition from
-/// there, the instance is locked, read and decided on afresh.
+/// on that copy and written only if the instance is still at that version (on PostgreSQL a
+/// transition is then one statement, see [`write_as_one_statement`]); otherwise, or if the
+/// event would not transition from there, the instance is locked, read and decided on afresh.
 pub async fn apply_event(
     db: &DatabaseConnection,
     definitions: &Definitions,
@@ -170,6 +175,19 @@ pub async fn apply_event(
     event: EventInput,
     seen: Option<&instance::Model>,
 ) -> Result<Applied, StoreError> {
+    let mut seen = seen.filter(|seen| seen.id == id);
+    if let Some(copy) = seen
+        && db.get_database_backend() == DbBackend::Postgres
+    {
+        let plan = plan(definitions, clock, copy, &event)?;
+        if plan.transitions() {
+            if let Some(applied) = retry_transient(|| write_as_one_statement(db, &plan)).await? {
+                return Ok(applied);
+            }
+            // It moved on since it was read: decide on the current instance instead.
+            seen = None;
+        }
+    }
     retry_transient(|| async {
         let txn = db.begin().await?;
         let applied = apply_event_in(&txn, definitions, clock, id, &event, seen).await?;
@@ -189,39 +207,61 @@ pub(crate) async fn apply_event_in(
     event: &EventInput,
     seen: Option<&instance::Model>,
 ) -> Result<Applied, StoreError> {
-    if let Some(seen) = seen.filter(|seen| seen.id == id)
-        && let Some(applied) = decide_and_write(txn, definitions, clock, seen, event, Read::Seen).await?
-    {
-        return Ok(applied);
+    if let Some(seen) = seen.filter(|seen| seen.id == id) {
+        let plan = plan(definitions, clock, seen, event)?;
+        // An ignored or rejected outcome is recorded only against a locked, current instance.
+        if plan.transitions()
+            && let Some(applied) = write(txn, &plan).await?
+        {
+            return Ok(applied);
+        }
     }
     let current = lock_instance(txn, id).await?;
-    decide_and_write(txn, definitions, clock, &current, event, Read::Locked)
-        .await?
-        .ok_or(StoreError::Conflict)
+    let plan = plan(definitions, clock, &current, event)?;
+    write(txn, &plan).await?.ok_or(StoreError::Conflict)
 }
 
-/// How the instance a decision is taken on was read.
+/// What an event does to an instance, decided on a copy of it before anything is written.
+struct Plan {
+    outcome: Outcome,
+    /// The instance as it was decided on, and as it is after the event.
+    before: instance::Model,
+    after: instance::Model,
+    /// Whether the left state's pending rows are marked stale: its timers always, its unstarted
+    /// effects too when the state is left (the runner would only find them stale).
+    disarm: Option<Disarm>,
+    scheduled: Vec<outbox::Model>,
+    effects_scheduled: usize,
+    history: HistoryEntry,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Read {
-    /// Locked in this transaction: it is current.
-    Locked,
-    /// Read earlier without a lock: it may be out of date.
-    Seen,
+enum Disarm {
+    Timers,
+    TimersAndEffects,
 }
 
-/// Decides `event` on `current` and writes the outcome. Returns `None`, having written
-/// nothing, when `current` was only [`Read::Seen`] and is out of date, or when the event does
-/// not transition from it (an ignored or rejected outcome is recorded only against a locked,
-/// current instance).
-async fn decide_and_write(
-    txn: &DatabaseTransaction,
+impl Plan {
+    fn transitions(&self) -> bool {
+        matches!(self.outcome, Outcome::Transitioned { .. })
+    }
+
+    fn applied(&self) -> Applied {
+        Applied {
+            outcome: self.outcome.clone(),
+            instance: self.after.clone(),
+            effects_scheduled: self.effects_scheduled,
+        }
+    }
+}
+
+/// Decides `event` on `current` (pure: nothing is read or written).
+fn plan(
     definitions: &Definitions,
     clock: &dyn Clock,
     current: &instance::Model,
     event: &EventInput,
-    read: Read,
-) -> Result<Option<Applied>, StoreError> {
-    let id = current.id;
+) -> Result<Plan, StoreError> {
     let version = current.definition_version as u32;
     let definition =
         definitions
@@ -230,91 +270,176 @@ async fn decide_and_write(
                 kind: current.kind.clone(),
                 version,
             })?;
-    let event_name: &'static str = event.name.into();
     let now = clock.now();
-
-    let (outcome, after, effects_scheduled) = match workflow::apply(definition, &current.state, event.name) {
-        Decision::Transition {
-            to,
-            effects,
-            timer,
-            terminal,
-        } => {
-            let mut data = current.data.clone();
-            if let (Some(patch), Value::Object(fields)) = (&event.data_patch, &mut data) {
-                fields.extend(patch.clone());
-            }
-            // The version check makes this the first and only write when `current` is stale.
-            let updated = instance::Entity::update_many()
-                .col_expr(instance::Column::State, Expr::value(to.clone()))
-                .col_expr(instance::Column::Terminal, Expr::value(terminal))
-                .col_expr(instance::Column::Version, Expr::value(current.version + 1))
-                .col_expr(instance::Column::NeedsAttention, Expr::value(false))
-                .col_expr(instance::Column::LastError, Expr::value(Option::<String>::None))
-                .col_expr(instance::Column::Data, Expr::value(data.clone()))
-                .col_expr(instance::Column::UpdatedAt, Expr::value(now))
-                .filter(instance::Column::Id.eq(id))
-                .filter(instance::Column::Version.eq(current.version))
-                .exec(txn)
-                .await?;
-            if updated.rows_affected != 1 {
-                return Ok(None);
-            }
-            let leaving = to != current.state;
-            if leaving
-                || definition
-                    .state(&current.state)
-                    .is_some_and(|s| s.timer.is_some())
-            {
-                disarm(txn, id, &current.state, leaving, clock).await?;
-            }
-            let scheduled = schedule(txn, definition, id, &to, &effects, timer.as_ref(), clock).await?;
-            let after = instance::Model {
-                state: to.clone(),
+    let (outcome, after, disarm, scheduled, effects_scheduled) =
+        match workflow::apply(definition, &current.state, event.name) {
+            Decision::Transition {
+                to,
+                effects,
+                timer,
                 terminal,
-                version: current.version + 1,
-                needs_attention: false,
-                last_error: None,
-                data,
-                updated_at: now,
-                ..current.clone()
-            };
-            (
-                Outcome::Transitioned {
+            } => {
+                let mut data = current.data.clone();
+                if let (Some(patch), Value::Object(fields)) = (&event.data_patch, &mut data) {
+                    fields.extend(patch.clone());
+                }
+                let leaving = to != current.state;
+                let disarm = if leaving {
+                    Some(Disarm::TimersAndEffects)
+                } else {
+                    let has_timer = definition
+                        .state(&current.state)
+                        .is_some_and(|s| s.timer.is_some());
+                    has_timer.then_some(Disarm::Timers)
+                };
+                let scheduled = scheduled_rows(definition, current.id, &to, &effects, timer.as_ref(), now);
+                let after = instance::Model {
+                    state: to.clone(),
+                    terminal,
+                    version: current.version + 1,
+                    needs_attention: false,
+                    last_error: None,
+                    data,
+                    updated_at: now,
+                    ..current.clone()
+                };
+                let outcome = Outcome::Transitioned {
                     from: current.state.clone(),
                     to,
-                },
-                after,
-                scheduled,
-            )
-        }
-        Decision::Ignored { .. } | Decision::Rejected { .. } if read == Read::Seen => return Ok(None),
-        Decision::Ignored { reason } => (Outcome::Ignored { reason }, current.clone(), 0),
-        Decision::Rejected { reason } => (Outcome::Rejected { reason }, current.clone(), 0),
+                };
+                (outcome, after, disarm, scheduled, effects.len())
+            }
+            Decision::Ignored { reason } => (Outcome::Ignored { reason }, current.clone(), None, vec![], 0),
+            Decision::Rejected { reason } => (Outcome::Rejected { reason }, current.clone(), None, vec![], 0),
+        };
+    let to_state = match &outcome {
+        Outcome::Transitioned { to, .. } => Some(to.clone()),
+        _ => None,
     };
-
-    let (from, to) = match &outcome {
-        Outcome::Transitioned { from, to } => (Some(from.as_str()), Some(to.as_str())),
-        _ => (Some(current.state.as_str()), None),
+    let history = HistoryEntry {
+        instance_id: current.id,
+        event: event.name.into(),
+        from_state: Some(current.state.clone()),
+        to_state,
+        outcome: outcome.label(),
+        actor: event.actor.clone(),
+        detail: history_detail(&outcome, event.detail.clone()),
+        at: now,
     };
-    let detail = history_detail(&outcome, event.detail.clone());
-    append_history(
-        txn,
-        id,
-        event_name,
-        from,
-        to,
-        outcome.label(),
-        &event.actor,
-        detail,
-        clock,
-    )
-    .await?;
-    Ok(Some(Applied {
+    Ok(Plan {
         outcome,
-        instance: after,
+        before: current.clone(),
+        after,
+        disarm,
+        scheduled,
         effects_scheduled,
-    }))
+        history,
+    })
+}
+
+/// Writes `plan` in the caller's transaction. Returns `None`, having written nothing, if the
+/// instance is no longer at the version the plan was decided on.
+async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Option<Applied>, StoreError> {
+    if plan.transitions() {
+        let after = &plan.after;
+        // The version check makes this the first and only write when the plan is out of date.
+        let updated = instance::Entity::update_many()
+            .col_expr(instance::Column::State, Expr::value(after.state.clone()))
+            .col_expr(instance::Column::Terminal, Expr::value(after.terminal))
+            .col_expr(instance::Column::Version, Expr::value(after.version))
+            .col_expr(instance::Column::NeedsAttention, Expr::value(false))
+            .col_expr(instance::Column::LastError, Expr::value(Option::<String>::None))
+            .col_expr(instance::Column::Data, Expr::value(after.data.clone()))
+            .col_expr(instance::Column::UpdatedAt, Expr::value(after.updated_at))
+            .filter(instance::Column::Id.eq(after.id))
+            .filter(instance::Column::Version.eq(plan.before.version))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Ok(None);
+        }
+        if let Some(disarm) = plan.disarm {
+            disarm_update(&plan.before, disarm, after.updated_at)
+                .exec(txn)
+                .await?;
+        }
+    }
+    plan.history.append(txn).await?;
+    insert_outbox(txn, plan.scheduled.clone()).await?;
+    Ok(Some(plan.applied()))
+}
+
+/// Writes a transition `plan` as ONE statement, in its own implicit transaction (PostgreSQL:
+/// data-modifying CTEs): the versioned instance update, the disarm, the new outbox rows and
+/// the history row, each but the first conditional on the update having hit. Saves the
+/// BEGIN/COMMIT and three round trips of [`write`]. `None`, with nothing written, if the
+/// instance moved on.
+async fn write_as_one_statement(db: &DatabaseConnection, plan: &Plan) -> Result<Option<Applied>, StoreError> {
+    let (before, after, history) = (&plan.before, &plan.after, &plan.history);
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut param = |value: sea_orm::Value| {
+        values.push(value);
+        format!("${}", values.len())
+    };
+    let mut sql = format!(
+        "WITH moved AS (UPDATE workflow_instances SET state = {}, terminal = {}, version = {}, \
+         needs_attention = FALSE, last_error = NULL, data = {}, updated_at = {} WHERE id = {} AND version = {} \
+         RETURNING id)",
+        param(after.state.clone().into()),
+        param(after.terminal.into()),
+        param(after.version.into()),
+        param(after.data.clone().into()),
+        param(after.updated_at.into()),
+        param(after.id.into()),
+        param(before.version.into()),
+    );
+    if let Some(disarm) = plan.disarm {
+        sql += &format!(
+            ", disarmed AS (UPDATE outbox SET status = '{}', updated_at = {} WHERE instance_id IN (SELECT id FROM moved) \
+             AND scheduled_in_state = {} AND status = '{}'{})",
+            outbox::STATUS_STALE,
+            param(after.updated_at.into()),
+            param(before.state.clone().into()),
+            outbox::STATUS_PENDING,
+            match disarm {
+                Disarm::Timers => format!(" AND kind = '{}'", outbox::KIND_TIMER),
+                Disarm::TimersAndEffects => String::new(),
+            }
+        );
+    }
+    if !plan.scheduled.is_empty() {
+        let columns: Vec<outbox::Column> = outbox::Column::iter().collect();
+        let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.as_str())).collect();
+        let rows: Vec<String> = plan
+            .scheduled
+            .iter()
+            .map(|row| {
+                let cells: Vec<String> = columns.iter().map(|c| param(row.get(*c))).collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect();
+        sql += &format!(
+            ", scheduled AS (INSERT INTO outbox ({names}) SELECT * FROM (VALUES {rows}) AS new_rows ({names}) \
+             WHERE EXISTS (SELECT 1 FROM moved))",
+            names = names.join(", "),
+            rows = rows.join(", "),
+        );
+    }
+    sql += &format!(
+        " INSERT INTO workflow_history (instance_id, event, from_state, to_state, outcome, actor, detail, at) \
+         SELECT id, {}, {}, {}, {}, {}, {}, {} FROM moved",
+        param(history.event.into()),
+        param(history.from_state.clone().into()),
+        param(history.to_state.clone().into()),
+        param(history.outcome.into()),
+        param(history.actor.clone().into()),
+        param(history.detail.clone().into()),
+        param(history.at.into()),
+    );
+    let written = db
+        .execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+        .await?;
+    Ok((written.rows_affected() == 1).then(|| plan.applied()))
 }
 
 pub(crate) async fn lock_instance(
@@ -351,64 +476,67 @@ fn history_detail(outcome: &Outcome, detail: Option<Value>) -> Option<Value> {
     Some(Value::Object(fields))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn append_history(
-    txn: &DatabaseTransaction,
+/// One row of an instance's history.
+#[derive(Debug, Clone)]
+struct HistoryEntry {
     instance_id: Uuid,
-    event: &str,
-    from: Option<&str>,
-    to: Option<&str>,
-    outcome: &str,
-    actor: &str,
+    event: &'static str,
+    from_state: Option<String>,
+    to_state: Option<String>,
+    /// TRANSITIONED, IGNORED or REJECTED.
+    outcome: &'static str,
+    actor: String,
     detail: Option<Value>,
-    clock: &dyn Clock,
-) -> Result<(), StoreError> {
-    let row = history::ActiveModel {
-        instance_id: Set(instance_id),
-        event: Set(event.to_string()),
-        from_state: Set(from.map(str::to_string)),
-        to_state: Set(to.map(str::to_string)),
-        outcome: Set(outcome.to_string()),
-        actor: Set(actor.to_string()),
-        detail: Set(detail),
-        at: Set(clock.now()),
-        ..Default::default()
-    };
-    history::Entity::insert(row).exec_without_returning(txn).await?;
-    Ok(())
+    at: DateTime<Utc>,
 }
 
-/// Inserts the outbox rows of a decision: each effect due now, the state's timer due later.
-/// Returns how many effects were scheduled.
-async fn schedule(
-    txn: &DatabaseTransaction,
+impl HistoryEntry {
+    async fn append(&self, txn: &DatabaseTransaction) -> Result<(), StoreError> {
+        let row = history::ActiveModel {
+            instance_id: Set(self.instance_id),
+            event: Set(self.event.to_string()),
+            from_state: Set(self.from_state.clone()),
+            to_state: Set(self.to_state.clone()),
+            outcome: Set(self.outcome.to_string()),
+            actor: Set(self.actor.clone()),
+            detail: Set(self.detail.clone()),
+            at: Set(self.at),
+            ..Default::default()
+        };
+        history::Entity::insert(row).exec_without_returning(txn).await?;
+        Ok(())
+    }
+}
+
+/// The outbox rows of a decision: each effect due per its retry policy (at once unless it says
+/// otherwise), the state's timer due later.
+fn scheduled_rows(
     definition: &Definition,
     instance_id: Uuid,
     state: &str,
     effects: &[EffectName],
     timer: Option<&Timer>,
-    clock: &dyn Clock,
-) -> Result<usize, StoreError> {
-    let now = clock.now();
-    let row = |kind: &str, name: &str, due_at_ms: i64, max_attempts: u32| outbox::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        instance_id: Set(instance_id),
-        kind: Set(kind.to_string()),
-        name: Set(name.to_string()),
-        scheduled_in_state: Set(state.to_string()),
-        payload: Set(Value::Object(Map::new())),
-        due_at_ms: Set(due_at_ms),
-        attempts: Set(0),
-        max_attempts: Set(max_attempts as i32),
-        status: Set(outbox::STATUS_PENDING.to_string()),
-        lease_token: Set(None),
-        lease_until_ms: Set(None),
-        claimed_by: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    now: DateTime<Utc>,
+) -> Vec<outbox::Model> {
+    let row = |kind: &str, name: &str, due_at_ms: i64, max_attempts: u32| outbox::Model {
+        id: Uuid::now_v7(),
+        instance_id,
+        kind: kind.to_string(),
+        name: name.to_string(),
+        scheduled_in_state: state.to_string(),
+        payload: Value::Object(Map::new()),
+        due_at_ms,
+        attempts: 0,
+        max_attempts: max_attempts as i32,
+        status: outbox::STATUS_PENDING.to_string(),
+        lease_token: None,
+        lease_until_ms: None,
+        claimed_by: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
     };
-    let mut rows: Vec<outbox::ActiveModel> = effects
+    let mut rows: Vec<outbox::Model> = effects
         .iter()
         .map(|effect| {
             let policy = definition.retry_policy(*effect);
@@ -425,35 +553,30 @@ async fn schedule(
             definition.default_retry.attempts,
         ));
     }
+    rows
+}
+
+async fn insert_outbox(txn: &DatabaseTransaction, rows: Vec<outbox::Model>) -> Result<(), StoreError> {
     if !rows.is_empty() {
-        outbox::Entity::insert_many(rows)
+        outbox::Entity::insert_many(rows.into_iter().map(outbox::ActiveModel::from))
             .exec_without_returning(txn)
             .await?;
     }
-    Ok(effects.len())
+    Ok(())
 }
 
-/// Marks stale what `state` scheduled and nobody has started: its timers always (a move back
-/// into the state arms a fresh one), and when `leaving` also its effects, which the runner
-/// would otherwise claim only to find them stale.
-async fn disarm(
-    txn: &DatabaseTransaction,
-    instance_id: Uuid,
-    state: &str,
-    leaving: bool,
-    clock: &dyn Clock,
-) -> Result<(), StoreError> {
-    let mut update = outbox::Entity::update_many()
+/// Marks stale what `left`'s state scheduled and nobody has started (see [`Disarm`]).
+fn disarm_update(left: &instance::Model, disarm: Disarm, now: DateTime<Utc>) -> UpdateMany<outbox::Entity> {
+    let update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(outbox::STATUS_STALE))
-        .col_expr(outbox::Column::UpdatedAt, Expr::value(clock.now()))
-        .filter(outbox::Column::InstanceId.eq(instance_id))
-        .filter(outbox::Column::ScheduledInState.eq(state))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+        .filter(outbox::Column::InstanceId.eq(left.id))
+        .filter(outbox::Column::ScheduledInState.eq(left.state.clone()))
         .filter(outbox::Column::Status.eq(outbox::STATUS_PENDING));
-    if !leaving {
-        update = update.filter(outbox::Column::Kind.eq(outbox::KIND_TIMER));
+    match disarm {
+        Disarm::Timers => update.filter(outbox::Column::Kind.eq(outbox::KIND_TIMER)),
+        Disarm::TimersAndEffects => update,
     }
-    update.exec(txn).await?;
-    Ok(())
 }
 
 /// Parks an instance for an operator without moving it (e.g. a notification whose amount does
