@@ -33,7 +33,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        db.execute_unprepared("DROP INDEX ix_outbox_claimable_due").await?;
+        db.execute_unprepared("DROP INDEX ix_outbox_claimable_due")
+            .await?;
         db.execute_unprepared(
             "CREATE INDEX ix_outbox_pending_due ON outbox (due_at_ms) WHERE status = 'pending'",
         )
