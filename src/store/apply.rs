@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::entity::{history, instance, outbox};
+use super::outbox::Claim;
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
 use crate::workflow::{self, Decision, Definition, Definitions, EffectName, EventName, Timer};
@@ -181,7 +182,7 @@ pub async fn apply_event(
     {
         let plan = plan(definitions, clock, copy, &event)?;
         if plan.transitions() {
-            if let Some(applied) = retry_transient(|| write_as_one_statement(db, &plan)).await? {
+            if let Some(applied) = retry_transient(|| write_as_one_statement(db, &plan, None)).await? {
                 return Ok(applied);
             }
             // It moved on since it was read: decide on the current instance instead.
@@ -195,6 +196,29 @@ pub async fn apply_event(
         Ok(applied)
     })
     .await
+}
+
+/// On PostgreSQL, applies `event` (produced by the effect of `claim`) to `seen` and marks the
+/// claimed row done, as one statement (see [`write_as_one_statement`]). `None`, with nothing
+/// written, when that is not possible: another backend, an event that would not transition
+/// `seen`, the instance moved on, or the claim no longer holds the row; the caller then takes
+/// the transactional path, which tells these apart.
+pub(crate) async fn complete_as_one_statement(
+    db: &DatabaseConnection,
+    definitions: &Definitions,
+    clock: &dyn Clock,
+    seen: &instance::Model,
+    event: &EventInput,
+    claim: Claim,
+) -> Result<Option<Applied>, StoreError> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(None);
+    }
+    let plan = plan(definitions, clock, seen, event)?;
+    if !plan.transitions() {
+        return Ok(None);
+    }
+    retry_transient(|| write_as_one_statement(db, &plan, Some(claim))).await
 }
 
 /// The body of [`apply_event`], for callers that must change more in the same transaction
@@ -374,16 +398,35 @@ async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Option<Applied>
 /// the history row, each but the first conditional on the update having hit. Saves the
 /// BEGIN/COMMIT and three round trips of [`write`]. `None`, with nothing written, if the
 /// instance moved on.
-async fn write_as_one_statement(db: &DatabaseConnection, plan: &Plan) -> Result<Option<Applied>, StoreError> {
+///
+/// With `closing`, the claimed outbox row whose effect produced the event is marked done in the
+/// same statement, and nothing is written unless the claim still holds it (its row is locked
+/// first, so the claim cannot change hands while the instance moves).
+async fn write_as_one_statement(
+    db: &DatabaseConnection,
+    plan: &Plan,
+    closing: Option<Claim>,
+) -> Result<Option<Applied>, StoreError> {
     let (before, after, history) = (&plan.before, &plan.after, &plan.history);
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let mut param = |value: sea_orm::Value| {
         values.push(value);
         format!("${}", values.len())
     };
-    let mut sql = format!(
-        "WITH moved AS (UPDATE workflow_instances SET state = {}, terminal = {}, version = {}, \
-         needs_attention = FALSE, last_error = NULL, data = {}, updated_at = {} WHERE id = {} AND version = {} \
+    let mut sql = String::from("WITH ");
+    let mut held = String::new();
+    if let Some(claim) = closing {
+        sql += &format!(
+            "held AS (SELECT id FROM outbox WHERE id = {} AND lease_token = {} AND status = '{}' FOR UPDATE), ",
+            param(claim.id.into()),
+            param(claim.lease_token.into()),
+            outbox::STATUS_CLAIMED,
+        );
+        held = " AND EXISTS (SELECT 1 FROM held)".into();
+    }
+    sql += &format!(
+        "moved AS (UPDATE workflow_instances SET state = {}, terminal = {}, version = {}, \
+         needs_attention = FALSE, last_error = NULL, data = {}, updated_at = {} WHERE id = {} AND version = {}{held} \
          RETURNING id)",
         param(after.state.clone().into()),
         param(after.terminal.into()),
@@ -393,6 +436,14 @@ async fn write_as_one_statement(db: &DatabaseConnection, plan: &Plan) -> Result<
         param(after.id.into()),
         param(before.version.into()),
     );
+    if closing.is_some() {
+        sql += &format!(
+            ", closed AS (UPDATE outbox SET status = '{}', last_error = NULL, updated_at = {} \
+             WHERE id IN (SELECT id FROM held) AND EXISTS (SELECT 1 FROM moved))",
+            outbox::STATUS_DONE,
+            param(after.updated_at.into()),
+        );
+    }
     if let Some(disarm) = plan.disarm {
         sql += &format!(
             ", disarmed AS (UPDATE outbox SET status = '{}', updated_at = {} WHERE instance_id IN (SELECT id FROM moved) \
