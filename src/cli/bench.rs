@@ -307,7 +307,7 @@ async fn payments_end_to_end(
     if let Some(cpu) = cpu_per_payment {
         println!(
             "CPU per payment: {:.2} ms in plusflow (API, workers and the simulator), {:.2} ms on the whole machine \
-             (with PostgreSQL and Redis)",
+             (every process, the database's included)",
             cpu.process_ms, cpu.machine_ms
         );
         summary["cpu_ms_per_payment_process"] = json!((cpu.process_ms * 100.0).round() / 100.0);
