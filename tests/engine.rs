@@ -26,6 +26,7 @@ on_each_backend!(
     a_timer_fires_when_the_clock_passes_it_even_across_a_restart,
     an_effect_that_keeps_failing_parks_its_instance_for_an_operator,
     every_applied_event_leaves_exactly_one_history_row,
+    an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_instance,
 );
 
 /// An engine on `env` that runs no workers: the test drives it, child processes do the work.
@@ -329,6 +330,83 @@ async fn every_applied_event_leaves_exactly_one_history_row(backend: Backend) {
             assert_eq!(rows, 1 + applied, "one row for the creation and one per event");
         }
     }
+}
+
+async fn an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_instance(backend: Backend) {
+    use plusflow::store::Outcome;
+    let Some(env) = TestEnv::new(backend, Options::default()).await else {
+        return;
+    };
+    let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    let timers = |id: Uuid| {
+        let db = engine.db.clone();
+        async move {
+            outbox::Entity::find()
+                .filter(outbox::Column::InstanceId.eq(id))
+                .filter(outbox::Column::Kind.eq(outbox::KIND_TIMER))
+                .filter(outbox::Column::Status.eq(outbox::STATUS_PENDING))
+                .count(&db)
+                .await
+                .unwrap()
+        }
+    };
+
+    // A current copy: the transition is written, with the timer of the state it enters.
+    let fresh = engine
+        .start("engine_probe", json!({}), "test")
+        .await
+        .unwrap()
+        .instance;
+    let applied = engine
+        .apply_seen(&fresh, EventInput::new(EventName::StepDone, "test"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (applied.instance.state.as_str(), applied.instance.version),
+        ("resting", 2)
+    );
+    assert_eq!(
+        store::instance(&engine.db, fresh.id).await.unwrap().state,
+        "resting"
+    );
+    assert_eq!(timers(fresh.id).await, 1);
+
+    // An outdated copy: cancelled since it was read, so step_done is ignored, not applied.
+    let copy = engine
+        .start("engine_probe", json!({}), "test")
+        .await
+        .unwrap()
+        .instance;
+    engine
+        .apply(copy.id, EventInput::new(EventName::CancelRequested, "test"))
+        .await
+        .unwrap();
+    let applied = engine
+        .apply_seen(&copy, EventInput::new(EventName::StepDone, "test"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(applied.outcome, Outcome::Ignored { .. }),
+        "{:?}",
+        applied.outcome
+    );
+    let stored = store::instance(&engine.db, copy.id).await.unwrap();
+    assert_eq!((stored.state.as_str(), stored.version), ("cancelled", 2));
+    assert_eq!(timers(copy.id).await, 0, "no timer of the state it never entered");
+    let outcomes: Vec<String> = store::history(&engine.db, copy.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| format!("{} {}", row.event, row.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "created TRANSITIONED",
+            "cancel_requested TRANSITIONED",
+            "step_done IGNORED"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,12 @@
 //! Persistence with sea-orm, on SQLite or PostgreSQL: entities, [`apply_event`] (the one write
 //! path of workflow state), the outbox of effects and timers, and read queries.
 //!
-//! Locking: on PostgreSQL an event locks its instance row (`SELECT ... FOR UPDATE`); on SQLite it
-//! takes the database write lock first (a no-op `UPDATE` of the row), so a read never has to be
-//! upgraded. Both then update with a version check, and a transaction that lost a race is
-//! retried from the start.
+//! Concurrency: every write of an instance checks its version. An event on an instance the
+//! caller has already read is decided on that copy and written only if the version still
+//! matches (optimistic; on PostgreSQL a transition is then one statement). Otherwise the
+//! instance is locked and read first: on PostgreSQL `SELECT ... FOR UPDATE`; on SQLite the
+//! database write lock is taken first (a no-op `UPDATE` of the row), so a read never has to be
+//! upgraded. A transaction that lost a race is retried from the start.
 
 mod apply;
 pub mod entity;
