@@ -150,8 +150,8 @@ pub(crate) async fn start_instance_in(
     };
     created.append(txn).await?;
     let scheduled = scheduled_rows(definition, row.id, &to, &effects, timer.as_ref(), now);
+    let effects_scheduled = effects_among(&scheduled);
     insert_outbox(txn, scheduled).await?;
-    let effects_scheduled = effects.len();
     Ok(Applied {
         outcome: Outcome::Transitioned {
             from: String::new(),
@@ -177,16 +177,11 @@ pub async fn apply_event(
     seen: Option<&instance::Model>,
 ) -> Result<Applied, StoreError> {
     let mut seen = seen.filter(|seen| seen.id == id);
-    if let Some(copy) = seen
-        && db.get_database_backend() == DbBackend::Postgres
-    {
-        let plan = plan(definitions, clock, copy, &event)?;
-        if plan.transitions() {
-            if let Some(applied) = retry_transient(|| write_as_one_statement(db, &plan, None)).await? {
-                return Ok(applied);
-            }
-            // It moved on since it was read: decide on the current instance instead.
-            seen = None;
+    if let Some(copy) = seen {
+        match apply_as_one_statement(db, definitions, clock, copy, &event, None).await? {
+            OneStatement::Written(applied) => return Ok(*applied),
+            OneStatement::Missed => seen = None,
+            OneStatement::NotTried => {}
         }
     }
     retry_transient(|| async {
@@ -198,27 +193,38 @@ pub async fn apply_event(
     .await
 }
 
-/// On PostgreSQL, applies `event` (produced by the effect of `claim`) to `seen` and marks the
-/// claimed row done, as one statement (see [`write_as_one_statement`]). `None`, with nothing
-/// written, when that is not possible: another backend, an event that would not transition
-/// `seen`, the instance moved on, or the claim no longer holds the row; the caller then takes
-/// the transactional path, which tells these apart.
-pub(crate) async fn complete_as_one_statement(
+/// What [`apply_as_one_statement`] did.
+pub(crate) enum OneStatement {
+    Written(Box<Applied>),
+    /// Nothing written: the instance moved on since `seen` was read (or, when closing a claim,
+    /// the claim no longer holds its row). Decide again on the locked instance.
+    Missed,
+    /// Nothing written or tried: not PostgreSQL, or the event does not transition `seen` (an
+    /// ignored or rejected outcome is recorded only against a locked, current instance).
+    NotTried,
+}
+
+/// On PostgreSQL, applies `event` to `seen` as one statement (see [`write_as_one_statement`]),
+/// marking the `closing` claim's row done with it when the event came from that effect.
+pub(crate) async fn apply_as_one_statement(
     db: &DatabaseConnection,
     definitions: &Definitions,
     clock: &dyn Clock,
     seen: &instance::Model,
     event: &EventInput,
-    claim: Claim,
-) -> Result<Option<Applied>, StoreError> {
+    closing: Option<Claim>,
+) -> Result<OneStatement, StoreError> {
     if db.get_database_backend() != DbBackend::Postgres {
-        return Ok(None);
+        return Ok(OneStatement::NotTried);
     }
     let plan = plan(definitions, clock, seen, event)?;
     if !plan.transitions() {
-        return Ok(None);
+        return Ok(OneStatement::NotTried);
     }
-    retry_transient(|| write_as_one_statement(db, &plan, Some(claim))).await
+    let written = retry_transient(|| write_as_one_statement(db, &plan, closing)).await?;
+    Ok(written.map_or(OneStatement::Missed, |applied| {
+        OneStatement::Written(Box::new(applied))
+    }))
 }
 
 /// The body of [`apply_event`], for callers that must change more in the same transaction
@@ -255,7 +261,6 @@ struct Plan {
     /// effects too when the state is left (the runner would only find them stale).
     disarm: Option<Disarm>,
     scheduled: Vec<outbox::Model>,
-    effects_scheduled: usize,
     history: HistoryEntry,
 }
 
@@ -274,7 +279,7 @@ impl Plan {
         Applied {
             outcome: self.outcome.clone(),
             instance: self.after.clone(),
-            effects_scheduled: self.effects_scheduled,
+            effects_scheduled: effects_among(&self.scheduled),
         }
     }
 }
@@ -295,47 +300,46 @@ fn plan(
                 version,
             })?;
     let now = clock.now();
-    let (outcome, after, disarm, scheduled, effects_scheduled) =
-        match workflow::apply(definition, &current.state, event.name) {
-            Decision::Transition {
-                to,
-                effects,
-                timer,
-                terminal,
-            } => {
-                let mut data = current.data.clone();
-                if let (Some(patch), Value::Object(fields)) = (&event.data_patch, &mut data) {
-                    fields.extend(patch.clone());
-                }
-                let leaving = to != current.state;
-                let disarm = if leaving {
-                    Some(Disarm::TimersAndEffects)
-                } else {
-                    let has_timer = definition
-                        .state(&current.state)
-                        .is_some_and(|s| s.timer.is_some());
-                    has_timer.then_some(Disarm::Timers)
-                };
-                let scheduled = scheduled_rows(definition, current.id, &to, &effects, timer.as_ref(), now);
-                let after = instance::Model {
-                    state: to.clone(),
-                    terminal,
-                    version: current.version + 1,
-                    needs_attention: false,
-                    last_error: None,
-                    data,
-                    updated_at: now,
-                    ..current.clone()
-                };
-                let outcome = Outcome::Transitioned {
-                    from: current.state.clone(),
-                    to,
-                };
-                (outcome, after, disarm, scheduled, effects.len())
+    let (outcome, after, disarm, scheduled) = match workflow::apply(definition, &current.state, event.name) {
+        Decision::Transition {
+            to,
+            effects,
+            timer,
+            terminal,
+        } => {
+            let mut data = current.data.clone();
+            if let (Some(patch), Value::Object(fields)) = (&event.data_patch, &mut data) {
+                fields.extend(patch.clone());
             }
-            Decision::Ignored { reason } => (Outcome::Ignored { reason }, current.clone(), None, vec![], 0),
-            Decision::Rejected { reason } => (Outcome::Rejected { reason }, current.clone(), None, vec![], 0),
-        };
+            let leaving = to != current.state;
+            let disarm = if leaving {
+                Some(Disarm::TimersAndEffects)
+            } else {
+                let has_timer = definition
+                    .state(&current.state)
+                    .is_some_and(|s| s.timer.is_some());
+                has_timer.then_some(Disarm::Timers)
+            };
+            let scheduled = scheduled_rows(definition, current.id, &to, &effects, timer.as_ref(), now);
+            let after = instance::Model {
+                state: to.clone(),
+                terminal,
+                version: current.version + 1,
+                needs_attention: false,
+                last_error: None,
+                data,
+                updated_at: now,
+                ..current.clone()
+            };
+            let outcome = Outcome::Transitioned {
+                from: current.state.clone(),
+                to,
+            };
+            (outcome, after, disarm, scheduled)
+        }
+        Decision::Ignored { reason } => (Outcome::Ignored { reason }, current.clone(), None, vec![]),
+        Decision::Rejected { reason } => (Outcome::Rejected { reason }, current.clone(), None, vec![]),
+    };
     let to_state = match &outcome {
         Outcome::Transitioned { to, .. } => Some(to.clone()),
         _ => None,
@@ -356,7 +360,6 @@ fn plan(
         after,
         disarm,
         scheduled,
-        effects_scheduled,
         history,
     })
 }
@@ -413,6 +416,7 @@ async fn write_as_one_statement(
         values.push(value);
         format!("${}", values.len())
     };
+    let now = param(after.updated_at.into());
     let mut sql = String::from("WITH ");
     let mut held = String::new();
     if let Some(claim) = closing {
@@ -426,30 +430,27 @@ async fn write_as_one_statement(
     }
     sql += &format!(
         "moved AS (UPDATE workflow_instances SET state = {}, terminal = {}, version = {}, \
-         needs_attention = FALSE, last_error = NULL, data = {}, updated_at = {} WHERE id = {} AND version = {}{held} \
+         needs_attention = FALSE, last_error = NULL, data = {}, updated_at = {now} WHERE id = {} AND version = {}{held} \
          RETURNING id)",
         param(after.state.clone().into()),
         param(after.terminal.into()),
         param(after.version.into()),
         param(after.data.clone().into()),
-        param(after.updated_at.into()),
         param(after.id.into()),
         param(before.version.into()),
     );
     if closing.is_some() {
         sql += &format!(
-            ", closed AS (UPDATE outbox SET status = '{}', last_error = NULL, updated_at = {} \
+            ", closed AS (UPDATE outbox SET status = '{}', last_error = NULL, updated_at = {now} \
              WHERE id IN (SELECT id FROM held) AND EXISTS (SELECT 1 FROM moved))",
             outbox::STATUS_DONE,
-            param(after.updated_at.into()),
         );
     }
     if let Some(disarm) = plan.disarm {
         sql += &format!(
-            ", disarmed AS (UPDATE outbox SET status = '{}', updated_at = {} WHERE instance_id IN (SELECT id FROM moved) \
+            ", disarmed AS (UPDATE outbox SET status = '{}', updated_at = {now} WHERE instance_id IN (SELECT id FROM moved) \
              AND scheduled_in_state = {} AND status = '{}'{})",
             outbox::STATUS_STALE,
-            param(after.updated_at.into()),
             param(before.state.clone().into()),
             outbox::STATUS_PENDING,
             match disarm {
@@ -605,6 +606,14 @@ fn scheduled_rows(
         ));
     }
     rows
+}
+
+/// How many of the `scheduled` rows are effects (due now, so a relay may be woken).
+fn effects_among(scheduled: &[outbox::Model]) -> usize {
+    scheduled
+        .iter()
+        .filter(|row| row.kind == outbox::KIND_EFFECT)
+        .count()
 }
 
 async fn insert_outbox(txn: &DatabaseTransaction, rows: Vec<outbox::Model>) -> Result<(), StoreError> {

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::apply::{EventInput, apply_event_in, complete_as_one_statement};
+use super::apply::{EventInput, OneStatement, apply_as_one_statement, apply_event_in};
 use super::entity::{instance, outbox};
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
@@ -140,18 +140,17 @@ pub async fn complete(
     let Some(event) = &event else {
         return retry_transient(|| close(db, claim, outbox::STATUS_DONE, clock)).await;
     };
-    if complete_as_one_statement(db, definitions, clock, seen, event, claim)
-        .await?
-        .is_some()
-    {
-        return Ok(Closed::Recorded);
-    }
+    let seen = match apply_as_one_statement(db, definitions, clock, seen, event, Some(claim)).await? {
+        OneStatement::Written(_) => return Ok(Closed::Recorded),
+        OneStatement::Missed => None,
+        OneStatement::NotTried => Some(seen),
+    };
     retry_transient(|| async {
         let txn = db.begin().await?;
         if close(&txn, claim, outbox::STATUS_DONE, clock).await? == Closed::Superseded {
             return Ok(Closed::Superseded);
         }
-        apply_event_in(&txn, definitions, clock, row.instance_id, event, Some(seen)).await?;
+        apply_event_in(&txn, definitions, clock, row.instance_id, event, seen).await?;
         txn.commit().await?;
         Ok(Closed::Recorded)
     })
