@@ -26,6 +26,39 @@ pub use outbox::outbox_backlog;
 pub use queries::{EngineGauges, InstanceCounts, count_instances, engine_gauges, history, instance};
 
 use crate::config::{Backend, Config};
+use entity::instance;
+
+/// A row that belongs to a workflow instance (a payment or refund has its instance's id).
+pub(crate) trait OfInstance {
+    fn instance_id(&self) -> Uuid;
+}
+
+impl OfInstance for entity::payment::Model {
+    fn instance_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl OfInstance for entity::refund::Model {
+    fn instance_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl OfInstance for entity::outbox::Model {
+    fn instance_id(&self) -> Uuid {
+        self.instance_id
+    }
+}
+
+/// A row read joined with its instance, which must exist (every such row is written in the
+/// transaction that starts or holds its instance).
+pub(crate) fn with_instance<T: OfInstance>(
+    (row, instance): (T, Option<instance::Model>),
+) -> Result<(T, instance::Model), StoreError> {
+    let instance = instance.ok_or_else(|| StoreError::NotFound(row.instance_id()))?;
+    Ok((row, instance))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::apply::{EventInput, OneStatement, apply_as_one_statement, apply_event_in};
 use super::entity::{instance, outbox};
-use super::{StoreError, retry_transient};
+use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
 use crate::workflow::{Definitions, RetryPolicy};
 
@@ -111,11 +111,7 @@ pub async fn load_claimed(
         .find_also_related(instance::Entity)
         .one(db)
         .await?;
-    match found {
-        Some((row, Some(instance))) => Ok(Some((row, instance))),
-        Some((row, None)) => Err(StoreError::NotFound(row.instance_id)),
-        None => Ok(None),
-    }
+    found.map(with_instance).transpose()
 }
 
 /// What closing a claim did.

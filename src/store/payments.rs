@@ -8,9 +8,9 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::StoreError;
 use super::apply::{Applied, start_instance_in};
 use super::entity::{idempotency, instance, merchant, payment, webhook_delivery};
+use super::{StoreError, with_instance};
 use crate::clock::Clock;
 use crate::workflow::Definitions;
 
@@ -186,13 +186,6 @@ pub async fn list_payments(
         .into_iter()
         .map(with_instance)
         .collect()
-}
-
-fn with_instance(
-    (payment, instance): (payment::Model, Option<instance::Model>),
-) -> Result<PaymentRow, StoreError> {
-    let instance = instance.ok_or(StoreError::NotFound(payment.id))?;
-    Ok((payment, instance))
 }
 
 /// The earliest pending effect or timer of an instance.

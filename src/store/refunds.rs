@@ -6,10 +6,10 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::StoreError;
 use super::apply::{Applied, lock_instance, start_instance_in};
 use super::entity::{instance, refund};
 use super::payments::{IdempotencyKey, KeyUse, use_key_in};
+use super::{StoreError, with_instance};
 use crate::clock::Clock;
 use crate::workflow::Definitions;
 
@@ -113,11 +113,4 @@ pub async fn refunds_of(db: &DatabaseConnection, payment_id: Uuid) -> Result<Vec
         .into_iter()
         .map(with_instance)
         .collect()
-}
-
-fn with_instance(
-    (refund, instance): (refund::Model, Option<instance::Model>),
-) -> Result<RefundRow, StoreError> {
-    let instance = instance.ok_or(StoreError::NotFound(refund.id))?;
-    Ok((refund, instance))
 }
