@@ -193,7 +193,6 @@ async fn payments_end_to_end(
         ProgressStyle::with_template("{bar:40} {pos}/{len} payments SUCCEEDED {per_sec} eta {eta}")
             .expect("static template"),
     );
-    let started = Instant::now();
     let started_at = chrono::Utc::now();
     let cpu_before = CpuTime::now();
     let mut senders = tokio::task::JoinSet::new();
@@ -259,7 +258,7 @@ async fn payments_end_to_end(
     // Webhook bookkeeping and disarmed timers may still be queued: the run ends when the
     // outbox has nothing due, so no work spills into the next run's numbers.
     wait_for_drained_outbox(&engine, "this run's remaining effects").await?;
-    let drained = started.elapsed().as_secs_f64();
+    let drained = ms_between(started_at, chrono::Utc::now()) / 1000.0;
     let cpu_per_payment = CpuTime::now()
         .zip(cpu_before)
         .map(|(after, before)| after.since(before).per(count));
