@@ -12,7 +12,9 @@ use chrono::Utc;
 use plusflow::app::Engine;
 use plusflow::cli::{Role, boot, start};
 use plusflow::clock::{ManualClock, SharedClock, SystemClock};
-use plusflow::store::{self, EventInput, entity::outbox};
+use plusflow::store::entity::{inbound, outbox};
+use plusflow::store::inbound::InboundCall;
+use plusflow::store::{self, EventInput};
 use plusflow::workflow::EventName;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use serde_json::json;
@@ -338,6 +340,26 @@ async fn an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_in
         return;
     };
     let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    // Each event carries an inbound call, journaled once with it whichever way it is written.
+    let carrying = |event: EventName, reference: &str| {
+        let call = InboundCall {
+            api: "notifyPayment",
+            reference,
+            related_reference: None,
+            body: json!({ "paymentRequestId": reference }),
+        };
+        EventInput::new(event, "test").with_inbound(call.into_row(&SystemClock))
+    };
+    let journaled = |reference: &'static str| {
+        let db = engine.db.clone();
+        async move {
+            inbound::Entity::find()
+                .filter(inbound::Column::Reference.eq(reference))
+                .count(&db)
+                .await
+                .unwrap()
+        }
+    };
     let timers = |id: Uuid| {
         let db = engine.db.clone();
         async move {
@@ -358,7 +380,7 @@ async fn an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_in
         .unwrap()
         .instance;
     let applied = engine
-        .apply_seen(&fresh, EventInput::new(EventName::StepDone, "test"))
+        .apply_seen(&fresh, carrying(EventName::StepDone, "fresh"))
         .await
         .unwrap();
     assert_eq!(
@@ -370,6 +392,7 @@ async fn an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_in
         "resting"
     );
     assert_eq!(timers(fresh.id).await, 1);
+    assert_eq!(journaled("fresh").await, 1);
 
     // An outdated copy: cancelled since it was read, so step_done is ignored, not applied.
     let copy = engine
@@ -382,7 +405,7 @@ async fn an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_in
         .await
         .unwrap();
     let applied = engine
-        .apply_seen(&copy, EventInput::new(EventName::StepDone, "test"))
+        .apply_seen(&copy, carrying(EventName::StepDone, "outdated"))
         .await
         .unwrap();
     assert!(
@@ -393,6 +416,7 @@ async fn an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_in
     let stored = store::instance(&engine.db, copy.id).await.unwrap();
     assert_eq!((stored.state.as_str(), stored.version), ("cancelled", 2));
     assert_eq!(timers(copy.id).await, 0, "no timer of the state it never entered");
+    assert_eq!(journaled("outdated").await, 1);
     let outcomes: Vec<String> = store::history(&engine.db, copy.id)
         .await
         .unwrap()

@@ -30,6 +30,7 @@ on_each_backend!(
     bad_input_is_refused_with_the_field_named_and_nothing_stored,
     a_subscriber_sees_the_payment_succeed_even_through_another_api_process,
     merchants_get_signed_webhooks_for_each_status_retried_until_accepted,
+    a_merchant_without_a_webhook_url_costs_no_webhook_jobs,
     partial_refunds_stop_at_the_paid_amount_before_alipayplus_is_asked,
     concurrent_refunds_never_take_more_than_was_paid,
     refunds_succeed_through_unknown_answers_and_timeouts_once_each,
@@ -400,6 +401,23 @@ async fn late_duplicate_and_reordered_notifications_change_nothing_and_are_recor
     assert_eq!(ignored(&cancelled, "notified_success"), 1);
     let ledger = app.ledger().await;
     assert_eq!(ledger["payments"][cancelled_request]["status"], "CANCELLED");
+    // Every notification is journaled once, whether it moved the payment or was ignored: the
+    // simulator's success and the two sent here about one, the late success about the other.
+    let journaled = |reference: &str| {
+        use plusflow::store::entity::inbound;
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        inbound::Entity::find()
+            .filter(inbound::Column::Api.eq("notifyPayment"))
+            .filter(inbound::Column::Reference.eq(reference))
+            .count(&app.engine.db)
+    };
+    assert_eq!(
+        (
+            journaled(paid_request).await.unwrap(),
+            journaled(cancelled_request).await.unwrap()
+        ),
+        (3, 1)
+    );
 }
 
 async fn create_payment_is_idempotent_even_under_concurrency(backend: Backend) {
@@ -769,6 +787,36 @@ async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(ba
         .unwrap();
     let refused = deliveries.iter().filter(|d| d.http_status == Some(503)).count();
     assert_eq!(refused, 1, "the refused attempt is recorded");
+}
+
+async fn a_merchant_without_a_webhook_url_costs_no_webhook_jobs(backend: Backend) {
+    use plusflow::store::entity::outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let merchant = app.create_merchant(&["--name", "No webhooks"]);
+    let key = merchant["apiKey"].as_str().unwrap();
+    let (payment_id, _) = app.paid_payment(key, "quiet", "1000").await;
+    let refund = app.refund(key, "quiet-refund", &payment_id, "USD", "1000").await;
+    let refund_id = refund["data"]["createRefund"]["id"]
+        .as_str()
+        .expect("a refund")
+        .to_string();
+    let refunds = app.settled_refunds(key, &payment_id).await;
+    assert_eq!(refunds["refunds"][0]["status"], "SUCCEEDED", "{refunds}");
+    for (instance, its_call) in [(&payment_id, "submit_pay"), (&refund_id, "submit_refund")] {
+        let jobs: Vec<String> = outbox::Entity::find()
+            .filter(outbox::Column::InstanceId.eq(instance.parse::<uuid::Uuid>().unwrap()))
+            .all(&app.engine.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| row.name)
+            .collect();
+        assert!(jobs.iter().any(|name| name == its_call), "{jobs:?}");
+        assert!(!jobs.iter().any(|name| name == "notify_merchant"), "{jobs:?}");
+    }
 }
 
 impl App {

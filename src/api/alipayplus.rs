@@ -64,7 +64,7 @@ async fn record(state: &InboundState, uri: &Uri, call: InboundCall<'_>) -> Respo
     }
 }
 
-/// Verifies, checks the reference, journals the call, then settles the payment. An unknown
+/// Verifies, checks the reference, then settles the payment and journals the call. An unknown
 /// `paymentRequestId` is refused and stored nowhere; an amount that differs from ours parks the
 /// payment for an operator (acknowledged, so Alipay+ stops re-sending it).
 async fn notify_payment(
@@ -96,10 +96,7 @@ async fn notify_payment(
         related_reference: notification.payment_id.as_deref(),
         body: raw,
     };
-    if let Err(e) = inbound::record(&state.engine.db, state.engine.clock.as_ref(), call).await {
-        return unavailable(&state, path, &e.to_string());
-    }
-    match handle_notification(&state.engine, &payment, &notification).await {
+    match handle_notification(&state.engine, &payment, &notification, call).await {
         Ok(NotificationHandled::Parked(reason)) => {
             tracing::warn!(payment_request_id = %notification.payment_request_id, "{reason}");
             acknowledge(&state, path)

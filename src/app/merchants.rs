@@ -1,5 +1,6 @@
 //! Merchants: creating one (its API key is shown once; only its hash is kept), authenticating an
-//! API key, and looking a merchant up by id for its webhook settings.
+//! API key, looking a merchant up by id for its webhook settings, and what the workflow
+//! instances a merchant creates start with.
 //!
 //! Merchant rows never change once created (nothing updates or deletes them), so each process
 //! keeps the merchants it has read in a [`MerchantCache`]: authenticating a request and sending a
@@ -14,15 +15,25 @@ use uuid::Uuid;
 
 use super::Engine;
 use super::payments::{PaymentError, check_length, invalid};
-use crate::store::StoreError;
 use crate::store::entity::merchant;
 use crate::store::payments as rows;
+use crate::store::{NewInstance, StoreError};
 
 /// A new merchant and its API key (shown once; only its hash is kept).
 pub struct CreatedMerchant {
     pub id: Uuid,
     pub api_key: String,
     pub webhook_secret: String,
+}
+
+/// How a payment or refund of `merchant` starts its workflow instance: created by the merchant,
+/// with `notifyMerchant` saying whether it has a webhook URL (the workflows' `notify_merchant`
+/// effect is `enabled_by` it, so a merchant without one costs no webhook jobs at all).
+pub fn new_instance(merchant: &merchant::Model) -> NewInstance {
+    NewInstance {
+        actor: format!("merchant:{}", merchant.id),
+        data: serde_json::json!({ "notifyMerchant": merchant.webhook_url.is_some() }),
+    }
 }
 
 pub fn hash_api_key(api_key: &str) -> String {

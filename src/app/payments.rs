@@ -10,10 +10,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::Engine;
+use super::{Engine, merchants};
 use crate::alipayplus::wire::{NotifyPaymentRequest, ResultStatus};
 use crate::domain::currency_exponent;
 use crate::store::entity::{instance, merchant, payment};
+use crate::store::inbound::{self, InboundCall};
 use crate::store::payments::{self as rows, IdempotencyKey, KeyUse, PaymentRow};
 use crate::store::{self, EventInput, Outcome, StoreError};
 use crate::workflow::{EventName, PublicStatus};
@@ -287,14 +288,13 @@ pub async fn create_payment(
         key: idempotency_key,
         request_hash: &hash,
     };
-    let actor = format!("merchant:{}", merchant.id);
     match rows::create_payment(
         &engine.db,
         &engine.definitions,
         engine.clock.as_ref(),
         key,
         &template,
-        &actor,
+        &merchants::new_instance(merchant),
     )
     .await?
     {
@@ -412,12 +412,16 @@ pub enum NotificationHandled {
     Parked(String),
 }
 
-/// Settles `payment` (as read with its instance) from a verified notifyPayment about it.
+/// Settles `payment` (as read with its instance) from a verified notifyPayment about it, and
+/// journals the `call` that carried it: in the same statement as the transition it causes, or
+/// on its own when it causes none.
 pub async fn handle_notification(
     engine: &Engine,
     (payment, instance): &PaymentRow,
     notification: &NotifyPaymentRequest,
+    call: InboundCall<'_>,
 ) -> Result<NotificationHandled, PaymentError> {
+    let clock = engine.clock.as_ref();
     if let Some(amount) = &notification.payment_amount
         && (amount.value != payment.amount || amount.currency != payment.currency)
     {
@@ -425,7 +429,8 @@ pub async fn handle_notification(
             "notifyPayment says {} {} but the payment is {} {}; not applied",
             amount.value, amount.currency, payment.amount, payment.currency
         );
-        store::park_instance(&engine.db, engine.clock.as_ref(), payment.id, &reason).await?;
+        inbound::record(&engine.db, clock, call).await?;
+        store::park_instance(&engine.db, clock, payment.id, &reason).await?;
         engine.announce(payment.id);
         return Ok(NotificationHandled::Parked(reason));
     }
@@ -440,12 +445,16 @@ pub async fn handle_notification(
         ),
         // notifyPayment is only ever S or F; anything else is not a final result (ALIPAYPLUS.md 3.2).
         ResultStatus::F => (EventName::NotifiedFailure, failure_fields(&result.result_code)),
-        ResultStatus::U | ResultStatus::Other => return Ok(NotificationHandled::Applied),
+        ResultStatus::U | ResultStatus::Other => {
+            inbound::record(&engine.db, clock, call).await?;
+            return Ok(NotificationHandled::Applied);
+        }
     };
     let detail = json!({ "resultCode": result.result_code, "paymentId": notification.payment_id });
     let event = EventInput::new(event, "alipayplus")
         .with_detail(detail)
-        .with_data(patch);
+        .with_data(patch)
+        .with_inbound(call.into_row(clock));
     engine.apply_seen(instance, event).await?;
     Ok(NotificationHandled::Applied)
 }

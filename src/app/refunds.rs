@@ -6,11 +6,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::Engine;
 use super::payments::{
     PaymentError, PaymentView, Principal, check_length, earlier_resource, get_payment, parse_amount,
     status_of,
 };
+use super::{Engine, merchants};
 use crate::store::entity::{instance, refund};
 use crate::store::payments::IdempotencyKey;
 use crate::store::refunds::{self as rows, RefundCreation};
@@ -120,7 +120,6 @@ pub async fn create_refund(
         key: idempotency_key,
         request_hash: &hash,
     };
-    let actor = format!("merchant:{}", merchant.id);
     let paid = payment.payment.amount;
     match rows::create_refund(
         &engine.db,
@@ -129,7 +128,7 @@ pub async fn create_refund(
         key,
         &template,
         paid,
-        &actor,
+        &merchants::new_instance(merchant),
     )
     .await?
     {

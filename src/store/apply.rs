@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, IdenStatic, Iterable, ModelTrait, QueryFilter, QuerySelect, Statement, TransactionTrait,
-    UpdateMany,
+    EntityName, EntityTrait, IdenStatic, Iterable, ModelTrait, QueryFilter, QuerySelect, Statement,
+    TransactionTrait, UpdateMany,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::entity::{history, instance, outbox};
+use super::entity::{history, inbound, instance, outbox};
 use super::outbox::Claim;
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
@@ -31,6 +31,9 @@ pub struct EventInput {
     pub detail: Option<Value>,
     /// Merged into the instance data (top-level keys) when the event transitions.
     pub data_patch: Option<Map<String, Value>>,
+    /// The verified Alipay+ call that carried the event, journaled in the same write as the
+    /// event's history row (one commit for a notification and what it did).
+    pub inbound: Option<inbound::Model>,
 }
 
 impl EventInput {
@@ -40,6 +43,7 @@ impl EventInput {
             actor: actor.into(),
             detail: None,
             data_patch: None,
+            inbound: None,
         }
     }
 
@@ -50,6 +54,11 @@ impl EventInput {
 
     pub fn with_data(mut self, patch: Map<String, Value>) -> Self {
         self.data_patch = Some(patch);
+        self
+    }
+
+    pub fn with_inbound(mut self, call: inbound::Model) -> Self {
+        self.inbound = Some(call);
         self
     }
 }
@@ -79,6 +88,13 @@ pub struct Applied {
     pub instance: instance::Model,
     /// Outbox rows that became due at once (effects), so a relay may be woken.
     pub effects_scheduled: usize,
+}
+
+/// Who creates an instance, and the data it starts with.
+#[derive(Debug, Clone)]
+pub struct NewInstance {
+    pub actor: String,
+    pub data: Value,
 }
 
 /// Creates an instance of the newest definition of `kind` in its start state.
@@ -149,7 +165,7 @@ pub(crate) async fn start_instance_in(
         at: now,
     };
     created.append(txn).await?;
-    let scheduled = scheduled_rows(definition, row.id, &to, &effects, timer.as_ref(), now);
+    let scheduled = scheduled_rows(definition, &row, &effects, timer.as_ref());
     let effects_scheduled = effects_among(&scheduled);
     insert_outbox(txn, scheduled).await?;
     Ok(Applied {
@@ -262,6 +278,8 @@ struct Plan {
     disarm: Option<Disarm>,
     scheduled: Vec<outbox::Model>,
     history: HistoryEntry,
+    /// The inbound call that carried the event, journaled with the history row.
+    inbound: Option<inbound::Model>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,7 +338,6 @@ fn plan(
                     .is_some_and(|s| s.timer.is_some());
                 has_timer.then_some(Disarm::Timers)
             };
-            let scheduled = scheduled_rows(definition, current.id, &to, &effects, timer.as_ref(), now);
             let after = instance::Model {
                 state: to.clone(),
                 terminal,
@@ -331,6 +348,7 @@ fn plan(
                 updated_at: now,
                 ..current.clone()
             };
+            let scheduled = scheduled_rows(definition, &after, &effects, timer.as_ref());
             let outcome = Outcome::Transitioned {
                 from: current.state.clone(),
                 to,
@@ -361,6 +379,7 @@ fn plan(
         disarm,
         scheduled,
         history,
+        inbound: event.inbound.clone(),
     })
 }
 
@@ -392,13 +411,17 @@ async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Option<Applied>
         }
     }
     plan.history.append(txn).await?;
+    if let Some(call) = &plan.inbound {
+        super::inbound::insert(txn, call.clone()).await?;
+    }
     insert_outbox(txn, plan.scheduled.clone()).await?;
     Ok(Some(plan.applied()))
 }
 
 /// Writes a transition `plan` as ONE statement, in its own implicit transaction (PostgreSQL:
-/// data-modifying CTEs): the versioned instance update, the disarm, the new outbox rows and
-/// the history row, each but the first conditional on the update having hit. Saves the
+/// data-modifying CTEs): the versioned instance update, the disarm, the new outbox rows, the
+/// inbound call's journal row and the history row, each but the first conditional on the
+/// update having hit. Saves the
 /// BEGIN/COMMIT and three round trips of [`write`]. `None`, with nothing written, if the
 /// instance moved on.
 ///
@@ -460,21 +483,15 @@ async fn write_as_one_statement(
         );
     }
     if !plan.scheduled.is_empty() {
-        let columns: Vec<outbox::Column> = outbox::Column::iter().collect();
-        let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.as_str())).collect();
-        let rows: Vec<String> = plan
-            .scheduled
-            .iter()
-            .map(|row| {
-                let cells: Vec<String> = columns.iter().map(|c| param(row.get(*c))).collect();
-                format!("({})", cells.join(", "))
-            })
-            .collect();
         sql += &format!(
-            ", scheduled AS (INSERT INTO outbox ({names}) SELECT * FROM (VALUES {rows}) AS new_rows ({names}) \
-             WHERE EXISTS (SELECT 1 FROM moved))",
-            names = names.join(", "),
-            rows = rows.join(", "),
+            ", scheduled AS ({})",
+            insert_if_moved(&plan.scheduled, &mut param)
+        );
+    }
+    if let Some(call) = &plan.inbound {
+        sql += &format!(
+            ", journaled AS ({})",
+            insert_if_moved(std::slice::from_ref(call), &mut param)
         );
     }
     sql += &format!(
@@ -492,6 +509,31 @@ async fn write_as_one_statement(
         .execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
         .await?;
     Ok((written.rows_affected() == 1).then(|| plan.applied()))
+}
+
+/// `INSERT` of `rows` (every column) that inserts nothing unless the `moved` CTE updated the
+/// instance; values bound through `param`.
+fn insert_if_moved<M>(rows: &[M], param: &mut impl FnMut(sea_orm::Value) -> String) -> String
+where
+    M: ModelTrait,
+    <M::Entity as EntityTrait>::Column: Iterable,
+{
+    let columns: Vec<_> = <M::Entity as EntityTrait>::Column::iter().collect();
+    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.as_str())).collect();
+    let values: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let cells: Vec<String> = columns.iter().map(|c| param(row.get(*c))).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} ({names}) SELECT * FROM (VALUES {values}) AS new_rows ({names}) \
+         WHERE EXISTS (SELECT 1 FROM moved)",
+        table = M::Entity::default().table_name(),
+        names = names.join(", "),
+        values = values.join(", "),
+    )
 }
 
 pub(crate) async fn lock_instance(
@@ -560,22 +602,22 @@ impl HistoryEntry {
     }
 }
 
-/// The outbox rows of a decision: each effect due per its retry policy (at once unless it says
-/// otherwise), the state's timer due later.
+/// The outbox rows of a decision that leaves the instance as `entered`: each effect its data
+/// does not turn off, due per its retry policy (at once unless it says otherwise), and the
+/// state's timer due later.
 fn scheduled_rows(
     definition: &Definition,
-    instance_id: Uuid,
-    state: &str,
+    entered: &instance::Model,
     effects: &[EffectName],
     timer: Option<&Timer>,
-    now: DateTime<Utc>,
 ) -> Vec<outbox::Model> {
+    let now = entered.updated_at;
     let row = |kind: &str, name: &str, due_at_ms: i64, max_attempts: u32| outbox::Model {
         id: Uuid::now_v7(),
-        instance_id,
+        instance_id: entered.id,
         kind: kind.to_string(),
         name: name.to_string(),
-        scheduled_in_state: state.to_string(),
+        scheduled_in_state: entered.state.clone(),
         payload: Value::Object(Map::new()),
         due_at_ms,
         attempts: 0,
@@ -590,6 +632,7 @@ fn scheduled_rows(
     };
     let mut rows: Vec<outbox::Model> = effects
         .iter()
+        .filter(|effect| definition.enabled_for(**effect, &entered.data))
         .map(|effect| {
             let policy = definition.retry_policy(*effect);
             let due = now.timestamp_millis() + policy.first_after.as_millis() as i64;

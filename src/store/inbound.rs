@@ -1,7 +1,7 @@
 //! The journal of verified inbound Alipay+ calls.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -18,20 +18,34 @@ pub struct InboundCall<'a> {
     pub body: Value,
 }
 
+impl InboundCall<'_> {
+    /// The journal row of this call, received now.
+    pub fn into_row(self, clock: &dyn Clock) -> inbound::Model {
+        inbound::Model {
+            id: Uuid::now_v7(),
+            api: self.api.to_string(),
+            reference: self.reference.to_string(),
+            related_reference: self.related_reference.map(str::to_string),
+            body: self.body,
+            received_at: clock.now(),
+        }
+    }
+}
+
+/// Journals a call on its own (a call that carries a workflow event is journaled with it: see
+/// [`super::EventInput::with_inbound`]).
 pub async fn record(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     call: InboundCall<'_>,
 ) -> Result<(), StoreError> {
-    let row = inbound::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        api: Set(call.api.to_string()),
-        reference: Set(call.reference.to_string()),
-        related_reference: Set(call.related_reference.map(str::to_string)),
-        body: Set(call.body),
-        received_at: Set(clock.now()),
-    };
-    inbound::Entity::insert(row).exec_without_returning(db).await?;
+    insert(db, call.into_row(clock)).await
+}
+
+pub(crate) async fn insert(db: &impl ConnectionTrait, row: inbound::Model) -> Result<(), StoreError> {
+    inbound::Entity::insert(inbound::ActiveModel::from(row))
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

@@ -21,7 +21,7 @@ use std::time::Duration;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-pub use apply::{Applied, EventInput, Outcome, apply_event, park_instance, start_instance};
+pub use apply::{Applied, EventInput, NewInstance, Outcome, apply_event, park_instance, start_instance};
 pub use outbox::outbox_backlog;
 pub use queries::{EngineGauges, InstanceCounts, count_instances, engine_gauges, history, instance};
 

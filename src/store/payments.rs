@@ -5,10 +5,9 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
-use serde_json::Value;
 use uuid::Uuid;
 
-use super::apply::{Applied, start_instance_in};
+use super::apply::{Applied, NewInstance, start_instance_in};
 use super::entity::{idempotency, instance, merchant, payment, webhook_delivery};
 use super::{StoreError, with_instance};
 use crate::clock::Clock;
@@ -101,13 +100,13 @@ pub async fn create_payment(
     clock: &dyn Clock,
     key: IdempotencyKey<'_>,
     new_payment: &payment::Model,
-    actor: &str,
+    new_instance: &NewInstance,
 ) -> Result<Result<Applied, KeyUse>, StoreError> {
     use sea_orm::TransactionTrait;
     super::retry_transient(|| async {
         let txn = db.begin().await?;
-        let data = Value::Object(Default::default());
-        let applied = start_instance_in(&txn, definitions, clock, "payment", data, actor).await?;
+        let NewInstance { actor, data } = new_instance.clone();
+        let applied = start_instance_in(&txn, definitions, clock, "payment", data, &actor).await?;
         let id = applied.instance.id;
         let key_use = use_key_in(&txn, clock, key.scope, key.key, key.request_hash, id).await?;
         if key_use != KeyUse::First {

@@ -3,10 +3,9 @@
 //! concurrent refunds of one payment are decided one after the other.
 
 use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::Value;
 use uuid::Uuid;
 
-use super::apply::{Applied, lock_instance, start_instance_in};
+use super::apply::{Applied, NewInstance, lock_instance, start_instance_in};
 use super::entity::{instance, refund};
 use super::payments::{IdempotencyKey, KeyUse, use_key_in};
 use super::{StoreError, with_instance};
@@ -49,14 +48,14 @@ pub async fn create_refund(
     key: IdempotencyKey<'_>,
     new_refund: &refund::Model,
     paid: i64,
-    actor: &str,
+    new_instance: &NewInstance,
 ) -> Result<RefundCreation, StoreError> {
     use sea_orm::TransactionTrait;
     super::retry_transient(|| async {
         let txn = db.begin().await?;
         lock_instance(&txn, new_refund.payment_id).await?;
-        let data = Value::Object(Default::default());
-        let applied = start_instance_in(&txn, definitions, clock, "refund", data, actor).await?;
+        let NewInstance { actor, data } = new_instance.clone();
+        let applied = start_instance_in(&txn, definitions, clock, "refund", data, &actor).await?;
         let id = applied.instance.id;
         let key_use = use_key_in(&txn, clock, key.scope, key.key, key.request_hash, id).await?;
         if key_use != KeyUse::First {

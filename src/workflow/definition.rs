@@ -26,7 +26,7 @@ pub struct DefinitionFile {
     pub transitions: Vec<TransitionSpec>,
     /// The retry policy of every effect without its own entry in `effects`.
     pub retry: RetrySpec,
-    /// Per-effect retry policies.
+    /// Per-effect retry policies, and what turns an effect off.
     #[serde(default)]
     pub effects: BTreeMap<EffectName, RetrySpec>,
 }
@@ -98,6 +98,11 @@ pub struct RetrySpec {
     /// Wait before the first execution (e.g. polling, which is pointless at once).
     #[serde(default)]
     pub first_after: Option<String>,
+    /// Under `[effects.<name>]` only: the key of the instance data that turns this effect off
+    /// when it is `false` (set when the instance is created: a merchant without a webhook URL
+    /// has nobody to notify). Absent from the data, the effect is scheduled.
+    #[serde(default)]
+    pub enabled_by: Option<String>,
 }
 
 /// How often, and how far apart, an effect is executed before its instance is parked.
@@ -153,6 +158,9 @@ pub struct Definition {
     pub transitions: HashMap<(String, EventName), Step>,
     pub default_retry: RetryPolicy,
     pub retry: HashMap<EffectName, RetryPolicy>,
+    /// Effects an instance's data can turn off, with the data key that does (see
+    /// [`RetrySpec::enabled_by`]).
+    pub enabled_by: HashMap<EffectName, String>,
     /// Transitions in file order, for rendering.
     pub ordered_transitions: Vec<(String, EventName, Step)>,
 }
@@ -164,6 +172,14 @@ impl Definition {
 
     pub fn retry_policy(&self, effect: EffectName) -> RetryPolicy {
         self.retry.get(&effect).copied().unwrap_or(self.default_retry)
+    }
+
+    /// Whether `effect` is scheduled for an instance with `data`: unless its `enabled_by` key
+    /// is `false` there.
+    pub fn enabled_for(&self, effect: EffectName, data: &serde_json::Value) -> bool {
+        self.enabled_by
+            .get(&effect)
+            .is_none_or(|key| data.get(key) != Some(&serde_json::Value::Bool(false)))
     }
 }
 

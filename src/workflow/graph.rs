@@ -10,7 +10,13 @@ pub fn mermaid(definition: &Definition) -> String {
         if effects.is_empty() {
             String::new()
         } else {
-            let names: Vec<&str> = effects.iter().map(|e| e.into()).collect();
+            let names: Vec<String> = effects
+                .iter()
+                .map(|effect| match definition.enabled_by.get(effect) {
+                    Some(key) => format!("{effect} unless {key} = false"),
+                    None => effect.to_string(),
+                })
+                .collect();
             format!(" / {}", names.join(", "))
         }
     };

@@ -174,6 +174,49 @@ cap = "1s"
 }
 
 #[test]
+fn instance_data_turns_off_only_the_effects_that_name_their_key() {
+    let text = include_str!("../../workflows/payment.toml");
+    let payment = parse(Path::new("payment.toml"), text).expect("the shipped payment workflow is valid");
+    let without_webhook = serde_json::json!({ "notifyMerchant": false });
+    assert!(!payment.enabled_for(EffectName::NotifyMerchant, &without_webhook));
+    assert!(payment.enabled_for(EffectName::SubmitPay, &without_webhook));
+    // Instances created before the key existed keep their webhooks.
+    assert!(payment.enabled_for(EffectName::NotifyMerchant, &serde_json::json!({})));
+    assert!(payment.enabled_for(
+        EffectName::NotifyMerchant,
+        &serde_json::json!({ "notifyMerchant": true })
+    ));
+    let graph = mermaid(&payment);
+    assert!(
+        graph.contains("succeeded : notified_success / notify_merchant unless notifyMerchant = false"),
+        "{graph}"
+    );
+}
+
+#[test]
+fn an_effect_that_data_can_turn_off_does_not_count_as_a_way_out_of_a_state() {
+    let probe = include_str!("../../workflows/engine_probe.toml");
+    let optional_step = format!(
+        "{probe}\n[effects.probe_step]\nattempts = 1\nbackoff = \"1s\"\ncap = \"1s\"\nenabled_by = \"probing\"\n"
+    );
+    let problems = parse(Path::new("optional.toml"), &optional_step).expect_err("stepping can wait forever");
+    assert!(
+        problems[0]
+            .to_string()
+            .contains("state 'stepping' can wait forever: it has no timer, and start enters it"),
+        "{problems:?}"
+    );
+    let default_with_key = probe.replace("cap = \"5s\"", "cap = \"5s\"\nenabled_by = \"probing\"");
+    let problems = parse(Path::new("default.toml"), &default_with_key).expect_err("not for every effect");
+    assert!(
+        problems[0]
+            .to_string()
+            .contains("retry.enabled_by: what turns an effect off belongs under"),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn a_typo_in_an_event_name_is_reported_with_its_line() {
     let text = include_str!("../../workflows/engine_probe.toml").replace("on = \"rested\"", "on = \"restd\"");
     let problems = parse(Path::new("typo.toml"), &text).expect_err("unknown event");

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use super::definition::{
     Definition, DefinitionFile, RetryPolicy, RetrySpec, State, Step, Timer, parse_duration,
 };
-use super::names::EventName;
+use super::names::{EffectName, EventName};
 
 pub fn validate(spec: DefinitionFile) -> Result<Definition, Vec<String>> {
     let mut problems = Vec::new();
@@ -113,9 +113,17 @@ pub fn validate(spec: DefinitionFile) -> Result<Definition, Vec<String>> {
         to: spec.start.to.clone(),
         effects: spec.start.effects.clone(),
     };
+    let enabled_by: HashMap<EffectName, String> = spec
+        .effects
+        .iter()
+        .filter_map(|(effect, policy)| Some((*effect, policy.enabled_by.clone()?)))
+        .collect();
     problems.extend(unreachable_states(&start, &transitions, &states));
-    problems.extend(states_that_wait_forever(&start, &ordered, &states));
+    problems.extend(states_that_wait_forever(&start, &ordered, &states, &enabled_by));
 
+    if spec.retry.enabled_by.is_some() {
+        problems.push("retry.enabled_by: what turns an effect off belongs under [effects.<name>]".into());
+    }
     let default_retry = retry_policy("retry", &spec.retry, &mut problems);
     let retry = spec
         .effects
@@ -140,6 +148,7 @@ pub fn validate(spec: DefinitionFile) -> Result<Definition, Vec<String>> {
         transitions,
         default_retry,
         retry,
+        enabled_by,
         ordered_transitions: ordered,
     })
 }
@@ -176,11 +185,13 @@ fn unreachable_states(
 }
 
 /// A non-terminal state without a timer only moves on when an effect reports back, so every
-/// way into it must schedule an effect; otherwise an instance can sit there forever.
+/// way into it must schedule an effect that instance data cannot turn off; otherwise an
+/// instance can sit there forever.
 fn states_that_wait_forever(
     start: &Step,
     ordered: &[(String, EventName, Step)],
     states: &HashMap<String, State>,
+    enabled_by: &HashMap<EffectName, String>,
 ) -> Vec<String> {
     let entries = std::iter::once(("start".to_string(), start)).chain(
         ordered
@@ -192,9 +203,11 @@ fn states_that_wait_forever(
         let Some(state) = states.get(&step.to) else {
             continue;
         };
-        if !state.terminal && state.timer.is_none() && step.effects.is_empty() {
+        let always_scheduled = step.effects.iter().any(|effect| !enabled_by.contains_key(effect));
+        if !state.terminal && state.timer.is_none() && !always_scheduled {
             problems.push(format!(
-                "state '{}' can wait forever: it has no timer, and {entry} enters it without scheduling an effect",
+                "state '{}' can wait forever: it has no timer, and {entry} enters it without scheduling an effect \
+                 that always runs",
                 step.to
             ));
         }
