@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use plusflow::alipayplus::client::{Client, Credentials, Outcome, Timeouts};
-use plusflow::alipayplus::inbound::Endpoint;
+use plusflow::alipayplus::inbound::{Endpoint, Refusal, verify_answer};
 use plusflow::alipayplus::signing::{SigningKey, VerifyingKeys, content_to_sign, timestamp};
 use plusflow::alipayplus::wire::*;
 use plusflow::clock::{ManualClock, SharedClock, SystemClock};
@@ -293,16 +293,53 @@ async fn cancel_is_refused_after_a_quarter_past_midnight_utc8_the_next_day() {
     );
 }
 
+#[test]
+fn an_answer_repeated_within_a_second_carries_the_same_valid_signature() {
+    let clock = ManualClock::starting_at("2026-12-01T20:00:00.100Z".parse().unwrap());
+    let endpoint = Endpoint::new(
+        CLIENT_ID.into(),
+        public("test-alipayplus-public.pem"),
+        key("test-acqp-private.pem"),
+        Arc::new(clock.clone()),
+    );
+    let path = "/alipayplus/notifyPayment";
+    let ack = ResultResponse {
+        result: ResultInfo::success(),
+    };
+    let first = endpoint.answer(path, &ack);
+    clock.advance(Duration::from_millis(800));
+    let again = endpoint.answer(path, &ack);
+    let refusal = Refusal {
+        code: "ORDER_NOT_EXIST",
+        message: "no payment 'x'".into(),
+    };
+    let refused = endpoint.refuse(path, &refusal);
+    clock.advance(Duration::from_millis(200));
+    let next_second = endpoint.answer(path, &ack);
+    let ours = public("test-acqp-public.pem");
+    for (_, headers, body) in [&first, &again, &refused, &next_second] {
+        verify_answer(&ours, path, CLIENT_ID, headers, body).expect("a valid signature");
+    }
+    let header = |answer: &(_, reqwest::header::HeaderMap, _), name: &str| {
+        answer.1[name].to_str().unwrap().to_string()
+    };
+    assert_eq!(header(&first, "response-time"), "2026-12-01T20:00:00Z");
+    assert_eq!(header(&first, "signature"), header(&again, "signature"));
+    assert_ne!(header(&first, "signature"), header(&refused, "signature"));
+    assert_eq!(header(&next_second, "response-time"), "2026-12-01T20:00:01Z");
+    assert_ne!(header(&first, "signature"), header(&next_second, "signature"));
+}
+
 /// An ACQP notification endpoint for the simulator to call: verifies with the simulator's key,
 /// answers signed; refuses the first `refusals` deliveries.
 async fn notification_receiver(refusals: usize) -> (String, Arc<Mutex<Vec<NotifyPaymentRequest>>>) {
     let received = Arc::new(Mutex::new(Vec::new()));
-    let endpoint = Endpoint {
-        client_id: CLIENT_ID.into(),
-        caller_keys: public("test-alipayplus-public.pem"),
-        signing_key: key("test-acqp-private.pem"),
-        clock: Arc::new(SystemClock),
-    };
+    let endpoint = Endpoint::new(
+        CLIENT_ID.into(),
+        public("test-alipayplus-public.pem"),
+        key("test-acqp-private.pem"),
+        Arc::new(SystemClock),
+    );
     let log = received.clone();
     let handler = move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
         let (endpoint, log) = (endpoint.clone(), log.clone());

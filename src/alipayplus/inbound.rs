@@ -3,11 +3,13 @@
 //! exact bytes received) and parsed BEFORE the caller may store anything; every answer,
 //! error or not, is an Alipay+ `result` signed with our key.
 
+use std::sync::{Arc, Mutex};
+
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::signing::{SignatureHeader, SigningKey, VerifyError, VerifyingKeys, content_to_sign, timestamp};
+use super::signing::{SignatureHeader, SigningKey, VerifyError, VerifyingKeys, content_to_sign};
 use super::wire::{ResultInfo, ResultResponse, ResultStatus};
 use crate::clock::SharedClock;
 
@@ -22,7 +24,15 @@ pub struct Endpoint {
     pub caller_keys: VerifyingKeys,
     pub signing_key: SigningKey,
     pub clock: SharedClock,
+    /// The content and `Signature` header of the last answer signed. The same answer in the
+    /// same second (every acknowledgement of a notification) has the same content, and
+    /// PKCS#1 v1.5 signatures are deterministic: it gets the very signature signing again would
+    /// give, without the RSA work.
+    last_signed: Arc<Mutex<Option<SignedContent>>>,
 }
+
+/// Content signed, and its `Signature` header.
+type SignedContent = (Vec<u8>, String);
 
 /// A signed HTTP answer: status, headers, body.
 pub type SignedAnswer = (StatusCode, HeaderMap, Vec<u8>);
@@ -69,6 +79,21 @@ pub fn verify_answer(
 }
 
 impl Endpoint {
+    pub fn new(
+        client_id: String,
+        caller_keys: VerifyingKeys,
+        signing_key: SigningKey,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            client_id,
+            caller_keys,
+            signing_key,
+            clock,
+            last_signed: Arc::default(),
+        }
+    }
+
     /// Verifies a request to `path` and parses its body.
     pub fn verify<T: DeserializeOwned>(
         &self,
@@ -127,9 +152,14 @@ impl Endpoint {
     }
 
     /// Signs `bytes` as the answer to `path` and adds the three response headers.
+    /// `Response-Time` is to the second, as in Alipay+'s own examples.
     pub fn signed(&self, path: &str, status: StatusCode, bytes: Vec<u8>) -> SignedAnswer {
-        let time = timestamp(self.clock.now());
+        let time = self
+            .clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let content = content_to_sign("POST", path, &self.client_id, &time, &bytes);
+        let signature = self.signature_of(content);
         let mut headers = HeaderMap::new();
         let value = |text: &str| HeaderValue::from_str(text).expect("header-safe text");
         headers.insert(
@@ -138,7 +168,23 @@ impl Endpoint {
         );
         headers.insert("client-id", value(&self.client_id));
         headers.insert("response-time", value(&time));
-        headers.insert("signature", value(&self.signing_key.signature_header(&content)));
+        headers.insert("signature", value(&signature));
         (status, headers, bytes)
+    }
+
+    fn signature_of(&self, content: Vec<u8>) -> String {
+        let last = || {
+            self.last_signed
+                .lock()
+                .expect("never poisoned: nothing panics under it")
+        };
+        if let Some((signed, signature)) = last().as_ref()
+            && *signed == content
+        {
+            return signature.clone();
+        }
+        let signature = self.signing_key.signature_header(&content);
+        *last() = Some((content, signature.clone()));
+        signature
     }
 }

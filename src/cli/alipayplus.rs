@@ -56,12 +56,12 @@ pub async fn connect(config: &Config, clock: SharedClock) -> anyhow::Result<Alip
             (credentials, Some(address))
         }
     };
-    let endpoint = Endpoint {
-        client_id: credentials.client_id.clone(),
-        caller_keys: credentials.alipayplus_keys.clone(),
-        signing_key: credentials.signing_key.clone(),
-        clock: clock.clone(),
-    };
+    let endpoint = Endpoint::new(
+        credentials.client_id.clone(),
+        credentials.alipayplus_keys.clone(),
+        credentials.signing_key.clone(),
+        clock.clone(),
+    );
     let client = Client::new(credentials, alipayplus.timeouts, clock)?;
     Ok(AlipayPlusSide {
         endpoint,

@@ -121,12 +121,12 @@ enum Fault {
 
 impl Simulator {
     pub fn new(config: SimulatorConfig, clock: SharedClock) -> Self {
-        let endpoint = Endpoint {
-            client_id: config.client_id.clone(),
-            caller_keys: config.acqp_keys.clone(),
-            signing_key: config.signing_key.clone(),
-            clock: clock.clone(),
-        };
+        let endpoint = Endpoint::new(
+            config.client_id.clone(),
+            config.acqp_keys.clone(),
+            config.signing_key.clone(),
+            clock.clone(),
+        );
         let random = Mutex::new(StdRng::seed_from_u64(config.seed));
         let shared = Shared {
             config,
