@@ -9,12 +9,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityName, EntityTrait, IdenStatic, Iterable, ModelTrait, QueryFilter, QuerySelect, Statement,
-    TransactionTrait, UpdateMany,
+    EntityTrait, Iterable, ModelTrait, QueryFilter, QuerySelect, Statement, TransactionTrait, UpdateMany,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::cte::{self, Params};
 use super::entity::{history, inbound, instance, outbox};
 use super::outbox::Claim;
 use super::{StoreError, retry_transient};
@@ -112,7 +112,7 @@ pub async fn start_instance(
     Ok(applied)
 }
 
-/// [`start_instance`] inside the caller's transaction (creating a payment and its instance, and
+/// [`start_instance`] inside the caller's transaction (creating a refund and its instance, and
 /// recording the idempotency key, happen together or not at all).
 pub(crate) async fn start_instance_in(
     txn: &DatabaseTransaction,
@@ -122,60 +122,144 @@ pub(crate) async fn start_instance_in(
     data: Value,
     actor: &str,
 ) -> Result<Applied, StoreError> {
-    let definition = definitions
-        .current(kind)
-        .ok_or_else(|| StoreError::UnknownDefinition {
-            kind: kind.into(),
-            version: 0,
-        })?;
-    let Decision::Transition {
-        to,
-        effects,
-        timer,
-        terminal,
-    } = workflow::start(definition)
-    else {
-        unreachable!("start always transitions")
-    };
-    let now = clock.now();
-    let row = instance::Model {
-        id: Uuid::now_v7(),
-        kind: kind.to_string(),
-        definition_version: definition.version as i32,
-        state: to.clone(),
-        terminal,
-        version: 1,
-        needs_attention: false,
-        last_error: None,
-        data,
-        created_at: now,
-        updated_at: now,
-    };
-    instance::Entity::insert(instance::ActiveModel::from(row.clone()))
-        .exec_without_returning(txn)
-        .await?;
-    let created = HistoryEntry {
-        instance_id: row.id,
-        event: "created",
-        from_state: None,
-        to_state: Some(to.clone()),
-        outcome: "TRANSITIONED",
-        actor: actor.to_string(),
-        detail: None,
-        at: now,
-    };
-    created.append(txn).await?;
-    let scheduled = scheduled_rows(definition, &row, &effects, timer.as_ref());
-    let effects_scheduled = effects_among(&scheduled);
-    insert_outbox(txn, scheduled).await?;
-    Ok(Applied {
-        outcome: Outcome::Transitioned {
-            from: String::new(),
+    StartPlan::new(definitions, clock, kind, data, actor)?
+        .write_in(txn)
+        .await
+}
+
+/// A new instance as it will be written, decided before anything is: its row, its `created`
+/// history entry, and the outbox rows its start schedules.
+pub(crate) struct StartPlan {
+    instance: instance::Model,
+    history: HistoryEntry,
+    scheduled: Vec<outbox::Model>,
+}
+
+impl StartPlan {
+    /// An instance of the newest definition of `kind`, in its start state.
+    pub(crate) fn new(
+        definitions: &Definitions,
+        clock: &dyn Clock,
+        kind: &str,
+        data: Value,
+        actor: &str,
+    ) -> Result<Self, StoreError> {
+        let definition = definitions
+            .current(kind)
+            .ok_or_else(|| StoreError::UnknownDefinition {
+                kind: kind.into(),
+                version: 0,
+            })?;
+        let Decision::Transition {
             to,
-        },
-        instance: row,
-        effects_scheduled,
-    })
+            effects,
+            timer,
+            terminal,
+        } = workflow::start(definition)
+        else {
+            unreachable!("start always transitions")
+        };
+        let now = clock.now();
+        let instance = instance::Model {
+            id: Uuid::now_v7(),
+            kind: kind.to_string(),
+            definition_version: definition.version as i32,
+            state: to.clone(),
+            terminal,
+            version: 1,
+            needs_attention: false,
+            last_error: None,
+            data,
+            created_at: now,
+            updated_at: now,
+        };
+        let history = HistoryEntry {
+            instance_id: instance.id,
+            event: "created",
+            from_state: None,
+            to_state: Some(to),
+            outcome: "TRANSITIONED",
+            actor: actor.to_string(),
+            detail: None,
+            at: now,
+        };
+        let scheduled = scheduled_rows(definition, &instance, &effects, timer.as_ref());
+        Ok(Self {
+            instance,
+            history,
+            scheduled,
+        })
+    }
+
+    pub(crate) fn instance_id(&self) -> Uuid {
+        self.instance.id
+    }
+
+    /// Writes the plan in the caller's transaction.
+    pub(crate) async fn write_in(&self, txn: &DatabaseTransaction) -> Result<Applied, StoreError> {
+        instance::Entity::insert(instance::ActiveModel::from(self.instance.clone()))
+            .exec_without_returning(txn)
+            .await?;
+        self.history.append(txn).await?;
+        insert_outbox(txn, self.scheduled.clone()).await?;
+        Ok(self.applied())
+    }
+
+    pub(crate) fn applied(&self) -> Applied {
+        Applied {
+            outcome: Outcome::Transitioned {
+                from: String::new(),
+                to: self.instance.state.clone(),
+            },
+            instance: self.instance.clone(),
+            effects_scheduled: effects_among(&self.scheduled),
+        }
+    }
+}
+
+/// On PostgreSQL, writes `plan` as ONE statement (data-modifying CTEs) together with `key`,
+/// inserted first, and `alongside`, a row that belongs with the instance (the payment whose id
+/// is the instance's). If a row with `key`'s primary key exists already, nothing at all is
+/// written and this returns false. Saves the BEGIN/COMMIT and four round trips of a
+/// transaction; a concurrent statement with the same key waits for this one to commit or roll
+/// back, as an `INSERT` in a transaction would.
+pub(crate) async fn start_as_one_statement<K, A>(
+    db: &DatabaseConnection,
+    plan: &StartPlan,
+    key: &K,
+    alongside: &A,
+) -> Result<bool, StoreError>
+where
+    K: ModelTrait,
+    <K::Entity as EntityTrait>::Column: Iterable,
+    A: ModelTrait,
+    <A::Entity as EntityTrait>::Column: Iterable,
+{
+    let mut params = Params::default();
+    let mut sql = format!("WITH keyed AS ({})", cte::insert_new(key, &mut params));
+    sql += &format!(
+        ", created AS ({} RETURNING id)",
+        cte::insert_if("keyed", std::slice::from_ref(&plan.instance), &mut params)
+    );
+    if !plan.scheduled.is_empty() {
+        sql += &format!(
+            ", scheduled AS ({})",
+            cte::insert_if("created", &plan.scheduled, &mut params)
+        );
+    }
+    sql += &format!(
+        ", alongside AS ({}) ",
+        cte::insert_if("created", std::slice::from_ref(alongside), &mut params)
+    );
+    sql += &plan.history.insert_for("created", &mut params);
+    let written = db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            params.values,
+        ))
+        .await?;
+    Ok(written.rows_affected() == 1)
 }
 
 /// Applies `event` to instance `id` in its own transaction, retried if it lost a race.
@@ -433,12 +517,9 @@ async fn write_as_one_statement(
     plan: &Plan,
     closing: Option<Claim>,
 ) -> Result<Option<Applied>, StoreError> {
-    let (before, after, history) = (&plan.before, &plan.after, &plan.history);
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    let mut param = |value: sea_orm::Value| {
-        values.push(value);
-        format!("${}", values.len())
-    };
+    let (before, after) = (&plan.before, &plan.after);
+    let mut params = Params::default();
+    let mut param = |value: sea_orm::Value| params.bind(value);
     let now = param(after.updated_at.into());
     let mut sql = String::from("WITH ");
     let mut held = String::new();
@@ -485,55 +566,25 @@ async fn write_as_one_statement(
     if !plan.scheduled.is_empty() {
         sql += &format!(
             ", scheduled AS ({})",
-            insert_if_moved(&plan.scheduled, &mut param)
+            cte::insert_if("moved", &plan.scheduled, &mut params)
         );
     }
     if let Some(call) = &plan.inbound {
         sql += &format!(
             ", journaled AS ({})",
-            insert_if_moved(std::slice::from_ref(call), &mut param)
+            cte::insert_if("moved", std::slice::from_ref(call), &mut params)
         );
     }
-    sql += &format!(
-        " INSERT INTO workflow_history (instance_id, event, from_state, to_state, outcome, actor, detail, at) \
-         SELECT id, {}, {}, {}, {}, {}, {}, {} FROM moved",
-        param(history.event.into()),
-        param(history.from_state.clone().into()),
-        param(history.to_state.clone().into()),
-        param(history.outcome.into()),
-        param(history.actor.clone().into()),
-        param(history.detail.clone().into()),
-        param(history.at.into()),
-    );
+    sql += " ";
+    sql += &plan.history.insert_for("moved", &mut params);
     let written = db
-        .execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            params.values,
+        ))
         .await?;
     Ok((written.rows_affected() == 1).then(|| plan.applied()))
-}
-
-/// `INSERT` of `rows` (every column) that inserts nothing unless the `moved` CTE updated the
-/// instance; values bound through `param`.
-fn insert_if_moved<M>(rows: &[M], param: &mut impl FnMut(sea_orm::Value) -> String) -> String
-where
-    M: ModelTrait,
-    <M::Entity as EntityTrait>::Column: Iterable,
-{
-    let columns: Vec<_> = <M::Entity as EntityTrait>::Column::iter().collect();
-    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.as_str())).collect();
-    let values: Vec<String> = rows
-        .iter()
-        .map(|row| {
-            let cells: Vec<String> = columns.iter().map(|c| param(row.get(*c))).collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
-    format!(
-        "INSERT INTO {table} ({names}) SELECT * FROM (VALUES {values}) AS new_rows ({names}) \
-         WHERE EXISTS (SELECT 1 FROM moved)",
-        table = M::Entity::default().table_name(),
-        names = names.join(", "),
-        values = values.join(", "),
-    )
 }
 
 pub(crate) async fn lock_instance(
@@ -585,6 +636,22 @@ struct HistoryEntry {
 }
 
 impl HistoryEntry {
+    /// The `INSERT` of this entry for the instance the `source` CTE returned (none if it
+    /// returned none), values bound in `params`.
+    fn insert_for(&self, source: &str, params: &mut Params) -> String {
+        format!(
+            "INSERT INTO workflow_history (instance_id, event, from_state, to_state, outcome, actor, detail, at) \
+             SELECT id, {}, {}, {}, {}, {}, {}, {} FROM {source}",
+            params.bind(self.event),
+            params.bind(self.from_state.clone()),
+            params.bind(self.to_state.clone()),
+            params.bind(self.outcome),
+            params.bind(self.actor.clone()),
+            params.bind(self.detail.clone()),
+            params.bind(self.at),
+        )
+    }
+
     async fn append(&self, txn: &DatabaseTransaction) -> Result<(), StoreError> {
         let row = history::ActiveModel {
             instance_id: Set(self.instance_id),

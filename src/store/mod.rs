@@ -9,6 +9,7 @@
 //! upgraded. A transaction that lost a race is retried from the start.
 
 mod apply;
+mod cte;
 pub mod entity;
 pub mod inbound;
 pub mod outbox;

@@ -2,12 +2,12 @@
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
-use super::apply::{Applied, NewInstance, start_instance_in};
+use super::apply::{Applied, NewInstance, StartPlan, start_as_one_statement};
 use super::entity::{idempotency, instance, merchant, payment, webhook_delivery};
 use super::{StoreError, with_instance};
 use crate::clock::Clock;
@@ -46,44 +46,6 @@ pub enum KeyUse {
     },
 }
 
-/// Records `(scope, key)` for a request, or reports its earlier use. A concurrent request with
-/// the same key waits for the first to commit, then sees it.
-pub(crate) async fn use_key_in(
-    txn: &DatabaseTransaction,
-    clock: &dyn Clock,
-    scope: &str,
-    key: &str,
-    request_hash: &str,
-    resource_id: Uuid,
-) -> Result<KeyUse, StoreError> {
-    let row = idempotency::ActiveModel {
-        scope: Set(scope.to_string()),
-        key: Set(key.to_string()),
-        request_hash: Set(request_hash.to_string()),
-        resource_id: Set(Some(resource_id)),
-        response: Set(None),
-        created_at: Set(clock.now()),
-    };
-    let conflict = OnConflict::columns([idempotency::Column::Scope, idempotency::Column::Key])
-        .do_nothing()
-        .to_owned();
-    let inserted = idempotency::Entity::insert(row)
-        .on_conflict(conflict)
-        .exec_without_returning(txn)
-        .await?;
-    if inserted == 1 {
-        return Ok(KeyUse::First);
-    }
-    let earlier = idempotency::Entity::find_by_id((scope.to_string(), key.to_string()))
-        .one(txn)
-        .await?
-        .ok_or(StoreError::Conflict)?;
-    Ok(KeyUse::Earlier {
-        request_hash: earlier.request_hash,
-        resource_id: earlier.resource_id,
-    })
-}
-
 /// The idempotency key of a request: who used it, the key, and the hash of the request.
 pub struct IdempotencyKey<'a> {
     pub scope: &'a str,
@@ -91,9 +53,58 @@ pub struct IdempotencyKey<'a> {
     pub request_hash: &'a str,
 }
 
-/// A new payment: its workflow instance, its idempotency key and its row, in one transaction
-/// (the row's id becomes the instance's). When the key was used before, nothing is written and
-/// the earlier use is returned.
+impl IdempotencyKey<'_> {
+    /// The key's row, recording that it created `resource_id`.
+    fn row(&self, clock: &dyn Clock, resource_id: Uuid) -> idempotency::Model {
+        idempotency::Model {
+            scope: self.scope.to_string(),
+            key: self.key.to_string(),
+            request_hash: self.request_hash.to_string(),
+            resource_id: Some(resource_id),
+            response: None,
+            created_at: clock.now(),
+        }
+    }
+
+    /// How the key was used before (its row exists: this request did not insert it).
+    async fn earlier_use(&self, db: &impl ConnectionTrait) -> Result<KeyUse, StoreError> {
+        let earlier = idempotency::Entity::find_by_id((self.scope.to_string(), self.key.to_string()))
+            .one(db)
+            .await?
+            .ok_or(StoreError::Conflict)?;
+        Ok(KeyUse::Earlier {
+            request_hash: earlier.request_hash,
+            resource_id: earlier.resource_id,
+        })
+    }
+}
+
+/// Records the key for a request that creates `resource_id`, or reports its earlier use. A
+/// concurrent request with the same key waits for the first to commit, then sees it.
+pub(crate) async fn use_key_in(
+    txn: &DatabaseTransaction,
+    clock: &dyn Clock,
+    key: &IdempotencyKey<'_>,
+    resource_id: Uuid,
+) -> Result<KeyUse, StoreError> {
+    let conflict = OnConflict::columns([idempotency::Column::Scope, idempotency::Column::Key])
+        .do_nothing()
+        .to_owned();
+    let inserted = idempotency::Entity::insert(idempotency::ActiveModel::from(key.row(clock, resource_id)))
+        .on_conflict(conflict)
+        .exec_without_returning(txn)
+        .await?;
+    if inserted == 1 {
+        Ok(KeyUse::First)
+    } else {
+        key.earlier_use(txn).await
+    }
+}
+
+/// A new payment: its workflow instance, its idempotency key and its row, written together
+/// (the row's id becomes the instance's): on PostgreSQL as one statement, otherwise in one
+/// transaction. When the key was used before, nothing is written and the earlier use is
+/// returned.
 pub async fn create_payment(
     db: &DatabaseConnection,
     definitions: &Definitions,
@@ -104,19 +115,27 @@ pub async fn create_payment(
 ) -> Result<Result<Applied, KeyUse>, StoreError> {
     use sea_orm::TransactionTrait;
     super::retry_transient(|| async {
-        let txn = db.begin().await?;
         let NewInstance { actor, data } = new_instance.clone();
-        let applied = start_instance_in(&txn, definitions, clock, "payment", data, &actor).await?;
-        let id = applied.instance.id;
-        let key_use = use_key_in(&txn, clock, key.scope, key.key, key.request_hash, id).await?;
-        if key_use != KeyUse::First {
-            txn.rollback().await?;
-            return Ok(Err(key_use));
-        }
+        let plan = StartPlan::new(definitions, clock, "payment", data, &actor)?;
+        let id = plan.instance_id();
         let row = payment::Model {
             id,
             ..new_payment.clone()
         };
+        if db.get_database_backend() == DbBackend::Postgres {
+            return if start_as_one_statement(db, &plan, &key.row(clock, id), &row).await? {
+                Ok(Ok(plan.applied()))
+            } else {
+                Ok(Err(key.earlier_use(db).await?))
+            };
+        }
+        let txn = db.begin().await?;
+        let applied = plan.write_in(&txn).await?;
+        let key_use = use_key_in(&txn, clock, &key, id).await?;
+        if key_use != KeyUse::First {
+            txn.rollback().await?;
+            return Ok(Err(key_use));
+        }
         payment::Entity::insert(payment::ActiveModel::from(row))
             .exec_without_returning(&txn)
             .await?;

@@ -57,7 +57,7 @@ pub async fn create_refund(
         let NewInstance { actor, data } = new_instance.clone();
         let applied = start_instance_in(&txn, definitions, clock, "refund", data, &actor).await?;
         let id = applied.instance.id;
-        let key_use = use_key_in(&txn, clock, key.scope, key.key, key.request_hash, id).await?;
+        let key_use = use_key_in(&txn, clock, &key, id).await?;
         if key_use != KeyUse::First {
             txn.rollback().await?;
             return Ok(RefundCreation::KeyUsedBefore(key_use));
