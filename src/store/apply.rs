@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, Iterable, ModelTrait, QueryFilter, QuerySelect, Statement, TransactionTrait, UpdateMany,
+    EntityTrait, Iterable, ModelTrait, QueryFilter, QuerySelect, TransactionTrait, UpdateMany,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -252,14 +252,7 @@ where
         cte::insert_if("created", std::slice::from_ref(alongside), &mut params)
     );
     sql += &plan.history.insert_for("created", &mut params);
-    let written = db
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            params.values,
-        ))
-        .await?;
-    Ok(written.rows_affected() == 1)
+    Ok(cte::wrote_one_row(db, sql, params).await?)
 }
 
 /// Applies `event` to instance `id` in its own transaction, retried if it lost a race.
@@ -577,14 +570,8 @@ async fn write_as_one_statement(
     }
     sql += " ";
     sql += &plan.history.insert_for("moved", &mut params);
-    let written = db
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            params.values,
-        ))
-        .await?;
-    Ok((written.rows_affected() == 1).then(|| plan.applied()))
+    let written = cte::wrote_one_row(db, sql, params).await?;
+    Ok(written.then(|| plan.applied()))
 }
 
 pub(crate) async fn lock_instance(

@@ -2,7 +2,10 @@
 //! parameters, and `INSERT`s of whole entity rows that insert nothing unless an earlier CTE of
 //! the statement wrote its row.
 
-use sea_orm::{EntityName, EntityTrait, IdenStatic, Iterable, ModelTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic, Iterable,
+    ModelTrait, Statement, Value,
+};
 
 /// The values bound to a statement, in `$n` order.
 #[derive(Default)]
@@ -63,4 +66,20 @@ where
         names.join(", "),
         values.join(", "),
     )
+}
+
+/// Runs `sql` (one statement) with `params`; whether its final `INSERT` wrote its one row.
+pub(super) async fn wrote_one_row(
+    db: &DatabaseConnection,
+    sql: String,
+    params: Params,
+) -> Result<bool, DbErr> {
+    let done = db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            params.values,
+        ))
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
