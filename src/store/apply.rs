@@ -1,9 +1,11 @@
 //! The one write path of workflow state. [`start_instance`] and [`apply_event`] each write in
-//! ONE transaction: the decision of the pure `workflow::apply` (planned first, see [`Plan`]),
-//! the new state under a version check, exactly one history row, and the outbox rows for the
-//! effects and the timer the decision scheduled. An event is decided either on the instance
-//! locked in the transaction, or on a copy the caller read earlier, written only if the
-//! instance is still at that version.
+//! ONE transaction: the decision of the pure `workflow::apply` (planned first, see [`Plan`] and
+//! [`StartPlan`]), the new state under a version check, exactly one history row, and the outbox
+//! rows for the effects and the timer the decision scheduled. An event is decided either on the
+//! instance locked in the transaction, or on a copy the caller read earlier, written only if
+//! the instance is still at that version. On PostgreSQL, a transition on such a copy and a
+//! payment's creation are each written as one statement (data-modifying CTEs, see
+//! [`super::cte`]): the same rows, in one round trip.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -259,7 +261,7 @@ where
 ///
 /// `seen` is the instance as the caller read it earlier, if it did: the decision is then taken
 /// on that copy and written only if the instance is still at that version (on PostgreSQL a
-/// transition is then one statement, see [`write_as_one_statement`]); otherwise, or if the
+/// transition is then one statement of data-modifying CTEs); otherwise, or if the
 /// event would not transition from there, the instance is locked, read and decided on afresh.
 pub async fn apply_event(
     db: &DatabaseConnection,

@@ -158,8 +158,8 @@ pub struct Definition {
     pub transitions: HashMap<(String, EventName), Step>,
     pub default_retry: RetryPolicy,
     pub retry: HashMap<EffectName, RetryPolicy>,
-    /// Effects an instance's data can turn off, with the data key that does (see
-    /// [`RetrySpec::enabled_by`]).
+    /// Effects an instance's data can turn off, with the data key that does (`enabled_by` under
+    /// `[effects.<name>]`).
     pub enabled_by: HashMap<EffectName, String>,
     /// Transitions in file order, for rendering.
     pub ordered_transitions: Vec<(String, EventName, Step)>,
