@@ -738,10 +738,11 @@ fn disarm_update(left: &instance::Model, disarm: Disarm, now: DateTime<Utc>) -> 
     }
 }
 
-/// Parks an instance for an operator without moving it (e.g. a notification whose amount does
-/// not match): `needs_attention` with the reason.
+/// Parks an instance for an operator without moving it (a notification whose amount does not
+/// match, an effect out of attempts): `needs_attention` with the reason. On `db` or inside the
+/// caller's transaction.
 pub async fn park_instance(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     clock: &dyn Clock,
     id: Uuid,
     reason: &str,

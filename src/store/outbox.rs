@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::apply::{EventInput, OneStatement, apply_as_one_statement, apply_event_in};
+use super::apply::{EventInput, OneStatement, apply_as_one_statement, apply_event_in, park_instance};
 use super::entity::{instance, outbox};
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
@@ -207,13 +207,7 @@ pub async fn fail(
                 "{} '{}' failed {attempts} times; last error: {error}",
                 row.kind, row.name
             );
-            instance::Entity::update_many()
-                .col_expr(instance::Column::NeedsAttention, Expr::value(true))
-                .col_expr(instance::Column::LastError, Expr::value(reason))
-                .col_expr(instance::Column::UpdatedAt, Expr::value(now))
-                .filter(instance::Column::Id.eq(row.instance_id))
-                .exec(&txn)
-                .await?;
+            park_instance(&txn, clock, row.instance_id, &reason).await?;
         }
         txn.commit().await?;
         Ok(Closed::Recorded)
