@@ -9,7 +9,9 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::signing::{SignatureHeader, SigningKey, VerifyError, VerifyingKeys, content_to_sign};
+use super::signing::{
+    SignatureHeader, SigningKey, VerifyError, VerifyingKeys, content_to_sign, timestamp_to_the_second,
+};
 use super::wire::{ResultInfo, ResultResponse, ResultStatus};
 use crate::clock::SharedClock;
 
@@ -154,10 +156,7 @@ impl Endpoint {
     /// Signs `bytes` as the answer to `path` and adds the three response headers.
     /// `Response-Time` is to the second, as in Alipay+'s own examples.
     pub fn signed(&self, path: &str, status: StatusCode, bytes: Vec<u8>) -> SignedAnswer {
-        let time = self
-            .clock
-            .now()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let time = timestamp_to_the_second(self.clock.now());
         let content = content_to_sign("POST", path, &self.client_id, &time, &bytes);
         let signature = self.signature_of(content);
         let mut headers = HeaderMap::new();

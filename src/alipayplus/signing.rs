@@ -244,3 +244,9 @@ fn read(path: &Path) -> Result<String, KeyError> {
 pub fn timestamp(now: chrono::DateTime<chrono::Utc>) -> String {
     now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+/// [`timestamp`] to the second, as in Alipay+'s own examples: what answers carry, so that the
+/// same answer within a second is the same signed content.
+pub fn timestamp_to_the_second(now: chrono::DateTime<chrono::Utc>) -> String {
+    now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

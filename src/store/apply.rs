@@ -108,8 +108,12 @@ pub async fn start_instance(
     data: Value,
     actor: &str,
 ) -> Result<Applied, StoreError> {
+    let new_instance = NewInstance {
+        actor: actor.to_string(),
+        data,
+    };
     let txn = db.begin().await?;
-    let applied = start_instance_in(&txn, definitions, clock, kind, data, actor).await?;
+    let applied = start_instance_in(&txn, definitions, clock, kind, &new_instance).await?;
     txn.commit().await?;
     Ok(applied)
 }
@@ -121,10 +125,9 @@ pub(crate) async fn start_instance_in(
     definitions: &Definitions,
     clock: &dyn Clock,
     kind: &str,
-    data: Value,
-    actor: &str,
+    new_instance: &NewInstance,
 ) -> Result<Applied, StoreError> {
-    StartPlan::new(definitions, clock, kind, data, actor)?
+    StartPlan::new(definitions, clock, kind, new_instance)?
         .write_in(txn)
         .await
 }
@@ -143,8 +146,7 @@ impl StartPlan {
         definitions: &Definitions,
         clock: &dyn Clock,
         kind: &str,
-        data: Value,
-        actor: &str,
+        new_instance: &NewInstance,
     ) -> Result<Self, StoreError> {
         let definition = definitions
             .current(kind)
@@ -171,7 +173,7 @@ impl StartPlan {
             version: 1,
             needs_attention: false,
             last_error: None,
-            data,
+            data: new_instance.data.clone(),
             created_at: now,
             updated_at: now,
         };
@@ -181,7 +183,7 @@ impl StartPlan {
             from_state: None,
             to_state: Some(to),
             outcome: "TRANSITIONED",
-            actor: actor.to_string(),
+            actor: new_instance.actor.clone(),
             detail: None,
             at: now,
         };
@@ -500,8 +502,7 @@ async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Option<Applied>
 /// Writes a transition `plan` as ONE statement, in its own implicit transaction (PostgreSQL:
 /// data-modifying CTEs): the versioned instance update, the disarm, the new outbox rows, the
 /// inbound call's journal row and the history row, each but the first conditional on the
-/// update having hit. Saves the
-/// BEGIN/COMMIT and three round trips of [`write`]. `None`, with nothing written, if the
+/// update having hit. Saves the BEGIN/COMMIT and three round trips of [`write`]. `None`, with nothing written, if the
 /// instance moved on.
 ///
 /// With `closing`, the claimed outbox row whose effect produced the event is marked done in the
@@ -514,15 +515,14 @@ async fn write_as_one_statement(
 ) -> Result<Option<Applied>, StoreError> {
     let (before, after) = (&plan.before, &plan.after);
     let mut params = Params::default();
-    let mut param = |value: sea_orm::Value| params.bind(value);
-    let now = param(after.updated_at.into());
+    let now = params.bind(after.updated_at);
     let mut sql = String::from("WITH ");
     let mut held = String::new();
     if let Some(claim) = closing {
         sql += &format!(
             "held AS (SELECT id FROM outbox WHERE id = {} AND lease_token = {} AND status = '{}' FOR UPDATE), ",
-            param(claim.id.into()),
-            param(claim.lease_token.into()),
+            params.bind(claim.id),
+            params.bind(claim.lease_token),
             outbox::STATUS_CLAIMED,
         );
         held = " AND EXISTS (SELECT 1 FROM held)".into();
@@ -531,12 +531,12 @@ async fn write_as_one_statement(
         "moved AS (UPDATE workflow_instances SET state = {}, terminal = {}, version = {}, \
          needs_attention = FALSE, last_error = NULL, data = {}, updated_at = {now} WHERE id = {} AND version = {}{held} \
          RETURNING id)",
-        param(after.state.clone().into()),
-        param(after.terminal.into()),
-        param(after.version.into()),
-        param(after.data.clone().into()),
-        param(after.id.into()),
-        param(before.version.into()),
+        params.bind(after.state.clone()),
+        params.bind(after.terminal),
+        params.bind(after.version),
+        params.bind(after.data.clone()),
+        params.bind(after.id),
+        params.bind(before.version),
     );
     if closing.is_some() {
         sql += &format!(
@@ -550,7 +550,7 @@ async fn write_as_one_statement(
             ", disarmed AS (UPDATE outbox SET status = '{}', updated_at = {now} WHERE instance_id IN (SELECT id FROM moved) \
              AND scheduled_in_state = {} AND status = '{}'{})",
             outbox::STATUS_STALE,
-            param(before.state.clone().into()),
+            params.bind(before.state.clone()),
             outbox::STATUS_PENDING,
             match disarm {
                 Disarm::Timers => format!(" AND kind = '{}'", outbox::KIND_TIMER),

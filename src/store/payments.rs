@@ -115,8 +115,7 @@ pub async fn create_payment(
 ) -> Result<Result<Applied, KeyUse>, StoreError> {
     use sea_orm::TransactionTrait;
     super::retry_transient(|| async {
-        let NewInstance { actor, data } = new_instance.clone();
-        let plan = StartPlan::new(definitions, clock, "payment", data, &actor)?;
+        let plan = StartPlan::new(definitions, clock, "payment", new_instance)?;
         let id = plan.instance_id();
         let row = payment::Model {
             id,

@@ -54,8 +54,7 @@ pub async fn create_refund(
     super::retry_transient(|| async {
         let txn = db.begin().await?;
         lock_instance(&txn, new_refund.payment_id).await?;
-        let NewInstance { actor, data } = new_instance.clone();
-        let applied = start_instance_in(&txn, definitions, clock, "refund", data, &actor).await?;
+        let applied = start_instance_in(&txn, definitions, clock, "refund", new_instance).await?;
         let id = applied.instance.id;
         let key_use = use_key_in(&txn, clock, &key, id).await?;
         if key_use != KeyUse::First {
