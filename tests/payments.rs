@@ -1308,7 +1308,18 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
                   refunds { status workflow { state needsAttention lastError nextRunAt } }";
     let all_settled =
         |ours: &HashMap<String, Value>| payments.iter().all(|(id, _)| ours.get(id).is_some_and(settled));
-    let deadline = patience;
+    // A cancel that meets a run of faults waits out its own backoff (2 s doubling to 2 min): ten
+    // failures in a row (about one in 36,000 cancels at these rates) alone take ten minutes.
+    let cancel = app
+        .engine
+        .definitions
+        .current("payment")
+        .expect("the payment workflow")
+        .retry_policy(plusflow::workflow::EffectName::CancelPayment);
+    let deadline = patience
+        + (1..=10)
+            .map(|failures| cancel.delay_after(failures))
+            .sum::<Duration>();
     let finished = poll_within(deadline, || async {
         let ours = app.all_payments(&key, fields).await;
         all_settled(&ours).then_some(ours)
