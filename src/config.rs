@@ -70,6 +70,7 @@ pub struct AlipayPlusSettings {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowSettings {
+    /// Empty: the definitions built into the binary.
     pub dir: PathBuf,
 }
 
@@ -123,7 +124,6 @@ pub struct Config {
     pub port: u16,
     pub public_url: url::Url,
     pub alipayplus: AlipayPlusConfig,
-    pub workflows_dir: PathBuf,
     pub definitions: Definitions,
     pub jobs: JobConfig,
     pub admin_api_key: Option<SecretString>,
@@ -281,7 +281,7 @@ impl Settings {
             }
         };
 
-        let definitions = workflow::load_dir(&self.workflows.dir).unwrap_or_else(|found| {
+        let definitions = workflow::load(&self.workflows.dir).unwrap_or_else(|found| {
             problems.extend(found.into_iter().map(|p| format!("workflows.dir: {p}")));
             Definitions::default()
         });
@@ -302,7 +302,6 @@ impl Settings {
             port: self.server.port,
             public_url,
             alipayplus,
-            workflows_dir: self.workflows.dir,
             definitions,
             jobs,
             admin_api_key,

@@ -86,19 +86,32 @@ fn a_corrupt_workflow_file_fails_at_start_naming_the_file() {
     );
 }
 
+/// An installed binary in a folder of its own: no workflows/ or config/ beside it, the SQLite
+/// file created there.
 #[test]
-fn the_demo_runs_every_payment_outcome_and_prints_the_table() {
+fn the_demo_runs_from_an_empty_folder_and_prints_every_payment_outcome_in_clean_tables() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("demo.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[database]\nurl = \"sqlite://{}/demo.db?mode=rwc\"\n",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
-    let (code, stdout, stderr) = run_plusflow(&["--config", config.to_str().unwrap(), "demo"]);
+    let output = std::process::Command::new(common::plusflow_binary())
+        .arg("demo")
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env_remove("PLUSFLOW_ENV")
+        .output()
+        .expect("run plusflow demo");
+    let (code, stdout, stderr) = (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    );
+    assert!(
+        dir.path().join("plusflow.db").exists(),
+        "the demo keeps its database where it runs"
+    );
+    // Nothing but warnings interleaves with the tables on a terminal (no migration INFO lines).
+    assert!(
+        !stderr.contains(" INFO ") && !stderr.to_lowercase().contains("migration"),
+        "the demo's log is not quiet:\n{stderr}"
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let row = |scenario: &str| {
         stdout

@@ -29,6 +29,10 @@ on_each_backend!(
     an_effect_that_keeps_failing_parks_its_instance_for_an_operator,
     every_applied_event_leaves_exactly_one_history_row,
     an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_instance,
+    effects_that_outlast_their_lease_under_a_backlog_run_once_and_claims_wait_for_free_workers,
+    a_row_that_cannot_be_recorded_is_parked_with_the_error_instead_of_re_run_forever,
+    the_database_clock_corrects_a_process_whose_own_clock_is_off,
+    a_claim_whose_lease_ran_out_is_claimed_again_even_while_more_rows_are_due_than_a_batch,
 );
 
 /// An engine on `env` that runs no workers: the test drives it, child processes do the work.
@@ -505,4 +509,155 @@ async fn per_instance_outbox_updates_use_the_instance_index_even_after_analyzing
         .collect();
     let plan = plan.join("\n");
     assert!(plan.contains("ix_outbox_instance_status"), "{plan}");
+}
+
+/// 200 instances whose effects block at a shut gate for longer than a lease (2 s): the running
+/// effects keep their claims by renewing them, deliveries that waited past their lease are
+/// dropped instead of started, and the relay claims no more than the workers can start (32 at
+/// a time here) plus one round queued. Each probe call is made exactly once.
+async fn effects_that_outlast_their_lease_under_a_backlog_run_once_and_claims_wait_for_free_workers(
+    backend: Backend,
+) {
+    let Some(env) = TestEnv::new(backend, Options::default()).await else {
+        return;
+    };
+    let target = ProbeTarget::start().await;
+    let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    let _worker = env.spawn("worker");
+    let ids = start_probes(&engine, 200, &target.url("/gated")).await;
+    let claimed = || async {
+        outbox::Entity::find()
+            .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
+            .all(&engine.db)
+            .await
+            .unwrap()
+    };
+    wait_for(
+        "the workers to be busy at the gate",
+        Duration::from_secs(30),
+        || async { target.gated_calls() >= 32 },
+    )
+    .await;
+    let first_leases_end = claimed()
+        .await
+        .iter()
+        .filter_map(|row| row.lease_until_ms)
+        .max()
+        .expect("claims are held");
+    let most_claimed = std::sync::atomic::AtomicUsize::new(0);
+    wait_for(
+        "the first claims' leases to have run out with the gate shut",
+        Duration::from_secs(30),
+        || async {
+            most_claimed.fetch_max(claimed().await.len(), std::sync::atomic::Ordering::SeqCst);
+            Utc::now().timestamp_millis() > first_leases_end + 1_000
+        },
+    )
+    .await;
+    let most_claimed = most_claimed.into_inner();
+    assert!(
+        most_claimed <= 64,
+        "{most_claimed} rows claimed at once: more than 32 workers can start, plus one round"
+    );
+    target.open();
+    wait_for("every instance to finish", Duration::from_secs(120), || async {
+        terminal_count(&engine).await == 200
+    })
+    .await;
+    assert_all_completed(&engine, &ids).await;
+    assert_eq!(
+        target.gated_calls(),
+        400,
+        "two probe calls per instance, none made twice"
+    );
+}
+
+/// An instance whose definition version this binary does not have: its effect can be neither
+/// run nor recorded. It is parked with the error after a few tries, not re-claimed forever.
+async fn a_row_that_cannot_be_recorded_is_parked_with_the_error_instead_of_re_run_forever(backend: Backend) {
+    let Some(env) = TestEnv::new(backend, Options::default()).await else {
+        return;
+    };
+    let target = ProbeTarget::start().await;
+    let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    let id = start_probes(&engine, 1, &target.url("/ok")).await[0];
+    plusflow::store::entity::instance::Entity::update_many()
+        .col_expr(
+            plusflow::store::entity::instance::Column::DefinitionVersion,
+            sea_orm::sea_query::Expr::value(99),
+        )
+        .filter(plusflow::store::entity::instance::Column::Id.eq(id))
+        .exec(&engine.db)
+        .await
+        .unwrap();
+    let _worker = env.spawn("worker");
+    let parked = || async { store::instance(&engine.db, id).await.unwrap().needs_attention };
+    wait_for("the instance to be parked", Duration::from_secs(60), parked).await;
+    let instance = store::instance(&engine.db, id).await.unwrap();
+    let error = instance.last_error.unwrap();
+    assert!(error.contains("version 99"), "{error}");
+    let row = outbox::Entity::find()
+        .filter(outbox::Column::InstanceId.eq(id))
+        .one(&engine.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.status.as_str(), row.attempts), (outbox::STATUS_FAILED, 5));
+    let history = store::history(&engine.db, id).await.unwrap();
+    assert_eq!(
+        history.last().map(|h| (h.event.as_str(), h.outcome.as_str())),
+        Some(("parked", "PARKED")),
+        "the park goes through the write path"
+    );
+}
+
+async fn the_database_clock_corrects_a_process_whose_own_clock_is_off(backend: Backend) {
+    use plusflow::clock::Clock;
+    use plusflow::store::db_clock::DatabaseClock;
+    let Some(env) = TestEnv::new(backend, Options::default()).await else {
+        return;
+    };
+    let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    let an_hour_fast = ManualClock::starting_at(Utc::now() + chrono::Duration::hours(1));
+    let clock = DatabaseClock::synced(&engine.db, Arc::new(an_hour_fast.clone()))
+        .await
+        .unwrap();
+    let off = |clock: &DatabaseClock| (clock.now() - Utc::now()).num_milliseconds().abs();
+    assert!(off(&clock) < 2_000, "off by {} ms", off(&clock));
+    // Between readings it moves with the process's own clock...
+    an_hour_fast.advance(Duration::from_secs(60));
+    assert!((off(&clock) - 60_000).abs() < 2_000, "off by {} ms", off(&clock));
+    // ...and the next reading brings it back to the database's time.
+    clock.sync(&engine.db).await.unwrap();
+    assert!(off(&clock) < 2_000, "off by {} ms", off(&clock));
+}
+
+/// A relay process died holding a claim. While more rows are due than one batch takes, the
+/// expired claim must still be among the next batch, not wait behind the due rows forever.
+async fn a_claim_whose_lease_ran_out_is_claimed_again_even_while_more_rows_are_due_than_a_batch(
+    backend: Backend,
+) {
+    use plusflow::store::outbox::claim_due;
+    let Some(env) = TestEnv::new(backend, Options::default()).await else {
+        return;
+    };
+    let clock = ManualClock::starting_at(Utc::now());
+    let engine = engine_of(&env, Arc::new(clock.clone())).await;
+    start_probes(&engine, 1, "http://127.0.0.1:9/").await;
+    let lease = Duration::from_secs(30);
+    let dead = claim_due(&engine.db, &clock, lease, 1, "dead-relay")
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    clock.advance(Duration::from_secs(1));
+    start_probes(&engine, 10, "http://127.0.0.1:9/").await;
+    clock.advance(Duration::from_secs(60));
+    let next = claim_due(&engine.db, &clock, lease, 3, "live-relay")
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 3);
+    assert!(
+        next.iter().any(|claim| claim.id == dead[0].id),
+        "the expired claim waits behind due rows"
+    );
 }

@@ -5,23 +5,16 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use plusflow::alipayplus::signing::{SigningKey, VerifyingKeys, content_to_sign, timestamp};
-use plusflow::app::Engine;
-use plusflow::cli::{Role, Running, boot, start};
+use plusflow::cli::{Role, boot, start};
 use plusflow::clock::SystemClock;
-use plusflow::simulator::{Chaos, Simulator, SimulatorConfig};
+use plusflow::simulator::Chaos;
 use serde_json::{Value, json};
 
-use common::{Backend, Options, TestEnv, poll_until, poll_within, wait_for};
-
-const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
-const ADMIN_KEY: &str = "test-admin-key";
-
+use common::app::*;
+use common::{Backend, poll_within, wait_for};
 on_each_backend!(
     each_path_reaches_its_final_status_and_the_simulator_ledger_agrees,
     late_duplicate_and_reordered_notifications_change_nothing_and_are_recorded_as_ignored,
@@ -39,210 +32,13 @@ on_each_backend!(
     a_chaos_run_ends_with_every_record_agreeing_with_the_ledger,
 );
 
-struct App {
-    base: String,
-    simulator_base: String,
-    engine: Engine,
-    env: TestEnv,
-    /// One client (one connection pool) for every call the test makes.
-    http: reqwest::Client,
-    _running: Running,
-    _simulator: Simulator,
-}
-
-fn fixture(file: &str) -> std::path::PathBuf {
-    std::fs::canonicalize(Path::new("tests/fixtures/keys").join(file)).unwrap()
-}
-
-/// plusflow (API + workers) against a simulator of its own, in gateway mode with test keys.
-async fn spawn_app(backend: Backend) -> Option<App> {
-    spawn_app_with_chaos(backend, Chaos::default()).await
-}
-
-async fn spawn_app_with_chaos(backend: Backend, chaos: Chaos) -> Option<App> {
-    spawn_app_with(backend, chaos, None).await
-}
-
-/// plusflow against a simulator it reaches through a proxy that answers every call to the
-/// Alipay+ API `refused` with 503 (Alipay+ unreachable for that call) and forwards the rest.
-async fn spawn_app_refusing(backend: Backend, refused: &'static str) -> Option<App> {
-    spawn_app_with(backend, Chaos::default(), Some(refused)).await
-}
-
-async fn spawn_app_with(backend: Backend, chaos: Chaos, refused: Option<&'static str>) -> Option<App> {
-    let env = TestEnv::new(backend, Options::default()).await?;
-    let acqp = VerifyingKeys::single(
-        VerifyingKeys::read_pem(&fixture("test-acqp-public.pem")).unwrap(),
-        "1",
-    );
-    let signing = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
-    let mut config = SimulatorConfig::new(CLIENT_ID, acqp, signing);
-    config.hang = Duration::from_secs(3);
-    config.chaos = chaos;
-    let simulator = Simulator::new(config, Arc::new(SystemClock));
-    let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
-    let simulator_base = format!("http://{address}");
-    let gateway = match refused {
-        Some(api) => refusing_proxy(simulator_base.clone(), api).await,
-        None => simulator_base.clone(),
-    };
-    let extra = format!(
-        "\n[admin]\napi_key = \"{ADMIN_KEY}\"\n[alipayplus]\ngateway_url = \"{gateway}\"\nclient_id = \"{CLIENT_ID}\"\n\
-         private_key_file = \"{}\"\npublic_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n",
-        fixture("test-acqp-private.pem").display(),
-        fixture("test-alipayplus-public.pem").display()
-    );
-    let mut text = std::fs::read_to_string(&env.config_path).unwrap();
-    text.push_str(&extra);
-    std::fs::write(&env.config_path, text).unwrap();
-    let config = env.config();
-    let engine = boot(&config, Arc::new(SystemClock)).await.unwrap();
-    let running = start(&config, engine.clone(), Role::All).await.unwrap();
-    let base = format!("http://{}", running.api_address.unwrap());
-    Some(App {
-        base,
-        simulator_base,
-        engine,
-        env,
-        http: reqwest::Client::new(),
-        _running: running,
-        _simulator: simulator,
-    })
-}
-
-/// Starts an HTTP proxy to `upstream` that answers 503 to `POST .../{refused}` and forwards
-/// everything else unchanged (headers included, so signatures still verify); returns its URL.
-async fn refusing_proxy(upstream: String, refused: &'static str) -> String {
-    use axum::body::Bytes;
-    use axum::http::{HeaderMap, Method, StatusCode, Uri};
-    use axum::response::IntoResponse;
-    let http = reqwest::Client::new();
-    let forward = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-        let (http, upstream) = (http.clone(), upstream.clone());
-        async move {
-            if uri.path().ends_with(&format!("/{refused}")) {
-                return (StatusCode::SERVICE_UNAVAILABLE, "refused by the test proxy").into_response();
-            }
-            let mut request = http.request(method, format!("{upstream}{uri}")).body(body);
-            for (name, value) in headers.iter().filter(|(name, _)| *name != "host") {
-                request = request.header(name, value);
-            }
-            let answer = request.send().await.unwrap();
-            let status = answer.status();
-            let headers = answer.headers().clone();
-            (status, headers, answer.bytes().await.unwrap()).into_response()
-        }
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(forward)).await });
-    format!("http://{address}")
-}
-
-impl App {
-    /// A merchant made by the real command line: (id, API key).
-    fn merchant(&self, name: &str) -> (String, String) {
-        let created = self.create_merchant(&["--name", name]);
-        (
-            created["id"].as_str().unwrap().into(),
-            created["apiKey"].as_str().unwrap().into(),
-        )
-    }
-
-    /// `plusflow merchant create ARGS`: its JSON line.
-    fn create_merchant(&self, args: &[&str]) -> Value {
-        let config = self.env.config_path.to_str().unwrap();
-        let mut command = vec!["--config", config, "merchant", "create"];
-        command.extend_from_slice(args);
-        let (code, stdout, stderr) = common::run_plusflow(&command);
-        assert_eq!(code, 0, "{stderr}");
-        serde_json::from_str(stdout.trim()).expect("one JSON line")
-    }
-
-    async fn gql(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self.http.post(format!("{}/graphql", self.base));
-        if let Some(key) = key {
-            request = request.bearer_auth(key);
-        }
-        let response = request
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .unwrap();
-        response.json().await.unwrap()
-    }
-
-    async fn create(&self, key: &str, idempotency_key: &str, input: Value) -> Value {
-        let query = "mutation($input: CreatePaymentInput!, $key: String!) { createPayment(input: $input, idempotencyKey: $key) \
-                     { id paymentRequestId status checkoutUrl amount { currency value } } }";
-        self.gql(
-            Some(key),
-            query,
-            json!({ "input": input, "key": idempotency_key }),
-        )
-        .await
-    }
-
-    async fn payment(&self, key: &str, id: &str) -> Value {
-        let query = "query($id: ID!) { payment(id: $id) { id status checkoutUrl failureCode walletBrandName paymentRequestId \
-                     workflow { state needsAttention history { event fromState toState outcome actor } } } }";
-        self.gql(Some(key), query, json!({ "id": id })).await["data"]["payment"].clone()
-    }
-
-    async fn wait_status(&self, key: &str, id: &str, status: &str) -> Value {
-        self.wait_status_within(key, id, status, Duration::from_secs(60))
-            .await
-    }
-
-    async fn wait_status_within(&self, key: &str, id: &str, status: &str, timeout: Duration) -> Value {
-        let what = format!("payment {id} to reach {status}");
-        poll_until(&what, timeout, || async {
-            let payment = self.payment(key, id).await;
-            (payment["status"] == status).then_some(())
-        })
-        .await;
-        // Fields resolve separately: read again, so a final status comes with its whole history.
-        self.payment(key, id).await
-    }
-
-    async fn complete(&self, request_id: &str, body: Value) {
-        let url = format!("{}/simulator/payments/{request_id}/complete", self.simulator_base);
-        let response = self.http.post(url).json(&body).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    }
-
-    async fn ledger(&self) -> Value {
-        reqwest::get(format!("{}/simulator/ledger", self.simulator_base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn payment_count(&self) -> u64 {
-        use sea_orm::{EntityTrait, PaginatorTrait};
-        plusflow::store::entity::payment::Entity::find()
-            .count(&self.engine.db)
-            .await
-            .unwrap()
-    }
-}
-
-fn input(order: &str, value: &str) -> Value {
-    json!({
-        "merchantOrderId": order, "orderDescription": "Two lattes", "amount": { "currency": "USD", "value": value },
-        "terminalType": "WEB", "redirectUrl": "https://shop.example/return"
-    })
-}
-
 async fn each_path_reaches_its_final_status_and_the_simulator_ledger_agrees(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
     let (_, key) = app.merchant("Cafe");
     let mut created = Vec::new();
-    for (n, expires) in [(0, 600), (1, 600), (2, 600), (3, 3), (4, 600)] {
+    for (n, expires) in [(0, 599), (1, 599), (2, 599), (3, 3), (4, 599)] {
         let mut payment_input = input(&format!("order-{n}"), "1000");
         payment_input["expiresInSeconds"] = expires.into();
         let answer = app.create(&key, &format!("key-{n}"), payment_input).await;
@@ -319,29 +115,6 @@ async fn each_path_reaches_its_final_status_and_the_simulator_ledger_agrees(back
             "payment {n}"
         );
     }
-}
-
-/// A notification as Alipay+ (the simulator's key) would sign it.
-async fn send_notification(app: &App, request_id: &str, status: &str, code: &str) -> Value {
-    let path = "/alipayplus/notifyPayment";
-    let body = serde_json::to_vec(&json!({
-        "paymentResult": { "resultCode": code, "resultStatus": status },
-        "paymentRequestId": request_id, "paymentId": "2026LATE", "paymentAmount": { "currency": "USD", "value": "1000" }
-    }))
-    .unwrap();
-    let time = timestamp(Utc::now());
-    let key = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
-    let signature = key.signature_header(&content_to_sign("POST", path, CLIENT_ID, &time, &body));
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", app.base))
-        .header("Client-Id", CLIENT_ID)
-        .header("Request-Time", time)
-        .header("Signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    response.json().await.unwrap()
 }
 
 async fn late_duplicate_and_reordered_notifications_change_nothing_and_are_recorded_as_ignored(
@@ -753,6 +526,20 @@ async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(ba
     }
     let first: Value = serde_json::from_slice(&received[0].1).unwrap();
     assert_eq!(first["payment"]["id"], id);
+    // Each body carries the payment's version and updatedAt: a merchant can drop one older
+    // than what it has. The SUCCEEDED one is newer than the AWAITING_CUSTOMER one.
+    let version_of = |status: &str| {
+        received
+            .iter()
+            .map(|(_, body)| serde_json::from_slice::<Value>(body).unwrap())
+            .find(|body| body["payment"]["status"] == status)
+            .map(|body| {
+                assert!(body["payment"]["updatedAt"].is_string(), "{body}");
+                body["payment"]["version"].as_i64().unwrap()
+            })
+            .unwrap()
+    };
+    assert!(version_of("SUCCEEDED") > version_of("AWAITING_CUSTOMER"));
     let refund = app.refund(key, "hook-refund", id, "USD", "400").await;
     assert!(refund["errors"].is_null(), "{refund}");
     let refunded = || async {
@@ -816,65 +603,6 @@ async fn a_merchant_without_a_webhook_url_costs_no_webhook_jobs(backend: Backend
             .collect();
         assert!(jobs.iter().any(|name| name == its_call), "{jobs:?}");
         assert!(!jobs.iter().any(|name| name == "notify_merchant"), "{jobs:?}");
-    }
-}
-
-impl App {
-    /// A payment of `value` USD cents that the customer paid.
-    async fn paid_payment(&self, key: &str, order: &str, value: &str) -> (String, String) {
-        let created = self
-            .create(key, &format!("pay-{order}"), input(order, value))
-            .await;
-        let created = &created["data"]["createPayment"];
-        let (id, request_id) = (
-            created["id"].as_str().unwrap().to_string(),
-            created["paymentRequestId"].as_str().unwrap().to_string(),
-        );
-        self.wait_status(key, &id, "AWAITING_CUSTOMER").await;
-        self.complete(&request_id, json!({ "outcome": "SUCCESS" })).await;
-        self.wait_status(key, &id, "SUCCEEDED").await;
-        (id, request_id)
-    }
-
-    async fn refund(
-        &self,
-        key: &str,
-        idempotency_key: &str,
-        payment_id: &str,
-        currency: &str,
-        value: &str,
-    ) -> Value {
-        let query = "mutation($input: CreateRefundInput!, $key: String!) { createRefund(input: $input, idempotencyKey: $key) \
-                     { id refundRequestId status amount { value } } }";
-        let input = json!({ "paymentId": payment_id, "amount": { "currency": currency, "value": value }, "reason": "test" });
-        self.gql(
-            Some(key),
-            query,
-            json!({ "input": input, "key": idempotency_key }),
-        )
-        .await
-    }
-
-    async fn refunds_of(&self, key: &str, payment_id: &str) -> Value {
-        let query = "query($id: ID!) { payment(id: $id) { refundedAmount { value } refundableAmount { value } \
-                     refunds { id refundRequestId status amount { value } } } }";
-        self.gql(Some(key), query, json!({ "id": payment_id })).await["data"]["payment"].clone()
-    }
-
-    /// Waits until no refund of the payment is PENDING; returns the payment's refund fields.
-    async fn settled_refunds(&self, key: &str, payment_id: &str) -> Value {
-        poll_until("the refunds to be final", Duration::from_secs(120), || async {
-            let payment = self.refunds_of(key, payment_id).await;
-            payment["refunds"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|r| r["status"] != "PENDING")
-                .then_some(())
-        })
-        .await;
-        // Fields resolve separately; once every refund is final, one more read is consistent.
-        self.refunds_of(key, payment_id).await
     }
 }
 
@@ -1266,7 +994,7 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
         let (app, key, board) = (app.clone(), key.clone(), board.clone());
         customers.spawn(async move {
             let mut payment = input(&format!("chaos-{n}"), "1000");
-            payment["expiresInSeconds"] = json!(if n % 5 == 4 { 8 } else { 600 });
+            payment["expiresInSeconds"] = json!(if n % 5 == 4 { 8 } else { 599 });
             let created = app.create(&key, &format!("chaos-{n}"), payment).await;
             let created = &created["data"]["createPayment"];
             let (id, request_id) = (

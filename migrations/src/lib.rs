@@ -11,6 +11,9 @@ mod m0003_payments;
 mod m0004_refunds;
 mod m0005_outbox_indexes;
 mod m0006_outbox_due_index_for_the_claim_only;
+mod m0007_unique_merchant_order;
+
+pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 
 pub struct Migrator;
 
@@ -24,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_refunds::Migration),
             Box::new(m0005_outbox_indexes::Migration),
             Box::new(m0006_outbox_due_index_for_the_claim_only::Migration),
+            Box::new(m0007_unique_merchant_order::Migration),
         ]
     }
 }

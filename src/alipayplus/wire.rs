@@ -2,6 +2,11 @@
 //! the exact camelCase names. Scalars (amount values, integers, booleans) are written as JSON
 //! strings and read from strings or numbers; absent optional fields are omitted, never `""`.
 //! Unknown fields are ignored on input. Amounts are integer minor units.
+//!
+//! Fields that decide money (payment, refund, order and declaration amounts, results) are read
+//! strictly: a malformed one makes the message unreadable. Informational ones (settlement
+//! amounts and quotes, the transaction list) are read leniently: a malformed one reads as
+//! absent, so it cannot turn a readable final result into an unknown one.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -9,6 +14,9 @@ use serde_with::{DisplayFromStr, OneOrMany, PickFirst, serde_as, skip_serializin
 
 /// Written as a string, read from a string or a native JSON scalar.
 type Lenient = PickFirst<(DisplayFromStr, serde_with::Same)>;
+
+/// An informational field: absent when it cannot be read (see the module doc).
+type Informational = serde_with::DefaultOnError;
 
 /// `{currency, value}`: value in minor units (100 = USD 1.00; 100 = JPY 100).
 #[serde_as]
@@ -332,6 +340,7 @@ pub struct PaymentReference {
 pub type InquiryPaymentRequest = PaymentReference;
 pub type CancelPaymentRequest = PaymentReference;
 
+#[serde_as]
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -346,10 +355,16 @@ pub struct InquiryPaymentResponse {
     pub payment_amount: Option<Amount>,
     pub customer_id: Option<String>,
     pub wallet_brand_name: Option<String>,
+    #[serde(default)]
+    #[serde_as(as = "Informational")]
     pub settlement_amount: Option<Amount>,
+    #[serde(default)]
+    #[serde_as(as = "Informational")]
     pub settlement_quote: Option<Quote>,
     pub customs_declaration_amount: Option<Amount>,
     pub mpp_payment_id: Option<String>,
+    #[serde(default)]
+    #[serde_as(as = "Informational")]
     pub transactions: Option<Vec<Transaction>>,
 }
 
@@ -369,6 +384,7 @@ pub struct Transaction {
 }
 
 /// Alipay+ -> ACQP when a payment reaches a final state.
+#[serde_as]
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -383,7 +399,11 @@ pub struct NotifyPaymentRequest {
     pub payment_time: Option<String>,
     pub payment_amount: Option<Amount>,
     pub wallet_brand_name: Option<String>,
+    #[serde(default)]
+    #[serde_as(as = "Informational")]
     pub settlement_amount: Option<Amount>,
+    #[serde(default)]
+    #[serde_as(as = "Informational")]
     pub settlement_quote: Option<Quote>,
     pub customs_declaration_amount: Option<Amount>,
     pub mpp_payment_id: Option<String>,
@@ -418,6 +438,7 @@ pub struct RefundRequest {
     pub refund_reason: Option<String>,
 }
 
+#[serde_as]
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -428,7 +449,11 @@ pub struct RefundResponse {
     pub refund_id: Option<String>,
     pub refund_time: Option<String>,
     pub refund_amount: Option<Amount>,
+    #[serde(default)]
+    #[serde_as(as = "Informational")]
     pub settlement_amount: Option<Amount>,
+    #[serde(default)]
+    #[serde_as(as = "Informational")]
     pub settlement_quote: Option<Quote>,
 }
 

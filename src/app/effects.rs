@@ -23,6 +23,9 @@ pub struct EffectContext {
     pub execution_id: Uuid,
     /// Failed executions before this one.
     pub previous_failures: u32,
+    /// No attempt is left after this one: an effect that can still find out what happened
+    /// another way (an inquiry) does so now, before the instance is parked.
+    pub last_attempt: bool,
     /// When the transition that decided this effect committed.
     pub scheduled_at: chrono::DateTime<chrono::Utc>,
 }
@@ -36,6 +39,10 @@ pub enum EffectError {
     /// Trying again cannot help: park the instance for an operator now.
     #[error("{0}")]
     Permanent(String),
+    /// Alipay+ states an amount that differs from ours: park the instance and hold it, so no
+    /// automatic event settles it before an operator has looked.
+    #[error("{0}")]
+    Hold(String),
 }
 
 /// What a handler answers: the event to apply, if any.

@@ -11,12 +11,12 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{Engine, merchants};
-use crate::alipayplus::wire::{NotifyPaymentRequest, ResultStatus};
+use crate::alipayplus::wire::{Amount, NotifyPaymentRequest, ResultStatus};
 use crate::domain::currency_exponent;
 use crate::store::entity::{instance, merchant, payment};
-use crate::store::inbound::{self, InboundCall};
+use crate::store::inbound::InboundCall;
 use crate::store::payments::{self as rows, IdempotencyKey, KeyUse, PaymentRow};
-use crate::store::{self, EventInput, Outcome, StoreError};
+use crate::store::{self, EventInput, Outcome, Park, StoreError};
 use crate::workflow::{EventName, PublicStatus};
 
 /// Who is asking.
@@ -41,6 +41,10 @@ pub enum PaymentError {
     Validation { field: String, message: String },
     #[error("this idempotency key was used with a different request")]
     IdempotencyKeyReused,
+    #[error(
+        "merchantOrderId '{0}' already has a payment; pay an order once (read it, or cancel it first and use a new order id)"
+    )]
+    DuplicateOrder(String),
     #[error("no such payment")]
     NotFound,
     #[error("{0}")]
@@ -89,8 +93,9 @@ pub struct NewPayment {
     pub expires_in_seconds: Option<i32>,
 }
 
-/// The most a cashier payment may wait (ALIPAYPLUS.md 3.1).
-pub const MAX_EXPIRY_SECONDS: i32 = 600;
+/// The most a cashier payment may wait: `paymentExpiryTime` must be under 10 minutes
+/// (ALIPAYPLUS.md 3.1; a longer one is ignored by Alipay+, which then applies its own 10).
+pub const MAX_EXPIRY_SECONDS: i32 = 599;
 
 /// Parses an amount in integer minor units of `currency`.
 pub fn parse_amount(field: &str, currency: &str, value: &str) -> Result<i64, PaymentError> {
@@ -184,7 +189,9 @@ impl NewPayment {
         if !(1..=MAX_EXPIRY_SECONDS).contains(&expiry) {
             return Err(invalid(
                 "expiresInSeconds",
-                format!("must be between 1 and {MAX_EXPIRY_SECONDS} (the Alipay+ cashier limit)"),
+                format!(
+                    "must be between 1 and {MAX_EXPIRY_SECONDS} (Alipay+ cashier payments expire in under 10 minutes)"
+                ),
             ));
         }
         Ok((amount, expiry))
@@ -195,6 +202,9 @@ impl NewPayment {
     }
 }
 
+/// The instance-data key of the time a payment succeeded.
+const PAID_AT_KEY: &str = "paidAt";
+
 /// A payment with its workflow instance.
 #[derive(Debug, Clone)]
 pub struct PaymentView {
@@ -204,7 +214,8 @@ pub struct PaymentView {
 }
 
 impl PaymentView {
-    fn data(&self, key: &str) -> Option<String> {
+    /// A text value the workflow learnt (see the module doc).
+    pub fn data(&self, key: &str) -> Option<String> {
         self.instance
             .data
             .get(key)
@@ -226,6 +237,14 @@ impl PaymentView {
 
     pub fn failure_code(&self) -> Option<String> {
         self.data("failureCode")
+    }
+
+    /// When plusflow learnt that the payment succeeded; for payments settled before this was
+    /// kept, their creation (never later than the success).
+    pub fn paid_at(&self) -> DateTime<Utc> {
+        self.data(PAID_AT_KEY)
+            .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+            .map_or(self.payment.created_at, |at| at.with_timezone(&Utc))
     }
 }
 
@@ -308,6 +327,7 @@ pub async fn create_payment(
             };
             Ok(view_with(engine, payment, applied.instance))
         }
+        Err(KeyUse::OrderTaken) => Err(PaymentError::DuplicateOrder(input.merchant_order_id)),
         Err(key_use) => {
             let id = earlier_resource(key_use, &hash)?;
             let (payment, instance) = rows::payment_with_instance(&engine.db, id)
@@ -412,9 +432,34 @@ pub enum NotificationHandled {
     Parked(String),
 }
 
+/// Why Alipay+'s statement of a payment's amount cannot be trusted to settle it, if it cannot:
+/// a success must state the amount and it must be ours; a failure, where it states one, too.
+/// `source` names the answer ("notifyPayment", "inquiryPayment").
+pub fn amount_disagreement(
+    payment: &payment::Model,
+    status: ResultStatus,
+    stated: Option<&Amount>,
+    source: &str,
+) -> Option<String> {
+    match stated {
+        None if status == ResultStatus::S => Some(format!(
+            "{source} reports success without a paymentAmount (the payment is {} {}); not applied",
+            payment.amount, payment.currency
+        )),
+        Some(amount) if amount.value != payment.amount || amount.currency != payment.currency => {
+            Some(format!(
+                "{source} says {} {} but the payment is {} {}; not applied",
+                amount.value, amount.currency, payment.amount, payment.currency
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Settles `payment` (as read with its instance) from a verified notifyPayment about it, and
-/// journals the `call` that carried it: in the same statement as the transition it causes, or
-/// on its own when it causes none.
+/// journals the `call` that carried it in the same write as what it did: the transition, the
+/// park of a payment whose amount does not match (held for an operator), or, for a
+/// notification that is not a final result, a history row that says it changed nothing.
 pub async fn handle_notification(
     engine: &Engine,
     (payment, instance): &PaymentRow,
@@ -422,46 +467,70 @@ pub async fn handle_notification(
     call: InboundCall<'_>,
 ) -> Result<NotificationHandled, PaymentError> {
     let clock = engine.clock.as_ref();
-    if let Some(amount) = &notification.payment_amount
-        && (amount.value != payment.amount || amount.currency != payment.currency)
+    let result = &notification.payment_result;
+    let journal = call.into_row(clock);
+    let final_result = matches!(result.result_status, ResultStatus::S | ResultStatus::F);
+    if final_result
+        && let Some(reason) = amount_disagreement(
+            payment,
+            result.result_status,
+            notification.payment_amount.as_ref(),
+            "notifyPayment",
+        )
     {
-        let reason = format!(
-            "notifyPayment says {} {} but the payment is {} {}; not applied",
-            amount.value, amount.currency, payment.amount, payment.currency
-        );
-        inbound::record(&engine.db, clock, call).await?;
-        store::park_instance(&engine.db, clock, payment.id, &reason).await?;
+        let park = Park {
+            reason: reason.clone(),
+            hold: true,
+            in_state: None,
+            actor: "alipayplus".into(),
+        };
+        store::park_instance(&engine.db, clock, payment.id, &park, Some(journal)).await?;
         engine.announce(payment.id);
         return Ok(NotificationHandled::Parked(reason));
     }
-    let result = &notification.payment_result;
+    let detail = json!({ "resultCode": result.result_code, "paymentId": notification.payment_id });
     let (event, patch) = match result.result_status {
         ResultStatus::S => (
             EventName::NotifiedSuccess,
             settled_fields(
                 notification.payment_id.as_deref(),
                 notification.wallet_brand_name.as_deref(),
+                clock.now(),
             ),
         ),
-        // notifyPayment is only ever S or F; anything else is not a final result (ALIPAYPLUS.md 3.2).
         ResultStatus::F => (EventName::NotifiedFailure, failure_fields(&result.result_code)),
+        // notifyPayment is only ever S or F; anything else is not a final result (ALIPAYPLUS.md 3.2).
         ResultStatus::U | ResultStatus::Other => {
-            inbound::record(&engine.db, clock, call).await?;
+            let note = store::Note {
+                event: "notification",
+                actor: "alipayplus".into(),
+                reason: format!(
+                    "not a final result ({:?} {})",
+                    result.result_status, result.result_code
+                ),
+                detail,
+            };
+            store::record_unchanged(&engine.db, clock, payment.id, &note, Some(journal)).await?;
             return Ok(NotificationHandled::Applied);
         }
     };
-    let detail = json!({ "resultCode": result.result_code, "paymentId": notification.payment_id });
     let event = EventInput::new(event, "alipayplus")
         .with_detail(detail)
         .with_data(patch)
-        .with_inbound(call.into_row(clock));
+        .with_inbound(journal);
     engine.apply_seen(instance, event).await?;
     Ok(NotificationHandled::Applied)
 }
 
-/// Instance data learnt when a payment succeeds.
-pub fn settled_fields(alipay_payment_id: Option<&str>, wallet: Option<&str>) -> Map<String, Value> {
+/// Instance data learnt when a payment succeeds, `at` (our clock) included: the refund window
+/// counts from it.
+pub fn settled_fields(
+    alipay_payment_id: Option<&str>,
+    wallet: Option<&str>,
+    at: DateTime<Utc>,
+) -> Map<String, Value> {
     let mut fields = Map::new();
+    fields.insert(PAID_AT_KEY.into(), at.to_rfc3339().into());
     if let Some(id) = alipay_payment_id {
         fields.insert("alipayPaymentId".into(), id.into());
     }

@@ -100,7 +100,9 @@ pub async fn create_refund(
         )));
     }
     let now = engine.clock.now();
-    if now > payment.payment.created_at + chrono::Duration::days(REFUND_WINDOW_DAYS) {
+    // The window counts from the success (a payment settled late, after a refused cancel or by
+    // an operator, keeps its whole year).
+    if now > payment.paid_at() + chrono::Duration::days(REFUND_WINDOW_DAYS) {
         return Err(PaymentError::RefundWindowExpired);
     }
     let template = refund::Model {

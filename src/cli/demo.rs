@@ -50,19 +50,19 @@ const SCENARIOS: [Scenario; 5] = [
         name: "paid, notified",
         customer: Customer::Pays,
         amount: "1250",
-        expires_in: 600,
+        expires_in: 599,
     },
     Scenario {
         name: "paid, notice lost",
         customer: Customer::PaysButTheNotificationIsLost,
         amount: "800",
-        expires_in: 600,
+        expires_in: 599,
     },
     Scenario {
         name: "declined",
         customer: Customer::Declines,
         amount: "99900",
-        expires_in: 600,
+        expires_in: 599,
     },
     Scenario {
         name: "expired",
@@ -74,7 +74,7 @@ const SCENARIOS: [Scenario; 5] = [
         name: "merchant cancel",
         customer: Customer::WaitsForTheMerchantToCancel,
         amount: "4200",
-        expires_in: 600,
+        expires_in: 599,
     },
 ];
 

@@ -11,6 +11,7 @@ mod workflows;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -21,6 +22,7 @@ use tracing::info;
 use crate::app::{EffectRegistry, Engine};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, redact};
+use crate::store::db_clock::DatabaseClock;
 use crate::{api, jobs, store, telemetry};
 
 #[derive(Debug, Parser)]
@@ -102,7 +104,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_file.as_deref())?;
-    telemetry::init(config.log_format, &config.log_level);
+    // The demo's output is its tables: only warnings and errors interleave with them (RUST_LOG
+    // still overrides).
+    let level = match command {
+        Command::Demo(_) => "warn",
+        _ => config.log_level.as_str(),
+    };
+    telemetry::init(config.log_format, level);
     match command {
         Command::Serve { role } => serve(config, role).await,
         Command::Migrate => {
@@ -156,6 +164,18 @@ fn effect_registry(
 pub async fn boot(config: &Config, clock: SharedClock) -> anyhow::Result<Engine> {
     let db = connect(config).await?;
     store::migrate(&db).await.context("applying migrations")?;
+    Ok(Engine::new(db, config.definitions.clone(), clock))
+}
+
+/// [`boot`] on the database's clock (see `store::db_clock`), as every process that runs jobs
+/// next to others must be.
+pub async fn boot_on_database_clock(config: &Config) -> anyhow::Result<Engine> {
+    let db = connect(config).await?;
+    store::migrate(&db).await.context("applying migrations")?;
+    let clock = DatabaseClock::synced(&db, Arc::new(SystemClock))
+        .await
+        .context("reading the database's clock")?;
+    clock.keep_synced(db.clone(), Duration::from_secs(60));
     Ok(Engine::new(db, config.definitions.clone(), clock))
 }
 
@@ -220,7 +240,7 @@ pub async fn start(config: &Config, engine: Engine, role: Role) -> anyhow::Resul
 }
 
 async fn serve(config: Config, role: Role) -> anyhow::Result<ExitCode> {
-    let engine = boot(&config, Arc::new(SystemClock)).await?;
+    let engine = boot_on_database_clock(&config).await?;
     let running = start(&config, engine, role).await?;
     let api = running.api_address.map(|a| format!("http://{a}"));
     let simulator = running.simulator.map(|a| format!("http://{a}"));

@@ -11,15 +11,17 @@ use crate::workflow;
 pub enum WorkflowsCommand {
     /// Validate every workflow file; lists every problem and exits non-zero if there is one.
     Check {
-        #[arg(long, default_value = "workflows")]
-        dir: PathBuf,
+        /// A folder of workflow files; the built-in definitions without it.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Print a workflow as a Mermaid state diagram.
     Graph {
         /// The workflow kind, e.g. engine_probe.
         name: String,
-        #[arg(long, default_value = "workflows")]
-        dir: PathBuf,
+        /// A folder of workflow files; the built-in definitions without it.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -27,10 +29,16 @@ pub fn run(command: &WorkflowsCommand) -> ExitCode {
     let dir = match command {
         WorkflowsCommand::Check { dir } | WorkflowsCommand::Graph { dir, .. } => dir,
     };
-    let definitions = match workflow::load_dir(dir) {
+    let dir = dir.clone().unwrap_or_default();
+    let source = if dir.as_os_str().is_empty() {
+        "the built-in workflows".to_string()
+    } else {
+        dir.display().to_string()
+    };
+    let definitions = match workflow::load(&dir) {
         Ok(definitions) => definitions,
         Err(problems) => {
-            eprintln!("{} problem(s) in {}:", problems.len(), dir.display());
+            eprintln!("{} problem(s) in {source}:", problems.len());
             for problem in problems {
                 eprintln!("  - {problem}");
             }
@@ -56,7 +64,7 @@ pub fn run(command: &WorkflowsCommand) -> ExitCode {
                 ExitCode::SUCCESS
             }
             None => {
-                eprintln!("no workflow named '{name}' in {}", dir.display());
+                eprintln!("no workflow named '{name}' in {source}");
                 ExitCode::FAILURE
             }
         },

@@ -20,6 +20,11 @@ use queue::{Queue, RedisQueue, WorkerSource, run_worker};
 use relay::Relay;
 use runner::Runner;
 
+/// The longest an effect may run before it is abandoned as failed (and retried). Its lease is
+/// renewed meanwhile, so this is independent of the lease: longer than any Alipay+ call (8 s)
+/// or webhook (10 s), short enough that a stuck call does not hold its instance for long.
+pub const EFFECT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A name no other process shares: apalis refuses (Redis) or strands (SQL) a worker that
 /// reuses a live name.
 pub fn unique_worker_id() -> String {
@@ -45,7 +50,8 @@ pub async fn spawn(
     let runner = Runner {
         engine: engine.clone(),
         effects,
-        effect_timeout: config.jobs.lease.mul_f64(0.8),
+        lease: config.jobs.lease,
+        effect_timeout: EFFECT_TIMEOUT,
     };
     let concurrency = config.jobs.concurrency;
     let queue = match &config.redis_url {
@@ -88,6 +94,7 @@ pub async fn spawn(
         lease: config.jobs.lease,
         batch: config.jobs.relay_batch,
         interval: config.jobs.relay_interval,
+        max_outstanding: (concurrency as u32).saturating_mul(2),
     };
     tasks.spawn(relay.run(shutdown));
     Ok(())

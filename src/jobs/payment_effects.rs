@@ -16,7 +16,7 @@ use sha2::Sha256;
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::*;
 use crate::app::merchants;
-use crate::app::payments::{failure_fields, settled_fields, status_of};
+use crate::app::payments::{amount_disagreement, failure_fields, settled_fields, status_of};
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine};
 use crate::store::entity::{payment, refund, webhook_delivery};
 use crate::store::payments as rows;
@@ -116,13 +116,14 @@ impl PaymentEffects {
     async fn submit_pay(&self, context: EffectContext) -> EffectResult {
         let payment = self.payment(&context).await?;
         let accepted = |response: &PayResponse| {
-            let mut data = Map::new();
-            if let Some(url) = &response.normal_url {
-                data.insert("checkoutUrl".into(), url.clone().into());
+            if let Some(reason) = pay_answer_disagreement(&payment, response) {
+                return Err(EffectError::Hold(reason));
             }
-            if let Some(id) = &response.payment_id {
-                data.insert("alipayPaymentId".into(), id.clone().into());
-            }
+            let data = redirect_fields(response).ok_or_else(|| {
+                // The order is placed, but the customer cannot be sent anywhere: a protocol
+                // error, asked again with the same paymentRequestId (the expiry timer bounds it).
+                retry("pay: accepted without normalUrl, applinkUrl, schemeUrl or paymentData")
+            })?;
             event(
                 EventName::PayAccepted,
                 context.effect,
@@ -136,7 +137,9 @@ impl PaymentEffects {
             Outcome::Unknown {
                 response: Some(response),
                 ..
-            } if response.result.result_code == "PAYMENT_IN_PROCESS" && response.normal_url.is_some() => {
+            } if response.result.result_code == "PAYMENT_IN_PROCESS"
+                && redirect_fields(&response).is_some() =>
+            {
                 accepted(&response)
             }
             Outcome::Rejected { code, message, .. } => event(
@@ -149,12 +152,44 @@ impl PaymentEffects {
         }
     }
 
-    async fn poll_payment(&self, context: EffectContext) -> EffectResult {
-        let payment = self.payment(&context).await?;
+    /// What inquiryPayment says of `payment`, read as the payment workflow needs it.
+    async fn inquire(&self, payment: &payment::Model) -> Inquiry {
         let reference = PaymentReference {
             payment_request_id: Some(payment.payment_request_id.clone()),
             payment_id: None,
         };
+        match self.client.inquiry_payment(reference).await {
+            Outcome::Succeeded(response) => match &response.payment_result {
+                Some(result) if matches!(result.result_status, ResultStatus::S | ResultStatus::F) => {
+                    let stated = response.payment_amount.as_ref();
+                    if let Some(reason) =
+                        amount_disagreement(payment, result.result_status, stated, "inquiryPayment")
+                    {
+                        Inquiry::Disagrees(reason)
+                    } else if result.result_status == ResultStatus::S {
+                        Inquiry::Paid(settled_fields(
+                            response.payment_id.as_deref(),
+                            response.wallet_brand_name.as_deref(),
+                            self.engine.clock.now(),
+                        ))
+                    } else if result.result_code == "ORDER_NOT_EXIST" {
+                        // Not a failure: Alipay+ does not (yet) know the order (ALIPAYPLUS.md 3.3, 3.5a).
+                        Inquiry::Open("F ORDER_NOT_EXIST".into())
+                    } else {
+                        Inquiry::Failed(result.result_code.clone())
+                    }
+                }
+                Some(result) => Inquiry::Open(format!("{:?} {}", result.result_status, result.result_code)),
+                None => Inquiry::Open("no paymentResult".into()),
+            },
+            // The call itself refused (ORDER_NOT_EXIST among others): says nothing final.
+            Outcome::Rejected { code, .. } => Inquiry::Open(format!("F {code}")),
+            Outcome::Unknown { reason, .. } => Inquiry::Unknown(reason),
+        }
+    }
+
+    async fn poll_payment(&self, context: EffectContext) -> EffectResult {
+        let payment = self.payment(&context).await?;
         let expired = self.engine.clock.now() >= payment.expires_at;
         let still_open = |why: String| {
             if expired {
@@ -168,51 +203,42 @@ impl PaymentEffects {
                 Err(retry(format!("inquiryPayment: {why}")))
             }
         };
-        match self.client.inquiry_payment(reference).await {
-            Outcome::Succeeded(response) => match response.payment_result {
-                Some(result) if result.result_status == ResultStatus::S => event(
-                    EventName::InquirySuccess,
-                    context.effect,
-                    json!({ "resultCode": result.result_code }),
-                    settled_fields(
-                        response.payment_id.as_deref(),
-                        response.wallet_brand_name.as_deref(),
-                    ),
-                ),
-                // Closed because it expired: confirm with cancelPayment (excluded from settlement),
-                // as for any payment without a final result by its expiry.
-                Some(result)
-                    if result.result_status == ResultStatus::F
-                        && expired
-                        && result.result_code == "ORDER_IS_CLOSED" =>
-                {
-                    event(
-                        EventName::Expired,
-                        context.effect,
-                        json!({ "resultCode": result.result_code }),
-                        Map::new(),
-                    )
-                }
-                Some(result) if result.result_status == ResultStatus::F => event(
-                    EventName::InquiryFailure,
-                    context.effect,
-                    json!({ "resultCode": result.result_code }),
-                    failure_fields(&result.result_code),
-                ),
-                Some(result) => still_open(format!("{:?} {}", result.result_status, result.result_code)),
-                None => still_open("no paymentResult".into()),
-            },
-            Outcome::Rejected { code, .. } => still_open(format!("F {code}")),
-            Outcome::Unknown { reason, .. } => still_open(reason),
+        match self.inquire(&payment).await {
+            Inquiry::Paid(fields) => event(
+                EventName::InquirySuccess,
+                context.effect,
+                json!({ "resultCode": "SUCCESS" }),
+                fields,
+            ),
+            // Closed because it expired: confirm with cancelPayment (excluded from settlement),
+            // as for any payment without a final result by its expiry.
+            Inquiry::Failed(code) if expired && code == "ORDER_IS_CLOSED" => event(
+                EventName::Expired,
+                context.effect,
+                json!({ "resultCode": code }),
+                Map::new(),
+            ),
+            Inquiry::Failed(code) => event(
+                EventName::InquiryFailure,
+                context.effect,
+                json!({ "resultCode": code }),
+                failure_fields(&code),
+            ),
+            Inquiry::Disagrees(reason) => Err(EffectError::Hold(reason)),
+            Inquiry::Open(why) | Inquiry::Unknown(why) => still_open(why),
         }
     }
 
+    /// cancelPayment until S. A cancel that cannot succeed does not leave the outcome unknown:
+    /// inquiryPayment decides (see [`PaymentEffects::settle_by_inquiry`]).
     async fn cancel_payment(&self, context: EffectContext) -> EffectResult {
         let payment = self.payment(&context).await?;
         let reference = PaymentReference {
             payment_request_id: Some(payment.payment_request_id.clone()),
             payment_id: None,
         };
+        let data = &context.instance.data;
+        let pay_accepted = data.get("alipayPaymentId").is_some() || data.get("checkoutUrl").is_some();
         match self.client.cancel_payment(reference).await {
             Outcome::Succeeded(_) => event(
                 EventName::CancelSucceeded,
@@ -220,12 +246,13 @@ impl PaymentEffects {
                 json!({ "resultCode": "SUCCESS" }),
                 Map::new(),
             ),
-            // Alipay+ does not know the payment. A pay request sent before the payment left
-            // `submitting` (answered U, or timed out) may still be on its way and create it, so
-            // the answer is believed only once longer than any call can be in flight has passed
-            // since the cancel was decided: then Alipay+ never had it, and nothing is left to
-            // cancel. Until then, ask again (the conservative reading of ALIPAYPLUS.md 3.4).
-            Outcome::Rejected { code, .. } if code == "ORDER_NOT_EXIST" => {
+            // Alipay+ does not know a payment it never accepted. A pay request sent before the
+            // payment left `submitting` (answered U, or timed out) may still be on its way and
+            // create it, so the answer is believed only once longer than any call can be in
+            // flight has passed since the cancel was decided: then Alipay+ never had it, and
+            // nothing is left to cancel. Until then, ask again (the conservative reading of
+            // ALIPAYPLUS.md 3.4). Both times come from the database's clock.
+            Outcome::Rejected { code, .. } if code == "ORDER_NOT_EXIST" && !pay_accepted => {
                 let settled_after =
                     chrono::Duration::from_std(self.client.longest_call()).expect("call timeouts are short");
                 if self.engine.clock.now() - context.scheduled_at <= settled_after {
@@ -240,16 +267,52 @@ impl PaymentEffects {
                     Map::new(),
                 )
             }
-            Outcome::Rejected { code, message, .. } => Err(EffectError::Permanent(format!(
-                "cancelPayment refused: {code} {}{}",
-                message.unwrap_or_default(),
-                if code == "CANCEL_WINDOW_EXCEED" {
-                    " (past 00:15 UTC+8 on T+1: refund instead if it was paid)"
-                } else {
-                    ""
-                }
-            ))),
+            // Refused for good (CANCEL_WINDOW_EXCEED, ORDER_NOT_EXIST for an order Alipay+
+            // accepted, ...): the customer may well have paid.
+            Outcome::Rejected { code, message, .. } => {
+                let refusal = format!("cancelPayment refused: {code} {}", message.unwrap_or_default());
+                self.settle_by_inquiry(&context, &payment, refusal.trim_end(), true)
+                    .await
+            }
+            Outcome::Unknown { reason, .. } if context.last_attempt => {
+                let why = format!("cancelPayment still unknown on its last attempt: {reason}");
+                self.settle_by_inquiry(&context, &payment, &why, false).await
+            }
             Outcome::Unknown { reason, .. } => Err(retry(format!("cancelPayment: {reason}"))),
+        }
+    }
+
+    /// Settles a payment whose cancel could not be done on what inquiryPayment says: paid ->
+    /// `confirmed_success` (refundable), failed or closed -> `confirmed_failure`. If Alipay+
+    /// cannot tell, a refused cancel parks the payment at once (an operator decides) and an
+    /// unknown one is asked again until its attempts are used up.
+    async fn settle_by_inquiry(
+        &self,
+        context: &EffectContext,
+        payment: &payment::Model,
+        why: &str,
+        refused: bool,
+    ) -> EffectResult {
+        match self.inquire(payment).await {
+            Inquiry::Paid(fields) => event(
+                EventName::ConfirmedSuccess,
+                context.effect,
+                json!({ "cancel": why, "resultCode": "SUCCESS" }),
+                fields,
+            ),
+            Inquiry::Failed(code) => event(
+                EventName::ConfirmedFailure,
+                context.effect,
+                json!({ "cancel": why, "resultCode": code }),
+                failure_fields(&code),
+            ),
+            Inquiry::Disagrees(reason) => Err(EffectError::Hold(format!("{why}; {reason}"))),
+            Inquiry::Open(answer) if refused => Err(EffectError::Permanent(format!(
+                "{why}; inquiryPayment cannot tell ({answer})"
+            ))),
+            Inquiry::Open(answer) | Inquiry::Unknown(answer) => {
+                Err(retry(format!("{why}; inquiryPayment: {answer}")))
+            }
         }
     }
 
@@ -288,10 +351,20 @@ impl PaymentEffects {
     }
 
     /// POSTs `{"type":"payment.updated","payment":{...}}` (or `refund.updated`) signed with the merchant's secret:
-    /// header `Plusflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+    /// header `Plusflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. The
+    /// object carries its workflow `version` and `updatedAt`, so a merchant drops one older
+    /// than what it already has; a webhook of a state the instance has left by the time it is
+    /// sent is not sent at all (a newer one is on its way).
     async fn notify_merchant(&self, context: EffectContext) -> EffectResult {
+        let current = crate::store::instance(&self.engine.db, context.instance.id)
+            .await
+            .map_err(store_error)?;
+        if current.state != context.instance.state {
+            return Ok(None);
+        }
         let status = status_of(&self.engine, &context.instance);
         let data = &context.instance.data;
+        let (version, updated_at) = (context.instance.version, context.instance.updated_at);
         let (payment, announced, body) = if context.instance.kind == "refund" {
             let (refund, payment) = self.refund(&context).await?;
             let body = json!({
@@ -300,7 +373,7 @@ impl PaymentEffects {
                 "refund": {
                     "id": refund.id, "paymentId": refund.payment_id, "refundRequestId": refund.refund_request_id,
                     "status": status, "amount": { "currency": refund.currency, "value": refund.amount.to_string() },
-                    "failureCode": data.get("failureCode"),
+                    "failureCode": data.get("failureCode"), "version": version, "updatedAt": updated_at,
                 }
             });
             (payment, format!("REFUND_{status}"), body)
@@ -312,8 +385,10 @@ impl PaymentEffects {
                 "payment": {
                     "id": payment.id, "merchantOrderId": payment.merchant_order_id, "paymentRequestId": payment.payment_request_id,
                     "status": status, "amount": { "currency": payment.currency, "value": payment.amount.to_string() },
-                    "checkoutUrl": data.get("checkoutUrl"), "alipayPaymentId": data.get("alipayPaymentId"),
-                    "failureCode": data.get("failureCode"),
+                    "checkoutUrl": data.get("checkoutUrl"), "applinkUrl": data.get("applinkUrl"),
+                    "schemeUrl": data.get("schemeUrl"), "paymentData": data.get("paymentData"),
+                    "alipayPaymentId": data.get("alipayPaymentId"),
+                    "failureCode": data.get("failureCode"), "version": version, "updatedAt": updated_at,
                 }
             });
             (payment, status.to_string(), body)
@@ -367,6 +442,57 @@ impl PaymentEffects {
             Some(error) => Err(retry(format!("webhook {url}: {error}"))),
         }
     }
+}
+
+/// inquiryPayment's answer about a payment.
+enum Inquiry {
+    /// Paid, for our amount: what was learnt.
+    Paid(Map<String, Value>),
+    /// Failed or closed, with the code.
+    Failed(String),
+    /// A final answer whose amount is not ours (or a success without one).
+    Disagrees(String),
+    /// Alipay+ answered, and the payment has no final result there (yet).
+    Open(String),
+    /// No usable answer (U, timeout, 5xx, unverifiable).
+    Unknown(String),
+}
+
+/// Whether pay's answer states an amount other than ours.
+fn pay_answer_disagreement(payment: &payment::Model, response: &PayResponse) -> Option<String> {
+    response
+        .payment_amount
+        .as_ref()
+        .filter(|amount| amount.value != payment.amount || amount.currency != payment.currency)
+        .map(|amount| {
+            format!(
+                "pay was accepted for {} {} but the payment is {} {}; not applied",
+                amount.value, amount.currency, payment.amount, payment.currency
+            )
+        })
+}
+
+/// Where pay's answer lets the customer go (instance data: checkoutUrl, applinkUrl, schemeUrl,
+/// paymentData, alipayPaymentId), or `None` when it names nowhere.
+fn redirect_fields(response: &PayResponse) -> Option<Map<String, Value>> {
+    let mut data = Map::new();
+    for (key, value) in [
+        ("checkoutUrl", &response.normal_url),
+        ("applinkUrl", &response.applink_url),
+        ("schemeUrl", &response.scheme_url),
+        ("paymentData", &response.payment_data),
+    ] {
+        if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
+            data.insert(key.into(), value.clone().into());
+        }
+    }
+    if data.is_empty() {
+        return None;
+    }
+    if let Some(id) = &response.payment_id {
+        data.insert("alipayPaymentId".into(), id.clone().into());
+    }
+    Some(data)
 }
 
 struct Handler {
@@ -427,4 +553,66 @@ pub fn register(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(normal_url: Option<&str>, payment_data: Option<&str>, amount: Option<i64>) -> PayResponse {
+        PayResponse {
+            result: ResultInfo::success(),
+            payment_id: Some("2026001".into()),
+            payment_amount: amount.map(|value| Amount::new("USD", value)),
+            payment_time: None,
+            normal_url: normal_url.map(str::to_string),
+            applink_url: None,
+            scheme_url: None,
+            payment_data: payment_data.map(str::to_string),
+            guide_url: None,
+            acquirer_id: None,
+            psp_id: None,
+            wallet_brand_name: None,
+        }
+    }
+
+    #[test]
+    fn an_accepted_pay_without_anywhere_to_send_the_customer_is_not_accepted() {
+        assert!(redirect_fields(&answer(None, None, Some(1000))).is_none());
+        assert!(redirect_fields(&answer(Some(""), None, Some(1000))).is_none());
+        let sdk_only = redirect_fields(&answer(None, Some("{}"), Some(1000))).unwrap();
+        assert_eq!(sdk_only["paymentData"], "{}");
+        assert_eq!(sdk_only["alipayPaymentId"], "2026001");
+        let web = redirect_fields(&answer(Some("https://pay.example/c"), None, None)).unwrap();
+        assert_eq!(web["checkoutUrl"], "https://pay.example/c");
+    }
+
+    #[test]
+    fn a_pay_answer_for_another_amount_is_caught() {
+        let payment = payment::Model {
+            id: uuid::Uuid::nil(),
+            merchant_id: uuid::Uuid::nil(),
+            merchant_order_id: "o".into(),
+            payment_request_id: "pf_1".into(),
+            order_description: "d".into(),
+            currency: "USD".into(),
+            amount: 1000,
+            terminal_type: "WEB".into(),
+            os_type: None,
+            redirect_url: "https://shop.example".into(),
+            user_region: None,
+            settlement_currency: None,
+            expires_at: chrono::Utc::now(),
+            checkout_url: None,
+            alipay_payment_id: None,
+            wallet_brand_name: None,
+            failure_code: None,
+            created_at: chrono::Utc::now(),
+        };
+        let url = Some("https://pay.example/c");
+        assert!(pay_answer_disagreement(&payment, &answer(url, None, Some(1000))).is_none());
+        assert!(pay_answer_disagreement(&payment, &answer(url, None, None)).is_none());
+        let reason = pay_answer_disagreement(&payment, &answer(url, None, Some(100))).unwrap();
+        assert!(reason.contains("100 USD"), "{reason}");
+    }
 }

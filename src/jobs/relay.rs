@@ -9,7 +9,7 @@ use tracing::{debug, warn};
 
 use super::queue::Queue;
 use crate::app::Engine;
-use crate::store::outbox::claim_due;
+use crate::store::outbox::{claim_due, outstanding_claims};
 
 pub struct Relay {
     pub engine: Engine,
@@ -18,6 +18,10 @@ pub struct Relay {
     pub lease: Duration,
     pub batch: u32,
     pub interval: Duration,
+    /// Back-pressure: at most this many of this relay's claims open at once (queued or
+    /// running), so a claim waits in the queue for at most about one effect, never for its
+    /// whole lease.
+    pub max_outstanding: u32,
 }
 
 impl Relay {
@@ -43,11 +47,17 @@ impl Relay {
 
     async fn relay_once(&mut self) -> anyhow::Result<usize> {
         let engine = &self.engine;
+        let outstanding = outstanding_claims(&engine.db, engine.clock.as_ref(), &self.worker_id).await?;
+        let room = u64::from(self.max_outstanding).saturating_sub(outstanding);
+        let batch = room.min(u64::from(self.batch)) as u32;
+        if batch == 0 {
+            return Ok(0);
+        }
         let claims = claim_due(
             &engine.db,
             engine.clock.as_ref(),
             self.lease,
-            self.batch,
+            batch,
             &self.worker_id,
         )
         .await?;

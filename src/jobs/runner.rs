@@ -11,20 +11,61 @@ use crate::app::{EffectContext, EffectError, EffectRegistry, EffectResult, Engin
 use crate::store::entity::outbox;
 use crate::store::outbox::{self as claims, Claim, Closed};
 use crate::store::{self, EventInput, StoreError};
-use crate::workflow::{EffectName, EventName};
+use crate::workflow::{EffectName, EventName, RetryPolicy};
 
 #[derive(Clone)]
 pub struct Runner {
     pub engine: Engine,
     pub effects: EffectRegistry,
-    /// An effect still running after this long is abandoned as failed (its lease ends too).
+    /// How long a claim holds its row: started when its delivery begins, renewed every third
+    /// of it while the effect runs.
+    pub lease: Duration,
+    /// An effect still running after this long is abandoned as failed.
     pub effect_timeout: Duration,
 }
 
 impl Runner {
+    /// Executes `claim` and records its outcome. A claim whose delivery or completion fails in
+    /// the store for a reason other than the database being unreachable (an unknown definition
+    /// version, a missing instance, a constraint) counts as a failed attempt, so such a poison
+    /// row ends parked with the error instead of being re-claimed and re-executed forever.
     pub async fn deliver(&self, claim: Claim) -> Result<Closed, StoreError> {
+        match self.execute(claim).await {
+            Err(error) if !store::is_unreachable(&error) => self.record_poison(claim, &error).await,
+            other => other,
+        }
+    }
+
+    async fn record_poison(&self, claim: Claim, error: &StoreError) -> Result<Closed, StoreError> {
+        let engine = &self.engine;
+        let Some(row) = claims::claimed_row(&engine.db, claim).await? else {
+            return Ok(Closed::Superseded);
+        };
+        warn!(outbox_id = %row.id, instance = %row.instance_id, "{} '{}' could not be recorded: {error}", row.kind, row.name);
+        let error = format!("recording failed: {error}");
+        let closed = claims::fail(
+            &engine.db,
+            engine.clock.as_ref(),
+            &row,
+            claim,
+            &error,
+            RetryPolicy::POISON,
+            claims::Failure::Retryable,
+        )
+        .await?;
+        engine.announce(row.instance_id);
+        Ok(closed)
+    }
+
+    async fn execute(&self, claim: Claim) -> Result<Closed, StoreError> {
         let engine = &self.engine;
         let clock = engine.clock.as_ref();
+        // The lease counts from here, not from the relay's claim: a delivery that waited in the
+        // queue past its lease may have been claimed again, and must not start.
+        if !claims::extend_lease(&engine.db, clock, claim, self.lease).await? {
+            debug!(outbox_id = %claim.id, "lease ran out before the delivery started; acknowledged as stale");
+            return Ok(Closed::Superseded);
+        }
         let Some((row, instance)) = claims::load_claimed(&engine.db, claim).await? else {
             debug!(outbox_id = %claim.id, "delivery superseded; acknowledged as stale");
             return Ok(Closed::Superseded);
@@ -47,7 +88,8 @@ impl Runner {
                 .map(|event| Some(EventInput::new(event, "timer")))
                 .map_err(|_| EffectError::Permanent(format!("timer raises unknown event '{}'", row.name)))
         } else {
-            self.run_effect(&row, instance.clone()).await
+            self.run_renewing(claim, self.run_effect(&row, instance.clone()))
+                .await
         };
         let closed = match result {
             Ok(event) => {
@@ -67,9 +109,13 @@ impl Runner {
                 closed
             }
             Err(error) => {
-                let permanent = matches!(error, EffectError::Permanent(_));
+                let failure = match error {
+                    EffectError::Retry(_) => claims::Failure::Retryable,
+                    EffectError::Permanent(_) => claims::Failure::Permanent,
+                    EffectError::Hold(_) => claims::Failure::Hold,
+                };
                 let (kind, name, attempt) = (&row.kind, &row.name, row.attempts + 1);
-                if permanent || attempt >= row.max_attempts {
+                if failure != claims::Failure::Retryable || attempt >= row.max_attempts {
                     warn!(outbox_id = %row.id, instance = %row.instance_id, attempt, "{kind} '{name}' failed for good, instance parked: {error}");
                 } else {
                     // Expected while polling or while Alipay+ answers U: retried per the policy.
@@ -79,13 +125,35 @@ impl Runner {
                     .map(|effect| definition.retry_policy(effect))
                     .unwrap_or(definition.default_retry);
                 let error = error.to_string();
-                let closed = claims::fail(&engine.db, clock, &row, claim, &error, policy, permanent).await?;
+                let closed = claims::fail(&engine.db, clock, &row, claim, &error, policy, failure).await?;
                 engine.announce(row.instance_id);
                 closed
             }
         };
         engine.wake_relay();
         Ok(closed)
+    }
+
+    /// Runs `effect` while renewing `claim`'s lease every third of it. If a renewal finds the
+    /// claim over (the process stalled past its lease), the effect is abandoned: another claim
+    /// may be running it, and only that one can record anything.
+    async fn run_renewing(&self, claim: Claim, effect: impl Future<Output = EffectResult>) -> EffectResult {
+        let engine = &self.engine;
+        let renew = async {
+            loop {
+                tokio::time::sleep(self.lease / 3).await;
+                match claims::extend_lease(&engine.db, engine.clock.as_ref(), claim, self.lease).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    // The database is away: keep trying while the lease lasts.
+                    Err(e) => debug!(outbox_id = %claim.id, "lease renewal failed: {e}"),
+                }
+            }
+        };
+        tokio::select! {
+            result = effect => result,
+            () = renew => Err(EffectError::Retry("the lease ran out while the effect ran".into())),
+        }
     }
 
     async fn run_effect(
@@ -104,6 +172,7 @@ impl Runner {
             instance,
             execution_id: row.id,
             previous_failures: row.attempts.max(0) as u32,
+            last_attempt: row.attempts + 1 >= row.max_attempts,
             scheduled_at: row.created_at,
         };
         match tokio::time::timeout(self.effect_timeout, handler.run(context)).await {

@@ -174,6 +174,11 @@ impl Simulator {
                 "/simulator/payments/{payment_request_id}/complete",
                 post(complete),
             )
+            .route(
+                "/simulator/payments/{payment_request_id}/misreport",
+                post(misreport),
+            )
+            .route("/simulator/payments/{payment_request_id}/forget", post(forget))
             .route("/simulator/ledger", get(ledger))
             .with_state(self.clone())
     }
@@ -393,6 +398,35 @@ async fn complete(
     match simulator.complete_with(&payment_request_id, completion, request.wallet.as_deref(), notify) {
         Ok(()) => Json(json!({ "completed": payment_request_id })).into_response(),
         Err(e) => (StatusCode::CONFLICT, Json(json!({ "error": e }))).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MisreportRequest {
+    amount: Amount,
+}
+
+/// A test makes Alipay+'s record of a payment state another amount.
+async fn misreport(
+    State(simulator): State<Simulator>,
+    Path(payment_request_id): Path<String>,
+    Json(request): Json<MisreportRequest>,
+) -> Response {
+    let done = simulator.books().misreport(&payment_request_id, request.amount);
+    control_answer(done, &payment_request_id)
+}
+
+/// A test makes Alipay+ lose track of a payment it accepted.
+async fn forget(State(simulator): State<Simulator>, Path(payment_request_id): Path<String>) -> Response {
+    let done = simulator.books().forget(&payment_request_id);
+    control_answer(done, &payment_request_id)
+}
+
+fn control_answer(done: Result<(), String>, payment_request_id: &str) -> Response {
+    match done {
+        Ok(()) => Json(json!({ "changed": payment_request_id })).into_response(),
+        Err(e) => (StatusCode::NOT_FOUND, Json(json!({ "error": e }))).into_response(),
     }
 }
 

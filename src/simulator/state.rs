@@ -56,6 +56,20 @@ pub struct SimPayment {
     pub notifications_sent: u32,
     pub notifications_dropped: u32,
     pub notifications_acknowledged: u32,
+    /// The amount its inquiry answers and notifications state, when a test makes Alipay+'s
+    /// record disagree with the ACQP's (see [`Books::misreport`]).
+    pub reported_amount: Option<Amount>,
+    /// Alipay+ no longer finds it (see [`Books::forget`]).
+    pub forgotten: bool,
+}
+
+impl SimPayment {
+    /// The amount Alipay+ states for it in inquiries and notifications.
+    fn stated_amount(&self) -> Amount {
+        self.reported_amount
+            .clone()
+            .unwrap_or_else(|| self.request.payment_amount.clone())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -151,11 +165,22 @@ impl Books {
         let expires_at = requested_expiry
             .filter(|t| *t < now + expiry)
             .unwrap_or(now + expiry);
+        let checkout = format!("{base_url}/checkout/{payment_id}");
+        // An app is also given links that open the wallet, and the Alipay+ SDK's payload.
+        let in_app = request
+            .order
+            .env
+            .as_ref()
+            .and_then(|e| e.terminal_type.as_deref())
+            .is_some_and(|terminal| terminal == "APP");
         let answer = PayResponse {
             result: ResultInfo::success(),
             payment_id: Some(payment_id.clone()),
             payment_amount: Some(request.payment_amount.clone()),
-            normal_url: Some(format!("{base_url}/checkout/{payment_id}")),
+            normal_url: Some(checkout.clone()),
+            applink_url: in_app.then(|| format!("{checkout}?applink=1")),
+            scheme_url: in_app.then(|| format!("alipayplus-simulator://pay?paymentId={payment_id}")),
+            payment_data: in_app.then(|| format!("{{\"paymentId\":\"{payment_id}\"}}")),
             acquirer_id: Some("SIMULATOR_ACQUIRER".into()),
             ..only_result(ResultInfo::success())
         };
@@ -180,6 +205,8 @@ impl Books {
                 notifications_sent: 0,
                 notifications_dropped: 0,
                 notifications_acknowledged: 0,
+                reported_amount: None,
+                forgotten: false,
             },
         );
         (answer, true)
@@ -206,12 +233,23 @@ impl Books {
         let Some(payment) = self.find(reference, now) else {
             return fail("ORDER_NOT_EXIST", "no such payment", only_result);
         };
+        if payment.forgotten {
+            // The shape the Cashier cancel guide names: the result S, the payment's F.
+            return InquiryPaymentResponse {
+                payment_result: Some(ResultInfo::new(
+                    ResultStatus::F,
+                    "ORDER_NOT_EXIST",
+                    "no such payment",
+                )),
+                ..only_result(ResultInfo::success())
+            };
+        }
         InquiryPaymentResponse {
             result: ResultInfo::success(),
             payment_result: Some(payment_result(payment)),
             payment_request_id: Some(payment.request.payment_request_id.clone()),
             payment_id: Some(payment.payment_id.clone()),
-            payment_amount: Some(payment.request.payment_amount.clone()),
+            payment_amount: Some(payment.stated_amount()),
             acquirer_id: Some("SIMULATOR_ACQUIRER".into()),
             payment_time: payment.paid_at.map(crate::alipayplus::signing::timestamp),
             wallet_brand_name: (payment.status == PaymentStatus::Succeeded).then(|| payment.wallet.clone()),
@@ -221,7 +259,7 @@ impl Books {
     }
 
     pub fn cancel(&mut self, reference: &PaymentReference, now: DateTime<Utc>) -> CancelPaymentResponse {
-        let Some(payment) = self.find(reference, now) else {
+        let Some(payment) = self.find(reference, now).filter(|payment| !payment.forgotten) else {
             return fail("ORDER_NOT_EXIST", "no such payment", only_result);
         };
         if now > cancel_window_end(payment.created_at) {
@@ -343,6 +381,22 @@ impl Books {
         Ok(())
     }
 
+    /// From now on, the payment's inquiry answers and notifications state `amount` instead of
+    /// the amount paid: Alipay+'s record disagrees with the ACQP's.
+    pub fn misreport(&mut self, request_id: &str, amount: Amount) -> Result<(), String> {
+        let payment = self.payments.get_mut(request_id).ok_or("no such payment")?;
+        payment.reported_amount = Some(amount);
+        Ok(())
+    }
+
+    /// From now on, inquiryPayment answers the payment's result F `ORDER_NOT_EXIST` and
+    /// cancelPayment `ORDER_NOT_EXIST`: Alipay+'s records no longer show an order it accepted.
+    pub fn forget(&mut self, request_id: &str) -> Result<(), String> {
+        let payment = self.payments.get_mut(request_id).ok_or("no such payment")?;
+        payment.forgotten = true;
+        Ok(())
+    }
+
     pub fn payment(&self, request_id: &str) -> Option<&SimPayment> {
         self.payments.get(request_id)
     }
@@ -364,7 +418,7 @@ impl Books {
             psp_id: succeeded.then(|| "SIMULATOR_PSP".into()),
             customer_id: succeeded.then(|| format!("CUSTOMER_{}", payment.payment_id)),
             payment_time: payment.paid_at.map(crate::alipayplus::signing::timestamp),
-            payment_amount: Some(payment.request.payment_amount.clone()),
+            payment_amount: Some(payment.stated_amount()),
             wallet_brand_name: succeeded.then(|| payment.wallet.clone()),
             settlement_amount: None,
             settlement_quote: None,

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait as _, DatabaseConnection, DatabaseTransaction, DbBackend,
     EntityTrait, Iterable, ModelTrait, QueryFilter, QuerySelect, TransactionTrait, UpdateMany,
 };
 use serde_json::{Map, Value};
@@ -22,6 +22,9 @@ use super::outbox::Claim;
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
 use crate::workflow::{self, Decision, Definition, Definitions, EffectName, EventName, Timer};
+
+/// The actor prefix of operators (`admin:<name>`): the only ones who may move a held instance.
+pub const OPERATOR_ACTOR: &str = "admin";
 
 /// An event to apply, with who caused it.
 #[derive(Debug, Clone)]
@@ -399,7 +402,14 @@ fn plan(
                 version,
             })?;
     let now = clock.now();
-    let (outcome, after, disarm, scheduled) = match workflow::apply(definition, &current.state, event.name) {
+    let decision = match hold_of(current) {
+        // Held for a money reason: only an operator moves it (DESIGN 9).
+        Some(hold) if !event.actor.starts_with(OPERATOR_ACTOR) => Decision::Rejected {
+            reason: format!("held for an operator: {hold}"),
+        },
+        _ => workflow::apply(definition, &current.state, event.name),
+    };
+    let (outcome, after, disarm, scheduled) = match decision {
         Decision::Transition {
             to,
             effects,
@@ -407,8 +417,12 @@ fn plan(
             terminal,
         } => {
             let mut data = current.data.clone();
-            if let (Some(patch), Value::Object(fields)) = (&event.data_patch, &mut data) {
-                fields.extend(patch.clone());
+            if let Value::Object(fields) = &mut data {
+                fields.extend(event.data_patch.clone().unwrap_or_default());
+                // An operator's move settles what the hold was waiting for.
+                if event.actor.starts_with(OPERATOR_ACTOR) {
+                    fields.remove(HOLD_KEY);
+                }
             }
             let leaving = to != current.state;
             let disarm = if leaving {
@@ -738,21 +752,151 @@ fn disarm_update(left: &instance::Model, disarm: Disarm, now: DateTime<Utc>) -> 
     }
 }
 
-/// Parks an instance for an operator without moving it (a notification whose amount does not
-/// match, an effect out of attempts): `needs_attention` with the reason. On `db` or inside the
-/// caller's transaction.
-pub async fn park_instance(
-    db: &impl ConnectionTrait,
+/// Why an instance is parked for an operator, and what it waits for.
+#[derive(Debug, Clone)]
+pub struct Park {
+    pub reason: String,
+    /// A money reason (an amount that does not match ours): until an operator acts, every
+    /// automatic event is refused, so nothing settles what a person has to look at.
+    pub hold: bool,
+    /// Park only while the instance is in this state (an effect scheduled there that ran out of
+    /// attempts): once it has moved on, the reason would be stale and nothing is written.
+    pub in_state: Option<String>,
+    pub actor: String,
+}
+
+/// The instance-data key of a hold (see [`Park::hold`]); an operator's action clears it.
+pub const HOLD_KEY: &str = "hold";
+
+/// The instance data's hold reason, if it is held.
+pub fn hold_of(instance: &instance::Model) -> Option<&str> {
+    instance.data.get(HOLD_KEY).and_then(Value::as_str)
+}
+
+/// Parks an instance for an operator through the write path, in the caller's transaction: the
+/// instance locked, `needs_attention` with the reason, the version bumped, one history row
+/// (event `parked`, outcome `PARKED`, the reason in its detail), and `inbound`, the call that
+/// caused it, journaled with it. `None` when [`Park::in_state`] no longer holds (nothing
+/// written but the journal row).
+pub(crate) async fn park_in(
+    txn: &DatabaseTransaction,
     clock: &dyn Clock,
     id: Uuid,
-    reason: &str,
-) -> Result<(), StoreError> {
+    park: &Park,
+    inbound: Option<inbound::Model>,
+) -> Result<Option<instance::Model>, StoreError> {
+    if let Some(call) = inbound {
+        super::inbound::insert(txn, call).await?;
+    }
+    let current = lock_instance(txn, id).await?;
+    if park
+        .in_state
+        .as_ref()
+        .is_some_and(|state| *state != current.state)
+    {
+        return Ok(None);
+    }
+    let mut data = current.data.clone();
+    if park.hold
+        && let Value::Object(fields) = &mut data
+    {
+        fields.insert(HOLD_KEY.into(), Value::String(park.reason.clone()));
+    }
+    let now = clock.now();
+    let parked = instance::Model {
+        version: current.version + 1,
+        needs_attention: true,
+        last_error: Some(park.reason.clone()),
+        data,
+        updated_at: now,
+        ..current.clone()
+    };
     instance::Entity::update_many()
+        .col_expr(instance::Column::Version, Expr::value(parked.version))
         .col_expr(instance::Column::NeedsAttention, Expr::value(true))
-        .col_expr(instance::Column::LastError, Expr::value(reason.to_string()))
-        .col_expr(instance::Column::UpdatedAt, Expr::value(clock.now()))
+        .col_expr(
+            instance::Column::LastError,
+            Expr::value(parked.last_error.clone()),
+        )
+        .col_expr(instance::Column::Data, Expr::value(parked.data.clone()))
+        .col_expr(instance::Column::UpdatedAt, Expr::value(now))
         .filter(instance::Column::Id.eq(id))
-        .exec(db)
+        .exec(txn)
         .await?;
-    Ok(())
+    HistoryEntry {
+        instance_id: id,
+        event: "parked",
+        from_state: Some(current.state.clone()),
+        to_state: None,
+        outcome: "PARKED",
+        actor: park.actor.clone(),
+        detail: Some(serde_json::json!({ "reason": park.reason, "hold": park.hold })),
+        at: now,
+    }
+    .append(txn)
+    .await?;
+    Ok(Some(parked))
+}
+
+/// [`park_in`] in its own transaction, retried if it lost a race.
+pub async fn park_instance(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    id: Uuid,
+    park: &Park,
+    inbound: Option<inbound::Model>,
+) -> Result<Option<instance::Model>, StoreError> {
+    retry_transient(|| async {
+        let txn = db.begin().await?;
+        let parked = park_in(&txn, clock, id, park, inbound.clone()).await?;
+        txn.commit().await?;
+        Ok(parked)
+    })
+    .await
+}
+
+/// An event that changed nothing and has no workflow event of its own (a notification that is
+/// not a final result), recorded in the instance's history all the same (guarantee 4).
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub event: &'static str,
+    pub actor: String,
+    pub reason: String,
+    pub detail: Value,
+}
+
+/// Appends `note` to instance `id`'s history as IGNORED, with `inbound`, the call that carried
+/// it, journaled in the same transaction; the instance itself is not written.
+pub async fn record_unchanged(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    id: Uuid,
+    note: &Note,
+    inbound: Option<inbound::Model>,
+) -> Result<(), StoreError> {
+    let entry = HistoryEntry {
+        instance_id: id,
+        event: note.event,
+        from_state: None,
+        to_state: None,
+        outcome: "IGNORED",
+        actor: note.actor.clone(),
+        detail: history_detail(
+            &Outcome::Ignored {
+                reason: note.reason.clone(),
+            },
+            Some(note.detail.clone()),
+        ),
+        at: clock.now(),
+    };
+    retry_transient(|| async {
+        let txn = db.begin().await?;
+        if let Some(call) = &inbound {
+            super::inbound::insert(&txn, call.clone()).await?;
+        }
+        entry.append(&txn).await?;
+        txn.commit().await?;
+        Ok(())
+    })
+    .await
 }

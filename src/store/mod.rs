@@ -10,6 +10,7 @@
 
 mod apply;
 mod cte;
+pub mod db_clock;
 pub mod entity;
 pub mod inbound;
 pub mod outbox;
@@ -19,10 +20,13 @@ pub mod refunds;
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr};
 use uuid::Uuid;
 
-pub use apply::{Applied, EventInput, NewInstance, Outcome, apply_event, park_instance, start_instance};
+pub use apply::{
+    Applied, EventInput, HOLD_KEY, NewInstance, Note, OPERATOR_ACTOR, Outcome, Park, apply_event, hold_of,
+    park_instance, record_unchanged, start_instance,
+};
 pub use outbox::outbox_backlog;
 pub use queries::{EngineGauges, InstanceCounts, count_instances, engine_gauges, history, instance};
 
@@ -105,25 +109,64 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
 
+/// The sqlx error under a database error, if the driver raised one.
+fn sqlx_error(error: &DbErr) -> Option<&sea_orm::sqlx::Error> {
+    match error {
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => Some(e.as_ref()),
+        _ => None,
+    }
+}
+
+/// SQLSTATEs (PostgreSQL) and primary result codes (SQLite) of a transaction that lost a race:
+/// serialization failure, deadlock; database busy or locked (SQLite's extended codes, such as
+/// 517 SQLITE_BUSY_SNAPSHOT, carry the primary code in their low byte).
+fn lost_a_race(code: &str) -> bool {
+    match code {
+        "40001" | "40P01" => true,
+        sqlite => sqlite
+            .parse::<i32>()
+            .is_ok_and(|code| matches!(code & 0xff, 5 | 6)),
+    }
+}
+
 /// Errors a transaction may hit when another one got there first; retrying is correct.
+/// Recognised by the driver's error codes, never by the text of a message.
 fn is_transient(error: &StoreError) -> bool {
     match error {
         StoreError::Conflict => true,
-        StoreError::Db(e) => {
-            let text = e.to_string();
-            [
-                "database is locked",
-                "(code: 5)",
-                "(code: 517)",
-                "40001",
-                "40P01",
-                "deadlock",
-            ]
-            .iter()
-            .any(|needle| text.contains(needle))
-        }
+        StoreError::Db(e) => match sqlx_error(e) {
+            Some(sea_orm::sqlx::Error::Database(database)) => {
+                database.code().is_some_and(|code| lost_a_race(&code))
+            }
+            _ => false,
+        },
         _ => false,
     }
+}
+
+/// The database could not be reached (connection refused, pool exhausted, I/O): nothing about
+/// the row or its instance is wrong, and the work is delivered again once it answers.
+pub fn is_unreachable(error: &StoreError) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let StoreError::Db(e) = error else {
+        return false;
+    };
+    if matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        return true;
+    }
+    matches!(
+        sqlx_error(e),
+        Some(
+            Sqlx::Io(_)
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::WorkerCrashed
+                | Sqlx::Tls(_)
+                | Sqlx::Protocol(_)
+        )
+    ) || is_transient(error)
 }
 
 /// Runs `attempt` again while it fails with a transient error.
@@ -140,6 +183,23 @@ where
                 tokio::time::sleep(Duration::from_millis(u64::from(tries.min(20)) * 2)).await;
             }
             other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lost_a_race;
+
+    #[test]
+    fn a_lost_race_is_known_by_its_error_code() {
+        // PostgreSQL: serialization failure, deadlock. SQLite: BUSY, LOCKED, BUSY_SNAPSHOT (517).
+        for code in ["40001", "40P01", "5", "6", "517", "262"] {
+            assert!(lost_a_race(code), "{code}");
+        }
+        // Unique violations (PostgreSQL 23505, SQLite 2067), syntax errors, I/O errors.
+        for code in ["23505", "2067", "42601", "10", "1"] {
+            assert!(!lost_a_race(code), "{code}");
         }
     }
 }

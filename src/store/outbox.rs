@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::apply::{EventInput, OneStatement, apply_as_one_statement, apply_event_in, park_instance};
+use super::apply::{EventInput, OneStatement, Park, apply_as_one_statement, apply_event_in, park_in};
 use super::entity::{instance, outbox};
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
@@ -44,20 +44,23 @@ pub async fn claim_due(
         // Each kind of claimable row is read by its own ordered index scan (one `OR` made it a
         // bitmap scan): an index scan marks the entries of rows that have moved on as dead, so
         // the partial indexes stay small between vacuums instead of being re-read in full.
+        // Expired leases come first: they are older work (and rare), and a steady stream of
+        // due rows must not keep them waiting forever.
         DbBackend::Postgres => {
             "WITH due AS (SELECT id FROM outbox WHERE status = 'pending' AND due_at_ms <= $4 \
                  ORDER BY due_at_ms LIMIT $5 FOR UPDATE SKIP LOCKED), \
              expired AS (SELECT id FROM outbox WHERE status = 'claimed' AND lease_until_ms < $4 \
                  ORDER BY lease_until_ms LIMIT $5 FOR UPDATE SKIP LOCKED) \
              UPDATE outbox SET status = 'claimed', lease_token = $1, lease_until_ms = $2, claimed_by = $3 \
-             WHERE id IN (SELECT id FROM (SELECT id FROM due UNION ALL SELECT id FROM expired) AS claimable LIMIT $5) \
+             WHERE id IN (SELECT id FROM (SELECT id FROM expired UNION ALL SELECT id FROM due) AS claimable LIMIT $5) \
              RETURNING id"
         }
         _ => {
-            "UPDATE outbox SET status = 'claimed', lease_token = ?, lease_until_ms = ?, claimed_by = ? \
+            // Numbered parameters throughout: a bare `?` after `?4` did not bind the limit.
+            "UPDATE outbox SET status = 'claimed', lease_token = ?1, lease_until_ms = ?2, claimed_by = ?3 \
              WHERE id IN (SELECT id FROM outbox \
                  WHERE (status = 'pending' AND due_at_ms <= ?4) OR (status = 'claimed' AND lease_until_ms < ?4) \
-                 ORDER BY due_at_ms LIMIT ?) \
+                 ORDER BY due_at_ms LIMIT ?5) \
              RETURNING id"
         }
     };
@@ -82,6 +85,52 @@ pub async fn claim_due(
             })
         })
         .collect()
+}
+
+/// Starts or renews `claim`'s lease: its row is held for `lease` from now, if the claim still
+/// holds it and its lease has not run out. `false` means the claim is over: the row may be
+/// claimed again by anyone (or already is), so its effect must not start, or must stop
+/// renewing. Together with the renewal while an effect runs, a claim's effect can never run
+/// while a second claim of the same row runs it too.
+pub async fn extend_lease(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    claim: Claim,
+    lease: Duration,
+) -> Result<bool, StoreError> {
+    let now_ms = clock.now_ms();
+    let result = retry_transient(|| async {
+        Ok(outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::LeaseUntilMs,
+                Expr::value(now_ms + lease.as_millis() as i64),
+            )
+            .filter(outbox::Column::Id.eq(claim.id))
+            .filter(outbox::Column::LeaseToken.eq(claim.lease_token))
+            .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
+            .filter(outbox::Column::LeaseUntilMs.gte(now_ms))
+            .exec(db)
+            .await?)
+    })
+    .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Rows `worker`'s relay claimed that are not closed yet and whose lease still runs: queued or
+/// running somewhere. (A claim whose lease ran out no longer counts: it is claimable again, a
+/// lost delivery among them.)
+pub async fn outstanding_claims(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    worker: &str,
+) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
+        .filter(outbox::Column::LeaseUntilMs.gte(clock.now_ms()))
+        .filter(outbox::Column::ClaimedBy.eq(worker))
+        .count(db)
+        .await?)
 }
 
 /// Rows due now or held by a claim: work the relay and workers still have to do.
@@ -162,9 +211,21 @@ pub async fn mark_stale(
     retry_transient(|| close(db, claim, outbox::STATUS_STALE, clock)).await
 }
 
-/// Records a failed execution: due again after the policy's backoff, or, once the attempts
-/// are used up (or at once when `permanent`), failed for good with its instance parked as
-/// needs-attention.
+/// How an execution failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Unknown outcome: due again after the policy's backoff, until the attempts are used up.
+    Retryable,
+    /// Trying again cannot help: parked at once.
+    Permanent,
+    /// A money answer that does not match ours: parked at once, and held (see [`Park::hold`]).
+    Hold,
+}
+
+/// Records a failed execution: due again after the policy's backoff (with jitter), or, once
+/// the attempts are used up (or at once when not retryable), failed for good with its instance
+/// parked as needs-attention through the write path (if it is still in the state that
+/// scheduled the row).
 pub async fn fail(
     db: &DatabaseConnection,
     clock: &dyn Clock,
@@ -172,10 +233,13 @@ pub async fn fail(
     claim: Claim,
     error: &str,
     policy: RetryPolicy,
-    permanent: bool,
+    failure: Failure,
 ) -> Result<Closed, StoreError> {
     let attempts = row.attempts + 1;
-    let exhausted = permanent || attempts >= row.max_attempts;
+    // The row's own limit, or the policy's when lower (a row that cannot be recorded).
+    let max_attempts = row.max_attempts.min(policy.attempts as i32);
+    let exhausted = failure != Failure::Retryable || attempts >= max_attempts;
+    let delay = policy.delay_with_jitter(attempts as u32, rand::random());
     retry_transient(|| async {
         let txn = db.begin().await?;
         let now = clock.now();
@@ -188,7 +252,7 @@ pub async fn fail(
         update = if exhausted {
             update.col_expr(outbox::Column::Status, Expr::value(outbox::STATUS_FAILED))
         } else {
-            let due = clock.now_ms() + policy.delay_after(attempts as u32).as_millis() as i64;
+            let due = clock.now_ms() + delay.as_millis() as i64;
             update
                 .col_expr(outbox::Column::Status, Expr::value(outbox::STATUS_PENDING))
                 .col_expr(outbox::Column::DueAtMs, Expr::value(due))
@@ -203,16 +267,38 @@ pub async fn fail(
             return Ok(Closed::Superseded);
         }
         if exhausted {
-            let reason = format!(
-                "{} '{}' failed {attempts} times; last error: {error}",
-                row.kind, row.name
-            );
-            park_instance(&txn, clock, row.instance_id, &reason).await?;
+            let reason = match failure {
+                Failure::Hold => error.to_string(),
+                _ => format!(
+                    "{} '{}' failed {attempts} times; last error: {error}",
+                    row.kind, row.name
+                ),
+            };
+            let park = Park {
+                reason,
+                hold: failure == Failure::Hold,
+                in_state: Some(row.scheduled_in_state.clone()),
+                actor: format!("{}:{}", row.kind, row.name),
+            };
+            match park_in(&txn, clock, row.instance_id, &park, None).await {
+                // A row whose instance is gone has nobody to park: it is failed for good.
+                Ok(_) | Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         txn.commit().await?;
         Ok(Closed::Recorded)
     })
     .await
+}
+
+/// The row `claim` still holds, without its instance (which may be what is missing).
+pub async fn claimed_row(db: &DatabaseConnection, claim: Claim) -> Result<Option<outbox::Model>, StoreError> {
+    Ok(outbox::Entity::find_by_id(claim.id)
+        .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
+        .filter(outbox::Column::LeaseToken.eq(claim.lease_token))
+        .one(db)
+        .await?)
 }
 
 /// Sets the status of a row still held by `claim`; superseded if another claim holds it now.

@@ -44,6 +44,22 @@ pub enum KeyUse {
         request_hash: String,
         resource_id: Option<Uuid>,
     },
+    /// First use, but the merchant's order already has a payment: nothing was written.
+    OrderTaken,
+}
+
+/// Whether the database refused a second payment of one merchant's order (the unique index of
+/// migration m0007): by the error's unique-violation code, and the index it names (PostgreSQL)
+/// or the columns (SQLite, whose errors name no index).
+fn is_duplicate_order(error: &StoreError) -> bool {
+    let StoreError::Db(db_error) = error else {
+        return false;
+    };
+    let Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) = db_error.sql_err() else {
+        return false;
+    };
+    message.contains(plusflow_migrations::UNIQUE_MERCHANT_ORDER_INDEX)
+        || message.contains("payments.merchant_order_id")
 }
 
 /// The idempotency key of a request: who used it, the key, and the hash of the request.
@@ -142,6 +158,13 @@ pub async fn create_payment(
         Ok(Ok(applied))
     })
     .await
+    .or_else(|error| {
+        if is_duplicate_order(&error) {
+            Ok(Err(KeyUse::OrderTaken))
+        } else {
+            Err(error)
+        }
+    })
 }
 
 pub async fn payment(db: &DatabaseConnection, id: Uuid) -> Result<Option<payment::Model>, StoreError> {

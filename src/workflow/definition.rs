@@ -116,10 +116,26 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// For a row that could not be delivered or recorded (see the runner): a few tries seconds
+    /// apart, in case a concurrent change was the cause, then parked.
+    pub const POISON: RetryPolicy = RetryPolicy {
+        attempts: 5,
+        backoff: Duration::from_millis(500),
+        cap: Duration::from_secs(5),
+        first_after: Duration::ZERO,
+    };
+
     /// Delay before the next execution after `failures` failed ones (1 = the first failed).
     pub fn delay_after(&self, failures: u32) -> Duration {
         let doublings = failures.saturating_sub(1).min(30);
         self.backoff.saturating_mul(1 << doublings).min(self.cap)
+    }
+
+    /// [`RetryPolicy::delay_after`] less up to a quarter, by `fraction` (0..1, drawn at random by
+    /// the caller), so executions that failed together are not all retried at the same instant.
+    pub fn delay_with_jitter(&self, failures: u32, fraction: f64) -> Duration {
+        let delay = self.delay_after(failures);
+        delay.saturating_sub(delay.mul_f64(fraction.clamp(0.0, 1.0) / 4.0))
     }
 }
 
@@ -234,6 +250,35 @@ pub fn parse(file: &Path, text: &str) -> Result<Definition, Vec<Problem>> {
     validate(spec).map_err(|messages| messages.into_iter().map(problem).collect())
 }
 
+/// The workflow files shipped with plusflow, built into the binary: an installed binary runs
+/// anywhere, and a configured folder overrides them.
+const BUILT_IN: [(&str, &str); 3] = [
+    (
+        "engine_probe.toml",
+        include_str!("../../workflows/engine_probe.toml"),
+    ),
+    ("payment.toml", include_str!("../../workflows/payment.toml")),
+    ("refund.toml", include_str!("../../workflows/refund.toml")),
+];
+
+/// The shipped definitions (see [`BUILT_IN`]), validated like a folder's.
+pub fn load_built_in() -> Result<Definitions, Vec<Problem>> {
+    let files = BUILT_IN
+        .iter()
+        .map(|(name, text)| (Path::new("built-in").join(name), Ok(text.to_string())))
+        .collect();
+    load_files(files)
+}
+
+/// The definitions of `dir`, or the built-in ones when `dir` is empty.
+pub fn load(dir: &Path) -> Result<Definitions, Vec<Problem>> {
+    if dir.as_os_str().is_empty() {
+        load_built_in()
+    } else {
+        load_dir(dir)
+    }
+}
+
 /// Loads every `*.toml` of a folder; all problems of all files, or all definitions.
 pub fn load_dir(dir: &Path) -> Result<Definitions, Vec<Problem>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
@@ -253,17 +298,27 @@ pub fn load_dir(dir: &Path) -> Result<Definitions, Vec<Problem>> {
             message: "no workflow files (*.toml)".into(),
         }]);
     }
+    let files = files
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read: {e}"));
+            (file, text)
+        })
+        .collect();
+    load_files(files)
+}
+
+/// Parses and validates each file's text (or reports why it could not be read); all problems
+/// of all files, or all definitions.
+fn load_files(files: Vec<(PathBuf, Result<String, String>)>) -> Result<Definitions, Vec<Problem>> {
     let mut definitions = Definitions::default();
     let mut problems = Vec::new();
     let mut seen: HashMap<(String, u32), PathBuf> = HashMap::new();
-    for file in files {
-        let text = match std::fs::read_to_string(&file) {
+    for (file, text) in files {
+        let text = match text {
             Ok(text) => text,
-            Err(e) => {
-                problems.push(Problem {
-                    file,
-                    message: format!("cannot read: {e}"),
-                });
+            Err(message) => {
+                problems.push(Problem { file, message });
                 continue;
             }
         };

@@ -48,6 +48,10 @@ pub enum EventName {
     Expired,
     /// `payment`: cancelPayment answered S.
     CancelSucceeded,
+    /// `payment`: the cancel could not be done, and inquiryPayment found the payment paid.
+    ConfirmedSuccess,
+    /// `payment`: the cancel could not be done, and inquiryPayment found it failed or closed.
+    ConfirmedFailure,
     /// `refund`: Alipay+ answered S.
     RefundSucceeded,
     /// `refund`: Alipay+ answered F.

@@ -233,6 +233,87 @@ fn retry_delays_double_up_to_the_cap() {
 }
 
 #[test]
+fn retry_delays_get_up_to_a_quarter_less_by_the_jitter_drawn() {
+    let policy = probe().retry_policy(EffectName::ProbeStep);
+    let delays: Vec<u128> = [0.0, 0.5, 1.0]
+        .iter()
+        .map(|fraction| policy.delay_with_jitter(3, *fraction).as_millis())
+        .collect();
+    assert_eq!(delays, [800, 700, 600]);
+}
+
+#[test]
+fn merchant_webhooks_are_retried_for_more_than_three_days_whatever_the_jitter() {
+    let day = std::time::Duration::from_secs(24 * 3600);
+    for definition in load_built_in().expect("the built-in workflows are valid").iter() {
+        if definition.kind == "engine_probe" {
+            continue;
+        }
+        let policy = definition.retry_policy(EffectName::NotifyMerchant);
+        // The shortest horizon: every delay drawn with the most jitter.
+        let horizon: std::time::Duration = (1..policy.attempts)
+            .map(|n| policy.delay_with_jitter(n, 1.0))
+            .sum();
+        assert!(
+            horizon > 3 * day,
+            "{}: webhooks retried for only {horizon:?}",
+            definition.kind
+        );
+    }
+}
+
+#[test]
+fn a_pay_answered_unknown_five_times_reaches_its_sixth_attempt_within_eight_seconds() {
+    let text = include_str!("../../workflows/payment.toml");
+    let payment = parse(Path::new("payment.toml"), text).expect("the shipped payment workflow is valid");
+    let policy = payment.retry_policy(EffectName::SubmitPay);
+    let waited: std::time::Duration = (1..=5).map(|n| policy.delay_after(n)).sum();
+    assert!(
+        waited <= std::time::Duration::from_secs(8),
+        "a customer at the checkout waits {waited:?} through five unknown answers"
+    );
+    assert!(policy.attempts >= 60, "still tried for minutes");
+}
+
+#[test]
+fn the_built_in_workflows_are_the_shipped_folder() {
+    let built_in = load_built_in().expect("the built-in workflows are valid");
+    let folder = load_dir(Path::new("workflows")).expect("the shipped folder is valid");
+    let kinds = |definitions: &Definitions| {
+        definitions
+            .iter()
+            .map(|d| (d.kind.clone(), d.version, d.transitions.len(), d.states.len()))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(kinds(&built_in), kinds(&folder));
+    assert!(
+        load(Path::new("")).is_ok(),
+        "an empty folder setting means the built-in ones"
+    );
+}
+
+#[test]
+fn a_cancel_that_cannot_be_done_settles_on_the_inquiry_and_nothing_moves_a_settled_payment() {
+    let text = include_str!("../../workflows/payment.toml");
+    let payment = parse(Path::new("payment.toml"), text).expect("the shipped payment workflow is valid");
+    let to = |state: &str, event: EventName| match apply(&payment, state, event) {
+        Decision::Transition { to, .. } => to,
+        other => format!("{other:?}"),
+    };
+    assert_eq!(to("cancelling", EventName::ConfirmedSuccess), "succeeded");
+    assert_eq!(to("cancelling", EventName::ConfirmedFailure), "failed");
+    // Only the cancel's own inquiry decides; a late notification or poll does not.
+    assert!(to("cancelling", EventName::NotifiedSuccess).starts_with("Ignored"));
+    assert!(to("cancelling", EventName::InquirySuccess).starts_with("Ignored"));
+    for settled in ["succeeded", "failed", "cancelled"] {
+        assert!(
+            to(settled, EventName::ConfirmedSuccess).starts_with("Ignored"),
+            "{settled}"
+        );
+    }
+}
+
+#[test]
 fn mermaid_shows_the_start_each_transition_and_the_terminal_states() {
     let graph = mermaid(&probe());
     assert!(graph.starts_with("stateDiagram-v2\n    [*] --> stepping : start / probe_step\n"));

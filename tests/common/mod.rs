@@ -3,6 +3,8 @@
 //! child process, a local HTTP endpoint for probe effects, and polling with deadlines.
 #![allow(dead_code)] // each test file uses part of the harness
 
+pub mod app;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -265,6 +267,7 @@ where
 pub struct ProbeTarget {
     pub address: SocketAddr,
     gate: Arc<tokio::sync::Semaphore>,
+    gated_calls: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ProbeTarget {
@@ -275,6 +278,8 @@ impl ProbeTarget {
         let seen = Arc::new(Mutex::new(HashSet::new()));
         let gate = Arc::new(tokio::sync::Semaphore::new(0));
         let gated = gate.clone();
+        let gated_calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = gated_calls.clone();
         let router = axum::Router::new()
             .route("/ok", get(|| async { StatusCode::OK }))
             .route(
@@ -292,6 +297,7 @@ impl ProbeTarget {
                 "/gated",
                 get(move || {
                     let gate = gated.clone();
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     async move {
                         // A closed gate (`open`) lets every call through.
                         if let Ok(permit) = gate.acquire().await {
@@ -304,7 +310,16 @@ impl ProbeTarget {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await });
-        ProbeTarget { address, gate }
+        ProbeTarget {
+            address,
+            gate,
+            gated_calls,
+        }
+    }
+
+    /// Calls that reached `/gated` so far, let through or still waiting.
+    pub fn gated_calls(&self) -> usize {
+        self.gated_calls.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Lets `calls` more calls to `/gated` through.

@@ -59,6 +59,7 @@ fn graphql_error(error: PaymentError) -> async_graphql::Error {
             })
         }
         PaymentError::IdempotencyKeyReused => coded("IDEMPOTENCY_KEY_REUSED", error.to_string()),
+        PaymentError::DuplicateOrder(_) => coded("DUPLICATE_ORDER", error.to_string()),
         PaymentError::NotFound => coded("NOT_FOUND", error.to_string()),
         PaymentError::InvalidTransition(_) => coded("INVALID_TRANSITION", error.to_string()),
         PaymentError::Forbidden => coded("FORBIDDEN", error.to_string()),

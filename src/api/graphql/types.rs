@@ -173,6 +173,19 @@ impl Payment {
     async fn checkout_url(&self) -> Option<String> {
         self.0.checkout_url()
     }
+    /// For an app: an Android App Link / iOS Universal Link that opens the wallet (or its web
+    /// page), when Alipay+ gave one.
+    async fn applink_url(&self) -> Option<String> {
+        self.0.data("applinkUrl")
+    }
+    /// For an app: a custom-scheme deep link that opens the installed wallet only.
+    async fn scheme_url(&self) -> Option<String> {
+        self.0.data("schemeUrl")
+    }
+    /// For an app with the Alipay+ client SDK: the payload its payment sheet takes.
+    async fn payment_data(&self) -> Option<String> {
+        self.0.data("paymentData")
+    }
     async fn alipay_payment_id(&self) -> Option<String> {
         self.0.alipay_payment_id()
     }

@@ -1,0 +1,365 @@
+//! The payment test harness: plusflow (API + workers, in this process) against a simulator of
+//! its own on real HTTP with the test keys, optionally behind a proxy that makes chosen Alipay+
+//! APIs unreachable, and the merchant's calls a test makes (GraphQL, simulator controls).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use plusflow::alipayplus::signing::{SigningKey, VerifyingKeys, content_to_sign, timestamp};
+use plusflow::app::Engine;
+use plusflow::cli::{Role, Running, boot, start};
+use plusflow::clock::{ManualClock, SharedClock, SystemClock};
+use plusflow::simulator::{Chaos, Simulator, SimulatorConfig};
+use serde_json::{Value, json};
+
+use super::{Backend, Options, TestEnv, poll_until};
+
+pub const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
+pub const ADMIN_KEY: &str = "test-admin-key";
+
+pub struct App {
+    pub base: String,
+    pub simulator_base: String,
+    pub engine: Engine,
+    pub env: TestEnv,
+    /// One client (one connection pool) for every call the test makes.
+    pub http: reqwest::Client,
+    /// The Alipay+ APIs the proxy refuses now (see [`Setup::refused`]).
+    refusing: Arc<Mutex<HashSet<String>>>,
+    _running: Running,
+    _simulator: Simulator,
+}
+
+pub fn fixture(file: &str) -> std::path::PathBuf {
+    std::fs::canonicalize(Path::new("tests/fixtures/keys").join(file)).unwrap()
+}
+
+/// plusflow (API + workers) against a simulator of its own, in gateway mode with test keys.
+pub async fn spawn_app(backend: Backend) -> Option<App> {
+    spawn_app_with(backend, Setup::default()).await
+}
+
+pub async fn spawn_app_with_chaos(backend: Backend, chaos: Chaos) -> Option<App> {
+    spawn_app_with(
+        backend,
+        Setup {
+            chaos,
+            ..Setup::default()
+        },
+    )
+    .await
+}
+
+/// plusflow against a simulator it reaches through a proxy that answers every call to the
+/// Alipay+ API `refused` with 503 (Alipay+ unreachable for that call) and forwards the rest.
+pub async fn spawn_app_refusing(backend: Backend, refused: &'static str) -> Option<App> {
+    spawn_app_with(
+        backend,
+        Setup {
+            refused: vec![refused],
+            ..Setup::default()
+        },
+    )
+    .await
+}
+
+/// How a test's plusflow and simulator differ from the well-behaved defaults.
+#[derive(Default)]
+pub struct Setup {
+    pub chaos: Chaos,
+    /// Alipay+ APIs the proxy answers with 503 until the test lets them through
+    /// ([`App::let_through`]).
+    pub refused: Vec<&'static str>,
+    /// The simulator's clock (Alipay+'s time), when the test moves it.
+    pub simulator_clock: Option<ManualClock>,
+    /// A workflow folder other than the shipped one.
+    pub workflows: Option<PathBuf>,
+}
+
+pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
+    let workflows = setup
+        .workflows
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("workflows"));
+    let options = Options {
+        workflows: &workflows,
+        ..Options::default()
+    };
+    let env = TestEnv::new(backend, options).await?;
+    let acqp = VerifyingKeys::single(
+        VerifyingKeys::read_pem(&fixture("test-acqp-public.pem")).unwrap(),
+        "1",
+    );
+    let signing = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
+    let mut config = SimulatorConfig::new(CLIENT_ID, acqp, signing);
+    config.hang = Duration::from_secs(3);
+    config.chaos = setup.chaos;
+    let simulator_clock: SharedClock = match &setup.simulator_clock {
+        Some(clock) => Arc::new(clock.clone()),
+        None => Arc::new(SystemClock),
+    };
+    let simulator = Simulator::new(config, simulator_clock);
+    let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
+    let simulator_base = format!("http://{address}");
+    let refusing = Arc::new(Mutex::new(
+        setup
+            .refused
+            .iter()
+            .map(|api| api.to_string())
+            .collect::<HashSet<_>>(),
+    ));
+    let gateway = if setup.refused.is_empty() {
+        simulator_base.clone()
+    } else {
+        refusing_proxy(simulator_base.clone(), refusing.clone()).await
+    };
+    let extra = format!(
+        "\n[admin]\napi_key = \"{ADMIN_KEY}\"\n[alipayplus]\ngateway_url = \"{gateway}\"\nclient_id = \"{CLIENT_ID}\"\n\
+         private_key_file = \"{}\"\npublic_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n",
+        fixture("test-acqp-private.pem").display(),
+        fixture("test-alipayplus-public.pem").display()
+    );
+    let mut text = std::fs::read_to_string(&env.config_path).unwrap();
+    text.push_str(&extra);
+    std::fs::write(&env.config_path, text).unwrap();
+    let config = env.config();
+    let engine = boot(&config, Arc::new(SystemClock)).await.unwrap();
+    let running = start(&config, engine.clone(), Role::All).await.unwrap();
+    let base = format!("http://{}", running.api_address.unwrap());
+    Some(App {
+        base,
+        simulator_base,
+        engine,
+        env,
+        http: reqwest::Client::new(),
+        refusing,
+        _running: running,
+        _simulator: simulator,
+    })
+}
+
+/// Starts an HTTP proxy to `upstream` that answers 503 to `POST .../{api}` for each API in
+/// `refused` (as it is at the time of the call) and forwards everything else unchanged
+/// (headers included, so signatures still verify); returns its URL.
+async fn refusing_proxy(upstream: String, refused: Arc<Mutex<HashSet<String>>>) -> String {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    let http = reqwest::Client::new();
+    let forward = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        let (http, upstream, refused) = (http.clone(), upstream.clone(), refused.clone());
+        async move {
+            let api = uri.path().rsplit('/').next().unwrap_or_default().to_string();
+            if refused.lock().unwrap().contains(&api) {
+                return (StatusCode::SERVICE_UNAVAILABLE, "refused by the test proxy").into_response();
+            }
+            let mut request = http.request(method, format!("{upstream}{uri}")).body(body);
+            for (name, value) in headers.iter().filter(|(name, _)| *name != "host") {
+                request = request.header(name, value);
+            }
+            let answer = request.send().await.unwrap();
+            let status = answer.status();
+            let headers = answer.headers().clone();
+            (status, headers, answer.bytes().await.unwrap()).into_response()
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(forward)).await });
+    format!("http://{address}")
+}
+
+impl App {
+    /// Lets calls to the Alipay+ API `api` through the proxy from now on.
+    pub fn let_through(&self, api: &str) {
+        self.refusing.lock().unwrap().remove(api);
+    }
+
+    /// A merchant made by the real command line: (id, API key).
+    pub fn merchant(&self, name: &str) -> (String, String) {
+        let created = self.create_merchant(&["--name", name]);
+        (
+            created["id"].as_str().unwrap().into(),
+            created["apiKey"].as_str().unwrap().into(),
+        )
+    }
+
+    /// `plusflow merchant create ARGS`: its JSON line.
+    pub fn create_merchant(&self, args: &[&str]) -> Value {
+        let config = self.env.config_path.to_str().unwrap();
+        let mut command = vec!["--config", config, "merchant", "create"];
+        command.extend_from_slice(args);
+        let (code, stdout, stderr) = super::run_plusflow(&command);
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str(stdout.trim()).expect("one JSON line")
+    }
+
+    pub async fn gql(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.http.post(format!("{}/graphql", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+
+    pub async fn create(&self, key: &str, idempotency_key: &str, input: Value) -> Value {
+        let query = "mutation($input: CreatePaymentInput!, $key: String!) { createPayment(input: $input, idempotencyKey: $key) \
+                     { id paymentRequestId status checkoutUrl amount { currency value } } }";
+        self.gql(
+            Some(key),
+            query,
+            json!({ "input": input, "key": idempotency_key }),
+        )
+        .await
+    }
+
+    pub async fn payment(&self, key: &str, id: &str) -> Value {
+        let query = "query($id: ID!) { payment(id: $id) { id status checkoutUrl failureCode walletBrandName paymentRequestId \
+                     workflow { state needsAttention lastError history { event fromState toState outcome actor } } } }";
+        self.gql(Some(key), query, json!({ "id": id })).await["data"]["payment"].clone()
+    }
+
+    pub async fn wait_status(&self, key: &str, id: &str, status: &str) -> Value {
+        self.wait_status_within(key, id, status, Duration::from_secs(60))
+            .await
+    }
+
+    pub async fn wait_status_within(&self, key: &str, id: &str, status: &str, timeout: Duration) -> Value {
+        let what = format!("payment {id} to reach {status}");
+        poll_until(&what, timeout, || async {
+            let payment = self.payment(key, id).await;
+            (payment["status"] == status).then_some(())
+        })
+        .await;
+        // Fields resolve separately: read again, so a final status comes with its whole history.
+        self.payment(key, id).await
+    }
+
+    pub async fn complete(&self, request_id: &str, body: Value) {
+        let url = format!("{}/simulator/payments/{request_id}/complete", self.simulator_base);
+        let response = self.http.post(url).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    pub async fn ledger(&self) -> Value {
+        reqwest::get(format!("{}/simulator/ledger", self.simulator_base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn payment_count(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        plusflow::store::entity::payment::Entity::find()
+            .count(&self.engine.db)
+            .await
+            .unwrap()
+    }
+}
+
+pub fn input(order: &str, value: &str) -> Value {
+    json!({
+        "merchantOrderId": order, "orderDescription": "Two lattes", "amount": { "currency": "USD", "value": value },
+        "terminalType": "WEB", "redirectUrl": "https://shop.example/return"
+    })
+}
+
+/// A notification as Alipay+ (the simulator's key) would sign it.
+pub async fn send_notification(app: &App, request_id: &str, status: &str, code: &str) -> Value {
+    send_signed_notification(
+        app,
+        json!({
+            "paymentResult": { "resultCode": code, "resultStatus": status },
+            "paymentRequestId": request_id, "paymentId": "2026LATE", "paymentAmount": { "currency": "USD", "value": "1000" }
+        }),
+    )
+    .await
+}
+
+/// `body` sent to notifyPayment as Alipay+ (the simulator's key) would sign it; the answer.
+pub async fn send_signed_notification(app: &App, body: Value) -> Value {
+    let path = "/alipayplus/notifyPayment";
+    let body = serde_json::to_vec(&body).unwrap();
+    let time = timestamp(Utc::now());
+    let key = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
+    let signature = key.signature_header(&content_to_sign("POST", path, CLIENT_ID, &time, &body));
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", app.base))
+        .header("Client-Id", CLIENT_ID)
+        .header("Request-Time", time)
+        .header("Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
+impl App {
+    /// A payment of `value` USD cents that the customer paid.
+    pub async fn paid_payment(&self, key: &str, order: &str, value: &str) -> (String, String) {
+        let created = self
+            .create(key, &format!("pay-{order}"), input(order, value))
+            .await;
+        let created = &created["data"]["createPayment"];
+        let (id, request_id) = (
+            created["id"].as_str().unwrap().to_string(),
+            created["paymentRequestId"].as_str().unwrap().to_string(),
+        );
+        self.wait_status(key, &id, "AWAITING_CUSTOMER").await;
+        self.complete(&request_id, json!({ "outcome": "SUCCESS" })).await;
+        self.wait_status(key, &id, "SUCCEEDED").await;
+        (id, request_id)
+    }
+
+    pub async fn refund(
+        &self,
+        key: &str,
+        idempotency_key: &str,
+        payment_id: &str,
+        currency: &str,
+        value: &str,
+    ) -> Value {
+        let query = "mutation($input: CreateRefundInput!, $key: String!) { createRefund(input: $input, idempotencyKey: $key) \
+                     { id refundRequestId status amount { value } } }";
+        let input = json!({ "paymentId": payment_id, "amount": { "currency": currency, "value": value }, "reason": "test" });
+        self.gql(
+            Some(key),
+            query,
+            json!({ "input": input, "key": idempotency_key }),
+        )
+        .await
+    }
+
+    pub async fn refunds_of(&self, key: &str, payment_id: &str) -> Value {
+        let query = "query($id: ID!) { payment(id: $id) { refundedAmount { value } refundableAmount { value } \
+                     refunds { id refundRequestId status amount { value } } } }";
+        self.gql(Some(key), query, json!({ "id": payment_id })).await["data"]["payment"].clone()
+    }
+
+    /// Waits until no refund of the payment is PENDING; returns the payment's refund fields.
+    pub async fn settled_refunds(&self, key: &str, payment_id: &str) -> Value {
+        poll_until("the refunds to be final", Duration::from_secs(120), || async {
+            let payment = self.refunds_of(key, payment_id).await;
+            payment["refunds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["status"] != "PENDING")
+                .then_some(())
+        })
+        .await;
+        // Fields resolve separately; once every refund is final, one more read is consistent.
+        self.refunds_of(key, payment_id).await
+    }
+}
