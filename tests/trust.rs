@@ -45,6 +45,33 @@ async fn awaiting_payment(app: &App, key: &str, order: &str, expires_in: u32) ->
     (id, request_id)
 }
 
+/// A payment expiring in 3 s whose customer paid, the notification lost: (id, paymentRequestId).
+async fn paid_with_the_notice_lost(app: &App, key: &str, order: &str) -> (String, String) {
+    let (id, request_id) = awaiting_payment(app, key, order, 3).await;
+    app.complete(&request_id, json!({ "outcome": "SUCCESS", "notify": false }))
+        .await;
+    (id, request_id)
+}
+
+/// Once the expired payment is cancelling, lets inquiries through: the cancel that cannot be
+/// done settles the payment on the inquiry's success. The payment as it ends.
+async fn settled_by_the_inquiry_once_cancelling(app: &App, key: &str, id: &str) -> Value {
+    wait_for(
+        "the expired payment to be cancelling",
+        Duration::from_secs(60),
+        || async { app.payment(key, id).await["workflow"]["state"] == "cancelling" },
+    )
+    .await;
+    app.let_through("inquiryPayment");
+    let settled = app.wait_status(key, id, "SUCCEEDED").await;
+    assert_eq!(
+        history_rows(&settled, "confirmed_success", "TRANSITIONED"),
+        1,
+        "{settled:#}"
+    );
+    settled
+}
+
 /// The history rows of `payment` (as [`App::payment`] reads it) with this event and outcome.
 fn history_rows(payment: &Value, event: &str, outcome: &str) -> usize {
     payment["workflow"]["history"]
@@ -196,23 +223,9 @@ async fn a_cancel_refused_after_the_customer_paid_settles_the_payment_as_succeed
         return;
     };
     let (_, key) = app.merchant("Cafe");
-    let (id, request_id) = awaiting_payment(&app, &key, "late-cancel", 3).await;
-    app.complete(&request_id, json!({ "outcome": "SUCCESS", "notify": false }))
-        .await;
+    let (id, request_id) = paid_with_the_notice_lost(&app, &key, "late-cancel").await;
     alipayplus_time.advance(Duration::from_secs(2 * 24 * 3600));
-    wait_for(
-        "the expired payment to be cancelling",
-        Duration::from_secs(60),
-        || async { app.payment(&key, &id).await["workflow"]["state"] == "cancelling" },
-    )
-    .await;
-    app.let_through("inquiryPayment");
-    let settled = app.wait_status(&key, &id, "SUCCEEDED").await;
-    assert_eq!(
-        history_rows(&settled, "confirmed_success", "TRANSITIONED"),
-        1,
-        "{settled:#}"
-    );
+    let settled = settled_by_the_inquiry_once_cancelling(&app, &key, &id).await;
     assert_eq!(settled["workflow"]["needsAttention"], false);
     let refund = app.refund(&key, "refund-late", &id, "USD", "1000").await;
     assert!(refund["errors"].is_null(), "refundable: {refund}");
@@ -252,23 +265,9 @@ async fn a_cancel_still_unknown_on_its_last_attempt_settles_on_what_the_inquiry_
         return;
     };
     let (_, key) = app.merchant("Cafe");
-    let (id, request_id) = awaiting_payment(&app, &key, "unknown-cancel", 3).await;
-    app.complete(&request_id, json!({ "outcome": "SUCCESS", "notify": false }))
-        .await;
-    wait_for(
-        "the expired payment to be cancelling",
-        Duration::from_secs(60),
-        || async { app.payment(&key, &id).await["workflow"]["state"] == "cancelling" },
-    )
-    .await;
+    let (id, request_id) = paid_with_the_notice_lost(&app, &key, "unknown-cancel").await;
     // cancelPayment stays unreachable; the inquiry of its last attempt gets through.
-    app.let_through("inquiryPayment");
-    let settled = app.wait_status(&key, &id, "SUCCEEDED").await;
-    assert_eq!(
-        history_rows(&settled, "confirmed_success", "TRANSITIONED"),
-        1,
-        "{settled:#}"
-    );
+    settled_by_the_inquiry_once_cancelling(&app, &key, &id).await;
     assert_eq!(app.ledger().await["payments"][&request_id]["cancelCount"], 0);
 }
 
