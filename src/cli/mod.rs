@@ -114,8 +114,7 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
     match command {
         Command::Serve { role } => serve(config, role).await,
         Command::Migrate => {
-            let db = connect(&config).await?;
-            store::migrate(&db).await.context("applying migrations")?;
+            migrated(&config).await?;
             println!("migrations applied to {}", redact(&config.database_url));
             Ok(ExitCode::SUCCESS)
         }
@@ -160,18 +159,26 @@ fn effect_registry(
     Ok(effects)
 }
 
-/// Connects, migrates and builds the engine on `clock`.
-pub async fn boot(config: &Config, clock: SharedClock) -> anyhow::Result<Engine> {
+/// Connects and migrates.
+async fn migrated(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
     let db = connect(config).await?;
     store::migrate(&db).await.context("applying migrations")?;
-    Ok(Engine::new(db, config.definitions.clone(), clock))
+    Ok(db)
+}
+
+/// Connects, migrates and builds the engine on `clock`.
+pub async fn boot(config: &Config, clock: SharedClock) -> anyhow::Result<Engine> {
+    Ok(Engine::new(
+        migrated(config).await?,
+        config.definitions.clone(),
+        clock,
+    ))
 }
 
 /// [`boot`] on the database's clock (see `store::db_clock`), as every process that runs jobs
 /// next to others must be.
 pub async fn boot_on_database_clock(config: &Config) -> anyhow::Result<Engine> {
-    let db = connect(config).await?;
-    store::migrate(&db).await.context("applying migrations")?;
+    let db = migrated(config).await?;
     let clock = DatabaseClock::synced(&db, Arc::new(SystemClock))
         .await
         .context("reading the database's clock")?;

@@ -154,11 +154,7 @@ impl PaymentEffects {
 
     /// What inquiryPayment says of `payment`, read as the payment workflow needs it.
     async fn inquire(&self, payment: &payment::Model) -> Inquiry {
-        let reference = PaymentReference {
-            payment_request_id: Some(payment.payment_request_id.clone()),
-            payment_id: None,
-        };
-        match self.client.inquiry_payment(reference).await {
+        match self.client.inquiry_payment(reference(payment)).await {
             Outcome::Succeeded(response) => match &response.payment_result {
                 Some(result) if matches!(result.result_status, ResultStatus::S | ResultStatus::F) => {
                     let stated = response.payment_amount.as_ref();
@@ -233,13 +229,9 @@ impl PaymentEffects {
     /// inquiryPayment decides (see [`PaymentEffects::settle_by_inquiry`]).
     async fn cancel_payment(&self, context: EffectContext) -> EffectResult {
         let payment = self.payment(&context).await?;
-        let reference = PaymentReference {
-            payment_request_id: Some(payment.payment_request_id.clone()),
-            payment_id: None,
-        };
         let data = &context.instance.data;
         let pay_accepted = data.get("alipayPaymentId").is_some() || data.get("checkoutUrl").is_some();
-        match self.client.cancel_payment(reference).await {
+        match self.client.cancel_payment(reference(&payment)).await {
             Outcome::Succeeded(_) => event(
                 EventName::CancelSucceeded,
                 context.effect,
@@ -353,15 +345,10 @@ impl PaymentEffects {
     /// POSTs `{"type":"payment.updated","payment":{...}}` (or `refund.updated`) signed with the merchant's secret:
     /// header `Plusflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. The
     /// object carries its workflow `version` and `updatedAt`, so a merchant drops one older
-    /// than what it already has; a webhook of a state the instance has left by the time it is
-    /// sent is not sent at all (a newer one is on its way).
+    /// than what it already has. A webhook of a state the instance has left is not sent: the
+    /// runner drops a delivery whose state was left, and leaving a state disarms its pending
+    /// retries.
     async fn notify_merchant(&self, context: EffectContext) -> EffectResult {
-        let current = crate::store::instance(&self.engine.db, context.instance.id)
-            .await
-            .map_err(store_error)?;
-        if current.state != context.instance.state {
-            return Ok(None);
-        }
         let status = status_of(&self.engine, &context.instance);
         let data = &context.instance.data;
         let (version, updated_at) = (context.instance.version, context.instance.updated_at);
@@ -441,6 +428,14 @@ impl PaymentEffects {
             None => Ok(None),
             Some(error) => Err(retry(format!("webhook {url}: {error}"))),
         }
+    }
+}
+
+/// How inquiryPayment and cancelPayment name a payment: by our paymentRequestId.
+fn reference(payment: &payment::Model) -> PaymentReference {
+    PaymentReference {
+        payment_request_id: Some(payment.payment_request_id.clone()),
+        payment_id: None,
     }
 }
 

@@ -60,14 +60,8 @@ impl Runner {
     async fn execute(&self, claim: Claim) -> Result<Closed, StoreError> {
         let engine = &self.engine;
         let clock = engine.clock.as_ref();
-        // The lease counts from here, not from the relay's claim: a delivery that waited in the
-        // queue past its lease may have been claimed again, and must not start.
-        if !claims::extend_lease(&engine.db, clock, claim, self.lease).await? {
-            debug!(outbox_id = %claim.id, "lease ran out before the delivery started; acknowledged as stale");
-            return Ok(Closed::Superseded);
-        }
-        let Some((row, instance)) = claims::load_claimed(&engine.db, claim).await? else {
-            debug!(outbox_id = %claim.id, "delivery superseded; acknowledged as stale");
+        let Some((row, instance)) = claims::load_claimed(&engine.db, clock, claim).await? else {
+            debug!(outbox_id = %claim.id, "delivery superseded or past its lease; acknowledged as stale");
             return Ok(Closed::Superseded);
         };
         // Effects scheduled by a move INTO a terminal state (merchant webhooks) still run.
@@ -88,7 +82,7 @@ impl Runner {
                 .map(|event| Some(EventInput::new(event, "timer")))
                 .map_err(|_| EffectError::Permanent(format!("timer raises unknown event '{}'", row.name)))
         } else {
-            self.run_renewing(claim, self.run_effect(&row, instance.clone()))
+            self.run_renewing(&row, claim, self.run_effect(&row, instance.clone()))
                 .await
         };
         let closed = match result {
@@ -134,20 +128,29 @@ impl Runner {
         Ok(closed)
     }
 
-    /// Runs `effect` while renewing `claim`'s lease every third of it. If a renewal finds the
-    /// claim over (the process stalled past its lease), the effect is abandoned: another claim
-    /// may be running it, and only that one can record anything.
-    async fn run_renewing(&self, claim: Claim, effect: impl Future<Output = EffectResult>) -> EffectResult {
+    /// Runs `effect` while renewing `claim`'s lease of `row`: first after half of what is left
+    /// of it, then every third of a lease. If a renewal finds the claim over (the process
+    /// stalled past its lease), the effect is abandoned: another claim may be running it, and
+    /// only that one can record anything.
+    async fn run_renewing(
+        &self,
+        row: &outbox::Model,
+        claim: Claim,
+        effect: impl Future<Output = EffectResult>,
+    ) -> EffectResult {
         let engine = &self.engine;
+        let left_ms = row.lease_until_ms.unwrap_or_default() - engine.clock.now_ms();
+        let first = Duration::from_millis((left_ms / 2).max(0) as u64).min(self.lease / 3);
         let renew = async {
+            tokio::time::sleep(first).await;
             loop {
-                tokio::time::sleep(self.lease / 3).await;
                 match claims::extend_lease(&engine.db, engine.clock.as_ref(), claim, self.lease).await {
                     Ok(true) => {}
                     Ok(false) => return,
                     // The database is away: keep trying while the lease lasts.
                     Err(e) => debug!(outbox_id = %claim.id, "lease renewal failed: {e}"),
                 }
+                tokio::time::sleep(self.lease / 3).await;
             }
         };
         tokio::select! {

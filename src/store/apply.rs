@@ -24,7 +24,7 @@ use crate::clock::Clock;
 use crate::workflow::{self, Decision, Definition, Definitions, EffectName, EventName, Timer};
 
 /// The actor prefix of operators (`admin:<name>`): the only ones who may move a held instance.
-pub const OPERATOR_ACTOR: &str = "admin";
+const OPERATOR_ACTOR: &str = "admin";
 
 /// An event to apply, with who caused it.
 #[derive(Debug, Clone)]
@@ -766,25 +766,25 @@ pub struct Park {
 }
 
 /// The instance-data key of a hold (see [`Park::hold`]); an operator's action clears it.
-pub const HOLD_KEY: &str = "hold";
+const HOLD_KEY: &str = "hold";
 
 /// The instance data's hold reason, if it is held.
-pub fn hold_of(instance: &instance::Model) -> Option<&str> {
+fn hold_of(instance: &instance::Model) -> Option<&str> {
     instance.data.get(HOLD_KEY).and_then(Value::as_str)
 }
 
 /// Parks an instance for an operator through the write path, in the caller's transaction: the
 /// instance locked, `needs_attention` with the reason, the version bumped, one history row
 /// (event `parked`, outcome `PARKED`, the reason in its detail), and `inbound`, the call that
-/// caused it, journaled with it. `None` when [`Park::in_state`] no longer holds (nothing
-/// written but the journal row).
+/// caused it, journaled with it. Nothing but the journal row is written when [`Park::in_state`]
+/// no longer holds.
 pub(crate) async fn park_in(
     txn: &DatabaseTransaction,
     clock: &dyn Clock,
     id: Uuid,
     park: &Park,
     inbound: Option<inbound::Model>,
-) -> Result<Option<instance::Model>, StoreError> {
+) -> Result<(), StoreError> {
     if let Some(call) = inbound {
         super::inbound::insert(txn, call).await?;
     }
@@ -794,7 +794,7 @@ pub(crate) async fn park_in(
         .as_ref()
         .is_some_and(|state| *state != current.state)
     {
-        return Ok(None);
+        return Ok(());
     }
     let mut data = current.data.clone();
     if park.hold
@@ -803,22 +803,11 @@ pub(crate) async fn park_in(
         fields.insert(HOLD_KEY.into(), Value::String(park.reason.clone()));
     }
     let now = clock.now();
-    let parked = instance::Model {
-        version: current.version + 1,
-        needs_attention: true,
-        last_error: Some(park.reason.clone()),
-        data,
-        updated_at: now,
-        ..current.clone()
-    };
     instance::Entity::update_many()
-        .col_expr(instance::Column::Version, Expr::value(parked.version))
+        .col_expr(instance::Column::Version, Expr::value(current.version + 1))
         .col_expr(instance::Column::NeedsAttention, Expr::value(true))
-        .col_expr(
-            instance::Column::LastError,
-            Expr::value(parked.last_error.clone()),
-        )
-        .col_expr(instance::Column::Data, Expr::value(parked.data.clone()))
+        .col_expr(instance::Column::LastError, Expr::value(park.reason.clone()))
+        .col_expr(instance::Column::Data, Expr::value(data))
         .col_expr(instance::Column::UpdatedAt, Expr::value(now))
         .filter(instance::Column::Id.eq(id))
         .exec(txn)
@@ -834,8 +823,7 @@ pub(crate) async fn park_in(
         at: now,
     }
     .append(txn)
-    .await?;
-    Ok(Some(parked))
+    .await
 }
 
 /// [`park_in`] in its own transaction, retried if it lost a race.
@@ -845,12 +833,12 @@ pub async fn park_instance(
     id: Uuid,
     park: &Park,
     inbound: Option<inbound::Model>,
-) -> Result<Option<instance::Model>, StoreError> {
+) -> Result<(), StoreError> {
     retry_transient(|| async {
         let txn = db.begin().await?;
-        let parked = park_in(&txn, clock, id, park, inbound.clone()).await?;
+        park_in(&txn, clock, id, park, inbound.clone()).await?;
         txn.commit().await?;
-        Ok(parked)
+        Ok(())
     })
     .await
 }

@@ -24,8 +24,8 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 use uuid::Uuid;
 
 pub use apply::{
-    Applied, EventInput, HOLD_KEY, NewInstance, Note, OPERATOR_ACTOR, Outcome, Park, apply_event, hold_of,
-    park_instance, record_unchanged, start_instance,
+    Applied, EventInput, NewInstance, Note, Outcome, Park, apply_event, park_instance, record_unchanged,
+    start_instance,
 };
 pub use outbox::outbox_backlog;
 pub use queries::{EngineGauges, InstanceCounts, count_instances, engine_gauges, history, instance};

@@ -87,11 +87,11 @@ pub async fn claim_due(
         .collect()
 }
 
-/// Starts or renews `claim`'s lease: its row is held for `lease` from now, if the claim still
-/// holds it and its lease has not run out. `false` means the claim is over: the row may be
-/// claimed again by anyone (or already is), so its effect must not start, or must stop
-/// renewing. Together with the renewal while an effect runs, a claim's effect can never run
-/// while a second claim of the same row runs it too.
+/// Renews `claim`'s lease: its row is held for `lease` from now, if the claim still holds it
+/// and its lease has not run out. `false` means the claim is over: the row may be claimed
+/// again by anyone (or already is), so its effect must stop. With [`load_claimed`] refusing a
+/// delivery whose lease ran out, a claim's effect never runs while a second claim of the same
+/// row runs it too.
 pub async fn extend_lease(
     db: &DatabaseConnection,
     clock: &dyn Clock,
@@ -149,14 +149,23 @@ pub async fn outbox_backlog(db: &DatabaseConnection, now_ms: i64) -> Result<u64,
         .await?)
 }
 
-/// The claimed row and its instance (one query), if `claim` still holds the row.
-pub async fn load_claimed(
-    db: &DatabaseConnection,
-    claim: Claim,
-) -> Result<Option<(outbox::Model, instance::Model)>, StoreError> {
-    let found = outbox::Entity::find_by_id(claim.id)
+/// The rows `claim` still holds (its token, still claimed).
+fn held_by(claim: Claim) -> sea_orm::Select<outbox::Entity> {
+    outbox::Entity::find_by_id(claim.id)
         .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
         .filter(outbox::Column::LeaseToken.eq(claim.lease_token))
+}
+
+/// The claimed row and its instance (one query), if `claim` still holds the row and its lease
+/// has not run out: a delivery that waited in the queue past its lease may have been claimed
+/// again, and must not start.
+pub async fn load_claimed(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    claim: Claim,
+) -> Result<Option<(outbox::Model, instance::Model)>, StoreError> {
+    let found = held_by(claim)
+        .filter(outbox::Column::LeaseUntilMs.gte(clock.now_ms()))
         .find_also_related(instance::Entity)
         .one(db)
         .await?;
@@ -282,7 +291,7 @@ pub async fn fail(
             };
             match park_in(&txn, clock, row.instance_id, &park, None).await {
                 // A row whose instance is gone has nobody to park: it is failed for good.
-                Ok(_) | Err(StoreError::NotFound(_)) => {}
+                Ok(()) | Err(StoreError::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -294,11 +303,7 @@ pub async fn fail(
 
 /// The row `claim` still holds, without its instance (which may be what is missing).
 pub async fn claimed_row(db: &DatabaseConnection, claim: Claim) -> Result<Option<outbox::Model>, StoreError> {
-    Ok(outbox::Entity::find_by_id(claim.id)
-        .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
-        .filter(outbox::Column::LeaseToken.eq(claim.lease_token))
-        .one(db)
-        .await?)
+    Ok(held_by(claim).one(db).await?)
 }
 
 /// Sets the status of a row still held by `claim`; superseded if another claim holds it now.
