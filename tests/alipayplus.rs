@@ -510,9 +510,7 @@ async fn plusflow_api() -> Inbound {
          private_key_file = \"{keys}/test-acqp-private.pem\"\npublic_key_file = \"{keys}/test-alipayplus-public.pem\"\n",
         keys = keys.display()
     );
-    let mut text = std::fs::read_to_string(&env.config_path).unwrap();
-    text.push_str(&extra);
-    std::fs::write(&env.config_path, text).unwrap();
+    env.append_config(&extra);
     let config = env.config();
     let engine = plusflow::cli::boot(&config, Arc::new(SystemClock)).await.unwrap();
     let running = plusflow::cli::start(&config, engine.clone(), plusflow::cli::Role::Api)

@@ -111,9 +111,7 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         fixture("test-acqp-private.pem").display(),
         fixture("test-alipayplus-public.pem").display()
     );
-    let mut text = std::fs::read_to_string(&env.config_path).unwrap();
-    text.push_str(&extra);
-    std::fs::write(&env.config_path, text).unwrap();
+    env.append_config(&extra);
 
     let config_path = env.config_path.to_str().unwrap().to_string();
     let (code, stdout, stderr) =

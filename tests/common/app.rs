@@ -122,9 +122,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
         fixture("test-acqp-private.pem").display(),
         fixture("test-alipayplus-public.pem").display()
     );
-    let mut text = std::fs::read_to_string(&env.config_path).unwrap();
-    text.push_str(&extra);
-    std::fs::write(&env.config_path, text).unwrap();
+    env.append_config(&extra);
     let config = env.config();
     let engine = boot(&config, Arc::new(SystemClock)).await.unwrap();
     let running = start(&config, engine.clone(), Role::All).await.unwrap();

@@ -118,6 +118,13 @@ level = "warn"
         })
     }
 
+    /// Appends `extra` (TOML) to the environment's config file.
+    pub fn append_config(&self, extra: &str) {
+        let mut text = std::fs::read_to_string(&self.config_path).unwrap();
+        text.push_str(extra);
+        std::fs::write(&self.config_path, text).unwrap();
+    }
+
     pub fn config(&self) -> Config {
         Config::load(Some(&self.config_path)).expect("test config is valid")
     }
