@@ -489,9 +489,6 @@ async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(ba
         created["id"].as_str().unwrap(),
         created["paymentRequestId"].as_str().unwrap(),
     );
-    app.wait_status(key, id, "AWAITING_CUSTOMER").await;
-    app.complete(request_id, json!({ "outcome": "SUCCESS" })).await;
-    app.wait_status(key, id, "SUCCEEDED").await;
     let delivered = |status: &'static str| {
         let received = received.clone();
         move || {
@@ -503,6 +500,25 @@ async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(ba
             }
         }
     };
+    // A webhook for a state the payment has already left is not retried (the merchant gets the
+    // newer one), so the customer pays only once the refused AWAITING_CUSTOMER delivery has
+    // been retried and accepted.
+    app.wait_status(key, id, "AWAITING_CUSTOMER").await;
+    let awaiting_retried = || async {
+        let received = received.lock().unwrap();
+        let awaiting = received.iter().filter(|(_, body)| {
+            serde_json::from_slice::<Value>(body).unwrap()["payment"]["status"] == "AWAITING_CUSTOMER"
+        });
+        awaiting.count() >= 2
+    };
+    wait_for(
+        "the AWAITING_CUSTOMER webhook, refused once then retried",
+        Duration::from_secs(30),
+        awaiting_retried,
+    )
+    .await;
+    app.complete(request_id, json!({ "outcome": "SUCCESS" })).await;
+    app.wait_status(key, id, "SUCCEEDED").await;
     wait_for(
         "the SUCCEEDED webhook",
         Duration::from_secs(30),
