@@ -51,6 +51,7 @@ pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub public_url: String,
+    pub max_request_bytes: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +64,7 @@ pub struct AlipayPlusSettings {
     pub key_version: String,
     pub slow_call_timeout: String,
     pub call_timeout: String,
+    pub request_time_window: String,
     #[serde(default)]
     pub extra_public_keys: std::collections::BTreeMap<String, PathBuf>,
 }
@@ -112,8 +114,9 @@ pub enum LogFormat {
     Json,
 }
 
-/// The validated configuration.
-#[derive(Debug, Clone)]
+/// The validated configuration. Its `Debug` shows the database and Redis URLs with their
+/// passwords replaced; keys and the admin key are `secrecy` values or print as redacted.
+#[derive(Clone)]
 pub struct Config {
     pub database_url: String,
     pub backend: Backend,
@@ -123,6 +126,8 @@ pub struct Config {
     pub host: String,
     pub port: u16,
     pub public_url: url::Url,
+    /// Largest request body accepted on any route (`server.max_request_bytes`).
+    pub max_request_bytes: usize,
     pub alipayplus: AlipayPlusConfig,
     pub definitions: Definitions,
     pub jobs: JobConfig,
@@ -146,6 +151,8 @@ pub struct AlipayPlusConfig {
     pub client_id: String,
     pub key_version: String,
     pub timeouts: Timeouts,
+    /// How far an inbound call's `Request-Time` may be from our clock.
+    pub request_time_window: Duration,
     /// `None`: development mode, with the built-in simulator and keys generated at start.
     pub gateway: Option<Gateway>,
 }
@@ -256,6 +263,9 @@ impl Settings {
                 None
             }
         };
+        if self.server.max_request_bytes < 1024 {
+            problems.push("server.max_request_bytes: must be at least 1024".into());
+        }
         if self.redis.queue.trim().is_empty() {
             problems.push("redis.queue: must not be empty".into());
         }
@@ -301,6 +311,7 @@ impl Settings {
             host: self.server.host,
             port: self.server.port,
             public_url,
+            max_request_bytes: self.server.max_request_bytes,
             alipayplus,
             definitions,
             jobs,
@@ -321,6 +332,11 @@ impl AlipayPlusSettings {
             slow: duration(problems, "alipayplus.slow_call_timeout", &self.slow_call_timeout),
             normal: duration(problems, "alipayplus.call_timeout", &self.call_timeout),
         };
+        let request_time_window = duration(
+            problems,
+            "alipayplus.request_time_window",
+            &self.request_time_window,
+        );
         if self.client_id.trim().is_empty() {
             problems.push("alipayplus.client_id: must not be empty".into());
         }
@@ -333,6 +349,7 @@ impl AlipayPlusSettings {
             client_id: self.client_id,
             key_version: self.key_version,
             timeouts,
+            request_time_window,
             gateway,
         }
     }
@@ -364,6 +381,27 @@ impl AlipayPlusSettings {
             signing_key: signing_key.ok()?,
             alipayplus_keys: alipayplus_keys.ok()?,
         })
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact(&self.database_url))
+            .field("backend", &self.backend)
+            .field("max_connections", &self.max_connections)
+            .field("redis_url", &self.redis_url.as_deref().map(redact))
+            .field("redis_queue", &self.redis_queue)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("public_url", &self.public_url.as_str())
+            .field("max_request_bytes", &self.max_request_bytes)
+            .field("alipayplus", &self.alipayplus)
+            .field("jobs", &self.jobs)
+            .field("admin_api_key", &self.admin_api_key)
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .finish_non_exhaustive()
     }
 }
 

@@ -3,7 +3,9 @@
 //! exact bytes received) and parsed BEFORE the caller may store anything; every answer,
 //! error or not, is an Alipay+ `result` signed with our key.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Serialize;
@@ -18,6 +20,9 @@ use crate::clock::SharedClock;
 /// Largest body accepted on a signed route; Alipay+ messages are a few KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// At most this many distinct answers keep their signature for reuse within a second.
+const SIGNED_PER_SECOND: usize = 64;
+
 /// One side of a signed conversation: who may call us, their keys, and our key.
 #[derive(Clone)]
 pub struct Endpoint {
@@ -26,15 +31,14 @@ pub struct Endpoint {
     pub caller_keys: VerifyingKeys,
     pub signing_key: SigningKey,
     pub clock: SharedClock,
-    /// The content and `Signature` header of the last answer signed. The same answer in the
-    /// same second (every acknowledgement of a notification) has the same content, and
-    /// PKCS#1 v1.5 signatures are deterministic: it gets the very signature signing again would
-    /// give, without the RSA work.
-    last_signed: Arc<Mutex<Option<SignedContent>>>,
+    /// The answers signed in the current second, by content, and their `Signature` headers.
+    /// The same answer in the same second (every acknowledgement of a notification, every
+    /// refusal of one kind) has the same content, and PKCS#1 v1.5 signatures are deterministic:
+    /// it gets the very signature signing again would give, without the RSA work. Emptied when
+    /// the second changes; at most [`SIGNED_PER_SECOND`] kept.
+    signed_this_second: Arc<Mutex<SignedThisSecond>>,
+    request_time_window: Option<Duration>,
 }
-
-/// Content signed, and its `Signature` header.
-type SignedContent = (Vec<u8>, String);
 
 /// A signed HTTP answer: status, headers, body.
 pub type SignedAnswer = (StatusCode, HeaderMap, Vec<u8>);
@@ -92,11 +96,24 @@ impl Endpoint {
             caller_keys,
             signing_key,
             clock,
-            last_signed: Arc::default(),
+            signed_this_second: Arc::default(),
+            request_time_window: None,
         }
     }
 
-    /// Verifies a request to `path` and parses its body.
+    /// Refuses requests whose `Request-Time` is further than `window` from our clock: a signed
+    /// request captured and replayed later is refused (the signature covers Request-Time). Our
+    /// inbound routes set it from `alipayplus.request_time_window`; the simulator runs on a
+    /// scaled clock and does not.
+    pub fn with_request_time_window(mut self, window: Duration) -> Self {
+        self.request_time_window = Some(window);
+        self
+    }
+
+    /// Verifies a request to `path` and parses its body. Until the signature is verified, a
+    /// refusal's message is fixed per kind: nothing the caller sent is echoed, and each kind of
+    /// refusal signs the same bytes (one RSA signature per kind per second, see
+    /// [`Endpoint::signed`]), so an unauthenticated caller cannot make us sign at will.
     pub fn verify<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -107,23 +124,36 @@ impl Endpoint {
         let client_id =
             header("client-id").ok_or_else(|| Refusal::new("INVALID_CLIENT", "Client-Id header missing"))?;
         if client_id != self.client_id {
-            return Err(Refusal::new(
-                "INVALID_CLIENT",
-                format!("unknown client id '{client_id}'"),
-            ));
+            return Err(Refusal::new("INVALID_CLIENT", "unknown client id"));
         }
         let time = header("request-time")
             .ok_or_else(|| Refusal::new("PARAM_ILLEGAL", "Request-Time header missing"))?;
+        let sent_at = chrono::DateTime::parse_from_rfc3339(time).map_err(|_| {
+            Refusal::new(
+                "PARAM_ILLEGAL",
+                "Request-Time is not an ISO 8601 time with offset",
+            )
+        })?;
+        if let Some(window) = self.request_time_window {
+            let drift = (self.clock.now() - sent_at.with_timezone(&chrono::Utc)).abs();
+            if drift.to_std().unwrap_or(Duration::MAX) > window {
+                return Err(Refusal::new(
+                    "INVALID_SIGNATURE",
+                    "Request-Time is outside the accepted window",
+                ));
+            }
+        }
         let signature = header("signature")
             .ok_or_else(|| Refusal::new("INVALID_SIGNATURE", "Signature header missing"))?
             .parse::<SignatureHeader>()
-            .map_err(|e| Refusal::new("INVALID_SIGNATURE", e.to_string()))?;
+            .map_err(|_| Refusal::new("INVALID_SIGNATURE", "Signature header malformed"))?;
         let content = content_to_sign("POST", path, client_id, time, body);
         self.caller_keys
             .verify(&signature, &content)
             .map_err(|e| match e {
-                VerifyError::UnknownKey(_) => Refusal::new("KEY_NOT_FOUND", e.to_string()),
-                _ => Refusal::new("INVALID_SIGNATURE", e.to_string()),
+                VerifyError::UnknownKey(_) => Refusal::new("KEY_NOT_FOUND", "unknown keyVersion"),
+                VerifyError::Algorithm(_) => Refusal::new("INVALID_SIGNATURE", "unsupported algorithm"),
+                _ => Refusal::new("INVALID_SIGNATURE", "the signature does not match the request"),
             })?;
         serde_json::from_slice(body)
             .map_err(|e| Refusal::new("PARAM_ILLEGAL", format!("malformed body: {e}")))
@@ -158,7 +188,7 @@ impl Endpoint {
     pub fn signed(&self, path: &str, status: StatusCode, bytes: Vec<u8>) -> SignedAnswer {
         let time = timestamp_to_the_second(self.clock.now());
         let content = content_to_sign("POST", path, &self.client_id, &time, &bytes);
-        let signature = self.signature_of(content);
+        let signature = self.signature_of(&time, content);
         let mut headers = HeaderMap::new();
         let value = |text: &str| HeaderValue::from_str(text).expect("header-safe text");
         headers.insert(
@@ -171,19 +201,36 @@ impl Endpoint {
         (status, headers, bytes)
     }
 
-    fn signature_of(&self, content: Vec<u8>) -> String {
-        let last = || {
-            self.last_signed
+    fn signature_of(&self, time: &str, content: Vec<u8>) -> String {
+        let signed = || {
+            self.signed_this_second
                 .lock()
                 .expect("never poisoned: nothing panics under it")
         };
-        if let Some((signed, signature)) = last().as_ref()
-            && *signed == content
         {
-            return signature.clone();
+            let mut signed = signed();
+            if signed.second != time {
+                signed.second = time.to_string();
+                signed.signatures.clear();
+            }
+            if let Some(signature) = signed.signatures.get(&content) {
+                return signature.clone();
+            }
         }
         let signature = self.signing_key.signature_header(&content);
-        *last() = Some((content, signature.clone()));
+        let mut signed = signed();
+        if signed.second == time && signed.signatures.len() < SIGNED_PER_SECOND {
+            signed.signatures.insert(content, signature.clone());
+        }
         signature
     }
+}
+
+/// The answers signed in one second (see [`Endpoint`]).
+#[derive(Default)]
+struct SignedThisSecond {
+    /// The `Response-Time` they carry.
+    second: String,
+    /// Their `Signature` headers, by signed content.
+    signatures: HashMap<Vec<u8>, String>,
 }

@@ -74,6 +74,14 @@ impl SigningKey {
                 path: path.display().to_string(),
                 kind: "private",
             })?;
+        // Checked here, not left to aws-lc: it refuses such keys, and `new` would panic.
+        let bits = rsa::traits::PublicKeyParts::size(&key) * 8;
+        if bits < 2048 {
+            return Err(KeyError::TooShort {
+                path: path.display().to_string(),
+                bits,
+            });
+        }
         Ok(Self::new(key, key_version))
     }
 

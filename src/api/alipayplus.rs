@@ -3,7 +3,9 @@
 //! signed Alipay+ `result`. A refused request changes nothing.
 //!
 //! UNCONFIRMED (ALIPAYPLUS.md 1.4): which URI Alipay+ signs for calls to us; we verify against
-//! the path as received, which is what it called.
+//! the path as received, which is what it called. A request with a query string is refused
+//! (PARAM_ILLEGAL): the signature would not cover it. `Request-Time` must be within
+//! `alipayplus.request_time_window` of our clock, so a captured call cannot be replayed later.
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -47,6 +49,13 @@ async fn verified<T: DeserializeOwned>(
 ) -> Result<(T, serde_json::Value), Response> {
     let path = uri.path();
     let refuse = |refusal: Refusal| state.endpoint.refuse(path, &refusal).into_response();
+    // Alipay+ signs the path only and never sends a query string: one would be unsigned input.
+    if uri.query().is_some() {
+        return Err(refuse(Refusal {
+            code: "PARAM_ILLEGAL",
+            message: "a query string is not accepted".into(),
+        }));
+    }
     let bytes = to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| refuse(Endpoint::too_large()))?;

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use super::graphql::ApiSchema;
+use super::graphql::{ApiSchema, AuthenticationUnavailable};
 use crate::app::Engine;
 use crate::app::merchants;
 use crate::app::payments::Principal;
@@ -25,24 +25,39 @@ pub struct GraphqlState {
 }
 
 impl GraphqlState {
-    /// Who a bearer token belongs to; `None` for a missing or unknown key.
-    async fn principal(&self, authorization: Option<&str>) -> Option<Principal> {
-        let key = authorization?.strip_prefix("Bearer ")?.trim();
-        if key.is_empty() {
-            return None;
+    /// What a request's data says of its caller: its principal, nothing for a missing or
+    /// unknown key, or [`AuthenticationUnavailable`] when the key could not be checked.
+    async fn caller(&self, authorization: Option<&str>) -> Data {
+        let mut data = Data::default();
+        match self.principal(authorization).await {
+            Ok(Some(principal)) => data.insert(principal),
+            Ok(None) => {}
+            Err(()) => data.insert(AuthenticationUnavailable),
         }
+        data
+    }
+
+    /// Who a bearer token belongs to; `None` for a missing or unknown key, `Err` when the
+    /// database could not say.
+    async fn principal(&self, authorization: Option<&str>) -> Result<Option<Principal>, ()> {
+        let Some(key) = authorization
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+        else {
+            return Ok(None);
+        };
         if let Some(admin) = &self.admin_api_key {
             // Compare digests: equal-length inputs, no early exit on the secret's bytes.
             if Sha256::digest(admin.expose_secret().as_bytes()) == Sha256::digest(key.as_bytes()) {
-                return Some(Principal::Admin);
+                return Ok(Some(Principal::Admin));
             }
         }
         match merchants::authenticate(&self.engine, key).await {
-            Ok(Some(merchant)) => Some(Principal::Merchant(merchant)),
-            Ok(None) => None,
+            Ok(merchant) => Ok(merchant.map(Principal::Merchant)),
             Err(e) => {
                 tracing::warn!("authentication unavailable: {e}");
-                None
+                Err(())
             }
         }
     }
@@ -55,9 +70,7 @@ pub async fn execute(
 ) -> GraphQLResponse {
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
     let mut request = request.into_inner();
-    if let Some(principal) = state.principal(authorization).await {
-        request = request.data(principal);
-    }
+    request.data = state.caller(authorization).await;
     state.schema.execute(request).await.into()
 }
 
@@ -86,11 +99,7 @@ pub async fn subscriptions(
                         .or_else(|| payload.get("authorization"))
                         .and_then(|v| v.as_str())
                         .map(str::to_string);
-                    let mut data = Data::default();
-                    if let Some(principal) = state.principal(authorization.as_deref()).await {
-                        data.insert(principal);
-                    }
-                    Ok(data)
+                    Ok(state.caller(authorization.as_deref()).await)
                 })
                 .serve()
         })

@@ -56,20 +56,32 @@ pub async fn router(
         .route("/metrics", get(metrics))
         .with_state(ApiState { engine, redis })
         .merge(inbound)
-        .merge(graphql_routes))
+        .merge(graphql_routes)
+        // Before any handler or authentication: a body announced larger is refused with 413
+        // unread, one that grows larger while streaming is cut off at the limit.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            config.max_request_bytes,
+        )))
 }
 
-/// Readiness: the database answers, and Redis too when configured.
+/// Readiness: the database answers, and Redis too when configured. It names what is down, not
+/// why: the cause (which may carry a host or a connection string) goes to the log only.
 async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
     let database = match crate::store::ping(&state.engine.db).await {
-        Ok(()) => "ok".to_string(),
-        Err(e) => format!("unavailable: {e}"),
+        Ok(()) => "ok",
+        Err(e) => {
+            tracing::warn!("readiness: database unavailable: {e}");
+            "unavailable"
+        }
     };
     let redis = match state.redis.clone() {
-        None => "not configured".to_string(),
+        None => "not configured",
         Some(mut connection) => match redis::cmd("PING").query_async::<String>(&mut connection).await {
-            Ok(_) => "ok".to_string(),
-            Err(e) => format!("unavailable: {e}"),
+            Ok(_) => "ok",
+            Err(e) => {
+                tracing::warn!("readiness: redis unavailable: {e}");
+                "unavailable"
+            }
         },
     };
     let healthy = database == "ok" && (redis == "ok" || redis == "not configured");
@@ -87,9 +99,10 @@ async fn metrics(State(state): State<ApiState>) -> (StatusCode, String) {
     let gauges = match crate::store::engine_gauges(&state.engine.db).await {
         Ok(gauges) => gauges,
         Err(e) => {
+            tracing::warn!("metrics: database unavailable: {e}");
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("# database unavailable: {e}\n"),
+                "# database unavailable\n".to_string(),
             );
         }
     };

@@ -61,7 +61,8 @@ pub async fn connect(config: &Config, clock: SharedClock) -> anyhow::Result<Alip
         credentials.alipayplus_keys.clone(),
         credentials.signing_key.clone(),
         clock.clone(),
-    );
+    )
+    .with_request_time_window(alipayplus.request_time_window);
     let client = Client::new(credentials, alipayplus.timeouts, clock)?;
     Ok(AlipayPlusSide {
         endpoint,

@@ -286,21 +286,25 @@ pub async fn send_notification(app: &App, request_id: &str, status: &str, code: 
 
 /// `body` sent to notifyPayment as Alipay+ (the simulator's key) would sign it; the answer.
 pub async fn send_signed_notification(app: &App, body: Value) -> Value {
-    let path = "/alipayplus/notifyPayment";
     let body = serde_json::to_vec(&body).unwrap();
-    let time = timestamp(Utc::now());
+    let response = signed_call(app, "/alipayplus/notifyPayment", "", &timestamp(Utc::now()), body).await;
+    response.json().await.unwrap()
+}
+
+/// `body` sent to `path` (with `query`, unsigned, appended when not empty) with `time` as its
+/// Request-Time, signed as Alipay+ (the simulator's key) would sign it; the HTTP response.
+pub async fn signed_call(app: &App, path: &str, query: &str, time: &str, body: Vec<u8>) -> reqwest::Response {
     let key = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
-    let signature = key.signature_header(&content_to_sign("POST", path, CLIENT_ID, &time, &body));
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", app.base))
+    let signature = key.signature_header(&content_to_sign("POST", path, CLIENT_ID, time, &body));
+    reqwest::Client::new()
+        .post(format!("{}{path}{query}", app.base))
         .header("Client-Id", CLIENT_ID)
         .header("Request-Time", time)
         .header("Signature", signature)
         .body(body)
         .send()
         .await
-        .unwrap();
-    response.json().await.unwrap()
+        .unwrap()
 }
 
 impl App {

@@ -4,6 +4,7 @@
 //! The schema knows nothing of axum: the HTTP layer puts the authenticated [`Principal`] (or
 //! none) into each request's data.
 
+pub mod limits;
 mod refund_types;
 mod types;
 
@@ -27,6 +28,9 @@ pub fn schema(engine: Engine, client: Client) -> ApiSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(engine)
         .data(client)
+        .limit_depth(limits::MAX_DEPTH)
+        .limit_complexity(limits::MAX_COMPLEXITY)
+        .extension(limits::RequestLimits)
         .finish()
 }
 
@@ -45,8 +49,15 @@ fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error
     async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code))
 }
 
+/// `UNAVAILABLE`, with the cause in our log under a reference the merchant can quote, never in
+/// the answer (a database error names tables, hosts and sometimes values).
 fn internal(error: impl std::fmt::Display) -> async_graphql::Error {
-    coded("UNAVAILABLE", format!("temporarily unavailable: {error}"))
+    let reference = Uuid::new_v4();
+    tracing::error!(%reference, "request not served: {error}");
+    coded(
+        "UNAVAILABLE",
+        format!("temporarily unavailable, try again (reference {reference})"),
+    )
 }
 
 fn graphql_error(error: PaymentError) -> async_graphql::Error {
@@ -66,13 +77,25 @@ fn graphql_error(error: PaymentError) -> async_graphql::Error {
         PaymentError::NotRefundable(_) => coded("PAYMENT_NOT_REFUNDABLE", error.to_string()),
         PaymentError::RefundExceedsRefundable { .. } => coded("REFUND_EXCEEDS_REFUNDABLE", error.to_string()),
         PaymentError::RefundWindowExpired => coded("REFUND_WINDOW_EXPIRED", error.to_string()),
-        PaymentError::Unavailable(_) => coded("UNAVAILABLE", error.to_string()),
+        PaymentError::Unavailable(cause) => internal(cause),
     }
 }
 
+/// Put in a request's data when its API key could not be checked (the database did not answer):
+/// the request is `UNAVAILABLE`, not `UNAUTHENTICATED`, so a merchant does not think its key bad.
+pub struct AuthenticationUnavailable;
+
 fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal> {
-    ctx.data_opt::<Principal>()
-        .ok_or_else(|| coded("UNAUTHENTICATED", "send 'Authorization: Bearer <api key>'"))
+    if let Some(principal) = ctx.data_opt::<Principal>() {
+        return Ok(principal);
+    }
+    if ctx.data_opt::<AuthenticationUnavailable>().is_some() {
+        return Err(coded(
+            "UNAVAILABLE",
+            "temporarily unable to check the API key, try again",
+        ));
+    }
+    Err(coded("UNAUTHENTICATED", "send 'Authorization: Bearer <api key>'"))
 }
 
 fn parse_id(id: &ID) -> Result<Uuid> {
@@ -177,13 +200,12 @@ impl QueryRoot {
         let response = match ctx.data_unchecked::<Client>().consult_payment(&request).await {
             Outcome::Succeeded(response) => response,
             Outcome::Rejected { code, .. } => {
-                return Err(coded(
-                    "UNAVAILABLE",
-                    format!("Alipay+ refused consultPayment: {code}"),
-                ));
+                return Err(internal(format!("Alipay+ refused consultPayment: {code}")));
             }
             Outcome::Unknown { reason, .. } => {
-                return Err(coded("UNAVAILABLE", format!("Alipay+ did not answer: {reason}")));
+                return Err(internal(format!(
+                    "Alipay+ did not answer consultPayment: {reason}"
+                )));
             }
         };
         Ok(response

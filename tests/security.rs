@@ -1,0 +1,362 @@
+//! The security pass, each item attacked for real over HTTP on SQLite and on PostgreSQL + Redis:
+//! bounded requests (body size, GraphQL depth, complexity, aliases, batches), replay-proof and
+//! non-echoing Alipay+ routes, errors that reveal nothing of the database, and secrets that
+//! never print.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use plusflow::alipayplus::signing::timestamp;
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+use common::app::*;
+use common::{Backend, wait_for};
+
+on_each_backend!(
+    a_ten_megabyte_body_is_refused_with_413_before_authentication_and_stores_nothing,
+    queries_too_deep_too_complex_or_too_aliased_are_refused_with_a_code_and_run_nothing,
+    a_notification_replayed_outside_the_request_time_window_is_refused_and_stored_nowhere,
+    refusals_before_verification_echo_nothing_and_cost_one_signature_per_kind,
+    a_database_failure_while_checking_a_key_is_unavailable_and_names_nothing_of_the_database,
+);
+
+async fn journal_rows(app: &App) -> u64 {
+    plusflow::store::entity::inbound::Entity::find()
+        .count(&app.engine.db)
+        .await
+        .unwrap()
+}
+
+async fn a_ten_megabyte_body_is_refused_with_413_before_authentication_and_stores_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // A 10 MB body announced, 64 KiB of it sent: the answer comes without the rest being read.
+    for path in ["/graphql", "/alipayplus/notifyPayment"] {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = app.base.strip_prefix("http://").unwrap();
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            10 * 1024 * 1024
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&vec![b' '; 64 * 1024]).await.unwrap();
+        let mut answer = vec![0u8; 512];
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
+            .await
+            .expect("an answer before the body is complete")
+            .unwrap();
+        let status_line = String::from_utf8_lossy(&answer[..read])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        assert_eq!(status_line, "HTTP/1.1 413 Payload Too Large", "{path}");
+    }
+    // A body within the limit still reaches GraphQL (and is refused there for want of a key).
+    let small = app
+        .gql(None, "{ payments { edges { node { id } } } }", json!({}))
+        .await;
+    assert_eq!(
+        small["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{small}"
+    );
+    assert_eq!(app.payment_count().await, 0);
+    assert_eq!(journal_rows(&app).await, 0);
+}
+
+async fn queries_too_deep_too_complex_or_too_aliased_are_refused_with_a_code_and_run_nothing(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Limits");
+    let (id, _) = app.paid_payment(&key, "limits", "1000").await;
+    let refund = app.refund(&key, "limits-refund", &id, "USD", "100").await;
+    assert!(refund["errors"].is_null(), "{refund}");
+
+    // The deepest query a merchant needs passes: a payment's refunds, each with its payment.
+    let needed = app
+        .gql(
+            Some(&key),
+            "query($id: ID!) { payment(id: $id) { id refunds { id payment { id refunds { id status } } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(needed["errors"].is_null(), "{needed}");
+    assert_eq!(needed["data"]["payment"]["refunds"][0]["payment"]["id"], id);
+
+    let mut deep = "id".to_string();
+    for _ in 0..8 {
+        deep = format!("id refunds {{ payment {{ {deep} }} }}");
+    }
+    let too_deep = app
+        .gql(
+            Some(&key),
+            &format!("query($id: ID!) {{ payment(id: $id) {{ {deep} }} }}"),
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        too_deep["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{too_deep}"
+    );
+    assert!(too_deep["data"].is_null(), "{too_deep}");
+
+    let fields = (0..600).map(|i| format!("f{i}: __typename")).collect::<Vec<_>>();
+    let too_complex = app
+        .gql(Some(&key), &format!("{{ {} }}", fields.join(" ")), json!({}))
+        .await;
+    assert_eq!(
+        too_complex["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{too_complex}"
+    );
+
+    // 31 createPayment calls under aliases: refused whole, not one payment made.
+    let before = app.payment_count().await;
+    let creates = (0..31)
+        .map(|i| {
+            format!(
+                "c{i}: createPayment(input: {{ merchantOrderId: \"alias-{i}\", orderDescription: \"x\", \
+                 amount: {{ currency: \"USD\", value: \"100\" }}, terminalType: WEB, \
+                 redirectUrl: \"https://shop.example/return\" }}, idempotencyKey: \"alias-{i}\") {{ id }}"
+            )
+        })
+        .collect::<Vec<_>>();
+    let aliased = app
+        .gql(
+            Some(&key),
+            &format!("mutation {{ {} }}", creates.join(" ")),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        aliased["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{aliased}"
+    );
+    assert_eq!(app.payment_count().await, before, "nothing created");
+
+    // A batch (a JSON array of requests) is not accepted.
+    let batch = reqwest::Client::new()
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(&key)
+        .json(&json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(batch.status(), 400);
+}
+
+async fn a_notification_replayed_outside_the_request_time_window_is_refused_and_stored_nowhere(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Replay");
+    let created = app.create(&key, "replay", input("replay", "1000")).await;
+    let created = &created["data"]["createPayment"];
+    let (id, request_id) = (
+        created["id"].as_str().unwrap(),
+        created["paymentRequestId"].as_str().unwrap(),
+    );
+    app.wait_status(&key, id, "AWAITING_CUSTOMER").await;
+    let paid = serde_json::to_vec(&json!({
+        "paymentResult": { "resultCode": "SUCCESS", "resultStatus": "S" },
+        "paymentRequestId": request_id, "paymentId": "2026REPLAY",
+        "paymentAmount": { "currency": "USD", "value": "1000" }
+    }))
+    .unwrap();
+    let path = "/alipayplus/notifyPayment";
+    let result = |response: reqwest::Response| async move {
+        let answer: Value = response.json().await.unwrap();
+        answer["result"].clone()
+    };
+
+    let stale = timestamp(Utc::now() - chrono::Duration::minutes(10));
+    let replayed = result(signed_call(&app, path, "", &stale, paid.clone()).await).await;
+    assert_eq!(replayed["resultStatus"], "F", "{replayed}");
+    assert_eq!(replayed["resultCode"], "INVALID_SIGNATURE", "{replayed}");
+    let early = timestamp(Utc::now() + chrono::Duration::minutes(10));
+    let from_the_future = result(signed_call(&app, path, "", &early, paid.clone()).await).await;
+    assert_eq!(
+        from_the_future["resultCode"], "INVALID_SIGNATURE",
+        "{from_the_future}"
+    );
+    let garbled = result(signed_call(&app, path, "", "yesterday", paid.clone()).await).await;
+    assert_eq!(garbled["resultCode"], "PARAM_ILLEGAL", "{garbled}");
+    let now = timestamp(Utc::now());
+    let with_query =
+        result(signed_call(&app, path, "?paymentRequestId=other", &now, paid.clone()).await).await;
+    assert_eq!(with_query["resultCode"], "PARAM_ILLEGAL", "{with_query}");
+
+    assert_eq!(app.payment(&key, id).await["status"], "AWAITING_CUSTOMER");
+    assert_eq!(journal_rows(&app).await, 0, "nothing journaled");
+
+    // The same notification, sent now, is what settles the payment.
+    let fresh = result(signed_call(&app, path, "", &timestamp(Utc::now()), paid).await).await;
+    assert_eq!(fresh["resultStatus"], "S", "{fresh}");
+    app.wait_status(&key, id, "SUCCEEDED").await;
+}
+
+async fn refusals_before_verification_echo_nothing_and_cost_one_signature_per_kind(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let attack = |client_id: &'static str| {
+        let base = app.base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/alipayplus/notifyPayment"))
+                .header("Client-Id", client_id)
+                .header("Request-Time", timestamp(Utc::now()))
+                .header("Signature", "algorithm=RSA256,keyVersion=<evil>,signature=AAAA")
+                .body(r#"{"paymentRequestId":"<evil>"}"#)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for client_id in ["<evil-client>", CLIENT_ID] {
+        let answered = attack(client_id).await;
+        let signature = answered.headers()["signature"].to_str().unwrap().to_string();
+        let text = answered.text().await.unwrap();
+        assert!(text.contains("\"resultStatus\":\"F\""), "{text}");
+        assert!(!text.contains("evil"), "no attacker text echoed: {text}");
+        assert!(!signature.is_empty());
+    }
+    // Refusals of one kind within one second are the same bytes, signed once: two answers in
+    // the same second carry the same signature (a second's boundary may fall between a pair).
+    let mut same_second_pairs = 0;
+    for _ in 0..5 {
+        let (first, second) = (attack("<evil-client>").await, attack("<evil-client>").await);
+        let header =
+            |response: &reqwest::Response, name: &str| response.headers()[name].to_str().unwrap().to_string();
+        if header(&first, "response-time") == header(&second, "response-time") {
+            same_second_pairs += 1;
+            assert_eq!(header(&first, "signature"), header(&second, "signature"));
+        }
+    }
+    assert!(same_second_pairs > 0, "some pair fell within one second");
+    assert_eq!(journal_rows(&app).await, 0);
+}
+
+async fn a_database_failure_while_checking_a_key_is_unavailable_and_names_nothing_of_the_database(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // A merchant this process has never seen, so its key is looked up in the database.
+    let (_, key) = app.merchant("Outage");
+    app.engine
+        .db
+        .execute_unprepared("ALTER TABLE merchants RENAME TO merchants_away")
+        .await
+        .unwrap();
+    let answer = app
+        .gql(Some(&key), "{ payments { edges { node { id } } } }", json!({}))
+        .await;
+    app.engine
+        .db
+        .execute_unprepared("ALTER TABLE merchants_away RENAME TO merchants")
+        .await
+        .unwrap();
+    let error = &answer["errors"][0];
+    assert_eq!(error["extensions"]["code"], "UNAVAILABLE", "{answer}");
+    let text = answer.to_string().to_lowercase();
+    for leak in ["merchants", "relation", "table", "sql", "postgres", "sqlite"] {
+        assert!(!text.contains(leak), "'{leak}' in {answer}");
+    }
+    // Once the database answers again, the same key works.
+    wait_for("the key to work again", Duration::from_secs(10), || async {
+        app.gql(Some(&key), "{ payments { edges { node { id } } } }", json!({}))
+            .await["errors"]
+            .is_null()
+    })
+    .await;
+    let ready: Value = reqwest::get(format!("{}/health/ready", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["database"], "ok", "{ready}");
+}
+
+#[test]
+fn configuration_merchants_and_principals_print_without_their_secrets() {
+    use plusflow::app::payments::Principal;
+    use plusflow::store::entity::merchant;
+    let settings = "[database]\nurl = \"postgres://plusflow:db-password-123@db.internal/plusflow\"\n\
+         [redis]\nurl = \"redis://:redis-password-456@cache.internal:6379\"\n\
+         [admin]\napi_key = \"admin-key-789\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secrets.toml");
+    std::fs::write(&file, settings).unwrap();
+    let config = plusflow::config::Config::load(Some(&file)).unwrap();
+    let merchant = merchant::Model {
+        id: uuid::Uuid::now_v7(),
+        name: "Shop".into(),
+        api_key_hash: "hash-of-the-key-000".into(),
+        webhook_url: Some("https://shop.example/hooks".into()),
+        webhook_secret: "whsec_secret-111".into(),
+        created_at: Utc::now(),
+    };
+    let printed = format!(
+        "{config:?} {config:#?} {merchant:?} {:?}",
+        Principal::Merchant(merchant.clone())
+    );
+    for secret in [
+        "db-password-123",
+        "redis-password-456",
+        "admin-key-789",
+        "hash-of-the-key-000",
+        "secret-111",
+    ] {
+        assert!(!printed.contains(secret), "'{secret}' printed");
+    }
+    assert!(
+        printed.contains("db.internal"),
+        "the rest still prints: {printed}"
+    );
+}
+
+#[test]
+fn a_private_key_under_2048_bits_is_a_configuration_error_listed_with_the_others() {
+    use rsa::pkcs8::EncodePrivateKey;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rsa::rand_core::UnwrapErr(getrandom::SysRng);
+    let short = rsa::PrivateKey::new(&mut rng, 1024).unwrap();
+    let key_file = dir.path().join("short.pem");
+    std::fs::write(
+        &key_file,
+        short.to_pkcs8_pem(Default::default()).unwrap().as_bytes(),
+    )
+    .unwrap();
+    let settings = format!(
+        "[alipayplus]\ngateway_url = \"https://open-sea-global.alipayplus.com\"\n\
+         private_key_file = \"{}\"\npublic_key_file = \"{}\"\n[jobs]\nlease = \"abc\"\n",
+        key_file.display(),
+        fixture("test-alipayplus-public.pem").display()
+    );
+    let file = dir.path().join("short-key.toml");
+    std::fs::write(&file, settings).unwrap();
+    let problems = plusflow::config::Config::load(Some(&file)).unwrap_err().0;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("alipayplus.private_key_file:") && p.contains("1024-bit")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.starts_with("jobs.lease:")),
+        "listed with the others: {problems:?}"
+    );
+}
