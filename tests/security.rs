@@ -255,19 +255,16 @@ async fn a_database_failure_while_checking_a_key_is_unavailable_and_names_nothin
     };
     // A merchant this process has never seen, so its key is looked up in the database.
     let (_, key) = app.merchant("Outage");
-    app.engine
-        .db
-        .execute_unprepared("ALTER TABLE merchants RENAME TO merchants_away")
-        .await
-        .unwrap();
+    let rename = |from: &str, to: &str| {
+        let statement = format!("ALTER TABLE {from} RENAME TO {to}");
+        let db = app.engine.db.clone();
+        async move { db.execute_unprepared(&statement).await.unwrap() }
+    };
+    rename("merchants", "merchants_away").await;
     let answer = app
         .gql(Some(&key), "{ payments { edges { node { id } } } }", json!({}))
         .await;
-    app.engine
-        .db
-        .execute_unprepared("ALTER TABLE merchants_away RENAME TO merchants")
-        .await
-        .unwrap();
+    rename("merchants_away", "merchants").await;
     let error = &answer["errors"][0];
     assert_eq!(error["extensions"]["code"], "UNAVAILABLE", "{answer}");
     let text = answer.to_string().to_lowercase();

@@ -32,14 +32,16 @@ impl GraphqlState {
         match self.principal(authorization).await {
             Ok(Some(principal)) => data.insert(principal),
             Ok(None) => {}
-            Err(()) => data.insert(AuthenticationUnavailable),
+            Err(unavailable) => data.insert(unavailable),
         }
         data
     }
 
-    /// Who a bearer token belongs to; `None` for a missing or unknown key, `Err` when the
-    /// database could not say.
-    async fn principal(&self, authorization: Option<&str>) -> Result<Option<Principal>, ()> {
+    /// Who a bearer token belongs to; `None` for a missing or unknown key.
+    async fn principal(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<Option<Principal>, AuthenticationUnavailable> {
         let Some(key) = authorization
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim)
@@ -57,7 +59,7 @@ impl GraphqlState {
             Ok(merchant) => Ok(merchant.map(Principal::Merchant)),
             Err(e) => {
                 tracing::warn!("authentication unavailable: {e}");
-                Err(())
+                Err(AuthenticationUnavailable)
             }
         }
     }
