@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::alipayplus::client::Timeouts;
 use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
+use crate::app::payment_methods::PaymentMethodLimits;
 use crate::workflow::{self, Definitions};
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -28,7 +29,23 @@ pub struct Settings {
     pub workflows: WorkflowSettings,
     pub jobs: JobSettings,
     pub admin: AdminSettings,
+    pub webhooks: WebhookSettings,
+    pub payment_methods: PaymentMethodSettings,
     pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentMethodSettings {
+    pub cache_for: String,
+    pub consults_per_merchant_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Whether merchant webhooks may go to loopback, private and link-local addresses.
+    pub allow_private_targets: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,11 +74,13 @@ pub struct ServerSettings {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlipayPlusSettings {
+    pub mode: String,
     pub gateway_url: String,
     pub client_id: String,
     pub private_key_file: PathBuf,
     pub public_key_file: PathBuf,
     pub key_version: String,
+    pub alipayplus_key_version: String,
     pub slow_call_timeout: String,
     pub call_timeout: String,
     pub request_time_window: String,
@@ -132,6 +151,8 @@ pub struct Config {
     pub definitions: Definitions,
     pub jobs: JobConfig,
     pub admin_api_key: Option<SecretString>,
+    pub webhooks: WebhookSettings,
+    pub payment_method_limits: PaymentMethodLimits,
     pub log_format: LogFormat,
     pub log_level: String,
 }
@@ -145,11 +166,25 @@ pub struct JobConfig {
     pub heartbeat: Duration,
 }
 
+/// Whom plusflow talks to as Alipay+ (`alipayplus.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlipayPlusMode {
+    /// Development: the built-in simulator (in-process, or `plusflow simulator` at
+    /// `gateway_url`); plain http allowed, keys generated when no gateway is named.
+    Simulator,
+    /// Production: a real Alipay+ gateway over https with configured keys.
+    AlipayPlus,
+}
+
 /// How plusflow talks to Alipay+.
 #[derive(Debug, Clone)]
 pub struct AlipayPlusConfig {
+    pub mode: AlipayPlusMode,
     pub client_id: String,
+    /// keyVersion of our private key, sent in every Signature header we write.
     pub key_version: String,
+    /// keyVersion of Alipay+'s public key (`public_key_file`), expected in its Signature headers.
+    pub alipayplus_key_version: String,
     pub timeouts: Timeouts,
     /// How far an inbound call's `Request-Time` may be from our clock.
     pub request_time_window: Duration,
@@ -278,7 +313,23 @@ impl Settings {
             url::Url::parse("http://invalid").expect("static URL")
         });
 
+        let payment_method_limits = PaymentMethodLimits {
+            cache_for: duration(
+                &mut problems,
+                "payment_methods.cache_for",
+                &self.payment_methods.cache_for,
+            ),
+            consults_per_merchant_per_minute: self.payment_methods.consults_per_merchant_per_minute,
+        };
+        if payment_method_limits.consults_per_merchant_per_minute == 0 {
+            problems.push("payment_methods.consults_per_merchant_per_minute: must be at least 1".into());
+        }
         let alipayplus = self.alipayplus.validate(&mut problems, &mut duration);
+        if alipayplus.mode == AlipayPlusMode::AlipayPlus && public_url.scheme() != "https" {
+            problems.push(format!(
+                "server.public_url: must be https with alipayplus.mode = \"alipayplus\" (is '{public_url}')"
+            ));
+        }
 
         let log_format = match self.telemetry.format.as_str() {
             "pretty" => LogFormat::Pretty,
@@ -316,6 +367,8 @@ impl Settings {
             definitions,
             jobs,
             admin_api_key,
+            webhooks: self.webhooks,
+            payment_method_limits,
             log_format,
             log_level: self.telemetry.level,
         })
@@ -340,32 +393,62 @@ impl AlipayPlusSettings {
         if self.client_id.trim().is_empty() {
             problems.push("alipayplus.client_id: must not be empty".into());
         }
+        for (key, version) in [
+            ("alipayplus.key_version", &self.key_version),
+            ("alipayplus.alipayplus_key_version", &self.alipayplus_key_version),
+        ] {
+            if version.trim().is_empty() || version.contains([',', '=']) {
+                problems.push(format!("{key}: must be a non-empty version without ',' or '='"));
+            }
+        }
+        let mode = match self.mode.as_str() {
+            "simulator" => AlipayPlusMode::Simulator,
+            "alipayplus" => AlipayPlusMode::AlipayPlus,
+            other => {
+                problems.push(format!(
+                    "alipayplus.mode: '{other}' is neither \"simulator\" nor \"alipayplus\""
+                ));
+                AlipayPlusMode::Simulator
+            }
+        };
         let gateway = if self.gateway_url.trim().is_empty() {
+            if mode == AlipayPlusMode::AlipayPlus {
+                problems
+                    .push("alipayplus.gateway_url: required with alipayplus.mode = \"alipayplus\"".into());
+            }
             None
         } else {
-            self.gateway(problems)
+            self.gateway(mode, problems)
         };
         AlipayPlusConfig {
+            mode,
             client_id: self.client_id,
             key_version: self.key_version,
+            alipayplus_key_version: self.alipayplus_key_version,
             timeouts,
             request_time_window,
             gateway,
         }
     }
 
-    fn gateway(&self, problems: &mut Vec<String>) -> Option<Gateway> {
-        let url = url::Url::parse(&self.gateway_url).map_err(|e| {
-            problems.push(format!(
-                "alipayplus.gateway_url: '{}' is not a URL ({e})",
-                self.gateway_url
-            ))
-        });
+    fn gateway(&self, mode: AlipayPlusMode, problems: &mut Vec<String>) -> Option<Gateway> {
+        let url = url::Url::parse(&self.gateway_url)
+            .map_err(|e| format!("'{}' is not a URL ({e})", self.gateway_url))
+            .and_then(|url| match (mode, url.scheme()) {
+                (AlipayPlusMode::AlipayPlus, "https") | (AlipayPlusMode::Simulator, "http" | "https") => {
+                    Ok(url)
+                }
+                (AlipayPlusMode::AlipayPlus, _) => Err(format!(
+                    "must be https with alipayplus.mode = \"alipayplus\" (is '{url}')"
+                )),
+                (AlipayPlusMode::Simulator, scheme) => Err(format!("'{scheme}' is not http or https")),
+            })
+            .map_err(|problem| problems.push(format!("alipayplus.gateway_url: {problem}")));
         let signing_key = SigningKey::from_pem_file(&self.private_key_file, &self.key_version)
             .map_err(|e| problems.push(format!("alipayplus.private_key_file: {e}")));
         let mut alipayplus_keys = VerifyingKeys::read_pem(&self.public_key_file)
             .map_err(|e| problems.push(format!("alipayplus.public_key_file: {e}")))
-            .map(|key| VerifyingKeys::single(key, &self.key_version));
+            .map(|key| VerifyingKeys::single(key, &self.alipayplus_key_version));
         for (version, path) in &self.extra_public_keys {
             match VerifyingKeys::read_pem(path) {
                 Ok(key) => {
@@ -399,6 +482,8 @@ impl std::fmt::Debug for Config {
             .field("alipayplus", &self.alipayplus)
             .field("jobs", &self.jobs)
             .field("admin_api_key", &self.admin_api_key)
+            .field("webhooks", &self.webhooks)
+            .field("payment_method_limits", &self.payment_method_limits)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .finish_non_exhaustive()

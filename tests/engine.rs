@@ -351,6 +351,7 @@ async fn an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_in
             reference,
             related_reference: None,
             body: json!({ "paymentRequestId": reference }),
+            as_received: None,
         };
         EventInput::new(event, "test").with_inbound(call.into_row(&SystemClock))
     };

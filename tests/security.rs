@@ -305,6 +305,8 @@ fn configuration_merchants_and_principals_print_without_their_secrets() {
         webhook_url: Some("https://shop.example/hooks".into()),
         webhook_secret: "whsec_secret-111".into(),
         created_at: Utc::now(),
+        previous_webhook_secret: Some("whsec_previous-222".into()),
+        previous_webhook_secret_until: Some(Utc::now()),
     };
     let printed = format!(
         "{config:?} {config:#?} {merchant:?} {:?}",
@@ -316,6 +318,7 @@ fn configuration_merchants_and_principals_print_without_their_secrets() {
         "admin-key-789",
         "hash-of-the-key-000",
         "secret-111",
+        "previous-222",
     ] {
         assert!(!printed.contains(secret), "'{secret}' printed");
     }

@@ -12,6 +12,7 @@ mod m0004_refunds;
 mod m0005_outbox_indexes;
 mod m0006_outbox_due_index_for_the_claim_only;
 mod m0007_unique_merchant_order;
+mod m0008_security_records;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_outbox_indexes::Migration),
             Box::new(m0006_outbox_due_index_for_the_claim_only::Migration),
             Box::new(m0007_unique_merchant_order::Migration),
+            Box::new(m0008_security_records::Migration),
         ]
     }
 }

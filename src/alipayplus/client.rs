@@ -247,11 +247,9 @@ impl Client {
             Err(e) => return Outcome::unknown(format!("cannot encode the request: {e}")),
         };
         let time = timestamp(self.clock.now());
-        let content = content_to_sign("POST", R::PATH, &credentials.client_id, &time, &body);
-        let url = match credentials.gateway.join(R::PATH) {
-            Ok(url) => url,
-            Err(e) => return Outcome::unknown(format!("bad gateway URL: {e}")),
-        };
+        // The signature covers the whole path sent, the gateway's prefix included.
+        let url = super::url_under(&credentials.gateway, R::PATH);
+        let content = content_to_sign("POST", url.path(), &credentials.client_id, &time, &body);
         let timeout = if R::SLOW {
             self.timeouts.slow
         } else {
@@ -259,7 +257,7 @@ impl Client {
         };
         let sent = self
             .http
-            .post(url)
+            .post(url.clone())
             .timeout(timeout)
             .header("Content-Type", "application/json; charset=UTF-8")
             .header("Client-Id", &credentials.client_id)
@@ -284,7 +282,7 @@ impl Client {
             Err(e) => return Outcome::unknown(format!("transport error reading the answer: {e}")),
         };
         let keys = &credentials.alipayplus_keys;
-        if let Err(reason) = verify_answer(keys, R::PATH, &credentials.client_id, &headers, &bytes) {
+        if let Err(reason) = verify_answer(keys, url.path(), &credentials.client_id, &headers, &bytes) {
             return Outcome::unknown(reason);
         }
         match serde_json::from_slice::<R::Response>(&bytes) {

@@ -3,7 +3,8 @@
 //! signed Alipay+ `result`. A refused request changes nothing.
 //!
 //! UNCONFIRMED (ALIPAYPLUS.md 1.4): which URI Alipay+ signs for calls to us; we verify against
-//! the path as received, which is what it called. A request with a query string is refused
+//! the path it called: the route under `server.public_url`'s path prefix (see
+//! `Endpoint::with_public_path`). A request with a query string is refused
 //! (PARAM_ILLEGAL): the signature would not cover it. `Request-Time` must be within
 //! `alipayplus.request_time_window` of our clock, so a captured call cannot be replayed later.
 
@@ -19,7 +20,7 @@ use crate::alipayplus::inbound::{Endpoint, MAX_BODY_BYTES, Refusal};
 use crate::alipayplus::wire::*;
 use crate::app::Engine;
 use crate::app::payments::{NotificationHandled, handle_notification};
-use crate::store::inbound::{self, InboundCall};
+use crate::store::inbound::{self, AsReceived, InboundCall};
 use crate::store::payments;
 
 #[derive(Clone)]
@@ -40,13 +41,38 @@ pub fn routes(state: InboundState) -> Router {
         .with_state(state)
 }
 
+/// A verified request: parsed, and what its journal entry keeps.
+struct Verified<T> {
+    parsed: T,
+    journal: Journal,
+}
+
+/// A verified request as JSON for queries and as received for verifying it again.
+struct Journal {
+    body: serde_json::Value,
+    as_received: AsReceived,
+}
+
+impl Journal {
+    /// The journal entry of this call.
+    fn call<'a>(self, api: &'a str, reference: &'a str, related: Option<&'a str>) -> InboundCall<'a> {
+        InboundCall {
+            api,
+            reference,
+            related_reference: related,
+            body: self.body,
+            as_received: Some(self.as_received),
+        }
+    }
+}
+
 /// Reads (within the size limit) and verifies a request.
 async fn verified<T: DeserializeOwned>(
     state: &InboundState,
     uri: &Uri,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(T, serde_json::Value), Response> {
+) -> Result<Verified<T>, Response> {
     let path = uri.path();
     let refuse = |refusal: Refusal| state.endpoint.refuse(path, &refusal).into_response();
     // Alipay+ signs the path only and never sends a query string: one would be unsigned input.
@@ -60,8 +86,24 @@ async fn verified<T: DeserializeOwned>(
         .await
         .map_err(|_| refuse(Endpoint::too_large()))?;
     let parsed: T = state.endpoint.verify(path, headers, &bytes).map_err(refuse)?;
-    let raw = serde_json::from_slice(&bytes).expect("verified bodies are JSON");
-    Ok((parsed, raw))
+    let body = serde_json::from_slice(&bytes).expect("verified bodies are JSON");
+    let signature_headers: serde_json::Map<String, serde_json::Value> =
+        ["client-id", "request-time", "signature"]
+            .into_iter()
+            .filter_map(|name| {
+                let value = headers.get(name)?.to_str().ok()?;
+                Some((name.to_string(), value.into()))
+            })
+            .collect();
+    let as_received = AsReceived {
+        raw_body: bytes.to_vec(),
+        signature_headers: signature_headers.into(),
+        signed_path: state.endpoint.signed_path(path),
+    };
+    Ok(Verified {
+        parsed,
+        journal: Journal { body, as_received },
+    })
 }
 
 /// Records the call and acknowledges it.
@@ -82,8 +124,8 @@ async fn notify_payment(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (notification, raw) = match verified::<NotifyPaymentRequest>(&state, &uri, &headers, body).await {
-        Ok(parsed) => parsed,
+    let (notification, journal) = match verified::<NotifyPaymentRequest>(&state, &uri, &headers, body).await {
+        Ok(verified) => (verified.parsed, verified.journal),
         Err(refused) => return refused,
     };
     let path = uri.path();
@@ -99,12 +141,11 @@ async fn notify_payment(
             }
             Err(e) => return unavailable(&state, path, &e.to_string()),
         };
-    let call = InboundCall {
-        api: "notifyPayment",
-        reference: &notification.payment_request_id,
-        related_reference: notification.payment_id.as_deref(),
-        body: raw,
-    };
+    let call = journal.call(
+        "notifyPayment",
+        &notification.payment_request_id,
+        notification.payment_id.as_deref(),
+    );
     match handle_notification(&state.engine, &payment, &notification, call).await {
         Ok(NotificationHandled::Parked(reason)) => {
             tracing::warn!(payment_request_id = %notification.payment_request_id, "{reason}");
@@ -147,21 +188,20 @@ async fn notify_registration_status(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (notification, raw) =
+    let (notification, journal) =
         match verified::<NotifyRegistrationStatusRequest>(&state, &uri, &headers, body).await {
-            Ok(parsed) => parsed,
+            Ok(verified) => (verified.parsed, verified.journal),
             Err(refused) => return refused,
         };
     let reference = notification
         .registration_request_id
         .as_deref()
         .unwrap_or(&notification.reference_merchant_id);
-    let call = InboundCall {
-        api: "notifyRegistrationStatus",
+    let call = journal.call(
+        "notifyRegistrationStatus",
         reference,
-        related_reference: Some(&notification.reference_merchant_id),
-        body: raw,
-    };
+        Some(&notification.reference_merchant_id),
+    );
     record(&state, &uri, call).await
 }
 
@@ -172,16 +212,13 @@ async fn initiate_retrieval(
     body: Body,
 ) -> Response {
     match verified::<InitiateRetrievalRequest>(&state, &uri, &headers, body).await {
-        Ok((request, raw)) => {
-            dispute(
-                &state,
-                &uri,
+        Ok(Verified { parsed, journal }) => {
+            let call = journal.call(
                 "initiateRetrieval",
-                &request.dispute_request_id,
-                &request.payment_request_id,
-                raw,
-            )
-            .await
+                &parsed.dispute_request_id,
+                Some(&parsed.payment_request_id),
+            );
+            dispute(&state, &uri, call).await
         }
         Err(refused) => refused,
     }
@@ -194,16 +231,13 @@ async fn initiate_escalation(
     body: Body,
 ) -> Response {
     match verified::<InitiateEscalationRequest>(&state, &uri, &headers, body).await {
-        Ok((request, raw)) => {
-            dispute(
-                &state,
-                &uri,
+        Ok(Verified { parsed, journal }) => {
+            let call = journal.call(
                 "initiateEscalation",
-                &request.dispute_request_id,
-                &request.payment_request_id,
-                raw,
-            )
-            .await
+                &parsed.dispute_request_id,
+                Some(&parsed.payment_request_id),
+            );
+            dispute(&state, &uri, call).await
         }
         Err(refused) => refused,
     }
@@ -211,35 +245,19 @@ async fn initiate_escalation(
 
 /// Disputes are idempotent by `disputeRequestId`; the same id about another payment is
 /// `REPEAT_REQ_INCONSISTENT` (ALIPAYPLUS.md 1.6).
-async fn dispute(
-    state: &InboundState,
-    uri: &Uri,
-    api: &str,
-    dispute_id: &str,
-    payment_request_id: &str,
-    raw: serde_json::Value,
-) -> Response {
-    match inbound::first(&state.engine.db, api, dispute_id).await {
-        Ok(Some(earlier)) if earlier.related_reference.as_deref() != Some(payment_request_id) => {
+async fn dispute(state: &InboundState, uri: &Uri, call: InboundCall<'_>) -> Response {
+    match inbound::first(&state.engine.db, call.api, call.reference).await {
+        Ok(Some(earlier)) if earlier.related_reference.as_deref() != call.related_reference => {
             let refusal = Refusal {
                 code: "REPEAT_REQ_INCONSISTENT",
-                message: format!("disputeRequestId '{dispute_id}' was sent for another payment"),
+                message: format!(
+                    "disputeRequestId '{}' was sent for another payment",
+                    call.reference
+                ),
             };
             state.endpoint.refuse(uri.path(), &refusal).into_response()
         }
-        Ok(_) => {
-            record(
-                state,
-                uri,
-                InboundCall {
-                    api,
-                    reference: dispute_id,
-                    related_reference: Some(payment_request_id),
-                    body: raw,
-                },
-            )
-            .await
-        }
+        Ok(_) => record(state, uri, call).await,
         Err(e) => unavailable(state, uri.path(), &e.to_string()),
     }
 }

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alipayplus::client::Client;
 use crate::alipayplus::inbound::Endpoint;
 use crate::app::Engine;
+use crate::app::payment_methods::PaymentMethods;
 use crate::config::Config;
 
 #[derive(Clone)]
@@ -46,7 +47,10 @@ pub async fn router(
         .route("/graphql", get(http::graphiql).post(http::execute))
         .route("/graphql/ws", get(http::subscriptions))
         .with_state(http::GraphqlState {
-            schema: graphql::schema(engine.clone(), client),
+            schema: graphql::schema(
+                engine.clone(),
+                PaymentMethods::new(client, config.payment_method_limits),
+            ),
             engine: engine.clone(),
             admin_api_key: config.admin_api_key.clone(),
         });

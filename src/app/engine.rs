@@ -20,7 +20,7 @@ pub struct Engine {
     pub db: DatabaseConnection,
     pub definitions: Arc<Definitions>,
     pub clock: SharedClock,
-    /// Merchants read so far (they never change once created).
+    /// Merchants and API keys read lately (see `merchants::MerchantCache`).
     pub merchants: Arc<MerchantCache>,
     wake: Arc<Notify>,
     updates: broadcast::Sender<Update>,

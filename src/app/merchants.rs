@@ -1,23 +1,28 @@
-//! Merchants: creating one (its API key is shown once; only its hash is kept), authenticating an
-//! API key, looking a merchant up by id for its webhook settings, and what the workflow
-//! instances a merchant creates start with.
+//! Merchants: creating one (its first API key is shown once; only hashes are kept), its further
+//! API keys and their revocation, webhook secret rotation, authenticating an API key, looking a
+//! merchant up by id for its webhook settings, and what the workflow instances a merchant
+//! creates start with.
 //!
-//! Merchant rows never change once created (nothing updates or deletes them), so each process
-//! keeps the merchants it has read in a [`MerchantCache`]: authenticating a request and sending a
-//! webhook cost no query after the first. A key or id not in the cache is always looked up, so a
-//! merchant created by another process is found at once, and an unknown key is never remembered.
+//! Each process keeps the merchants and keys it has read in a [`MerchantCache`] for
+//! [`MerchantCache::FRESH_FOR`]: authenticating a request and sending a webhook cost no query
+//! within that time, and a key revoked (or a secret rotated) by any process is in effect on
+//! every process within it. An unknown key is never remembered.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Engine;
 use super::payments::{PaymentError, check_length, invalid};
-use crate::store::entity::merchant;
+use crate::store::entity::{api_key, merchant};
 use crate::store::payments as rows;
-use crate::store::{NewInstance, StoreError};
+use crate::store::{NewInstance, StoreError, credentials};
+
+/// How long a rotated-out webhook secret keeps signing deliveries beside the new one.
+pub const WEBHOOK_SECRET_OVERLAP: Duration = Duration::from_secs(24 * 3600);
 
 /// A new merchant and its API key (shown once; only its hash is kept).
 pub struct CreatedMerchant {
@@ -40,6 +45,12 @@ pub fn hash_api_key(api_key: &str) -> String {
     hex::encode(Sha256::digest(api_key.as_bytes()))
 }
 
+/// A new API key (shown once; only its hash is kept).
+pub struct CreatedKey {
+    pub id: Uuid,
+    pub api_key: String,
+}
+
 fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).expect("the OS random generator");
@@ -55,23 +66,112 @@ pub async fn create_merchant(
     if let Some(url) = webhook_url {
         url::Url::parse(url).map_err(|e| invalid("webhookUrl", format!("is not a URL ({e})")))?;
     }
-    let api_key = random_token("pk_");
     let webhook_secret = random_token("whsec_");
     let id = Uuid::now_v7();
+    let now = engine.clock.now();
+    // The first key's id is the merchant's, as for the keys m0008 copied from `merchants`.
+    let (first_key, api_key) = new_key(id, id, "created with the merchant", now);
     let row = merchant::Model {
         id,
         name: name.to_string(),
-        api_key_hash: hash_api_key(&api_key),
+        api_key_hash: first_key.key_hash.clone(),
         webhook_url: webhook_url.map(str::to_string),
         webhook_secret: webhook_secret.clone(),
-        created_at: engine.clock.now(),
+        created_at: now,
+        previous_webhook_secret: None,
+        previous_webhook_secret_until: None,
     };
-    rows::create_merchant(&engine.db, row).await?;
+    rows::create_merchant(&engine.db, row, first_key).await?;
     Ok(CreatedMerchant {
         id,
         api_key,
         webhook_secret,
     })
+}
+
+fn no_such_merchant(id: Uuid) -> PaymentError {
+    invalid("merchant", format!("no merchant {id}"))
+}
+
+/// A key's row and the key itself.
+fn new_key(
+    id: Uuid,
+    merchant_id: Uuid,
+    label: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (api_key::Model, String) {
+    let api_key = random_token("pk_");
+    let row = api_key::Model {
+        id,
+        merchant_id,
+        label: label.to_string(),
+        key_hash: hash_api_key(&api_key),
+        created_at: now,
+        revoked_at: None,
+    };
+    (row, api_key)
+}
+
+/// Gives `merchant_id` one more API key, labelled `label`.
+pub async fn create_api_key(
+    engine: &Engine,
+    merchant_id: Uuid,
+    label: &str,
+) -> Result<CreatedKey, PaymentError> {
+    check_length("label", label, 128)?;
+    if rows::merchant(&engine.db, merchant_id).await?.is_none() {
+        return Err(no_such_merchant(merchant_id));
+    }
+    let (row, api_key) = new_key(Uuid::now_v7(), merchant_id, label, engine.clock.now());
+    let id = row.id;
+    credentials::insert_api_key(&engine.db, row).await?;
+    Ok(CreatedKey { id, api_key })
+}
+
+/// Revokes a key of `merchant_id`: refused at once by this process, and by every other within
+/// [`MerchantCache::FRESH_FOR`]. Refused if the merchant has no such live key.
+pub async fn revoke_api_key(engine: &Engine, merchant_id: Uuid, key_id: Uuid) -> Result<(), PaymentError> {
+    let revoked_at = engine.clock.now();
+    if !credentials::revoke_api_key(&engine.db, merchant_id, key_id, revoked_at).await? {
+        return Err(invalid(
+            "key",
+            format!("merchant {merchant_id} has no live key {key_id}"),
+        ));
+    }
+    engine.merchants.forget_keys_of(merchant_id);
+    Ok(())
+}
+
+/// A merchant's keys (hashes only), revoked ones included.
+pub async fn api_keys(engine: &Engine, merchant_id: Uuid) -> Result<Vec<api_key::Model>, StoreError> {
+    credentials::api_keys(&engine.db, merchant_id).await
+}
+
+/// Gives `merchant_id` a new webhook secret (returned, shown once). Deliveries carry a signature
+/// with each: the new one, and the old one for [`WEBHOOK_SECRET_OVERLAP`].
+pub async fn rotate_webhook_secret(engine: &Engine, merchant_id: Uuid) -> Result<String, PaymentError> {
+    let secret = random_token("whsec_");
+    let overlap = chrono::Duration::from_std(WEBHOOK_SECRET_OVERLAP).expect("a day fits");
+    let until = engine.clock.now() + overlap;
+    if !credentials::rotate_webhook_secret(&engine.db, merchant_id, &secret, until).await? {
+        return Err(no_such_merchant(merchant_id));
+    }
+    engine.merchants.forget(merchant_id);
+    Ok(secret)
+}
+
+/// The secrets a delivery made at `now` is signed with: the current one, and the previous one
+/// while its overlap lasts.
+pub fn webhook_secrets(merchant: &merchant::Model, now: chrono::DateTime<chrono::Utc>) -> Vec<&str> {
+    let mut secrets = vec![merchant.webhook_secret.as_str()];
+    if let (Some(previous), Some(until)) = (
+        &merchant.previous_webhook_secret,
+        merchant.previous_webhook_secret_until,
+    ) && now < until
+    {
+        secrets.push(previous);
+    }
+    secrets
 }
 
 /// The merchant an API key belongs to.
@@ -82,7 +182,7 @@ pub async fn authenticate(engine: &Engine, api_key: &str) -> Result<Option<merch
     }
     let found = rows::merchant_by_key_hash(&engine.db, &hash).await?;
     if let Some(merchant) = &found {
-        engine.merchants.keep(merchant);
+        engine.merchants.keep(merchant, Some(&hash));
     }
     Ok(found)
 }
@@ -94,40 +194,74 @@ pub async fn merchant(engine: &Engine, id: Uuid) -> Result<Option<merchant::Mode
     }
     let found = rows::merchant(&engine.db, id).await?;
     if let Some(merchant) = &found {
-        engine.merchants.keep(merchant);
+        engine.merchants.keep(merchant, None);
     }
     Ok(found)
 }
 
-/// The merchants this process has read, by id and by API key hash (see the module docs).
+/// The merchants this process has read, by id and by API key hash, each for
+/// [`MerchantCache::FRESH_FOR`] (see the module docs).
 #[derive(Debug, Default)]
 pub struct MerchantCache {
-    by_id: RwLock<HashMap<Uuid, merchant::Model>>,
-    id_by_key_hash: RwLock<HashMap<String, Uuid>>,
+    by_id: RwLock<HashMap<Uuid, (merchant::Model, Instant)>>,
+    id_by_key_hash: RwLock<HashMap<String, (Uuid, Instant)>>,
 }
 
 impl MerchantCache {
-    /// Beyond this many merchants, the others are read from the database each time.
+    /// Beyond this many live entries, the others are read from the database each time.
     const CAPACITY: usize = 10_000;
+    /// How long a merchant or key read from the database is used without reading it again:
+    /// the longest a revocation or rotation made elsewhere takes to reach this process.
+    pub const FRESH_FOR: Duration = Duration::from_secs(5);
+
+    fn fresh(read_at: Instant) -> bool {
+        read_at.elapsed() < Self::FRESH_FOR
+    }
 
     fn by_id(&self, id: Uuid) -> Option<merchant::Model> {
-        self.by_id.read().expect("merchant cache").get(&id).cloned()
+        let by_id = self.by_id.read().expect("merchant cache");
+        let (merchant, read_at) = by_id.get(&id)?;
+        Self::fresh(*read_at).then(|| merchant.clone())
     }
 
     fn by_key_hash(&self, hash: &str) -> Option<merchant::Model> {
-        let id = *self.id_by_key_hash.read().expect("merchant cache").get(hash)?;
+        let (id, read_at) = *self.id_by_key_hash.read().expect("merchant cache").get(hash)?;
+        if !Self::fresh(read_at) {
+            return None;
+        }
         self.by_id(id)
     }
 
-    fn keep(&self, merchant: &merchant::Model) {
+    /// Keeps `merchant`, and `key_hash` as one of its live keys.
+    fn keep(&self, merchant: &merchant::Model, key_hash: Option<&str>) {
+        let now = Instant::now();
         let mut by_id = self.by_id.write().expect("merchant cache");
         if by_id.len() >= Self::CAPACITY {
-            return;
+            by_id.retain(|_, (_, read_at)| Self::fresh(*read_at));
+            if by_id.len() >= Self::CAPACITY {
+                return;
+            }
         }
-        by_id.insert(merchant.id, merchant.clone());
+        by_id.insert(merchant.id, (merchant.clone(), now));
+        if let Some(hash) = key_hash {
+            let mut by_key = self.id_by_key_hash.write().expect("merchant cache");
+            if by_key.len() >= Self::CAPACITY {
+                by_key.retain(|_, (_, read_at)| Self::fresh(*read_at));
+            }
+            by_key.insert(hash.to_string(), (merchant.id, now));
+        }
+    }
+
+    /// Drops `merchant_id` (its row changed).
+    fn forget(&self, merchant_id: Uuid) {
+        self.by_id.write().expect("merchant cache").remove(&merchant_id);
+    }
+
+    /// Drops every key of `merchant_id` (one was revoked).
+    fn forget_keys_of(&self, merchant_id: Uuid) {
         self.id_by_key_hash
             .write()
             .expect("merchant cache")
-            .insert(merchant.api_key_hash.clone(), merchant.id);
+            .retain(|_, (id, _)| *id != merchant_id);
     }
 }

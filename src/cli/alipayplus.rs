@@ -22,7 +22,11 @@ pub struct AlipayPlusSide {
     pub simulator: Option<SocketAddr>,
 }
 
-pub async fn connect(config: &Config, clock: SharedClock) -> anyhow::Result<AlipayPlusSide> {
+pub async fn connect(
+    config: &Config,
+    public_url: &url::Url,
+    clock: SharedClock,
+) -> anyhow::Result<AlipayPlusSide> {
     let alipayplus = &config.alipayplus;
     let (credentials, simulator) = match &alipayplus.gateway {
         Some(gateway) => {
@@ -36,8 +40,9 @@ pub async fn connect(config: &Config, clock: SharedClock) -> anyhow::Result<Alip
         }
         None => {
             let ours = SigningKey::generate(&alipayplus.key_version);
-            let simulator_key = SigningKey::generate(&alipayplus.key_version);
-            let alipayplus_keys = VerifyingKeys::single(simulator_key.public_key(), &alipayplus.key_version);
+            let simulator_key = SigningKey::generate(&alipayplus.alipayplus_key_version);
+            let alipayplus_keys =
+                VerifyingKeys::single(simulator_key.public_key(), &alipayplus.alipayplus_key_version);
             let acqp_keys = VerifyingKeys::single(ours.public_key(), &alipayplus.key_version);
             let simulator_config = SimulatorConfig::new(&alipayplus.client_id, acqp_keys, simulator_key);
             let simulator = Simulator::new(simulator_config, clock.clone());
@@ -62,7 +67,8 @@ pub async fn connect(config: &Config, clock: SharedClock) -> anyhow::Result<Alip
         credentials.signing_key.clone(),
         clock.clone(),
     )
-    .with_request_time_window(alipayplus.request_time_window);
+    .with_request_time_window(alipayplus.request_time_window)
+    .with_public_path(public_url);
     let client = Client::new(credentials, alipayplus.timeouts, clock)?;
     Ok(AlipayPlusSide {
         endpoint,

@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::boot;
+use super::{boot, check_mode};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::store::EventInput;
@@ -59,6 +59,13 @@ pub enum BenchCommand {
 const PATH: [EventName; 3] = [EventName::StepDone, EventName::Rested, EventName::FinishDone];
 
 pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<ExitCode> {
+    // A bench writes made-up payments and runs workers against its own simulator: never where
+    // real merchants' payments are (a database that served Alipay+ is refused by check_mode).
+    anyhow::ensure!(
+        config.alipayplus.mode == crate::config::AlipayPlusMode::Simulator,
+        "bench runs against its own simulator: not with alipayplus.mode = \"alipayplus\""
+    );
+    check_mode(&config, &boot(&config, Arc::new(SystemClock)).await?, true).await?;
     match command {
         BenchCommand::Engine {
             instances,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Role, boot, start};
+use super::{Role, boot, check_mode, start};
 use crate::app::Engine;
 use crate::app::payments::{self, NewPayment, PaymentView, Principal};
 use crate::app::refunds::{self, NewRefund, RefundView};
@@ -26,6 +26,9 @@ pub struct DemoArgs {
     /// Leave the server running afterwards, with the demo merchant's API key.
     #[arg(long)]
     pub keep_running: bool,
+    /// Run on a postgres:// database (refused without: see `serve --allow-simulator`).
+    #[arg(long)]
+    pub allow_simulator: bool,
 }
 
 /// What the demo's customer does at the checkout.
@@ -83,6 +86,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         config.port = 0;
     }
     let engine = boot(&config, Arc::new(SystemClock)).await?;
+    check_mode(&config, &engine, args.allow_simulator).await?;
     let running = start(&config, engine.clone(), Role::All).await?;
     let base = format!("http://{}", running.api_address.expect("demo serves the API"));
     let simulator = running.simulator.map(|a| format!("http://{a}"));

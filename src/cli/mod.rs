@@ -45,6 +45,10 @@ pub enum Command {
     Serve {
         #[arg(long, value_enum, default_value_t = Role::All)]
         role: Role,
+        /// Run with alipayplus.mode = "simulator" on a postgres:// database (refused without:
+        /// such a database is production's unless said otherwise).
+        #[arg(long)]
+        allow_simulator: bool,
     },
     /// Apply the database migrations.
     Migrate,
@@ -57,7 +61,7 @@ pub enum Command {
     /// Print the GraphQL schema (SDL).
     Schema,
     /// The Alipay+ simulator as its own server.
-    Simulator(simulator::SimulatorArgs),
+    Simulator(Box<simulator::SimulatorArgs>),
     /// Run the built-in end-to-end demonstration on the configured (embedded) defaults.
     Demo(demo::DemoArgs),
     /// Benchmarks on the configured backend.
@@ -74,6 +78,39 @@ pub enum MerchantCommand {
         /// Where payment status webhooks go.
         #[arg(long)]
         webhook_url: Option<String>,
+    },
+    /// A merchant's API keys: several may be live, each revocable.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Gives the merchant a new webhook secret (printed once); the old one keeps signing
+    /// deliveries beside it for 24 hours.
+    RotateWebhookSecret {
+        #[arg(long)]
+        merchant: uuid::Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// One more API key; prints `{"id": ..., "apiKey": ...}` (the key is shown only this once).
+    Create {
+        #[arg(long)]
+        merchant: uuid::Uuid,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revokes a key: refused by every process within seconds.
+    Revoke {
+        #[arg(long)]
+        merchant: uuid::Uuid,
+        /// The key's id (from `key create` or `key list`).
+        #[arg(long)]
+        key: uuid::Uuid,
+    },
+    /// The merchant's keys, one JSON line each (ids, labels, dates; never the key).
+    List {
+        #[arg(long)]
+        merchant: uuid::Uuid,
     },
 }
 
@@ -96,7 +133,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Simulator(args) => {
             telemetry::init(crate::config::LogFormat::Pretty, "info");
-            simulator::run(args).await
+            simulator::run(*args).await
         }
         command => run_configured(cli.config, command).await,
     }
@@ -112,26 +149,54 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
     };
     telemetry::init(config.log_format, level);
     match command {
-        Command::Serve { role } => serve(config, role).await,
+        Command::Serve {
+            role,
+            allow_simulator,
+        } => serve(config, role, allow_simulator).await,
         Command::Migrate => {
             migrated(&config).await?;
             println!("migrations applied to {}", redact(&config.database_url));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Merchant(MerchantCommand::Create { name, webhook_url }) => {
-            let engine = boot(&config, Arc::new(SystemClock)).await?;
-            let created =
-                crate::app::merchants::create_merchant(&engine, &name, webhook_url.as_deref()).await?;
-            let line = serde_json::json!({ "id": created.id, "apiKey": created.api_key, "webhookSecret": created.webhook_secret });
-            println!("{line}");
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Merchant(command) => merchant_command(&config, command).await,
         Command::Demo(args) => demo::run(config, args).await,
         Command::Bench(command) => bench::run(config, command).await,
         Command::Workflows(_) | Command::Simulator(_) | Command::Schema => {
             unreachable!("run without the service configuration")
         }
     }
+}
+
+async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::Result<ExitCode> {
+    use crate::app::merchants;
+    let engine = boot(config, Arc::new(SystemClock)).await?;
+    let line = match command {
+        MerchantCommand::Create { name, webhook_url } => {
+            let created = merchants::create_merchant(&engine, &name, webhook_url.as_deref()).await?;
+            serde_json::json!({ "id": created.id, "apiKey": created.api_key, "webhookSecret": created.webhook_secret })
+        }
+        MerchantCommand::Key(KeyCommand::Create { merchant, label }) => {
+            let created = merchants::create_api_key(&engine, merchant, &label).await?;
+            serde_json::json!({ "id": created.id, "apiKey": created.api_key })
+        }
+        MerchantCommand::Key(KeyCommand::Revoke { merchant, key }) => {
+            merchants::revoke_api_key(&engine, merchant, key).await?;
+            serde_json::json!({ "id": key, "revoked": true })
+        }
+        MerchantCommand::Key(KeyCommand::List { merchant }) => {
+            for key in merchants::api_keys(&engine, merchant).await? {
+                let line = serde_json::json!({ "id": key.id, "label": key.label, "createdAt": key.created_at, "revokedAt": key.revoked_at });
+                println!("{line}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        MerchantCommand::RotateWebhookSecret { merchant } => {
+            let secret = merchants::rotate_webhook_secret(&engine, merchant).await?;
+            serde_json::json!({ "id": merchant, "webhookSecret": secret })
+        }
+    };
+    println!("{line}");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn connect(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
@@ -149,7 +214,13 @@ fn effect_registry(
 ) -> anyhow::Result<EffectRegistry> {
     let mut effects = EffectRegistry::default();
     jobs::probe::register(&mut effects)?;
-    jobs::payment_effects::register(&mut effects, engine.clone(), client, public_url)?;
+    jobs::payment_effects::register(
+        &mut effects,
+        engine.clone(),
+        client,
+        public_url,
+        config.webhooks.allow_private_targets,
+    )?;
     let missing = effects.missing_for(&config.definitions);
     anyhow::ensure!(
         missing.is_empty(),
@@ -184,6 +255,47 @@ pub async fn boot_on_database_clock(config: &Config) -> anyhow::Result<Engine> {
         .context("reading the database's clock")?;
     clock.keep_synced(db.clone(), Duration::from_secs(60));
     Ok(Engine::new(db, config.definitions.clone(), clock))
+}
+
+/// Whether this process may run its Alipay+ mode on this database. With a real gateway the
+/// database is marked for good as holding real merchants' payments (`store::marks`); the
+/// simulator never runs on a marked database, and on PostgreSQL only with `allow_simulator`.
+pub(crate) async fn check_mode(
+    config: &Config,
+    engine: &Engine,
+    allow_simulator: bool,
+) -> anyhow::Result<()> {
+    use crate::config::{AlipayPlusMode, Backend};
+    use crate::store::marks::{self, SERVED_ALIPAYPLUS};
+    match (&config.alipayplus.mode, &config.alipayplus.gateway) {
+        (AlipayPlusMode::AlipayPlus, Some(gateway)) => {
+            marks::set(
+                &engine.db,
+                SERVED_ALIPAYPLUS,
+                gateway.url.as_str(),
+                engine.clock.now(),
+            )
+            .await?;
+            Ok(())
+        }
+        (AlipayPlusMode::AlipayPlus, None) => unreachable!("validated: the alipayplus mode has a gateway"),
+        (AlipayPlusMode::Simulator, _) => {
+            if let Some(mark) = marks::get(&engine.db, SERVED_ALIPAYPLUS).await? {
+                anyhow::bail!(
+                    "this database served the Alipay+ gateway {} (since {}): it holds real merchants' \
+                     payments, and the simulator never runs on it",
+                    mark.value,
+                    mark.set_at
+                );
+            }
+            anyhow::ensure!(
+                config.backend == Backend::Sqlite || allow_simulator,
+                "alipayplus.mode = \"simulator\" on a postgres:// database: pass --allow-simulator if \
+                 this database holds no real payments, or set alipayplus.mode = \"alipayplus\""
+            );
+            Ok(())
+        }
+    }
 }
 
 /// A running process: its API address (if it serves one) and its background tasks.
@@ -221,7 +333,7 @@ pub async fn start(config: &Config, engine: Engine, role: Role) -> anyhow::Resul
         Some(address) if config.port == 0 => format!("http://{address}").parse()?,
         _ => config.public_url.clone(),
     };
-    let alipayplus = alipayplus::connect(config, engine.clock.clone()).await?;
+    let alipayplus = alipayplus::connect(config, &public_url, engine.clock.clone()).await?;
     let effects = effect_registry(config, &engine, alipayplus.client.clone(), &public_url)?;
     if let Some(redis_url) = &config.redis_url {
         api::fanout::spawn(engine.clone(), redis_url, shutdown.clone(), &mut tasks).await?;
@@ -246,8 +358,9 @@ pub async fn start(config: &Config, engine: Engine, role: Role) -> anyhow::Resul
     })
 }
 
-async fn serve(config: Config, role: Role) -> anyhow::Result<ExitCode> {
+async fn serve(config: Config, role: Role, allow_simulator: bool) -> anyhow::Result<ExitCode> {
     let engine = boot_on_database_clock(&config).await?;
+    check_mode(&config, &engine, allow_simulator).await?;
     let running = start(&config, engine, role).await?;
     let api = running.api_address.map(|a| format!("http://{a}"));
     let simulator = running.simulator.map(|a| format!("http://{a}"));

@@ -43,8 +43,12 @@ pub struct SimulatorArgs {
     /// The simulator's private key (PEM); generated if absent, its public half printed.
     #[arg(long, env = "PLUSFLOW__SIMULATOR__PRIVATE_KEY")]
     private_key: Option<PathBuf>,
+    /// keyVersion of the simulator's key (plusflow's `alipayplus.alipayplus_key_version`).
     #[arg(long, env = "PLUSFLOW__SIMULATOR__KEY_VERSION", default_value = "1")]
     key_version: String,
+    /// keyVersion of the ACQP's key (plusflow's `alipayplus.key_version`).
+    #[arg(long, env = "PLUSFLOW__SIMULATOR__ACQP_KEY_VERSION", default_value = "1")]
+    acqp_key_version: String,
     /// What the customer does at checkout, unattended.
     #[arg(long, value_enum, env = "PLUSFLOW__SIMULATOR__AUTO_COMPLETE", default_value_t = AutoComplete::None)]
     auto_complete: AutoComplete,
@@ -73,7 +77,10 @@ pub struct SimulatorArgs {
 }
 
 pub async fn run(args: SimulatorArgs) -> anyhow::Result<ExitCode> {
-    let acqp_keys = VerifyingKeys::single(VerifyingKeys::read_pem(&args.acqp_public_key)?, &args.key_version);
+    let acqp_keys = VerifyingKeys::single(
+        VerifyingKeys::read_pem(&args.acqp_public_key)?,
+        &args.acqp_key_version,
+    );
     let (signing_key, generated) = match &args.private_key {
         Some(path) => (SigningKey::from_pem_file(path, &args.key_version)?, false),
         None => (SigningKey::generate(&args.key_version), true),

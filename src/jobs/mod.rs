@@ -7,6 +7,7 @@ pub mod probe;
 pub mod queue;
 pub mod relay;
 pub mod runner;
+pub mod webhook_http;
 
 use std::time::Duration;
 

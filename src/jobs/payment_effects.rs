@@ -18,6 +18,7 @@ use crate::alipayplus::wire::*;
 use crate::app::merchants;
 use crate::app::payments::{amount_disagreement, failure_fields, settled_fields, status_of};
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine};
+use crate::jobs::webhook_http;
 use crate::store::entity::{payment, refund, webhook_delivery};
 use crate::store::payments as rows;
 use crate::store::refunds;
@@ -30,7 +31,9 @@ struct PaymentEffects {
     client: Client,
     /// Where Alipay+ sends notifyPayment: `<public_url>/alipayplus/notifyPayment`.
     notify_url: String,
+    /// Sends merchant webhooks (see `webhook_http`).
     http: reqwest::Client,
+    allow_private_targets: bool,
 }
 
 fn retry(error: impl std::fmt::Display) -> EffectError {
@@ -388,28 +391,44 @@ impl PaymentEffects {
             return Ok(None);
         };
         let body = serde_json::to_vec(&body).expect("JSON");
-        let timestamp = self.engine.clock.now().timestamp();
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(merchant.webhook_secret.as_bytes()).expect("HMAC takes any key");
-        mac.update(format!("{timestamp}.").as_bytes());
-        mac.update(&body);
-        let signature = format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()));
-        let sent = self
-            .http
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .header("Plusflow-Signature", signature)
-            .header("Plusflow-Delivery", context.execution_id.to_string())
-            .body(body)
-            .send()
-            .await;
-        let (http_status, error) = match &sent {
-            Ok(response) if response.status().is_success() => (Some(response.status().as_u16()), None),
-            Ok(response) => (
-                Some(response.status().as_u16()),
-                Some(format!("HTTP {}", response.status().as_u16())),
-            ),
-            Err(e) => (None, Some(e.to_string())),
+        let now = self.engine.clock.now();
+        let signature = webhook_signature(
+            &merchants::webhook_secrets(&merchant, now),
+            now.timestamp(),
+            &body,
+        );
+        let target = url::Url::parse(&url)
+            .map_err(|_| "the webhook URL is not a URL")
+            .and_then(|parsed| {
+                webhook_http::check_target(&parsed, self.allow_private_targets).map(|()| parsed)
+            });
+        let (http_status, error) = match target {
+            Err(refused) => (None, Some(refused.to_string())),
+            Ok(target) => {
+                let sent = self
+                    .http
+                    .post(target)
+                    .header("Content-Type", "application/json")
+                    .header("Plusflow-Signature", signature)
+                    .header("Plusflow-Delivery", context.execution_id.to_string())
+                    .body(body)
+                    .send()
+                    .await;
+                match &sent {
+                    Ok(response) if response.status().is_success() => {
+                        (Some(response.status().as_u16()), None)
+                    }
+                    // Redirects are not followed: a 3xx is a failed delivery like any other.
+                    Ok(response) => (
+                        Some(response.status().as_u16()),
+                        Some(format!("HTTP {}", response.status().as_u16())),
+                    ),
+                    Err(e) => {
+                        tracing::debug!(merchant = %merchant.id, "webhook delivery failed: {e}");
+                        (None, Some(webhook_http::describe_failure(e).to_string()))
+                    }
+                }
+            }
         };
         let attempt = webhook_delivery::ActiveModel {
             merchant_id: Set(merchant.id),
@@ -426,9 +445,22 @@ impl PaymentEffects {
             .map_err(store_error)?;
         match error {
             None => Ok(None),
-            Some(error) => Err(retry(format!("webhook {url}: {error}"))),
+            Some(error) => Err(retry(format!("webhook: {error}"))),
         }
     }
+}
+
+/// `Plusflow-Signature`: `t=<unix time>` and one `v1=<hex HMAC-SHA256 of "t." + body>` per
+/// secret (two during a rotation's overlap; a receiver accepts the delivery if one matches).
+fn webhook_signature(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+        mac.update(format!("{timestamp}.").as_bytes());
+        mac.update(body);
+        header.push_str(&format!(",v1={}", hex::encode(mac.finalize().into_bytes())));
+    }
+    header
 }
 
 /// How inquiryPayment and cancelPayment name a payment: by our paymentRequestId.
@@ -514,23 +546,23 @@ impl EffectHandler for Handler {
     }
 }
 
-/// Registers the payment effects, calling Alipay+ through `client` and asking it to notify
-/// `public_url`.
+/// Registers the payment effects, calling Alipay+ through `client`, asking it to notify
+/// `public_url`, and sending webhooks to private addresses only if `allow_private_targets`.
 pub fn register(
     registry: &mut EffectRegistry,
     engine: Engine,
     client: Client,
     public_url: &url::Url,
+    allow_private_targets: bool,
 ) -> anyhow::Result<()> {
-    let notify_url = public_url.join("/alipayplus/notifyPayment")?.to_string();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?;
+    let notify_url = crate::alipayplus::url_under(public_url, "/alipayplus/notifyPayment").to_string();
+    let http = webhook_http::client(allow_private_targets, Duration::from_secs(10))?;
     let effects = Arc::new(PaymentEffects {
         engine,
         client,
         notify_url,
         http,
+        allow_private_targets,
     });
     for effect in [
         EffectName::SubmitPay,

@@ -277,6 +277,7 @@ impl Simulator {
             }
             "consultPayment" => {
                 let request: ConsultPaymentRequest = endpoint.verify(path, headers, body)?;
+                self.books().consulted();
                 serde_json::to_value(checkout::consult(&request))
             }
             "inquiryPayment" => {

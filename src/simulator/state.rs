@@ -87,6 +87,7 @@ pub struct Books {
     by_payment_id: HashMap<String, String>,
     refunds: HashMap<String, SimRefund>,
     next_id: u64,
+    consult_calls: u32,
 }
 
 fn fail<T>(code: &str, message: &str, make: impl FnOnce(ResultInfo) -> T) -> T {
@@ -462,7 +463,16 @@ impl Books {
                 (id.clone(), entry)
             })
             .collect();
-        Ledger { payments, refunds }
+        Ledger {
+            payments,
+            refunds,
+            consult_calls: self.consult_calls,
+        }
+    }
+
+    /// Counts a consultPayment answered.
+    pub fn consulted(&mut self) {
+        self.consult_calls += 1;
     }
 }
 
@@ -485,9 +495,12 @@ fn payment_result(payment: &SimPayment) -> ResultInfo {
 
 /// Per `paymentRequestId` and per `refundRequestId`: what Alipay+ did.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Ledger {
     pub payments: BTreeMap<String, LedgerPayment>,
     pub refunds: BTreeMap<String, LedgerRefund>,
+    /// consultPayment calls answered.
+    pub consult_calls: u32,
 }
 
 #[derive(Debug, Serialize)]

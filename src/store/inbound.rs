@@ -1,4 +1,6 @@
-//! The journal of verified inbound Alipay+ calls.
+//! The journal of verified inbound Alipay+ calls: the parsed body for queries, and the bytes
+//! and headers exactly as received, so a journaled call can be verified again later
+//! (`alipayplus::inbound::verify_recorded`).
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -16,11 +18,31 @@ pub struct InboundCall<'a> {
     pub reference: &'a str,
     pub related_reference: Option<&'a str>,
     pub body: Value,
+    /// What the signature covered, as received (None for calls made up in tests).
+    pub as_received: Option<AsReceived>,
+}
+
+/// A signed call as it reached us.
+#[derive(Debug, Clone)]
+pub struct AsReceived {
+    pub raw_body: Vec<u8>,
+    /// `Client-Id`, `Request-Time` and `Signature`, by lower-case name.
+    pub signature_headers: Value,
+    /// The path the caller signed.
+    pub signed_path: String,
 }
 
 impl InboundCall<'_> {
     /// The journal row of this call, received now.
     pub fn into_row(self, clock: &dyn Clock) -> inbound::Model {
+        let (raw_body, signature_headers, signed_path) = match self.as_received {
+            Some(received) => (
+                Some(received.raw_body),
+                Some(received.signature_headers),
+                Some(received.signed_path),
+            ),
+            None => (None, None, None),
+        };
         inbound::Model {
             id: Uuid::now_v7(),
             api: self.api.to_string(),
@@ -28,6 +50,9 @@ impl InboundCall<'_> {
             related_reference: self.related_reference.map(str::to_string),
             body: self.body,
             received_at: clock.now(),
+            raw_body,
+            signature_headers,
+            signed_path,
         }
     }
 }

@@ -9,10 +9,12 @@
 //! upgraded. A transaction that lost a race is retried from the start.
 
 mod apply;
+pub mod credentials;
 mod cte;
 pub mod db_clock;
 pub mod entity;
 pub mod inbound;
+pub mod marks;
 pub mod outbox;
 pub mod payments;
 mod queries;

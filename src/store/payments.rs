@@ -3,31 +3,47 @@
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::apply::{Applied, NewInstance, StartPlan, start_as_one_statement};
-use super::entity::{idempotency, instance, merchant, payment, webhook_delivery};
+use super::entity::{api_key, idempotency, instance, merchant, payment, webhook_delivery};
 use super::{StoreError, with_instance};
 use crate::clock::Clock;
 use crate::workflow::Definitions;
 
-pub async fn create_merchant(db: &DatabaseConnection, row: merchant::Model) -> Result<(), StoreError> {
+/// Creates a merchant with its first API key, in one transaction.
+pub async fn create_merchant(
+    db: &DatabaseConnection,
+    row: merchant::Model,
+    first_key: api_key::Model,
+) -> Result<(), StoreError> {
+    let txn = db.begin().await?;
     merchant::Entity::insert(merchant::ActiveModel::from(row))
-        .exec_without_returning(db)
+        .exec_without_returning(&txn)
         .await?;
+    api_key::Entity::insert(api_key::ActiveModel::from(first_key))
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
     Ok(())
 }
 
+/// The merchant whose live (unrevoked) API key has this hash.
 pub async fn merchant_by_key_hash(
     db: &DatabaseConnection,
     hash: &str,
 ) -> Result<Option<merchant::Model>, StoreError> {
-    Ok(merchant::Entity::find()
-        .filter(merchant::Column::ApiKeyHash.eq(hash))
+    let key = api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(hash))
+        .filter(api_key::Column::RevokedAt.is_null())
         .one(db)
-        .await?)
+        .await?;
+    match key {
+        Some(key) => merchant(db, key.merchant_id).await,
+        None => Ok(None),
+    }
 }
 
 pub async fn merchant(db: &DatabaseConnection, id: Uuid) -> Result<Option<merchant::Model>, StoreError> {
@@ -129,7 +145,6 @@ pub async fn create_payment(
     new_payment: &payment::Model,
     new_instance: &NewInstance,
 ) -> Result<Result<Applied, KeyUse>, StoreError> {
-    use sea_orm::TransactionTrait;
     super::retry_transient(|| async {
         let plan = StartPlan::new(definitions, clock, "payment", new_instance)?;
         let id = plan.instance_id();

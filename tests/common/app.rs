@@ -77,6 +77,11 @@ pub struct Setup {
     pub simulator_clock: Option<ManualClock>,
     /// A workflow folder other than the shipped one.
     pub workflows: Option<PathBuf>,
+    /// Refuse webhooks to loopback and private addresses, as production does (tests' own
+    /// receivers are on 127.0.0.1, so by default they are allowed).
+    pub refuse_private_webhook_targets: bool,
+    /// More configuration (TOML sections this harness does not write itself).
+    pub extra_config: &'static str,
 }
 
 pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
@@ -118,10 +123,12 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
     };
     let extra = format!(
         "\n[admin]\napi_key = \"{ADMIN_KEY}\"\n[alipayplus]\ngateway_url = \"{gateway}\"\nclient_id = \"{CLIENT_ID}\"\n\
-         private_key_file = \"{}\"\npublic_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n",
+         private_key_file = \"{}\"\npublic_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n\
+         [webhooks]\nallow_private_targets = {}\n",
         fixture("test-acqp-private.pem").display(),
-        fixture("test-alipayplus-public.pem").display()
-    );
+        fixture("test-alipayplus-public.pem").display(),
+        !setup.refuse_private_webhook_targets,
+    ) + setup.extra_config;
     env.append_config(&extra);
     let config = env.config();
     let engine = boot(&config, Arc::new(SystemClock)).await.unwrap();
@@ -187,12 +194,24 @@ impl App {
 
     /// `plusflow merchant create ARGS`: its JSON line.
     pub fn create_merchant(&self, args: &[&str]) -> Value {
-        let config = self.env.config_path.to_str().unwrap();
-        let mut command = vec!["--config", config, "merchant", "create"];
+        let mut command = vec!["merchant", "create"];
         command.extend_from_slice(args);
-        let (code, stdout, stderr) = super::run_plusflow(&command);
+        self.plusflow(&command)
+    }
+
+    /// `plusflow --config <this app's> ARGS`, which must succeed; its last line of output as JSON.
+    pub fn plusflow(&self, args: &[&str]) -> Value {
+        let (code, stdout, stderr) = self.plusflow_exit(args);
         assert_eq!(code, 0, "{stderr}");
-        serde_json::from_str(stdout.trim()).expect("one JSON line")
+        serde_json::from_str(stdout.trim().lines().last().unwrap_or("")).expect("a JSON line")
+    }
+
+    /// `plusflow --config <this app's> ARGS`: exit code, stdout, stderr.
+    pub fn plusflow_exit(&self, args: &[&str]) -> (i32, String, String) {
+        let config = self.env.config_path.to_str().unwrap();
+        let mut command = vec!["--config", config];
+        command.extend_from_slice(args);
+        super::run_plusflow(&command)
     }
 
     pub async fn gql(&self, key: Option<&str>, query: &str, variables: Value) -> Value {

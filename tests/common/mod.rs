@@ -142,6 +142,8 @@ level = "warn"
                 "serve",
                 "--role",
                 role,
+                // Tests run the simulator on PostgreSQL too.
+                "--allow-simulator",
             ],
             &log,
         )

@@ -5,6 +5,7 @@
 //! none) into each request's data.
 
 pub mod limits;
+mod reads;
 mod refund_types;
 mod types;
 
@@ -13,9 +14,9 @@ use async_graphql::{Context, ErrorExtensions, ID, Object, Result, Schema, Subscr
 use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
-use crate::alipayplus::client::{Client, Outcome};
-use crate::alipayplus::wire::{Amount, ConsultPaymentRequest, PaymentFactor};
+use crate::alipayplus::wire::Amount;
 use crate::app::Engine;
+use crate::app::payment_methods::{ConsultError, PaymentMethods};
 use crate::app::payments::{self, PaymentError, Principal};
 use crate::app::refunds::{self, NewRefund};
 use crate::store::entity::instance;
@@ -24,10 +25,10 @@ pub use types::*;
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-pub fn schema(engine: Engine, client: Client) -> ApiSchema {
+pub fn schema(engine: Engine, payment_methods: PaymentMethods) -> ApiSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(engine)
-        .data(client)
+        .data(payment_methods)
         .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)
         .extension(limits::RequestLimits)
@@ -169,47 +170,50 @@ impl QueryRoot {
             return Ok(None);
         };
         match refunds::get_refund(engine(ctx), principal, id).await {
-            Ok(view) => Ok(Some(Refund(view))),
+            Ok(view) => Ok(Some(Refund::from(view))),
             Err(PaymentError::NotFound) => Ok(None),
             Err(e) => Err(graphql_error(e)),
         }
     }
 
-    /// What to show on your cashier page (Alipay+ consultPayment).
+    /// What to show on your cashier page (Alipay+ consultPayment). Answers are kept a few
+    /// minutes per (currency, userRegion); a merchant asking for many different ones is
+    /// refused with RATE_LIMITED (`extensions.retryAfterSeconds`) for a while.
     async fn payment_methods(
         &self,
         ctx: &Context<'_>,
         amount: MoneyInput,
         user_region: Option<String>,
     ) -> Result<Vec<PaymentMethod>> {
-        principal(ctx)?;
+        let asker = match principal(ctx)? {
+            Principal::Merchant(merchant) => merchant.id,
+            Principal::Admin => Uuid::nil(),
+        };
         let value = if amount.value == "0" {
             0
         } else {
             payments::parse_amount("amount", &amount.currency, &amount.value).map_err(graphql_error)?
         };
-        let request = ConsultPaymentRequest {
-            payment_amount: Amount::new(&amount.currency, value),
-            payment_factor: PaymentFactor::cashier(),
-            user_region,
-            settlement_strategy: None,
-            allowed_psp_regions: None,
-            merchant: None,
-            env: None,
-        };
-        let response = match ctx.data_unchecked::<Client>().consult_payment(&request).await {
-            Outcome::Succeeded(response) => response,
-            Outcome::Rejected { code, .. } => {
-                return Err(internal(format!("Alipay+ refused consultPayment: {code}")));
+        let consulted = ctx
+            .data_unchecked::<PaymentMethods>()
+            .consult(asker, Amount::new(&amount.currency, value), user_region)
+            .await;
+        let response = match consulted {
+            Ok(response) => response,
+            Err(ConsultError::RateLimited { retry_after_seconds }) => {
+                return Err(async_graphql::Error::new(
+                    ConsultError::RateLimited { retry_after_seconds }.to_string(),
+                )
+                .extend_with(|_, e| {
+                    e.set("code", "RATE_LIMITED");
+                    e.set("retryAfterSeconds", retry_after_seconds);
+                }));
             }
-            Outcome::Unknown { reason, .. } => {
-                return Err(internal(format!(
-                    "Alipay+ did not answer consultPayment: {reason}"
-                )));
-            }
+            Err(ConsultError::Unavailable(cause)) => return Err(internal(cause)),
         };
         Ok(response
             .payment_options
+            .clone()
             .unwrap_or_default()
             .into_iter()
             .map(|option| {
@@ -275,7 +279,7 @@ impl MutationRoot {
         };
         refunds::create_refund(engine(ctx), principal, new_refund, &idempotency_key)
             .await
-            .map(Refund)
+            .map(Refund::from)
             .map_err(graphql_error)
     }
 
@@ -323,7 +327,7 @@ impl SubscriptionRoot {
             let (engine, principal) = (engine.clone(), principal.clone());
             async move { refunds::get_refund(&engine, &principal, id).await.ok() }
         };
-        Ok(follow(id, updates, first, |view| &view.instance, load).map(Refund))
+        Ok(follow(id, updates, first, |view| &view.instance, load).map(Refund::from))
     }
 }
 

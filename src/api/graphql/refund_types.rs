@@ -3,9 +3,11 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
+use std::sync::Arc;
+
+use super::reads::AnswerReads;
 use super::types::{Money, MoneyInput, Payment, Workflow};
 use super::{engine, graphql_error};
-use crate::app::payments;
 use crate::app::refunds::RefundView;
 use crate::workflow::PublicStatus;
 
@@ -34,7 +36,21 @@ pub struct CreateRefundInput {
     pub reason: Option<String>,
 }
 
-pub struct Refund(pub RefundView);
+/// A refund in one answer (see `reads`).
+pub struct Refund(pub RefundView, Arc<AnswerReads>);
+
+impl From<RefundView> for Refund {
+    fn from(view: RefundView) -> Self {
+        Refund(view, Arc::default())
+    }
+}
+
+impl Refund {
+    /// A refund met inside an answer that has read `reads` so far.
+    pub(super) fn within(view: RefundView, reads: Arc<AnswerReads>) -> Self {
+        Refund(view, reads)
+    }
+}
 
 #[Object]
 impl Refund {
@@ -46,11 +62,12 @@ impl Refund {
         &self.0.refund.refund_request_id
     }
     async fn payment(&self, ctx: &Context<'_>) -> Result<Payment> {
-        let engine = engine(ctx);
-        let view = payments::get_payment(engine, &payments::Principal::Admin, self.0.refund.payment_id)
+        let view = self
+            .1
+            .payment(engine(ctx), self.0.refund.payment_id)
             .await
             .map_err(graphql_error)?;
-        Ok(Payment::from(view))
+        Ok(Payment::within(view, self.1.clone()))
     }
     async fn amount(&self) -> Money {
         Money {

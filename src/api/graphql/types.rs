@@ -1,8 +1,11 @@
 //! GraphQL output and input types (names per CONTRACT.md).
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::reads::AnswerReads;
 use super::{engine, internal};
 use crate::app::payments::{self, PaymentView};
 use crate::app::refunds::RefundView;
@@ -120,30 +123,34 @@ impl CreatePaymentInput {
     }
 }
 
-/// A payment, as its merchant sees it. Its refunds are read once per payment per request,
-/// however many of `refunds`, `refundedAmount` and `refundableAmount` are asked for.
-pub struct Payment(pub PaymentView, tokio::sync::OnceCell<Vec<RefundView>>);
+/// A payment, as its merchant sees it, in one answer: its refunds (and, through them, itself)
+/// are read once per answer however many fields and levels ask (see `reads`).
+pub struct Payment(pub PaymentView, Arc<AnswerReads>);
 
 impl From<PaymentView> for Payment {
     fn from(view: PaymentView) -> Self {
-        Payment(view, tokio::sync::OnceCell::new())
+        let reads = AnswerReads::starting_with(&view);
+        Payment(view, reads)
     }
 }
 
 impl Payment {
-    async fn loaded_refunds(&self, ctx: &Context<'_>) -> Result<&[RefundView]> {
-        let refunds = self
-            .1
-            .get_or_try_init(|| crate::app::refunds::refunds_of(engine(ctx), self.0.payment.id))
+    /// A payment met inside an answer that has read `reads` so far.
+    pub(super) fn within(view: PaymentView, reads: Arc<AnswerReads>) -> Self {
+        Payment(view, reads)
+    }
+
+    async fn loaded_refunds(&self, ctx: &Context<'_>) -> Result<Vec<RefundView>> {
+        self.1
+            .refunds_of(engine(ctx), self.0.payment.id)
             .await
-            .map_err(super::graphql_error)?;
-        Ok(refunds)
+            .map_err(super::graphql_error)
     }
 
     async fn totals(&self, ctx: &Context<'_>) -> Result<(i64, i64)> {
         Ok(crate::app::refunds::refund_totals(
             &self.0,
-            self.loaded_refunds(ctx).await?,
+            &self.loaded_refunds(ctx).await?,
         ))
     }
 }
@@ -208,7 +215,10 @@ impl Payment {
     /// Every refund of the payment, oldest first.
     async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<super::Refund>> {
         let views = self.loaded_refunds(ctx).await?;
-        Ok(views.iter().cloned().map(super::Refund).collect())
+        Ok(views
+            .into_iter()
+            .map(|view| super::Refund::within(view, self.1.clone()))
+            .collect())
     }
     /// What succeeded refunds gave back.
     async fn refunded_amount(&self, ctx: &Context<'_>) -> Result<Money> {

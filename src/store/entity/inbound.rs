@@ -15,6 +15,12 @@ pub struct Model {
     pub related_reference: Option<String>,
     pub body: Json,
     pub received_at: ChronoDateTimeUtc,
+    /// The body exactly as received: what the signature covers (None before m0008).
+    pub raw_body: Option<Vec<u8>>,
+    /// `Client-Id`, `Request-Time` and `Signature` as received.
+    pub signature_headers: Option<Json>,
+    /// The path the signature covers (our route under `server.public_url`'s prefix).
+    pub signed_path: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

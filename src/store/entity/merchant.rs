@@ -1,5 +1,5 @@
-//! `merchants`: who may use the API; the API key is stored as its SHA-256. `Debug` (for logs
-//! and panics) shows neither the key's hash nor the webhook secret.
+//! `merchants`: who may use the API (its keys are in `api_keys`) and where its webhooks go.
+//! `Debug` (for logs and panics) shows neither key hash nor webhook secret.
 
 use sea_orm::entity::prelude::*;
 
@@ -9,11 +9,17 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
+    /// The SHA-256 of the key the merchant was created with (also in `api_keys`, where it can
+    /// be revoked); authentication never reads it.
     pub api_key_hash: String,
     pub webhook_url: Option<String>,
     /// Signs our webhooks (HMAC-SHA256); the merchant holds the same secret.
     pub webhook_secret: String,
     pub created_at: ChronoDateTimeUtc,
+    /// The secret before the last rotation, still signing deliveries (beside the new one) until
+    /// `previous_webhook_secret_until`, so the merchant can switch without losing one.
+    pub previous_webhook_secret: Option<String>,
+    pub previous_webhook_secret_until: Option<ChronoDateTimeUtc>,
 }
 
 impl std::fmt::Debug for Model {
@@ -25,6 +31,14 @@ impl std::fmt::Debug for Model {
             .field("webhook_url", &self.webhook_url)
             .field("webhook_secret", &"[redacted]")
             .field("created_at", &self.created_at)
+            .field(
+                "previous_webhook_secret",
+                &self.previous_webhook_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "previous_webhook_secret_until",
+                &self.previous_webhook_secret_until,
+            )
             .finish()
     }
 }

@@ -1,5 +1,6 @@
 //! sea-orm entities, one module per table.
 
+pub mod api_key;
 pub mod history;
 pub mod idempotency;
 pub mod inbound;
@@ -8,4 +9,5 @@ pub mod merchant;
 pub mod outbox;
 pub mod payment;
 pub mod refund;
+pub mod service_mark;
 pub mod webhook_delivery;

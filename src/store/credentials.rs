@@ -1,0 +1,67 @@
+//! Merchants' credentials: API keys (several per merchant, stored hashed, revoked by stamping
+//! `revoked_at`) and webhook secret rotation (the previous secret kept for an overlap).
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::entity::{api_key, merchant};
+
+pub async fn insert_api_key(db: &DatabaseConnection, row: api_key::Model) -> Result<(), StoreError> {
+    api_key::Entity::insert(api_key::ActiveModel::from(row))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Revokes `merchant_id`'s key `key_id` at `now`; false if it has no such live key.
+pub async fn revoke_api_key(
+    db: &DatabaseConnection,
+    merchant_id: Uuid,
+    key_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let revoked = api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(now))
+        .filter(api_key::Column::Id.eq(key_id))
+        .filter(api_key::Column::MerchantId.eq(merchant_id))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(revoked.rows_affected == 1)
+}
+
+/// A merchant's keys, revoked ones included, oldest first.
+pub async fn api_keys(db: &DatabaseConnection, merchant_id: Uuid) -> Result<Vec<api_key::Model>, StoreError> {
+    Ok(api_key::Entity::find()
+        .filter(api_key::Column::MerchantId.eq(merchant_id))
+        .order_by_asc(api_key::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Replaces the merchant's webhook secret with `secret`; the one it replaces keeps signing
+/// until `previous_until`. False if there is no such merchant.
+pub async fn rotate_webhook_secret(
+    db: &DatabaseConnection,
+    merchant_id: Uuid,
+    secret: &str,
+    previous_until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let rotated = merchant::Entity::update_many()
+        .col_expr(
+            merchant::Column::PreviousWebhookSecret,
+            Expr::col(merchant::Column::WebhookSecret),
+        )
+        .col_expr(
+            merchant::Column::PreviousWebhookSecretUntil,
+            Expr::value(previous_until),
+        )
+        .col_expr(merchant::Column::WebhookSecret, Expr::value(secret))
+        .filter(merchant::Column::Id.eq(merchant_id))
+        .exec(db)
+        .await?;
+    Ok(rotated.rows_affected == 1)
+}
