@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
-use plusflow::alipayplus::signing::timestamp;
+use plusflow::alipayplus::signing::{SignatureHeader, SigningKey, VerifyingKeys, timestamp};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
@@ -359,4 +359,124 @@ fn a_private_key_under_2048_bits_is_a_configuration_error_listed_with_the_others
         problems.iter().any(|p| p.starts_with("jobs.lease:")),
         "listed with the others: {problems:?}"
     );
+}
+
+/// `settings` (TOML) loaded as the configuration: the problems, or the configuration.
+fn load(settings: &str) -> Result<plusflow::config::Config, Vec<String>> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plusflow.toml");
+    std::fs::write(&file, settings).unwrap();
+    plusflow::config::Config::load(Some(&file)).map_err(|e| e.0)
+}
+
+#[test]
+fn the_alipayplus_mode_needs_https_a_gateway_and_keys_and_the_two_key_versions_are_separate() {
+    let keys = format!(
+        "private_key_file = \"{}\"\npublic_key_file = \"{}\"\n",
+        fixture("test-acqp-private.pem").display(),
+        fixture("test-alipayplus-public.pem").display()
+    );
+    let problems = load(&format!(
+        "[server]\npublic_url = \"http://acqp.example\"\n\
+         [alipayplus]\nmode = \"alipayplus\"\ngateway_url = \"http://open-sea-global.alipayplus.com\"\n{keys}"
+    ))
+    .unwrap_err();
+    for key in [
+        "alipayplus.gateway_url: must be https",
+        "server.public_url: must be https",
+    ] {
+        assert!(problems.iter().any(|p| p.starts_with(key)), "{key}: {problems:?}");
+    }
+    let problems = load("[alipayplus]\nmode = \"alipayplus\"\n").unwrap_err();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("alipayplus.gateway_url: required")),
+        "{problems:?}"
+    );
+    let problems = load("[alipayplus]\nmode = \"production\"\n").unwrap_err();
+    assert!(
+        problems.iter().any(|p| p.starts_with("alipayplus.mode:")),
+        "{problems:?}"
+    );
+    // The simulator mode takes plain http (a `plusflow simulator` on this machine).
+    assert!(
+        load(&format!(
+            "[alipayplus]\ngateway_url = \"http://127.0.0.1:9090\"\n{keys}"
+        ))
+        .is_ok()
+    );
+
+    // Our keyVersion is what we sign with; Alipay+'s is what its signatures must name.
+    let config = load(&format!(
+        "[server]\npublic_url = \"https://acqp.example/plusflow\"\n\
+         [alipayplus]\nmode = \"alipayplus\"\ngateway_url = \"https://open-sea-global.alipayplus.com\"\n\
+         key_version = \"7\"\nalipayplus_key_version = \"3\"\n{keys}"
+    ))
+    .unwrap();
+    let gateway = config.alipayplus.gateway.expect("a gateway");
+    let ours = gateway.signing_key.signature_header(b"content");
+    assert!(ours.contains("keyVersion=7"), "{ours}");
+    let theirs = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "3").unwrap();
+    let signed = |version: &str| {
+        let mut header: SignatureHeader = theirs.signature_header(b"content").parse().unwrap();
+        header.key_version = Some(version.into());
+        header
+    };
+    assert!(gateway.alipayplus_keys.verify(&signed("3"), b"content").is_ok());
+    assert!(
+        gateway.alipayplus_keys.verify(&signed("7"), b"content").is_err(),
+        "our version does not name Alipay+'s key"
+    );
+}
+
+#[test]
+fn under_a_path_prefix_requests_are_verified_and_answers_signed_over_the_path_alipayplus_called() {
+    use plusflow::alipayplus::inbound::{Endpoint, verify_answer};
+    use plusflow::alipayplus::signing::content_to_sign;
+    use plusflow::alipayplus::wire::ResultResponse;
+    let alipayplus = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
+    let ours = SigningKey::from_pem_file(&fixture("test-acqp-private.pem"), "1").unwrap();
+    let public = |file: &str| VerifyingKeys::single(VerifyingKeys::read_pem(&fixture(file)).unwrap(), "1");
+    let endpoint = Endpoint::new(
+        CLIENT_ID.into(),
+        public("test-alipayplus-public.pem"),
+        ours,
+        std::sync::Arc::new(plusflow::clock::SystemClock),
+    )
+    .with_public_path(&"https://acqp.example/plusflow/".parse().unwrap());
+    let body = br#"{"result":{"resultCode":"SUCCESS","resultStatus":"S"}}"#;
+    let time = timestamp(Utc::now());
+    let request = |signed_path: &str| {
+        let content = content_to_sign("POST", signed_path, CLIENT_ID, &time, body);
+        let mut headers = http::HeaderMap::new();
+        headers.insert("client-id", CLIENT_ID.parse().unwrap());
+        headers.insert("request-time", time.parse().unwrap());
+        headers.insert(
+            "signature",
+            alipayplus.signature_header(&content).parse().unwrap(),
+        );
+        headers
+    };
+    // The proxy strips /plusflow; Alipay+ signed the URL we gave it, prefix included.
+    let route = "/alipayplus/notifyPayment";
+    let called = "/plusflow/alipayplus/notifyPayment";
+    assert!(
+        endpoint
+            .verify::<ResultResponse>(route, &request(called), body)
+            .is_ok()
+    );
+    assert!(
+        endpoint
+            .verify::<ResultResponse>(route, &request(route), body)
+            .is_err()
+    );
+    let (_, headers, answer) = endpoint.answer(
+        route,
+        &ResultResponse {
+            result: plusflow::alipayplus::wire::ResultInfo::success(),
+        },
+    );
+    let acqp = public("test-acqp-public.pem");
+    assert!(verify_answer(&acqp, called, CLIENT_ID, &headers, &answer).is_ok());
 }

@@ -265,3 +265,27 @@ impl MerchantCache {
             .retain(|_, (id, _)| *id != merchant_id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotated_out_secret_signs_until_its_overlap_ends() {
+        let rotated_at = chrono::Utc::now();
+        let until = rotated_at + chrono::Duration::hours(24);
+        let merchant = merchant::Model {
+            id: Uuid::now_v7(),
+            name: "Shop".into(),
+            api_key_hash: String::new(),
+            webhook_url: None,
+            webhook_secret: "whsec_new".into(),
+            created_at: rotated_at,
+            previous_webhook_secret: Some("whsec_old".into()),
+            previous_webhook_secret_until: Some(until),
+        };
+        assert_eq!(webhook_secrets(&merchant, rotated_at), ["whsec_new", "whsec_old"]);
+        let a_second_late = until + chrono::Duration::seconds(1);
+        assert_eq!(webhook_secrets(&merchant, a_second_late), ["whsec_new"]);
+    }
+}

@@ -292,6 +292,18 @@ impl MutationRoot {
             .map(Payment::from)
             .map_err(graphql_error)
     }
+
+    /// Replaces your webhook signing secret and returns the new one (shown only this once).
+    /// For 24 hours deliveries carry a signature with each secret (two `v1=` values in
+    /// `Plusflow-Signature`), so your receivers can switch without missing one.
+    async fn rotate_webhook_secret(&self, ctx: &Context<'_>) -> Result<String> {
+        let Principal::Merchant(merchant) = principal(ctx)? else {
+            return Err(graphql_error(PaymentError::Forbidden));
+        };
+        crate::app::merchants::rotate_webhook_secret(engine(ctx), merchant.id)
+            .await
+            .map_err(graphql_error)
+    }
 }
 
 pub struct SubscriptionRoot;
