@@ -142,6 +142,28 @@ async fn deliveries(app: &App, payment_id: &str) -> Vec<plusflow::store::entity:
         .unwrap()
 }
 
+/// A merchant with webhooks to `url`, a payment of its (order `order`), and that payment's first
+/// delivery attempt once recorded: (API key, payment id, attempt).
+async fn first_delivery(
+    app: &App,
+    url: &str,
+    order: &str,
+) -> (String, String, plusflow::store::entity::webhook_delivery::Model) {
+    let merchant = app.create_merchant(&["--name", order, "--webhook-url", url]);
+    let key = merchant["apiKey"].as_str().unwrap().to_string();
+    let created = app.create(&key, "k", input(order, "1000")).await;
+    let id = created["data"]["createPayment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for("a delivery attempt recorded", Duration::from_secs(30), || async {
+        !deliveries(app, &id).await.is_empty()
+    })
+    .await;
+    let first = deliveries(app, &id).await.remove(0);
+    (key, id, first)
+}
+
 async fn webhooks_reach_no_private_address_and_the_merchant_api_shows_no_url_or_network_error(
     backend: Backend,
 ) {
@@ -170,18 +192,8 @@ async fn webhooks_reach_no_private_address_and_the_merchant_api_shows_no_url_or_
     .iter()
     .enumerate()
     {
-        let merchant = app.create_merchant(&["--name", "Inside", "--webhook-url", target]);
-        let key = merchant["apiKey"].as_str().unwrap();
-        let created = app.create(key, "k", input(&format!("ssrf-{n}"), "1000")).await;
-        let id = created["data"]["createPayment"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        wait_for("a refused delivery recorded", Duration::from_secs(30), || async {
-            !deliveries(&app, &id).await.is_empty()
-        })
-        .await;
-        let refused = &deliveries(&app, &id).await[0];
+        let (key, id, refused) = first_delivery(&app, target, &format!("ssrf-{n}")).await;
+        let key = key.as_str();
         assert_eq!(
             refused.error.as_deref(),
             Some("the webhook target is not a public address"),
@@ -212,18 +224,7 @@ async fn a_webhook_redirect_is_not_followed(backend: Backend) {
     };
     let (inner, inner_hits) = receiver(200, None).await;
     let (outer, outer_hits) = receiver(307, Some(inner)).await;
-    let merchant = app.create_merchant(&["--name", "Redirecting", "--webhook-url", &outer]);
-    let key = merchant["apiKey"].as_str().unwrap();
-    let created = app.create(key, "k", input("redirect", "1000")).await;
-    let id = created["data"]["createPayment"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    wait_for("a delivery recorded", Duration::from_secs(30), || async {
-        !deliveries(&app, &id).await.is_empty()
-    })
-    .await;
-    let first = &deliveries(&app, &id).await[0];
+    let (_, _, first) = first_delivery(&app, &outer, "redirect").await;
     assert_eq!(first.http_status, Some(307));
     assert_eq!(first.error.as_deref(), Some("HTTP 307"));
     assert!(outer_hits.load(Ordering::SeqCst) >= 1);
