@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,134 +13,14 @@ use plusflow::alipayplus::signing::{SigningKey, VerifyingKeys};
 use plusflow::alipayplus::wire::*;
 use plusflow::clock::SystemClock;
 use plusflow::simulator::{PaymentStatus, Simulator, SimulatorConfig};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use common::browser::Driver;
 use common::wait_for;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-struct Driver {
-    process: Child,
-    base: String,
-    http: reqwest::Client,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-impl Driver {
-    async fn start() -> (Driver, String) {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let process = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let driver = Driver {
-            process,
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
-            _profile: tempfile::tempdir().unwrap(),
-        };
-        wait_for("chromedriver to listen", Duration::from_secs(20), || async {
-            driver
-                .http
-                .get(format!("{}/status", driver.base))
-                .send()
-                .await
-                .is_ok()
-        })
-        .await;
-        let profile = driver._profile.path().display().to_string();
-        let args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ];
-        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        args.push(format!("--user-data-dir={profile}"));
-        let capabilities = json!({ "capabilities": { "alwaysMatch": {
-            "browserName": "chrome", "goog:chromeOptions": { "binary": CHROMIUM, "args": args } } } });
-        let session = driver.call("POST", "/session", Some(capabilities)).await;
-        let id = session["sessionId"]
-            .as_str()
-            .expect("a WebDriver session")
-            .to_string();
-        (driver, id)
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}{path}", self.base);
-        let request = match method {
-            "POST" => self.http.post(url).json(&body.unwrap_or(json!({}))),
-            "DELETE" => self.http.delete(url),
-            _ => self.http.get(url),
-        };
-        let answer: Value = request.send().await.unwrap().json().await.unwrap();
-        answer["value"].clone()
-    }
-
-    async fn find(&self, session: &str, css: &str) -> Option<String> {
-        let found = self
-            .call(
-                "POST",
-                &format!("/session/{session}/element"),
-                Some(json!({ "using": "css selector", "value": css })),
-            )
-            .await;
-        found[ELEMENT].as_str().map(str::to_string)
-    }
-
-    async fn text(&self, session: &str, css: &str) -> String {
-        let element = self
-            .find(session, css)
-            .await
-            .unwrap_or_else(|| panic!("no element {css}"));
-        self.call("GET", &format!("/session/{session}/element/{element}/text"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    async fn click(&self, session: &str, css: &str) {
-        let element = self
-            .find(session, css)
-            .await
-            .unwrap_or_else(|| panic!("no element {css}"));
-        self.call(
-            "POST",
-            &format!("/session/{session}/element/{element}/click"),
-            Some(json!({})),
-        )
-        .await;
-    }
-}
 
 #[tokio::test]
 async fn a_customer_pays_on_the_checkout_page_in_headless_chromium() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        println!(
-            "skipped: install Debian's chromium and chromium-driver to run the checkout page in a browser"
-        );
+    if !common::browser::available() {
         return;
     }
     let keys = Path::new("tests/fixtures/keys");

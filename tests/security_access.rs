@@ -460,7 +460,6 @@ async fn the_simulator_never_runs_on_a_database_that_served_alipayplus(backend: 
 async fn a_nested_refund_payment_query_reads_each_object_once(backend: Backend) {
     use plusflow::alipayplus::client::{Client, Credentials};
     use plusflow::alipayplus::signing::SigningKey;
-    use plusflow::app::payment_methods::PaymentMethods;
     let Some(app) = spawn_app(backend).await else {
         return;
     };
@@ -501,10 +500,7 @@ async fn a_nested_refund_payment_query_reads_each_object_once(backend: Backend) 
         Arc::new(plusflow::clock::SystemClock),
     )
     .unwrap();
-    let schema = plusflow::api::graphql::schema(
-        engine.clone(),
-        PaymentMethods::new(client, config.payment_method_limits),
-    );
+    let schema = plusflow::api::graphql::schema(engine.clone(), client, config.payment_method_limits);
     let merchant = plusflow::store::payments::merchant(&engine.db, merchant_id.parse().unwrap())
         .await
         .unwrap()

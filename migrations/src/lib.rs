@@ -13,8 +13,10 @@ mod m0005_outbox_indexes;
 mod m0006_outbox_due_index_for_the_claim_only;
 mod m0007_unique_merchant_order;
 mod m0008_security_records;
+mod m0009_operations;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
+pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
 
 pub struct Migrator;
 
@@ -30,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_outbox_due_index_for_the_claim_only::Migration),
             Box::new(m0007_unique_merchant_order::Migration),
             Box::new(m0008_security_records::Migration),
+            Box::new(m0009_operations::Migration),
         ]
     }
 }

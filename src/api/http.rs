@@ -1,7 +1,8 @@
 //! GraphQL over HTTP: `POST /graphql` (queries and mutations), `GET /graphql` (GraphiQL) and
 //! `GET /graphql/ws` (subscriptions, graphql-transport-ws or graphql-ws). A merchant
 //! authenticates with `Authorization: Bearer <api key>` (for WebSockets: `Authorization` in the
-//! connection_init payload); the admin key from the configuration is an admin.
+//! connection_init payload); an operator with an admin key (`ak_...`, or the configured
+//! `admin.api_key`, the operator `config`).
 
 use async_graphql::Data;
 use async_graphql::http::GraphiQLSource;
@@ -15,6 +16,7 @@ use sha2::{Digest, Sha256};
 use super::graphql::{ApiSchema, AuthenticationUnavailable};
 use crate::app::Engine;
 use crate::app::merchants;
+use crate::app::operations::{self, ADMIN_KEY_PREFIX, Operator};
 use crate::app::payments::Principal;
 
 #[derive(Clone)]
@@ -30,18 +32,24 @@ impl GraphqlState {
     async fn caller(&self, authorization: Option<&str>) -> Data {
         let mut data = Data::default();
         match self.principal(authorization).await {
-            Ok(Some(principal)) => data.insert(principal),
+            Ok(Some((principal, operator))) => {
+                data.insert(principal);
+                if let Some(operator) = operator {
+                    data.insert(operator);
+                }
+            }
             Ok(None) => {}
             Err(unavailable) => data.insert(unavailable),
         }
         data
     }
 
-    /// Who a bearer token belongs to; `None` for a missing or unknown key.
+    /// Who a bearer token belongs to (and, for an admin, which operator); `None` for a missing
+    /// or unknown key.
     async fn principal(
         &self,
         authorization: Option<&str>,
-    ) -> Result<Option<Principal>, AuthenticationUnavailable> {
+    ) -> Result<Option<(Principal, Option<Operator>)>, AuthenticationUnavailable> {
         let Some(key) = authorization
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim)
@@ -52,16 +60,23 @@ impl GraphqlState {
         if let Some(admin) = &self.admin_api_key {
             // Compare digests: equal-length inputs, no early exit on the secret's bytes.
             if Sha256::digest(admin.expose_secret().as_bytes()) == Sha256::digest(key.as_bytes()) {
-                return Ok(Some(Principal::Admin));
+                return Ok(Some((Principal::Admin, Some(Operator::from_config()))));
             }
         }
-        match merchants::authenticate(&self.engine, key).await {
-            Ok(merchant) => Ok(merchant.map(Principal::Merchant)),
-            Err(e) => {
-                tracing::warn!("authentication unavailable: {e}");
-                Err(AuthenticationUnavailable)
-            }
+        let unavailable = |e: crate::app::payments::PaymentError| {
+            tracing::warn!("authentication unavailable: {e}");
+            AuthenticationUnavailable
+        };
+        if key.starts_with(ADMIN_KEY_PREFIX) {
+            let operator = operations::authenticate(&self.engine, key)
+                .await
+                .map_err(unavailable)?;
+            return Ok(operator.map(|operator| (Principal::Admin, Some(operator))));
         }
+        let merchant = merchants::authenticate(&self.engine, key)
+            .await
+            .map_err(unavailable)?;
+        Ok(merchant.map(|merchant| (Principal::Merchant(merchant), None)))
     }
 }
 

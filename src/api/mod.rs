@@ -19,13 +19,18 @@ use tokio_util::sync::CancellationToken;
 use crate::alipayplus::client::Client;
 use crate::alipayplus::inbound::Endpoint;
 use crate::app::Engine;
-use crate::app::payment_methods::PaymentMethods;
 use crate::config::Config;
 
 #[derive(Clone)]
 struct ApiState {
     engine: Engine,
     redis: Option<redis::aio::ConnectionManager>,
+}
+
+/// `GET /admin`: the operators' page (one HTML file; every datum it shows comes from the admin
+/// GraphQL fields with the key the operator types in).
+async fn admin_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("admin/page.html"))
 }
 
 /// The router of `plusflow serve`.
@@ -47,10 +52,7 @@ pub async fn router(
         .route("/graphql", get(http::graphiql).post(http::execute))
         .route("/graphql/ws", get(http::subscriptions))
         .with_state(http::GraphqlState {
-            schema: graphql::schema(
-                engine.clone(),
-                PaymentMethods::new(client, config.payment_method_limits),
-            ),
+            schema: graphql::schema(engine.clone(), client, config.payment_method_limits),
             engine: engine.clone(),
             admin_api_key: config.admin_api_key.clone(),
         });
@@ -58,6 +60,7 @@ pub async fn router(
         .route("/health/live", get(|| async { "ok" }))
         .route("/health/ready", get(ready))
         .route("/metrics", get(metrics))
+        .route("/admin", get(admin_page))
         .with_state(ApiState { engine, redis })
         .merge(inbound)
         .merge(graphql_routes)

@@ -51,7 +51,7 @@ pub struct CreatedKey {
     pub api_key: String,
 }
 
-fn random_token(prefix: &str) -> String {
+pub(crate) fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).expect("the OS random generator");
     format!("{prefix}{}", hex::encode(bytes))

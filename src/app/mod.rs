@@ -4,6 +4,7 @@
 mod effects;
 mod engine;
 pub mod merchants;
+pub mod operations;
 pub mod payment_methods;
 pub mod payments;
 pub mod refunds;

@@ -58,6 +58,9 @@ pub enum Command {
     /// Manage merchants.
     #[command(subcommand)]
     Merchant(MerchantCommand),
+    /// Operators' keys.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Print the GraphQL schema (SDL).
     Schema,
     /// The Alipay+ simulator as its own server.
@@ -88,6 +91,29 @@ pub enum MerchantCommand {
         #[arg(long)]
         merchant: uuid::Uuid,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    #[command(subcommand)]
+    Key(AdminKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminKeyCommand {
+    /// A key for operator NAME; prints `{"name": ..., "apiKey": ...}` (shown only this once).
+    /// History names the operator's actions `admin:NAME`; a name is never given twice.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// Revokes operator NAME's key (refused at once everywhere).
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+    /// Every operator key, one JSON line each (names and dates; never the key).
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,7 +152,9 @@ pub enum Role {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Workflows(command) => Ok(workflows::run(&command)),
+        Command::Workflows(command) if !matches!(command, workflows::WorkflowsCommand::Stuck(_)) => {
+            Ok(workflows::run(&command))
+        }
         Command::Schema => {
             print!("{}", api::graphql::sdl());
             Ok(ExitCode::SUCCESS)
@@ -159,6 +187,10 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
             Ok(ExitCode::SUCCESS)
         }
         Command::Merchant(command) => merchant_command(&config, command).await,
+        Command::Admin(AdminCommand::Key(command)) => admin_key_command(&config, command).await,
+        Command::Workflows(workflows::WorkflowsCommand::Stuck(args)) => {
+            workflows::stuck(&boot(&config, Arc::new(SystemClock)).await?, &args).await
+        }
         Command::Demo(args) => demo::run(config, args).await,
         Command::Bench(command) => bench::run(config, command).await,
         Command::Workflows(_) | Command::Simulator(_) | Command::Schema => {
@@ -196,6 +228,28 @@ async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::
         }
     };
     println!("{line}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn admin_key_command(config: &Config, command: AdminKeyCommand) -> anyhow::Result<ExitCode> {
+    use crate::app::operations;
+    let engine = boot(config, Arc::new(SystemClock)).await?;
+    match command {
+        AdminKeyCommand::Create { name } => {
+            let key = operations::create_admin_key(&engine, &name).await?;
+            println!("{}", serde_json::json!({ "name": name, "apiKey": key }));
+        }
+        AdminKeyCommand::Revoke { name } => {
+            operations::revoke_admin_key(&engine, &name).await?;
+            println!("{}", serde_json::json!({ "name": name, "revoked": true }));
+        }
+        AdminKeyCommand::List => {
+            for key in operations::admin_keys(&engine).await? {
+                let line = serde_json::json!({ "name": key.name, "createdAt": key.created_at, "revokedAt": key.revoked_at });
+                println!("{line}");
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

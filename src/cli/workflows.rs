@@ -1,4 +1,5 @@
-//! `plusflow workflows check|graph`: validate the definitions, render one as Mermaid.
+//! `plusflow workflows check|graph|stuck`: validate the definitions, render one as Mermaid,
+//! and list what is stuck (the operators' list, for a terminal).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,11 +24,77 @@ pub enum WorkflowsCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// The stuck list on the configured database, oldest in its state first (as the
+    /// `workflows` GraphQL query): a table, or one JSON line per workflow with --json.
+    Stuck(StuckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StuckArgs {
+    /// Only workflows waiting for an operator.
+    #[arg(long)]
+    needs_attention: bool,
+    #[arg(long)]
+    kind: Option<String>,
+    #[arg(long)]
+    state: Option<String>,
+    /// Only those in their state at least this long (e.g. 10m).
+    #[arg(long, value_parser = crate::workflow::parse_duration)]
+    stuck_for: Option<std::time::Duration>,
+    #[arg(long, default_value_t = 50)]
+    limit: u64,
+    #[arg(long)]
+    json: bool,
+}
+
+/// `workflows stuck`: prints the list.
+pub async fn stuck(engine: &crate::app::Engine, args: &StuckArgs) -> anyhow::Result<ExitCode> {
+    use crate::store::operations::{WorkflowFilter, stuck_workflows};
+    let filter = WorkflowFilter {
+        kind: args.kind.clone(),
+        state: args.state.clone(),
+        needs_attention: args.needs_attention.then_some(true),
+        stuck_for: args.stuck_for.map(chrono::Duration::from_std).transpose()?,
+        merchant_id: None,
+    };
+    let now = engine.clock.now();
+    let rows = stuck_workflows(&engine.db, &filter, now, args.limit.clamp(1, 1000), None).await?;
+    if !args.json {
+        println!(
+            "{:<36}  {:<12}  {:<22}  {:>10}  {:<9}  reason",
+            "id", "kind", "state", "in state", "attention"
+        );
+    }
+    for row in rows {
+        let since = row.state_since.unwrap_or(row.updated_at);
+        let seconds = (now - since).num_seconds().max(0);
+        if args.json {
+            let line = serde_json::json!({
+                "id": row.id, "kind": row.kind, "state": row.state, "stateSince": since,
+                "secondsInState": seconds, "needsAttention": row.needs_attention, "reason": row.last_error,
+            });
+            println!("{line}");
+        } else {
+            let in_state =
+                humantime::format_duration(std::time::Duration::from_secs(seconds as u64)).to_string();
+            let reason: String = row.last_error.unwrap_or_default().chars().take(60).collect();
+            println!(
+                "{:<36}  {:<12}  {:<22}  {:>10}  {:<9}  {reason}",
+                row.id,
+                row.kind,
+                row.state,
+                in_state.split(' ').take(2).collect::<Vec<_>>().join(" "),
+                if row.needs_attention { "yes" } else { "" },
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(command: &WorkflowsCommand) -> ExitCode {
     let dir = match command {
         WorkflowsCommand::Check { dir } | WorkflowsCommand::Graph { dir, .. } => dir,
+        WorkflowsCommand::Stuck(_) => unreachable!("run with the service configuration"),
     };
     let dir = dir.clone().unwrap_or_default();
     let source = if dir.as_os_str().is_empty() {
@@ -68,5 +135,6 @@ pub fn run(command: &WorkflowsCommand) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        WorkflowsCommand::Stuck(_) => unreachable!("run with the service configuration"),
     }
 }

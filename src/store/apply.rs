@@ -179,6 +179,7 @@ impl StartPlan {
             data: new_instance.data.clone(),
             created_at: now,
             updated_at: now,
+            state_since: Some(now),
         };
         let history = HistoryEntry {
             instance_id: instance.id,
@@ -441,6 +442,7 @@ fn plan(
                 last_error: None,
                 data,
                 updated_at: now,
+                state_since: if leaving { Some(now) } else { current.state_since },
                 ..current.clone()
             };
             let scheduled = scheduled_rows(definition, &after, &effects, timer.as_ref());
@@ -492,6 +494,7 @@ async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Option<Applied>
             .col_expr(instance::Column::LastError, Expr::value(Option::<String>::None))
             .col_expr(instance::Column::Data, Expr::value(after.data.clone()))
             .col_expr(instance::Column::UpdatedAt, Expr::value(after.updated_at))
+            .col_expr(instance::Column::StateSince, Expr::value(after.state_since))
             .filter(instance::Column::Id.eq(after.id))
             .filter(instance::Column::Version.eq(plan.before.version))
             .exec(txn)
@@ -543,12 +546,13 @@ async fn write_as_one_statement(
     }
     sql += &format!(
         "moved AS (UPDATE workflow_instances SET state = {}, terminal = {}, version = {}, \
-         needs_attention = FALSE, last_error = NULL, data = {}, updated_at = {now} WHERE id = {} AND version = {}{held} \
-         RETURNING id)",
+         needs_attention = FALSE, last_error = NULL, data = {}, updated_at = {now}, state_since = {} \
+         WHERE id = {} AND version = {}{held} RETURNING id)",
         params.bind(after.state.clone()),
         params.bind(after.terminal),
         params.bind(after.version),
         params.bind(after.data.clone()),
+        params.bind(after.state_since),
         params.bind(after.id),
         params.bind(before.version),
     );
@@ -887,4 +891,196 @@ pub async fn record_unchanged(
         Ok(())
     })
     .await
+}
+
+/// What an operator does to an instance besides forcing an event (an ordinary event whose actor
+/// is the operator, through [`apply_event`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorAction {
+    /// Its current state's pending and failed effects run now, their attempts reset.
+    Retry,
+    /// Needs-attention (and a hold) cleared; the state's timer armed again if it has none.
+    Resume,
+}
+
+impl OperatorAction {
+    /// The event name its history row carries.
+    pub fn event(self) -> &'static str {
+        match self {
+            OperatorAction::Retry => "operator_retry",
+            OperatorAction::Resume => "operator_resume",
+        }
+    }
+}
+
+/// An operator's action: done (the instance after it), or refused with why.
+pub type ActionResult = Result<instance::Model, String>;
+
+/// Applies an operator's `action` to instance `id` through the write path, in one transaction:
+/// the instance locked, its rows changed, the version bumped, and one history row (outcome
+/// `OPERATOR`, the actor and the `note` in it). Refused, with nothing written, where it makes no
+/// sense: a finished instance, no effect to retry, nothing waiting for an operator.
+pub async fn operator_action(
+    db: &DatabaseConnection,
+    definitions: &Definitions,
+    clock: &dyn Clock,
+    id: Uuid,
+    action: OperatorAction,
+    actor: &str,
+    note: &str,
+) -> Result<ActionResult, StoreError> {
+    retry_transient(|| async {
+        let txn = db.begin().await?;
+        let current = lock_instance(&txn, id).await?;
+        let done = match action {
+            OperatorAction::Retry => retry_effects_in(&txn, clock, &current).await?,
+            OperatorAction::Resume => resume_in(&txn, definitions, clock, &current).await?,
+        };
+        let (detail, after) = match done {
+            Ok(done) => done,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let mut detail = detail;
+        detail.insert("note".into(), Value::String(note.to_string()));
+        HistoryEntry {
+            instance_id: id,
+            event: action.event(),
+            from_state: Some(current.state.clone()),
+            to_state: None,
+            outcome: "OPERATOR",
+            actor: actor.to_string(),
+            detail: Some(Value::Object(detail)),
+            at: after.updated_at,
+        }
+        .append(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(Ok(after))
+    })
+    .await
+}
+
+/// What an action changed (for its history row) and the instance after it, or why not.
+type Done = Result<(Map<String, Value>, instance::Model), String>;
+
+async fn retry_effects_in(
+    txn: &DatabaseTransaction,
+    clock: &dyn Clock,
+    current: &instance::Model,
+) -> Result<Done, StoreError> {
+    if current.terminal {
+        return Ok(Err(format!("the workflow is finished ({})", current.state)));
+    }
+    let retryable = outbox::Entity::find()
+        .filter(outbox::Column::InstanceId.eq(current.id))
+        .filter(outbox::Column::Kind.eq(outbox::KIND_EFFECT))
+        .filter(outbox::Column::ScheduledInState.eq(current.state.clone()))
+        .filter(outbox::Column::Status.is_in([outbox::STATUS_PENDING, outbox::STATUS_FAILED]))
+        .all(txn)
+        .await?;
+    if retryable.is_empty() {
+        return Ok(Err(format!(
+            "no pending or failed effect in state {} to retry",
+            current.state
+        )));
+    }
+    let now = clock.now();
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(outbox::STATUS_PENDING))
+        .col_expr(outbox::Column::Attempts, Expr::value(0))
+        .col_expr(outbox::Column::DueAtMs, Expr::value(now.timestamp_millis()))
+        .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+        .filter(outbox::Column::Id.is_in(retryable.iter().map(|row| row.id)))
+        .exec(txn)
+        .await?;
+    // A held instance stays waiting for an operator: only an event settles a hold.
+    let needs_attention = hold_of(current).is_some();
+    let after = touch(txn, current, needs_attention, current.data.clone(), now).await?;
+    let effects: Vec<Value> = retryable
+        .iter()
+        .map(|row| Value::String(row.name.clone()))
+        .collect();
+    Ok(Ok((
+        Map::from_iter([("effects".to_string(), Value::Array(effects))]),
+        after,
+    )))
+}
+
+async fn resume_in(
+    txn: &DatabaseTransaction,
+    definitions: &Definitions,
+    clock: &dyn Clock,
+    current: &instance::Model,
+) -> Result<Done, StoreError> {
+    if !current.needs_attention {
+        return Ok(Err("the workflow is not waiting for an operator".into()));
+    }
+    let version = current.definition_version as u32;
+    let definition =
+        definitions
+            .get(&current.kind, version)
+            .ok_or_else(|| StoreError::UnknownDefinition {
+                kind: current.kind.clone(),
+                version,
+            })?;
+    let now = clock.now();
+    let mut data = current.data.clone();
+    if let Value::Object(fields) = &mut data {
+        fields.remove(HOLD_KEY);
+    }
+    let after = touch(txn, current, false, data, now).await?;
+    let mut detail = Map::new();
+    let timer = definition
+        .state(&current.state)
+        .and_then(|state| state.timer.as_ref());
+    if let Some(timer) = timer {
+        let armed = outbox::Entity::find()
+            .filter(outbox::Column::InstanceId.eq(current.id))
+            .filter(outbox::Column::Kind.eq(outbox::KIND_TIMER))
+            .filter(outbox::Column::ScheduledInState.eq(current.state.clone()))
+            .filter(outbox::Column::Status.eq(outbox::STATUS_PENDING))
+            .one(txn)
+            .await?;
+        if armed.is_none() {
+            insert_outbox(txn, scheduled_rows(definition, &after, &[], Some(timer))).await?;
+            detail.insert("timer".into(), Value::String(timer.on_timeout.to_string()));
+        }
+    }
+    Ok(Ok((detail, after)))
+}
+
+/// The instance's needs-attention and data set, its version bumped (an operator's change).
+async fn touch(
+    txn: &DatabaseTransaction,
+    current: &instance::Model,
+    needs_attention: bool,
+    data: Value,
+    now: DateTime<Utc>,
+) -> Result<instance::Model, StoreError> {
+    let after = instance::Model {
+        version: current.version + 1,
+        needs_attention,
+        last_error: if needs_attention {
+            current.last_error.clone()
+        } else {
+            None
+        },
+        data,
+        updated_at: now,
+        ..current.clone()
+    };
+    instance::Entity::update_many()
+        .col_expr(instance::Column::Version, Expr::value(after.version))
+        .col_expr(
+            instance::Column::NeedsAttention,
+            Expr::value(after.needs_attention),
+        )
+        .col_expr(instance::Column::LastError, Expr::value(after.last_error.clone()))
+        .col_expr(instance::Column::Data, Expr::value(after.data.clone()))
+        .col_expr(instance::Column::UpdatedAt, Expr::value(now))
+        .filter(instance::Column::Id.eq(current.id))
+        .exec(txn)
+        .await?;
+    Ok(after)
 }

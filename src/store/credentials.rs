@@ -1,13 +1,15 @@
-//! Merchants' credentials: API keys (several per merchant, stored hashed, revoked by stamping
-//! `revoked_at`) and webhook secret rotation (the previous secret kept for an overlap).
+//! Credentials: merchants' API keys (several per merchant, stored hashed, revoked by stamping
+//! `revoked_at`), webhook secret rotation (the previous secret kept for an overlap), and
+//! operators' keys (one per name, hashed, revocable).
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::StoreError;
-use super::entity::{api_key, merchant};
+use super::entity::{admin_key, api_key, merchant};
 
 pub async fn insert_api_key(db: &DatabaseConnection, row: api_key::Model) -> Result<(), StoreError> {
     api_key::Entity::insert(api_key::ActiveModel::from(row))
@@ -64,4 +66,52 @@ pub async fn rotate_webhook_secret(
         .exec(db)
         .await?;
     Ok(rotated.rows_affected == 1)
+}
+
+/// Records an operator key; false (nothing written) if one with its name exists, live or not.
+pub async fn insert_admin_key(db: &DatabaseConnection, row: admin_key::Model) -> Result<bool, StoreError> {
+    let inserted = admin_key::Entity::insert(admin_key::ActiveModel::from(row))
+        .on_conflict(
+            OnConflict::column(admin_key::Column::Name)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// Revokes operator `name`'s key; false if it has no live key.
+pub async fn revoke_admin_key(
+    db: &DatabaseConnection,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let revoked = admin_key::Entity::update_many()
+        .col_expr(admin_key::Column::RevokedAt, Expr::value(now))
+        .filter(admin_key::Column::Name.eq(name))
+        .filter(admin_key::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(revoked.rows_affected == 1)
+}
+
+/// Every operator key, revoked ones included, oldest first.
+pub async fn admin_keys(db: &DatabaseConnection) -> Result<Vec<admin_key::Model>, StoreError> {
+    Ok(admin_key::Entity::find()
+        .order_by_asc(admin_key::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// The live operator key with this hash.
+pub async fn admin_key_by_hash(
+    db: &DatabaseConnection,
+    hash: &str,
+) -> Result<Option<admin_key::Model>, StoreError> {
+    Ok(admin_key::Entity::find()
+        .filter(admin_key::Column::KeyHash.eq(hash))
+        .filter(admin_key::Column::RevokedAt.is_null())
+        .one(db)
+        .await?)
 }

@@ -15,6 +15,7 @@ pub mod db_clock;
 pub mod entity;
 pub mod inbound;
 pub mod marks;
+pub mod operations;
 pub mod outbox;
 pub mod payments;
 mod queries;
@@ -26,8 +27,8 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 use uuid::Uuid;
 
 pub use apply::{
-    Applied, EventInput, NewInstance, Note, Outcome, Park, apply_event, park_instance, record_unchanged,
-    start_instance,
+    ActionResult, Applied, EventInput, NewInstance, Note, OperatorAction, Outcome, Park, apply_event,
+    operator_action, park_instance, record_unchanged, start_instance,
 };
 pub use outbox::outbox_backlog;
 pub use queries::{EngineGauges, InstanceCounts, count_instances, engine_gauges, history, instance};

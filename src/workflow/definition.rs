@@ -186,6 +186,13 @@ impl Definition {
         self.states.get(name)
     }
 
+    /// Every state's name, sorted.
+    pub fn state_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.states.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
     pub fn retry_policy(&self, effect: EffectName) -> RetryPolicy {
         self.retry.get(&effect).copied().unwrap_or(self.default_retry)
     }

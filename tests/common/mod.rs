@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses part of the harness
 
 pub mod app;
+pub mod browser;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};

@@ -5,30 +5,42 @@
 //! none) into each request's data.
 
 pub mod limits;
+mod operations;
 mod reads;
 mod refund_types;
 mod types;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, ErrorExtensions, ID, Object, Result, Schema, Subscription};
+use async_graphql::{Context, ErrorExtensions, ID, MergedObject, Object, Result, Schema, Subscription};
 use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
+use crate::alipayplus::client::Client;
 use crate::alipayplus::wire::Amount;
 use crate::app::Engine;
-use crate::app::payment_methods::{ConsultError, PaymentMethods};
+use crate::app::payment_methods::{ConsultError, PaymentMethodLimits, PaymentMethods};
 use crate::app::payments::{self, PaymentError, Principal};
 use crate::app::refunds::{self, NewRefund};
 use crate::store::entity::instance;
 pub use refund_types::*;
 pub use types::*;
 
+/// The merchants' fields and the operators' (`operations`), one schema.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(MerchantQueries, operations::OperatorQueries);
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(MerchantMutations, operations::OperatorMutations);
+
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-pub fn schema(engine: Engine, payment_methods: PaymentMethods) -> ApiSchema {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+pub fn schema(engine: Engine, client: Client, limits: PaymentMethodLimits) -> ApiSchema {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         .data(engine)
-        .data(payment_methods)
+        .data(PaymentMethods::new(client.clone(), limits))
+        .data(client)
         .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)
         .extension(limits::RequestLimits)
@@ -37,7 +49,7 @@ pub fn schema(engine: Engine, payment_methods: PaymentMethods) -> ApiSchema {
 
 /// The SDL, for `plusflow schema`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         .finish()
         .sdl()
 }
@@ -103,10 +115,11 @@ fn parse_id(id: &ID) -> Result<Uuid> {
     Uuid::parse_str(id).map_err(|_| graphql_error(PaymentError::NotFound))
 }
 
-pub struct QueryRoot;
+#[derive(Default)]
+pub struct MerchantQueries;
 
-#[Object(name = "Query")]
-impl QueryRoot {
+#[Object]
+impl MerchantQueries {
     /// A payment of yours; null for any other id.
     async fn payment(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Payment>> {
         let principal = principal(ctx)?;
@@ -242,10 +255,11 @@ impl QueryRoot {
     }
 }
 
-pub struct MutationRoot;
+#[derive(Default)]
+pub struct MerchantMutations;
 
-#[Object(name = "Mutation")]
-impl MutationRoot {
+#[Object]
+impl MerchantMutations {
     /// Starts a payment. The same `idempotencyKey` with the same input returns the same payment;
     /// with another input it is refused (IDEMPOTENCY_KEY_REUSED).
     async fn create_payment(

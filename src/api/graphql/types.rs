@@ -275,6 +275,75 @@ impl Workflow {
             .await
             .map_err(internal)
     }
+    /// The payment or refund this workflow runs (its id is the workflow's).
+    async fn subject_id(&self) -> ID {
+        ID(self.instance.id.to_string())
+    }
+    /// When it entered its current state.
+    async fn state_since(&self) -> DateTime<Utc> {
+        self.instance.state_since.unwrap_or(self.instance.updated_at)
+    }
+    /// Why it waits for an operator (null unless needsAttention).
+    async fn attention_reason(&self) -> Option<&str> {
+        self.instance
+            .last_error
+            .as_deref()
+            .filter(|_| self.instance.needs_attention)
+    }
+    /// The business deadline of its current state, if it has one: a payment's expiry while it
+    /// is not final.
+    async fn deadline(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        if self.instance.terminal || self.instance.kind != "payment" {
+            return Ok(None);
+        }
+        let payment = store::payments::payment(&engine(ctx).db, self.instance.id)
+            .await
+            .map_err(internal)?;
+        Ok(payment.map(|p| p.expires_at))
+    }
+    /// Its effects not done yet: waiting, running, or out of attempts.
+    async fn pending_effects(&self, ctx: &Context<'_>) -> Result<Vec<PendingEffect>> {
+        let rows = store::operations::pending_effects(&engine(ctx).db, self.instance.id)
+            .await
+            .map_err(internal)?;
+        Ok(rows.into_iter().map(PendingEffect).collect())
+    }
+    /// Its definition as a Mermaid state diagram, the current state marked (class `current`).
+    async fn diagram(&self, ctx: &Context<'_>) -> Option<String> {
+        let definition = engine(ctx)
+            .definitions
+            .get(&self.instance.kind, self.instance.definition_version as u32)?;
+        Some(format!(
+            "{}    classDef current fill:#fde68a,stroke:#b45309,stroke-width:2px\n    class {} current\n",
+            crate::workflow::mermaid(definition),
+            self.instance.state
+        ))
+    }
+    /// The events its definition allows in its current state (what `forceTransition` takes).
+    async fn allowed_events(&self, ctx: &Context<'_>) -> Vec<String> {
+        let Some(definition) = engine(ctx)
+            .definitions
+            .get(&self.instance.kind, self.instance.definition_version as u32)
+        else {
+            return vec![];
+        };
+        let mut events: Vec<String> = definition
+            .transitions
+            .keys()
+            .filter(|(from, _)| *from == self.instance.state)
+            .map(|(_, event)| event.to_string())
+            .collect();
+        events.sort();
+        events
+    }
+    /// Every state of its definition, sorted.
+    async fn definition_states(&self, ctx: &Context<'_>) -> Vec<String> {
+        engine(ctx)
+            .definitions
+            .get(&self.instance.kind, self.instance.definition_version as u32)
+            .map(|definition| definition.state_names())
+            .unwrap_or_default()
+    }
     /// Every event applied, oldest first, whatever its outcome.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<WorkflowEvent>> {
         let rows = store::history(&engine(ctx).db, self.instance.id)
@@ -310,6 +379,47 @@ impl WorkflowEvent {
     /// Why an event was ignored or rejected, and what came with it.
     async fn detail(&self) -> Option<String> {
         self.0.detail.as_ref().map(|d| d.to_string())
+    }
+    /// The operator's note, for an operator's action.
+    async fn note(&self) -> Option<&str> {
+        self.0.detail.as_ref()?.get("note")?.as_str()
+    }
+}
+
+/// An effect of a workflow not done yet.
+pub struct PendingEffect(store::entity::outbox::Model);
+
+#[Object]
+impl PendingEffect {
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Failed executions so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    async fn max_attempts(&self) -> i32 {
+        self.0.max_attempts
+    }
+    /// pending, claimed (running) or failed (out of attempts: the workflow is parked).
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    /// When it runs next (null once out of attempts).
+    async fn next_run_at(&self) -> Option<DateTime<Utc>> {
+        (self.0.status == store::entity::outbox::STATUS_PENDING)
+            .then(|| DateTime::from_timestamp_millis(self.0.due_at_ms))
+            .flatten()
+    }
+    /// The process running it now.
+    async fn claimed_by(&self) -> Option<&str> {
+        self.0
+            .claimed_by
+            .as_deref()
+            .filter(|_| self.0.status == store::entity::outbox::STATUS_CLAIMED)
     }
 }
 

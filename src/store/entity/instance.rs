@@ -18,6 +18,9 @@ pub struct Model {
     pub data: Json,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
+    /// When it entered `state` (set by every transition that changes the state; never NULL
+    /// since m0009).
+    pub state_since: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
 //! sea-orm entities, one module per table.
 
+pub mod admin_key;
 pub mod api_key;
 pub mod history;
 pub mod idempotency;

@@ -1,0 +1,210 @@
+//! The operators' fields (admin keys only; a merchant key gets FORBIDDEN on each): the stuck
+//! list, one workflow, the definitions, "ask Alipay+", and the three actions, each with a
+//! mandatory note recorded in history with the operator's name.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::types::Workflow;
+use super::{coded, engine, graphql_error, internal, parse_id};
+use crate::alipayplus::client::Client;
+use crate::app::operations::{self, Operator};
+use crate::app::payments::{PaymentError, Principal};
+use crate::store::OperatorAction;
+use crate::store::operations::{Cursor, WorkflowFilter as Filter};
+
+/// The operator making the request; FORBIDDEN for a merchant, UNAUTHENTICATED for nobody.
+fn operator<'a>(ctx: &Context<'a>) -> Result<&'a Operator> {
+    match super::principal(ctx)? {
+        Principal::Admin => Ok(ctx
+            .data_opt::<Operator>()
+            .expect("an admin principal comes with its operator")),
+        Principal::Merchant(_) => Err(coded("FORBIDDEN", "operators only: use an admin key")),
+    }
+}
+
+/// Which workflows to list (all given conditions hold). Without `state`, unfinished ones only.
+#[derive(InputObject, Default)]
+pub struct WorkflowFilter {
+    /// payment, refund...
+    pub kind: Option<String>,
+    pub state: Option<String>,
+    pub needs_attention: Option<bool>,
+    /// In its state at least this long.
+    pub stuck_for_seconds: Option<i32>,
+    pub merchant_id: Option<ID>,
+}
+
+impl WorkflowFilter {
+    fn into_store(self) -> Result<Filter> {
+        let stuck_for = match self.stuck_for_seconds {
+            Some(seconds) if seconds < 0 => {
+                return Err(graphql_error(PaymentError::Validation {
+                    field: "filter.stuckForSeconds".into(),
+                    message: "must be zero or more".into(),
+                }));
+            }
+            Some(seconds) => Some(chrono::Duration::seconds(i64::from(seconds))),
+            None => None,
+        };
+        let merchant_id = match self.merchant_id {
+            Some(id) => Some(uuid::Uuid::parse_str(&id).map_err(|_| {
+                graphql_error(PaymentError::Validation {
+                    field: "filter.merchantId".into(),
+                    message: "is not an id".into(),
+                })
+            })?),
+            None => None,
+        };
+        Ok(Filter {
+            kind: self.kind,
+            state: self.state,
+            needs_attention: self.needs_attention,
+            stuck_for,
+            merchant_id,
+        })
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct WorkflowDefinition {
+    pub kind: String,
+    pub version: i32,
+    pub states: Vec<String>,
+    pub mermaid: String,
+}
+
+/// What Alipay+ says about a payment or refund now (inquiryPayment), beside our state.
+#[derive(SimpleObject)]
+pub struct AlipayPlusAnswer {
+    pub api: String,
+    /// SUCCEEDED, REJECTED or UNKNOWN: how the call went.
+    pub outcome: String,
+    pub result_code: Option<String>,
+    pub result_message: Option<String>,
+    /// The payment's result there, e.g. `S SUCCESS`.
+    pub payment_result: Option<String>,
+    /// The refund's transaction status there, when asked about a refund.
+    pub refund_status: Option<String>,
+    /// The verified answer as JSON, or why there is none.
+    pub answer: String,
+    pub our_state: String,
+    pub asked_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+pub struct OperatorQueries;
+
+#[Object]
+impl OperatorQueries {
+    /// Workflows of every kind, oldest in their state first (Relay connection, `first` at most
+    /// 100). E.g. `filter: {needsAttention: true}` is what waits for an operator.
+    async fn workflows(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<WorkflowFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Workflow, EmptyFields, EmptyFields>> {
+        operator(ctx)?;
+        let filter = filter.unwrap_or_default().into_store()?;
+        let (rows, more) = operations::workflows(engine(ctx), &filter, first, after.as_deref())
+            .await
+            .map_err(graphql_error)?;
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|instance| Edge::new(Cursor::of(&instance).encode(), Workflow { instance })),
+        );
+        Ok(connection)
+    }
+
+    /// Any workflow by id (a payment's or refund's id is its workflow's).
+    async fn workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Workflow>> {
+        operator(ctx)?;
+        let Ok(id) = uuid::Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        match crate::store::instance(&engine(ctx).db, id).await {
+            Ok(instance) => Ok(Some(Workflow { instance })),
+            Err(crate::store::StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    /// Every loaded workflow definition, with its Mermaid diagram.
+    async fn workflow_definitions(&self, ctx: &Context<'_>) -> Result<Vec<WorkflowDefinition>> {
+        operator(ctx)?;
+        Ok(engine(ctx)
+            .definitions
+            .iter()
+            .map(|definition| WorkflowDefinition {
+                kind: definition.kind.clone(),
+                version: definition.version as i32,
+                states: definition.state_names(),
+                mermaid: crate::workflow::mermaid(definition),
+            })
+            .collect())
+    }
+
+    /// Asks Alipay+ now (inquiryPayment) about a payment or a refund's payment; changes nothing.
+    async fn ask_alipay_plus(&self, ctx: &Context<'_>, id: ID) -> Result<AlipayPlusAnswer> {
+        operator(ctx)?;
+        let client = ctx.data_unchecked::<Client>();
+        let answer = operations::ask_alipayplus(engine(ctx), client, parse_id(&id)?)
+            .await
+            .map_err(graphql_error)?;
+        Ok(AlipayPlusAnswer {
+            api: answer.api.into(),
+            outcome: answer.outcome.into(),
+            result_code: answer.result_code,
+            result_message: answer.result_message,
+            payment_result: answer.payment_result,
+            refund_status: answer.refund_status,
+            answer: answer.answer,
+            our_state: answer.our_state,
+            asked_at: answer.asked_at,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct OperatorMutations;
+
+#[Object]
+impl OperatorMutations {
+    /// Runs the workflow's pending or parked effects now, their attempts reset.
+    async fn retry_workflow(&self, ctx: &Context<'_>, id: ID, note: String) -> Result<Workflow> {
+        act(ctx, &id, OperatorAction::Retry, &note).await
+    }
+
+    /// Clears needs-attention (and a hold) and arms again the timer its state waits on.
+    async fn resume_workflow(&self, ctx: &Context<'_>, id: ID, note: String) -> Result<Workflow> {
+        act(ctx, &id, OperatorAction::Resume, &note).await
+    }
+
+    /// Applies `event` (snake_case, e.g. `inquiry_success`) if the definition allows it in the
+    /// workflow's state; INVALID_TRANSITION otherwise.
+    async fn force_transition(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        event: String,
+        note: String,
+    ) -> Result<Workflow> {
+        let operator = operator(ctx)?;
+        let instance = operations::force_transition(engine(ctx), operator, parse_id(&id)?, &event, &note)
+            .await
+            .map_err(graphql_error)?;
+        Ok(Workflow { instance })
+    }
+}
+
+async fn act(ctx: &Context<'_>, id: &ID, action: OperatorAction, note: &str) -> Result<Workflow> {
+    let operator = operator(ctx)?;
+    let instance = operations::act(engine(ctx), operator, parse_id(id)?, action, note)
+        .await
+        .map_err(graphql_error)?;
+    Ok(Workflow { instance })
+}

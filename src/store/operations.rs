@@ -1,0 +1,153 @@
+//! What operators read: the stuck list (instances by time in their state, oldest first, with
+//! the contract's filters and keyset paging, each filter served by an index of m0009) and an
+//! instance's pending effects. Operators' writes are in [`super::apply`] (the one write path).
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::entity::{instance, outbox, payment, refund};
+
+/// Which instances an operator asks for. Without `state`, only unfinished ones.
+#[derive(Debug, Clone, Default)]
+pub struct WorkflowFilter {
+    pub kind: Option<String>,
+    pub state: Option<String>,
+    pub needs_attention: Option<bool>,
+    /// In its state at least this long.
+    pub stuck_for: Option<chrono::Duration>,
+    pub merchant_id: Option<Uuid>,
+}
+
+/// Where a page of the stuck list ends: the last row's time in state and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub state_since: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn of(row: &instance::Model) -> Self {
+        Self {
+            state_since: row.state_since.unwrap_or(row.updated_at),
+            id: row.id,
+        }
+    }
+
+    /// `<microseconds>.<uuid>`, opaque to clients.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.state_since.timestamp_micros(), self.id.simple())
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let (micros, id) = text.split_once('.')?;
+        Some(Self {
+            state_since: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: Uuid::parse_str(id).ok()?,
+        })
+    }
+}
+
+/// Up to `first` instances matching `filter`, oldest in their state first, after `after`.
+pub async fn stuck_workflows(
+    db: &DatabaseConnection,
+    filter: &WorkflowFilter,
+    now: DateTime<Utc>,
+    first: u64,
+    after: Option<Cursor>,
+) -> Result<Vec<instance::Model>, StoreError> {
+    let mut condition = Condition::all();
+    // Literal conditions, as the partial indexes are written (see m0009).
+    match filter.needs_attention {
+        Some(true) => condition = condition.add(Expr::cust(plusflow_migrations::NEEDS_ATTENTION)),
+        Some(false) => condition = condition.add(instance::Column::NeedsAttention.eq(false)),
+        None => {}
+    }
+    match &filter.state {
+        Some(state) => condition = condition.add(instance::Column::State.eq(state.clone())),
+        None => condition = condition.add(Expr::cust(plusflow_migrations::NOT_TERMINAL)),
+    }
+    if let Some(kind) = &filter.kind {
+        condition = condition.add(instance::Column::Kind.eq(kind.clone()));
+    }
+    if let Some(stuck_for) = filter.stuck_for {
+        condition = condition.add(instance::Column::StateSince.lte(now - stuck_for));
+    }
+    if let Some(merchant) = filter.merchant_id {
+        let payments = Query::select()
+            .column(payment::Column::Id)
+            .from(payment::Entity)
+            .and_where(payment::Column::MerchantId.eq(merchant))
+            .to_owned();
+        let refunds = Query::select()
+            .column(refund::Column::Id)
+            .from(refund::Entity)
+            .and_where(refund::Column::MerchantId.eq(merchant))
+            .to_owned();
+        condition = condition.add(
+            Condition::any()
+                .add(instance::Column::Id.in_subquery(payments))
+                .add(instance::Column::Id.in_subquery(refunds)),
+        );
+    }
+    if let Some(after) = after {
+        condition = condition.add(
+            Condition::any()
+                .add(instance::Column::StateSince.gt(after.state_since))
+                .add(
+                    Condition::all()
+                        .add(instance::Column::StateSince.eq(after.state_since))
+                        .add(instance::Column::Id.gt(after.id)),
+                ),
+        );
+    }
+    Ok(instance::Entity::find()
+        .filter(condition)
+        .order_by_asc(instance::Column::StateSince)
+        .order_by_asc(instance::Column::Id)
+        .limit(first)
+        .all(db)
+        .await?)
+}
+
+/// The instance's effects not done yet (pending, running or out of attempts), oldest first.
+pub async fn pending_effects(db: &DatabaseConnection, id: Uuid) -> Result<Vec<outbox::Model>, StoreError> {
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::InstanceId.eq(id))
+        .filter(outbox::Column::Kind.eq(outbox::KIND_EFFECT))
+        .filter(outbox::Column::Status.is_in([
+            outbox::STATUS_PENDING,
+            outbox::STATUS_CLAIMED,
+            outbox::STATUS_FAILED,
+        ]))
+        .order_by_asc(outbox::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_garbage_is_no_cursor() {
+        let cursor = Cursor {
+            state_since: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        for garbage in [
+            "",
+            "abc",
+            "12.not-a-uuid",
+            ".",
+            "x.0190f3a0-0000-7000-8000-000000000000",
+        ] {
+            assert_eq!(Cursor::decode(garbage), None, "{garbage}");
+        }
+    }
+}
