@@ -6,12 +6,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use common::app::*;
+use common::operators::*;
 use common::{Backend, wait_for};
 
 on_each_backend!(
@@ -20,35 +20,6 @@ on_each_backend!(
     a_merchant_key_is_forbidden_every_operator_field,
     the_stuck_list_filters_and_pages_oldest_first,
 );
-
-/// The shipped workflows with the refund's `refund` effect given 2 quick attempts, so a refund
-/// Alipay+ cannot be reached for parks within a second.
-pub fn quickly_parking_workflows() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir("workflows").unwrap() {
-        let path = entry.unwrap().path();
-        let mut text = std::fs::read_to_string(&path).unwrap();
-        if path.ends_with("refund.toml") {
-            text = text.replace(
-                "[retry]\nattempts = 100\nbackoff = \"1s\"\ncap = \"1m\"",
-                "[retry]\nattempts = 2\nbackoff = \"100ms\"\ncap = \"100ms\"",
-            );
-            assert!(
-                text.contains("attempts = 2"),
-                "the refund's retry section changed shape"
-            );
-        }
-        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
-    }
-    dir
-}
-
-/// An operator key made by the real command line.
-pub fn operator_key(app: &App, name: &str) -> String {
-    let created = app.plusflow(&["admin", "key", "create", "--name", name]);
-    assert_eq!(created["name"], name);
-    created["apiKey"].as_str().unwrap().to_string()
-}
 
 const WORKFLOW: &str = "id kind state subjectId stateSince needsAttention attentionReason deadline \
     allowedEvents pendingEffects { name status attempts maxAttempts nextRunAt claimedBy lastError } \
@@ -73,39 +44,11 @@ async fn action(app: &App, key: &str, mutation: &str, id: &str, note: &str) -> V
         .await
 }
 
-/// A paid payment and a refund of it that parks (the proxy refuses `refund`): (merchant key,
-/// payment id, refund id).
-pub async fn parked_refund(app: &App) -> (String, String, String) {
-    let (_, key) = app.merchant("Parks refunds");
-    let (payment, _) = app.paid_payment(&key, "to-park", "1000").await;
-    let refund = app.refund(&key, "park-1", &payment, "USD", "300").await;
-    let refund_id = refund["data"]["createRefund"]["id"]
-        .as_str()
-        .expect("a refund")
-        .to_string();
-    let db = &app.engine.db;
-    wait_for("the refund to park", Duration::from_secs(30), || async {
-        let id = refund_id.parse().unwrap();
-        plusflow::store::instance(db, id).await.unwrap().needs_attention
-    })
-    .await;
-    (key, payment, refund_id)
-}
-
-async fn spawn(backend: Backend, workflows: &tempfile::TempDir) -> Option<App> {
-    let setup = Setup {
-        refused: vec!["refund"],
-        workflows: Some(PathBuf::from(workflows.path())),
-        ..Setup::default()
-    };
-    spawn_app_with(backend, setup).await
-}
-
 async fn a_parked_refund_is_found_retried_with_a_note_and_succeeds_with_the_operator_in_history(
     backend: Backend,
 ) {
     let workflows = quickly_parking_workflows();
-    let Some(app) = spawn(backend, &workflows).await else {
+    let Some(app) = spawn_parking_refunds(backend, &workflows).await else {
         return;
     };
     let operator = operator_key(&app, "ana");
@@ -196,7 +139,7 @@ async fn a_force_the_definition_does_not_allow_is_refused_and_one_it_allows_sett
     backend: Backend,
 ) {
     let workflows = quickly_parking_workflows();
-    let Some(app) = spawn(backend, &workflows).await else {
+    let Some(app) = spawn_parking_refunds(backend, &workflows).await else {
         return;
     };
     let operator = operator_key(&app, "bo");

@@ -150,6 +150,16 @@ impl Driver {
         .await;
     }
 
+    /// Sets the window's size in CSS pixels.
+    pub async fn resize(&self, session: &str, width: u32, height: u32) {
+        self.call(
+            "POST",
+            &format!("/session/{session}/window/rect"),
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
+    }
+
     /// Saves a PNG of the page to `file`.
     pub async fn screenshot(&self, session: &str, file: &Path) {
         use base64::Engine as _;

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod operators;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
