@@ -5,7 +5,9 @@
 //!   before this migration start at their last change), so "stuck for" is exact.
 //! - The stuck list's indexes: instances waiting for an operator, and unfinished instances, each
 //!   by time in state. Partial indexes, their conditions written as literals as the queries
-//!   write them (a bound parameter would not let SQLite use a partial index).
+//!   write them (a bound parameter would not let SQLite use a partial index). The partial index
+//!   of parked instances replaces m0001's index on `needs_attention` alone, which SQLite's
+//!   planner preferred, then sorted what it found.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -48,6 +50,7 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         db.execute_unprepared("UPDATE workflow_instances SET state_since = updated_at")
             .await?;
+        db.execute_unprepared("DROP INDEX ix_instances_attention").await?;
         db.execute_unprepared(&format!(
             "CREATE INDEX ix_instances_attention_since ON workflow_instances (state_since, id) \
              WHERE {NEEDS_ATTENTION}"
@@ -73,6 +76,8 @@ impl MigrationTrait for Migration {
         ] {
             db.execute_unprepared(&format!("DROP INDEX {index}")).await?;
         }
+        db.execute_unprepared("CREATE INDEX ix_instances_attention ON workflow_instances (needs_attention)")
+            .await?;
         manager
             .alter_table(
                 Table::alter()

@@ -239,8 +239,22 @@ impl Client {
         self.call(request).await
     }
 
-    /// Signs and sends one request, then verifies and classifies the answer.
+    /// Signs and sends one request, then verifies and classifies the answer (counted in the
+    /// metrics by API and result status, with its latency).
     pub async fn call<R: Api>(&self, request: &R) -> Outcome<R::Response> {
+        let started = std::time::Instant::now();
+        let outcome = self.send(request).await;
+        let status = match &outcome {
+            Outcome::Succeeded(_) => "S",
+            Outcome::Rejected { .. } => "F",
+            Outcome::Unknown { .. } => "U",
+        };
+        let api = R::PATH.rsplit('/').next().unwrap_or(R::PATH);
+        crate::metrics::alipayplus_call(api, status, started.elapsed());
+        outcome
+    }
+
+    async fn send<R: Api>(&self, request: &R) -> Outcome<R::Response> {
         let credentials = &self.credentials;
         let body = match serde_json::to_vec(request) {
             Ok(body) => body,

@@ -102,49 +102,17 @@ async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
 
 /// Prometheus text format: workflow instances by kind and state, parked instances, outbox rows.
 async fn metrics(State(state): State<ApiState>) -> (StatusCode, String) {
-    use std::fmt::Write;
-    let gauges = match crate::store::engine_gauges(&state.engine.db).await {
-        Ok(gauges) => gauges,
+    let engine = &state.engine;
+    match crate::metrics::render(&engine.db, &engine.definitions, engine.clock.now_ms()).await {
+        Ok(text) => (StatusCode::OK, text),
         Err(e) => {
             tracing::warn!("metrics: database unavailable: {e}");
-            return (
+            (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "# database unavailable\n".to_string(),
-            );
+            )
         }
-    };
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP plusflow_workflow_instances Workflow instances by kind and state."
-    );
-    let _ = writeln!(out, "# TYPE plusflow_workflow_instances gauge");
-    for (kind, state, n) in &gauges.instances {
-        let _ = writeln!(
-            out,
-            "plusflow_workflow_instances{{kind=\"{kind}\",state=\"{state}\"}} {n}"
-        );
     }
-    let _ = writeln!(
-        out,
-        "# HELP plusflow_workflow_needs_attention Instances parked for an operator."
-    );
-    let _ = writeln!(out, "# TYPE plusflow_workflow_needs_attention gauge");
-    for (kind, n) in &gauges.needs_attention {
-        let _ = writeln!(out, "plusflow_workflow_needs_attention{{kind=\"{kind}\"}} {n}");
-    }
-    let _ = writeln!(
-        out,
-        "# HELP plusflow_outbox_rows Outbox rows (effects and timers) by status."
-    );
-    let _ = writeln!(out, "# TYPE plusflow_outbox_rows gauge");
-    for (kind, status, n) in &gauges.outbox {
-        let _ = writeln!(
-            out,
-            "plusflow_outbox_rows{{kind=\"{kind}\",status=\"{status}\"}} {n}"
-        );
-    }
-    (StatusCode::OK, out)
 }
 
 /// Binds `host:port` (port 0 picks one) and returns the listener with its real address.

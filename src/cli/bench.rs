@@ -53,6 +53,11 @@ pub enum BenchCommand {
         #[arg(long)]
         compare_pgbench: bool,
     },
+    /// The operators' stuck list at N instances, in a scratch database of the configured kind.
+    Stuck {
+        #[arg(long, default_value_t = 1_000_000)]
+        instances: usize,
+    },
 }
 
 /// The events that take an `engine_probe` instance from its start to `completed`.
@@ -86,6 +91,7 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<ExitCo
             };
             payments_end_to_end(config, payments, load, compare_pgbench).await
         }
+        BenchCommand::Stuck { instances } => super::bench_stuck::run(config, instances.max(1)).await,
     }
 }
 
@@ -136,7 +142,7 @@ async fn engine(config: Config, instances: usize, concurrency: usize) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -4,6 +4,7 @@
 
 pub mod alipayplus;
 mod bench;
+mod bench_stuck;
 mod demo;
 mod simulator;
 mod workflows;
@@ -372,6 +373,7 @@ impl Running {
 /// Starts the parts of `role` on an already booted engine. With `server.port = 0` the API
 /// picks a free port, and the URL Alipay+ notifies becomes that address.
 pub async fn start(config: &Config, engine: Engine, role: Role) -> anyhow::Result<Running> {
+    crate::metrics::install();
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let listener = match role {

@@ -77,6 +77,7 @@ impl Runner {
                 version: instance.definition_version as u32,
             })?;
 
+        let started = std::time::Instant::now();
         let result = if row.kind == outbox::KIND_TIMER {
             EventName::from_str(&row.name)
                 .map(|event| Some(EventInput::new(event, "timer")))
@@ -85,6 +86,13 @@ impl Runner {
             self.run_renewing(&row, claim, self.run_effect(&row, instance.clone()))
                 .await
         };
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(EffectError::Retry(_)) => "retry",
+            Err(EffectError::Permanent(_)) => "permanent",
+            Err(EffectError::Hold(_)) => "hold",
+        };
+        crate::metrics::effect_executed(&instance.kind, &row.name, outcome, started.elapsed());
         let closed = match result {
             Ok(event) => {
                 let applies_event = event.is_some();

@@ -210,6 +210,7 @@ impl StartPlan {
             .await?;
         self.history.append(txn).await?;
         insert_outbox(txn, self.scheduled.clone()).await?;
+        self.history.counted(&self.instance.kind);
         Ok(self.applied())
     }
 
@@ -260,7 +261,11 @@ where
         cte::insert_if("created", std::slice::from_ref(alongside), &mut params)
     );
     sql += &plan.history.insert_for("created", &mut params);
-    Ok(cte::wrote_one_row(db, sql, params).await?)
+    let wrote = cte::wrote_one_row(db, sql, params).await?;
+    if wrote {
+        plan.history.counted(&plan.instance.kind);
+    }
+    Ok(wrote)
 }
 
 /// Applies `event` to instance `id` in its own transaction, retried if it lost a race.
@@ -513,6 +518,7 @@ async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Option<Applied>
         super::inbound::insert(txn, call.clone()).await?;
     }
     insert_outbox(txn, plan.scheduled.clone()).await?;
+    plan.history.counted(&plan.before.kind);
     Ok(Some(plan.applied()))
 }
 
@@ -591,6 +597,9 @@ async fn write_as_one_statement(
     sql += " ";
     sql += &plan.history.insert_for("moved", &mut params);
     let written = cte::wrote_one_row(db, sql, params).await?;
+    if written {
+        plan.history.counted(&plan.before.kind);
+    }
     Ok(written.then(|| plan.applied()))
 }
 
@@ -643,6 +652,12 @@ struct HistoryEntry {
 }
 
 impl HistoryEntry {
+    /// Counts the entry in the metrics, once written (`plusflow_transitions_total`; a
+    /// transaction retried after a lost race may count its entry again).
+    fn counted(&self, kind: &str) {
+        crate::metrics::transition(kind, self.event, self.outcome);
+    }
+
     /// The `INSERT` of this entry for the instance the `source` CTE returned (none if it
     /// returned none), values bound in `params`.
     fn insert_for(&self, source: &str, params: &mut Params) -> String {
@@ -816,7 +831,7 @@ pub(crate) async fn park_in(
         .filter(instance::Column::Id.eq(id))
         .exec(txn)
         .await?;
-    HistoryEntry {
+    let entry = HistoryEntry {
         instance_id: id,
         event: "parked",
         from_state: Some(current.state.clone()),
@@ -825,9 +840,10 @@ pub(crate) async fn park_in(
         actor: park.actor.clone(),
         detail: Some(serde_json::json!({ "reason": park.reason, "hold": park.hold })),
         at: now,
-    }
-    .append(txn)
-    .await
+    };
+    entry.append(txn).await?;
+    entry.counted(&current.kind);
+    Ok(())
 }
 
 /// [`park_in`] in its own transaction, retried if it lost a race.
@@ -942,7 +958,7 @@ pub async fn operator_action(
         };
         let mut detail = detail;
         detail.insert("note".into(), Value::String(note.to_string()));
-        HistoryEntry {
+        let entry = HistoryEntry {
             instance_id: id,
             event: action.event(),
             from_state: Some(current.state.clone()),
@@ -951,10 +967,10 @@ pub async fn operator_action(
             actor: actor.to_string(),
             detail: Some(Value::Object(detail)),
             at: after.updated_at,
-        }
-        .append(&txn)
-        .await?;
+        };
+        entry.append(&txn).await?;
         txn.commit().await?;
+        entry.counted(&current.kind);
         Ok(Ok(after))
     })
     .await

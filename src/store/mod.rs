@@ -31,7 +31,7 @@ pub use apply::{
     operator_action, park_instance, record_unchanged, start_instance,
 };
 pub use outbox::outbox_backlog;
-pub use queries::{EngineGauges, InstanceCounts, count_instances, engine_gauges, history, instance};
+pub use queries::{InstanceCounts, count_instances, history, instance};
 
 use crate::config::{Backend, Config};
 use entity::instance;

@@ -60,6 +60,16 @@ pub async fn stuck_workflows(
     first: u64,
     after: Option<Cursor>,
 ) -> Result<Vec<instance::Model>, StoreError> {
+    Ok(stuck_query(filter, now, first, after).all(db).await?)
+}
+
+/// The query of [`stuck_workflows`] (`bench stuck` shows its plan).
+pub fn stuck_query(
+    filter: &WorkflowFilter,
+    now: DateTime<Utc>,
+    first: u64,
+    after: Option<Cursor>,
+) -> sea_orm::Select<instance::Entity> {
     let mut condition = Condition::all();
     // Literal conditions, as the partial indexes are written (see m0009).
     match filter.needs_attention {
@@ -105,13 +115,11 @@ pub async fn stuck_workflows(
                 ),
         );
     }
-    Ok(instance::Entity::find()
+    instance::Entity::find()
         .filter(condition)
         .order_by_asc(instance::Column::StateSince)
         .order_by_asc(instance::Column::Id)
         .limit(first)
-        .all(db)
-        .await?)
 }
 
 /// The instance's effects not done yet (pending, running or out of attempts), oldest first.

@@ -1,0 +1,236 @@
+//! `bench stuck`: the operators' stuck list at scale. Fills a scratch database (a new SQLite file,
+//! or a new PostgreSQL database next to the configured one, dropped afterwards) with N workflow
+//! instances, 1 in 1,000 parked for an operator and 4 in 100 unfinished, spread over 30 days in
+//! their states; then answers `workflows(filter: {needsAttention: true}, first: 50)` through the
+//! GraphQL schema 50 times and prints the latencies and the database's plan for the query, and
+//! what a `/metrics` scrape costs there.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::boot;
+use crate::clock::SystemClock;
+use crate::config::{Backend, Config};
+use crate::store::entity::instance;
+use crate::store::operations::{WorkflowFilter, stuck_query};
+
+const QUERY: &str = "{ workflows(filter: {needsAttention: true}, first: 50) { edges { node { id kind state stateSince attentionReason } } } }";
+
+pub async fn run(mut config: Config, instances: usize) -> anyhow::Result<ExitCode> {
+    let scratch = Scratch::create(&config).await?;
+    config.database_url = scratch.url.clone();
+    let outcome = fill_and_measure(&config, instances).await;
+    scratch.drop_it(&config).await;
+    outcome
+}
+
+async fn fill_and_measure(config: &Config, instances: usize) -> anyhow::Result<ExitCode> {
+    let engine = boot(config, Arc::new(SystemClock)).await?;
+    let bar = ProgressBar::new(instances as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} instances {per_sec} eta {eta}")
+            .expect("static template"),
+    );
+    let now = chrono::Utc::now();
+    let started = Instant::now();
+    let batch = 1_000;
+    for first in (0..instances).step_by(batch) {
+        let rows: Vec<instance::ActiveModel> = (first..(first + batch).min(instances))
+            .map(|n| generated(n, now).into())
+            .collect();
+        let count = rows.len();
+        instance::Entity::insert_many(rows)
+            .exec_without_returning(&engine.db)
+            .await?;
+        bar.inc(count as u64);
+    }
+    bar.finish_and_clear();
+    let fill_seconds = started.elapsed().as_secs_f64();
+    engine.db.execute_unprepared("ANALYZE").await?;
+
+    let schema = crate::api::graphql::schema(
+        engine.clone(),
+        offline_client(config)?,
+        config.payment_method_limits,
+    );
+    let mut latencies = Vec::new();
+    let mut listed = 0;
+    for _ in 0..50 {
+        let request = async_graphql::Request::new(QUERY)
+            .data(crate::app::payments::Principal::Admin)
+            .data(crate::app::operations::Operator::from_config());
+        let asked = Instant::now();
+        let answer = schema.execute(request).await;
+        latencies.push(asked.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(answer.errors.is_empty(), "{:?}", answer.errors);
+        listed = answer.data.into_json()?["workflows"]["edges"]
+            .as_array()
+            .map_or(0, Vec::len);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let (p50, p99, max) = (
+        super::bench::percentile(&latencies, 50.0),
+        super::bench::percentile(&latencies, 99.0),
+        latencies[latencies.len() - 1],
+    );
+    let mut scrapes = Vec::new();
+    for _ in 0..10 {
+        let scraped = Instant::now();
+        crate::metrics::render(
+            &engine.db,
+            &engine.definitions,
+            chrono::Utc::now().timestamp_millis(),
+        )
+        .await?;
+        scrapes.push(scraped.elapsed().as_secs_f64() * 1000.0);
+    }
+    scrapes.sort_by(f64::total_cmp);
+    let scrape_p50 = super::bench::percentile(&scrapes, 50.0);
+    let filter = WorkflowFilter {
+        needs_attention: Some(true),
+        ..WorkflowFilter::default()
+    };
+    let backend = engine.db.get_database_backend();
+    let statement = stuck_query(&filter, chrono::Utc::now(), 51, None).build(backend);
+    let explain = match backend {
+        DbBackend::Postgres => "EXPLAIN ANALYZE ",
+        _ => "EXPLAIN QUERY PLAN ",
+    };
+    let plan_statement = sea_orm::Statement::from_sql_and_values(
+        backend,
+        format!("{explain}{}", statement.sql),
+        statement.values.map(|v| v.0).unwrap_or_default(),
+    );
+    let plan: Vec<String> = engine
+        .db
+        .query_all_raw(plan_statement)
+        .await?
+        .iter()
+        .map(|row| {
+            row.try_get_by_index::<String>(0)
+                .or_else(|_| row.try_get_by_index::<String>(3))
+                .unwrap_or_default()
+        })
+        .collect();
+    let name = format!("{:?}", config.backend).to_lowercase();
+    println!(
+        "bench stuck on {name}: {instances} instances ({} parked) written in {fill_seconds:.1}s; \
+         workflows(needsAttention, first 50) -> {listed} rows: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms; \
+         a /metrics scrape {scrape_p50:.1} ms",
+        instances.div_ceil(1000)
+    );
+    println!("plan:\n  {}", plan.join("\n  "));
+    println!(
+        "{}",
+        json!({ "bench": "stuck", "backend": name, "instances": instances, "listed": listed,
+                "p50_ms": round(p50), "p99_ms": round(p99), "max_ms": round(max), "fill_s": round(fill_seconds),
+                "metrics_scrape_ms": round(scrape_p50) })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn round(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// Instance `n` of the generated population.
+fn generated(n: usize, now: chrono::DateTime<chrono::Utc>) -> instance::Model {
+    let parked = n.is_multiple_of(1000);
+    let unfinished = parked || n.is_multiple_of(25);
+    let (kind, state) = match (n % 2, unfinished) {
+        (0, true) => ("payment", "awaiting_customer"),
+        (0, false) => ("payment", "succeeded"),
+        (_, true) => ("refund", "submitting"),
+        (_, false) => ("refund", "succeeded"),
+    };
+    // Spread over 30 days in their state, deterministically.
+    let since = now - chrono::Duration::seconds(((n * 7919) % (30 * 86_400)) as i64);
+    instance::Model {
+        id: Uuid::now_v7(),
+        kind: kind.into(),
+        definition_version: 1,
+        state: state.into(),
+        terminal: !unfinished,
+        version: 2,
+        needs_attention: parked,
+        last_error: parked.then(|| "effect 'submit_refund' failed 100 times; last error: HTTP 503".into()),
+        data: json!({ "bench": "stuck" }),
+        created_at: since,
+        updated_at: since,
+        state_since: Some(since),
+    }
+}
+
+/// A client the stuck list never calls (the schema wants one).
+fn offline_client(config: &Config) -> anyhow::Result<crate::alipayplus::client::Client> {
+    use crate::alipayplus::client::{Client, Credentials};
+    use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
+    let key = SigningKey::generate("1");
+    let credentials = Credentials {
+        gateway: "http://127.0.0.1:9".parse()?,
+        client_id: config.alipayplus.client_id.clone(),
+        alipayplus_keys: VerifyingKeys::single(key.public_key(), "1"),
+        signing_key: key,
+    };
+    Client::new(credentials, config.alipayplus.timeouts, Arc::new(SystemClock))
+}
+
+/// The scratch database: a temporary SQLite file, or a new PostgreSQL database.
+struct Scratch {
+    url: String,
+    /// PostgreSQL: the database's name, dropped afterwards. SQLite: the folder, removed.
+    postgres_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Scratch {
+    async fn create(config: &Config) -> anyhow::Result<Self> {
+        match config.backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir()?;
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("bench-stuck.db").display()
+                );
+                Ok(Self {
+                    url,
+                    postgres_name: None,
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                let name = format!("plusflow_bench_stuck_{}", Uuid::new_v4().simple());
+                let admin = sea_orm::Database::connect(&config.database_url).await?;
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await?;
+                let mut url = url::Url::parse(&config.database_url)?;
+                url.set_path(&format!("/{name}"));
+                Ok(Self {
+                    url: url.to_string(),
+                    postgres_name: Some(name),
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    async fn drop_it(self, config: &Config) {
+        if let Some(name) = &self.postgres_name {
+            let dropped = async {
+                let admin = sea_orm::Database::connect(&config.database_url).await?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+                    .await
+            };
+            if let Err(e) = dropped.await {
+                tracing::warn!("could not drop the scratch database {name}: {e}");
+            }
+        }
+    }
+}
