@@ -83,7 +83,7 @@ async fn api_keys_are_several_hashed_and_a_revoked_one_is_refused_by_every_proce
     );
 
     // Revoked by another process (the CLI): this server refuses it within its cache's freshness.
-    let revoked = app.plusflow(&[
+    let revoke = [
         "merchant",
         "key",
         "revoke",
@@ -91,7 +91,8 @@ async fn api_keys_are_several_hashed_and_a_revoked_one_is_refused_by_every_proce
         &merchant,
         "--key",
         second_id,
-    ]);
+    ];
+    let revoked = app.plusflow(&revoke);
     assert_eq!(revoked["revoked"], true);
     wait_for("the revoked key refused", Duration::from_secs(15), || async {
         payments_query(&app, second_key).await["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -101,15 +102,7 @@ async fn api_keys_are_several_hashed_and_a_revoked_one_is_refused_by_every_proce
         authenticated(&payments_query(&app, &first).await),
         "the other key still works"
     );
-    let (code, _, stderr) = app.plusflow_exit(&[
-        "merchant",
-        "key",
-        "revoke",
-        "--merchant",
-        &merchant,
-        "--key",
-        second_id,
-    ]);
+    let (code, _, stderr) = app.plusflow_exit(&revoke);
     assert_ne!(code, 0, "a key is revoked once");
     assert!(stderr.contains("no live key"), "{stderr}");
 }

@@ -4,7 +4,7 @@
 //! - `workflow_instances.state_since`: when the instance entered its current state (rows from
 //!   before this migration start at their last change), so "stuck for" is exact.
 //! - The stuck list's indexes: instances waiting for an operator, and unfinished instances, each
-//!   by time in state. Partial indexes, their conditions written as literals as the queries
+//!   by time in state (with the kind, so `/metrics` counts them by kind from the index alone). Partial indexes, their conditions written as literals as the queries
 //!   write them (a bound parameter would not let SQLite use a partial index). The partial index
 //!   of parked instances replaces m0001's index on `needs_attention` alone, which SQLite's
 //!   planner preferred, then sorted what it found.
@@ -52,12 +52,13 @@ impl MigrationTrait for Migration {
             .await?;
         db.execute_unprepared("DROP INDEX ix_instances_attention").await?;
         db.execute_unprepared(&format!(
-            "CREATE INDEX ix_instances_attention_since ON workflow_instances (state_since, id) \
+            "CREATE INDEX ix_instances_attention_since ON workflow_instances (state_since, id, kind) \
              WHERE {NEEDS_ATTENTION}"
         ))
         .await?;
         db.execute_unprepared(&format!(
-            "CREATE INDEX ix_instances_open_since ON workflow_instances (state_since, id) WHERE {NOT_TERMINAL}"
+            "CREATE INDEX ix_instances_open_since ON workflow_instances (state_since, id, kind) \
+             WHERE {NOT_TERMINAL}"
         ))
         .await?;
         db.execute_unprepared(

@@ -22,10 +22,13 @@ use crate::store::operations::{WorkflowFilter, stuck_query};
 
 const QUERY: &str = "{ workflows(filter: {needsAttention: true}, first: 50) { edges { node { id kind state stateSince attentionReason } } } }";
 
-pub async fn run(mut config: Config, instances: usize) -> anyhow::Result<ExitCode> {
+pub async fn run(config: Config, instances: usize) -> anyhow::Result<ExitCode> {
     let scratch = Scratch::create(&config).await?;
-    config.database_url = scratch.url.clone();
-    let outcome = fill_and_measure(&config, instances).await;
+    let scratch_config = Config {
+        database_url: scratch.url.clone(),
+        ..config.clone()
+    };
+    let outcome = fill_and_measure(&scratch_config, instances).await;
     scratch.drop_it(&config).await;
     outcome
 }
@@ -220,6 +223,7 @@ impl Scratch {
         }
     }
 
+    /// Drops the scratch database, connected as `config` (the configured database) says.
     async fn drop_it(self, config: &Config) {
         if let Some(name) = &self.postgres_name {
             let dropped = async {

@@ -2,7 +2,8 @@
 //! names its webhook URL, so without limits it could make plusflow call the ACQP's own network
 //! (a database admin page, a cloud metadata service at 169.254.169.254): server-side request
 //! forgery. So:
-//! - only http and https URLs, and redirects are never followed (a 3xx is a failed delivery);
+//! - only http and https URLs, redirects are never followed (a 3xx is a failed delivery), and no
+//!   proxy from the environment is used (it would resolve and reach the target unchecked);
 //! - the target's addresses are checked after DNS resolution, by the client's own resolver, so a
 //!   name that resolves to a private address is refused and the connection goes to the very
 //!   address that was checked (no second lookup to rebind); an IP literal is checked before
@@ -25,9 +26,11 @@ pub const TARGET_NOT_ALLOWED: &str = "the webhook target is not a public address
 
 /// The client webhooks are sent with.
 pub fn client(allow_private_targets: bool, timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    // No proxy from the environment either: a proxy would resolve (and reach) the target itself.
     let builder = reqwest::Client::builder()
         .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none());
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy();
     if allow_private_targets {
         builder.build()
     } else {

@@ -392,6 +392,20 @@ impl Plan {
     }
 }
 
+/// The definition (kind and version) `instance` runs on.
+fn definition_of<'a>(
+    definitions: &'a Definitions,
+    instance: &instance::Model,
+) -> Result<&'a Definition, StoreError> {
+    let version = instance.definition_version as u32;
+    definitions
+        .get(&instance.kind, version)
+        .ok_or_else(|| StoreError::UnknownDefinition {
+            kind: instance.kind.clone(),
+            version,
+        })
+}
+
 /// Decides `event` on `current` (pure: nothing is read or written).
 fn plan(
     definitions: &Definitions,
@@ -399,14 +413,7 @@ fn plan(
     current: &instance::Model,
     event: &EventInput,
 ) -> Result<Plan, StoreError> {
-    let version = current.definition_version as u32;
-    let definition =
-        definitions
-            .get(&current.kind, version)
-            .ok_or_else(|| StoreError::UnknownDefinition {
-                kind: current.kind.clone(),
-                version,
-            })?;
+    let definition = definition_of(definitions, current)?;
     let now = clock.now();
     let decision = match hold_of(current) {
         // Held for a money reason: only an operator moves it (DESIGN 9).
@@ -1032,14 +1039,7 @@ async fn resume_in(
     if !current.needs_attention {
         return Ok(Err("the workflow is not waiting for an operator".into()));
     }
-    let version = current.definition_version as u32;
-    let definition =
-        definitions
-            .get(&current.kind, version)
-            .ok_or_else(|| StoreError::UnknownDefinition {
-                kind: current.kind.clone(),
-                version,
-            })?;
+    let definition = definition_of(definitions, current)?;
     let now = clock.now();
     let mut data = current.data.clone();
     if let Value::Object(fields) = &mut data {

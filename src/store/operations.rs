@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::StoreError;
 use super::entity::{instance, outbox, payment, refund};
 
-/// Which instances an operator asks for. Without `state`, only unfinished ones.
+/// Which instances an operator asks for. Without `state`, only unfinished ones, unless
+/// `needs_attention` asks for the parked ones (finished or not).
 #[derive(Debug, Clone, Default)]
 pub struct WorkflowFilter {
     pub kind: Option<String>,
@@ -77,8 +78,11 @@ pub fn stuck_query(
         Some(false) => condition = condition.add(instance::Column::NeedsAttention.eq(false)),
         None => {}
     }
+    // Parked instances are listed finished or not (a webhook out of attempts parks a finished
+    // payment); otherwise, without a state, only unfinished ones.
     match &filter.state {
         Some(state) => condition = condition.add(instance::Column::State.eq(state.clone())),
+        None if filter.needs_attention == Some(true) => {}
         None => condition = condition.add(Expr::cust(plusflow_migrations::NOT_TERMINAL)),
     }
     if let Some(kind) = &filter.kind {

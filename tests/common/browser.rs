@@ -101,11 +101,15 @@ impl Driver {
         found[ELEMENT].as_str().map(str::to_string)
     }
 
-    pub async fn text(&self, session: &str, css: &str) -> String {
-        let element = self
-            .find(session, css)
+    /// The element `css` finds, which must exist.
+    async fn element(&self, session: &str, css: &str) -> String {
+        self.find(session, css)
             .await
-            .unwrap_or_else(|| panic!("no element {css}"));
+            .unwrap_or_else(|| panic!("no element {css}"))
+    }
+
+    pub async fn text(&self, session: &str, css: &str) -> String {
+        let element = self.element(session, css).await;
         self.call("GET", &format!("/session/{session}/element/{element}/text"), None)
             .await
             .as_str()
@@ -114,10 +118,7 @@ impl Driver {
     }
 
     pub async fn click(&self, session: &str, css: &str) {
-        let element = self
-            .find(session, css)
-            .await
-            .unwrap_or_else(|| panic!("no element {css}"));
+        let element = self.element(session, css).await;
         self.call(
             "POST",
             &format!("/session/{session}/element/{element}/click"),
@@ -138,10 +139,7 @@ impl Driver {
 
     /// Types `text` into the element `css`.
     pub async fn type_into(&self, session: &str, css: &str, text: &str) {
-        let element = self
-            .find(session, css)
-            .await
-            .unwrap_or_else(|| panic!("no element {css}"));
+        let element = self.element(session, css).await;
         self.call(
             "POST",
             &format!("/session/{session}/element/{element}/value"),

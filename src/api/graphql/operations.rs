@@ -24,7 +24,8 @@ fn operator<'a>(ctx: &Context<'a>) -> Result<&'a Operator> {
     }
 }
 
-/// Which workflows to list (all given conditions hold). Without `state`, unfinished ones only.
+/// Which workflows to list (all given conditions hold). Without `state`, unfinished ones only,
+/// except that `needsAttention: true` lists every parked one, finished or not.
 #[derive(InputObject, Default)]
 pub struct WorkflowFilter {
     /// payment, refund...
