@@ -357,8 +357,17 @@ async fn the_stuck_list_filters_and_pages_oldest_first(backend: Backend) {
     assert_eq!(attention["data"]["workflows"]["edges"], json!([]));
     let old = stuck(&app, &operator, json!({ "stuckForSeconds": 3600 })).await;
     assert_eq!(old["data"]["workflows"]["edges"], json!([]));
-    let any_time = stuck(&app, &operator, json!({ "kind": "payment", "stuckForSeconds": 0 })).await;
-    assert_eq!(any_time["data"]["workflows"]["edges"].as_array().unwrap().len(), 5, "{any_time}");
+    let any_time = stuck(
+        &app,
+        &operator,
+        json!({ "kind": "payment", "stuckForSeconds": 0 }),
+    )
+    .await;
+    assert_eq!(
+        any_time["data"]["workflows"]["edges"].as_array().unwrap().len(),
+        5,
+        "{any_time}"
+    );
     let (other, _) = app.merchant("Other");
     let theirs = stuck(&app, &operator, json!({ "merchantId": other })).await;
     assert_eq!(theirs["data"]["workflows"]["edges"], json!([]));
