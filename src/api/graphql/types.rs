@@ -414,8 +414,9 @@ impl PendingEffect {
             .then(|| DateTime::from_timestamp_millis(self.0.due_at_ms))
             .flatten()
     }
-    /// The process running it now.
-    async fn claimed_by(&self) -> Option<&str> {
+    /// The process running it now (operators only: null for a merchant).
+    async fn claimed_by(&self, ctx: &Context<'_>) -> Option<&str> {
+        ctx.data_opt::<crate::app::operations::Operator>()?;
         self.0
             .claimed_by
             .as_deref()
