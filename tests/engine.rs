@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use plusflow::app::Engine;
 use plusflow::cli::{Role, boot, start};
-use plusflow::clock::{ManualClock, SharedClock, SystemClock};
+use plusflow::clock::{Clock, ManualClock, SharedClock, SystemClock};
 use plusflow::store::entity::{inbound, outbox};
 use plusflow::store::inbound::InboundCall;
 use plusflow::store::{self, EventInput};
@@ -33,6 +33,7 @@ on_each_backend!(
     a_row_that_cannot_be_recorded_is_parked_with_the_error_instead_of_re_run_forever,
     the_database_clock_corrects_a_process_whose_own_clock_is_off,
     a_claim_whose_lease_ran_out_is_claimed_again_even_while_more_rows_are_due_than_a_batch,
+    a_deadline_in_the_data_fires_its_timers_at_that_time_and_a_missed_one_parks_the_instance,
 );
 
 /// An engine on `env` that runs no workers: the test drives it, child processes do the work.
@@ -262,6 +263,105 @@ async fn a_timer_fires_when_the_clock_passes_it_even_across_a_restart(backend: B
         (fired.actor.as_str(), fired.outcome.as_str()),
         ("timer", "TRANSITIONED")
     );
+    running.stop().await;
+}
+
+async fn a_deadline_in_the_data_fires_its_timers_at_that_time_and_a_missed_one_parks_the_instance(
+    backend: Backend,
+) {
+    use plusflow::store::operations::{WorkflowFilter, stuck_workflows};
+    let options = Options {
+        workflows: Path::new("tests/fixtures/workflows/deadline"),
+        ..Options::default()
+    };
+    let Some(env) = TestEnv::new(backend, options).await else {
+        return;
+    };
+    let config = env.config();
+    let clock = ManualClock::starting_at(Utc::now());
+    let engine = boot(&config, Arc::new(clock.clone())).await.unwrap();
+    let running = start(&config, engine.clone(), Role::Worker).await.unwrap();
+    let now = clock.now();
+    let remind_at = now + chrono::Duration::days(16);
+    let respond_by = now + chrono::Duration::days(20);
+    let data = json!({ "remindAt": remind_at.to_rfc3339(), "respondBy": respond_by.to_rfc3339() });
+    let id = engine
+        .start("deadline_probe", data, "test")
+        .await
+        .unwrap()
+        .instance
+        .id;
+    let timer_due = || async {
+        outbox::Entity::find()
+            .filter(outbox::Column::InstanceId.eq(id))
+            .filter(outbox::Column::Kind.eq(outbox::KIND_TIMER))
+            .filter(outbox::Column::Status.eq(outbox::STATUS_PENDING))
+            .one(&engine.db)
+            .await
+            .unwrap()
+            .map(|row| row.due_at_ms)
+    };
+    assert_eq!(
+        timer_due().await,
+        Some(remind_at.timestamp_millis()),
+        "due at remindAt"
+    );
+    let state = || async { store::instance(&engine.db, id).await.unwrap() };
+
+    clock.advance(Duration::from_secs(16 * 86_400 - 60));
+    engine.wake_relay();
+    assert_eq!(state().await.state, "waiting", "a minute before the reminder");
+    clock.advance(Duration::from_secs(60));
+    engine.wake_relay();
+    wait_for("the reminder", Duration::from_secs(30), || async {
+        state().await.state == "reminded"
+    })
+    .await;
+    assert_eq!(
+        timer_due().await,
+        Some(respond_by.timestamp_millis()),
+        "then due at respondBy"
+    );
+    assert!(!state().await.needs_attention);
+
+    clock.advance(Duration::from_secs(4 * 86_400));
+    engine.wake_relay();
+    wait_for("the deadline", Duration::from_secs(30), || async {
+        state().await.state == "missed"
+    })
+    .await;
+    let missed = state().await;
+    assert!(missed.terminal && missed.needs_attention, "{missed:?}");
+    assert_eq!(missed.last_error.as_deref(), Some("no answer by the deadline"));
+    let filter = WorkflowFilter {
+        needs_attention: Some(true),
+        ..WorkflowFilter::default()
+    };
+    let parked = stuck_workflows(&engine.db, &filter, clock.now(), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        parked.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [id],
+        "operators see it"
+    );
+
+    // A deadline that cannot be read is treated as reached: the timer is due at once.
+    let unreadable = engine
+        .start("deadline_probe", json!({ "remindAt": "next tuesday" }), "test")
+        .await
+        .unwrap()
+        .instance
+        .id;
+    let due = outbox::Entity::find()
+        .filter(outbox::Column::InstanceId.eq(unreadable))
+        .filter(outbox::Column::Kind.eq(outbox::KIND_TIMER))
+        .one(&engine.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .due_at_ms;
+    assert!(due <= clock.now().timestamp_millis(), "due now, not never");
     running.stop().await;
 }
 

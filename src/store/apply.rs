@@ -21,7 +21,7 @@ use super::entity::{history, inbound, instance, outbox};
 use super::outbox::Claim;
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
-use crate::workflow::{self, Decision, Definition, Definitions, EffectName, EventName, Timer};
+use crate::workflow::{self, Decision, Definition, Definitions, EffectName, EventName, Timer, TimerDue};
 
 /// The actor prefix of operators (`admin:<name>`): the only ones who may move a held instance.
 const OPERATOR_ACTOR: &str = "admin";
@@ -446,12 +446,14 @@ fn plan(
                     .is_some_and(|s| s.timer.is_some());
                 has_timer.then_some(Disarm::Timers)
             };
+            // A state that means a missed deadline parks the instance as it is entered.
+            let attention = definition.state(&to).and_then(|state| state.attention.clone());
             let after = instance::Model {
                 state: to.clone(),
                 terminal,
                 version: current.version + 1,
-                needs_attention: false,
-                last_error: None,
+                needs_attention: attention.is_some(),
+                last_error: attention,
                 data,
                 updated_at: now,
                 state_since: if leaving { Some(now) } else { current.state_since },
@@ -502,8 +504,11 @@ async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Option<Applied>
             .col_expr(instance::Column::State, Expr::value(after.state.clone()))
             .col_expr(instance::Column::Terminal, Expr::value(after.terminal))
             .col_expr(instance::Column::Version, Expr::value(after.version))
-            .col_expr(instance::Column::NeedsAttention, Expr::value(false))
-            .col_expr(instance::Column::LastError, Expr::value(Option::<String>::None))
+            .col_expr(
+                instance::Column::NeedsAttention,
+                Expr::value(after.needs_attention),
+            )
+            .col_expr(instance::Column::LastError, Expr::value(after.last_error.clone()))
             .col_expr(instance::Column::Data, Expr::value(after.data.clone()))
             .col_expr(instance::Column::UpdatedAt, Expr::value(after.updated_at))
             .col_expr(instance::Column::StateSince, Expr::value(after.state_since))
@@ -559,11 +564,13 @@ async fn write_as_one_statement(
     }
     sql += &format!(
         "moved AS (UPDATE workflow_instances SET state = {}, terminal = {}, version = {}, \
-         needs_attention = FALSE, last_error = NULL, data = {}, updated_at = {now}, state_since = {} \
+         needs_attention = {}, last_error = {}, data = {}, updated_at = {now}, state_since = {} \
          WHERE id = {} AND version = {}{held} RETURNING id)",
         params.bind(after.state.clone()),
         params.bind(after.terminal),
         params.bind(after.version),
+        params.bind(after.needs_attention),
+        params.bind(after.last_error.clone()),
         params.bind(after.data.clone()),
         params.bind(after.state_since),
         params.bind(after.id),
@@ -736,7 +743,15 @@ fn scheduled_rows(
         })
         .collect();
     if let Some(timer) = timer {
-        let due = now.timestamp_millis() + timer.after.as_millis() as i64;
+        let due = match &timer.due {
+            TimerDue::After(after) => now.timestamp_millis() + after.as_millis() as i64,
+            TimerDue::At(key) => entered
+                .data
+                .get(key)
+                .and_then(Value::as_str)
+                .and_then(|time| DateTime::parse_from_rfc3339(time).ok())
+                .map_or(now.timestamp_millis(), |time| time.timestamp_millis()),
+        };
         rows.push(row(
             outbox::KIND_TIMER,
             timer.on_timeout.into(),

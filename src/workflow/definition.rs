@@ -49,13 +49,18 @@ pub struct StateSpec {
     /// Events accepted here without effect (duplicates, late arrivals): recorded as IGNORED.
     #[serde(default)]
     pub ignore: Vec<EventName>,
+    /// Entering this state parks the instance for an operator with this reason (a deadline
+    /// missed): needs-attention set in the transition's own write.
+    pub attention: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimerSpec {
-    /// A duration such as `"10m"` or `"1h 30m"`.
-    pub after: String,
+    /// A duration such as `"10m"` or `"1h 30m"` after the state is entered...
+    pub after: Option<String>,
+    /// ...or the instance data key holding the RFC 3339 time it fires at (a business deadline).
+    pub at: Option<String>,
     pub on_timeout: EventName,
 }
 
@@ -142,8 +147,18 @@ impl RetryPolicy {
 /// A timer armed when a state is entered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timer {
-    pub after: Duration,
+    pub due: TimerDue,
     pub on_timeout: EventName,
+}
+
+/// When a timer fires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimerDue {
+    /// This long after the state is entered.
+    After(Duration),
+    /// At the RFC 3339 time in this instance data key; at once if the key holds none (a
+    /// deadline that cannot be read is treated as reached, never as far away).
+    At(String),
 }
 
 /// A validated state.
@@ -154,6 +169,8 @@ pub struct State {
     pub terminal: bool,
     pub timer: Option<Timer>,
     pub ignore: HashSet<EventName>,
+    /// Why entering it parks the instance (see `StateSpec::attention`).
+    pub attention: Option<String>,
 }
 
 /// Where a transition (or the start) goes and what it schedules.

@@ -27,7 +27,10 @@ pub fn mermaid(definition: &Definition) -> String {
             .state(from)
             .and_then(|s| s.timer.as_ref())
             .filter(|t| t.on_timeout == *on)
-            .map(|t| format!(" (after {})", humantime::format_duration(t.after)))
+            .map(|t| match &t.due {
+                super::TimerDue::After(after) => format!(" (after {})", humantime::format_duration(*after)),
+                super::TimerDue::At(key) => format!(" (at {key})"),
+            })
             .unwrap_or_default();
         let _ = writeln!(
             out,

@@ -9,8 +9,8 @@ mod validate;
 
 pub use apply::{Decision, apply, start};
 pub use definition::{
-    Definition, Definitions, Problem, RetryPolicy, State, Step, Timer, load, load_built_in, load_dir, parse,
-    parse_duration,
+    Definition, Definitions, Problem, RetryPolicy, State, Step, Timer, TimerDue, load, load_built_in,
+    load_dir, parse, parse_duration,
 };
 pub use graph::mermaid;
 pub use names::{EffectName, EventName, PublicStatus};

@@ -25,7 +25,7 @@ fn apply_decides_each_state_and_event_as_the_table_says() {
     use EventName::*;
     let definition = probe();
     let rest = Some(Timer {
-        after: std::time::Duration::from_secs(1),
+        due: crate::workflow::TimerDue::After(std::time::Duration::from_secs(1)),
         on_timeout: Rested,
     });
     let table: Vec<(&str, EventName, Decision)> = vec![
@@ -129,6 +129,12 @@ terminal = true
 [states.island]
 status = "PENDING"
 timer = { after = "1m", on_timeout = "rested" }
+[states.both]
+status = "PENDING"
+timer = { after = "1m", at = "respondBy", on_timeout = "rested" }
+[states.neither]
+status = "PENDING"
+timer = { on_timeout = "rested" }
 [[transitions]]
 from = "a"
 on = "step_done"
@@ -164,6 +170,8 @@ cap = "1s"
         "state 'island' is unreachable",
         "state 'a' can wait forever",
         "retry.attempts must be at least 1",
+        "state 'both': a timer has either `after` (a duration) or `at` (a data key)",
+        "state 'neither': a timer has either `after` (a duration) or `at` (a data key)",
     ];
     for wanted in expect {
         assert!(
@@ -341,4 +349,20 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_deadline_timer_names_its_data_key_and_an_attention_state_parks() {
+    let text = include_str!("../../tests/fixtures/workflows/deadline/deadline_probe.toml");
+    let deadline = parse(Path::new("deadline_probe.toml"), text).expect("the fixture is valid");
+    let reminded = deadline.state("reminded").unwrap();
+    assert_eq!(
+        reminded.timer.as_ref().map(|t| &t.due),
+        Some(&crate::workflow::TimerDue::At("respondBy".into()))
+    );
+    assert_eq!(
+        deadline.state("missed").unwrap().attention.as_deref(),
+        Some("no answer by the deadline")
+    );
+    assert!(mermaid(&deadline).contains("reminded --> missed : expired (at respondBy)"));
 }

@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::definition::{
-    Definition, DefinitionFile, RetryPolicy, RetrySpec, State, Step, Timer, parse_duration,
+    Definition, DefinitionFile, RetryPolicy, RetrySpec, State, Step, Timer, TimerDue, parse_duration,
 };
 use super::names::{EffectName, EventName};
 
@@ -18,19 +18,28 @@ pub fn validate(spec: DefinitionFile) -> Result<Definition, Vec<String>> {
 
     let mut states = HashMap::new();
     for (name, state) in &spec.states {
-        let timer = state
-            .timer
-            .as_ref()
-            .and_then(|timer| match parse_duration(&timer.after) {
-                Ok(after) => Some(Timer {
-                    after,
-                    on_timeout: timer.on_timeout,
-                }),
-                Err(e) => {
-                    problems.push(format!("state '{name}': timer.after: {e}"));
-                    None
+        let timer = state.timer.as_ref().and_then(|timer| {
+            let due = match (&timer.after, &timer.at) {
+                (Some(after), None) => match parse_duration(after) {
+                    Ok(after) => TimerDue::After(after),
+                    Err(e) => {
+                        problems.push(format!("state '{name}': timer.after: {e}"));
+                        return None;
+                    }
+                },
+                (None, Some(key)) if !key.trim().is_empty() => TimerDue::At(key.clone()),
+                _ => {
+                    problems.push(format!(
+                        "state '{name}': a timer has either `after` (a duration) or `at` (a data key)"
+                    ));
+                    return None;
                 }
-            });
+            };
+            Some(Timer {
+                due,
+                on_timeout: timer.on_timeout,
+            })
+        });
         if state.terminal && state.timer.is_some() {
             problems.push(format!("state '{name}' is terminal but has a timer"));
         }
@@ -42,6 +51,7 @@ pub fn validate(spec: DefinitionFile) -> Result<Definition, Vec<String>> {
                 terminal: state.terminal,
                 timer,
                 ignore: state.ignore.iter().copied().collect(),
+                attention: state.attention.clone(),
             },
         );
     }
