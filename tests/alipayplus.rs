@@ -806,30 +806,19 @@ async fn every_unverifiable_inbound_call_gets_an_alipayplus_error_and_changes_no
 }
 
 #[tokio::test]
-async fn a_dispute_id_reused_for_another_payment_is_refused() {
+async fn a_dispute_about_a_payment_that_is_not_ours_is_refused_and_stored_nowhere() {
+    // (Disputes about our payments: tests/disputes.rs.)
     let api = plusflow_api().await;
-    let retrieval = |payment: &str| {
-        serde_json::json!({
-            "disputeRequestId": "dispute-1", "paymentRequestId": payment,
-            "disputeOccurTime": "2026-11-25T10:00:00+08:00", "requestInformationType": "TRANSACTION_RECEIPT"
-        })
-    };
-    let (first, _, _) = Call::new("/alipayplus/initiateRetrieval", retrieval("pay-1"))
-        .send(&api.base)
-        .await;
-    let (again, _, _) = Call::new("/alipayplus/initiateRetrieval", retrieval("pay-1"))
-        .send(&api.base)
-        .await;
-    let (other, _, _) = Call::new("/alipayplus/initiateRetrieval", retrieval("pay-2"))
+    let retrieval = serde_json::json!({
+        "disputeRequestId": "dispute-1", "paymentRequestId": "pay-1",
+        "disputeOccurTime": "2026-11-25T10:00:00+08:00", "requestInformationType": "TRANSACTION_RECEIPT"
+    });
+    let (answer, _, _) = Call::new("/alipayplus/initiateRetrieval", retrieval)
         .send(&api.base)
         .await;
     assert_eq!(
-        (first.result_status, again.result_status),
-        (ResultStatus::S, ResultStatus::S)
+        (answer.result_status, answer.result_code.as_str()),
+        (ResultStatus::F, "ORDER_NOT_EXIST")
     );
-    assert_eq!(
-        (other.result_status, other.result_code.as_str()),
-        (ResultStatus::F, "REPEAT_REQ_INCONSISTENT")
-    );
-    assert_eq!(plusflow::store::inbound::count(&api.engine.db).await.unwrap(), 2);
+    assert_eq!(plusflow::store::inbound::count(&api.engine.db).await.unwrap(), 0);
 }

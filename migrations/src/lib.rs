@@ -14,9 +14,11 @@ mod m0006_outbox_due_index_for_the_claim_only;
 mod m0007_unique_merchant_order;
 mod m0008_security_records;
 mod m0009_operations;
+mod m0010_disputes;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
+pub use m0010_disputes::UNIQUE_DISPUTE_REQUEST;
 
 pub struct Migrator;
 
@@ -33,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_unique_merchant_order::Migration),
             Box::new(m0008_security_records::Migration),
             Box::new(m0009_operations::Migration),
+            Box::new(m0010_disputes::Migration),
         ]
     }
 }

@@ -19,7 +19,9 @@ use serde::de::DeserializeOwned;
 use crate::alipayplus::inbound::{Endpoint, MAX_BODY_BYTES, Refusal};
 use crate::alipayplus::wire::*;
 use crate::app::Engine;
+use crate::app::disputes::{Initiation, receive};
 use crate::app::payments::{NotificationHandled, handle_notification};
+use crate::store::entity::dispute;
 use crate::store::inbound::{self, AsReceived, InboundCall};
 use crate::store::payments;
 
@@ -213,12 +215,23 @@ async fn initiate_retrieval(
 ) -> Response {
     match verified::<InitiateRetrievalRequest>(&state, &uri, &headers, body).await {
         Ok(Verified { parsed, journal }) => {
+            let initiation = Initiation {
+                kind: dispute::RETRIEVAL,
+                dispute_request_id: &parsed.dispute_request_id,
+                payment_request_id: &parsed.payment_request_id,
+                occurred_at: parsed.dispute_occur_time.as_deref(),
+                reason: parsed
+                    .request_information_type
+                    .as_ref()
+                    .map(|types| types.join(",")),
+                amount: None,
+            };
             let call = journal.call(
                 "initiateRetrieval",
                 &parsed.dispute_request_id,
                 Some(&parsed.payment_request_id),
             );
-            dispute(&state, &uri, call).await
+            dispute(&state, &uri, initiation, call).await
         }
         Err(refused) => refused,
     }
@@ -232,32 +245,44 @@ async fn initiate_escalation(
 ) -> Response {
     match verified::<InitiateEscalationRequest>(&state, &uri, &headers, body).await {
         Ok(Verified { parsed, journal }) => {
+            let initiation = Initiation {
+                kind: dispute::ESCALATION,
+                dispute_request_id: &parsed.dispute_request_id,
+                payment_request_id: &parsed.payment_request_id,
+                occurred_at: parsed.dispute_occur_time.as_deref(),
+                reason: None,
+                amount: parsed
+                    .escalation_amount
+                    .as_ref()
+                    .map(|amount| (amount.currency.clone(), amount.value)),
+            };
             let call = journal.call(
                 "initiateEscalation",
                 &parsed.dispute_request_id,
                 Some(&parsed.payment_request_id),
             );
-            dispute(&state, &uri, call).await
+            dispute(&state, &uri, initiation, call).await
         }
         Err(refused) => refused,
     }
 }
 
-/// Disputes are idempotent by `disputeRequestId`; the same id about another payment is
-/// `REPEAT_REQ_INCONSISTENT` (ALIPAYPLUS.md 1.6).
-async fn dispute(state: &InboundState, uri: &Uri, call: InboundCall<'_>) -> Response {
-    match inbound::first(&state.engine.db, call.api, call.reference).await {
-        Ok(Some(earlier)) if earlier.related_reference.as_deref() != call.related_reference => {
-            let refusal = Refusal {
-                code: "REPEAT_REQ_INCONSISTENT",
-                message: format!(
-                    "disputeRequestId '{}' was sent for another payment",
-                    call.reference
-                ),
-            };
-            state.endpoint.refuse(uri.path(), &refusal).into_response()
-        }
-        Ok(_) => record(state, uri, call).await,
+/// Records a dispute under Alipay+'s rules (`app::disputes::receive`): idempotent by
+/// `disputeRequestId` (a unique index), `REPEAT_REQ_INCONSISTENT` for the same id about another
+/// payment (ALIPAYPLUS.md 1.6), refused (and stored nowhere) for a payment not ours.
+async fn dispute(
+    state: &InboundState,
+    uri: &Uri,
+    initiation: Initiation<'_>,
+    call: InboundCall<'_>,
+) -> Response {
+    let row = call.into_row(state.engine.clock.as_ref());
+    match receive(&state.engine, initiation, row).await {
+        Ok(Ok(())) => acknowledge(state, uri.path()),
+        Ok(Err((code, message))) => state
+            .endpoint
+            .refuse(uri.path(), &Refusal { code, message })
+            .into_response(),
         Err(e) => unavailable(state, uri.path(), &e.to_string()),
     }
 }

@@ -1,6 +1,7 @@
 //! Use cases: the [`Engine`] handle that coordinates the pure workflow core with the store, and
 //! the effect-handler contract between workflows and the edges that act on the world.
 
+pub mod disputes;
 mod effects;
 mod engine;
 pub mod merchants;

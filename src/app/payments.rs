@@ -60,6 +60,10 @@ pub enum PaymentError {
         crate::app::refunds::REFUND_WINDOW_DAYS
     )]
     RefundWindowExpired,
+    #[error("the response deadline of this dispute has passed")]
+    DisputeExpired,
+    #[error("this dispute has been responded to")]
+    AlreadyResponded,
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
 }

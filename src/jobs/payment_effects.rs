@@ -1,7 +1,7 @@
-//! The effects of the `payment` and `refund` workflows. Each turns an Alipay+ answer into the
+//! The effects of the `payment`, `refund` and `dispute` workflows. Each turns an Alipay+ answer into the
 //! workflow's next event; an unknown answer (U, timeout, 5xx, unverifiable) is a retry with the
 //! SAME paymentRequestId / refundRequestId, never a failure. `notify_merchant` delivers the
-//! HMAC-signed webhook of a payment or refund.
+//! HMAC-signed webhook of a payment, refund or dispute; `send_dispute_response` answers a dispute.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -345,6 +345,57 @@ impl PaymentEffects {
         }
     }
 
+    async fn dispute(
+        &self,
+        context: &EffectContext,
+    ) -> Result<crate::app::disputes::DisputeView, EffectError> {
+        let (dispute, instance) =
+            crate::store::disputes::dispute_with_instance(&self.engine.db, context.instance.id)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| {
+                    EffectError::Permanent(format!("no dispute row for instance {}", context.instance.id))
+                })?;
+        Ok(crate::app::disputes::DisputeView { dispute, instance })
+    }
+
+    /// responseRetrieval or responseEscalation with the merchant's recorded response (the same
+    /// body on every retry): S -> response_accepted, F -> response_refused with the code, anything
+    /// unknown -> retried.
+    async fn send_dispute_response(&self, context: EffectContext) -> EffectResult {
+        let view = self.dispute(&context).await?;
+        let dispute = &view.dispute;
+        let mut body = dispute
+            .response
+            .clone()
+            .ok_or_else(|| EffectError::Permanent("the dispute has no recorded response".into()))?;
+        body["disputeRequestId"] = Value::String(dispute.dispute_request_id.clone());
+        let outcome = if dispute.kind == crate::store::entity::dispute::ESCALATION {
+            let request: ResponseEscalationRequest = serde_json::from_value(body)
+                .map_err(|e| EffectError::Permanent(format!("the recorded response is unreadable: {e}")))?;
+            self.client.response_escalation(&request).await
+        } else {
+            let request: ResponseRetrievalRequest = serde_json::from_value(body)
+                .map_err(|e| EffectError::Permanent(format!("the recorded response is unreadable: {e}")))?;
+            self.client.response_retrieval(&request).await
+        };
+        match outcome {
+            Outcome::Succeeded(_) => event(
+                EventName::ResponseAccepted,
+                context.effect,
+                json!({ "resultCode": "SUCCESS" }),
+                Map::new(),
+            ),
+            Outcome::Rejected { code, message, .. } => event(
+                EventName::ResponseRefused,
+                context.effect,
+                json!({ "resultCode": code, "resultMessage": message }),
+                failure_fields(&code),
+            ),
+            Outcome::Unknown { reason, .. } => Err(retry(format!("dispute response: {reason}"))),
+        }
+    }
+
     /// POSTs `{"type":"payment.updated","payment":{...}}` (or `refund.updated`) signed with the merchant's secret:
     /// header `Plusflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. The
     /// object carries its workflow `version` and `updatedAt`, so a merchant drops one older
@@ -355,7 +406,24 @@ impl PaymentEffects {
         let status = status_of(&self.engine, &context.instance);
         let data = &context.instance.data;
         let (version, updated_at) = (context.instance.version, context.instance.updated_at);
-        let (payment, announced, body) = if context.instance.kind == "refund" {
+        let (payment, announced, body) = if context.instance.kind == "dispute" {
+            let view = self.dispute(&context).await?;
+            let payment = rows::payment(&self.engine.db, view.dispute.payment_id)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| EffectError::Permanent("the dispute's payment is gone".into()))?;
+            let dispute = &view.dispute;
+            let body = json!({
+                "type": if context.instance.state == "needs_response" { "dispute.created" } else { "dispute.updated" },
+                "id": context.execution_id,
+                "dispute": {
+                    "id": dispute.id, "paymentId": dispute.payment_id, "disputeRequestId": dispute.dispute_request_id,
+                    "kind": dispute.kind, "status": view.status(), "respondBy": dispute.respond_by,
+                    "reason": dispute.reason, "version": version, "updatedAt": updated_at,
+                }
+            });
+            (payment, format!("DISPUTE_{}", view.status()), body)
+        } else if context.instance.kind == "refund" {
             let (refund, payment) = self.refund(&context).await?;
             let body = json!({
                 "type": "refund.updated",
@@ -537,6 +605,7 @@ impl EffectHandler for Handler {
                 EffectName::CancelPayment => effects.cancel_payment(context).await,
                 EffectName::NotifyMerchant => effects.notify_merchant(context).await,
                 EffectName::SubmitRefund => effects.submit_refund(context).await,
+                EffectName::SendDisputeResponse => effects.send_dispute_response(context).await,
                 other => Err(EffectError::Permanent(format!(
                     "'{other}' is not a payment effect"
                 ))),
@@ -570,6 +639,7 @@ pub fn register(
         EffectName::CancelPayment,
         EffectName::NotifyMerchant,
         EffectName::SubmitRefund,
+        EffectName::SendDisputeResponse,
     ] {
         registry.register(
             effect,

@@ -5,6 +5,7 @@
 //! notifications) is drawn from one seeded generator, so a run is reproducible by `--seed`.
 
 mod checkout;
+pub mod disputes;
 mod notify;
 mod state;
 
@@ -166,6 +167,8 @@ impl Simulator {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/aps/api/v1/payments/{api}", post(api))
+            .route("/aps/api/v1/disputes/{api}", post(api))
+            .route("/simulator/disputes", post(raise_dispute))
             .route(
                 "/checkout/{payment_id}",
                 get(checkout::page).post(checkout::submit),
@@ -291,6 +294,17 @@ impl Simulator {
             "refund" => {
                 let request: RefundRequest = endpoint.verify(path, headers, body)?;
                 serde_json::to_value(self.books().refund(request, now))
+            }
+            "responseRetrieval" | "responseEscalation" => {
+                let request: serde_json::Value = endpoint.verify(path, headers, body)?;
+                let kind = if api == "responseRetrieval" {
+                    "RETRIEVAL"
+                } else {
+                    "ESCALATION"
+                };
+                serde_json::to_value(ResultResponse {
+                    result: disputes::respond(self, kind, &request),
+                })
             }
             _ => {
                 return Err(Refusal {
@@ -428,6 +442,17 @@ fn control_answer(done: Result<(), String>, payment_request_id: &str) -> Respons
     match done {
         Ok(()) => Json(json!({ "changed": payment_request_id })).into_response(),
         Err(e) => (StatusCode::NOT_FOUND, Json(json!({ "error": e }))).into_response(),
+    }
+}
+
+async fn raise_dispute(
+    State(simulator): State<Simulator>,
+    Json(request): Json<disputes::RaiseRequest>,
+) -> Response {
+    let id = request.dispute_request_id.clone();
+    match disputes::raise(&simulator, request) {
+        Ok(()) => Json(json!({ "raised": id })).into_response(),
+        Err(e) => (StatusCode::CONFLICT, Json(json!({ "error": e }))).into_response(),
     }
 }
 

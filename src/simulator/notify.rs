@@ -8,7 +8,7 @@ use super::Simulator;
 use super::state::NotifyState;
 use crate::alipayplus::inbound::verify_answer;
 use crate::alipayplus::signing::{content_to_sign, timestamp};
-use crate::alipayplus::wire::{ResultResponse, ResultStatus};
+use crate::alipayplus::wire::{ResultInfo, ResultResponse, ResultStatus};
 
 /// Delays before each attempt (Antom's published schedule; Alipay+'s is UNCONFIRMED).
 pub const SCHEDULE_SECONDS: [u64; 8] = [0, 120, 600, 600, 3_600, 7_200, 21_600, 54_000];
@@ -34,7 +34,10 @@ pub async fn deliver(simulator: Simulator, payment_request_id: String) {
         let mut acknowledged = false;
         for _ in 0..copies {
             record(&simulator, &payment_request_id, |p| p.notifications_sent += 1);
-            if send(&simulator, &url, &bytes).await {
+            if send(&simulator, &url, &bytes)
+                .await
+                .is_some_and(|result| result.result_status == ResultStatus::S)
+            {
                 acknowledged = true;
                 record(&simulator, &payment_request_id, |p| {
                     p.notifications_acknowledged += 1
@@ -63,12 +66,10 @@ fn record(
     }
 }
 
-/// POSTs one signed notification; true if the answer is a verified `S`.
-async fn send(simulator: &Simulator, url: &str, body: &[u8]) -> bool {
+/// POSTs one signed call to the ACQP; its `result` if the answer is signed and verified.
+pub(super) async fn send(simulator: &Simulator, url: &str, body: &[u8]) -> Option<ResultInfo> {
     let shared = &simulator.shared;
-    let Ok(parsed) = url::Url::parse(url) else {
-        return false;
-    };
+    let parsed = url::Url::parse(url).ok()?;
     let path = parsed.path().to_string();
     let time = timestamp(shared.clock.now());
     let client_id = &shared.config.client_id;
@@ -86,13 +87,11 @@ async fn send(simulator: &Simulator, url: &str, body: &[u8]) -> bool {
         .body(body.to_vec())
         .send()
         .await;
-    let Ok(response) = sent else { return false };
+    let response = sent.ok()?;
     let headers = response.headers().clone();
-    let Ok(bytes) = response.bytes().await else {
-        return false;
-    };
-    let verified = verify_answer(&shared.config.acqp_keys, &path, client_id, &headers, &bytes).is_ok();
-    let acknowledged = serde_json::from_slice::<ResultResponse>(&bytes)
-        .is_ok_and(|answer| answer.result.result_status == ResultStatus::S);
-    verified && acknowledged
+    let bytes = response.bytes().await.ok()?;
+    verify_answer(&shared.config.acqp_keys, &path, client_id, &headers, &bytes).ok()?;
+    serde_json::from_slice::<ResultResponse>(&bytes)
+        .ok()
+        .map(|answer| answer.result)
 }

@@ -88,6 +88,7 @@ pub struct Books {
     refunds: HashMap<String, SimRefund>,
     next_id: u64,
     consult_calls: u32,
+    disputes: HashMap<String, super::disputes::SimDispute>,
 }
 
 fn fail<T>(code: &str, message: &str, make: impl FnOnce(ResultInfo) -> T) -> T {
@@ -467,12 +468,39 @@ impl Books {
             payments,
             refunds,
             consult_calls: self.consult_calls,
+            disputes: self
+                .disputes
+                .iter()
+                .map(|(id, d)| (id.clone(), d.clone()))
+                .collect(),
         }
     }
 
     /// Counts a consultPayment answered.
     pub fn consulted(&mut self) {
         self.consult_calls += 1;
+    }
+
+    /// The notify URL of a paid payment (where its disputes are sent beside).
+    pub fn notify_url(&self, request_id: &str) -> Option<String> {
+        let payment = self.payments.get(request_id)?;
+        (payment.status == PaymentStatus::Succeeded)
+            .then(|| payment.request.payment_notify_url.clone())
+            .flatten()
+    }
+
+    pub fn add_dispute(&mut self, id: &str, dispute: super::disputes::SimDispute) {
+        self.disputes.insert(id.to_string(), dispute);
+    }
+
+    pub fn dispute(&self, id: &str) -> Option<&super::disputes::SimDispute> {
+        self.disputes.get(id)
+    }
+
+    pub fn dispute_mut(&mut self, id: &str, change: impl FnOnce(&mut super::disputes::SimDispute)) {
+        if let Some(dispute) = self.disputes.get_mut(id) {
+            change(dispute);
+        }
     }
 }
 
@@ -501,6 +529,8 @@ pub struct Ledger {
     pub refunds: BTreeMap<String, LedgerRefund>,
     /// consultPayment calls answered.
     pub consult_calls: u32,
+    /// By disputeRequestId: the disputes raised and the responses received.
+    pub disputes: BTreeMap<String, super::disputes::SimDispute>,
 }
 
 #[derive(Debug, Serialize)]

@@ -12,6 +12,7 @@ mod apply;
 pub mod credentials;
 mod cte;
 pub mod db_clock;
+pub mod disputes;
 pub mod entity;
 pub mod inbound;
 pub mod marks;
@@ -42,6 +43,12 @@ pub(crate) trait OfInstance {
 }
 
 impl OfInstance for entity::payment::Model {
+    fn instance_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl OfInstance for entity::dispute::Model {
     fn instance_id(&self) -> Uuid {
         self.id
     }

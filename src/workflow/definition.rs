@@ -276,13 +276,14 @@ pub fn parse(file: &Path, text: &str) -> Result<Definition, Vec<Problem>> {
 
 /// The workflow files shipped with plusflow, built into the binary: an installed binary runs
 /// anywhere, and a configured folder overrides them.
-const BUILT_IN: [(&str, &str); 3] = [
+const BUILT_IN: [(&str, &str); 4] = [
     (
         "engine_probe.toml",
         include_str!("../../workflows/engine_probe.toml"),
     ),
     ("payment.toml", include_str!("../../workflows/payment.toml")),
     ("refund.toml", include_str!("../../workflows/refund.toml")),
+    ("dispute.toml", include_str!("../../workflows/dispute.toml")),
 ];
 
 /// The shipped definitions (see [`BUILT_IN`]), validated like a folder's.

@@ -56,6 +56,16 @@ pub enum EventName {
     RefundSucceeded,
     /// `refund`: Alipay+ answered F.
     RefundFailed,
+    /// `dispute`: 80% of the response window has passed (its `remindAt`).
+    DeadlineNear,
+    /// `dispute`: the response window closed (its `respondBy`) without a response.
+    DeadlinePassed,
+    /// `dispute`: the merchant answered; the response is in the dispute's row.
+    DisputeResponded,
+    /// `dispute`: Alipay+ accepted the response (S).
+    ResponseAccepted,
+    /// `dispute`: Alipay+ refused the response (F).
+    ResponseRefused,
 }
 
 /// Work a transition schedules, executed by a background job after the transaction commits.
@@ -91,6 +101,8 @@ pub enum EffectName {
     NotifyMerchant,
     /// `refund`: call Alipay+ `refund` (same refundRequestId on every retry).
     SubmitRefund,
+    /// `dispute`: send responseRetrieval / responseEscalation (the same request on every retry).
+    SendDisputeResponse,
 }
 
 /// What a state shows to API users.

@@ -4,6 +4,7 @@
 //! The schema knows nothing of axum: the HTTP layer puts the authenticated [`Principal`] (or
 //! none) into each request's data.
 
+mod dispute_types;
 pub mod limits;
 mod operations;
 mod reads;
@@ -28,11 +29,19 @@ pub use types::*;
 /// The merchants' fields and the operators' (`operations`), one schema.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(MerchantQueries, operations::OperatorQueries);
+pub struct QueryRoot(
+    MerchantQueries,
+    dispute_types::DisputeQueries,
+    operations::OperatorQueries,
+);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(MerchantMutations, operations::OperatorMutations);
+pub struct MutationRoot(
+    MerchantMutations,
+    dispute_types::DisputeMutations,
+    operations::OperatorMutations,
+);
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -90,6 +99,8 @@ fn graphql_error(error: PaymentError) -> async_graphql::Error {
         PaymentError::NotRefundable(_) => coded("PAYMENT_NOT_REFUNDABLE", error.to_string()),
         PaymentError::RefundExceedsRefundable { .. } => coded("REFUND_EXCEEDS_REFUNDABLE", error.to_string()),
         PaymentError::RefundWindowExpired => coded("REFUND_WINDOW_EXPIRED", error.to_string()),
+        PaymentError::DisputeExpired => coded("DISPUTE_EXPIRED", error.to_string()),
+        PaymentError::AlreadyResponded => coded("ALREADY_RESPONDED", error.to_string()),
         PaymentError::Unavailable(cause) => internal(cause),
     }
 }

@@ -212,6 +212,13 @@ impl Payment {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.instance.updated_at
     }
+    /// Alipay+'s retrievals and escalations about the payment, oldest first.
+    async fn disputes(&self, ctx: &Context<'_>) -> Result<Vec<super::dispute_types::Dispute>> {
+        let views = crate::app::disputes::disputes_of(engine(ctx), self.0.payment.id)
+            .await
+            .map_err(super::graphql_error)?;
+        Ok(views.into_iter().map(super::dispute_types::Dispute).collect())
+    }
     /// Every refund of the payment, oldest first.
     async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<super::Refund>> {
         let views = self.loaded_refunds(ctx).await?;

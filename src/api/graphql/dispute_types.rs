@@ -1,0 +1,243 @@
+//! GraphQL of disputes: the `Dispute` object, the merchant's queries and its two responses.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::types::{Money, Payment, Workflow};
+use super::{engine, graphql_error, parse_id, principal};
+use crate::app::disputes::{self, DisputeView, Response};
+use crate::app::payments::{self, PaymentError};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DisputeKind {
+    Retrieval,
+    Escalation,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DisputeStatus {
+    NeedsResponse,
+    Responding,
+    Responded,
+    Expired,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[allow(clippy::enum_variant_names)] // the contract's names
+pub enum RetrievalResponseCode {
+    /// Wire `0001`: all the information asked for.
+    AllDocuments,
+    /// `0002`: part of it.
+    SomeDocuments,
+    /// `0003`: none.
+    NoDocuments,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[allow(clippy::enum_variant_names)] // the contract's names
+pub enum EscalationDecision {
+    AcceptRefund,
+    AcceptPartialRefund,
+    RefuseRefund,
+}
+
+#[derive(InputObject)]
+pub struct RespondToRetrievalInput {
+    pub dispute_id: ID,
+    pub response_code: RetrievalResponseCode,
+    pub remarks: Option<String>,
+    pub transaction_receipt: Option<String>,
+    pub proof_of_delivery: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct RespondToEscalationInput {
+    pub dispute_id: ID,
+    pub decision: EscalationDecision,
+    pub remarks: Option<String>,
+}
+
+/// An Alipay+ retrieval or escalation about one of your payments.
+pub struct Dispute(pub DisputeView);
+
+#[Object]
+impl Dispute {
+    async fn id(&self) -> ID {
+        ID(self.0.dispute.id.to_string())
+    }
+    async fn dispute_request_id(&self) -> &str {
+        &self.0.dispute.dispute_request_id
+    }
+    async fn kind(&self) -> DisputeKind {
+        if self.0.dispute.kind == crate::store::entity::dispute::ESCALATION {
+            DisputeKind::Escalation
+        } else {
+            DisputeKind::Retrieval
+        }
+    }
+    async fn payment(&self, ctx: &Context<'_>) -> Result<Payment> {
+        let view = payments::get_payment(
+            engine(ctx),
+            &payments::Principal::Admin,
+            self.0.dispute.payment_id,
+        )
+        .await
+        .map_err(graphql_error)?;
+        Ok(Payment::from(view))
+    }
+    async fn status(&self) -> DisputeStatus {
+        match self.0.status() {
+            "NEEDS_RESPONSE" => DisputeStatus::NeedsResponse,
+            "RESPONDED" => DisputeStatus::Responded,
+            "EXPIRED" => DisputeStatus::Expired,
+            _ => DisputeStatus::Responding,
+        }
+    }
+    /// What a retrieval asks for (`requestInformationType`).
+    async fn reason(&self) -> Option<&str> {
+        self.0.dispute.reason.as_deref()
+    }
+    async fn escalation_amount(&self) -> Option<Money> {
+        Some(Money {
+            currency: self.0.dispute.currency.clone()?,
+            value: self.0.dispute.escalation_amount?.to_string(),
+        })
+    }
+    /// The response deadline: 20 days from the dispute for a retrieval, 10 for an escalation.
+    async fn respond_by(&self) -> DateTime<Utc> {
+        self.0.dispute.respond_by
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.dispute.created_at
+    }
+    async fn workflow(&self) -> Workflow {
+        Workflow {
+            instance: self.0.instance.clone(),
+        }
+    }
+}
+
+/// The merchant's dispute queries (merged into `Query`).
+#[derive(Default)]
+pub struct DisputeQueries;
+
+#[Object]
+impl DisputeQueries {
+    /// A dispute of yours; null for any other id.
+    async fn dispute(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Dispute>> {
+        let principal = principal(ctx)?;
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        match disputes::get_dispute(engine(ctx), principal, id).await {
+            Ok(view) => Ok(Some(Dispute(view))),
+            Err(PaymentError::NotFound) => Ok(None),
+            Err(e) => Err(graphql_error(e)),
+        }
+    }
+
+    /// Your disputes, newest first (Relay connection; `first` at most 100).
+    async fn disputes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Dispute, EmptyFields, EmptyFields>> {
+        let principal = principal(ctx)?;
+        let first = first.unwrap_or(20);
+        if !(1..=100).contains(&first) {
+            return Err(graphql_error(payments::invalid("first", "must be 1 to 100")));
+        }
+        let before = match &after {
+            Some(cursor) => Some(
+                Uuid::parse_str(cursor)
+                    .map_err(|_| graphql_error(payments::invalid("after", "not a cursor")))?,
+            ),
+            None => None,
+        };
+        let mut views = disputes::merchant_disputes(engine(ctx), principal, before, first as u64 + 1)
+            .await
+            .map_err(graphql_error)?;
+        let more = views.len() > first as usize;
+        views.truncate(first as usize);
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(
+            views
+                .into_iter()
+                .map(|view| Edge::new(view.dispute.id.to_string(), Dispute(view))),
+        );
+        Ok(connection)
+    }
+}
+
+/// The merchant's responses (merged into `Mutation`).
+#[derive(Default)]
+pub struct DisputeMutations;
+
+#[Object]
+impl DisputeMutations {
+    /// Answers a retrieval; sent to Alipay+ (retried until it answers). Refused after its
+    /// deadline (DISPUTE_EXPIRED) or once answered (ALREADY_RESPONDED).
+    async fn respond_to_retrieval(
+        &self,
+        ctx: &Context<'_>,
+        input: RespondToRetrievalInput,
+        idempotency_key: String,
+    ) -> Result<Dispute> {
+        let principal = principal(ctx)?;
+        let response = Response::Retrieval {
+            response_code: match input.response_code {
+                RetrievalResponseCode::AllDocuments => "0001",
+                RetrievalResponseCode::SomeDocuments => "0002",
+                RetrievalResponseCode::NoDocuments => "0003",
+            },
+            remarks: input.remarks,
+            transaction_receipt: input.transaction_receipt,
+            proof_of_delivery: input.proof_of_delivery,
+        };
+        let view = disputes::respond(
+            engine(ctx),
+            principal,
+            parse_id(&input.dispute_id)?,
+            response,
+            &idempotency_key,
+        )
+        .await
+        .map_err(graphql_error)?;
+        Ok(Dispute(view))
+    }
+
+    /// Answers an escalation. This version sends REFUSE_REFUND only: accepting one (with the
+    /// refund it makes) is refused with ESCALATION_REFUND_UNSUPPORTED; refund the payment with
+    /// createRefund and refuse, or let an operator answer.
+    async fn respond_to_escalation(
+        &self,
+        ctx: &Context<'_>,
+        input: RespondToEscalationInput,
+        idempotency_key: String,
+    ) -> Result<Dispute> {
+        let principal = principal(ctx)?;
+        if input.decision != EscalationDecision::RefuseRefund {
+            return Err(super::coded(
+                "ESCALATION_REFUND_UNSUPPORTED",
+                "accepting an escalation is not supported yet: refund with createRefund, then refuse",
+            ));
+        }
+        let response = Response::Escalation {
+            refund_type: "REFUSE_REFUND",
+            remarks: input.remarks,
+        };
+        let view = disputes::respond(
+            engine(ctx),
+            principal,
+            parse_id(&input.dispute_id)?,
+            response,
+            &idempotency_key,
+        )
+        .await
+        .map_err(graphql_error)?;
+        Ok(Dispute(view))
+    }
+}

@@ -1,0 +1,301 @@
+//! Disputes (ALIPAYPLUS.md 5): Alipay+'s initiations received (verified by the route, then
+//! recorded under Alipay+'s rules, see `store::disputes`), their response windows, and the
+//! merchant's responses.
+//!
+//! Windows, from `disputeOccurTime` (our receipt if absent): a retrieval is answered within 20
+//! days (the digest); an escalation within 10 days. UNCONFIRMED: the digest states no escalation
+//! deadline for ACQPs; 10 days is the sibling rule Antom imposes on its merchants, the
+//! conservative reading. The merchant is reminded at 80% of the window (`remindAt`); at
+//! `respondBy` the dispute expires, parked for an operator (workflows/dispute.toml).
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::Engine;
+use super::payments::{PaymentError, Principal, check_length, invalid};
+use crate::store::disputes::{self, Opened};
+use crate::store::entity::{dispute, inbound, instance};
+use crate::store::payments::{self as rows, IdempotencyKey};
+use crate::store::{NewInstance, StoreError};
+
+pub const RETRIEVAL_WINDOW_DAYS: i64 = 20;
+pub const ESCALATION_WINDOW_DAYS: i64 = 10;
+
+/// A dispute with its instance.
+#[derive(Debug, Clone)]
+pub struct DisputeView {
+    pub dispute: dispute::Model,
+    pub instance: instance::Model,
+}
+
+impl DisputeView {
+    /// NEEDS_RESPONSE, RESPONDING, RESPONDED or EXPIRED (a refused response shows as
+    /// RESPONDING: it waits for an operator).
+    pub fn status(&self) -> &'static str {
+        match self.instance.state.as_str() {
+            "needs_response" | "reminded" => "NEEDS_RESPONSE",
+            "responded" => "RESPONDED",
+            "expired" => "EXPIRED",
+            _ => "RESPONDING",
+        }
+    }
+}
+
+/// An initiation Alipay+ sent, verified.
+pub struct Initiation<'a> {
+    pub kind: &'static str,
+    pub dispute_request_id: &'a str,
+    pub payment_request_id: &'a str,
+    pub occurred_at: Option<&'a str>,
+    pub reason: Option<String>,
+    /// An escalation's amount: (currency, minor units).
+    pub amount: Option<(String, i64)>,
+}
+
+/// How an initiation is answered: `Ok` is acknowledged (S), `Err` refused with an Alipay+ code.
+pub type Answer = Result<(), (&'static str, String)>;
+
+/// Records an initiation (with `call`, its journal row) if the payment is ours and Alipay+'s
+/// rules allow it; the same `disputeRequestId` again for the same payment is acknowledged again.
+pub async fn receive(
+    engine: &Engine,
+    initiation: Initiation<'_>,
+    call: inbound::Model,
+) -> Result<Answer, StoreError> {
+    let Some((payment, payment_instance)) =
+        rows::payment_by_request_id(&engine.db, initiation.payment_request_id).await?
+    else {
+        return Ok(Err(("ORDER_NOT_EXIST", "no such payment".into())));
+    };
+    if payment_instance.state != "succeeded" {
+        return Ok(Err((
+            "ORDER_STATUS_INVALID",
+            "the payment did not succeed".into(),
+        )));
+    }
+    let Some(merchant) = super::merchants::merchant(engine, payment.merchant_id).await? else {
+        return Ok(Err(("ORDER_NOT_EXIST", "no such payment".into())));
+    };
+    let now = engine.clock.now();
+    let occurred_at = initiation
+        .occurred_at
+        .and_then(|time| DateTime::parse_from_rfc3339(time).ok())
+        .map_or(now, |time| time.with_timezone(&Utc))
+        .min(now);
+    let window = Duration::days(if initiation.kind == dispute::ESCALATION {
+        ESCALATION_WINDOW_DAYS
+    } else {
+        RETRIEVAL_WINDOW_DAYS
+    });
+    let respond_by = occurred_at + window;
+    let remind_at = occurred_at + window * 4 / 5;
+    if let Some((currency, _)) = &initiation.amount
+        && *currency != payment.currency
+    {
+        return Ok(Err((
+            "PARAM_ILLEGAL",
+            "escalationAmount is not in the payment's currency".into(),
+        )));
+    }
+    let row = dispute::Model {
+        id: Uuid::nil(),
+        dispute_request_id: initiation.dispute_request_id.to_string(),
+        kind: initiation.kind.to_string(),
+        payment_id: payment.id,
+        merchant_id: payment.merchant_id,
+        reason: initiation.reason,
+        currency: initiation.amount.as_ref().map(|(currency, _)| currency.clone()),
+        escalation_amount: initiation.amount.map(|(_, value)| value),
+        occurred_at,
+        respond_by,
+        response: None,
+        refund_id: None,
+        created_at: now,
+    };
+    let new_instance = NewInstance {
+        actor: "alipayplus".into(),
+        data: json!({
+            "notifyMerchant": merchant.webhook_url.is_some(),
+            "respondBy": respond_by.to_rfc3339(),
+            "remindAt": remind_at.to_rfc3339(),
+        }),
+    };
+    let paid_at = payment.created_at;
+    let opened = disputes::open_dispute(
+        &engine.db,
+        &engine.definitions,
+        engine.clock.as_ref(),
+        &row,
+        paid_at,
+        &new_instance,
+        call,
+    )
+    .await?;
+    Ok(match opened {
+        Opened::Created(applied) => {
+            engine.wake_relay();
+            engine.announce(applied.instance.id);
+            Ok(())
+        }
+        Opened::Again(_) => Ok(()),
+        Opened::Inconsistent => Err((
+            "REPEAT_REQ_INCONSISTENT",
+            "this disputeRequestId was sent for another payment".into(),
+        )),
+        // UNCONFIRMED: the digest names no result code for a dispute over Alipay+'s limits.
+        Opened::Refused(why) => Err(("PARAM_ILLEGAL", why)),
+    })
+}
+
+/// Dispute `id`, if `principal` may see it.
+pub async fn get_dispute(
+    engine: &Engine,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<DisputeView, PaymentError> {
+    let (dispute, instance) = disputes::dispute_with_instance(&engine.db, id)
+        .await?
+        .ok_or(PaymentError::NotFound)?;
+    match principal {
+        Principal::Merchant(merchant) if merchant.id != dispute.merchant_id => Err(PaymentError::NotFound),
+        _ => Ok(DisputeView { dispute, instance }),
+    }
+}
+
+/// A payment's disputes (the caller may see the payment).
+pub async fn disputes_of(engine: &Engine, payment_id: Uuid) -> Result<Vec<DisputeView>, PaymentError> {
+    Ok(disputes::disputes_of(&engine.db, payment_id)
+        .await?
+        .into_iter()
+        .map(|(dispute, instance)| DisputeView { dispute, instance })
+        .collect())
+}
+
+/// A merchant's disputes, newest first.
+pub async fn merchant_disputes(
+    engine: &Engine,
+    principal: &Principal,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<DisputeView>, PaymentError> {
+    let Principal::Merchant(merchant) = principal else {
+        return Err(PaymentError::Forbidden);
+    };
+    Ok(
+        disputes::disputes_of_merchant(&engine.db, merchant.id, before, limit)
+            .await?
+            .into_iter()
+            .map(|(dispute, instance)| DisputeView { dispute, instance })
+            .collect(),
+    )
+}
+
+/// A merchant's response to a dispute: the body sent to Alipay+ (without `disputeRequestId`,
+/// added when sent).
+pub enum Response {
+    Retrieval {
+        /// `0001`, `0002` or `0003`.
+        response_code: &'static str,
+        remarks: Option<String>,
+        transaction_receipt: Option<String>,
+        proof_of_delivery: Option<String>,
+    },
+    Escalation {
+        /// `REFUSE_REFUND` (ACCEPT_* make a refund; not in this version).
+        refund_type: &'static str,
+        remarks: Option<String>,
+    },
+}
+
+/// Records the merchant's response to dispute `id` and starts sending it; the same
+/// `idempotency_key` with the same response returns the dispute as it is.
+pub async fn respond(
+    engine: &Engine,
+    principal: &Principal,
+    id: Uuid,
+    response: Response,
+    idempotency_key: &str,
+) -> Result<DisputeView, PaymentError> {
+    let Principal::Merchant(merchant) = principal else {
+        return Err(PaymentError::Forbidden);
+    };
+    check_length("idempotencyKey", idempotency_key, 255)?;
+    let view = get_dispute(engine, principal, id).await?;
+    let (kind, body) = match response {
+        Response::Retrieval {
+            response_code,
+            remarks,
+            transaction_receipt,
+            proof_of_delivery,
+        } => {
+            for (field, text) in [
+                ("remarks", &remarks),
+                ("transactionReceipt", &transaction_receipt),
+                ("proofOfDelivery", &proof_of_delivery),
+            ] {
+                if let Some(text) = text {
+                    check_length(field, text, 4000)?;
+                }
+            }
+            let mut body = json!({ "responseCode": response_code });
+            if let Some(remarks) = remarks {
+                body["remarks"] = Value::String(remarks);
+            }
+            if let Some(receipt) = transaction_receipt {
+                body["otherDocumentation"] = json!([{ "attachmentName": "transaction receipt",
+                    "attachmentType": "TRANSACTION_RECEIPT", "contentType": "text/plain", "content": receipt }]);
+            }
+            if let Some(proof) = proof_of_delivery {
+                body["proofOfDelivery"] = json!({ "deliveryTrackingNo": proof });
+            }
+            (dispute::RETRIEVAL, body)
+        }
+        Response::Escalation { refund_type, remarks } => {
+            if let Some(remarks) = &remarks {
+                check_length("remarks", remarks, 4000)?;
+            }
+            let mut body = json!({ "refundType": refund_type });
+            if let Some(remarks) = remarks {
+                body["remarks"] = Value::String(remarks);
+            }
+            (dispute::ESCALATION, body)
+        }
+    };
+    if view.dispute.kind != kind {
+        return Err(invalid(
+            "input.disputeId",
+            format!("is a {}", view.dispute.kind.to_lowercase()),
+        ));
+    }
+    let scope = format!("merchant:{}:dispute-response", merchant.id);
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        serde_json::to_vec(&json!({ "dispute": id, "response": body })).expect("JSON"),
+    ));
+    let key = IdempotencyKey {
+        scope: &scope,
+        key: idempotency_key,
+        request_hash: &hash,
+    };
+    let recorded = disputes::record_response(
+        &engine.db,
+        &engine.definitions,
+        engine.clock.as_ref(),
+        key,
+        id,
+        &body,
+        &format!("merchant:{}", merchant.id),
+    )
+    .await?;
+    match recorded {
+        disputes::Responded::Recorded => {
+            engine.wake_relay();
+            engine.announce(id);
+        }
+        disputes::Responded::SameKeyBefore => {}
+        disputes::Responded::KeyReused => return Err(PaymentError::IdempotencyKeyReused),
+        disputes::Responded::Expired => return Err(PaymentError::DisputeExpired),
+        disputes::Responded::AlreadyResponded => return Err(PaymentError::AlreadyResponded),
+    }
+    get_dispute(engine, principal, id).await
+}

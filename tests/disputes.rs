@@ -1,0 +1,370 @@
+//! Disputes over real HTTP, on SQLite and on PostgreSQL + Redis: Alipay+ (the simulator) raises
+//! a retrieval, the merchant is told by webhook, answers, and the simulator's ledger holds the
+//! answer; Alipay+'s limits (one open at a time, five retrievals a payment) refuse what they
+//! must; a duplicated or replayed initiation changes nothing and the same id for another payment
+//! is REPEAT_REQ_INCONSISTENT; a dispute whose deadline has passed expires, parked for an
+//! operator, and can no longer be answered; merchant B sees none of A's disputes.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use plusflow::alipayplus::signing::timestamp;
+use serde_json::{Value, json};
+
+use common::app::*;
+use common::{Backend, poll_until, wait_for};
+
+on_each_backend!(
+    a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_the_answer,
+    alipayplus_limits_refuse_a_second_open_retrieval_and_a_sixth_one,
+    a_duplicated_or_replayed_initiation_changes_nothing,
+    a_dispute_past_its_deadline_expires_for_an_operator_and_cannot_be_answered,
+    an_escalation_is_refused_with_remarks_and_merchant_b_sees_none_of_it,
+);
+
+const DISPUTE: &str = "id disputeRequestId kind status reason respondBy escalationAmount { currency value } \
+    payment { id } workflow { state needsAttention attentionReason }";
+
+async fn disputes_of(app: &App, key: &str, payment: &str) -> Value {
+    let query = format!("query($id: ID!) {{ payment(id: $id) {{ disputes {{ {DISPUTE} }} }} }}");
+    app.gql(Some(key), &query, json!({ "id": payment })).await["data"]["payment"]["disputes"].clone()
+}
+
+async fn wait_dispute_status(app: &App, key: &str, payment: &str, status: &str) -> Value {
+    poll_until(
+        &format!("the dispute to be {status}"),
+        Duration::from_secs(30),
+        || async {
+            let disputes = disputes_of(app, key, payment).await;
+            (disputes[0]["status"] == status).then(|| disputes[0].clone())
+        },
+    )
+    .await
+}
+
+/// Initiates a dispute as Alipay+ does (signed with its key) straight to plusflow: the answer.
+async fn initiate(app: &App, api: &str, body: Value) -> Value {
+    let time = timestamp(Utc::now());
+    let response = signed_call(
+        app,
+        &format!("/alipayplus/{api}"),
+        "",
+        &time,
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await;
+    response.json().await.unwrap()
+}
+
+async fn respond_to_retrieval(app: &App, key: &str, dispute: &str, idempotency_key: &str) -> Value {
+    app.gql(
+        Some(key),
+        &format!("mutation($input: RespondToRetrievalInput!, $key: String!) {{ respondToRetrieval(input: $input, idempotencyKey: $key) {{ {DISPUTE} }} }}"),
+        json!({ "key": idempotency_key, "input": { "disputeId": dispute, "responseCode": "ALL_DOCUMENTS",
+                "transactionReceipt": "order 42: two lattes, 12.50 USD, paid 10:00" } }),
+    )
+    .await
+}
+
+/// A merchant's webhook endpoint that keeps every body.
+async fn webhook_bodies() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
+    let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = received.clone();
+    let handler = move |body: axum::body::Bytes| {
+        let log = log.clone();
+        async move {
+            log.lock()
+                .unwrap()
+                .push(serde_json::from_slice::<Value>(&body).unwrap());
+            axum::http::StatusCode::OK
+        }
+    };
+    let router = axum::Router::new().route("/hooks", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, received)
+}
+
+async fn a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_the_answer(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (url, webhooks) = webhook_bodies().await;
+    let merchant = app.create_merchant(&["--name", "Disputed", "--webhook-url", &url]);
+    let key = merchant["apiKey"].as_str().unwrap().to_string();
+    let (payment, request_id) = app.paid_payment(&key, "disputed", "1250").await;
+    raise(
+        &app,
+        json!({ "kind": "RETRIEVAL", "paymentRequestId": request_id, "disputeRequestId": "dsp-r-1" }),
+    )
+    .await;
+    let dispute = wait_dispute_status(&app, &key, &payment, "NEEDS_RESPONSE").await;
+    assert_eq!(dispute["kind"], "RETRIEVAL");
+    assert_eq!(dispute["disputeRequestId"], "dsp-r-1");
+    assert_eq!(dispute["reason"], "TRANSACTION_RECEIPT");
+    let respond_by = chrono::DateTime::parse_from_rfc3339(dispute["respondBy"].as_str().unwrap()).unwrap();
+    let days = (respond_by.with_timezone(&Utc) - Utc::now()).num_hours();
+    assert!((479..=480).contains(&days), "20 days to answer: {days} h");
+    wait_for("the dispute.created webhook", Duration::from_secs(30), || async {
+        webhooks
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|body| body["type"] == "dispute.created")
+    })
+    .await;
+    let ledger = app.ledger().await;
+    assert_eq!(
+        ledger["disputes"]["dsp-r-1"]["initiateAnswer"], "S SUCCESS",
+        "{ledger:#}"
+    );
+
+    let id = dispute["id"].as_str().unwrap();
+    let answered = respond_to_retrieval(&app, &key, id, "answer-1").await;
+    assert!(answered["errors"].is_null(), "{answered}");
+    wait_dispute_status(&app, &key, &payment, "RESPONDED").await;
+    let responses = app.ledger().await["disputes"]["dsp-r-1"]["responses"].clone();
+    assert_eq!(responses.as_array().unwrap().len(), 1, "{responses:#}");
+    assert_eq!(responses[0]["responseCode"], "0001");
+    assert_eq!(
+        responses[0]["otherDocumentation"][0]["attachmentType"],
+        "TRANSACTION_RECEIPT"
+    );
+    // The same request again is the same answer; another one is refused.
+    let again = respond_to_retrieval(&app, &key, id, "answer-1").await;
+    assert!(again["errors"].is_null(), "{again}");
+    let twice = respond_to_retrieval(&app, &key, id, "answer-2").await;
+    assert_eq!(
+        twice["errors"][0]["extensions"]["code"], "ALREADY_RESPONDED",
+        "{twice}"
+    );
+    assert_eq!(
+        app.ledger().await["disputes"]["dsp-r-1"]["responses"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    wait_for("the dispute.updated webhook", Duration::from_secs(30), || async {
+        webhooks
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|body| body["type"] == "dispute.updated" && body["dispute"]["status"] == "RESPONDED")
+    })
+    .await;
+}
+
+/// Has the simulator raise a dispute (it sends the initiation, re-sent until answered).
+async fn raise(app: &App, body: Value) {
+    let raised = app
+        .http
+        .post(format!("{}/simulator/disputes", app.simulator_base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(raised.status().is_success(), "{}", raised.text().await.unwrap());
+}
+
+async fn alipayplus_limits_refuse_a_second_open_retrieval_and_a_sixth_one(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Limits");
+    let (payment, request_id) = app.paid_payment(&key, "limits", "1000").await;
+    let retrieval = |n: usize| json!({ "kind": "RETRIEVAL", "disputeRequestId": format!("lim-{n}"), "paymentRequestId": request_id });
+    for n in 1..=5 {
+        raise(&app, retrieval(n)).await;
+        let open = poll_until("the retrieval", Duration::from_secs(30), || async {
+            let disputes = disputes_of(&app, &key, &payment).await;
+            (disputes.as_array().unwrap().len() == n).then(|| disputes[n - 1].clone())
+        })
+        .await;
+        if n == 1 {
+            // Alipay+ never opens a second while one is open; sent anyway, it is refused.
+            let second_open = initiate(
+                &app,
+                "initiateRetrieval",
+                json!({ "disputeRequestId": "lim-open", "paymentRequestId": request_id }),
+            )
+            .await;
+            assert_eq!(second_open["result"]["resultStatus"], "F", "{second_open}");
+            assert!(
+                second_open["result"]["resultMessage"]
+                    .as_str()
+                    .unwrap()
+                    .contains("still open")
+            );
+        }
+        respond_to_retrieval(&app, &key, open["id"].as_str().unwrap(), &format!("k{n}")).await;
+        wait_for("the retrieval answered", Duration::from_secs(30), || async {
+            disputes_of(&app, &key, &payment)
+                .await
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["status"] == "RESPONDED")
+        })
+        .await;
+    }
+    raise(&app, retrieval(6)).await;
+    let answer = poll_until(
+        "the sixth retrieval's answer",
+        Duration::from_secs(30),
+        || async {
+            let answer = app.ledger().await["disputes"]["lim-6"]["initiateAnswer"].clone();
+            answer.as_str().map(str::to_string)
+        },
+    )
+    .await;
+    assert_eq!(answer, "F PARAM_ILLEGAL", "the sixth is refused");
+    assert_eq!(
+        disputes_of(&app, &key, &payment).await.as_array().unwrap().len(),
+        5
+    );
+    // Nothing is opened about a payment that is not ours.
+    let stranger = initiate(
+        &app,
+        "initiateRetrieval",
+        json!({ "disputeRequestId": "x", "paymentRequestId": "nope" }),
+    )
+    .await;
+    assert_eq!(stranger["result"]["resultCode"], "ORDER_NOT_EXIST", "{stranger}");
+}
+
+async fn a_duplicated_or_replayed_initiation_changes_nothing(backend: Backend) {
+    use plusflow::store::entity::dispute;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Dup");
+    let (payment, request_id) = app.paid_payment(&key, "dup", "1000").await;
+    let (_, other_request) = app.paid_payment(&key, "dup-other", "1000").await;
+    let body = json!({ "disputeRequestId": "dup-1", "paymentRequestId": request_id,
+                       "escalationAmount": { "currency": "USD", "value": "400" } });
+    for _ in 0..3 {
+        let answer = initiate(&app, "initiateEscalation", body.clone()).await;
+        assert_eq!(answer["result"]["resultStatus"], "S", "{answer}");
+    }
+    let moved = json!({ "disputeRequestId": "dup-1", "paymentRequestId": other_request });
+    let inconsistent = initiate(&app, "initiateEscalation", moved).await;
+    assert_eq!(
+        inconsistent["result"]["resultCode"], "REPEAT_REQ_INCONSISTENT",
+        "{inconsistent}"
+    );
+    assert_eq!(dispute::Entity::find().count(&app.engine.db).await.unwrap(), 1);
+    let disputes = disputes_of(&app, &key, &payment).await;
+    assert_eq!(disputes.as_array().unwrap().len(), 1);
+    assert_eq!(
+        disputes[0]["escalationAmount"],
+        json!({ "currency": "USD", "value": "400" })
+    );
+    let days = (chrono::DateTime::parse_from_rfc3339(disputes[0]["respondBy"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+        - Utc::now())
+    .num_hours();
+    assert!((239..=240).contains(&days), "10 days for an escalation: {days} h");
+}
+
+async fn a_dispute_past_its_deadline_expires_for_an_operator_and_cannot_be_answered(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Late");
+    let (payment, request_id) = app.paid_payment(&key, "late", "1000").await;
+    // Raised 21 days ago (Alipay+ delivered it late): its deadline has passed already, so its
+    // timers, due at remindAt and respondBy, fire at once.
+    let occurred = timestamp(Utc::now() - chrono::Duration::days(21));
+    let answer = initiate(
+        &app,
+        "initiateRetrieval",
+        json!({ "disputeRequestId": "late-1", "paymentRequestId": request_id, "disputeOccurTime": occurred }),
+    )
+    .await;
+    assert_eq!(answer["result"]["resultStatus"], "S", "{answer}");
+    let expired = wait_dispute_status(&app, &key, &payment, "EXPIRED").await;
+    assert_eq!(expired["workflow"]["state"], "expired");
+    assert_eq!(expired["workflow"]["needsAttention"], true, "{expired}");
+    let refused = respond_to_retrieval(&app, &key, expired["id"].as_str().unwrap(), "too-late").await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "DISPUTE_EXPIRED",
+        "{refused}"
+    );
+    let stuck = app
+        .gql(
+            Some(ADMIN_KEY),
+            "{ workflows(filter: {needsAttention: true, kind: \"dispute\"}) { edges { node { id attentionReason } } } }",
+            json!({}),
+        )
+        .await;
+    let node = &stuck["data"]["workflows"]["edges"][0]["node"];
+    assert_eq!(node["id"], expired["id"], "{stuck}");
+    assert!(node["attentionReason"].as_str().unwrap().contains("deadline"));
+}
+
+async fn an_escalation_is_refused_with_remarks_and_merchant_b_sees_none_of_it(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, a) = app.merchant("A");
+    let (_, b) = app.merchant("B");
+    let (payment, request_id) = app.paid_payment(&a, "esc", "1000").await;
+    let raised = app
+        .http
+        .post(format!("{}/simulator/disputes", app.simulator_base))
+        .json(
+            &json!({ "kind": "ESCALATION", "paymentRequestId": request_id, "disputeRequestId": "esc-1",
+                       "escalationAmount": { "currency": "USD", "value": "1000" } }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(raised.status().is_success());
+    let dispute = wait_dispute_status(&app, &a, &payment, "NEEDS_RESPONSE").await;
+    let id = dispute["id"].as_str().unwrap();
+    // B sees nothing of it and cannot answer it.
+    let seen = app
+        .gql(
+            Some(&b),
+            "query($id: ID!) { dispute(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(seen["data"]["dispute"], Value::Null, "{seen}");
+    let listed = app
+        .gql(Some(&b), "{ disputes { edges { node { id } } } }", json!({}))
+        .await;
+    assert_eq!(listed["data"]["disputes"]["edges"], json!([]), "{listed}");
+    let refuse = "mutation($input: RespondToEscalationInput!, $key: String!) { respondToEscalation(input: $input, idempotencyKey: $key) { status } }";
+    let input = json!({ "disputeId": id, "decision": "REFUSE_REFUND", "remarks": "delivered, signed for" });
+    let by_b = app
+        .gql(Some(&b), refuse, json!({ "key": "k", "input": input }))
+        .await;
+    assert_eq!(by_b["errors"][0]["extensions"]["code"], "NOT_FOUND", "{by_b}");
+    let by_a = app
+        .gql(Some(&a), refuse, json!({ "key": "k", "input": input }))
+        .await;
+    assert!(by_a["errors"].is_null(), "{by_a}");
+    wait_dispute_status(&app, &a, &payment, "RESPONDED").await;
+    let response = &app.ledger().await["disputes"]["esc-1"]["responses"][0];
+    assert_eq!(response["refundType"], "REFUSE_REFUND", "{response}");
+    assert_eq!(response["remarks"], "delivered, signed for");
+    let mine = app
+        .gql(
+            Some(&a),
+            "{ disputes { edges { node { id kind status } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        mine["data"]["disputes"]["edges"][0]["node"]["kind"], "ESCALATION",
+        "{mine}"
+    );
+}
