@@ -594,8 +594,9 @@ fn notification(id: &str) -> serde_json::Value {
 /// A payment of 10.00 USD, created directly (this API process runs no workers, so it stays
 /// where it is until a notification moves it).
 async fn a_payment(api: &Inbound) -> (uuid::Uuid, String) {
+    use plusflow::app::auth::Principal;
     use plusflow::app::merchants::create_merchant;
-    use plusflow::app::payments::{NewPayment, Principal, create_payment};
+    use plusflow::app::payments::{NewPayment, create_payment};
     let merchant = create_merchant(&api.engine, "Notified Shop", None).await.unwrap();
     let merchant = plusflow::store::payments::merchant(&api.engine.db, merchant.id)
         .await

@@ -289,7 +289,7 @@ async fn a_database_failure_while_checking_a_key_is_unavailable_and_names_nothin
 
 #[test]
 fn configuration_merchants_and_principals_print_without_their_secrets() {
-    use plusflow::app::payments::Principal;
+    use plusflow::app::auth::Principal;
     use plusflow::store::entity::merchant;
     let settings = "[database]\nurl = \"postgres://plusflow:db-password-123@db.internal/plusflow\"\n\
          [redis]\nurl = \"redis://:redis-password-456@cache.internal:6379\"\n\

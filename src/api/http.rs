@@ -15,9 +15,9 @@ use sha2::{Digest, Sha256};
 
 use super::graphql::{ApiSchema, AuthenticationUnavailable};
 use crate::app::Engine;
+use crate::app::auth::Principal;
 use crate::app::merchants;
 use crate::app::operations::{self, ADMIN_KEY_PREFIX, Operator};
-use crate::app::payments::Principal;
 
 #[derive(Clone)]
 pub struct GraphqlState {
@@ -63,7 +63,7 @@ impl GraphqlState {
                 return Ok(Some((Principal::Admin, Some(Operator::from_config()))));
             }
         }
-        let unavailable = |e: crate::app::payments::PaymentError| {
+        let unavailable = |e: crate::app::errors::AppError| {
             tracing::warn!("authentication unavailable: {e}");
             AuthenticationUnavailable
         };

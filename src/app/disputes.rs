@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Engine;
-use super::payments::{PaymentError, Principal, check_length, invalid};
+use super::auth::Principal;
+use super::errors::{AppError, check_length, invalid};
 use crate::store::disputes::{self, Opened};
 use crate::store::entity::{dispute, inbound, instance};
 use crate::store::payments::{self as rows, IdempotencyKey};
@@ -149,22 +150,18 @@ pub async fn receive(
 }
 
 /// Dispute `id`, if `principal` may see it.
-pub async fn get_dispute(
-    engine: &Engine,
-    principal: &Principal,
-    id: Uuid,
-) -> Result<DisputeView, PaymentError> {
+pub async fn get_dispute(engine: &Engine, principal: &Principal, id: Uuid) -> Result<DisputeView, AppError> {
     let (dispute, instance) = disputes::dispute_with_instance(&engine.db, id)
         .await?
-        .ok_or(PaymentError::NotFound)?;
-    match principal {
-        Principal::Merchant(merchant) if merchant.id != dispute.merchant_id => Err(PaymentError::NotFound),
-        _ => Ok(DisputeView { dispute, instance }),
+        .ok_or(AppError::NotFound)?;
+    if !principal.may_see_owner(dispute.merchant_id) {
+        return Err(AppError::NotFound);
     }
+    Ok(DisputeView { dispute, instance })
 }
 
 /// A payment's disputes (the caller may see the payment).
-pub async fn disputes_of(engine: &Engine, payment_id: Uuid) -> Result<Vec<DisputeView>, PaymentError> {
+pub async fn disputes_of(engine: &Engine, payment_id: Uuid) -> Result<Vec<DisputeView>, AppError> {
     Ok(disputes::disputes_of(&engine.db, payment_id)
         .await?
         .into_iter()
@@ -178,9 +175,9 @@ pub async fn merchant_disputes(
     principal: &Principal,
     before: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<DisputeView>, PaymentError> {
+) -> Result<Vec<DisputeView>, AppError> {
     let Principal::Merchant(merchant) = principal else {
-        return Err(PaymentError::Forbidden);
+        return Err(AppError::Forbidden);
     };
     Ok(
         disputes::disputes_of_merchant(&engine.db, merchant.id, before, limit)
@@ -216,9 +213,9 @@ pub async fn respond(
     id: Uuid,
     response: Response,
     idempotency_key: &str,
-) -> Result<DisputeView, PaymentError> {
+) -> Result<DisputeView, AppError> {
     let Principal::Merchant(merchant) = principal else {
-        return Err(PaymentError::Forbidden);
+        return Err(AppError::Forbidden);
     };
     check_length("idempotencyKey", idempotency_key, 255)?;
     let view = get_dispute(engine, principal, id).await?;
@@ -293,9 +290,9 @@ pub async fn respond(
             engine.announce(id);
         }
         disputes::Responded::SameKeyBefore => {}
-        disputes::Responded::KeyReused => return Err(PaymentError::IdempotencyKeyReused),
-        disputes::Responded::Expired => return Err(PaymentError::DisputeExpired),
-        disputes::Responded::AlreadyResponded => return Err(PaymentError::AlreadyResponded),
+        disputes::Responded::KeyReused => return Err(AppError::IdempotencyKeyReused),
+        disputes::Responded::Expired => return Err(AppError::DisputeExpired),
+        disputes::Responded::AlreadyResponded => return Err(AppError::AlreadyResponded),
     }
     get_dispute(engine, principal, id).await
 }

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Engine;
-use super::payments::{PaymentError, check_length, invalid};
+use super::errors::{AppError, check_length, invalid};
 use crate::store::entity::{api_key, merchant};
 use crate::store::payments as rows;
 use crate::store::{NewInstance, StoreError, credentials};
@@ -61,7 +61,7 @@ pub async fn create_merchant(
     engine: &Engine,
     name: &str,
     webhook_url: Option<&str>,
-) -> Result<CreatedMerchant, PaymentError> {
+) -> Result<CreatedMerchant, AppError> {
     check_length("name", name, 256)?;
     if let Some(url) = webhook_url {
         url::Url::parse(url).map_err(|e| invalid("webhookUrl", format!("is not a URL ({e})")))?;
@@ -89,7 +89,7 @@ pub async fn create_merchant(
     })
 }
 
-fn no_such_merchant(id: Uuid) -> PaymentError {
+fn no_such_merchant(id: Uuid) -> AppError {
     invalid("merchant", format!("no merchant {id}"))
 }
 
@@ -113,11 +113,7 @@ fn new_key(
 }
 
 /// Gives `merchant_id` one more API key, labelled `label`.
-pub async fn create_api_key(
-    engine: &Engine,
-    merchant_id: Uuid,
-    label: &str,
-) -> Result<CreatedKey, PaymentError> {
+pub async fn create_api_key(engine: &Engine, merchant_id: Uuid, label: &str) -> Result<CreatedKey, AppError> {
     check_length("label", label, 128)?;
     if rows::merchant(&engine.db, merchant_id).await?.is_none() {
         return Err(no_such_merchant(merchant_id));
@@ -130,7 +126,7 @@ pub async fn create_api_key(
 
 /// Revokes a key of `merchant_id`: refused at once by this process, and by every other within
 /// [`MerchantCache::FRESH_FOR`]. Refused if the merchant has no such live key.
-pub async fn revoke_api_key(engine: &Engine, merchant_id: Uuid, key_id: Uuid) -> Result<(), PaymentError> {
+pub async fn revoke_api_key(engine: &Engine, merchant_id: Uuid, key_id: Uuid) -> Result<(), AppError> {
     let revoked_at = engine.clock.now();
     if !credentials::revoke_api_key(&engine.db, merchant_id, key_id, revoked_at).await? {
         return Err(invalid(
@@ -149,7 +145,7 @@ pub async fn api_keys(engine: &Engine, merchant_id: Uuid) -> Result<Vec<api_key:
 
 /// Gives `merchant_id` a new webhook secret (returned, shown once). Deliveries carry a signature
 /// with each: the new one, and the old one for [`WEBHOOK_SECRET_OVERLAP`].
-pub async fn rotate_webhook_secret(engine: &Engine, merchant_id: Uuid) -> Result<String, PaymentError> {
+pub async fn rotate_webhook_secret(engine: &Engine, merchant_id: Uuid) -> Result<String, AppError> {
     let secret = random_token("whsec_");
     let overlap = chrono::Duration::from_std(WEBHOOK_SECRET_OVERLAP).expect("a day fits");
     let until = engine.clock.now() + overlap;
@@ -175,7 +171,7 @@ pub fn webhook_secrets(merchant: &merchant::Model, now: chrono::DateTime<chrono:
 }
 
 /// The merchant an API key belongs to.
-pub async fn authenticate(engine: &Engine, api_key: &str) -> Result<Option<merchant::Model>, PaymentError> {
+pub async fn authenticate(engine: &Engine, api_key: &str) -> Result<Option<merchant::Model>, AppError> {
     let hash = hash_api_key(api_key);
     if let Some(known) = engine.merchants.by_key_hash(&hash) {
         return Ok(Some(known));

@@ -1,9 +1,11 @@
 //! Use cases: the [`Engine`] handle that coordinates the pure workflow core with the store, and
 //! the effect-handler contract between workflows and the edges that act on the world.
 
+pub mod auth;
 pub mod disputes;
 mod effects;
 mod engine;
+pub mod errors;
 pub mod merchants;
 pub mod operations;
 pub mod payment_methods;

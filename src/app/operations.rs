@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Engine;
-use super::payments::{PaymentError, check_length, invalid};
+use super::errors::{AppError, check_length, invalid};
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::PaymentReference;
 use crate::store::entity::{admin_key, instance};
@@ -43,7 +43,7 @@ pub const ADMIN_KEY_PREFIX: &str = "ak_";
 pub const MAX_PAGE: u64 = 100;
 
 /// A new operator key (shown once; only its hash is kept).
-pub async fn create_admin_key(engine: &Engine, name: &str) -> Result<String, PaymentError> {
+pub async fn create_admin_key(engine: &Engine, name: &str) -> Result<String, AppError> {
     check_length("name", name, 64)?;
     if name.trim().is_empty()
         || name == "config"
@@ -71,20 +71,20 @@ pub async fn create_admin_key(engine: &Engine, name: &str) -> Result<String, Pay
 }
 
 /// Revokes operator `name`'s key.
-pub async fn revoke_admin_key(engine: &Engine, name: &str) -> Result<(), PaymentError> {
+pub async fn revoke_admin_key(engine: &Engine, name: &str) -> Result<(), AppError> {
     if !store::credentials::revoke_admin_key(&engine.db, name, engine.clock.now()).await? {
         return Err(invalid("name", format!("no live operator key named '{name}'")));
     }
     Ok(())
 }
 
-pub async fn admin_keys(engine: &Engine) -> Result<Vec<admin_key::Model>, PaymentError> {
+pub async fn admin_keys(engine: &Engine) -> Result<Vec<admin_key::Model>, AppError> {
     Ok(store::credentials::admin_keys(&engine.db).await?)
 }
 
 /// The operator an `ak_` key belongs to (not cached: operators' requests are few, and a revoked
 /// key is refused at once everywhere).
-pub async fn authenticate(engine: &Engine, key: &str) -> Result<Option<Operator>, PaymentError> {
+pub async fn authenticate(engine: &Engine, key: &str) -> Result<Option<Operator>, AppError> {
     let hash = super::merchants::hash_api_key(key);
     let found = store::credentials::admin_key_by_hash(&engine.db, &hash).await?;
     Ok(found.map(|row| Operator { name: row.name }))
@@ -96,7 +96,7 @@ pub async fn workflows(
     filter: &WorkflowFilter,
     first: Option<i32>,
     after: Option<&str>,
-) -> Result<(Vec<instance::Model>, bool), PaymentError> {
+) -> Result<(Vec<instance::Model>, bool), AppError> {
     let first = match first {
         None => 20,
         Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as u64,
@@ -115,7 +115,7 @@ pub async fn workflows(
     Ok((rows, more))
 }
 
-fn require_note(note: &str) -> Result<&str, PaymentError> {
+fn require_note(note: &str) -> Result<&str, AppError> {
     let note = note.trim();
     if note.is_empty() {
         return Err(invalid("note", "an operator action needs a note saying why"));
@@ -131,7 +131,7 @@ pub async fn act(
     id: Uuid,
     action: OperatorAction,
     note: &str,
-) -> Result<instance::Model, PaymentError> {
+) -> Result<instance::Model, AppError> {
     let note = require_note(note)?;
     let done = store::operator_action(
         &engine.db,
@@ -144,15 +144,15 @@ pub async fn act(
     )
     .await
     .map_err(not_found_or_store)?;
-    let after = done.map_err(PaymentError::InvalidTransition)?;
+    let after = done.map_err(AppError::InvalidTransition)?;
     engine.wake_relay();
     engine.announce(after.id);
     Ok(after)
 }
 
-fn not_found_or_store(error: store::StoreError) -> PaymentError {
+fn not_found_or_store(error: store::StoreError) -> AppError {
     match error {
-        store::StoreError::NotFound(_) => PaymentError::NotFound,
+        store::StoreError::NotFound(_) => AppError::NotFound,
         other => other.into(),
     }
 }
@@ -165,23 +165,23 @@ pub async fn force_transition(
     id: Uuid,
     event: &str,
     note: &str,
-) -> Result<instance::Model, PaymentError> {
+) -> Result<instance::Model, AppError> {
     let note = require_note(note)?;
     let current = store::instance(&engine.db, id)
         .await
         .map_err(not_found_or_store)?;
     let name: EventName = event
         .parse()
-        .map_err(|_| PaymentError::InvalidTransition(format!("'{event}' is not an event of any workflow")))?;
+        .map_err(|_| AppError::InvalidTransition(format!("'{event}' is not an event of any workflow")))?;
     let definition = engine
         .definitions
         .get(&current.kind, current.definition_version as u32)
-        .ok_or(PaymentError::NotFound)?;
+        .ok_or(AppError::NotFound)?;
     if !matches!(
         crate::workflow::apply(definition, &current.state, name),
         Decision::Transition { .. }
     ) {
-        return Err(PaymentError::InvalidTransition(format!(
+        return Err(AppError::InvalidTransition(format!(
             "{} {} has no transition on '{event}' from {}",
             current.kind, definition.version, current.state
         )));
@@ -191,7 +191,7 @@ pub async fn force_transition(
     match applied.outcome {
         store::Outcome::Transitioned { .. } => Ok(applied.instance),
         store::Outcome::Ignored { reason } | store::Outcome::Rejected { reason } => {
-            Err(PaymentError::InvalidTransition(reason))
+            Err(AppError::InvalidTransition(reason))
         }
     }
 }
@@ -219,7 +219,7 @@ pub async fn ask_alipayplus(
     engine: &Engine,
     client: &Client,
     id: Uuid,
-) -> Result<AlipayPlusAnswer, PaymentError> {
+) -> Result<AlipayPlusAnswer, AppError> {
     let current = store::instance(&engine.db, id)
         .await
         .map_err(not_found_or_store)?;
@@ -228,18 +228,18 @@ pub async fn ask_alipayplus(
         "refund" => {
             let refund = refund_rows::refund(&engine.db, id)
                 .await?
-                .ok_or(PaymentError::NotFound)?;
+                .ok_or(AppError::NotFound)?;
             (refund.payment_id, Some(refund.refund_request_id))
         }
         other => {
-            return Err(PaymentError::InvalidTransition(format!(
+            return Err(AppError::InvalidTransition(format!(
                 "Alipay+ has no inquiry for a {other}"
             )));
         }
     };
     let payment = rows::payment(&engine.db, payment_id)
         .await?
-        .ok_or(PaymentError::NotFound)?;
+        .ok_or(AppError::NotFound)?;
     let reference = PaymentReference {
         payment_request_id: Some(payment.payment_request_id),
         payment_id: None,

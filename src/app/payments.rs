@@ -10,76 +10,16 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::auth::Principal;
+use super::errors::{AppError, check_length, invalid};
 use super::{Engine, merchants};
 use crate::alipayplus::wire::{Amount, NotifyPaymentRequest, ResultStatus};
 use crate::domain::currency_exponent;
-use crate::store::entity::{instance, merchant, payment};
+use crate::store::entity::{instance, payment};
 use crate::store::inbound::InboundCall;
 use crate::store::payments::{self as rows, IdempotencyKey, KeyUse, PaymentRow};
-use crate::store::{self, EventInput, Outcome, Park, StoreError};
+use crate::store::{self, EventInput, Outcome, Park};
 use crate::workflow::{EventName, PublicStatus};
-
-/// Who is asking.
-#[derive(Debug, Clone)]
-pub enum Principal {
-    Merchant(merchant::Model),
-    Admin,
-}
-
-impl Principal {
-    fn may_see(&self, payment: &payment::Model) -> bool {
-        match self {
-            Principal::Admin => true,
-            Principal::Merchant(merchant) => merchant.id == payment.merchant_id,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PaymentError {
-    #[error("{field}: {message}")]
-    Validation { field: String, message: String },
-    #[error("this idempotency key was used with a different request")]
-    IdempotencyKeyReused,
-    #[error(
-        "merchantOrderId '{0}' already has a payment; pay an order once (read it, or cancel it first and use a new order id)"
-    )]
-    DuplicateOrder(String),
-    #[error("no such payment")]
-    NotFound,
-    #[error("{0}")]
-    InvalidTransition(String),
-    #[error("only merchants can do this")]
-    Forbidden,
-    #[error("{0}")]
-    NotRefundable(String),
-    #[error("the refund of {requested} exceeds what may still be refunded ({refundable})")]
-    RefundExceedsRefundable { requested: i64, refundable: i64 },
-    #[error(
-        "the refund window of {} days has passed",
-        crate::app::refunds::REFUND_WINDOW_DAYS
-    )]
-    RefundWindowExpired,
-    #[error("the response deadline of this dispute has passed")]
-    DisputeExpired,
-    #[error("this dispute has been responded to")]
-    AlreadyResponded,
-    #[error("temporarily unavailable: {0}")]
-    Unavailable(String),
-}
-
-impl From<StoreError> for PaymentError {
-    fn from(error: StoreError) -> Self {
-        PaymentError::Unavailable(error.to_string())
-    }
-}
-
-pub(crate) fn invalid(field: &str, message: impl Into<String>) -> PaymentError {
-    PaymentError::Validation {
-        field: field.to_string(),
-        message: message.into(),
-    }
-}
 
 /// createPayment's input, as the merchant wrote it.
 #[derive(Debug, Clone, Serialize)]
@@ -102,7 +42,7 @@ pub struct NewPayment {
 pub const MAX_EXPIRY_SECONDS: i32 = 599;
 
 /// Parses an amount in integer minor units of `currency`.
-pub fn parse_amount(field: &str, currency: &str, value: &str) -> Result<i64, PaymentError> {
+pub fn parse_amount(field: &str, currency: &str, value: &str) -> Result<i64, AppError> {
     let exponent = currency_exponent(currency).ok_or_else(|| {
         invalid(
             &format!("{field}.currency"),
@@ -139,19 +79,9 @@ pub fn parse_amount(field: &str, currency: &str, value: &str) -> Result<i64, Pay
     Ok(amount)
 }
 
-pub(crate) fn check_length(field: &str, value: &str, max: usize) -> Result<(), PaymentError> {
-    if value.trim().is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
-    if value.chars().count() > max {
-        return Err(invalid(field, format!("must be at most {max} characters")));
-    }
-    Ok(())
-}
-
 impl NewPayment {
     /// Every check, before anything is stored or sent.
-    fn validate(&self) -> Result<(i64, i32), PaymentError> {
+    fn validate(&self) -> Result<(i64, i32), AppError> {
         check_length("merchantOrderId", &self.merchant_order_id, 64)?;
         check_length("orderDescription", &self.order_description, 256)?;
         let amount = parse_amount("amount", &self.currency, &self.amount)?;
@@ -277,9 +207,9 @@ pub async fn create_payment(
     principal: &Principal,
     input: NewPayment,
     idempotency_key: &str,
-) -> Result<PaymentView, PaymentError> {
+) -> Result<PaymentView, AppError> {
     let Principal::Merchant(merchant) = principal else {
-        return Err(PaymentError::Forbidden);
+        return Err(AppError::Forbidden);
     };
     check_length("idempotencyKey", idempotency_key, 255)?;
     let (amount, expiry) = input.validate()?;
@@ -331,12 +261,12 @@ pub async fn create_payment(
             };
             Ok(view_with(engine, payment, applied.instance))
         }
-        Err(KeyUse::OrderTaken) => Err(PaymentError::DuplicateOrder(input.merchant_order_id)),
+        Err(KeyUse::OrderTaken) => Err(AppError::DuplicateOrder(input.merchant_order_id)),
         Err(key_use) => {
             let id = earlier_resource(key_use, &hash)?;
             let (payment, instance) = rows::payment_with_instance(&engine.db, id)
                 .await?
-                .ok_or(PaymentError::NotFound)?;
+                .ok_or(AppError::NotFound)?;
             Ok(view_with(engine, payment, instance))
         }
     }
@@ -344,25 +274,23 @@ pub async fn create_payment(
 
 /// What a reused idempotency key resolves to: the resource its first request created, when the
 /// request is the same; IDEMPOTENCY_KEY_REUSED otherwise.
-pub(crate) fn earlier_resource(key_use: KeyUse, request_hash: &str) -> Result<Uuid, PaymentError> {
+pub(crate) fn earlier_resource(key_use: KeyUse, request_hash: &str) -> Result<Uuid, AppError> {
     match key_use {
         KeyUse::Earlier {
             request_hash: first,
             resource_id,
-        } if first == request_hash => resource_id.ok_or(PaymentError::NotFound),
-        _ => Err(PaymentError::IdempotencyKeyReused),
+        } if first == request_hash => resource_id.ok_or(AppError::NotFound),
+        _ => Err(AppError::IdempotencyKeyReused),
     }
 }
 
 /// A payment the principal may see.
-pub async fn get_payment(
-    engine: &Engine,
-    principal: &Principal,
-    id: Uuid,
-) -> Result<PaymentView, PaymentError> {
+pub async fn get_payment(engine: &Engine, principal: &Principal, id: Uuid) -> Result<PaymentView, AppError> {
     match rows::payment_with_instance(&engine.db, id).await? {
-        Some((payment, instance)) if principal.may_see(&payment) => Ok(view_with(engine, payment, instance)),
-        _ => Err(PaymentError::NotFound),
+        Some((payment, instance)) if principal.may_see_owner(payment.merchant_id) => {
+            Ok(view_with(engine, payment, instance))
+        }
+        _ => Err(AppError::NotFound),
     }
 }
 
@@ -373,9 +301,9 @@ pub async fn list_payments(
     first: u64,
     after: Option<Uuid>,
     status: Option<PublicStatus>,
-) -> Result<(Vec<PaymentView>, bool), PaymentError> {
+) -> Result<(Vec<PaymentView>, bool), AppError> {
     let Principal::Merchant(merchant) = principal else {
-        return Err(PaymentError::Forbidden);
+        return Err(AppError::Forbidden);
     };
     let states: Option<Vec<String>> = status.map(|status| {
         let definition = engine
@@ -404,7 +332,7 @@ pub async fn cancel_payment(
     engine: &Engine,
     principal: &Principal,
     id: Uuid,
-) -> Result<PaymentView, PaymentError> {
+) -> Result<PaymentView, AppError> {
     let current = get_payment(engine, principal, id).await?;
     let actor = match principal {
         Principal::Merchant(merchant) => format!("merchant:{}", merchant.id),
@@ -420,7 +348,7 @@ pub async fn cancel_payment(
         Outcome::Transitioned { .. } | Outcome::Ignored { .. } => {
             Ok(view_with(engine, current.payment, applied.instance))
         }
-        Outcome::Rejected { .. } => Err(PaymentError::InvalidTransition(format!(
+        Outcome::Rejected { .. } => Err(AppError::InvalidTransition(format!(
             "a {} payment cannot be cancelled",
             current.status
         ))),
@@ -469,7 +397,7 @@ pub async fn handle_notification(
     (payment, instance): &PaymentRow,
     notification: &NotifyPaymentRequest,
     call: InboundCall<'_>,
-) -> Result<NotificationHandled, PaymentError> {
+) -> Result<NotificationHandled, AppError> {
     let clock = engine.clock.as_ref();
     let result = &notification.payment_result;
     let journal = call.into_row(clock);
@@ -550,7 +478,7 @@ pub fn failure_fields(code: &str) -> Map<String, Value> {
 }
 
 /// When the workflow will act next on its own (the earliest pending effect or timer).
-pub async fn next_run_at(engine: &Engine, instance_id: Uuid) -> Result<Option<DateTime<Utc>>, PaymentError> {
+pub async fn next_run_at(engine: &Engine, instance_id: Uuid) -> Result<Option<DateTime<Utc>>, AppError> {
     Ok(rows::next_run_ms(&engine.db, instance_id)
         .await?
         .and_then(DateTime::from_timestamp_millis))

@@ -6,10 +6,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::payments::{
-    PaymentError, PaymentView, Principal, check_length, earlier_resource, get_payment, parse_amount,
-    status_of,
-};
+use super::auth::Principal;
+use super::errors::{AppError, check_length};
+use super::payments::{PaymentView, earlier_resource, get_payment, parse_amount, status_of};
 use super::{Engine, merchants};
 use crate::store::entity::{instance, refund};
 use crate::store::payments::IdempotencyKey;
@@ -69,14 +68,14 @@ pub async fn create_refund(
     principal: &Principal,
     input: NewRefund,
     idempotency_key: &str,
-) -> Result<RefundView, PaymentError> {
+) -> Result<RefundView, AppError> {
     let Principal::Merchant(merchant) = principal else {
-        return Err(PaymentError::Forbidden);
+        return Err(AppError::Forbidden);
     };
     check_length("idempotencyKey", idempotency_key, 255)?;
     let payment = get_payment(engine, principal, input.payment_id).await?;
     if input.currency != payment.payment.currency {
-        return Err(PaymentError::Validation {
+        return Err(AppError::Validation {
             field: "amount.currency".into(),
             message: format!(
                 "a refund is in the payment currency, {}",
@@ -88,13 +87,13 @@ pub async fn create_refund(
     if let Some(reason) = &input.reason
         && reason.chars().count() > 256
     {
-        return Err(PaymentError::Validation {
+        return Err(AppError::Validation {
             field: "reason".into(),
             message: "must be at most 256 characters".into(),
         });
     }
     if payment.status != PublicStatus::Succeeded {
-        return Err(PaymentError::NotRefundable(format!(
+        return Err(AppError::NotRefundable(format!(
             "a {} payment cannot be refunded",
             payment.status
         )));
@@ -103,7 +102,7 @@ pub async fn create_refund(
     // The window counts from the success (a payment settled late, after a refused cancel or by
     // an operator, keeps its whole year).
     if now > payment.paid_at() + chrono::Duration::days(REFUND_WINDOW_DAYS) {
-        return Err(PaymentError::RefundWindowExpired);
+        return Err(AppError::RefundWindowExpired);
     }
     let template = refund::Model {
         id: Uuid::nil(),
@@ -148,10 +147,10 @@ pub async fn create_refund(
             let id = earlier_resource(key_use, &hash)?;
             let (refund, instance) = rows::refund_with_instance(&engine.db, id)
                 .await?
-                .ok_or(PaymentError::NotFound)?;
+                .ok_or(AppError::NotFound)?;
             Ok(view_with(engine, refund, instance))
         }
-        RefundCreation::Exceeds { refundable } => Err(PaymentError::RefundExceedsRefundable {
+        RefundCreation::Exceeds { refundable } => Err(AppError::RefundExceedsRefundable {
             requested: amount,
             refundable,
         }),
@@ -159,22 +158,18 @@ pub async fn create_refund(
 }
 
 /// A refund the principal may see.
-pub async fn get_refund(
-    engine: &Engine,
-    principal: &Principal,
-    id: Uuid,
-) -> Result<RefundView, PaymentError> {
+pub async fn get_refund(engine: &Engine, principal: &Principal, id: Uuid) -> Result<RefundView, AppError> {
     let (refund, instance) = rows::refund_with_instance(&engine.db, id)
         .await?
-        .ok_or(PaymentError::NotFound)?;
+        .ok_or(AppError::NotFound)?;
     match principal {
-        Principal::Merchant(merchant) if merchant.id != refund.merchant_id => Err(PaymentError::NotFound),
+        Principal::Merchant(merchant) if merchant.id != refund.merchant_id => Err(AppError::NotFound),
         _ => Ok(view_with(engine, refund, instance)),
     }
 }
 
 /// A payment's refunds, oldest first.
-pub async fn refunds_of(engine: &Engine, payment_id: Uuid) -> Result<Vec<RefundView>, PaymentError> {
+pub async fn refunds_of(engine: &Engine, payment_id: Uuid) -> Result<Vec<RefundView>, AppError> {
     Ok(rows::refunds_of(&engine.db, payment_id)
         .await?
         .into_iter()

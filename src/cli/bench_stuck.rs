@@ -65,7 +65,7 @@ async fn fill_and_measure(config: &Config, instances: usize) -> anyhow::Result<E
     let mut listed = 0;
     for _ in 0..50 {
         let request = async_graphql::Request::new(QUERY)
-            .data(crate::app::payments::Principal::Admin)
+            .data(crate::app::auth::Principal::Admin)
             .data(crate::app::operations::Operator::from_config());
         let asked = Instant::now();
         let answer = schema.execute(request).await;

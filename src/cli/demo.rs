@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use super::{Role, boot, check_mode, start};
 use crate::app::Engine;
-use crate::app::payments::{self, NewPayment, PaymentView, Principal};
+use crate::app::auth::Principal;
+use crate::app::payments::{self, NewPayment, PaymentView};
 use crate::app::refunds::{self, NewRefund, RefundView};
 use crate::clock::SystemClock;
 use crate::config::Config;

@@ -7,8 +7,10 @@ use uuid::Uuid;
 
 use super::types::{Money, Payment, Workflow};
 use super::{engine, graphql_error, parse_id, principal};
+use crate::app::auth::Principal;
 use crate::app::disputes::{self, DisputeView, Response};
-use crate::app::payments::{self, PaymentError};
+use crate::app::errors::{AppError, invalid};
+use crate::app::payments;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum DisputeKind {
@@ -78,13 +80,9 @@ impl Dispute {
         }
     }
     async fn payment(&self, ctx: &Context<'_>) -> Result<Payment> {
-        let view = payments::get_payment(
-            engine(ctx),
-            &payments::Principal::Admin,
-            self.0.dispute.payment_id,
-        )
-        .await
-        .map_err(graphql_error)?;
+        let view = payments::get_payment(engine(ctx), &Principal::Admin, self.0.dispute.payment_id)
+            .await
+            .map_err(graphql_error)?;
         Ok(Payment::from(view))
     }
     async fn status(&self) -> DisputeStatus {
@@ -133,7 +131,7 @@ impl DisputeQueries {
         };
         match disputes::get_dispute(engine(ctx), principal, id).await {
             Ok(view) => Ok(Some(Dispute(view))),
-            Err(PaymentError::NotFound) => Ok(None),
+            Err(AppError::NotFound) => Ok(None),
             Err(e) => Err(graphql_error(e)),
         }
     }
@@ -148,13 +146,12 @@ impl DisputeQueries {
         let principal = principal(ctx)?;
         let first = first.unwrap_or(20);
         if !(1..=100).contains(&first) {
-            return Err(graphql_error(payments::invalid("first", "must be 1 to 100")));
+            return Err(graphql_error(invalid("first", "must be 1 to 100")));
         }
         let before = match &after {
-            Some(cursor) => Some(
-                Uuid::parse_str(cursor)
-                    .map_err(|_| graphql_error(payments::invalid("after", "not a cursor")))?,
-            ),
+            Some(cursor) => {
+                Some(Uuid::parse_str(cursor).map_err(|_| graphql_error(invalid("after", "not a cursor")))?)
+            }
             None => None,
         };
         let mut views = disputes::merchant_disputes(engine(ctx), principal, before, first as u64 + 1)

@@ -19,8 +19,10 @@ use uuid::Uuid;
 use crate::alipayplus::client::Client;
 use crate::alipayplus::wire::Amount;
 use crate::app::Engine;
+use crate::app::auth::Principal;
+use crate::app::errors::AppError;
 use crate::app::payment_methods::{ConsultError, PaymentMethodLimits, PaymentMethods};
-use crate::app::payments::{self, PaymentError, Principal};
+use crate::app::payments;
 use crate::app::refunds::{self, NewRefund};
 use crate::store::entity::instance;
 pub use refund_types::*;
@@ -82,26 +84,26 @@ fn internal(error: impl std::fmt::Display) -> async_graphql::Error {
     )
 }
 
-fn graphql_error(error: PaymentError) -> async_graphql::Error {
+fn graphql_error(error: AppError) -> async_graphql::Error {
     match &error {
-        PaymentError::Validation { field, message } => {
+        AppError::Validation { field, message } => {
             let field = field.clone();
             async_graphql::Error::new(format!("{field}: {message}")).extend_with(|_, e| {
                 e.set("code", "VALIDATION");
                 e.set("field", field.clone());
             })
         }
-        PaymentError::IdempotencyKeyReused => coded("IDEMPOTENCY_KEY_REUSED", error.to_string()),
-        PaymentError::DuplicateOrder(_) => coded("DUPLICATE_ORDER", error.to_string()),
-        PaymentError::NotFound => coded("NOT_FOUND", error.to_string()),
-        PaymentError::InvalidTransition(_) => coded("INVALID_TRANSITION", error.to_string()),
-        PaymentError::Forbidden => coded("FORBIDDEN", error.to_string()),
-        PaymentError::NotRefundable(_) => coded("PAYMENT_NOT_REFUNDABLE", error.to_string()),
-        PaymentError::RefundExceedsRefundable { .. } => coded("REFUND_EXCEEDS_REFUNDABLE", error.to_string()),
-        PaymentError::RefundWindowExpired => coded("REFUND_WINDOW_EXPIRED", error.to_string()),
-        PaymentError::DisputeExpired => coded("DISPUTE_EXPIRED", error.to_string()),
-        PaymentError::AlreadyResponded => coded("ALREADY_RESPONDED", error.to_string()),
-        PaymentError::Unavailable(cause) => internal(cause),
+        AppError::IdempotencyKeyReused => coded("IDEMPOTENCY_KEY_REUSED", error.to_string()),
+        AppError::DuplicateOrder(_) => coded("DUPLICATE_ORDER", error.to_string()),
+        AppError::NotFound => coded("NOT_FOUND", error.to_string()),
+        AppError::InvalidTransition(_) => coded("INVALID_TRANSITION", error.to_string()),
+        AppError::Forbidden => coded("FORBIDDEN", error.to_string()),
+        AppError::NotRefundable(_) => coded("PAYMENT_NOT_REFUNDABLE", error.to_string()),
+        AppError::RefundExceedsRefundable { .. } => coded("REFUND_EXCEEDS_REFUNDABLE", error.to_string()),
+        AppError::RefundWindowExpired => coded("REFUND_WINDOW_EXPIRED", error.to_string()),
+        AppError::DisputeExpired => coded("DISPUTE_EXPIRED", error.to_string()),
+        AppError::AlreadyResponded => coded("ALREADY_RESPONDED", error.to_string()),
+        AppError::Unavailable(cause) => internal(cause),
     }
 }
 
@@ -123,7 +125,7 @@ fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal> {
 }
 
 fn parse_id(id: &ID) -> Result<Uuid> {
-    Uuid::parse_str(id).map_err(|_| graphql_error(PaymentError::NotFound))
+    Uuid::parse_str(id).map_err(|_| graphql_error(AppError::NotFound))
 }
 
 #[derive(Default)]
@@ -139,7 +141,7 @@ impl MerchantQueries {
         };
         match payments::get_payment(engine(ctx), principal, id).await {
             Ok(view) => Ok(Some(Payment::from(view))),
-            Err(PaymentError::NotFound) => Ok(None),
+            Err(AppError::NotFound) => Ok(None),
             Err(e) => Err(graphql_error(e)),
         }
     }
@@ -155,14 +157,14 @@ impl MerchantQueries {
         let principal = principal(ctx)?;
         let first = first.unwrap_or(20);
         if !(1..=100).contains(&first) {
-            return Err(graphql_error(PaymentError::Validation {
+            return Err(graphql_error(AppError::Validation {
                 field: "first".into(),
                 message: "must be between 1 and 100".into(),
             }));
         }
         let after = match after {
             Some(cursor) => Some(Uuid::parse_str(&cursor).map_err(|_| {
-                graphql_error(PaymentError::Validation {
+                graphql_error(AppError::Validation {
                     field: "after".into(),
                     message: "is not a cursor from this API".into(),
                 })
@@ -195,7 +197,7 @@ impl MerchantQueries {
         };
         match refunds::get_refund(engine(ctx), principal, id).await {
             Ok(view) => Ok(Some(Refund::from(view))),
-            Err(PaymentError::NotFound) => Ok(None),
+            Err(AppError::NotFound) => Ok(None),
             Err(e) => Err(graphql_error(e)),
         }
     }
@@ -323,7 +325,7 @@ impl MerchantMutations {
     /// `Plusflow-Signature`), so your receivers can switch without missing one.
     async fn rotate_webhook_secret(&self, ctx: &Context<'_>) -> Result<String> {
         let Principal::Merchant(merchant) = principal(ctx)? else {
-            return Err(graphql_error(PaymentError::Forbidden));
+            return Err(graphql_error(AppError::Forbidden));
         };
         crate::app::merchants::rotate_webhook_secret(engine(ctx), merchant.id)
             .await

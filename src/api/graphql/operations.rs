@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use super::types::Workflow;
 use super::{coded, engine, graphql_error, internal, parse_id};
 use crate::alipayplus::client::Client;
+use crate::app::auth::Principal;
+use crate::app::errors::AppError;
 use crate::app::operations::{self, Operator};
-use crate::app::payments::{PaymentError, Principal};
 use crate::store::OperatorAction;
 use crate::store::operations::{Cursor, WorkflowFilter as Filter};
 
@@ -41,7 +42,7 @@ impl WorkflowFilter {
     fn into_store(self) -> Result<Filter> {
         let stuck_for = match self.stuck_for_seconds {
             Some(seconds) if seconds < 0 => {
-                return Err(graphql_error(PaymentError::Validation {
+                return Err(graphql_error(AppError::Validation {
                     field: "filter.stuckForSeconds".into(),
                     message: "must be zero or more".into(),
                 }));
@@ -51,7 +52,7 @@ impl WorkflowFilter {
         };
         let merchant_id = match self.merchant_id {
             Some(id) => Some(uuid::Uuid::parse_str(&id).map_err(|_| {
-                graphql_error(PaymentError::Validation {
+                graphql_error(AppError::Validation {
                     field: "filter.merchantId".into(),
                     message: "is not an id".into(),
                 })

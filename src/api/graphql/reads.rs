@@ -12,7 +12,9 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::app::Engine;
-use crate::app::payments::{self, PaymentError, PaymentView, Principal};
+use crate::app::auth::Principal;
+use crate::app::errors::AppError;
+use crate::app::payments::{self, PaymentView};
 use crate::app::refunds::{self, RefundView};
 
 /// The payments and refund lists one answer has read (see the module docs).
@@ -45,7 +47,7 @@ impl AnswerReads {
     }
 
     /// Payment `id`, whose refund the caller may already see.
-    pub async fn payment(&self, engine: &Engine, id: Uuid) -> Result<PaymentView, PaymentError> {
+    pub async fn payment(&self, engine: &Engine, id: Uuid) -> Result<PaymentView, AppError> {
         let cell = cell(&self.payments, id);
         let view = cell
             .get_or_try_init(|| payments::get_payment(engine, &Principal::Admin, id))
@@ -54,7 +56,7 @@ impl AnswerReads {
     }
 
     /// The refunds of payment `id`, oldest first.
-    pub async fn refunds_of(&self, engine: &Engine, id: Uuid) -> Result<Vec<RefundView>, PaymentError> {
+    pub async fn refunds_of(&self, engine: &Engine, id: Uuid) -> Result<Vec<RefundView>, AppError> {
         let cell = cell(&self.refunds, id);
         let views = cell.get_or_try_init(|| refunds::refunds_of(engine, id)).await?;
         Ok(views.clone())

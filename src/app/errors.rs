@@ -1,0 +1,59 @@
+//! The errors of every use case, shared by all kinds; the API maps each to a stable code.
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    #[error("this idempotency key was used with a different request")]
+    IdempotencyKeyReused,
+    #[error(
+        "merchantOrderId '{0}' already has a payment; pay an order once (read it, or cancel it first and use a new order id)"
+    )]
+    DuplicateOrder(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    InvalidTransition(String),
+    #[error("only merchants can do this")]
+    Forbidden,
+    #[error("{0}")]
+    NotRefundable(String),
+    #[error("the refund of {requested} exceeds what may still be refunded ({refundable})")]
+    RefundExceedsRefundable { requested: i64, refundable: i64 },
+    #[error(
+        "the refund window of {} days has passed",
+        crate::app::refunds::REFUND_WINDOW_DAYS
+    )]
+    RefundWindowExpired,
+    #[error("the response deadline of this dispute has passed")]
+    DisputeExpired,
+    #[error("this dispute has been responded to")]
+    AlreadyResponded,
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        AppError::Unavailable(error.to_string())
+    }
+}
+
+pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
+    AppError::Validation {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+pub fn check_length(field: &str, value: &str, max: usize) -> Result<(), AppError> {
+    if value.trim().is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(invalid(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
+}
