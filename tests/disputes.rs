@@ -277,7 +277,7 @@ async fn a_dispute_past_its_deadline_expires_for_an_operator_and_cannot_be_answe
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let (_, key) = app.merchant("Late");
+    let (merchant_id, key) = app.merchant("Late");
     let (payment, request_id) = app.paid_payment(&key, "late", "1000").await;
     // Raised 21 days ago (Alipay+ delivered it late): its deadline has passed already, so its
     // timers, due at remindAt and respondBy, fire at once.
@@ -307,6 +307,18 @@ async fn a_dispute_past_its_deadline_expires_for_an_operator_and_cannot_be_answe
     let node = &stuck["data"]["workflows"]["edges"][0]["node"];
     assert_eq!(node["id"], expired["id"], "{stuck}");
     assert!(node["attentionReason"].as_str().unwrap().contains("deadline"));
+    // The stuck list's merchant filter finds the merchant's disputes too.
+    let by_merchant = app
+        .gql(
+            Some(ADMIN_KEY),
+            "query($m: ID!) { workflows(filter: {needsAttention: true, merchantId: $m}) { edges { node { id kind } } } }",
+            json!({ "m": merchant_id }),
+        )
+        .await;
+    assert_eq!(
+        by_merchant["data"]["workflows"]["edges"][0]["node"]["kind"], "dispute",
+        "{by_merchant}"
+    );
 }
 
 async fn an_escalation_is_refused_with_remarks_and_merchant_b_sees_none_of_it(backend: Backend) {

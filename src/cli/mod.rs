@@ -269,12 +269,20 @@ fn effect_registry(
 ) -> anyhow::Result<EffectRegistry> {
     let mut effects = EffectRegistry::default();
     jobs::probe::register(&mut effects)?;
+    let mut webhooks = jobs::webhooks::WebhookBodies::new();
     jobs::payment_effects::register(
         &mut effects,
+        &mut webhooks,
         engine.clone(),
-        client,
+        client.clone(),
         public_url,
+    );
+    jobs::dispute_effects::register(&mut effects, &mut webhooks, engine.clone(), client);
+    jobs::webhooks::register(
+        &mut effects,
+        engine.clone(),
         config.webhooks.allow_private_targets,
+        webhooks,
     )?;
     let missing = effects.missing_for(&config.definitions);
     anyhow::ensure!(

@@ -2,12 +2,15 @@
 //! claims (apalis-redis or in-process), and apalis workers hand them to the [`runner`], which
 //! executes them and records the outcome through the store.
 
+pub mod dispute_effects;
+mod outcomes;
 pub mod payment_effects;
 pub mod probe;
 pub mod queue;
 pub mod relay;
 pub mod runner;
 pub mod webhook_http;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -1,28 +1,23 @@
-//! The effects of the `payment`, `refund` and `dispute` workflows. Each turns an Alipay+ answer into the
+//! The effects of the `payment` and `refund` workflows. Each turns an Alipay+ answer into the
 //! workflow's next event; an unknown answer (U, timeout, 5xx, unverifiable) is a retry with the
-//! SAME paymentRequestId / refundRequestId, never a failure. `notify_merchant` delivers the
-//! HMAC-signed webhook of a payment, refund or dispute; `send_dispute_response` answers a dispute.
+//! SAME paymentRequestId / refundRequestId, never a failure. And what their webhooks say (sent
+//! by `webhooks`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use hmac::{Hmac, KeyInit, Mac};
-use sea_orm::ActiveValue::Set;
 use serde_json::{Map, Value, json};
-use sha2::Sha256;
 
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::*;
-use crate::app::merchants;
 use crate::app::payments::{amount_disagreement, failure_fields, settled_fields, status_of};
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine};
-use crate::jobs::webhook_http;
-use crate::store::entity::{payment, refund, webhook_delivery};
+use crate::jobs::outcomes::{event, retry, store_error};
+use crate::jobs::webhooks::{Announcement, WebhookBodies, WebhookBody};
+use crate::store::entity::{payment, refund};
 use crate::store::payments as rows;
 use crate::store::refunds;
-use crate::store::{EventInput, StoreError};
 use crate::workflow::{EffectName, EventName};
 
 /// What the payment effects share.
@@ -31,25 +26,6 @@ struct PaymentEffects {
     client: Client,
     /// Where Alipay+ sends notifyPayment: `<public_url>/alipayplus/notifyPayment`.
     notify_url: String,
-    /// Sends merchant webhooks (see `webhook_http`).
-    http: reqwest::Client,
-    allow_private_targets: bool,
-}
-
-fn retry(error: impl std::fmt::Display) -> EffectError {
-    EffectError::Retry(error.to_string())
-}
-
-fn store_error(error: StoreError) -> EffectError {
-    retry(error)
-}
-
-fn event(name: EventName, effect: EffectName, detail: Value, data: Map<String, Value>) -> EffectResult {
-    Ok(Some(
-        EventInput::new(name, format!("effect:{effect}"))
-            .with_detail(detail)
-            .with_data(data),
-    ))
 }
 
 impl PaymentEffects {
@@ -344,191 +320,6 @@ impl PaymentEffects {
             Outcome::Unknown { reason, .. } => Err(retry(format!("refund: {reason}"))),
         }
     }
-
-    async fn dispute(
-        &self,
-        context: &EffectContext,
-    ) -> Result<crate::app::disputes::DisputeView, EffectError> {
-        let (dispute, instance) =
-            crate::store::disputes::dispute_with_instance(&self.engine.db, context.instance.id)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(|| {
-                    EffectError::Permanent(format!("no dispute row for instance {}", context.instance.id))
-                })?;
-        Ok(crate::app::disputes::DisputeView { dispute, instance })
-    }
-
-    /// responseRetrieval or responseEscalation with the merchant's recorded response (the same
-    /// body on every retry): S -> response_accepted, F -> response_refused with the code, anything
-    /// unknown -> retried.
-    async fn send_dispute_response(&self, context: EffectContext) -> EffectResult {
-        let view = self.dispute(&context).await?;
-        let dispute = &view.dispute;
-        let mut body = dispute
-            .response
-            .clone()
-            .ok_or_else(|| EffectError::Permanent("the dispute has no recorded response".into()))?;
-        body["disputeRequestId"] = Value::String(dispute.dispute_request_id.clone());
-        let outcome = if dispute.kind == crate::store::entity::dispute::ESCALATION {
-            let request: ResponseEscalationRequest = serde_json::from_value(body)
-                .map_err(|e| EffectError::Permanent(format!("the recorded response is unreadable: {e}")))?;
-            self.client.response_escalation(&request).await
-        } else {
-            let request: ResponseRetrievalRequest = serde_json::from_value(body)
-                .map_err(|e| EffectError::Permanent(format!("the recorded response is unreadable: {e}")))?;
-            self.client.response_retrieval(&request).await
-        };
-        match outcome {
-            Outcome::Succeeded(_) => event(
-                EventName::ResponseAccepted,
-                context.effect,
-                json!({ "resultCode": "SUCCESS" }),
-                Map::new(),
-            ),
-            Outcome::Rejected { code, message, .. } => event(
-                EventName::ResponseRefused,
-                context.effect,
-                json!({ "resultCode": code, "resultMessage": message }),
-                failure_fields(&code),
-            ),
-            Outcome::Unknown { reason, .. } => Err(retry(format!("dispute response: {reason}"))),
-        }
-    }
-
-    /// POSTs `{"type":"payment.updated","payment":{...}}` (or `refund.updated`) signed with the merchant's secret:
-    /// header `Plusflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. The
-    /// object carries its workflow `version` and `updatedAt`, so a merchant drops one older
-    /// than what it already has. A webhook of a state the instance has left is not sent: the
-    /// runner drops a delivery whose state was left, and leaving a state disarms its pending
-    /// retries.
-    async fn notify_merchant(&self, context: EffectContext) -> EffectResult {
-        let status = status_of(&self.engine, &context.instance);
-        let data = &context.instance.data;
-        let (version, updated_at) = (context.instance.version, context.instance.updated_at);
-        let (payment, announced, body) = if context.instance.kind == "dispute" {
-            let view = self.dispute(&context).await?;
-            let payment = rows::payment(&self.engine.db, view.dispute.payment_id)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(|| EffectError::Permanent("the dispute's payment is gone".into()))?;
-            let dispute = &view.dispute;
-            let body = json!({
-                "type": if context.instance.state == "needs_response" { "dispute.created" } else { "dispute.updated" },
-                "id": context.execution_id,
-                "dispute": {
-                    "id": dispute.id, "paymentId": dispute.payment_id, "disputeRequestId": dispute.dispute_request_id,
-                    "kind": dispute.kind, "status": view.status(), "respondBy": dispute.respond_by,
-                    "reason": dispute.reason, "version": version, "updatedAt": updated_at,
-                }
-            });
-            (payment, format!("DISPUTE_{}", view.status()), body)
-        } else if context.instance.kind == "refund" {
-            let (refund, payment) = self.refund(&context).await?;
-            let body = json!({
-                "type": "refund.updated",
-                "id": context.execution_id,
-                "refund": {
-                    "id": refund.id, "paymentId": refund.payment_id, "refundRequestId": refund.refund_request_id,
-                    "status": status, "amount": { "currency": refund.currency, "value": refund.amount.to_string() },
-                    "failureCode": data.get("failureCode"), "version": version, "updatedAt": updated_at,
-                }
-            });
-            (payment, format!("REFUND_{status}"), body)
-        } else {
-            let payment = self.payment(&context).await?;
-            let body = json!({
-                "type": "payment.updated",
-                "id": context.execution_id,
-                "payment": {
-                    "id": payment.id, "merchantOrderId": payment.merchant_order_id, "paymentRequestId": payment.payment_request_id,
-                    "status": status, "amount": { "currency": payment.currency, "value": payment.amount.to_string() },
-                    "checkoutUrl": data.get("checkoutUrl"), "applinkUrl": data.get("applinkUrl"),
-                    "schemeUrl": data.get("schemeUrl"), "paymentData": data.get("paymentData"),
-                    "alipayPaymentId": data.get("alipayPaymentId"),
-                    "failureCode": data.get("failureCode"), "version": version, "updatedAt": updated_at,
-                }
-            });
-            (payment, status.to_string(), body)
-        };
-        let merchant = merchants::merchant(&self.engine, payment.merchant_id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| EffectError::Permanent("the payment's merchant is gone".into()))?;
-        let Some(url) = merchant.webhook_url.clone() else {
-            return Ok(None);
-        };
-        let body = serde_json::to_vec(&body).expect("JSON");
-        let now = self.engine.clock.now();
-        let signature = webhook_signature(
-            &merchants::webhook_secrets(&merchant, now),
-            now.timestamp(),
-            &body,
-        );
-        let target = url::Url::parse(&url)
-            .map_err(|_| "the webhook URL is not a URL")
-            .and_then(|parsed| {
-                webhook_http::check_target(&parsed, self.allow_private_targets).map(|()| parsed)
-            });
-        let (http_status, error) = match target {
-            Err(refused) => (None, Some(refused.to_string())),
-            Ok(target) => {
-                let sent = self
-                    .http
-                    .post(target)
-                    .header("Content-Type", "application/json")
-                    .header("Plusflow-Signature", signature)
-                    .header("Plusflow-Delivery", context.execution_id.to_string())
-                    .body(body)
-                    .send()
-                    .await;
-                match &sent {
-                    Ok(response) if response.status().is_success() => {
-                        (Some(response.status().as_u16()), None)
-                    }
-                    // Redirects are not followed: a 3xx is a failed delivery like any other.
-                    Ok(response) => (
-                        Some(response.status().as_u16()),
-                        Some(format!("HTTP {}", response.status().as_u16())),
-                    ),
-                    Err(e) => {
-                        tracing::debug!(merchant = %merchant.id, "webhook delivery failed: {e}");
-                        (None, Some(webhook_http::describe_failure(e).to_string()))
-                    }
-                }
-            }
-        };
-        let attempt = webhook_delivery::ActiveModel {
-            merchant_id: Set(merchant.id),
-            payment_id: Set(payment.id),
-            status: Set(announced),
-            attempt: Set(context.previous_failures as i32 + 1),
-            http_status: Set(http_status.map(i32::from)),
-            error: Set(error.clone()),
-            at: Set(self.engine.clock.now()),
-            ..Default::default()
-        };
-        rows::record_webhook_delivery(&self.engine.db, attempt)
-            .await
-            .map_err(store_error)?;
-        match error {
-            None => Ok(None),
-            Some(error) => Err(retry(format!("webhook: {error}"))),
-        }
-    }
-}
-
-/// `Plusflow-Signature`: `t=<unix time>` and one `v1=<hex HMAC-SHA256 of "t." + body>` per
-/// secret (two during a rotation's overlap; a receiver accepts the delivery if one matches).
-fn webhook_signature(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
-    let mut header = format!("t={timestamp}");
-    for secret in secrets {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-        mac.update(format!("{timestamp}.").as_bytes());
-        mac.update(body);
-        header.push_str(&format!(",v1={}", hex::encode(mac.finalize().into_bytes())));
-    }
-    header
 }
 
 /// How inquiryPayment and cancelPayment name a payment: by our paymentRequestId.
@@ -590,6 +381,57 @@ fn redirect_fields(response: &PayResponse) -> Option<Map<String, Value>> {
     Some(data)
 }
 
+impl WebhookBody for PaymentEffects {
+    fn announcement<'a>(
+        &'a self,
+        context: &'a EffectContext,
+    ) -> BoxFuture<'a, Result<Announcement, EffectError>> {
+        async move {
+            let status = status_of(&self.engine, &context.instance);
+            let data = &context.instance.data;
+            let (version, updated_at) = (context.instance.version, context.instance.updated_at);
+            if context.instance.kind == "refund" {
+                let (refund, _) = self.refund(context).await?;
+                let body = json!({
+                    "type": "refund.updated",
+                    "id": context.execution_id,
+                    "refund": {
+                        "id": refund.id, "paymentId": refund.payment_id, "refundRequestId": refund.refund_request_id,
+                        "status": status, "amount": { "currency": refund.currency, "value": refund.amount.to_string() },
+                        "failureCode": data.get("failureCode"), "version": version, "updatedAt": updated_at,
+                    }
+                });
+                return Ok(Announcement {
+                    merchant_id: refund.merchant_id,
+                    payment_id: refund.payment_id,
+                    announced: format!("REFUND_{status}"),
+                    body,
+                });
+            }
+            let payment = self.payment(context).await?;
+            let body = json!({
+                "type": "payment.updated",
+                "id": context.execution_id,
+                "payment": {
+                    "id": payment.id, "merchantOrderId": payment.merchant_order_id, "paymentRequestId": payment.payment_request_id,
+                    "status": status, "amount": { "currency": payment.currency, "value": payment.amount.to_string() },
+                    "checkoutUrl": data.get("checkoutUrl"), "applinkUrl": data.get("applinkUrl"),
+                    "schemeUrl": data.get("schemeUrl"), "paymentData": data.get("paymentData"),
+                    "alipayPaymentId": data.get("alipayPaymentId"),
+                    "failureCode": data.get("failureCode"), "version": version, "updatedAt": updated_at,
+                }
+            });
+            Ok(Announcement {
+                merchant_id: payment.merchant_id,
+                payment_id: payment.id,
+                announced: status.to_string(),
+                body,
+            })
+        }
+        .boxed()
+    }
+}
+
 struct Handler {
     effects: Arc<PaymentEffects>,
     effect: EffectName,
@@ -603,9 +445,7 @@ impl EffectHandler for Handler {
                 EffectName::SubmitPay => effects.submit_pay(context).await,
                 EffectName::PollPayment => effects.poll_payment(context).await,
                 EffectName::CancelPayment => effects.cancel_payment(context).await,
-                EffectName::NotifyMerchant => effects.notify_merchant(context).await,
                 EffectName::SubmitRefund => effects.submit_refund(context).await,
-                EffectName::SendDisputeResponse => effects.send_dispute_response(context).await,
                 other => Err(EffectError::Permanent(format!(
                     "'{other}' is not a payment effect"
                 ))),
@@ -615,31 +455,26 @@ impl EffectHandler for Handler {
     }
 }
 
-/// Registers the payment effects, calling Alipay+ through `client`, asking it to notify
-/// `public_url`, and sending webhooks to private addresses only if `allow_private_targets`.
+/// Registers the payment and refund effects (calling Alipay+ through `client`, asking it to
+/// notify `public_url`) and their webhooks.
 pub fn register(
     registry: &mut EffectRegistry,
+    webhooks: &mut WebhookBodies,
     engine: Engine,
     client: Client,
     public_url: &url::Url,
-    allow_private_targets: bool,
-) -> anyhow::Result<()> {
+) {
     let notify_url = crate::alipayplus::url_under(public_url, "/alipayplus/notifyPayment").to_string();
-    let http = webhook_http::client(allow_private_targets, Duration::from_secs(10))?;
     let effects = Arc::new(PaymentEffects {
         engine,
         client,
         notify_url,
-        http,
-        allow_private_targets,
     });
     for effect in [
         EffectName::SubmitPay,
         EffectName::PollPayment,
         EffectName::CancelPayment,
-        EffectName::NotifyMerchant,
         EffectName::SubmitRefund,
-        EffectName::SendDisputeResponse,
     ] {
         registry.register(
             effect,
@@ -649,7 +484,8 @@ pub fn register(
             }),
         );
     }
-    Ok(())
+    webhooks.insert("payment", effects.clone());
+    webhooks.insert("refund", effects);
 }
 
 #[cfg(test)]

@@ -3,14 +3,18 @@
 //! instance's pending effects. Operators' writes are in [`super::apply`] (the one write path).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::StoreError;
-use super::entity::{instance, outbox, payment, refund};
+use super::entity::{instance, outbox};
+
+/// The tables of the objects workflows run (payments, refunds, disputes): each row's id is its
+/// instance's, and it names its merchant.
+const SUBJECT_TABLES: [&str; 3] = ["payments", "refunds", "disputes"];
 
 /// Which instances an operator asks for. Without `state`, only unfinished ones, unless
 /// `needs_attention` asks for the parked ones (finished or not).
@@ -92,21 +96,19 @@ pub fn stuck_query(
         condition = condition.add(instance::Column::StateSince.lte(now - stuck_for));
     }
     if let Some(merchant) = filter.merchant_id {
-        let payments = Query::select()
-            .column(payment::Column::Id)
-            .from(payment::Entity)
-            .and_where(payment::Column::MerchantId.eq(merchant))
-            .to_owned();
-        let refunds = Query::select()
-            .column(refund::Column::Id)
-            .from(refund::Entity)
-            .and_where(refund::Column::MerchantId.eq(merchant))
-            .to_owned();
-        condition = condition.add(
-            Condition::any()
-                .add(instance::Column::Id.in_subquery(payments))
-                .add(instance::Column::Id.in_subquery(refunds)),
-        );
+        // Every kind's row has its instance's id and its merchant.
+        let of_merchant = |table: &'static str| {
+            Query::select()
+                .column(Alias::new("id"))
+                .from(Alias::new(table))
+                .and_where(Expr::col(Alias::new("merchant_id")).eq(merchant))
+                .to_owned()
+        };
+        let mut any = Condition::any();
+        for table in SUBJECT_TABLES {
+            any = any.add(instance::Column::Id.in_subquery(of_merchant(table)));
+        }
+        condition = condition.add(any);
     }
     if let Some(after) = after {
         condition = condition.add(

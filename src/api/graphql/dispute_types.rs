@@ -1,16 +1,17 @@
 //! GraphQL of disputes: the `Dispute` object, the merchant's queries and its two responses.
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::reads::AnswerReads;
 use super::types::{Money, Payment, Workflow};
 use super::{engine, graphql_error, parse_id, principal};
-use crate::app::auth::Principal;
 use crate::app::disputes::{self, DisputeView, Response};
 use crate::app::errors::{AppError, invalid};
-use crate::app::payments;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum DisputeKind {
@@ -61,8 +62,21 @@ pub struct RespondToEscalationInput {
     pub remarks: Option<String>,
 }
 
-/// An Alipay+ retrieval or escalation about one of your payments.
-pub struct Dispute(pub DisputeView);
+/// An Alipay+ retrieval or escalation about one of your payments, in one answer (see `reads`).
+pub struct Dispute(pub DisputeView, Arc<AnswerReads>);
+
+impl From<DisputeView> for Dispute {
+    fn from(view: DisputeView) -> Self {
+        Dispute(view, Arc::default())
+    }
+}
+
+impl Dispute {
+    /// A dispute met inside an answer that has read `reads` so far.
+    pub(super) fn within(view: DisputeView, reads: Arc<AnswerReads>) -> Self {
+        Dispute(view, reads)
+    }
+}
 
 #[Object]
 impl Dispute {
@@ -80,10 +94,12 @@ impl Dispute {
         }
     }
     async fn payment(&self, ctx: &Context<'_>) -> Result<Payment> {
-        let view = payments::get_payment(engine(ctx), &Principal::Admin, self.0.dispute.payment_id)
+        let view = self
+            .1
+            .payment(engine(ctx), self.0.dispute.payment_id)
             .await
             .map_err(graphql_error)?;
-        Ok(Payment::from(view))
+        Ok(Payment::within(view, self.1.clone()))
     }
     async fn status(&self) -> DisputeStatus {
         match self.0.status() {
@@ -130,7 +146,7 @@ impl DisputeQueries {
             return Ok(None);
         };
         match disputes::get_dispute(engine(ctx), principal, id).await {
-            Ok(view) => Ok(Some(Dispute(view))),
+            Ok(view) => Ok(Some(Dispute::from(view))),
             Err(AppError::NotFound) => Ok(None),
             Err(e) => Err(graphql_error(e)),
         }
@@ -163,7 +179,7 @@ impl DisputeQueries {
         connection.edges.extend(
             views
                 .into_iter()
-                .map(|view| Edge::new(view.dispute.id.to_string(), Dispute(view))),
+                .map(|view| Edge::new(view.dispute.id.to_string(), Dispute::from(view))),
         );
         Ok(connection)
     }
@@ -203,7 +219,7 @@ impl DisputeMutations {
         )
         .await
         .map_err(graphql_error)?;
-        Ok(Dispute(view))
+        Ok(Dispute::from(view))
     }
 
     /// Answers an escalation. This version sends REFUSE_REFUND only: accepting one (with the
@@ -235,6 +251,6 @@ impl DisputeMutations {
         )
         .await
         .map_err(graphql_error)?;
-        Ok(Dispute(view))
+        Ok(Dispute::from(view))
     }
 }

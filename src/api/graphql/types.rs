@@ -217,7 +217,10 @@ impl Payment {
         let views = crate::app::disputes::disputes_of(engine(ctx), self.0.payment.id)
             .await
             .map_err(super::graphql_error)?;
-        Ok(views.into_iter().map(super::dispute_types::Dispute).collect())
+        Ok(views
+            .into_iter()
+            .map(|view| super::dispute_types::Dispute::within(view, self.1.clone()))
+            .collect())
     }
     /// Every refund of the payment, oldest first.
     async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<super::Refund>> {

@@ -1,0 +1,181 @@
+//! The `notify_merchant` effect of every kind: the merchant's webhook, HMAC-signed, sent to
+//! what `webhook_http` allows, each attempt recorded in `webhook_deliveries`, retried until
+//! accepted. Each kind says what its webhook says ([`WebhookBody`], registered by kind); the
+//! envelope, signing and delivery are here, once.
+//!
+//! `Plusflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` (a second `v1=`
+//! during a secret rotation's overlap). The object carries its workflow `version` and
+//! `updatedAt`, so a merchant drops one older than what it has. A webhook of a state the
+//! instance has left is not sent: the runner drops a delivery whose state was left, and leaving
+//! a state disarms its pending retries.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use hmac::{Hmac, KeyInit, Mac};
+use sea_orm::ActiveValue::Set;
+use serde_json::Value;
+use sha2::Sha256;
+use uuid::Uuid;
+
+use super::outcomes::{retry, store_error};
+use super::webhook_http;
+use crate::app::{
+    EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine, merchants,
+};
+use crate::store::entity::webhook_delivery;
+use crate::store::payments as rows;
+use crate::workflow::EffectName;
+
+/// What one webhook announces.
+pub struct Announcement {
+    pub merchant_id: Uuid,
+    /// The payment the object belongs to (deliveries are recorded by payment).
+    pub payment_id: Uuid,
+    /// What the delivery record says was announced, e.g. `SUCCEEDED`, `REFUND_FAILED`.
+    pub announced: String,
+    /// `{"type": ..., "id": <delivery id>, "<object>": {...}}`.
+    pub body: Value,
+}
+
+/// A kind's webhook: what it says about the instance `context` runs for.
+pub trait WebhookBody: Send + Sync {
+    fn announcement<'a>(
+        &'a self,
+        context: &'a EffectContext,
+    ) -> BoxFuture<'a, Result<Announcement, EffectError>>;
+}
+
+/// Each kind's webhook, by workflow kind.
+pub type WebhookBodies = HashMap<&'static str, Arc<dyn WebhookBody>>;
+
+struct Webhooks {
+    engine: Engine,
+    http: reqwest::Client,
+    allow_private_targets: bool,
+    bodies: WebhookBodies,
+}
+
+impl Webhooks {
+    async fn notify_merchant(&self, context: EffectContext) -> EffectResult {
+        let kind = context.instance.kind.as_str();
+        let body = self
+            .bodies
+            .get(kind)
+            .ok_or_else(|| EffectError::Permanent(format!("a {kind} has no webhook")))?;
+        let Announcement {
+            merchant_id,
+            payment_id,
+            announced,
+            body,
+        } = body.announcement(&context).await?;
+        let merchant = merchants::merchant(&self.engine, merchant_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| EffectError::Permanent("the merchant is gone".into()))?;
+        let Some(url) = merchant.webhook_url.clone() else {
+            return Ok(None);
+        };
+        let body = serde_json::to_vec(&body).expect("JSON");
+        let now = self.engine.clock.now();
+        let signature = signature(
+            &merchants::webhook_secrets(&merchant, now),
+            now.timestamp(),
+            &body,
+        );
+        let target = url::Url::parse(&url)
+            .map_err(|_| "the webhook URL is not a URL")
+            .and_then(|parsed| {
+                webhook_http::check_target(&parsed, self.allow_private_targets).map(|()| parsed)
+            });
+        let (http_status, error) = match target {
+            Err(refused) => (None, Some(refused.to_string())),
+            Ok(target) => {
+                let sent = self
+                    .http
+                    .post(target)
+                    .header("Content-Type", "application/json")
+                    .header("Plusflow-Signature", signature)
+                    .header("Plusflow-Delivery", context.execution_id.to_string())
+                    .body(body)
+                    .send()
+                    .await;
+                match &sent {
+                    Ok(response) if response.status().is_success() => {
+                        (Some(response.status().as_u16()), None)
+                    }
+                    // Redirects are not followed: a 3xx is a failed delivery like any other.
+                    Ok(response) => (
+                        Some(response.status().as_u16()),
+                        Some(format!("HTTP {}", response.status().as_u16())),
+                    ),
+                    Err(e) => {
+                        tracing::debug!(merchant = %merchant.id, "webhook delivery failed: {e}");
+                        (None, Some(webhook_http::describe_failure(e).to_string()))
+                    }
+                }
+            }
+        };
+        let attempt = webhook_delivery::ActiveModel {
+            merchant_id: Set(merchant.id),
+            payment_id: Set(payment_id),
+            status: Set(announced),
+            attempt: Set(context.previous_failures as i32 + 1),
+            http_status: Set(http_status.map(i32::from)),
+            error: Set(error.clone()),
+            at: Set(self.engine.clock.now()),
+            ..Default::default()
+        };
+        rows::record_webhook_delivery(&self.engine.db, attempt)
+            .await
+            .map_err(store_error)?;
+        match error {
+            None => Ok(None),
+            Some(error) => Err(retry(format!("webhook: {error}"))),
+        }
+    }
+}
+
+/// `Plusflow-Signature`: `t=<unix time>` and one `v1=<hex HMAC-SHA256 of "t." + body>` per
+/// secret (two during a rotation's overlap; a receiver accepts the delivery if one matches).
+fn signature(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+        mac.update(format!("{timestamp}.").as_bytes());
+        mac.update(body);
+        header.push_str(&format!(",v1={}", hex::encode(mac.finalize().into_bytes())));
+    }
+    header
+}
+
+struct Handler(Arc<Webhooks>);
+
+impl EffectHandler for Handler {
+    fn run(&self, context: EffectContext) -> BoxFuture<'static, EffectResult> {
+        let webhooks = self.0.clone();
+        async move { webhooks.notify_merchant(context).await }.boxed()
+    }
+}
+
+/// Registers `notify_merchant` for the kinds in `bodies`, sending to private addresses only if
+/// `allow_private_targets`.
+pub fn register(
+    registry: &mut EffectRegistry,
+    engine: Engine,
+    allow_private_targets: bool,
+    bodies: WebhookBodies,
+) -> anyhow::Result<()> {
+    let http = webhook_http::client(allow_private_targets, Duration::from_secs(10))?;
+    let webhooks = Webhooks {
+        engine,
+        http,
+        allow_private_targets,
+        bodies,
+    };
+    registry.register(EffectName::NotifyMerchant, Arc::new(Handler(Arc::new(webhooks))));
+    Ok(())
+}
