@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -15,6 +14,7 @@ use plusflow::alipayplus::signing::timestamp;
 use serde_json::{Value, json};
 
 use common::app::*;
+use common::webhooks::WebhookReceiver;
 use common::{Backend, poll_until, wait_for};
 
 on_each_backend!(
@@ -69,32 +69,12 @@ async fn respond_to_retrieval(app: &App, key: &str, dispute: &str, idempotency_k
     .await
 }
 
-/// A merchant's webhook endpoint that keeps every body.
-async fn webhook_bodies() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
-    let received = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = received.clone();
-    let handler = move |body: axum::body::Bytes| {
-        let log = log.clone();
-        async move {
-            log.lock()
-                .unwrap()
-                .push(serde_json::from_slice::<Value>(&body).unwrap());
-            axum::http::StatusCode::OK
-        }
-    };
-    let router = axum::Router::new().route("/hooks", axum::routing::post(handler));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (url, received)
-}
-
 async fn a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_the_answer(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let (url, webhooks) = webhook_bodies().await;
-    let merchant = app.create_merchant(&["--name", "Disputed", "--webhook-url", &url]);
+    let webhooks = WebhookReceiver::accepting().await;
+    let merchant = app.create_merchant(&["--name", "Disputed", "--webhook-url", &webhooks.url]);
     let key = merchant["apiKey"].as_str().unwrap().to_string();
     let (payment, request_id) = app.paid_payment(&key, "disputed", "1250").await;
     raise(
@@ -111,8 +91,7 @@ async fn a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_th
     assert!((479..=480).contains(&days), "20 days to answer: {days} h");
     wait_for("the dispute.created webhook", Duration::from_secs(30), || async {
         webhooks
-            .lock()
-            .unwrap()
+            .bodies()
             .iter()
             .any(|body| body["type"] == "dispute.created")
     })
@@ -151,8 +130,7 @@ async fn a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_th
     );
     wait_for("the dispute.updated webhook", Duration::from_secs(30), || async {
         webhooks
-            .lock()
-            .unwrap()
+            .bodies()
             .iter()
             .any(|body| body["type"] == "dispute.updated" && body["dispute"]["status"] == "RESPONDED")
     })

@@ -443,43 +443,15 @@ async fn a_subscriber_sees_the_payment_succeed_even_through_another_api_process(
     }
 }
 
-/// A merchant's webhook endpoint: answers 503 to the first delivery, 200 after; keeps
-/// (signature header, body) of each.
-async fn webhook_receiver() -> (String, Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>) {
-    let received = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = received.clone();
-    let handler = move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-        let log = log.clone();
-        async move {
-            let signature = headers
-                .get("plusflow-signature")
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_string();
-            let mut log = log.lock().unwrap();
-            log.push((signature, body.to_vec()));
-            if log.len() == 1 {
-                axum::http::StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                axum::http::StatusCode::OK
-            }
-        }
-    };
-    let router = axum::Router::new().route("/hooks", axum::routing::post(handler));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (url, received)
-}
-
 async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(backend: Backend) {
     use hmac::{Hmac, KeyInit, Mac};
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let (url, received) = webhook_receiver().await;
-    let merchant = app.create_merchant(&["--name", "Hooked", "--webhook-url", &url]);
+    // Refuses the first delivery (503), accepts the rest.
+    let receiver = common::webhooks::WebhookReceiver::start(|n| (if n == 1 { 503 } else { 200 }, None)).await;
+    let received = receiver.received.clone();
+    let merchant = app.create_merchant(&["--name", "Hooked", "--webhook-url", &receiver.url]);
     let (key, secret) = (
         merchant["apiKey"].as_str().unwrap(),
         merchant["webhookSecret"].as_str().unwrap(),

@@ -14,6 +14,7 @@ use plusflow::alipayplus::signing::VerifyingKeys;
 use serde_json::{Value, json};
 
 use common::app::*;
+use common::webhooks::WebhookReceiver;
 use common::{Backend, Options, TestEnv, run_plusflow, wait_for};
 
 on_each_backend!(
@@ -107,28 +108,6 @@ async fn api_keys_are_several_hashed_and_a_revoked_one_is_refused_by_every_proce
     assert!(stderr.contains("no live key"), "{stderr}");
 }
 
-/// A merchant's webhook endpoint that answers `status` (with `location` if given), counting hits.
-async fn receiver(status: u16, location: Option<String>) -> (String, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counted = hits.clone();
-    let handler = move || {
-        let (counted, location) = (counted.clone(), location.clone());
-        async move {
-            counted.fetch_add(1, Ordering::SeqCst);
-            let mut response = axum::http::Response::builder().status(status);
-            if let Some(location) = location {
-                response = response.header("location", location);
-            }
-            response.body(axum::body::Body::empty()).unwrap()
-        }
-    };
-    let router = axum::Router::new().route("/hooks", axum::routing::post(handler));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (format!("http://127.0.0.1:{port}/hooks"), hits)
-}
-
 async fn deliveries(app: &App, payment_id: &str) -> Vec<plusflow::store::entity::webhook_delivery::Model> {
     plusflow::store::payments::webhook_deliveries(&app.engine.db, payment_id.parse().unwrap())
         .await
@@ -167,7 +146,8 @@ async fn webhooks_reach_no_private_address_and_the_merchant_api_shows_no_url_or_
     let Some(app) = spawn_app_with(backend, setup).await else {
         return;
     };
-    let (url, hits) = receiver(200, None).await;
+    let receiver = WebhookReceiver::accepting().await;
+    let url = receiver.url.clone();
     let port = url
         .split(':')
         .nth(2)
@@ -208,24 +188,21 @@ async fn webhooks_reach_no_private_address_and_the_merchant_api_shows_no_url_or_
         );
         assert!(!seen.contains("public address"), "{seen}");
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 0, "no private address was reached");
+    assert_eq!(receiver.hits(), 0, "no private address was reached");
 }
 
 async fn a_webhook_redirect_is_not_followed(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let (inner, inner_hits) = receiver(200, None).await;
-    let (outer, outer_hits) = receiver(307, Some(inner)).await;
-    let (_, _, first) = first_delivery(&app, &outer, "redirect").await;
+    let inner = WebhookReceiver::accepting().await;
+    let location = inner.url.clone();
+    let outer = WebhookReceiver::start(move |_| (307, Some(location.clone()))).await;
+    let (_, _, first) = first_delivery(&app, &outer.url, "redirect").await;
     assert_eq!(first.http_status, Some(307));
     assert_eq!(first.error.as_deref(), Some("HTTP 307"));
-    assert!(outer_hits.load(Ordering::SeqCst) >= 1);
-    assert_eq!(
-        inner_hits.load(Ordering::SeqCst),
-        0,
-        "the redirect was not followed"
-    );
+    assert!(outer.hits() >= 1);
+    assert_eq!(inner.hits(), 0, "the redirect was not followed");
 }
 
 /// `t=...,v1=...[,v1=...]` checked against `secret`.
@@ -248,20 +225,8 @@ async fn a_rotated_webhook_secret_signs_beside_the_old_one(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let received = Arc::new(std::sync::Mutex::new(Vec::<(String, Vec<u8>)>::new()));
-    let log = received.clone();
-    let handler = move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-        let log = log.clone();
-        async move {
-            let signature = headers["plusflow-signature"].to_str().unwrap().to_string();
-            log.lock().unwrap().push((signature, body.to_vec()));
-            axum::http::StatusCode::OK
-        }
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    let router = axum::Router::new().route("/hooks", axum::routing::post(handler));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let receiver = WebhookReceiver::accepting().await;
+    let (url, received) = (receiver.url.clone(), receiver.received.clone());
 
     let merchant = app.create_merchant(&["--name", "Rotating", "--webhook-url", &url]);
     let (id, key) = (

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod browser;
 pub mod operators;
+pub mod webhooks;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
