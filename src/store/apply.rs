@@ -500,18 +500,7 @@ async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Option<Applied>
     if plan.transitions() {
         let after = &plan.after;
         // The version check makes this the first and only write when the plan is out of date.
-        let updated = instance::Entity::update_many()
-            .col_expr(instance::Column::State, Expr::value(after.state.clone()))
-            .col_expr(instance::Column::Terminal, Expr::value(after.terminal))
-            .col_expr(instance::Column::Version, Expr::value(after.version))
-            .col_expr(
-                instance::Column::NeedsAttention,
-                Expr::value(after.needs_attention),
-            )
-            .col_expr(instance::Column::LastError, Expr::value(after.last_error.clone()))
-            .col_expr(instance::Column::Data, Expr::value(after.data.clone()))
-            .col_expr(instance::Column::UpdatedAt, Expr::value(after.updated_at))
-            .col_expr(instance::Column::StateSince, Expr::value(after.state_since))
+        let updated = instance_update(after)
             .filter(instance::Column::Id.eq(after.id))
             .filter(instance::Column::Version.eq(plan.before.version))
             .exec(txn)
@@ -844,15 +833,7 @@ pub(crate) async fn park_in(
         fields.insert(HOLD_KEY.into(), Value::String(park.reason.clone()));
     }
     let now = clock.now();
-    instance::Entity::update_many()
-        .col_expr(instance::Column::Version, Expr::value(current.version + 1))
-        .col_expr(instance::Column::NeedsAttention, Expr::value(true))
-        .col_expr(instance::Column::LastError, Expr::value(park.reason.clone()))
-        .col_expr(instance::Column::Data, Expr::value(data))
-        .col_expr(instance::Column::UpdatedAt, Expr::value(now))
-        .filter(instance::Column::Id.eq(id))
-        .exec(txn)
-        .await?;
+    touch(txn, &current, Some(park.reason.clone()), data, now).await?;
     let entry = HistoryEntry {
         instance_id: id,
         event: "parked",
@@ -1033,8 +1014,9 @@ async fn retry_effects_in(
         .exec(txn)
         .await?;
     // A held instance stays waiting for an operator: only an event settles a hold.
-    let needs_attention = hold_of(current).is_some();
-    let after = touch(txn, current, needs_attention, current.data.clone(), now).await?;
+    let attention =
+        hold_of(current).map(|hold| current.last_error.clone().unwrap_or_else(|| hold.to_string()));
+    let after = touch(txn, current, attention, current.data.clone(), now).await?;
     let effects: Vec<Value> = retryable
         .iter()
         .map(|row| Value::String(row.name.clone()))
@@ -1060,7 +1042,7 @@ async fn resume_in(
     if let Value::Object(fields) = &mut data {
         fields.remove(HOLD_KEY);
     }
-    let after = touch(txn, current, false, data, now).await?;
+    let after = touch(txn, current, None, data, now).await?;
     let mut detail = Map::new();
     let timer = definition
         .state(&current.state)
@@ -1081,27 +1063,12 @@ async fn resume_in(
     Ok(Ok((detail, after)))
 }
 
-/// The instance's needs-attention and data set, its version bumped (an operator's change).
-async fn touch(
-    txn: &DatabaseTransaction,
-    current: &instance::Model,
-    needs_attention: bool,
-    data: Value,
-    now: DateTime<Utc>,
-) -> Result<instance::Model, StoreError> {
-    let after = instance::Model {
-        version: current.version + 1,
-        needs_attention,
-        last_error: if needs_attention {
-            current.last_error.clone()
-        } else {
-            None
-        },
-        data,
-        updated_at: now,
-        ..current.clone()
-    };
+/// Every column a write may change, set from `after` (filter it to the row, and to the version
+/// decided on where that matters).
+fn instance_update(after: &instance::Model) -> UpdateMany<instance::Entity> {
     instance::Entity::update_many()
+        .col_expr(instance::Column::State, Expr::value(after.state.clone()))
+        .col_expr(instance::Column::Terminal, Expr::value(after.terminal))
         .col_expr(instance::Column::Version, Expr::value(after.version))
         .col_expr(
             instance::Column::NeedsAttention,
@@ -1109,7 +1076,28 @@ async fn touch(
         )
         .col_expr(instance::Column::LastError, Expr::value(after.last_error.clone()))
         .col_expr(instance::Column::Data, Expr::value(after.data.clone()))
-        .col_expr(instance::Column::UpdatedAt, Expr::value(now))
+        .col_expr(instance::Column::UpdatedAt, Expr::value(after.updated_at))
+        .col_expr(instance::Column::StateSince, Expr::value(after.state_since))
+}
+
+/// The instance in its state with `data`, waiting for an operator for `attention` (or not), its
+/// version bumped: a park, or an operator's change.
+async fn touch(
+    txn: &DatabaseTransaction,
+    current: &instance::Model,
+    attention: Option<String>,
+    data: Value,
+    now: DateTime<Utc>,
+) -> Result<instance::Model, StoreError> {
+    let after = instance::Model {
+        version: current.version + 1,
+        needs_attention: attention.is_some(),
+        last_error: attention,
+        data,
+        updated_at: now,
+        ..current.clone()
+    };
+    instance_update(&after)
         .filter(instance::Column::Id.eq(current.id))
         .exec(txn)
         .await?;

@@ -199,7 +199,6 @@ impl DisputeMutations {
         input: RespondToRetrievalInput,
         idempotency_key: String,
     ) -> Result<Dispute> {
-        let principal = principal(ctx)?;
         let response = Response::Retrieval {
             response_code: match input.response_code {
                 RetrievalResponseCode::AllDocuments => "0001",
@@ -210,16 +209,7 @@ impl DisputeMutations {
             transaction_receipt: input.transaction_receipt,
             proof_of_delivery: input.proof_of_delivery,
         };
-        let view = disputes::respond(
-            engine(ctx),
-            principal,
-            parse_id(&input.dispute_id)?,
-            response,
-            &idempotency_key,
-        )
-        .await
-        .map_err(graphql_error)?;
-        Ok(Dispute::from(view))
+        respond(ctx, &input.dispute_id, response, &idempotency_key).await
     }
 
     /// Answers an escalation. This version sends REFUSE_REFUND only: accepting one (with the
@@ -231,7 +221,7 @@ impl DisputeMutations {
         input: RespondToEscalationInput,
         idempotency_key: String,
     ) -> Result<Dispute> {
-        let principal = principal(ctx)?;
+        principal(ctx)?;
         if input.decision != EscalationDecision::RefuseRefund {
             return Err(super::coded(
                 "ESCALATION_REFUND_UNSUPPORTED",
@@ -242,15 +232,20 @@ impl DisputeMutations {
             refund_type: "REFUSE_REFUND",
             remarks: input.remarks,
         };
-        let view = disputes::respond(
-            engine(ctx),
-            principal,
-            parse_id(&input.dispute_id)?,
-            response,
-            &idempotency_key,
-        )
-        .await
-        .map_err(graphql_error)?;
-        Ok(Dispute::from(view))
+        respond(ctx, &input.dispute_id, response, &idempotency_key).await
     }
+}
+
+/// Records `response` to dispute `id` for the caller.
+async fn respond(ctx: &Context<'_>, id: &ID, response: Response, idempotency_key: &str) -> Result<Dispute> {
+    let view = disputes::respond(
+        engine(ctx),
+        principal(ctx)?,
+        parse_id(id)?,
+        response,
+        idempotency_key,
+    )
+    .await
+    .map_err(graphql_error)?;
+    Ok(Dispute::from(view))
 }
