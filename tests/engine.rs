@@ -650,8 +650,16 @@ async fn effects_that_outlast_their_lease_under_a_backlog_run_once_and_claims_wa
         "the first claims' leases to have run out with the gate shut",
         Duration::from_secs(30),
         || async {
-            most_claimed.fetch_max(claimed().await.len(), std::sync::atomic::Ordering::SeqCst);
-            Utc::now().timestamp_millis() > first_leases_end + 1_000
+            // What the relay bounds: claims whose lease still holds (a claim whose lease ran out
+            // is not the relay's any more; it is claimed again or dropped).
+            let now = Utc::now().timestamp_millis();
+            let live = claimed()
+                .await
+                .iter()
+                .filter(|row| row.lease_until_ms.is_some_and(|until| until >= now))
+                .count();
+            most_claimed.fetch_max(live, std::sync::atomic::Ordering::SeqCst);
+            now > first_leases_end + 1_000
         },
     )
     .await;
