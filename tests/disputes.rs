@@ -3,7 +3,9 @@
 //! answer; Alipay+'s limits (one open at a time, five retrievals a payment) refuse what they
 //! must; a duplicated or replayed initiation changes nothing and the same id for another payment
 //! is REPEAT_REQ_INCONSISTENT; a dispute whose deadline has passed expires, parked for an
-//! operator, and can no longer be answered; merchant B sees none of A's disputes.
+//! operator, and can no longer be answered; merchant B sees none of A's disputes; an escalation
+//! accepted in part refunds the payment through the refund workflow, and refunds and dispute
+//! refunds together never exceed the paid amount.
 
 mod common;
 
@@ -23,6 +25,7 @@ on_each_backend!(
     a_duplicated_or_replayed_initiation_changes_nothing,
     a_dispute_past_its_deadline_expires_for_an_operator_and_cannot_be_answered,
     an_escalation_is_refused_with_remarks_and_merchant_b_sees_none_of_it,
+    an_escalation_accepted_in_part_refunds_through_the_refund_workflow_within_the_paid_amount,
 );
 
 const DISPUTE: &str = "id disputeRequestId kind status reason respondBy escalationAmount { currency value } \
@@ -79,7 +82,8 @@ async fn a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_th
     let (payment, request_id) = app.paid_payment(&key, "disputed", "1250").await;
     raise(
         &app,
-        json!({ "kind": "RETRIEVAL", "paymentRequestId": request_id, "disputeRequestId": "dsp-r-1" }),
+        &request_id,
+        json!({ "kind": "RETRIEVAL", "disputeRequestId": "dsp-r-1" }),
     )
     .await;
     let dispute = wait_dispute_status(&app, &key, &payment, "NEEDS_RESPONSE").await;
@@ -137,16 +141,22 @@ async fn a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_th
     .await;
 }
 
-/// Has the simulator raise a dispute (it sends the initiation, re-sent until answered).
-async fn raise(app: &App, body: Value) {
+/// Has the simulator raise a dispute on a payment (it sends the initiation, re-sent until
+/// answered): its `disputeRequestId`.
+async fn raise(app: &App, payment_request_id: &str, body: Value) -> String {
     let raised = app
         .http
-        .post(format!("{}/simulator/disputes", app.simulator_base))
+        .post(format!(
+            "{}/simulator/payments/{payment_request_id}/disputes",
+            app.simulator_base
+        ))
         .json(&body)
         .send()
         .await
         .unwrap();
     assert!(raised.status().is_success(), "{}", raised.text().await.unwrap());
+    let raised: Value = raised.json().await.unwrap();
+    raised["disputeRequestId"].as_str().unwrap().to_string()
 }
 
 async fn alipayplus_limits_refuse_a_second_open_retrieval_and_a_sixth_one(backend: Backend) {
@@ -155,9 +165,9 @@ async fn alipayplus_limits_refuse_a_second_open_retrieval_and_a_sixth_one(backen
     };
     let (_, key) = app.merchant("Limits");
     let (payment, request_id) = app.paid_payment(&key, "limits", "1000").await;
-    let retrieval = |n: usize| json!({ "kind": "RETRIEVAL", "disputeRequestId": format!("lim-{n}"), "paymentRequestId": request_id });
+    let retrieval = |n: usize| json!({ "kind": "RETRIEVAL", "disputeRequestId": format!("lim-{n}") });
     for n in 1..=5 {
-        raise(&app, retrieval(n)).await;
+        raise(&app, &request_id, retrieval(n)).await;
         let open = poll_until("the retrieval", Duration::from_secs(30), || async {
             let disputes = disputes_of(&app, &key, &payment).await;
             (disputes.as_array().unwrap().len() == n).then(|| disputes[n - 1].clone())
@@ -190,7 +200,7 @@ async fn alipayplus_limits_refuse_a_second_open_retrieval_and_a_sixth_one(backen
         })
         .await;
     }
-    raise(&app, retrieval(6)).await;
+    raise(&app, &request_id, retrieval(6)).await;
     let answer = poll_until(
         "the sixth retrieval's answer",
         Duration::from_secs(30),
@@ -306,17 +316,12 @@ async fn an_escalation_is_refused_with_remarks_and_merchant_b_sees_none_of_it(ba
     let (_, a) = app.merchant("A");
     let (_, b) = app.merchant("B");
     let (payment, request_id) = app.paid_payment(&a, "esc", "1000").await;
-    let raised = app
-        .http
-        .post(format!("{}/simulator/disputes", app.simulator_base))
-        .json(
-            &json!({ "kind": "ESCALATION", "paymentRequestId": request_id, "disputeRequestId": "esc-1",
-                       "escalationAmount": { "currency": "USD", "value": "1000" } }),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(raised.status().is_success());
+    let raised = raise(
+        &app,
+        &request_id,
+        json!({ "kind": "ESCALATION", "amount": { "currency": "USD", "value": "1000" } }),
+    )
+    .await;
     let dispute = wait_dispute_status(&app, &a, &payment, "NEEDS_RESPONSE").await;
     let id = dispute["id"].as_str().unwrap();
     // B sees nothing of it and cannot answer it.
@@ -343,7 +348,7 @@ async fn an_escalation_is_refused_with_remarks_and_merchant_b_sees_none_of_it(ba
         .await;
     assert!(by_a["errors"].is_null(), "{by_a}");
     wait_dispute_status(&app, &a, &payment, "RESPONDED").await;
-    let response = &app.ledger().await["disputes"]["esc-1"]["responses"][0];
+    let response = &app.ledger().await["disputes"][&raised]["responses"][0];
     assert_eq!(response["refundType"], "REFUSE_REFUND", "{response}");
     assert_eq!(response["remarks"], "delivered, signed for");
     let mine = app
@@ -357,4 +362,97 @@ async fn an_escalation_is_refused_with_remarks_and_merchant_b_sees_none_of_it(ba
         mine["data"]["disputes"]["edges"][0]["node"]["kind"], "ESCALATION",
         "{mine}"
     );
+}
+
+async fn an_escalation_accepted_in_part_refunds_through_the_refund_workflow_within_the_paid_amount(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Accepting");
+    let (payment, request_id) = app.paid_payment(&key, "accepted", "1000").await;
+    let refunded = app.refund(&key, "r-1", &payment, "USD", "700").await;
+    assert!(refunded["errors"].is_null(), "{refunded}");
+    let raised = raise(
+        &app,
+        &request_id,
+        json!({ "kind": "ESCALATION", "amount": { "currency": "USD", "value": "500" } }),
+    )
+    .await;
+    let dispute = wait_dispute_status(&app, &key, &payment, "NEEDS_RESPONSE").await;
+    let accept = |value: &str, decision: &str| {
+        json!({ "disputeId": dispute["id"], "decision": decision,
+                "refundAmount": { "currency": "USD", "value": value }, "remarks": "partly damaged" })
+    };
+    let mutation = "mutation($input: RespondToEscalationInput!, $key: String!) { respondToEscalation(input: $input, idempotencyKey: $key) \
+                    { status refund { id status amount { value } } } }";
+    let answer = |input: Value, idempotency_key: &'static str| {
+        app.gql(
+            Some(&key),
+            mutation,
+            json!({ "input": input, "key": idempotency_key }),
+        )
+    };
+    // 700 refunded already: 400 more would take 1100 of 1000.
+    let over = answer(accept("400", "ACCEPT_PARTIAL_REFUND"), "a-1").await;
+    assert_eq!(
+        over["errors"][0]["extensions"]["code"], "REFUND_EXCEEDS_REFUNDABLE",
+        "{over}"
+    );
+    // Over the escalation amount, or a "full" refund of another amount: refused as input.
+    for (value, decision) in [("600", "ACCEPT_PARTIAL_REFUND"), ("300", "ACCEPT_REFUND")] {
+        let invalid = answer(accept(value, decision), "a-2").await;
+        assert_eq!(
+            invalid["errors"][0]["extensions"]["code"], "VALIDATION",
+            "{invalid}"
+        );
+    }
+    assert!(
+        app.ledger().await["disputes"][&raised]["responses"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing refused was sent"
+    );
+    assert_eq!(
+        disputes_of(&app, &key, &payment).await[0]["status"],
+        "NEEDS_RESPONSE"
+    );
+    let accepted = answer(accept("300", "ACCEPT_PARTIAL_REFUND"), "a-3").await;
+    assert!(accepted["errors"].is_null(), "{accepted}");
+    let refund_id = accepted["data"]["respondToEscalation"]["refund"]["id"].clone();
+    assert_eq!(
+        accepted["data"]["respondToEscalation"]["refund"]["amount"]["value"],
+        "300"
+    );
+    wait_dispute_status(&app, &key, &payment, "RESPONDED").await;
+    let settled = app.settled_refunds(&key, &payment).await;
+    let refunds = settled["refunds"].as_array().unwrap();
+    let dispute_refund = refunds.iter().find(|r| r["id"] == refund_id).unwrap();
+    assert_eq!(dispute_refund["status"], "SUCCEEDED", "{settled:#}");
+    assert_eq!(settled["refundedAmount"]["value"], "1000");
+    assert_eq!(settled["refundableAmount"]["value"], "0");
+    let ledger = app.ledger().await;
+    let response = &ledger["disputes"][&raised]["responses"][0];
+    assert_eq!(response["refundType"], "ACCEPT_PARTIAL_REFUND", "{response}");
+    assert_eq!(
+        response["refundAmount"],
+        json!({ "currency": "USD", "value": "300" })
+    );
+    assert!(response["plannedRefundTime"].is_string());
+    // The same answer again is the same dispute and the same refund; a createRefund now finds
+    // nothing left.
+    let again = answer(accept("300", "ACCEPT_PARTIAL_REFUND"), "a-3").await;
+    assert_eq!(
+        again["data"]["respondToEscalation"]["refund"]["id"], refund_id,
+        "{again}"
+    );
+    let more = app.refund(&key, "r-2", &payment, "USD", "1").await;
+    assert_eq!(
+        more["errors"][0]["extensions"]["code"], "REFUND_EXCEEDS_REFUNDABLE",
+        "{more}"
+    );
+    let shown = disputes_of(&app, &key, &payment).await;
+    assert_eq!(shown.as_array().unwrap().len(), 1);
 }

@@ -15,8 +15,10 @@ use uuid::Uuid;
 use super::Engine;
 use super::auth::Principal;
 use super::errors::{AppError, check_length, invalid};
-use crate::store::disputes::{self, Opened};
-use crate::store::entity::{dispute, inbound, instance};
+use super::money::parse_amount;
+use crate::alipayplus::signing::timestamp;
+use crate::store::disputes::{self, DisputeRefund, Opened};
+use crate::store::entity::{dispute, inbound, instance, refund};
 use crate::store::payments::{self as rows, IdempotencyKey};
 use crate::store::{NewInstance, StoreError};
 
@@ -199,10 +201,97 @@ pub enum Response {
         proof_of_delivery: Option<String>,
     },
     Escalation {
-        /// `REFUSE_REFUND` (ACCEPT_* make a refund; not in this version).
-        refund_type: &'static str,
+        decision: EscalationDecision,
+        /// (currency, minor units as written): required to accept in part; to accept in full,
+        /// the escalation amount if given (the payment's amount when Alipay+ gave none).
+        refund_amount: Option<(String, String)>,
         remarks: Option<String>,
     },
+}
+
+/// A merchant's answer to an escalation; accepting one refunds the payment (in part or in full)
+/// through the refund workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EscalationDecision {
+    AcceptRefund,
+    AcceptPartialRefund,
+    RefuseRefund,
+}
+
+impl EscalationDecision {
+    /// The wire `refundType`.
+    fn refund_type(self) -> &'static str {
+        match self {
+            EscalationDecision::AcceptRefund => "ACCEPT_REFUND",
+            EscalationDecision::AcceptPartialRefund => "ACCEPT_PARTIAL_REFUND",
+            EscalationDecision::RefuseRefund => "REFUSE_REFUND",
+        }
+    }
+}
+
+/// The refund `decision` makes on an escalation, with the payment's amount it must fit in;
+/// none for a refusal. Checked before anything is written: the amount is in the payment's
+/// currency, a partial one is given and at most the escalation amount, a full one is the
+/// escalation amount.
+async fn accepted_refund(
+    engine: &Engine,
+    escalation: &dispute::Model,
+    decision: EscalationDecision,
+    amount: Option<(String, String)>,
+) -> Result<Option<(refund::Model, i64)>, AppError> {
+    if decision == EscalationDecision::RefuseRefund {
+        return Ok(None);
+    }
+    let (payment, _) = rows::payment_with_instance(&engine.db, escalation.payment_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let asked = escalation.escalation_amount;
+    let given = match &amount {
+        Some((currency, value)) => {
+            if *currency != payment.currency {
+                return Err(invalid(
+                    "input.refundAmount.currency",
+                    format!("a refund is in the payment currency, {}", payment.currency),
+                ));
+            }
+            Some(parse_amount("input.refundAmount", currency, value)?)
+        }
+        None => None,
+    };
+    let amount = match decision {
+        EscalationDecision::AcceptPartialRefund => {
+            let given =
+                given.ok_or_else(|| invalid("input.refundAmount", "is required to accept in part"))?;
+            if asked.is_some_and(|asked| given > asked) {
+                return Err(invalid(
+                    "input.refundAmount.value",
+                    "must be at most the escalation amount",
+                ));
+            }
+            given
+        }
+        _ => {
+            let full = asked.unwrap_or(payment.amount);
+            if given.is_some_and(|given| given != full) {
+                return Err(invalid(
+                    "input.refundAmount.value",
+                    "a full refund is the escalation amount; accept in part for less",
+                ));
+            }
+            full
+        }
+    };
+    let row = refund::Model {
+        id: Uuid::nil(),
+        payment_id: payment.id,
+        merchant_id: payment.merchant_id,
+        refund_request_id: refund::new_request_id(),
+        currency: payment.currency.clone(),
+        amount,
+        reason: Some(format!("escalation {}", escalation.dispute_request_id)),
+        created_at: engine.clock.now(),
+    };
+    Ok(Some((row, payment.amount)))
 }
 
 /// Records the merchant's response to dispute `id` and starts sending it; the same
@@ -219,7 +308,8 @@ pub async fn respond(
     };
     check_length("idempotencyKey", idempotency_key, 255)?;
     let view = get_dispute(engine, principal, id).await?;
-    let (kind, body) = match response {
+    let mut refund: Option<(refund::Model, i64)> = None;
+    let (kind, mut body) = match response {
         Response::Retrieval {
             response_code,
             remarks,
@@ -248,13 +338,23 @@ pub async fn respond(
             }
             (dispute::RETRIEVAL, body)
         }
-        Response::Escalation { refund_type, remarks } => {
+        Response::Escalation {
+            decision,
+            refund_amount,
+            remarks,
+        } => {
             if let Some(remarks) = &remarks {
                 check_length("remarks", remarks, 4000)?;
             }
-            let mut body = json!({ "refundType": refund_type });
+            let mut body = json!({ "refundType": decision.refund_type() });
             if let Some(remarks) = remarks {
                 body["remarks"] = Value::String(remarks);
+            }
+            if view.dispute.kind == dispute::ESCALATION {
+                refund = accepted_refund(engine, &view.dispute, decision, refund_amount).await?;
+            }
+            if let Some((row, _)) = &refund {
+                body["refundAmount"] = json!({ "currency": row.currency, "value": row.amount.to_string() });
             }
             (dispute::ESCALATION, body)
         }
@@ -274,6 +374,12 @@ pub async fn respond(
         key: idempotency_key,
         request_hash: &hash,
     };
+    if refund.is_some() {
+        // The refund starts with the response (ALIPAYPLUS.md 5.2: executed by us, with the
+        // ordinary refund API, by plannedRefundTime).
+        body["plannedRefundTime"] = Value::String(timestamp(engine.clock.now()));
+    }
+    let refund_instance = super::merchants::new_instance(merchant);
     let recorded = disputes::record_response(
         &engine.db,
         &engine.definitions,
@@ -281,13 +387,27 @@ pub async fn respond(
         key,
         id,
         &body,
+        refund.as_ref().map(|(row, paid)| DisputeRefund {
+            row,
+            paid: *paid,
+            instance: &refund_instance,
+        }),
         &format!("merchant:{}", merchant.id),
     )
     .await?;
     match recorded {
-        disputes::Responded::Recorded => {
+        disputes::Responded::Recorded { refund } => {
             engine.wake_relay();
             engine.announce(id);
+            if let Some(refund) = refund {
+                engine.announce(refund);
+            }
+        }
+        disputes::Responded::Exceeds { refundable } => {
+            return Err(AppError::RefundExceedsRefundable {
+                requested: refund.map_or(0, |(row, _)| row.amount),
+                refundable,
+            });
         }
         disputes::Responded::SameKeyBefore => {}
         disputes::Responded::KeyReused => return Err(AppError::IdempotencyKeyReused),

@@ -13,7 +13,7 @@ use super::merchants::MerchantCache;
 use crate::clock::SharedClock;
 use crate::store::entity::instance;
 use crate::store::{self, Applied, EventInput, StoreError};
-use crate::workflow::Definitions;
+use crate::workflow::{Definitions, PublicStatus};
 
 #[derive(Clone)]
 pub struct Engine {
@@ -123,4 +123,14 @@ impl Engine {
             self.wake_relay();
         }
     }
+}
+
+/// The public status of a workflow state.
+pub fn status_of(engine: &Engine, instance: &instance::Model) -> PublicStatus {
+    engine
+        .definitions
+        .get(&instance.kind, instance.definition_version as u32)
+        .and_then(|d| d.state(&instance.state))
+        .map(|s| s.status)
+        .unwrap_or(PublicStatus::Pending)
 }

@@ -1,6 +1,8 @@
 //! The errors of every use case, shared by all kinds; the API maps each to a stable code.
 
 use crate::store::StoreError;
+use crate::store::payments::KeyUse;
+use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppError {
@@ -56,4 +58,16 @@ pub fn check_length(field: &str, value: &str, max: usize) -> Result<(), AppError
         return Err(invalid(field, format!("must be at most {max} characters")));
     }
     Ok(())
+}
+
+/// What a reused idempotency key resolves to: the resource its first request created, when the
+/// request is the same; IDEMPOTENCY_KEY_REUSED otherwise.
+pub fn earlier_resource(key_use: KeyUse, request_hash: &str) -> Result<Uuid, AppError> {
+    match key_use {
+        KeyUse::Earlier {
+            request_hash: first,
+            resource_id,
+        } if first == request_hash => resource_id.ok_or(AppError::NotFound),
+        _ => Err(AppError::IdempotencyKeyReused),
+    }
 }

@@ -7,10 +7,11 @@ mod effects;
 mod engine;
 pub mod errors;
 pub mod merchants;
+pub mod money;
 pub mod operations;
 pub mod payment_methods;
 pub mod payments;
 pub mod refunds;
 
 pub use effects::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult};
-pub use engine::{Engine, Update};
+pub use engine::{Engine, Update, status_of};

@@ -11,7 +11,9 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::Principal;
-use super::errors::{AppError, check_length, invalid};
+use super::engine::status_of;
+use super::errors::{AppError, check_length, earlier_resource, invalid};
+use super::money::parse_amount;
 use super::{Engine, merchants};
 use crate::alipayplus::wire::{Amount, NotifyPaymentRequest, ResultStatus};
 use crate::domain::currency_exponent;
@@ -40,44 +42,6 @@ pub struct NewPayment {
 /// The most a cashier payment may wait: `paymentExpiryTime` must be under 10 minutes
 /// (ALIPAYPLUS.md 3.1; a longer one is ignored by Alipay+, which then applies its own 10).
 pub const MAX_EXPIRY_SECONDS: i32 = 599;
-
-/// Parses an amount in integer minor units of `currency`.
-pub fn parse_amount(field: &str, currency: &str, value: &str) -> Result<i64, AppError> {
-    let exponent = currency_exponent(currency).ok_or_else(|| {
-        invalid(
-            &format!("{field}.currency"),
-            format!("unknown or unsupported currency '{currency}'"),
-        )
-    })?;
-    let value_field = format!("{field}.value");
-    if value.contains('.') || value.contains(',') {
-        let example = 10_i64.pow(exponent) * 10 + 5;
-        return Err(invalid(
-            &value_field,
-            format!(
-                "must be an integer number of minor units of {currency} ({exponent} decimals: e.g. {example} for {})",
-                crate::domain::format_money(currency, example)
-            ),
-        ));
-    }
-    if value.is_empty()
-        || value.len() > 15
-        || !value.trim_start_matches('-').chars().all(|c| c.is_ascii_digit())
-        || value == "-"
-    {
-        return Err(invalid(
-            &value_field,
-            "must be a positive integer of at most 15 digits",
-        ));
-    }
-    let amount: i64 = value
-        .parse()
-        .map_err(|_| invalid(&value_field, "must be a positive integer of at most 15 digits"))?;
-    if amount <= 0 {
-        return Err(invalid(&value_field, "must be greater than zero"));
-    }
-    Ok(amount)
-}
 
 impl NewPayment {
     /// Every check, before anything is stored or sent.
@@ -182,16 +146,6 @@ impl PaymentView {
     }
 }
 
-/// The public status of a workflow state.
-pub fn status_of(engine: &Engine, instance: &instance::Model) -> PublicStatus {
-    engine
-        .definitions
-        .get(&instance.kind, instance.definition_version as u32)
-        .and_then(|d| d.state(&instance.state))
-        .map(|s| s.status)
-        .unwrap_or(PublicStatus::Pending)
-}
-
 fn view_with(engine: &Engine, payment: payment::Model, instance: instance::Model) -> PaymentView {
     let status = status_of(engine, &instance);
     PaymentView {
@@ -269,18 +223,6 @@ pub async fn create_payment(
                 .ok_or(AppError::NotFound)?;
             Ok(view_with(engine, payment, instance))
         }
-    }
-}
-
-/// What a reused idempotency key resolves to: the resource its first request created, when the
-/// request is the same; IDEMPOTENCY_KEY_REUSED otherwise.
-pub(crate) fn earlier_resource(key_use: KeyUse, request_hash: &str) -> Result<Uuid, AppError> {
-    match key_use {
-        KeyUse::Earlier {
-            request_hash: first,
-            resource_id,
-        } if first == request_hash => resource_id.ok_or(AppError::NotFound),
-        _ => Err(AppError::IdempotencyKeyReused),
     }
 }
 

@@ -7,8 +7,10 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::Principal;
-use super::errors::{AppError, check_length};
-use super::payments::{PaymentView, earlier_resource, get_payment, parse_amount, status_of};
+use super::errors::{AppError, check_length, earlier_resource};
+use super::money::parse_amount;
+use super::payments::{PaymentView, get_payment};
+use super::status_of;
 use super::{Engine, merchants};
 use crate::store::entity::{instance, refund};
 use crate::store::payments::IdempotencyKey;
@@ -108,7 +110,7 @@ pub async fn create_refund(
         id: Uuid::nil(),
         payment_id: payment.payment.id,
         merchant_id: merchant.id,
-        refund_request_id: format!("pfr_{}", Uuid::now_v7().simple()),
+        refund_request_id: refund::new_request_id(),
         currency: input.currency.clone(),
         amount,
         reason: input.reason.clone(),

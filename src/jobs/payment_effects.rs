@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::*;
-use crate::app::payments::{amount_disagreement, failure_fields, settled_fields, status_of};
+use crate::app::payments::{amount_disagreement, failure_fields, settled_fields};
+use crate::app::status_of;
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine};
 use crate::jobs::outcomes::{event, retry, store_error};
 use crate::jobs::webhooks::{Announcement, WebhookBodies, WebhookBody};

@@ -28,28 +28,35 @@ pub struct SimDispute {
     pub responses: Vec<Value>,
 }
 
-/// `POST /simulator/disputes`.
+/// `POST /simulator/payments/{paymentRequestId}/disputes`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RaiseRequest {
     pub kind: String,
-    pub payment_request_id: String,
-    pub dispute_request_id: String,
-    pub escalation_amount: Option<Amount>,
+    /// An escalation's amount.
+    pub amount: Option<Amount>,
+    /// A fresh one if absent.
+    pub dispute_request_id: Option<String>,
     /// RFC 3339; now if absent.
     pub dispute_occur_time: Option<String>,
 }
 
-/// Raises `request` on a payment of the ledger and starts sending it to the ACQP.
-pub fn raise(simulator: &Simulator, request: RaiseRequest) -> Result<(), String> {
+/// Raises `request` on payment `payment_request_id` of the ledger and starts sending it to the
+/// ACQP: its `disputeRequestId`.
+pub fn raise(
+    simulator: &Simulator,
+    payment_request_id: &str,
+    request: RaiseRequest,
+) -> Result<String, String> {
+    let dispute_request_id = request
+        .dispute_request_id
+        .clone()
+        .unwrap_or_else(|| format!("sim-dsp-{}", uuid::Uuid::new_v4().simple()));
     let (api, notify_url) = {
         let books = simulator.books();
-        let url = books.notify_url(&request.payment_request_id).ok_or_else(|| {
-            format!(
-                "no paid payment '{}' with a notify URL",
-                request.payment_request_id
-            )
-        })?;
+        let url = books
+            .notify_url(payment_request_id)
+            .ok_or_else(|| format!("no paid payment '{payment_request_id}' with a notify URL"))?;
         let api = match request.kind.as_str() {
             "RETRIEVAL" => "initiateRetrieval",
             "ESCALATION" => "initiateEscalation",
@@ -68,28 +75,28 @@ pub fn raise(simulator: &Simulator, request: RaiseRequest) -> Result<(), String>
         .clone()
         .unwrap_or_else(|| crate::alipayplus::signing::timestamp(simulator.shared.clock.now()));
     let mut body = serde_json::json!({
-        "disputeRequestId": request.dispute_request_id,
-        "paymentRequestId": request.payment_request_id,
+        "disputeRequestId": dispute_request_id,
+        "paymentRequestId": payment_request_id,
         "disputeOccurTime": occurred,
     });
     if request.kind == "RETRIEVAL" {
         body["requestInformationType"] = Value::String("TRANSACTION_RECEIPT".into());
-    } else if let Some(amount) = &request.escalation_amount {
+    } else if let Some(amount) = &request.amount {
         body["escalationAmount"] = serde_json::to_value(amount).expect("wire types serialise");
     }
     simulator.books().add_dispute(
-        &request.dispute_request_id,
+        &dispute_request_id,
         SimDispute {
             kind: request.kind.clone(),
-            payment_request_id: request.payment_request_id.clone(),
-            escalation_amount: request.escalation_amount.clone(),
+            payment_request_id: payment_request_id.to_string(),
+            escalation_amount: request.amount.clone(),
             initiations_sent: 0,
             initiate_answer: None,
             responses: vec![],
         },
     );
-    tokio::spawn(deliver(simulator.clone(), request.dispute_request_id, url, body));
-    Ok(())
+    tokio::spawn(deliver(simulator.clone(), dispute_request_id.clone(), url, body));
+    Ok(dispute_request_id)
 }
 
 async fn deliver(simulator: Simulator, dispute_request_id: String, url: String, body: Value) {
@@ -127,7 +134,9 @@ async fn deliver(simulator: Simulator, dispute_request_id: String, url: String, 
 }
 
 /// responseRetrieval / responseEscalation: the dispute must exist and be of that kind; an
-/// escalation answered again must give the same refundType and refundAmount.
+/// escalation's answer must be a known refundType, with a refundAmount for a partial refund, in
+/// the escalation's currency and at most its amount; answered again, it must give the same
+/// refundType and refundAmount.
 pub fn respond(simulator: &Simulator, kind: &str, body: &Value) -> ResultInfo {
     let Some(id) = body.get("disputeRequestId").and_then(Value::as_str) else {
         return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", "disputeRequestId is required");
@@ -142,6 +151,11 @@ pub fn respond(simulator: &Simulator, kind: &str, body: &Value) -> ResultInfo {
             "PARAM_ILLEGAL",
             "the dispute is of the other kind",
         );
+    }
+    if kind == "ESCALATION"
+        && let Err(why) = escalation_answer_is_valid(dispute, body)
+    {
+        return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", &why);
     }
     let decision = |response: &Value| {
         (
@@ -161,4 +175,30 @@ pub fn respond(simulator: &Simulator, kind: &str, body: &Value) -> ResultInfo {
     }
     books.dispute_mut(id, |d| d.responses.push(body.clone()));
     ResultInfo::success()
+}
+
+fn escalation_answer_is_valid(dispute: &SimDispute, body: &Value) -> Result<(), String> {
+    let refund_type = body.get("refundType").and_then(Value::as_str);
+    if !matches!(
+        refund_type,
+        Some("ACCEPT_REFUND" | "ACCEPT_PARTIAL_REFUND" | "REFUSE_REFUND")
+    ) {
+        return Err("refundType must be ACCEPT_REFUND, ACCEPT_PARTIAL_REFUND or REFUSE_REFUND".into());
+    }
+    let amount = match body.get("refundAmount") {
+        Some(amount) => Some(
+            serde_json::from_value::<Amount>(amount.clone())
+                .map_err(|e| format!("refundAmount is not an amount: {e}"))?,
+        ),
+        None if refund_type == Some("ACCEPT_PARTIAL_REFUND") => {
+            return Err("refundAmount is required for a partial refund".into());
+        }
+        None => None,
+    };
+    if let (Some(amount), Some(asked)) = (amount, &dispute.escalation_amount)
+        && (amount.currency != asked.currency || amount.value > asked.value)
+    {
+        return Err("refundAmount must be in the escalation's currency and at most its amount".into());
+    }
+    Ok(())
 }

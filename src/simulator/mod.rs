@@ -168,7 +168,10 @@ impl Simulator {
         Router::new()
             .route("/aps/api/v1/payments/{api}", post(api))
             .route("/aps/api/v1/disputes/{api}", post(api))
-            .route("/simulator/disputes", post(raise_dispute))
+            .route(
+                "/simulator/payments/{payment_request_id}/disputes",
+                post(raise_dispute),
+            )
             .route(
                 "/checkout/{payment_id}",
                 get(checkout::page).post(checkout::submit),
@@ -447,11 +450,11 @@ fn control_answer(done: Result<(), String>, payment_request_id: &str) -> Respons
 
 async fn raise_dispute(
     State(simulator): State<Simulator>,
+    Path(payment_request_id): Path<String>,
     Json(request): Json<disputes::RaiseRequest>,
 ) -> Response {
-    let id = request.dispute_request_id.clone();
-    match disputes::raise(&simulator, request) {
-        Ok(()) => Json(json!({ "raised": id })).into_response(),
+    match disputes::raise(&simulator, &payment_request_id, request) {
+        Ok(id) => Json(json!({ "disputeRequestId": id })).into_response(),
         Err(e) => (StatusCode::CONFLICT, Json(json!({ "error": e }))).into_response(),
     }
 }

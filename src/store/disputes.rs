@@ -14,7 +14,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::apply::{Applied, NewInstance, StartPlan, lock_instance};
-use super::entity::{dispute, inbound, instance};
+use super::entity::{dispute, inbound, instance, refund};
+use super::payments::{IdempotencyKey, KeyUse, use_key_in};
+use super::refunds::record_refund_in;
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
 use crate::workflow::Definitions;
@@ -199,8 +201,9 @@ pub async fn disputes_of_merchant(
 /// What recording a merchant's response came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Responded {
-    /// Recorded, and the `dispute_responded` event applied (the response is being sent).
-    Recorded,
+    /// Recorded, and the `dispute_responded` event applied (the response is being sent); with
+    /// the refund an accepted escalation started.
+    Recorded { refund: Option<Uuid> },
     /// The idempotency key was used with this very response: nothing more was written.
     SameKeyBefore,
     /// The idempotency key was used with another request: nothing was written.
@@ -209,23 +212,39 @@ pub enum Responded {
     Expired,
     /// A response was recorded before: nothing was written.
     AlreadyResponded,
+    /// The accepted refund does not fit in what is left of the payment: nothing was written.
+    Exceeds { refundable: i64 },
+}
+
+/// The refund an accepted escalation makes: its row (its id is replaced by its instance's),
+/// the paid amount it must fit in, and its instance's start.
+pub struct DisputeRefund<'a> {
+    pub row: &'a refund::Model,
+    pub paid: i64,
+    pub instance: &'a NewInstance,
 }
 
 /// Records `response` on dispute `id` and applies `dispute_responded` (actor `actor`), in one
-/// transaction with the idempotency key, if the dispute still waits for a response.
+/// transaction with the idempotency key and the refund it accepts (under the money rule of
+/// `store::refunds`), if the dispute still waits for a response. With a refund, the payment's
+/// instance is locked before the dispute's, the order every writer of both keeps.
+#[allow(clippy::too_many_arguments)]
 pub async fn record_response(
     db: &DatabaseConnection,
     definitions: &Definitions,
     clock: &dyn Clock,
-    key: super::payments::IdempotencyKey<'_>,
+    key: IdempotencyKey<'_>,
     id: Uuid,
     response: &serde_json::Value,
+    refund: Option<DisputeRefund<'_>>,
     actor: &str,
 ) -> Result<Responded, StoreError> {
-    use super::payments::{KeyUse, use_key_in};
     use sea_orm::sea_query::Expr;
     retry_transient(|| async {
         let txn = db.begin().await?;
+        if let Some(refund) = &refund {
+            lock_instance(&txn, refund.row.payment_id).await?;
+        }
         let current = lock_instance(&txn, id).await?;
         match use_key_in(&txn, clock, &key, id).await? {
             KeyUse::First => {}
@@ -248,15 +267,29 @@ pub async fn record_response(
             txn.rollback().await?;
             return Ok(refused);
         }
+        let refund_id = match &refund {
+            None => None,
+            Some(refund) => {
+                let plan = StartPlan::new(definitions, clock, "refund", refund.instance)?;
+                match record_refund_in(&txn, &plan, refund.row, refund.paid).await? {
+                    Ok(applied) => Some(applied.instance.id),
+                    Err(refundable) => {
+                        txn.rollback().await?;
+                        return Ok(Responded::Exceeds { refundable });
+                    }
+                }
+            }
+        };
         dispute::Entity::update_many()
             .col_expr(dispute::Column::Response, Expr::value(response.clone()))
+            .col_expr(dispute::Column::RefundId, Expr::value(refund_id))
             .filter(dispute::Column::Id.eq(id))
             .exec(&txn)
             .await?;
         let event = super::EventInput::new(crate::workflow::EventName::DisputeResponded, actor);
         super::apply::apply_event_in(&txn, definitions, clock, id, &event, Some(&current)).await?;
         txn.commit().await?;
-        Ok(Responded::Recorded)
+        Ok(Responded::Recorded { refund: refund_id })
     })
     .await
 }

@@ -5,7 +5,7 @@
 use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::apply::{Applied, NewInstance, lock_instance, start_instance_in};
+use super::apply::{Applied, NewInstance, StartPlan, lock_instance};
 use super::entity::{instance, refund};
 use super::payments::{IdempotencyKey, KeyUse, use_key_in};
 use super::{StoreError, with_instance};
@@ -54,31 +54,50 @@ pub async fn create_refund(
     super::retry_transient(|| async {
         let txn = db.begin().await?;
         lock_instance(&txn, new_refund.payment_id).await?;
-        let applied = start_instance_in(&txn, definitions, clock, "refund", new_instance).await?;
-        let id = applied.instance.id;
-        let key_use = use_key_in(&txn, clock, &key, id).await?;
+        let plan = StartPlan::new(definitions, clock, "refund", new_instance)?;
+        let key_use = use_key_in(&txn, clock, &key, plan.instance_id()).await?;
         if key_use != KeyUse::First {
             txn.rollback().await?;
             return Ok(RefundCreation::KeyUsedBefore(key_use));
         }
-        let reserved = reserved_in(&txn, new_refund.payment_id).await?;
-        if reserved + new_refund.amount > paid {
-            txn.rollback().await?;
-            return Ok(RefundCreation::Exceeds {
-                refundable: paid - reserved,
-            });
+        match record_refund_in(&txn, &plan, new_refund, paid).await? {
+            Ok(applied) => {
+                txn.commit().await?;
+                Ok(RefundCreation::Created(applied))
+            }
+            Err(refundable) => {
+                txn.rollback().await?;
+                Ok(RefundCreation::Exceeds { refundable })
+            }
         }
-        let row = refund::Model {
-            id,
-            ..new_refund.clone()
-        };
-        refund::Entity::insert(refund::ActiveModel::from(row))
-            .exec_without_returning(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(RefundCreation::Created(applied))
     })
     .await
+}
+
+/// The money rule, for every refund however it is asked for (a merchant's createRefund, an
+/// accepted escalation): records `new_refund` (its id becomes the instance's) with its instance
+/// `plan` if its amount fits in `paid` next to the payment's refunds that hold money. The caller
+/// holds the payment's instance lock in `txn`, so refunds of one payment are decided one after
+/// the other. `Err(refundable)` when it does not fit; nothing was written then.
+pub(crate) async fn record_refund_in(
+    txn: &DatabaseTransaction,
+    plan: &StartPlan,
+    new_refund: &refund::Model,
+    paid: i64,
+) -> Result<Result<Applied, i64>, StoreError> {
+    let reserved = reserved_in(txn, new_refund.payment_id).await?;
+    if reserved + new_refund.amount > paid {
+        return Ok(Err(paid - reserved));
+    }
+    let applied = plan.write_in(txn).await?;
+    let row = refund::Model {
+        id: applied.instance.id,
+        ..new_refund.clone()
+    };
+    refund::Entity::insert(refund::ActiveModel::from(row))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(Ok(applied))
 }
 
 /// A refund and its workflow instance.

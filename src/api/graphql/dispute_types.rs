@@ -7,11 +7,13 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::Refund;
 use super::reads::AnswerReads;
-use super::types::{Money, Payment, Workflow};
+use super::types::{Money, MoneyInput, Payment, Workflow};
 use super::{engine, graphql_error, parse_id, principal};
 use crate::app::disputes::{self, DisputeView, Response};
 use crate::app::errors::{AppError, invalid};
+use crate::app::refunds;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum DisputeKind {
@@ -59,6 +61,9 @@ pub struct RespondToRetrievalInput {
 pub struct RespondToEscalationInput {
     pub dispute_id: ID,
     pub decision: EscalationDecision,
+    /// Required with ACCEPT_PARTIAL_REFUND (at most the escalation amount); with ACCEPT_REFUND
+    /// the escalation amount, if given.
+    pub refund_amount: Option<MoneyInput>,
     pub remarks: Option<String>,
 }
 
@@ -122,6 +127,16 @@ impl Dispute {
     /// The response deadline: 20 days from the dispute for a retrieval, 10 for an escalation.
     async fn respond_by(&self) -> DateTime<Utc> {
         self.0.dispute.respond_by
+    }
+    /// The refund an accepted escalation made (ACCEPT_REFUND, ACCEPT_PARTIAL_REFUND).
+    async fn refund(&self, ctx: &Context<'_>) -> Result<Option<Refund>> {
+        let Some(id) = self.0.dispute.refund_id else {
+            return Ok(None);
+        };
+        let view = refunds::get_refund(engine(ctx), principal(ctx)?, id)
+            .await
+            .map_err(graphql_error)?;
+        Ok(Some(Refund::within(view, self.1.clone())))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.dispute.created_at
@@ -212,24 +227,23 @@ impl DisputeMutations {
         respond(ctx, &input.dispute_id, response, &idempotency_key).await
     }
 
-    /// Answers an escalation. This version sends REFUSE_REFUND only: accepting one (with the
-    /// refund it makes) is refused with ESCALATION_REFUND_UNSUPPORTED; refund the payment with
-    /// createRefund and refuse, or let an operator answer.
+    /// Answers an escalation. Accepting it (in full, or in part with `refundAmount`) refunds
+    /// the payment through the refund workflow, shown as `Dispute.refund`; refunds and dispute
+    /// refunds together never exceed the paid amount (REFUND_EXCEEDS_REFUNDABLE). Refused after
+    /// its deadline (DISPUTE_EXPIRED) or once answered (ALREADY_RESPONDED).
     async fn respond_to_escalation(
         &self,
         ctx: &Context<'_>,
         input: RespondToEscalationInput,
         idempotency_key: String,
     ) -> Result<Dispute> {
-        principal(ctx)?;
-        if input.decision != EscalationDecision::RefuseRefund {
-            return Err(super::coded(
-                "ESCALATION_REFUND_UNSUPPORTED",
-                "accepting an escalation is not supported yet: refund with createRefund, then refuse",
-            ));
-        }
         let response = Response::Escalation {
-            refund_type: "REFUSE_REFUND",
+            decision: match input.decision {
+                EscalationDecision::AcceptRefund => disputes::EscalationDecision::AcceptRefund,
+                EscalationDecision::AcceptPartialRefund => disputes::EscalationDecision::AcceptPartialRefund,
+                EscalationDecision::RefuseRefund => disputes::EscalationDecision::RefuseRefund,
+            },
+            refund_amount: input.refund_amount.map(|amount| (amount.currency, amount.value)),
             remarks: input.remarks,
         };
         respond(ctx, &input.dispute_id, response, &idempotency_key).await

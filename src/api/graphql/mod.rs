@@ -218,7 +218,8 @@ impl MerchantQueries {
         let value = if amount.value == "0" {
             0
         } else {
-            payments::parse_amount("amount", &amount.currency, &amount.value).map_err(graphql_error)?
+            crate::app::money::parse_amount("amount", &amount.currency, &amount.value)
+                .map_err(graphql_error)?
         };
         let consulted = ctx
             .data_unchecked::<PaymentMethods>()

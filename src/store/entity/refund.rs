@@ -34,3 +34,8 @@ impl Related<super::instance::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A fresh `refundRequestId` (ours; Alipay+ deduplicates refunds by it).
+pub fn new_request_id() -> String {
+    format!("pfr_{}", Uuid::now_v7().simple())
+}
