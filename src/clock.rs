@@ -46,8 +46,10 @@ impl ManualClock {
 }
 
 impl Clock for ManualClock {
+    /// Truncated to microseconds, like [`SystemClock`].
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().expect("clock lock")
+        use chrono::SubsecRound;
+        self.now.lock().expect("clock lock").trunc_subsecs(6)
     }
 }
 

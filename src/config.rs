@@ -31,7 +31,14 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub webhooks: WebhookSettings,
     pub payment_methods: PaymentMethodSettings,
+    pub disputes: DisputeSettings,
     pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisputeSettings {
+    pub escalation_response_window: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,6 +160,8 @@ pub struct Config {
     pub admin_api_key: Option<SecretString>,
     pub webhooks: WebhookSettings,
     pub payment_method_limits: PaymentMethodLimits,
+    /// How long a merchant has to answer an escalation.
+    pub escalation_response_window: Duration,
     pub log_format: LogFormat,
     pub log_level: String,
 }
@@ -324,6 +333,11 @@ impl Settings {
         if payment_method_limits.consults_per_merchant_per_minute == 0 {
             problems.push("payment_methods.consults_per_merchant_per_minute: must be at least 1".into());
         }
+        let escalation_response_window = duration(
+            &mut problems,
+            "disputes.escalation_response_window",
+            &self.disputes.escalation_response_window,
+        );
         let alipayplus = self.alipayplus.validate(&mut problems, &mut duration);
         if alipayplus.mode == AlipayPlusMode::AlipayPlus && public_url.scheme() != "https" {
             problems.push(format!(
@@ -369,6 +383,7 @@ impl Settings {
             admin_api_key,
             webhooks: self.webhooks,
             payment_method_limits,
+            escalation_response_window,
             log_format,
             log_level: self.telemetry.level,
         })
@@ -484,6 +499,7 @@ impl std::fmt::Debug for Config {
             .field("admin_api_key", &self.admin_api_key)
             .field("webhooks", &self.webhooks)
             .field("payment_method_limits", &self.payment_method_limits)
+            .field("escalation_response_window", &self.escalation_response_window)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .finish_non_exhaustive()

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use plusflow::alipayplus::signing::timestamp;
+use plusflow::clock::ManualClock;
 use serde_json::{Value, json};
 
 use common::app::*;
@@ -262,21 +263,58 @@ async fn a_duplicated_or_replayed_initiation_changes_nothing(backend: Backend) {
 }
 
 async fn a_dispute_past_its_deadline_expires_for_an_operator_and_cannot_be_answered(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let clock = ManualClock::starting_at(Utc::now());
+    let setup = Setup {
+        engine_clock: Some(clock.clone()),
+        ..Setup::default()
+    };
+    let Some(app) = spawn_app_with(backend, setup).await else {
         return;
     };
-    let (merchant_id, key) = app.merchant("Late");
+    let webhooks = WebhookReceiver::accepting().await;
+    let merchant = app.create_merchant(&["--name", "Late", "--webhook-url", &webhooks.url]);
+    let (merchant_id, key) = (
+        merchant["id"].as_str().unwrap().to_string(),
+        merchant["apiKey"].as_str().unwrap().to_string(),
+    );
     let (payment, request_id) = app.paid_payment(&key, "late", "1000").await;
-    // Raised 21 days ago (Alipay+ delivered it late): its deadline has passed already, so its
-    // timers, due at remindAt and respondBy, fire at once.
-    let occurred = timestamp(Utc::now() - chrono::Duration::days(21));
-    let answer = initiate(
-        &app,
-        "initiateRetrieval",
-        json!({ "disputeRequestId": "late-1", "paymentRequestId": request_id, "disputeOccurTime": occurred }),
-    )
+    raise(&app, &request_id, json!({ "kind": "RETRIEVAL" })).await;
+    let open = wait_dispute_status(&app, &key, &payment, "NEEDS_RESPONSE").await;
+    // Operators see the deadline on the workflow.
+    let dispute_id = open["id"].clone();
+    let workflow = || async {
+        app.gql(
+            Some(ADMIN_KEY),
+            "query($id: ID!) { workflow(id: $id) { state deadline needsAttention } }",
+            json!({ "id": dispute_id }),
+        )
+        .await["data"]["workflow"]
+            .clone()
+    };
+    let seen = workflow().await;
+    assert_eq!(seen["deadline"], open["respondBy"], "{seen}");
+
+    // 80% of the 20 days: the merchant is reminded, and may still answer.
+    clock.advance(Duration::from_secs(16 * 86_400 + 60));
+    app.engine.wake_relay();
+    wait_for("the reminder", Duration::from_secs(30), || async {
+        workflow().await["state"] == "reminded"
+    })
     .await;
-    assert_eq!(answer["result"]["resultStatus"], "S", "{answer}");
+    wait_for("the reminder webhook", Duration::from_secs(30), || async {
+        webhooks
+            .bodies()
+            .iter()
+            .any(|body| body["type"] == "dispute.updated" && body["dispute"]["status"] == "NEEDS_RESPONSE")
+    })
+    .await;
+    assert_eq!(
+        disputes_of(&app, &key, &payment).await[0]["status"],
+        "NEEDS_RESPONSE"
+    );
+    // Past the deadline: expired, parked for an operator.
+    clock.advance(Duration::from_secs(4 * 86_400));
+    app.engine.wake_relay();
     let expired = wait_dispute_status(&app, &key, &payment, "EXPIRED").await;
     assert_eq!(expired["workflow"]["state"], "expired");
     assert_eq!(expired["workflow"]["needsAttention"], true, "{expired}");
@@ -362,12 +400,30 @@ async fn an_escalation_is_refused_with_remarks_and_merchant_b_sees_none_of_it(ba
         mine["data"]["disputes"]["edges"][0]["node"]["kind"], "ESCALATION",
         "{mine}"
     );
+    let by_status = |status: &'static str| {
+        app.gql(
+            Some(&a),
+            "query($s: DisputeStatus) { disputes(status: $s) { edges { node { id } } } }",
+            json!({ "s": status }),
+        )
+    };
+    let responded = by_status("RESPONDED").await;
+    assert_eq!(
+        responded["data"]["disputes"]["edges"][0]["node"]["id"], id,
+        "{responded}"
+    );
+    let waiting = by_status("NEEDS_RESPONSE").await;
+    assert_eq!(waiting["data"]["disputes"]["edges"], json!([]), "{waiting}");
 }
 
 async fn an_escalation_accepted_in_part_refunds_through_the_refund_workflow_within_the_paid_amount(
     backend: Backend,
 ) {
-    let Some(app) = spawn_app(backend).await else {
+    let setup = Setup {
+        extra_config: "[disputes]\nescalation_response_window = \"5days\"\n",
+        ..Setup::default()
+    };
+    let Some(app) = spawn_app_with(backend, setup).await else {
         return;
     };
     let (_, key) = app.merchant("Accepting");
@@ -381,6 +437,9 @@ async fn an_escalation_accepted_in_part_refunds_through_the_refund_workflow_with
     )
     .await;
     let dispute = wait_dispute_status(&app, &key, &payment, "NEEDS_RESPONSE").await;
+    let respond_by = chrono::DateTime::parse_from_rfc3339(dispute["respondBy"].as_str().unwrap()).unwrap();
+    let hours = (respond_by.with_timezone(&Utc) - Utc::now()).num_hours();
+    assert!((119..=120).contains(&hours), "the configured 5 days: {hours} h");
     let accept = |value: &str, decision: &str| {
         json!({ "disputeId": dispute["id"], "decision": decision,
                 "refundAmount": { "currency": "USD", "value": value }, "remarks": "partly damaged" })

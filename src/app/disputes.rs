@@ -3,9 +3,9 @@
 //! merchant's responses.
 //!
 //! Windows, from `disputeOccurTime` (our receipt if absent): a retrieval is answered within 20
-//! days (the digest); an escalation within 10 days. UNCONFIRMED: the digest states no escalation
-//! deadline for ACQPs; 10 days is the sibling rule Antom imposes on its merchants, the
-//! conservative reading. The merchant is reminded at 80% of the window (`remindAt`); at
+//! days (the digest); an escalation within `disputes.escalation_response_window`, 10 days by
+//! default. UNCONFIRMED: the digest states no escalation deadline for ACQPs; 10 days is the
+//! sibling rule Antom imposes on its merchants, the conservative reading. The merchant is reminded at 80% of the window (`remindAt`); at
 //! `respondBy` the dispute expires, parked for an operator (workflows/dispute.toml).
 
 use chrono::{DateTime, Duration, Utc};
@@ -23,6 +23,7 @@ use crate::store::payments::{self as rows, IdempotencyKey};
 use crate::store::{NewInstance, StoreError};
 
 pub const RETRIEVAL_WINDOW_DAYS: i64 = 20;
+/// The default of `disputes.escalation_response_window`.
 pub const ESCALATION_WINDOW_DAYS: i64 = 10;
 
 /// A dispute with its instance.
@@ -32,17 +33,31 @@ pub struct DisputeView {
     pub instance: instance::Model,
 }
 
+/// A dispute's status (NEEDS_RESPONSE, RESPONDING, RESPONDED, EXPIRED) and the workflow states
+/// it covers: a refused response shows as RESPONDING, it waits for an operator.
+const STATUSES: [(&str, &[&str]); 4] = [
+    ("NEEDS_RESPONSE", &["needs_response", "reminded"]),
+    ("RESPONDING", &["responding", "refused"]),
+    ("RESPONDED", &["responded"]),
+    ("EXPIRED", &["expired"]),
+];
+
 impl DisputeView {
-    /// NEEDS_RESPONSE, RESPONDING, RESPONDED or EXPIRED (a refused response shows as
-    /// RESPONDING: it waits for an operator).
     pub fn status(&self) -> &'static str {
-        match self.instance.state.as_str() {
-            "needs_response" | "reminded" => "NEEDS_RESPONSE",
-            "responded" => "RESPONDED",
-            "expired" => "EXPIRED",
-            _ => "RESPONDING",
-        }
+        STATUSES
+            .iter()
+            .find(|(_, states)| states.contains(&self.instance.state.as_str()))
+            .map_or("RESPONDING", |(status, _)| status)
     }
+}
+
+/// The workflow states of dispute status `status`.
+fn states_of(status: &str) -> Result<&'static [&'static str], AppError> {
+    STATUSES
+        .iter()
+        .find(|(name, _)| *name == status)
+        .map(|(_, states)| *states)
+        .ok_or_else(|| invalid("status", "is not a dispute status"))
 }
 
 /// An initiation Alipay+ sent, verified.
@@ -86,11 +101,11 @@ pub async fn receive(
         .and_then(|time| DateTime::parse_from_rfc3339(time).ok())
         .map_or(now, |time| time.with_timezone(&Utc))
         .min(now);
-    let window = Duration::days(if initiation.kind == dispute::ESCALATION {
-        ESCALATION_WINDOW_DAYS
+    let window = if initiation.kind == dispute::ESCALATION {
+        engine.escalation_response_window
     } else {
-        RETRIEVAL_WINDOW_DAYS
-    });
+        Duration::days(RETRIEVAL_WINDOW_DAYS)
+    };
     let respond_by = occurred_at + window;
     let remind_at = occurred_at + window * 4 / 5;
     if let Some((currency, _)) = &initiation.amount
@@ -171,18 +186,20 @@ pub async fn disputes_of(engine: &Engine, payment_id: Uuid) -> Result<Vec<Disput
         .collect())
 }
 
-/// A merchant's disputes, newest first.
+/// A merchant's disputes, newest first, of `status` if given.
 pub async fn merchant_disputes(
     engine: &Engine,
     principal: &Principal,
+    status: Option<&str>,
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<DisputeView>, AppError> {
     let Principal::Merchant(merchant) = principal else {
         return Err(AppError::Forbidden);
     };
+    let states = status.map(states_of).transpose()?;
     Ok(
-        disputes::disputes_of_merchant(&engine.db, merchant.id, before, limit)
+        disputes::disputes_of_merchant(&engine.db, merchant.id, states, before, limit)
             .await?
             .into_iter()
             .map(|(dispute, instance)| DisputeView { dispute, instance })

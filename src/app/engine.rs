@@ -22,6 +22,8 @@ pub struct Engine {
     pub clock: SharedClock,
     /// Merchants and API keys read lately (see `merchants::MerchantCache`).
     pub merchants: Arc<MerchantCache>,
+    /// How long a merchant has to answer an escalation (`disputes.escalation_response_window`).
+    pub escalation_response_window: chrono::Duration,
     wake: Arc<Notify>,
     updates: broadcast::Sender<Update>,
 }
@@ -42,9 +44,17 @@ impl Engine {
             definitions: Arc::new(definitions),
             clock,
             merchants: Arc::default(),
+            escalation_response_window: chrono::Duration::days(super::disputes::ESCALATION_WINDOW_DAYS),
             wake,
             updates,
         }
+    }
+
+    /// This engine with the settings of `config` that use cases read.
+    pub fn configured(mut self, config: &crate::config::Config) -> Self {
+        self.escalation_response_window =
+            chrono::Duration::from_std(config.escalation_response_window).unwrap_or(chrono::Duration::MAX);
+        self
     }
 
     /// Creates an instance of the newest definition of `kind`.

@@ -302,11 +302,7 @@ async fn migrated(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection
 
 /// Connects, migrates and builds the engine on `clock`.
 pub async fn boot(config: &Config, clock: SharedClock) -> anyhow::Result<Engine> {
-    Ok(Engine::new(
-        migrated(config).await?,
-        config.definitions.clone(),
-        clock,
-    ))
+    Ok(Engine::new(migrated(config).await?, config.definitions.clone(), clock).configured(config))
 }
 
 /// [`boot`] on the database's clock (see `store::db_clock`), as every process that runs jobs
@@ -317,7 +313,7 @@ pub async fn boot_on_database_clock(config: &Config) -> anyhow::Result<Engine> {
         .await
         .context("reading the database's clock")?;
     clock.keep_synced(db.clone(), Duration::from_secs(60));
-    Ok(Engine::new(db, config.definitions.clone(), clock))
+    Ok(Engine::new(db, config.definitions.clone(), clock).configured(config))
 }
 
 /// Whether this process may run its Alipay+ mode on this database. With a real gateway the

@@ -175,10 +175,11 @@ pub async fn disputes_of(
 }
 
 /// A merchant's disputes with their instances, newest first, up to `limit`, created before
-/// `before` (the previous page's last).
+/// `before` (the previous page's last), in one of `states` if given.
 pub async fn disputes_of_merchant(
     db: &DatabaseConnection,
     merchant_id: Uuid,
+    states: Option<&[&str]>,
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<(dispute::Model, instance::Model)>, StoreError> {
@@ -187,8 +188,11 @@ pub async fn disputes_of_merchant(
     if let Some(before) = before {
         query = query.filter(dispute::Column::Id.lt(before));
     }
+    let mut query = query.find_also_related(instance::Entity);
+    if let Some(states) = states {
+        query = query.filter(instance::Column::State.is_in(states.iter().copied()));
+    }
     query
-        .find_also_related(instance::Entity)
         .order_by_desc(dispute::Column::Id)
         .limit(limit)
         .all(db)

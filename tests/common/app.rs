@@ -75,6 +75,8 @@ pub struct Setup {
     pub refused: Vec<&'static str>,
     /// The simulator's clock (Alipay+'s time), when the test moves it.
     pub simulator_clock: Option<ManualClock>,
+    /// plusflow's clock (timers, deadlines), when the test moves it.
+    pub engine_clock: Option<ManualClock>,
     /// A workflow folder other than the shipped one.
     pub workflows: Option<PathBuf>,
     /// Refuse webhooks to loopback and private addresses, as production does (tests' own
@@ -102,11 +104,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
     let mut config = SimulatorConfig::new(CLIENT_ID, acqp, signing);
     config.hang = Duration::from_secs(3);
     config.chaos = setup.chaos;
-    let simulator_clock: SharedClock = match &setup.simulator_clock {
-        Some(clock) => Arc::new(clock.clone()),
-        None => Arc::new(SystemClock),
-    };
-    let simulator = Simulator::new(config, simulator_clock);
+    let simulator = Simulator::new(config, moved_or_system(&setup.simulator_clock));
     let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
     let simulator_base = format!("http://{address}");
     let refusing = Arc::new(Mutex::new(
@@ -131,7 +129,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
     ) + setup.extra_config;
     env.append_config(&extra);
     let config = env.config();
-    let engine = boot(&config, Arc::new(SystemClock)).await.unwrap();
+    let engine = boot(&config, moved_or_system(&setup.engine_clock)).await.unwrap();
     let running = start(&config, engine.clone(), Role::All).await.unwrap();
     let base = format!("http://{}", running.api_address.unwrap());
     Some(App {
@@ -144,6 +142,14 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
         _running: running,
         _simulator: simulator,
     })
+}
+
+/// The test's clock if it moves one, the wall clock otherwise.
+fn moved_or_system(clock: &Option<ManualClock>) -> SharedClock {
+    match clock {
+        Some(clock) => Arc::new(clock.clone()),
+        None => Arc::new(SystemClock),
+    }
 }
 
 /// Starts an HTTP proxy to `upstream` that answers 503 to `POST .../{api}` for each API in

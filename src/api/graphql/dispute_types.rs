@@ -29,6 +29,29 @@ pub enum DisputeStatus {
     Expired,
 }
 
+impl DisputeStatus {
+    const ALL: [(DisputeStatus, &'static str); 4] = [
+        (DisputeStatus::NeedsResponse, "NEEDS_RESPONSE"),
+        (DisputeStatus::Responding, "RESPONDING"),
+        (DisputeStatus::Responded, "RESPONDED"),
+        (DisputeStatus::Expired, "EXPIRED"),
+    ];
+
+    fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(status, _)| *status == self)
+            .map_or("RESPONDING", |(_, name)| name)
+    }
+
+    fn from_name(name: &str) -> Self {
+        Self::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map_or(DisputeStatus::Responding, |(status, _)| *status)
+    }
+}
+
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[allow(clippy::enum_variant_names)] // the contract's names
 pub enum RetrievalResponseCode {
@@ -107,12 +130,7 @@ impl Dispute {
         Ok(Payment::within(view, self.1.clone()))
     }
     async fn status(&self) -> DisputeStatus {
-        match self.0.status() {
-            "NEEDS_RESPONSE" => DisputeStatus::NeedsResponse,
-            "RESPONDED" => DisputeStatus::Responded,
-            "EXPIRED" => DisputeStatus::Expired,
-            _ => DisputeStatus::Responding,
-        }
+        DisputeStatus::from_name(self.0.status())
     }
     /// What a retrieval asks for (`requestInformationType`).
     async fn reason(&self) -> Option<&str> {
@@ -124,7 +142,8 @@ impl Dispute {
             value: self.0.dispute.escalation_amount?.to_string(),
         })
     }
-    /// The response deadline: 20 days from the dispute for a retrieval, 10 for an escalation.
+    /// The response deadline: 20 days from the dispute for a retrieval; for an escalation the
+    /// configured window (10 days by default).
     async fn respond_by(&self) -> DateTime<Utc> {
         self.0.dispute.respond_by
     }
@@ -167,12 +186,14 @@ impl DisputeQueries {
         }
     }
 
-    /// Your disputes, newest first (Relay connection; `first` at most 100).
+    /// Your disputes, newest first, of `status` if given (Relay connection; `first` at most
+    /// 100).
     async fn disputes(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        status: Option<DisputeStatus>,
     ) -> Result<Connection<String, Dispute, EmptyFields, EmptyFields>> {
         let principal = principal(ctx)?;
         let first = first.unwrap_or(20);
@@ -185,7 +206,8 @@ impl DisputeQueries {
             }
             None => None,
         };
-        let mut views = disputes::merchant_disputes(engine(ctx), principal, before, first as u64 + 1)
+        let status = status.map(|status| status.name());
+        let mut views = disputes::merchant_disputes(engine(ctx), principal, status, before, first as u64 + 1)
             .await
             .map_err(graphql_error)?;
         let more = views.len() > first as usize;

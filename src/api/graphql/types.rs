@@ -300,10 +300,18 @@ impl Workflow {
             .as_deref()
             .filter(|_| self.instance.needs_attention)
     }
-    /// The business deadline of its current state, if it has one: a payment's expiry while it
-    /// is not final.
+    /// The business deadline of its current state, if it has one, while it is not final: a
+    /// payment's expiry, a dispute's response deadline (`respondBy`).
     async fn deadline(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
-        if self.instance.terminal || self.instance.kind != "payment" {
+        if self.instance.terminal {
+            return Ok(None);
+        }
+        if let Some(respond_by) = self.instance.data.get("respondBy").and_then(|v| v.as_str()) {
+            return Ok(DateTime::parse_from_rfc3339(respond_by)
+                .ok()
+                .map(|time| time.with_timezone(&Utc)));
+        }
+        if self.instance.kind != "payment" {
             return Ok(None);
         }
         let payment = store::payments::payment(&engine(ctx).db, self.instance.id)
