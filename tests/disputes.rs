@@ -17,6 +17,7 @@ use plusflow::clock::ManualClock;
 use serde_json::{Value, json};
 
 use common::app::*;
+use common::subscriptions::Subscription;
 use common::webhooks::WebhookReceiver;
 use common::{Backend, poll_until, wait_for};
 
@@ -64,13 +65,8 @@ async fn initiate(app: &App, api: &str, body: Value) -> Value {
 }
 
 async fn respond_to_retrieval(app: &App, key: &str, dispute: &str, idempotency_key: &str) -> Value {
-    app.gql(
-        Some(key),
-        &format!("mutation($input: RespondToRetrievalInput!, $key: String!) {{ respondToRetrieval(input: $input, idempotencyKey: $key) {{ {DISPUTE} }} }}"),
-        json!({ "key": idempotency_key, "input": { "disputeId": dispute, "responseCode": "ALL_DOCUMENTS",
-                "transactionReceipt": "order 42: two lattes, 12.50 USD, paid 10:00" } }),
-    )
-    .await
+    app.respond_to_retrieval(key, dispute, idempotency_key, DISPUTE)
+        .await
 }
 
 async fn a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_the_answer(backend: Backend) {
@@ -108,9 +104,31 @@ async fn a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_th
     );
 
     let id = dispute["id"].as_str().unwrap();
+    let mut updates = Subscription::open(
+        &(app.base.replace("http://", "ws://") + "/graphql/ws"),
+        &key,
+        "subscription($id: ID!) { disputeUpdated(id: $id) { status } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(updates.next().await["disputeUpdated"]["status"], "NEEDS_RESPONSE");
     let answered = respond_to_retrieval(&app, &key, id, "answer-1").await;
     assert!(answered["errors"].is_null(), "{answered}");
-    wait_dispute_status(&app, &key, &payment, "RESPONDED").await;
+    let mut seen = vec![];
+    while seen.last() != Some(&"RESPONDED".to_string()) {
+        seen.push(
+            updates.next().await["disputeUpdated"]["status"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    // RESPONDING may be passed before the subscriber reads it; nothing else comes between.
+    assert!(
+        seen.iter()
+            .all(|status| status == "RESPONDING" || status == "RESPONDED"),
+        "{seen:?}"
+    );
     let responses = app.ledger().await["disputes"]["dsp-r-1"]["responses"].clone();
     assert_eq!(responses.as_array().unwrap().len(), 1, "{responses:#}");
     assert_eq!(responses[0]["responseCode"], "0001");
@@ -142,22 +160,8 @@ async fn a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_th
     .await;
 }
 
-/// Has the simulator raise a dispute on a payment (it sends the initiation, re-sent until
-/// answered): its `disputeRequestId`.
 async fn raise(app: &App, payment_request_id: &str, body: Value) -> String {
-    let raised = app
-        .http
-        .post(format!(
-            "{}/simulator/payments/{payment_request_id}/disputes",
-            app.simulator_base
-        ))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(raised.status().is_success(), "{}", raised.text().await.unwrap());
-    let raised: Value = raised.json().await.unwrap();
-    raised["disputeRequestId"].as_str().unwrap().to_string()
+    app.raise_dispute(payment_request_id, body).await
 }
 
 async fn alipayplus_limits_refuse_a_second_open_retrieval_and_a_sixth_one(backend: Backend) {

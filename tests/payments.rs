@@ -365,9 +365,7 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_stored(backend: B
 }
 
 async fn a_subscriber_sees_the_payment_succeed_even_through_another_api_process(backend: Backend) {
-    use futures::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use common::subscriptions::Subscription;
     let Some(app) = spawn_app(backend).await else {
         return;
     };
@@ -393,49 +391,18 @@ async fn a_subscriber_sees_the_payment_succeed_even_through_another_api_process(
         .as_ref()
         .map(|r| format!("ws://{}/graphql/ws", r.api_address.unwrap()))
         .unwrap_or(app.base.replace("http://", "ws://") + "/graphql/ws");
-    let mut request = api.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let send = |value: Value| Message::Text(value.to_string().into());
-    socket
-        .send(send(
-            json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {key}") } }),
-        ))
-        .await
-        .unwrap();
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": {
-        "query": "subscription($id: ID!) { paymentUpdated(id: $id) { id status } }", "variables": { "id": id } } });
+    let query = "subscription($id: ID!) { paymentUpdated(id: $id) { id status } }";
+    let mut updates = Subscription::open(&api, &key, query, json!({ "id": id })).await;
     let mut statuses = Vec::new();
-    let mut subscribed = false;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while statuses.last().map(String::as_str) != Some("SUCCEEDED") {
-        let message = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .expect("updates before the deadline")
+        let status = updates.next().await["paymentUpdated"]["status"]
+            .as_str()
             .unwrap()
-            .unwrap();
-        let Message::Text(text) = message else { continue };
-        let message: Value = serde_json::from_str(&text).unwrap();
-        match message["type"].as_str() {
-            Some("connection_ack") if !subscribed => {
-                socket.send(send(subscribe.clone())).await.unwrap();
-                subscribed = true;
-            }
-            Some("next") => {
-                let status = message["payload"]["data"]["paymentUpdated"]["status"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
-                if status == "AWAITING_CUSTOMER" && statuses.is_empty() {
-                    app.complete(request_id, json!({ "outcome": "SUCCESS" })).await;
-                }
-                statuses.push(status);
-            }
-            Some("error") => panic!("subscription error: {message}"),
-            _ => {}
+            .to_string();
+        if status == "AWAITING_CUSTOMER" && statuses.is_empty() {
+            app.complete(request_id, json!({ "outcome": "SUCCESS" })).await;
         }
+        statuses.push(status);
     }
     assert_eq!(statuses, ["AWAITING_CUSTOMER", "SUCCEEDED"]);
     if let Some(second) = second {
@@ -859,6 +826,39 @@ async fn a_payment_alipayplus_never_received_is_cancelled_only_after_no_pay_call
     );
 }
 
+/// A retrieval raised on a paid payment, as plusflow and the simulator each recorded it: known
+/// to both, answered once in plusflow (parked with a reason otherwise), and every response
+/// Alipay+ received the same request (a retry through unknown answers resends, never changes).
+fn check_dispute_agrees(payment: &Value, theirs: &Value, request_id: &str) {
+    let ours = &payment["disputes"];
+    assert_eq!(
+        theirs["initiateAnswer"], "S SUCCESS",
+        "{request_id}: the retrieval was acknowledged: {theirs}"
+    );
+    assert_eq!(
+        ours.as_array().unwrap().len(),
+        1,
+        "{request_id}: one dispute: {ours}"
+    );
+    let dispute = &ours[0];
+    if dispute["workflow"]["needsAttention"] == true {
+        assert!(
+            dispute["workflow"]["lastError"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty()),
+            "{request_id}: dispute parked with a reason"
+        );
+        return;
+    }
+    assert_eq!(dispute["status"], "RESPONDED", "{request_id}: {dispute}");
+    let responses = theirs["responses"].as_array().unwrap();
+    assert!(!responses.is_empty(), "{request_id}: Alipay+ has the response");
+    assert!(
+        responses.iter().all(|r| *r == responses[0]),
+        "{request_id}: one response, resent unchanged: {responses:#?}"
+    );
+}
+
 /// Payments in the chaos run: `PLUSFLOW_CHAOS_PAYMENTS` (30 by default, CI's size).
 fn chaos_size() -> usize {
     std::env::var("PLUSFLOW_CHAOS_PAYMENTS")
@@ -950,13 +950,19 @@ impl App {
     }
 }
 
-/// Final (or parked, which the check then requires to carry a reason) with no refund pending.
+/// Final (or parked, which the check then requires to carry a reason) with no refund pending
+/// and no dispute in flight (read without `disputes`, the board does not wait for them).
 fn settled(payment: &Value) -> bool {
     let status = payment["status"].as_str().unwrap_or("");
     (["SUCCEEDED", "FAILED", "CANCELLED"].contains(&status) || payment["workflow"]["needsAttention"] == true)
         && payment["refunds"]
             .as_array()
             .is_some_and(|refunds| refunds.iter().all(|r| r["status"] != "PENDING"))
+        && payment["disputes"].as_array().is_none_or(|disputes| {
+            disputes
+                .iter()
+                .all(|d| d["status"] == "RESPONDED" || d["workflow"]["needsAttention"] == true)
+        })
 }
 
 async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Backend) {
@@ -967,7 +973,14 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
         notify_drop_rate: 0.3,
         notify_duplicate_rate: 0.2,
     };
-    let Some(app) = spawn_app_with_chaos(backend, chaos).await else {
+    let setup = Setup {
+        chaos,
+        // Alipay+'s notification schedule (0 s, 2 min, 10 min...) at 1/100: a dropped
+        // initiation is re-sent after 1.2 s, not 2 minutes.
+        simulator_time_scale: Some(0.01),
+        ..Setup::default()
+    };
+    let Some(app) = spawn_app_with(backend, setup).await else {
         return;
     };
     let (_, key) = app.merchant("Chaos");
@@ -978,8 +991,10 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
     // growing backoff (1 s, 2 s, 4 s, ... 30 s), and several faults in a row happen at this rate.
     let patience = Duration::from_secs(300 + count as u64 / 2);
     let mut customers = tokio::task::JoinSet::new();
+    // Payments Alipay+ raised a retrieval on: their disputeRequestId.
+    let disputed = Arc::new(std::sync::Mutex::new(HashMap::<String, String>::new()));
     for n in 0..count {
-        let (app, key, board) = (app.clone(), key.clone(), board.clone());
+        let (app, key, board, disputed) = (app.clone(), key.clone(), board.clone(), disputed.clone());
         customers.spawn(async move {
             let mut payment = input(&format!("chaos-{n}"), "1000");
             payment["expiresInSeconds"] = json!(if n % 5 == 4 { 8 } else { 599 });
@@ -1010,6 +1025,30 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
                     .await;
                 assert!(refund["errors"].is_null(), "{refund}");
             }
+            if n % 4 == 1 && n % 5 < 3 {
+                // Alipay+ raises a retrieval on a share of the paid payments; the merchant answers.
+                if !board.wait_status(&id, "SUCCEEDED", patience).await {
+                    return (id, request_id);
+                }
+                let raised = app
+                    .raise_dispute(&request_id, json!({ "kind": "RETRIEVAL" }))
+                    .await;
+                disputed.lock().unwrap().insert(id.clone(), raised);
+                let open = poll_within(patience, || async {
+                    let query = "query($id: ID!) { payment(id: $id) { disputes { id status } } }";
+                    let payment = app.gql(Some(&key), query, json!({ "id": id })).await;
+                    let dispute = payment["data"]["payment"]["disputes"][0].clone();
+                    (dispute["status"] == "NEEDS_RESPONSE").then_some(dispute)
+                })
+                .await;
+                if let Some(open) = open {
+                    let dispute = open["id"].as_str().unwrap();
+                    let answered = app
+                        .respond_to_retrieval(&key, dispute, &format!("chaos-answer-{n}"), "id")
+                        .await;
+                    assert!(answered["errors"].is_null(), "{answered}");
+                }
+            }
             (id, request_id)
         });
     }
@@ -1017,11 +1056,17 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
     while let Some(done) = customers.join_next().await {
         payments.push(done.unwrap());
     }
+    let disputed = Arc::into_inner(disputed).unwrap().into_inner().unwrap();
+    assert!(
+        count < 10 || !disputed.is_empty(),
+        "a share of the paid payments is disputed"
+    );
 
     // The check reads everything itself: the board's last sweep may predate the last refund.
     drop(board);
     let fields = "id status workflow { state needsAttention lastError nextRunAt } refundedAmount { value } \
-                  refunds { status workflow { state needsAttention lastError nextRunAt } }";
+                  refunds { status workflow { state needsAttention lastError nextRunAt } } \
+                  disputes { disputeRequestId status workflow { state needsAttention lastError } }";
     let all_settled =
         |ours: &HashMap<String, Value>| payments.iter().all(|(id, _)| ours.get(id).is_some_and(settled));
     // A cancel that meets a run of faults waits out its own backoff (2 s doubling to 2 min): ten
@@ -1072,6 +1117,9 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
             ),
             "FAILED" => assert!(theirs == "FAILED" || theirs == "CLOSED", "{request_id}: {theirs}"),
             other => panic!("{request_id} ended {other}"),
+        }
+        if let Some(dispute_request_id) = disputed.get(id) {
+            check_dispute_agrees(payment, &ledger["disputes"][dispute_request_id], request_id);
         }
         let refunded: i64 = payment["refundedAmount"]["value"]
             .as_str()

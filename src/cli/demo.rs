@@ -1,9 +1,10 @@
 //! `plusflow demo`: everything in one process on the embedded defaults (SQLite file, in-process
 //! queue, built-in Alipay+ simulator with generated keys). A demo merchant runs payments
 //! through every outcome (paid and notified; paid with the notification lost, found by
-//! polling; declined; expired and cancelled; cancelled by the merchant), refunds part and then
-//! the rest of one payment and all of another, and prints what plusflow and the simulator's
-//! ledger each recorded.
+//! polling; declined; expired and cancelled; cancelled by the merchant; paid and then disputed),
+//! refunds part and then the rest of one payment and all of another, has Alipay+ raise a
+//! retrieval (answered) and an escalation (accepted in part, refunded) on the disputed one, and
+//! prints what plusflow and the simulator's ledger each recorded.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use super::{Role, boot, check_mode, start};
 use crate::app::Engine;
 use crate::app::auth::Principal;
+use crate::app::disputes::{self, DisputeView, EscalationDecision, Response};
 use crate::app::payments::{self, NewPayment, PaymentView};
 use crate::app::refunds::{self, NewRefund, RefundView};
 use crate::clock::SystemClock;
@@ -49,7 +51,7 @@ struct Scenario {
     expires_in: i32,
 }
 
-const SCENARIOS: [Scenario; 5] = [
+const SCENARIOS: [Scenario; 6] = [
     Scenario {
         name: "paid, notified",
         customer: Customer::Pays,
@@ -80,7 +82,16 @@ const SCENARIOS: [Scenario; 5] = [
         amount: "4200",
         expires_in: 599,
     },
+    Scenario {
+        name: "paid, disputed",
+        customer: Customer::Pays,
+        amount: "3000",
+        expires_in: 599,
+    },
 ];
+
+/// The payment of SCENARIOS Alipay+ raises disputes on.
+const DISPUTED: usize = 5;
 
 pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
     if !args.keep_running {
@@ -169,6 +180,15 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     for refund in &refunds {
         settled &= wait_refund(&engine, &principal, refund.refund.id).await.is_ok();
     }
+    let disputed = payments::get_payment(&engine, &principal, ids[DISPUTED]).await?;
+    let disputes = match dispute_and_answer(&engine, &principal, &http, &simulator, &disputed).await {
+        Ok(disputes) => disputes,
+        Err(e) => {
+            eprintln!("disputes: {e:#}");
+            settled = false;
+            vec![]
+        }
+    };
     let ledger: Value = http
         .get(format!("{simulator}/simulator/ledger"))
         .send()
@@ -176,7 +196,12 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         .json()
         .await?;
     print_table(&engine, &principal, &ids, &ledger).await?;
+    let dispute_refunds: Vec<Uuid> = disputes.iter().filter_map(|d| d.dispute.refund_id).collect();
+    for id in &dispute_refunds {
+        refunds.push(refunds::get_refund(&engine, &principal, *id).await?);
+    }
     print_refunds(&engine, &principal, &refunds, &ledger).await?;
+    print_disputes(&engine, &principal, &disputes, &ledger).await?;
 
     if args.keep_running {
         println!(
@@ -217,6 +242,136 @@ async fn wait(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Has the simulator raise a retrieval and an escalation on `payment`; answers the retrieval
+/// with the receipt and accepts the escalation in part (40%); waits until both are answered and
+/// the refund is final: the two disputes, as they ended.
+async fn dispute_and_answer(
+    engine: &Engine,
+    principal: &Principal,
+    http: &reqwest::Client,
+    simulator: &str,
+    payment: &PaymentView,
+) -> anyhow::Result<Vec<DisputeView>> {
+    let currency = &payment.payment.currency;
+    let raise_url = format!(
+        "{simulator}/simulator/payments/{}/disputes",
+        payment.payment.payment_request_id
+    );
+    for body in [
+        json!({ "kind": "RETRIEVAL" }),
+        json!({ "kind": "ESCALATION", "amount": { "currency": currency, "value": payment.payment.amount.to_string() } }),
+    ] {
+        http.post(&raise_url)
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    let opened = wait_disputes(engine, payment.payment.id, |d| d.len() == 2).await?;
+    for dispute in &opened {
+        let response = if dispute.dispute.kind == crate::store::entity::dispute::RETRIEVAL {
+            Response::Retrieval {
+                response_code: "0001",
+                remarks: None,
+                transaction_receipt: Some(format!(
+                    "{}: {}",
+                    payment.payment.order_description,
+                    format_money(currency, payment.payment.amount)
+                )),
+                proof_of_delivery: None,
+            }
+        } else {
+            Response::Escalation {
+                decision: EscalationDecision::AcceptPartialRefund,
+                refund_amount: Some((currency.clone(), (payment.payment.amount * 2 / 5).to_string())),
+                remarks: Some("one of the two items arrived damaged".into()),
+            }
+        };
+        disputes::respond(
+            engine,
+            principal,
+            dispute.dispute.id,
+            response,
+            &Uuid::now_v7().to_string(),
+        )
+        .await?;
+    }
+    let answered = wait_disputes(engine, payment.payment.id, |d| {
+        d.iter()
+            .all(|d| d.instance.terminal || d.instance.needs_attention)
+    })
+    .await?;
+    for refund in answered.iter().filter_map(|d| d.dispute.refund_id) {
+        wait_refund(engine, principal, refund).await?;
+    }
+    Ok(answered)
+}
+
+/// Polls the payment's disputes until `done` holds (at most 90 s).
+async fn wait_disputes(
+    engine: &Engine,
+    payment: Uuid,
+    done: impl Fn(&[DisputeView]) -> bool,
+) -> anyhow::Result<Vec<DisputeView>> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let disputes = disputes::disputes_of(engine, payment).await?;
+        if done(&disputes) {
+            return Ok(disputes);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the disputes did not get there in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn print_disputes(
+    engine: &Engine,
+    principal: &Principal,
+    disputes: &[DisputeView],
+    ledger: &Value,
+) -> anyhow::Result<()> {
+    println!(
+        "\n{:<18} {:<11} {:<11} {:<22} {:<32} ALIPAY+ LEDGER",
+        "DISPUTE OF", "KIND", "STATUS", "RESPOND BY", "RESPONSE"
+    );
+    for dispute in disputes {
+        let row = &dispute.dispute;
+        let payment = payments::get_payment(engine, principal, row.payment_id).await?;
+        let scenario = SCENARIOS
+            .iter()
+            .find(|s| payment.payment.order_description.ends_with(s.name))
+            .map_or("?", |s| s.name);
+        let response = row.response.clone().unwrap_or_default();
+        let answer = match (response.get("responseCode"), response.get("refundType")) {
+            (Some(code), _) => format!("responseCode {}", code.as_str().unwrap_or("?")),
+            (_, Some(decision)) => match &response["refundAmount"]["value"] {
+                Value::String(value) => format!(
+                    "{} {}",
+                    decision.as_str().unwrap_or("?"),
+                    format_money(&payment.payment.currency, value.parse().unwrap_or(0))
+                ),
+                _ => decision.as_str().unwrap_or("?").to_string(),
+            },
+            _ => "-".into(),
+        };
+        let entry = &ledger["disputes"][&row.dispute_request_id];
+        println!(
+            "{:<18} {:<11} {:<11} {:<22} {:<32} initiate={} responses={}",
+            scenario,
+            row.kind,
+            dispute.status(),
+            row.respond_by.format("%Y-%m-%d %H:%M UTC").to_string(),
+            answer,
+            entry["initiateAnswer"].as_str().unwrap_or("?"),
+            entry["responses"].as_array().map_or(0, Vec::len),
+        );
+    }
+    Ok(())
 }
 
 /// Polls the refund until it is final (at most 90 s).

@@ -77,6 +77,8 @@ pub struct Setup {
     pub simulator_clock: Option<ManualClock>,
     /// plusflow's clock (timers, deadlines), when the test moves it.
     pub engine_clock: Option<ManualClock>,
+    /// The simulator's `time_scale` (its notification schedule), when not 1.
+    pub simulator_time_scale: Option<f64>,
     /// A workflow folder other than the shipped one.
     pub workflows: Option<PathBuf>,
     /// Refuse webhooks to loopback and private addresses, as production does (tests' own
@@ -104,6 +106,9 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
     let mut config = SimulatorConfig::new(CLIENT_ID, acqp, signing);
     config.hang = Duration::from_secs(3);
     config.chaos = setup.chaos;
+    if let Some(scale) = setup.simulator_time_scale {
+        config.time_scale = scale;
+    }
     let simulator = Simulator::new(config, moved_or_system(&setup.simulator_clock));
     let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
     let simulator_base = format!("http://{address}");
@@ -187,6 +192,41 @@ impl App {
     /// Lets calls to the Alipay+ API `api` through the proxy from now on.
     pub fn let_through(&self, api: &str) {
         self.refusing.lock().unwrap().remove(api);
+    }
+
+    /// Has the simulator raise a dispute (`{"kind": ...}`, the contract's control route) on a
+    /// payment; it sends the initiation, re-sent until answered: its `disputeRequestId`.
+    pub async fn raise_dispute(&self, payment_request_id: &str, body: Value) -> String {
+        let raised = self
+            .http
+            .post(format!(
+                "{}/simulator/payments/{payment_request_id}/disputes",
+                self.simulator_base
+            ))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(raised.status().is_success(), "{}", raised.text().await.unwrap());
+        let raised: Value = raised.json().await.unwrap();
+        raised["disputeRequestId"].as_str().unwrap().to_string()
+    }
+
+    /// Answers retrieval `dispute` with every document (ALL_DOCUMENTS and a receipt).
+    pub async fn respond_to_retrieval(
+        &self,
+        key: &str,
+        dispute: &str,
+        idempotency_key: &str,
+        fields: &str,
+    ) -> Value {
+        self.gql(
+            Some(key),
+            &format!("mutation($input: RespondToRetrievalInput!, $key: String!) {{ respondToRetrieval(input: $input, idempotencyKey: $key) {{ {fields} }} }}"),
+            json!({ "key": idempotency_key, "input": { "disputeId": dispute, "responseCode": "ALL_DOCUMENTS",
+                    "transactionReceipt": "order 42: two lattes, 12.50 USD, paid 10:00" } }),
+        )
+        .await
     }
 
     /// A merchant made by the real command line: (id, API key).

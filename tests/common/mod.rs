@@ -6,6 +6,7 @@
 pub mod app;
 pub mod browser;
 pub mod operators;
+pub mod subscriptions;
 pub mod webhooks;
 
 use std::collections::HashSet;

@@ -25,6 +25,7 @@ use crate::app::payment_methods::{ConsultError, PaymentMethodLimits, PaymentMeth
 use crate::app::payments;
 use crate::app::refunds::{self, NewRefund};
 use crate::store::entity::instance;
+use dispute_types::Dispute;
 pub use refund_types::*;
 pub use types::*;
 
@@ -340,35 +341,59 @@ pub struct SubscriptionRoot;
 impl SubscriptionRoot {
     /// The payment now, then every change, until it is final.
     async fn payment_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Payment>> {
-        let principal = principal(ctx)?.clone();
-        let engine = engine(ctx).clone();
-        let id = parse_id(&id)?;
-        let updates = engine.updates();
-        let first = payments::get_payment(&engine, &principal, id)
-            .await
-            .map_err(graphql_error)?;
-        let load = move || {
-            let (engine, principal) = (engine.clone(), principal.clone());
-            async move { payments::get_payment(&engine, &principal, id).await.ok() }
+        let get = |engine: Engine, principal: Principal, id| async move {
+            payments::get_payment(&engine, &principal, id).await
         };
-        Ok(follow(id, updates, first, |view| &view.instance, load).map(Payment::from))
+        Ok(watch(ctx, &id, get, |view| &view.instance)
+            .await?
+            .map(Payment::from))
     }
 
     /// The refund now, then every change, until it is final.
     async fn refund_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Refund>> {
-        let principal = principal(ctx)?.clone();
-        let engine = engine(ctx).clone();
-        let id = parse_id(&id)?;
-        let updates = engine.updates();
-        let first = refunds::get_refund(&engine, &principal, id)
-            .await
-            .map_err(graphql_error)?;
-        let load = move || {
-            let (engine, principal) = (engine.clone(), principal.clone());
-            async move { refunds::get_refund(&engine, &principal, id).await.ok() }
+        let get = |engine: Engine, principal: Principal, id| async move {
+            refunds::get_refund(&engine, &principal, id).await
         };
-        Ok(follow(id, updates, first, |view| &view.instance, load).map(Refund::from))
+        Ok(watch(ctx, &id, get, |view| &view.instance)
+            .await?
+            .map(Refund::from))
     }
+
+    /// The dispute now, then every change (reminded, answered, expired), until it is final.
+    async fn dispute_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Dispute>> {
+        let get = |engine: Engine, principal: Principal, id| async move {
+            crate::app::disputes::get_dispute(&engine, &principal, id).await
+        };
+        Ok(watch(ctx, &id, get, |view| &view.instance)
+            .await?
+            .map(Dispute::from))
+    }
+}
+
+/// What `get` (a use case reading one thing the caller may see) says of `id` now, then again
+/// after each change of its instance, until it is final.
+async fn watch<V, Fut>(
+    ctx: &Context<'_>,
+    id: &ID,
+    get: fn(Engine, Principal, Uuid) -> Fut,
+    instance_of: fn(&V) -> &instance::Model,
+) -> Result<impl Stream<Item = V> + use<V, Fut>>
+where
+    V: Send + 'static,
+    Fut: Future<Output = Result<V, AppError>> + Send + 'static,
+{
+    let principal = principal(ctx)?.clone();
+    let engine = engine(ctx).clone();
+    let id = parse_id(id)?;
+    let updates = engine.updates();
+    let first = get(engine.clone(), principal.clone(), id)
+        .await
+        .map_err(graphql_error)?;
+    let load = move || {
+        let read = get(engine.clone(), principal.clone(), id);
+        async move { read.await.ok() }
+    };
+    Ok(follow(id, updates, first, instance_of, load))
 }
 
 /// `first`, then a fresh `load()` each time instance `id` changes (version or needs-attention),
