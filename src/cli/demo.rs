@@ -223,25 +223,33 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-/// Polls the payment until `done` holds (at most 90 s).
+/// Polls `probe` until it gives something (at most 90 s).
+async fn within_90s<T, Fut>(what: String, mut probe: impl FnMut() -> Fut) -> anyhow::Result<T>
+where
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Some(found) = probe().await? {
+            return Ok(found);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{what} did not get there in time");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The payment once `done` holds.
 async fn wait(
     engine: &Engine,
     principal: &Principal,
     id: Uuid,
     done: impl Fn(&PaymentView) -> bool,
 ) -> anyhow::Result<PaymentView> {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
+    within_90s(format!("payment {id}"), || async {
         let view = payments::get_payment(engine, principal, id).await?;
-        if done(&view) {
-            return Ok(view);
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "payment {id} did not get there in time"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Ok(done(&view).then_some(view))
+    })
+    .await
 }
 
 /// Has the simulator raise a retrieval and an escalation on `payment`; answers the retrieval
@@ -309,24 +317,17 @@ async fn dispute_and_answer(
     Ok(answered)
 }
 
-/// Polls the payment's disputes until `done` holds (at most 90 s).
+/// The payment's disputes once `done` holds.
 async fn wait_disputes(
     engine: &Engine,
     payment: Uuid,
     done: impl Fn(&[DisputeView]) -> bool,
 ) -> anyhow::Result<Vec<DisputeView>> {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
+    within_90s(format!("the disputes of {payment}"), || async {
         let disputes = disputes::disputes_of(engine, payment).await?;
-        if done(&disputes) {
-            return Ok(disputes);
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the disputes did not get there in time"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Ok(done(&disputes).then_some(disputes))
+    })
+    .await
 }
 
 async fn print_disputes(
@@ -342,10 +343,7 @@ async fn print_disputes(
     for dispute in disputes {
         let row = &dispute.dispute;
         let payment = payments::get_payment(engine, principal, row.payment_id).await?;
-        let scenario = SCENARIOS
-            .iter()
-            .find(|s| payment.payment.order_description.ends_with(s.name))
-            .map_or("?", |s| s.name);
+        let scenario = scenario_of(&payment);
         let response = row.response.clone().unwrap_or_default();
         let answer = match (response.get("responseCode"), response.get("refundType")) {
             (Some(code), _) => format!("responseCode {}", code.as_str().unwrap_or("?")),
@@ -374,17 +372,21 @@ async fn print_disputes(
     Ok(())
 }
 
-/// Polls the refund until it is final (at most 90 s).
+/// The refund once it is final.
 async fn wait_refund(engine: &Engine, principal: &Principal, id: Uuid) -> anyhow::Result<RefundView> {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
+    within_90s(format!("refund {id}"), || async {
         let view = refunds::get_refund(engine, principal, id).await?;
-        if view.instance.terminal || view.instance.needs_attention {
-            return Ok(view);
-        }
-        anyhow::ensure!(Instant::now() < deadline, "refund {id} did not finish in time");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Ok((view.instance.terminal || view.instance.needs_attention).then_some(view))
+    })
+    .await
+}
+
+/// The name of the scenario `payment` was made for.
+fn scenario_of(payment: &PaymentView) -> &'static str {
+    SCENARIOS
+        .iter()
+        .find(|s| payment.payment.order_description.ends_with(s.name))
+        .map_or("?", |s| s.name)
 }
 
 async fn print_refunds(
@@ -402,10 +404,7 @@ async fn print_refunds(
         let payment = payments::get_payment(engine, principal, refund.refund.payment_id).await?;
         let (refunded, _) =
             refunds::refund_totals(&payment, &refunds::refunds_of(engine, payment.payment.id).await?);
-        let scenario = SCENARIOS
-            .iter()
-            .find(|s| payment.payment.order_description.ends_with(s.name))
-            .map_or("?", |s| s.name);
+        let scenario = scenario_of(&payment);
         let entry = &ledger["refunds"][&refund.refund.refund_request_id];
         let currency = &payment.payment.currency;
         println!(
