@@ -131,12 +131,16 @@ fn the_demo_runs_from_an_empty_folder_and_prints_every_payment_outcome_in_clean_
             && row("expired").contains("CANCELLED pay=1 cancel=1")
     );
     assert!(row("merchant cancel").contains("CANCELLED pay=1 cancel=1"));
-    let refunds: Vec<&str> = stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("REFUND OF"))
-        .skip(1)
-        .collect();
-    assert_eq!(refunds.len(), 3, "{stdout}");
+    let table = |header: &str| -> Vec<&str> {
+        stdout
+            .lines()
+            .skip_while(|l| !l.starts_with(header))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect()
+    };
+    let refunds = table("REFUND OF");
+    assert_eq!(refunds.len(), 4, "{stdout}");
     assert!(
         refunds[0].contains("5.00 USD") && refunds[1].contains("7.50 USD"),
         "partial refunds: {refunds:?}"
@@ -146,9 +150,31 @@ fn the_demo_runs_from_an_empty_folder_and_prints_every_payment_outcome_in_clean_
         "{refunds:?}"
     );
     assert!(
+        refunds[3].starts_with("paid, disputed") && refunds[3].contains("12.00 USD / 30.00 USD"),
+        "the accepted escalation's refund: {refunds:?}"
+    );
+    assert!(
         refunds
             .iter()
             .all(|r| r.contains("SUCCEEDED") && r.ends_with("S SUCCESS")),
         "{refunds:?}"
+    );
+    let disputes = table("DISPUTE OF");
+    assert_eq!(disputes.len(), 2, "{stdout}");
+    assert!(
+        disputes[0].contains("RETRIEVAL")
+            && disputes[0].contains("RESPONDED")
+            && disputes[0].contains("responseCode 0001"),
+        "{disputes:?}"
+    );
+    assert!(
+        disputes[1].contains("ESCALATION") && disputes[1].contains("ACCEPT_PARTIAL_REFUND 12.00 USD"),
+        "{disputes:?}"
+    );
+    assert!(
+        disputes
+            .iter()
+            .all(|d| d.ends_with("initiate=S SUCCESS responses=1")),
+        "{disputes:?}"
     );
 }
