@@ -33,6 +33,10 @@ pub enum AppError {
     DisputeExpired,
     #[error("this dispute has been responded to")]
     AlreadyResponded,
+    #[error("{0}")]
+    NotDeclarable(String),
+    #[error("declaring {requested} more exceeds what may still be declared ({declarable})")]
+    DeclarationExceedsDeclarable { requested: i64, declarable: i64 },
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
 }

@@ -2,6 +2,7 @@
 //! the effect-handler contract between workflows and the edges that act on the world.
 
 pub mod auth;
+pub mod customs_declarations;
 pub mod disputes;
 mod effects;
 mod engine;

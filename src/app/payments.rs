@@ -369,6 +369,7 @@ pub async fn handle_notification(
             settled_fields(
                 notification.payment_id.as_deref(),
                 notification.wallet_brand_name.as_deref(),
+                notification.customs_declaration_amount.as_ref(),
                 clock.now(),
             ),
         ),
@@ -401,6 +402,7 @@ pub async fn handle_notification(
 pub fn settled_fields(
     alipay_payment_id: Option<&str>,
     wallet: Option<&str>,
+    customs_declaration_amount: Option<&Amount>,
     at: DateTime<Utc>,
 ) -> Map<String, Value> {
     let mut fields = Map::new();
@@ -410,6 +412,12 @@ pub fn settled_fields(
     }
     if let Some(wallet) = wallet {
         fields.insert("walletBrandName".into(), wallet.into());
+    }
+    if let Some(amount) = customs_declaration_amount {
+        fields.insert(
+            payment::CUSTOMS_DECLARATION_AMOUNT_KEY.into(),
+            json!({ "currency": amount.currency, "value": amount.value }),
+        );
     }
     fields
 }

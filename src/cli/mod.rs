@@ -277,7 +277,8 @@ fn effect_registry(
         client.clone(),
         public_url,
     );
-    jobs::dispute_effects::register(&mut effects, &mut webhooks, engine.clone(), client);
+    jobs::dispute_effects::register(&mut effects, &mut webhooks, engine.clone(), client.clone());
+    jobs::customs_effects::register(&mut effects, &mut webhooks, engine.clone(), client);
     jobs::webhooks::register(
         &mut effects,
         engine.clone(),

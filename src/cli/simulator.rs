@@ -71,6 +71,9 @@ pub struct SimulatorArgs {
     time_scale: f64,
     #[arg(long, env = "PLUSFLOW__SIMULATOR__SEED", default_value_t = 1)]
     seed: u64,
+    /// The share of customs declarations the simulated customs authority rejects.
+    #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__CUSTOMS_REJECT_RATE", default_value = "0")]
+    customs_reject_rate: f64,
     /// How long a timeout fault hangs.
     #[arg(long, value_parser = duration, env = "PLUSFLOW__SIMULATOR__HANG", default_value = "10s")]
     hang: Duration,
@@ -98,6 +101,7 @@ pub async fn run(args: SimulatorArgs) -> anyhow::Result<ExitCode> {
     };
     config.notify_delay = args.notify_delay;
     config.time_scale = args.time_scale;
+    config.customs_reject_rate = args.customs_reject_rate;
     config.seed = args.seed;
     config.hang = args.hang;
     let simulator = Simulator::new(config, Arc::new(SystemClock));

@@ -146,6 +146,7 @@ impl PaymentEffects {
                         Inquiry::Paid(settled_fields(
                             response.payment_id.as_deref(),
                             response.wallet_brand_name.as_deref(),
+                            response.customs_declaration_amount.as_ref(),
                             self.engine.clock.now(),
                         ))
                     } else if result.result_code == "ORDER_NOT_EXIST" {

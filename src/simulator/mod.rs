@@ -5,6 +5,7 @@
 //! notifications) is drawn from one seeded generator, so a run is reproducible by `--seed`.
 
 mod checkout;
+mod customs;
 pub mod disputes;
 mod notify;
 mod state;
@@ -75,6 +76,8 @@ pub struct SimulatorConfig {
     pub payment_expiry: Duration,
     /// How long a "timeout" fault hangs; longer than the client's timeout.
     pub hang: Duration,
+    /// The share of declarations customs rejects.
+    pub customs_reject_rate: f64,
 }
 
 impl SimulatorConfig {
@@ -92,6 +95,7 @@ impl SimulatorConfig {
             seed: 1,
             payment_expiry: Duration::from_secs(600),
             hang: Duration::from_secs(10),
+            customs_reject_rate: 0.0,
         }
     }
 }
@@ -168,6 +172,7 @@ impl Simulator {
         Router::new()
             .route("/aps/api/v1/payments/{api}", post(api))
             .route("/aps/api/v1/disputes/{api}", post(api))
+            .route("/aps/api/v1/customs/{api}", post(api))
             .route(
                 "/simulator/payments/{payment_request_id}/disputes",
                 post(raise_dispute),
@@ -308,6 +313,14 @@ impl Simulator {
                 serde_json::to_value(ResultResponse {
                     result: disputes::respond(self, kind, &request),
                 })
+            }
+            "declare" => {
+                let request: DeclareRequest = endpoint.verify(path, headers, body)?;
+                serde_json::to_value(customs::declare(self, request))
+            }
+            "inquireDeclarationRequests" => {
+                let request: InquireDeclarationRequestsRequest = endpoint.verify(path, headers, body)?;
+                serde_json::to_value(customs::inquire(self, request))
             }
             _ => {
                 return Err(Refusal {

@@ -64,6 +64,21 @@ pub struct SimPayment {
 }
 
 impl SimPayment {
+    /// What a paid AlipayCN payment may be declared to customs for, in CNY: its amount, converted
+    /// at the simulator's fixed 7 CNY to one unit of any other currency.
+    pub fn customs_declaration_amount(&self) -> Option<Amount> {
+        if self.status != PaymentStatus::Succeeded || self.wallet != "ALIPAY_CN" {
+            return None;
+        }
+        let amount = &self.request.payment_amount;
+        if amount.currency == "CNY" {
+            return Some(amount.clone());
+        }
+        let exponent = crate::domain::currency_exponent(&amount.currency)?;
+        let cny_cents = amount.value * 7 * 100 / 10_i64.pow(exponent);
+        Some(Amount::new("CNY", cny_cents))
+    }
+
     /// The amount Alipay+ states for it in inquiries and notifications.
     fn stated_amount(&self) -> Amount {
         self.reported_amount
@@ -89,6 +104,7 @@ pub struct Books {
     next_id: u64,
     consult_calls: u32,
     disputes: HashMap<String, super::disputes::SimDispute>,
+    pub customs: super::customs::CustomsBooks,
 }
 
 fn fail<T>(code: &str, message: &str, make: impl FnOnce(ResultInfo) -> T) -> T {
@@ -256,6 +272,7 @@ impl Books {
             payment_time: payment.paid_at.map(crate::alipayplus::signing::timestamp),
             wallet_brand_name: (payment.status == PaymentStatus::Succeeded).then(|| payment.wallet.clone()),
             psp_id: (payment.status == PaymentStatus::Succeeded).then(|| "SIMULATOR_PSP".into()),
+            customs_declaration_amount: payment.customs_declaration_amount(),
             ..only_result(ResultInfo::success())
         }
     }
@@ -424,7 +441,7 @@ impl Books {
             wallet_brand_name: succeeded.then(|| payment.wallet.clone()),
             settlement_amount: None,
             settlement_quote: None,
-            customs_declaration_amount: None,
+            customs_declaration_amount: payment.customs_declaration_amount(),
             mpp_payment_id: None,
         };
         Some((url, body))
@@ -473,6 +490,8 @@ impl Books {
                 .iter()
                 .map(|(id, d)| (id.clone(), d.clone()))
                 .collect(),
+            declarations: self.customs.declarations.clone(),
+            declaration_inquiries: self.customs.inquiries.clone(),
         }
     }
 
@@ -531,6 +550,10 @@ pub struct Ledger {
     pub consult_calls: u32,
     /// By disputeRequestId: the disputes raised and the responses received.
     pub disputes: BTreeMap<String, super::disputes::SimDispute>,
+    /// By customsDeclarationRequestId: the declarations taken and customs' status.
+    pub declarations: BTreeMap<String, super::customs::SimDeclaration>,
+    /// Every inquireDeclarationRequests call, with the ids it asked about.
+    pub declaration_inquiries: Vec<super::customs::InquiryCall>,
 }
 
 #[derive(Debug, Serialize)]

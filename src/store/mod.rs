@@ -11,6 +11,7 @@
 mod apply;
 pub mod credentials;
 mod cte;
+pub mod customs_declarations;
 pub mod db_clock;
 pub mod disputes;
 pub mod entity;
@@ -42,23 +43,23 @@ pub(crate) trait OfInstance {
     fn instance_id(&self) -> Uuid;
 }
 
-impl OfInstance for entity::payment::Model {
-    fn instance_id(&self) -> Uuid {
-        self.id
-    }
+/// Rows whose id is their instance's.
+macro_rules! of_instance_by_id {
+    ($($model:ty),*) => {
+        $(impl OfInstance for $model {
+            fn instance_id(&self) -> Uuid {
+                self.id
+            }
+        })*
+    };
 }
 
-impl OfInstance for entity::dispute::Model {
-    fn instance_id(&self) -> Uuid {
-        self.id
-    }
-}
-
-impl OfInstance for entity::refund::Model {
-    fn instance_id(&self) -> Uuid {
-        self.id
-    }
-}
+of_instance_by_id!(
+    entity::payment::Model,
+    entity::dispute::Model,
+    entity::refund::Model,
+    entity::customs_declaration::Model
+);
 
 impl OfInstance for entity::outbox::Model {
     fn instance_id(&self) -> Uuid {

@@ -14,7 +14,7 @@ use super::entity::{instance, outbox};
 
 /// The tables of the objects workflows run (payments, refunds, disputes): each row's id is its
 /// instance's, and it names its merchant.
-const SUBJECT_TABLES: [&str; 3] = ["payments", "refunds", "disputes"];
+const SUBJECT_TABLES: [&str; 4] = ["payments", "refunds", "disputes", "customs_declarations"];
 
 /// Which instances an operator asks for. Without `state`, only unfinished ones, unless
 /// `needs_attention` asks for the parked ones (finished or not).

@@ -26,7 +26,7 @@ pub enum RefundCreation {
 
 /// Refunds of a payment that still hold money: pending or succeeded (a failed one gives its
 /// amount back). One query.
-async fn reserved_in(txn: &DatabaseTransaction, payment_id: Uuid) -> Result<i64, StoreError> {
+pub(crate) async fn reserved_in(txn: &DatabaseTransaction, payment_id: Uuid) -> Result<i64, StoreError> {
     let refunds = refund::Entity::find()
         .filter(refund::Column::PaymentId.eq(payment_id))
         .find_also_related(instance::Entity)

@@ -276,7 +276,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Definition, Vec<Problem>> {
 
 /// The workflow files shipped with plusflow, built into the binary: an installed binary runs
 /// anywhere, and a configured folder overrides them.
-const BUILT_IN: [(&str, &str); 4] = [
+const BUILT_IN: [(&str, &str); 5] = [
     (
         "engine_probe.toml",
         include_str!("../../workflows/engine_probe.toml"),
@@ -284,6 +284,10 @@ const BUILT_IN: [(&str, &str); 4] = [
     ("payment.toml", include_str!("../../workflows/payment.toml")),
     ("refund.toml", include_str!("../../workflows/refund.toml")),
     ("dispute.toml", include_str!("../../workflows/dispute.toml")),
+    (
+        "customs_declaration.toml",
+        include_str!("../../workflows/customs_declaration.toml"),
+    ),
 ];
 
 /// The shipped definitions (see [`BUILT_IN`]), validated like a folder's.

@@ -66,6 +66,16 @@ pub enum EventName {
     ResponseAccepted,
     /// `dispute`: Alipay+ refused the response (F).
     ResponseRefused,
+    /// `customs_declaration`: Alipay+ took the declaration (declare answered S).
+    DeclarationSubmitted,
+    /// `customs_declaration`: Alipay+ refused the declaration (declare answered F).
+    DeclarationRefused,
+    /// `customs_declaration`: customs is processing it (IN_PROCESS).
+    CustomsProcessing,
+    /// `customs_declaration`: customs accepted it (CUSTOMS_ACCEPT_SUCCESS).
+    CustomsAccepted,
+    /// `customs_declaration`: customs rejected it (a customsResultCode with another status).
+    CustomsRejected,
 }
 
 /// Work a transition schedules, executed by a background job after the transaction commits.
@@ -103,6 +113,11 @@ pub enum EffectName {
     SubmitRefund,
     /// `dispute`: send responseRetrieval / responseEscalation (the same request on every retry).
     SendDisputeResponse,
+    /// `customs_declaration`: call declare (same customsDeclarationRequestId on every retry).
+    SubmitDeclaration,
+    /// `customs_declaration`: ask inquireDeclarationRequests, batched with the other
+    /// declarations due, until customs decides.
+    InquireDeclaration,
 }
 
 /// What a state shows to API users.

@@ -77,8 +77,10 @@ pub struct Setup {
     pub simulator_clock: Option<ManualClock>,
     /// plusflow's clock (timers, deadlines), when the test moves it.
     pub engine_clock: Option<ManualClock>,
-    /// The simulator's `time_scale` (its notification schedule), when not 1.
+    /// The simulator's `time_scale` (its notification schedule, customs' delays), when not 1.
     pub simulator_time_scale: Option<f64>,
+    /// The share of customs declarations the simulator's customs authority rejects.
+    pub customs_reject_rate: f64,
     /// A workflow folder other than the shipped one.
     pub workflows: Option<PathBuf>,
     /// Refuse webhooks to loopback and private addresses, as production does (tests' own
@@ -109,6 +111,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
     if let Some(scale) = setup.simulator_time_scale {
         config.time_scale = scale;
     }
+    config.customs_reject_rate = setup.customs_reject_rate;
     let simulator = Simulator::new(config, moved_or_system(&setup.simulator_clock));
     let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
     let simulator_base = format!("http://{address}");
@@ -375,16 +378,39 @@ pub async fn signed_call(app: &App, path: &str, query: &str, time: &str, body: V
 impl App {
     /// A payment of `value` USD cents that the customer paid.
     pub async fn paid_payment(&self, key: &str, order: &str, value: &str) -> (String, String) {
-        let created = self
-            .create(key, &format!("pay-{order}"), input(order, value))
-            .await;
+        self.paid_with(key, order, input(order, value), json!({ "outcome": "SUCCESS" }))
+            .await
+    }
+
+    /// A payment of `value` CNY paid with AlipayCN (so it may be declared to customs).
+    pub async fn paid_with_alipay_cn(&self, key: &str, order: &str, value: &str) -> (String, String) {
+        let mut payment = input(order, value);
+        payment["amount"]["currency"] = json!("CNY");
+        self.paid_with(
+            key,
+            order,
+            payment,
+            json!({ "outcome": "SUCCESS", "wallet": "ALIPAY_CN" }),
+        )
+        .await
+    }
+
+    /// Creates `payment` and completes it at the simulator with `completion`: (id, request id).
+    pub async fn paid_with(
+        &self,
+        key: &str,
+        order: &str,
+        payment: Value,
+        completion: Value,
+    ) -> (String, String) {
+        let created = self.create(key, &format!("pay-{order}"), payment).await;
         let created = &created["data"]["createPayment"];
         let (id, request_id) = (
             created["id"].as_str().unwrap().to_string(),
             created["paymentRequestId"].as_str().unwrap().to_string(),
         );
         self.wait_status(key, &id, "AWAITING_CUSTOMER").await;
-        self.complete(&request_id, json!({ "outcome": "SUCCESS" })).await;
+        self.complete(&request_id, completion).await;
         self.wait_status(key, &id, "SUCCEEDED").await;
         (id, request_id)
     }

@@ -4,6 +4,7 @@
 //! The schema knows nothing of axum: the HTTP layer puts the authenticated [`Principal`] (or
 //! none) into each request's data.
 
+mod customs_types;
 mod dispute_types;
 pub mod limits;
 mod operations;
@@ -35,6 +36,7 @@ pub use types::*;
 pub struct QueryRoot(
     MerchantQueries,
     dispute_types::DisputeQueries,
+    customs_types::CustomsQueries,
     operations::OperatorQueries,
 );
 
@@ -43,6 +45,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     MerchantMutations,
     dispute_types::DisputeMutations,
+    customs_types::CustomsMutations,
     operations::OperatorMutations,
 );
 
@@ -104,6 +107,10 @@ fn graphql_error(error: AppError) -> async_graphql::Error {
         AppError::RefundWindowExpired => coded("REFUND_WINDOW_EXPIRED", error.to_string()),
         AppError::DisputeExpired => coded("DISPUTE_EXPIRED", error.to_string()),
         AppError::AlreadyResponded => coded("ALREADY_RESPONDED", error.to_string()),
+        AppError::NotDeclarable(_) => coded("PAYMENT_NOT_DECLARABLE", error.to_string()),
+        AppError::DeclarationExceedsDeclarable { .. } => {
+            coded("DECLARATION_EXCEEDS_DECLARABLE", error.to_string())
+        }
         AppError::Unavailable(cause) => internal(cause),
     }
 }

@@ -222,6 +222,34 @@ impl Payment {
             .map(|view| super::dispute_types::Dispute::within(view, self.1.clone()))
             .collect())
     }
+    /// Its customs declarations, oldest first.
+    async fn customs_declarations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::customs_types::CustomsDeclaration>> {
+        let views = crate::app::customs_declarations::declarations_of(engine(ctx), self.0.payment.id)
+            .await
+            .map_err(super::graphql_error)?;
+        Ok(views
+            .into_iter()
+            .map(|view| super::customs_types::CustomsDeclaration::within(view, self.1.clone()))
+            .collect())
+    }
+    /// What may still be declared to customs (CNY): null unless the payment succeeded with
+    /// AlipayCN; its customsDeclarationAmount less its live declarations (refunds reduce it).
+    async fn declarable_amount(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let left = crate::app::customs_declarations::declarable_amount(
+            engine(ctx),
+            &self.0.payment,
+            &self.0.instance,
+        )
+        .await
+        .map_err(super::graphql_error)?;
+        Ok(left.map(|value| Money {
+            currency: crate::app::customs_declarations::DECLARATION_CURRENCY.into(),
+            value: value.to_string(),
+        }))
+    }
     /// Every refund of the payment, oldest first.
     async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<super::Refund>> {
         let views = self.loaded_refunds(ctx).await?;

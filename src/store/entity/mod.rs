@@ -2,6 +2,7 @@
 
 pub mod admin_key;
 pub mod api_key;
+pub mod customs_declaration;
 pub mod dispute;
 pub mod history;
 pub mod idempotency;

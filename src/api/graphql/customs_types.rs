@@ -1,0 +1,170 @@
+//! GraphQL of customs declarations: the `CustomsDeclaration` object, its query and
+//! `declareCustoms`.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::reads::AnswerReads;
+use super::types::{Money, MoneyInput, Payment, Workflow};
+use super::{engine, graphql_error, parse_id, principal};
+use crate::app::customs_declarations::{self as customs, DeclarationView, NewDeclaration};
+use crate::app::errors::AppError;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum CustomsDeclarationStatus {
+    Pending,
+    Submitted,
+    Processing,
+    Accepted,
+    Rejected,
+}
+
+#[derive(InputObject)]
+pub struct DeclareCustomsInput {
+    pub payment_id: ID,
+    /// The customs office (district) declared to.
+    pub customs_code: String,
+    /// The merchant's registration with customs.
+    pub merchant_customs_code: String,
+    pub merchant_customs_name: String,
+    /// In CNY.
+    pub amount: MoneyInput,
+    /// One of several declarations of the payment (split orders, several districts, or part of
+    /// it); then `subOrderId` names the order declared.
+    pub split: Option<bool>,
+    pub sub_order_id: Option<String>,
+    /// The buyer's identity (Chinese ID card), passed to customs.
+    pub buyer_name: Option<String>,
+    pub buyer_id_number: Option<String>,
+}
+
+/// A declaration of (part of) an AlipayCN payment to Chinese customs.
+pub struct CustomsDeclaration(pub DeclarationView, Arc<AnswerReads>);
+
+impl From<DeclarationView> for CustomsDeclaration {
+    fn from(view: DeclarationView) -> Self {
+        CustomsDeclaration(view, Arc::default())
+    }
+}
+
+impl CustomsDeclaration {
+    /// A declaration met inside an answer that has read `reads` so far.
+    pub(super) fn within(view: DeclarationView, reads: Arc<AnswerReads>) -> Self {
+        CustomsDeclaration(view, reads)
+    }
+}
+
+#[Object]
+impl CustomsDeclaration {
+    async fn id(&self) -> ID {
+        ID(self.0.declaration.id.to_string())
+    }
+    async fn customs_declaration_request_id(&self) -> &str {
+        &self.0.declaration.customs_declaration_request_id
+    }
+    async fn payment(&self, ctx: &Context<'_>) -> Result<Payment> {
+        let view = self
+            .1
+            .payment(engine(ctx), self.0.declaration.payment_id)
+            .await
+            .map_err(graphql_error)?;
+        Ok(Payment::within(view, self.1.clone()))
+    }
+    async fn customs_code(&self) -> &str {
+        &self.0.declaration.customs_code
+    }
+    async fn amount(&self) -> Money {
+        Money {
+            currency: self.0.declaration.currency.clone(),
+            value: self.0.declaration.amount.to_string(),
+        }
+    }
+    async fn split(&self) -> bool {
+        self.0.declaration.split
+    }
+    async fn sub_order_id(&self) -> Option<&str> {
+        self.0.declaration.sub_order_id.as_deref()
+    }
+    async fn status(&self) -> CustomsDeclarationStatus {
+        match self.0.status() {
+            "SUBMITTED" => CustomsDeclarationStatus::Submitted,
+            "PROCESSING" => CustomsDeclarationStatus::Processing,
+            "ACCEPTED" => CustomsDeclarationStatus::Accepted,
+            "REJECTED" => CustomsDeclarationStatus::Rejected,
+            _ => CustomsDeclarationStatus::Pending,
+        }
+    }
+    /// Customs' result code, verbatim (or Alipay+'s, when it refused the declaration).
+    async fn customs_result_code(&self) -> Option<String> {
+        self.0.customs_result_code()
+    }
+    async fn customs_result_description(&self) -> Option<String> {
+        self.0.customs_result_description()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.declaration.created_at
+    }
+    async fn workflow(&self) -> Workflow {
+        Workflow {
+            instance: self.0.instance.clone(),
+        }
+    }
+}
+
+/// The merchant's customs query (merged into `Query`).
+#[derive(Default)]
+pub struct CustomsQueries;
+
+#[Object]
+impl CustomsQueries {
+    /// A declaration of yours; null for any other id.
+    async fn customs_declaration(&self, ctx: &Context<'_>, id: ID) -> Result<Option<CustomsDeclaration>> {
+        let principal = principal(ctx)?;
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        match customs::get_declaration(engine(ctx), principal, id).await {
+            Ok(view) => Ok(Some(CustomsDeclaration::from(view))),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(graphql_error(e)),
+        }
+    }
+}
+
+/// The merchant's declarations (merged into `Mutation`).
+#[derive(Default)]
+pub struct CustomsMutations;
+
+#[Object]
+impl CustomsMutations {
+    /// Declares (part of) a succeeded AlipayCN payment to customs; sent to Alipay+ and followed
+    /// until customs decides. Refused with PAYMENT_NOT_DECLARABLE (not paid, or not with
+    /// AlipayCN), DECLARATION_EXCEEDS_DECLARABLE (over what is left to declare) or VALIDATION
+    /// (not CNY, split rules), with nothing sent.
+    async fn declare_customs(
+        &self,
+        ctx: &Context<'_>,
+        input: DeclareCustomsInput,
+        idempotency_key: String,
+    ) -> Result<CustomsDeclaration> {
+        let new = NewDeclaration {
+            payment_id: parse_id(&input.payment_id)?,
+            customs_code: input.customs_code,
+            merchant_customs_code: input.merchant_customs_code,
+            merchant_customs_name: input.merchant_customs_name,
+            currency: input.amount.currency,
+            amount: input.amount.value,
+            split: input.split.unwrap_or(false),
+            sub_order_id: input.sub_order_id,
+            buyer_name: input.buyer_name,
+            buyer_id_number: input.buyer_id_number,
+        };
+        let view = customs::declare(engine(ctx), principal(ctx)?, new, &idempotency_key)
+            .await
+            .map_err(graphql_error)?;
+        Ok(CustomsDeclaration::from(view))
+    }
+}

@@ -1,0 +1,255 @@
+//! Customs declarations of AlipayCN payments (ALIPAYPLUS.md 6), each a child workflow of its
+//! payment. Every rule is checked before anything is sent: the input here, the amount and split
+//! rules in the transaction that records the declaration (`store::customs_declarations`).
+//!
+//! Declarable: a SUCCEEDED payment paid with AlipayCN, up to the `customsDeclarationAmount`
+//! Alipay+ stated when it settled (CNY); a CNY payment without one declares up to its amount.
+//! Refunds reduce it in proportion (UNCONFIRMED, see `store::customs_declarations::Declarable`).
+//! Re-declaring (Alipay+'s update with the same request id) is not offered: a rejected
+//! declaration frees its amount, and a new one is declared (UNCONFIRMED update rules, 6).
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Engine;
+use super::auth::Principal;
+use super::errors::{AppError, check_length, earlier_resource, invalid};
+use super::money::parse_amount;
+use crate::store::customs_declarations::{self as rows, Declarable, DeclarationCreation};
+use crate::store::entity::{customs_declaration as declaration, instance, payment};
+use crate::store::payments::{self as payment_rows, IdempotencyKey};
+
+/// The currency of every declaration.
+pub const DECLARATION_CURRENCY: &str = "CNY";
+/// `walletBrandName` of AlipayCN, the only wallet whose payments are declared.
+pub const ALIPAY_CN: &str = "ALIPAY_CN";
+
+/// declareCustoms' input, as the merchant wrote it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewDeclaration {
+    pub payment_id: Uuid,
+    pub customs_code: String,
+    pub merchant_customs_code: String,
+    pub merchant_customs_name: String,
+    pub currency: String,
+    pub amount: String,
+    pub split: bool,
+    pub sub_order_id: Option<String>,
+    pub buyer_name: Option<String>,
+    pub buyer_id_number: Option<String>,
+}
+
+/// A declaration with its instance.
+#[derive(Debug, Clone)]
+pub struct DeclarationView {
+    pub declaration: declaration::Model,
+    pub instance: instance::Model,
+}
+
+impl DeclarationView {
+    /// PENDING (being declared), SUBMITTED, PROCESSING, ACCEPTED or REJECTED.
+    pub fn status(&self) -> &'static str {
+        match self.instance.state.as_str() {
+            "submitted" => "SUBMITTED",
+            "processing" => "PROCESSING",
+            "accepted" => "ACCEPTED",
+            "rejected" => "REJECTED",
+            _ => "PENDING",
+        }
+    }
+
+    fn data(&self, key: &str) -> Option<String> {
+        self.instance
+            .data
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    /// Customs' result code (or Alipay+'s, when it refused the declaration).
+    pub fn customs_result_code(&self) -> Option<String> {
+        self.data("customsResultCode")
+    }
+
+    pub fn customs_result_description(&self) -> Option<String> {
+        self.data("customsResultDescription")
+    }
+}
+
+/// What may be declared of a payment, if it can be declared at all (else why not).
+pub fn declarable(payment: &payment::Model, instance: &instance::Model) -> Result<Declarable, String> {
+    if instance.state != "succeeded" {
+        return Err("only a succeeded payment is declared to customs".into());
+    }
+    let wallet = instance.data.get("walletBrandName").and_then(Value::as_str);
+    if wallet != Some(ALIPAY_CN) {
+        return Err(format!(
+            "only AlipayCN payments are declared to customs (this one: {})",
+            wallet.unwrap_or("unknown wallet")
+        ));
+    }
+    let stated = instance.data.get(payment::CUSTOMS_DECLARATION_AMOUNT_KEY);
+    let customs_amount = match stated {
+        Some(amount) if amount["currency"] == DECLARATION_CURRENCY => amount["value"].as_i64(),
+        Some(_) => None,
+        None if payment.currency == DECLARATION_CURRENCY => Some(payment.amount),
+        None => None,
+    };
+    let customs_amount =
+        customs_amount.ok_or("Alipay+ stated no customsDeclarationAmount in CNY for this payment")?;
+    Ok(Declarable {
+        customs_amount,
+        paid: payment.amount,
+    })
+}
+
+/// What is left to declare of a payment (CNY minor units), if it can be declared.
+pub async fn declarable_amount(
+    engine: &Engine,
+    payment: &payment::Model,
+    instance: &instance::Model,
+) -> Result<Option<i64>, AppError> {
+    let Ok(basis) = declarable(payment, instance) else {
+        return Ok(None);
+    };
+    Ok(Some(rows::declarable_left(&engine.db, payment.id, basis).await?))
+}
+
+impl NewDeclaration {
+    /// Every check of the input alone: the amount in CNY minor units.
+    fn validate(&self) -> Result<i64, AppError> {
+        check_length("customsCode", &self.customs_code, 128)?;
+        check_length("merchantCustomsCode", &self.merchant_customs_code, 128)?;
+        check_length("merchantCustomsName", &self.merchant_customs_name, 256)?;
+        if self.currency != DECLARATION_CURRENCY {
+            return Err(invalid("amount.currency", "declarations are in CNY"));
+        }
+        let amount = parse_amount("amount", &self.currency, &self.amount)?;
+        match (&self.sub_order_id, self.split) {
+            (Some(sub_order), true) => check_length("subOrderId", sub_order, 64)?,
+            (None, true) => return Err(invalid("subOrderId", "is required for a split declaration")),
+            (Some(_), false) => return Err(invalid("subOrderId", "is only for a split declaration")),
+            (None, false) => {}
+        }
+        match (&self.buyer_name, &self.buyer_id_number) {
+            (Some(name), Some(number)) => {
+                check_length("buyerName", name, 128)?;
+                check_length("buyerIdNumber", number, 64)?;
+            }
+            (None, None) => {}
+            _ => {
+                return Err(invalid(
+                    "buyerIdNumber",
+                    "buyerName and buyerIdNumber go together",
+                ));
+            }
+        }
+        Ok(amount)
+    }
+}
+
+/// Declares (part of) a payment to customs, or replays the declaration made earlier with the
+/// same key and input.
+pub async fn declare(
+    engine: &Engine,
+    principal: &Principal,
+    input: NewDeclaration,
+    idempotency_key: &str,
+) -> Result<DeclarationView, AppError> {
+    let Principal::Merchant(merchant) = principal else {
+        return Err(AppError::Forbidden);
+    };
+    check_length("idempotencyKey", idempotency_key, 255)?;
+    let amount = input.validate()?;
+    let (payment, payment_instance) = payment_rows::payment_with_instance(&engine.db, input.payment_id)
+        .await?
+        .filter(|(payment, _)| payment.merchant_id == merchant.id)
+        .ok_or(AppError::NotFound)?;
+    let basis = declarable(&payment, &payment_instance).map_err(AppError::NotDeclarable)?;
+    let new = declaration::Model {
+        id: Uuid::nil(),
+        customs_declaration_request_id: format!("pfc_{}", Uuid::now_v7().simple()),
+        payment_id: payment.id,
+        merchant_id: merchant.id,
+        customs_code: input.customs_code.clone(),
+        merchant_customs_code: input.merchant_customs_code.clone(),
+        merchant_customs_name: input.merchant_customs_name.clone(),
+        currency: DECLARATION_CURRENCY.into(),
+        amount,
+        split: input.split,
+        sub_order_id: input.sub_order_id.clone(),
+        buyer_name: input.buyer_name.clone(),
+        buyer_id_number: input.buyer_id_number.clone(),
+        inquired_at: None,
+        created_at: engine.clock.now(),
+    };
+    let scope = format!("merchant:{}:customs", merchant.id);
+    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&input).expect("serialisable")));
+    let key = IdempotencyKey {
+        scope: &scope,
+        key: idempotency_key,
+        request_hash: &hash,
+    };
+    let created = rows::create_declaration(
+        &engine.db,
+        &engine.definitions,
+        engine.clock.as_ref(),
+        key,
+        &new,
+        basis,
+        &super::merchants::new_instance(merchant),
+    )
+    .await?;
+    let id = match created {
+        DeclarationCreation::Created(applied) => {
+            engine.wake_relay();
+            engine.announce(applied.instance.id);
+            return Ok(DeclarationView {
+                declaration: declaration::Model {
+                    id: applied.instance.id,
+                    ..new
+                },
+                instance: applied.instance,
+            });
+        }
+        DeclarationCreation::KeyUsedBefore(key_use) => earlier_resource(key_use, &hash)?,
+        DeclarationCreation::Exceeds { declarable } => {
+            return Err(AppError::DeclarationExceedsDeclarable {
+                requested: amount,
+                declarable,
+            });
+        }
+        DeclarationCreation::Refused(why) => return Err(invalid("split", why)),
+    };
+    get_declaration(engine, principal, id).await
+}
+
+/// Declaration `id`, if `principal` may see it.
+pub async fn get_declaration(
+    engine: &Engine,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<DeclarationView, AppError> {
+    let (declaration, instance) = rows::declaration_with_instance(&engine.db, id)
+        .await?
+        .filter(|(declaration, _)| principal.may_see_owner(declaration.merchant_id))
+        .ok_or(AppError::NotFound)?;
+    Ok(DeclarationView {
+        declaration,
+        instance,
+    })
+}
+
+/// A payment's declarations, oldest first (the caller may see the payment).
+pub async fn declarations_of(engine: &Engine, payment_id: Uuid) -> Result<Vec<DeclarationView>, AppError> {
+    Ok(rows::declarations_of(&engine.db, payment_id)
+        .await?
+        .into_iter()
+        .map(|(declaration, instance)| DeclarationView {
+            declaration,
+            instance,
+        })
+        .collect())
+}

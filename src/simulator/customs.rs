@@ -1,0 +1,207 @@
+//! Customs declarations, as Alipay+ and the Chinese customs authority run them (ALIPAYPLUS.md
+//! 6): `declare` checks Alipay+'s rules (a succeeded AlipayCN payment of the ledger, CNY, the
+//! payment's declarations together within its customsDeclarationAmount; idempotent by
+//! customsDeclarationRequestId: the same id again is the same answer and adds nothing), and the
+//! authority decides each declaration on its own time: WAITING_FOR_PROCESSING, IN_PROCESS after
+//! [`PROCESSING_AFTER`], then accepted or (at `customs_reject_rate`) rejected after
+//! [`DECIDED_AFTER`], both scaled by `time_scale`. `inquireDeclarationRequests` answers up to 10
+//! ids; every call is in the ledger with the ids it asked about.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Simulator;
+use crate::alipayplus::wire::*;
+
+/// When customs starts on a declaration, and when it decides, at time scale 1.
+pub const PROCESSING_AFTER: Duration = Duration::from_secs(20);
+pub const DECIDED_AFTER: Duration = Duration::from_secs(60);
+/// UNCONFIRMED: the digest names no rejection status; the simulator reports this one with
+/// customs' result code.
+pub const REJECTED_STATUS: &str = "CUSTOMS_ACCEPT_FAIL";
+
+/// A declaration Alipay+ took, and what customs makes of it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimDeclaration {
+    pub payment_request_id: String,
+    pub amount: Amount,
+    pub customs_code: String,
+    pub is_split: bool,
+    pub reference_order_id: Option<String>,
+    /// declare calls with this id (the same id again counts again, adds nothing).
+    pub declare_calls: u32,
+    #[serde(skip)]
+    pub declared_at: DateTime<Utc>,
+    /// Decided when declared: whether customs will reject it.
+    pub rejected: bool,
+    /// Its status when last inquired.
+    pub status: String,
+}
+
+/// One inquireDeclarationRequests call.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InquiryCall {
+    pub ids: Vec<String>,
+}
+
+/// The customs side of the ledger.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomsBooks {
+    /// By customsDeclarationRequestId.
+    pub declarations: BTreeMap<String, SimDeclaration>,
+    pub inquiries: Vec<InquiryCall>,
+}
+
+fn refused(code: &str, message: &str) -> DeclareResponse {
+    serde_json::from_value(serde_json::json!({ "result": ResultInfo::new(ResultStatus::F, code, message) }))
+        .expect("every other field is optional")
+}
+
+/// What customs says of `declaration` at `now`: its status and result code.
+fn decision(
+    simulator: &Simulator,
+    declaration: &SimDeclaration,
+    now: DateTime<Utc>,
+) -> (String, Option<String>) {
+    let scale = simulator.shared.config.time_scale;
+    let elapsed = (now - declaration.declared_at).to_std().unwrap_or_default();
+    if elapsed < PROCESSING_AFTER.mul_f64(scale) {
+        ("WAITING_FOR_PROCESSING".into(), None)
+    } else if elapsed < DECIDED_AFTER.mul_f64(scale) {
+        ("IN_PROCESS".into(), None)
+    } else if declaration.rejected {
+        (REJECTED_STATUS.into(), Some("CUSTOMS_INFO_MISMATCH".into()))
+    } else {
+        ("CUSTOMS_ACCEPT_SUCCESS".into(), Some("0000".into()))
+    }
+}
+
+/// declare.
+pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareResponse {
+    let now = simulator.shared.clock.now();
+    let reject = simulator.chance(simulator.shared.config.customs_reject_rate);
+    let mut books = simulator.books();
+    if let Some(earlier) = books
+        .customs
+        .declarations
+        .get_mut(&request.customs_declaration_request_id)
+    {
+        earlier.declare_calls += 1;
+        return accepted(&request);
+    }
+    let Some(payment) = books.payment(&request.payment_request_id) else {
+        return refused("ORDER_NOT_EXIST", "no such payment");
+    };
+    let Some(declarable) = payment.customs_declaration_amount() else {
+        return refused("ORDER_STATUS_INVALID", "only a paid AlipayCN payment is declared");
+    };
+    if request.declaration_amount.currency != "CNY" {
+        return refused("PARAM_ILLEGAL", "declarationAmount must be in CNY");
+    }
+    let declared: i64 = books
+        .customs
+        .declarations
+        .values()
+        .filter(|d| d.payment_request_id == request.payment_request_id)
+        .map(|d| d.amount.value)
+        .sum();
+    if declared + request.declaration_amount.value > declarable.value {
+        return refused(
+            "DECLARATION_AMOUNT_EXCEED",
+            "the declarations exceed the customsDeclarationAmount",
+        );
+    }
+    books.customs.declarations.insert(
+        request.customs_declaration_request_id.clone(),
+        SimDeclaration {
+            payment_request_id: request.payment_request_id.clone(),
+            amount: request.declaration_amount.clone(),
+            customs_code: request.customs.customs_code.clone(),
+            is_split: request.is_split.unwrap_or(false),
+            reference_order_id: request.reference_order_id.clone(),
+            declare_calls: 1,
+            declared_at: now,
+            rejected: reject,
+            status: "WAITING_FOR_PROCESSING".into(),
+        },
+    );
+    accepted(&request)
+}
+
+fn accepted(request: &DeclareRequest) -> DeclareResponse {
+    DeclareResponse {
+        result: ResultInfo::success(),
+        psp_declaration_request_id: Some(format!("PSP{}", request.customs_declaration_request_id)),
+        psp_payment_id: None,
+        psp_customs_code: Some(request.customs.customs_code.clone()),
+        psp_order_amount: Some(request.declaration_amount.clone()),
+        clearing_channel: Some("CUP".into()),
+        clearing_transaction_id: None,
+        identity_check_result: request.buyer_certificate.as_ref().map(|_| "CHECK_PASSED".into()),
+    }
+}
+
+/// inquireDeclarationRequests.
+pub fn inquire(
+    simulator: &Simulator,
+    request: InquireDeclarationRequestsRequest,
+) -> InquireDeclarationRequestsResponse {
+    if request.declaration_request_ids.is_empty() || request.declaration_request_ids.len() > 10 {
+        return serde_json::from_value(serde_json::json!({
+            "result": ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", "1 to 10 declarationRequestIds")
+        }))
+        .expect("every other field is optional");
+    }
+    let now = simulator.shared.clock.now();
+    let mut books = simulator.books();
+    books.customs.inquiries.push(InquiryCall {
+        ids: request.declaration_request_ids.clone(),
+    });
+    let mut records = Vec::new();
+    let mut not_found = Vec::new();
+    for id in &request.declaration_request_ids {
+        let Some(declaration) = books.customs.declarations.get(id).cloned() else {
+            not_found.push(id.clone());
+            continue;
+        };
+        let (status, code) = decision(simulator, &declaration, now);
+        if let Some(entry) = books.customs.declarations.get_mut(id) {
+            entry.status = status.clone();
+        }
+        records.push(DeclarationRecord {
+            customs_declaration_request_id: Some(id.clone()),
+            psp_declaration_request_id: Some(format!("PSP{id}")),
+            psp_payment_id: None,
+            customs: Some(Customs {
+                customs_code: declaration.customs_code.clone(),
+                region: "CN".into(),
+            }),
+            merchant_customs_info: None,
+            declaration_amount: Some(declaration.amount.clone()),
+            is_split: Some(declaration.is_split),
+            reference_order_id: declaration.reference_order_id.clone(),
+            declaration_request_status: Some(status),
+            modified_time: Some(crate::alipayplus::signing::timestamp(now)),
+            customs_result_description: code.as_ref().map(|c| {
+                if c == "0000" {
+                    "accepted".to_string()
+                } else {
+                    "the declared information does not match".to_string()
+                }
+            }),
+            customs_result_code: code,
+            customs_result_returned_time: None,
+        });
+    }
+    InquireDeclarationRequestsResponse {
+        result: ResultInfo::success(),
+        declaration_requests_not_found: Some(not_found),
+        declaration_records: Some(records),
+    }
+}

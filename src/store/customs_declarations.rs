@@ -1,0 +1,243 @@
+//! Customs declaration rows, and the rules that keep them within what may be declared, checked
+//! in the transaction that records a declaration with its payment's instance locked (refunds
+//! lock it too), so concurrent declarations of one payment are decided one after the other:
+//! the sum of its live declarations (every one not rejected) never exceeds the declarable
+//! amount; a whole-payment declaration is the only live one; split parts name distinct
+//! sub-orders. And the claim that batches inquiries: a declaration is asked about at most once
+//! per gap, by whichever effect claims it first.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::apply::{Applied, NewInstance, StartPlan, lock_instance};
+use super::entity::{customs_declaration as declaration, instance};
+use super::payments::{IdempotencyKey, KeyUse, use_key_in};
+use super::refunds::reserved_in;
+use super::{StoreError, retry_transient, with_instance};
+use crate::clock::Clock;
+use crate::workflow::Definitions;
+
+/// The most inquireDeclarationRequests takes in one call (ALIPAYPLUS.md 6).
+pub const INQUIRY_BATCH: usize = 10;
+/// The most declarations one execution claims (and asks about, 10 a call).
+pub const MAX_CLAIM: u64 = 100;
+
+/// Workflow states of a declaration customs has not decided yet, that inquiries ask about.
+pub const AWAITING_CUSTOMS: [&str; 2] = ["submitted", "processing"];
+
+/// A declaration and its workflow instance.
+pub type DeclarationRow = (declaration::Model, instance::Model);
+
+/// What may be declared of a payment: `customs_amount` (Alipay+'s `customsDeclarationAmount`,
+/// CNY) of a payment of `paid`, reduced in proportion to what its refunds hold. UNCONFIRMED:
+/// the digest does not say how refunds reduce it; in proportion is the conservative reading
+/// (a full refund leaves nothing to declare).
+#[derive(Debug, Clone, Copy)]
+pub struct Declarable {
+    pub customs_amount: i64,
+    pub paid: i64,
+}
+
+impl Declarable {
+    fn after_refunds(self, refunds_held: i64) -> i64 {
+        let left = (self.paid - refunds_held).max(0) as i128;
+        (self.customs_amount as i128 * left / self.paid.max(1) as i128) as i64
+    }
+}
+
+/// What recording a declaration came to.
+#[derive(Debug)]
+pub enum DeclarationCreation {
+    Created(Applied),
+    /// The idempotency key was used before; nothing was written.
+    KeyUsedBefore(KeyUse),
+    /// The amount does not fit in what is left to declare; nothing was written.
+    Exceeds {
+        declarable: i64,
+    },
+    /// The split rules refuse it (the reason); nothing was written.
+    Refused(String),
+}
+
+/// What is left to declare of a payment: the declarable amount less its live declarations.
+pub async fn declarable_left(
+    db: &DatabaseConnection,
+    payment_id: Uuid,
+    basis: Declarable,
+) -> Result<i64, StoreError> {
+    let txn = db.begin().await?;
+    let left = left_in(&txn, payment_id, basis, &live_in(&txn, payment_id).await?).await?;
+    txn.commit().await?;
+    Ok(left)
+}
+
+async fn left_in(
+    txn: &DatabaseTransaction,
+    payment_id: Uuid,
+    basis: Declarable,
+    live: &[declaration::Model],
+) -> Result<i64, StoreError> {
+    let declared: i64 = live.iter().map(|d| d.amount).sum();
+    Ok(basis.after_refunds(reserved_in(txn, payment_id).await?) - declared)
+}
+
+/// A payment's declarations that count: every one not rejected.
+async fn live_in(txn: &DatabaseTransaction, payment_id: Uuid) -> Result<Vec<declaration::Model>, StoreError> {
+    Ok(declaration::Entity::find()
+        .filter(declaration::Column::PaymentId.eq(payment_id))
+        .find_also_related(instance::Entity)
+        .all(txn)
+        .await?
+        .into_iter()
+        .filter(|(_, instance)| instance.as_ref().is_none_or(|i| i.state != "rejected"))
+        .map(|(row, _)| row)
+        .collect())
+}
+
+/// Records `new` (its id becomes its instance's) with its workflow instance and idempotency
+/// key, if the rules allow it.
+pub async fn create_declaration(
+    db: &DatabaseConnection,
+    definitions: &Definitions,
+    clock: &dyn Clock,
+    key: IdempotencyKey<'_>,
+    new: &declaration::Model,
+    basis: Declarable,
+    new_instance: &NewInstance,
+) -> Result<DeclarationCreation, StoreError> {
+    retry_transient(|| async {
+        let txn = db.begin().await?;
+        lock_instance(&txn, new.payment_id).await?;
+        let plan = StartPlan::new(definitions, clock, "customs_declaration", new_instance)?;
+        let key_use = use_key_in(&txn, clock, &key, plan.instance_id()).await?;
+        if key_use != KeyUse::First {
+            txn.rollback().await?;
+            return Ok(DeclarationCreation::KeyUsedBefore(key_use));
+        }
+        let live = live_in(&txn, new.payment_id).await?;
+        let refusal = if let Some(whole) = live.iter().find(|d| !d.split) {
+            Some(format!(
+                "the payment is declared whole already ({}); reject it before declaring again",
+                whole.customs_declaration_request_id
+            ))
+        } else if !new.split && !live.is_empty() {
+            Some("the payment has split declarations: declare the rest with split = true".into())
+        } else {
+            live.iter()
+                .find(|d| new.split && d.sub_order_id == new.sub_order_id)
+                .map(|d| {
+                    format!(
+                        "sub-order {} is declared already ({})",
+                        d.sub_order_id.as_deref().unwrap_or_default(),
+                        d.customs_declaration_request_id
+                    )
+                })
+        };
+        if let Some(refusal) = refusal {
+            txn.rollback().await?;
+            return Ok(DeclarationCreation::Refused(refusal));
+        }
+        let left = left_in(&txn, new.payment_id, basis, &live).await?;
+        if new.amount > left {
+            txn.rollback().await?;
+            return Ok(DeclarationCreation::Exceeds { declarable: left });
+        }
+        let applied = plan.write_in(&txn).await?;
+        let row = declaration::Model {
+            id: applied.instance.id,
+            ..new.clone()
+        };
+        declaration::Entity::insert(declaration::ActiveModel::from(row))
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(DeclarationCreation::Created(applied))
+    })
+    .await
+}
+
+/// A declaration with its instance.
+pub async fn declaration_with_instance(
+    db: &DatabaseConnection,
+    id: Uuid,
+) -> Result<Option<DeclarationRow>, StoreError> {
+    let found = declaration::Entity::find_by_id(id)
+        .find_also_related(instance::Entity)
+        .one(db)
+        .await?;
+    found.map(with_instance).transpose()
+}
+
+/// A payment's declarations with their instances, oldest first.
+pub async fn declarations_of(
+    db: &DatabaseConnection,
+    payment_id: Uuid,
+) -> Result<Vec<DeclarationRow>, StoreError> {
+    declaration::Entity::find()
+        .filter(declaration::Column::PaymentId.eq(payment_id))
+        .find_also_related(instance::Entity)
+        .order_by_asc(declaration::Column::CreatedAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(with_instance)
+        .collect()
+}
+
+/// Claims declaration `first` if nobody asked about it since `first_asked_before`, and up to
+/// `MAX_CLAIM - 1` others awaiting customs that nobody asked about since `others_asked_before`
+/// (a later time, so declarations asked about a moment apart join one round): one conditional
+/// update per row, so two executions never claim the same declaration. The declarations
+/// claimed, `first` first; none unless `first` was.
+pub async fn claim_inquiry_batch(
+    db: &DatabaseConnection,
+    first: Uuid,
+    first_asked_before: DateTime<Utc>,
+    others_asked_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<declaration::Model>, StoreError> {
+    let not_asked_since = |cutoff: DateTime<Utc>| {
+        Condition::any()
+            .add(declaration::Column::InquiredAt.is_null())
+            .add(declaration::Column::InquiredAt.lte(cutoff))
+    };
+    let claim = |id: Uuid, cutoff: DateTime<Utc>| async move {
+        let taken = declaration::Entity::update_many()
+            .col_expr(declaration::Column::InquiredAt, Expr::value(now))
+            .filter(declaration::Column::Id.eq(id))
+            .filter(not_asked_since(cutoff))
+            .exec(db)
+            .await?
+            .rows_affected;
+        Ok::<_, StoreError>(taken == 1)
+    };
+    if !claim(first, first_asked_before).await? {
+        return Ok(vec![]);
+    }
+    let others = declaration::Entity::find()
+        .find_also_related(instance::Entity)
+        .filter(instance::Column::State.is_in(AWAITING_CUSTOMS))
+        .filter(declaration::Column::Id.ne(first))
+        .filter(not_asked_since(others_asked_before))
+        .order_by_asc(declaration::Column::CreatedAt)
+        .limit(MAX_CLAIM - 1)
+        .all(db)
+        .await?;
+    let mut claimed = vec![first];
+    for (other, _) in others {
+        if claim(other.id, others_asked_before).await? {
+            claimed.push(other.id);
+        }
+    }
+    let mut rows = declaration::Entity::find()
+        .filter(declaration::Column::Id.is_in(claimed))
+        .all(db)
+        .await?;
+    rows.sort_by_key(|row| row.id != first);
+    Ok(rows)
+}

@@ -1,0 +1,50 @@
+//! `customs_declarations`: a declaration of an AlipayCN payment to Chinese customs; its id is
+//! its `customs_declaration` instance's.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "customs_declarations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Ours, sent to Alipay+ (idempotent there; not passed to customs).
+    pub customs_declaration_request_id: String,
+    pub payment_id: Uuid,
+    pub merchant_id: Uuid,
+    pub customs_code: String,
+    pub merchant_customs_code: String,
+    pub merchant_customs_name: String,
+    /// Always CNY.
+    pub currency: String,
+    pub amount: i64,
+    /// Part of a payment split into several declarations (`isSplit`).
+    pub split: bool,
+    /// The sub-order declared (`referenceOrderId`), for a split declaration.
+    pub sub_order_id: Option<String>,
+    /// The buyer's identity, sent to customs; never logged.
+    pub buyer_name: Option<String>,
+    pub buyer_id_number: Option<String>,
+    /// When a batched inquiry last asked Alipay+ about it.
+    pub inquired_at: Option<ChronoDateTimeUtc>,
+    pub created_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    /// The declaration's workflow instance (same id).
+    #[sea_orm(
+        belongs_to = "super::instance::Entity",
+        from = "Column::Id",
+        to = "super::instance::Column::Id"
+    )]
+    Instance,
+}
+
+impl Related<super::instance::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Instance.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

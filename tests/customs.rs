@@ -1,0 +1,335 @@
+//! Customs declarations over real HTTP, on SQLite and on PostgreSQL + Redis: an AlipayCN payment
+//! declared in split parts within its declarable amount, accepted by the simulator's customs
+//! authority, and a part over it refused with nothing sent; many pending declarations settled
+//! with batched inquiries (at most 10 ids a call, ceil(N/10) calls a round); a payment that is
+//! not AlipayCN or not paid refused; U answers and timeouts on declare still leave one
+//! declaration per request id at Alipay+; concurrent declarations never exceed the amount.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use plusflow::simulator::Chaos;
+use serde_json::{Value, json};
+
+use common::app::*;
+use common::{Backend, poll_until};
+
+on_each_backend!(
+    split_declarations_within_the_amount_are_accepted_and_one_over_it_is_refused_unsent,
+    many_pending_declarations_are_inquired_ten_at_a_time,
+    a_payment_not_paid_with_alipay_cn_or_not_paid_is_not_declarable,
+    unknown_answers_and_timeouts_on_declare_leave_one_declaration_per_request_id,
+    concurrent_declarations_never_exceed_the_declarable_amount,
+    a_rejected_declaration_frees_its_amount,
+);
+
+const DECLARATION: &str = "id customsDeclarationRequestId status amount { currency value } split \
+    customsResultCode payment { id } workflow { state needsAttention lastError }";
+
+/// Customs' delays (20 s to start, 60 s to decide) at 1/20: 1 s and 3 s.
+fn customs_setup(chaos: Chaos, reject_rate: f64) -> Setup {
+    Setup {
+        chaos,
+        simulator_time_scale: Some(0.05),
+        customs_reject_rate: reject_rate,
+        ..Setup::default()
+    }
+}
+
+async fn declare(
+    app: &App,
+    key: &str,
+    payment: &str,
+    value: &str,
+    sub_order: Option<&str>,
+    idempotency_key: &str,
+) -> Value {
+    let input = json!({
+        "paymentId": payment, "customsCode": "HANGZHOU", "merchantCustomsCode": "MC-0042",
+        "merchantCustomsName": "Demo Coffee Trading", "amount": { "currency": "CNY", "value": value },
+        "split": sub_order.is_some(), "subOrderId": sub_order,
+        "buyerName": "Li Lei", "buyerIdNumber": "110101199003071234",
+    });
+    app.gql(
+        Some(key),
+        &format!("mutation($input: DeclareCustomsInput!, $key: String!) {{ declareCustoms(input: $input, idempotencyKey: $key) {{ {DECLARATION} }} }}"),
+        json!({ "input": input, "key": idempotency_key }),
+    )
+    .await
+}
+
+async fn declarations_of(app: &App, key: &str, payment: &str) -> Value {
+    let query = format!(
+        "query($id: ID!) {{ payment(id: $id) {{ declarableAmount {{ currency value }} customsDeclarations {{ {DECLARATION} }} }} }}"
+    );
+    app.gql(Some(key), &query, json!({ "id": payment })).await["data"]["payment"].clone()
+}
+
+/// The payment's declarations once none is on its way any more.
+async fn settled_declarations(app: &App, key: &str, payment: &str) -> Value {
+    poll_until("every declaration decided", Duration::from_secs(90), || async {
+        let payment = declarations_of(app, key, payment).await;
+        payment["customsDeclarations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| {
+                d["status"] == "ACCEPTED"
+                    || d["status"] == "REJECTED"
+                    || d["workflow"]["needsAttention"] == true
+            })
+            .then_some(payment)
+    })
+    .await
+}
+
+async fn split_declarations_within_the_amount_are_accepted_and_one_over_it_is_refused_unsent(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app_with(backend, customs_setup(Chaos::default(), 0.0)).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Cross-border");
+    let (payment, _) = app.paid_with_alipay_cn(&key, "cn-1", "10000").await;
+    assert_eq!(
+        declarations_of(&app, &key, &payment).await["declarableAmount"],
+        json!({ "currency": "CNY", "value": "10000" })
+    );
+    let first = declare(&app, &key, &payment, "6000", Some("order-1"), "d-1").await;
+    assert!(first["errors"].is_null(), "{first}");
+    let second = declare(&app, &key, &payment, "4000", Some("order-2"), "d-2").await;
+    assert!(second["errors"].is_null(), "{second}");
+    // The same request again is the same declaration.
+    let again = declare(&app, &key, &payment, "6000", Some("order-1"), "d-1").await;
+    assert_eq!(
+        again["data"]["declareCustoms"]["id"],
+        first["data"]["declareCustoms"]["id"]
+    );
+    let over = declare(&app, &key, &payment, "1", Some("order-3"), "d-3").await;
+    assert_eq!(
+        over["errors"][0]["extensions"]["code"], "DECLARATION_EXCEEDS_DECLARABLE",
+        "{over}"
+    );
+    let settled = settled_declarations(&app, &key, &payment).await;
+    let declarations = settled["customsDeclarations"].as_array().unwrap();
+    assert_eq!(declarations.len(), 2, "{settled:#}");
+    assert!(
+        declarations.iter().all(|d| d["status"] == "ACCEPTED"),
+        "{settled:#}"
+    );
+    assert_eq!(settled["declarableAmount"]["value"], "0");
+    let ledger = app.ledger().await;
+    let theirs = ledger["declarations"].as_object().unwrap();
+    assert_eq!(theirs.len(), 2, "the refused one was never sent: {ledger:#}");
+    for declaration in declarations {
+        let entry = &theirs[declaration["customsDeclarationRequestId"].as_str().unwrap()];
+        assert_eq!(entry["amount"], declaration["amount"], "{entry}");
+        assert_eq!(entry["isSplit"], true);
+    }
+}
+
+async fn many_pending_declarations_are_inquired_ten_at_a_time(backend: Backend) {
+    let setup = Setup {
+        // Alipay+ answers no inquiry until all 25 are pending.
+        refused: vec!["inquireDeclarationRequests"],
+        ..customs_setup(Chaos::default(), 0.0)
+    };
+    let Some(app) = spawn_app_with(backend, setup).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Many parts");
+    let (payment, _) = app.paid_with_alipay_cn(&key, "cn-many", "25000").await;
+    for n in 0..25 {
+        let part = format!("part-{n}");
+        let declared = declare(&app, &key, &payment, "1000", Some(&part), &part).await;
+        assert!(declared["errors"].is_null(), "{declared}");
+    }
+    poll_until("25 declarations submitted", Duration::from_secs(60), || async {
+        let payment = declarations_of(&app, &key, &payment).await;
+        let declarations = payment["customsDeclarations"].as_array().unwrap().clone();
+        declarations
+            .iter()
+            .all(|d| d["status"] == "SUBMITTED")
+            .then_some(())
+    })
+    .await;
+    app.let_through("inquireDeclarationRequests");
+    let settled = settled_declarations(&app, &key, &payment).await;
+    let declarations = settled["customsDeclarations"].as_array().unwrap();
+    assert_eq!(declarations.len(), 25);
+    assert!(
+        declarations.iter().all(|d| d["status"] == "ACCEPTED"),
+        "{settled:#}"
+    );
+    let calls = app.ledger().await["declarationInquiries"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut asked: HashMap<String, usize> = HashMap::new();
+    for call in &calls {
+        let ids = call["ids"].as_array().unwrap();
+        assert!((1..=10).contains(&ids.len()), "{call}");
+        for id in ids {
+            *asked.entry(id.as_str().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    // A round asks about each pending declaration once: 25 of them cost 3 calls, not 25.
+    let rounds = asked.values().copied().max().unwrap();
+    assert!(
+        calls.len() <= 3 * rounds,
+        "{} calls in {rounds} rounds: {calls:?}",
+        calls.len()
+    );
+}
+
+async fn a_payment_not_paid_with_alipay_cn_or_not_paid_is_not_declarable(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, customs_setup(Chaos::default(), 0.0)).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Not declarable");
+    let (kakao, _) = app
+        .paid_with(
+            &key,
+            "kakao",
+            input("kakao", "1000"),
+            json!({ "outcome": "SUCCESS", "wallet": "KAKAOPAY" }),
+        )
+        .await;
+    assert_eq!(
+        declarations_of(&app, &key, &kakao).await["declarableAmount"],
+        Value::Null
+    );
+    let refused = declare(&app, &key, &kakao, "100", None, "k-1").await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "PAYMENT_NOT_DECLARABLE",
+        "{refused}"
+    );
+    let mut unpaid = input("unpaid", "1000");
+    unpaid["amount"]["currency"] = json!("CNY");
+    let created = app.create(&key, "unpaid", unpaid).await;
+    let unpaid = created["data"]["createPayment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = declare(&app, &key, &unpaid, "100", None, "k-2").await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "PAYMENT_NOT_DECLARABLE",
+        "{refused}"
+    );
+    let (alipay_cn, _) = app.paid_with_alipay_cn(&key, "cn", "1000").await;
+    let not_split_but_sub_order = app
+        .gql(
+            Some(&key),
+            "mutation($input: DeclareCustomsInput!) { declareCustoms(input: $input, idempotencyKey: \"k-3\") { id } }",
+            json!({ "input": { "paymentId": alipay_cn, "customsCode": "HANGZHOU", "merchantCustomsCode": "MC",
+                               "merchantCustomsName": "M", "amount": { "currency": "USD", "value": "100" } } }),
+        )
+        .await;
+    assert_eq!(
+        not_split_but_sub_order["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{not_split_but_sub_order}"
+    );
+    assert_eq!(
+        not_split_but_sub_order["errors"][0]["extensions"]["field"],
+        "amount.currency"
+    );
+    // A whole-payment declaration is the only one.
+    let whole = declare(&app, &key, &alipay_cn, "500", None, "k-4").await;
+    assert!(whole["errors"].is_null(), "{whole}");
+    let part = declare(&app, &key, &alipay_cn, "100", Some("p"), "k-5").await;
+    assert_eq!(part["errors"][0]["extensions"]["code"], "VALIDATION", "{part}");
+    assert_eq!(
+        app.ledger().await["declarations"]
+            .as_object()
+            .map_or(0, |d| d.len())
+            <= 1,
+        true,
+        "only the whole declaration may have been sent"
+    );
+}
+
+async fn unknown_answers_and_timeouts_on_declare_leave_one_declaration_per_request_id(backend: Backend) {
+    let chaos = Chaos {
+        unknown_rate: 0.3,
+        timeout_rate: 0.15,
+        http5xx_rate: 0.05,
+        ..Chaos::default()
+    };
+    let Some(app) = spawn_app_with(backend, customs_setup(chaos, 0.0)).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Flaky");
+    let (payment, _) = app.paid_with_alipay_cn(&key, "cn-flaky", "5000").await;
+    for n in 0..5 {
+        let part = format!("flaky-{n}");
+        let declared = declare(&app, &key, &payment, "1000", Some(&part), &part).await;
+        assert!(declared["errors"].is_null(), "{declared}");
+    }
+    let settled = settled_declarations(&app, &key, &payment).await;
+    let ours = settled["customsDeclarations"].as_array().unwrap();
+    let ledger = app.ledger().await;
+    let theirs = ledger["declarations"].as_object().unwrap();
+    assert_eq!(theirs.len(), 5, "one declaration per request id: {ledger:#}");
+    for declaration in ours {
+        assert_eq!(declaration["status"], "ACCEPTED", "{declaration}");
+        let id = declaration["customsDeclarationRequestId"].as_str().unwrap();
+        assert!(theirs[id]["declareCalls"].as_u64().unwrap() >= 1);
+    }
+    let declared: i64 = theirs
+        .values()
+        .map(|d| d["amount"]["value"].as_str().unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(declared, 5000);
+}
+
+async fn concurrent_declarations_never_exceed_the_declarable_amount(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, customs_setup(Chaos::default(), 0.0)).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Racing");
+    let (payment, _) = app.paid_with_alipay_cn(&key, "cn-race", "10000").await;
+    let answers = futures::future::join_all((0..20).map(|n| {
+        let (app, key, payment) = (&app, &key, &payment);
+        async move {
+            let part = format!("race-{n}");
+            declare(app, key, payment, "1000", Some(&part), &part).await
+        }
+    }))
+    .await;
+    let created = answers.iter().filter(|a| a["errors"].is_null()).count();
+    let refused = answers
+        .iter()
+        .filter(|a| a["errors"][0]["extensions"]["code"] == "DECLARATION_EXCEEDS_DECLARABLE")
+        .count();
+    assert_eq!((created, refused), (10, 10), "{answers:#?}");
+    let settled = settled_declarations(&app, &key, &payment).await;
+    assert_eq!(settled["declarableAmount"]["value"], "0");
+    let declared: i64 = app.ledger().await["declarations"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|d| d["amount"]["value"].as_str().unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(declared, 10000);
+}
+
+async fn a_rejected_declaration_frees_its_amount(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, customs_setup(Chaos::default(), 1.0)).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Rejected");
+    let (payment, _) = app.paid_with_alipay_cn(&key, "cn-rejected", "3000").await;
+    let declared = declare(&app, &key, &payment, "3000", None, "r-1").await;
+    assert!(declared["errors"].is_null(), "{declared}");
+    assert_eq!(
+        declarations_of(&app, &key, &payment).await["declarableAmount"]["value"],
+        "0"
+    );
+    let settled = settled_declarations(&app, &key, &payment).await;
+    let rejected = &settled["customsDeclarations"][0];
+    assert_eq!(rejected["status"], "REJECTED", "{settled:#}");
+    assert_eq!(rejected["customsResultCode"], "CUSTOMS_INFO_MISMATCH");
+    assert_eq!(settled["declarableAmount"]["value"], "3000");
+}
