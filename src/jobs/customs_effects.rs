@@ -33,7 +33,6 @@ use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, Effe
 use crate::store::customs_declarations::{
     AWAITING_CUSTOMS, INQUIRY_BATCH, claim_inquiry_batch, declaration_with_instance,
 };
-use crate::store::entity::customs_declaration as declaration;
 use crate::store::{EventInput, payments};
 use crate::workflow::{EffectName, EventName};
 
