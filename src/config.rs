@@ -199,6 +199,8 @@ pub struct AlipayPlusConfig {
     pub request_time_window: Duration,
     /// `None`: development mode, with the built-in simulator and keys generated at start.
     pub gateway: Option<Gateway>,
+    /// The built-in simulator's `time_scale` (1: Alipay+'s own schedules; `demo` runs faster).
+    pub simulator_time_scale: f64,
 }
 
 /// A real (or external) Alipay+ gateway and the keys to talk to it.
@@ -443,6 +445,7 @@ impl AlipayPlusSettings {
             timeouts,
             request_time_window,
             gateway,
+            simulator_time_scale: 1.0,
         }
     }
 

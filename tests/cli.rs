@@ -177,4 +177,17 @@ fn the_demo_runs_from_an_empty_folder_and_prints_every_payment_outcome_in_clean_
             .all(|d| d.ends_with("initiate=S SUCCESS responses=1")),
         "{disputes:?}"
     );
+    assert!(row("AlipayCN, customs").contains("ALIPAY_CN"));
+    let declarations = table("CUSTOMS OF");
+    assert_eq!(declarations.len(), 2, "{stdout}");
+    assert!(
+        declarations[0].contains("120.00 CNY")
+            && declarations[0].contains("ACCEPTED")
+            && declarations[0].ends_with("CUSTOMS_ACCEPT_SUCCESS declare=1"),
+        "{declarations:?}"
+    );
+    assert!(
+        declarations[1].contains("80.00 CNY") && declarations[1].contains("REJECTED"),
+        "{declarations:?}"
+    );
 }

@@ -50,7 +50,7 @@ async fn declare(
         "paymentId": payment, "customsCode": "HANGZHOU", "merchantCustomsCode": "MC-0042",
         "merchantCustomsName": "Demo Coffee Trading", "amount": { "currency": "CNY", "value": value },
         "split": sub_order.is_some(), "subOrderId": sub_order,
-        "buyerName": "Li Lei", "buyerIdNumber": "110101199003071234",
+        "buyerName": "Li Lei", "buyerIdNumber": "110101199003071233",
     });
     app.gql(
         Some(key),
@@ -240,14 +240,10 @@ async fn a_payment_not_paid_with_alipay_cn_or_not_paid_is_not_declarable(backend
     assert!(whole["errors"].is_null(), "{whole}");
     let part = declare(&app, &key, &alipay_cn, "100", Some("p"), "k-5").await;
     assert_eq!(part["errors"][0]["extensions"]["code"], "VALIDATION", "{part}");
-    assert_eq!(
-        app.ledger().await["declarations"]
-            .as_object()
-            .map_or(0, |d| d.len())
-            <= 1,
-        true,
-        "only the whole declaration may have been sent"
-    );
+    let sent = app.ledger().await["declarations"]
+        .as_object()
+        .map_or(0, |d| d.len());
+    assert!(sent <= 1, "only the whole declaration may have been sent");
 }
 
 async fn unknown_answers_and_timeouts_on_declare_leave_one_declaration_per_request_id(backend: Backend) {

@@ -44,7 +44,8 @@ pub async fn connect(
             let alipayplus_keys =
                 VerifyingKeys::single(simulator_key.public_key(), &alipayplus.alipayplus_key_version);
             let acqp_keys = VerifyingKeys::single(ours.public_key(), &alipayplus.key_version);
-            let simulator_config = SimulatorConfig::new(&alipayplus.client_id, acqp_keys, simulator_key);
+            let mut simulator_config = SimulatorConfig::new(&alipayplus.client_id, acqp_keys, simulator_key);
+            simulator_config.time_scale = alipayplus.simulator_time_scale;
             let simulator = Simulator::new(simulator_config, clock.clone());
             let (address, _task) = simulator.serve("127.0.0.1", 0).await?;
             warn!(

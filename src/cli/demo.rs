@@ -4,6 +4,7 @@
 //! polling; declined; expired and cancelled; cancelled by the merchant; paid and then disputed),
 //! refunds part and then the rest of one payment and all of another, has Alipay+ raise a
 //! retrieval (answered) and an escalation (accepted in part, refunded) on the disputed one, and
+//! declares an AlipayCN payment to customs in two split parts (one accepted, one rejected), and
 //! prints what plusflow and the simulator's ledger each recorded.
 
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use uuid::Uuid;
 use super::{Role, boot, check_mode, start};
 use crate::app::Engine;
 use crate::app::auth::Principal;
+use crate::app::customs_declarations::{self as customs, DeclarationView, NewDeclaration};
 use crate::app::disputes::{self, DisputeView, EscalationDecision, Response};
 use crate::app::payments::{self, NewPayment, PaymentView};
 use crate::app::refunds::{self, NewRefund, RefundView};
@@ -38,6 +40,7 @@ pub struct DemoArgs {
 #[derive(Clone, Copy)]
 enum Customer {
     Pays,
+    PaysWithAlipayCn,
     PaysButTheNotificationIsLost,
     Declines,
     WalksAway,
@@ -47,48 +50,65 @@ enum Customer {
 struct Scenario {
     name: &'static str,
     customer: Customer,
+    currency: &'static str,
     amount: &'static str,
     expires_in: i32,
 }
 
-const SCENARIOS: [Scenario; 6] = [
+const SCENARIOS: [Scenario; 7] = [
     Scenario {
         name: "paid, notified",
         customer: Customer::Pays,
+        currency: "USD",
         amount: "1250",
         expires_in: 599,
     },
     Scenario {
         name: "paid, notice lost",
         customer: Customer::PaysButTheNotificationIsLost,
+        currency: "USD",
         amount: "800",
         expires_in: 599,
     },
     Scenario {
         name: "declined",
         customer: Customer::Declines,
+        currency: "USD",
         amount: "99900",
         expires_in: 599,
     },
     Scenario {
         name: "expired",
         customer: Customer::WalksAway,
+        currency: "USD",
         amount: "500",
         expires_in: 5,
     },
     Scenario {
         name: "merchant cancel",
         customer: Customer::WaitsForTheMerchantToCancel,
+        currency: "USD",
         amount: "4200",
         expires_in: 599,
     },
     Scenario {
         name: "paid, disputed",
         customer: Customer::Pays,
+        currency: "USD",
         amount: "3000",
         expires_in: 599,
     },
+    Scenario {
+        name: "AlipayCN, customs",
+        customer: Customer::PaysWithAlipayCn,
+        currency: "CNY",
+        amount: "20000",
+        expires_in: 599,
+    },
 ];
+
+/// The payment of SCENARIOS declared to customs.
+const DECLARED: usize = 6;
 
 /// The payment of SCENARIOS Alipay+ raises disputes on.
 const DISPUTED: usize = 5;
@@ -97,6 +117,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     if !args.keep_running {
         config.port = 0;
     }
+    // Customs takes a minute to decide at Alipay+'s pace; the demo's simulator runs 20x faster
+    // (its notification schedule too).
+    config.alipayplus.simulator_time_scale = 0.05;
     let engine = boot(&config, Arc::new(SystemClock)).await?;
     check_mode(&config, &engine, args.allow_simulator).await?;
     let running = start(&config, engine.clone(), Role::All).await?;
@@ -120,7 +143,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         let input = NewPayment {
             merchant_order_id: format!("demo-{}-{n}", Uuid::now_v7().simple()),
             order_description: format!("Demo order: {}", scenario.name),
-            currency: "USD".into(),
+            currency: scenario.currency.into(),
             amount: scenario.amount.into(),
             terminal_type: "WEB".into(),
             os_type: None,
@@ -145,6 +168,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         };
         match scenario.customer {
             Customer::Pays => drop(complete(json!({ "outcome": "SUCCESS", "wallet": "KAKAOPAY" })).await?),
+            Customer::PaysWithAlipayCn => {
+                drop(complete(json!({ "outcome": "SUCCESS", "wallet": "ALIPAY_CN" })).await?)
+            }
             Customer::PaysButTheNotificationIsLost => {
                 drop(complete(json!({ "outcome": "SUCCESS", "wallet": "GCASH", "notify": false })).await?)
             }
@@ -189,6 +215,15 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
             vec![]
         }
     };
+    let declared = payments::get_payment(&engine, &principal, ids[DECLARED]).await?;
+    let declarations = match declare_in_two_parts(&engine, &principal, &declared).await {
+        Ok(declarations) => declarations,
+        Err(e) => {
+            eprintln!("customs: {e:#}");
+            settled = false;
+            vec![]
+        }
+    };
     let ledger: Value = http
         .get(format!("{simulator}/simulator/ledger"))
         .send()
@@ -202,6 +237,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     }
     print_refunds(&engine, &principal, &refunds, &ledger).await?;
     print_disputes(&engine, &principal, &disputes, &ledger).await?;
+    print_declarations(&declared, &declarations, &ledger);
 
     if args.keep_running {
         println!(
@@ -315,6 +351,63 @@ async fn dispute_and_answer(
         wait_refund(engine, principal, refund).await?;
     }
     Ok(answered)
+}
+
+/// Declares `payment` to customs in two split parts (60% and 40%); the second names a buyer ID
+/// card number whose check digit is wrong, so customs rejects it. Both, once customs decided.
+async fn declare_in_two_parts(
+    engine: &Engine,
+    principal: &Principal,
+    payment: &PaymentView,
+) -> anyhow::Result<Vec<DeclarationView>> {
+    let amount = payment.payment.amount;
+    for (sub_order, value, id_number) in [
+        ("order-a", amount * 3 / 5, "110101199003071233"),
+        ("order-b", amount - amount * 3 / 5, "110101199003071234"),
+    ] {
+        let input = NewDeclaration {
+            payment_id: payment.payment.id,
+            customs_code: "HANGZHOU".into(),
+            merchant_customs_code: "MC-DEMO-0001".into(),
+            merchant_customs_name: "Demo Coffee Trading".into(),
+            currency: "CNY".into(),
+            amount: value.to_string(),
+            split: true,
+            sub_order_id: Some(sub_order.into()),
+            buyer_name: Some("Li Lei".into()),
+            buyer_id_number: Some(id_number.into()),
+        };
+        customs::declare(engine, principal, input, &Uuid::now_v7().to_string()).await?;
+    }
+    within_90s(format!("the declarations of {}", payment.payment.id), || async {
+        let declarations = customs::declarations_of(engine, payment.payment.id).await?;
+        let decided = declarations
+            .iter()
+            .all(|d| d.instance.terminal || d.instance.needs_attention);
+        Ok(decided.then_some(declarations))
+    })
+    .await
+}
+
+fn print_declarations(payment: &PaymentView, declarations: &[DeclarationView], ledger: &Value) {
+    println!(
+        "\n{:<18} {:<10} {:<12} {:<10} {:<22} ALIPAY+ LEDGER",
+        "CUSTOMS OF", "SUB-ORDER", "AMOUNT", "STATUS", "CUSTOMS RESULT"
+    );
+    for declaration in declarations {
+        let row = &declaration.declaration;
+        let entry = &ledger["declarations"][&row.customs_declaration_request_id];
+        println!(
+            "{:<18} {:<10} {:<12} {:<10} {:<22} {} declare={}",
+            scenario_of(payment),
+            row.sub_order_id.as_deref().unwrap_or("-"),
+            format_money(&row.currency, row.amount),
+            declaration.status(),
+            declaration.customs_result_code().unwrap_or_else(|| "-".into()),
+            entry["status"].as_str().unwrap_or("?"),
+            entry["declareCalls"].as_u64().unwrap_or(0),
+        );
+    }
 }
 
 /// The payment's disputes once `done` holds.

@@ -3,8 +3,9 @@
 //! payment's declarations together within its customsDeclarationAmount; idempotent by
 //! customsDeclarationRequestId: the same id again is the same answer and adds nothing), and the
 //! authority decides each declaration on its own time: WAITING_FOR_PROCESSING, IN_PROCESS after
-//! [`PROCESSING_AFTER`], then accepted or (at `customs_reject_rate`) rejected after
-//! [`DECIDED_AFTER`], both scaled by `time_scale`. `inquireDeclarationRequests` answers up to 10
+//! [`PROCESSING_AFTER`], then accepted or rejected after [`DECIDED_AFTER`], both scaled by
+//! `time_scale`. It rejects a declaration whose buyer's ID card number fails its check digit
+//! (GB 11643), and any other at `customs_reject_rate`. `inquireDeclarationRequests` answers up to 10
 //! ids; every call is in the ledger with the ids it asked about.
 
 use std::collections::BTreeMap;
@@ -85,7 +86,11 @@ fn decision(
 /// declare.
 pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareResponse {
     let now = simulator.shared.clock.now();
-    let reject = simulator.chance(simulator.shared.config.customs_reject_rate);
+    let identity_mismatch = request
+        .buyer_certificate
+        .as_ref()
+        .is_some_and(|certificate| !id_card_number_is_valid(&certificate.certificate_no));
+    let reject = identity_mismatch || simulator.chance(simulator.shared.config.customs_reject_rate);
     let mut books = simulator.books();
     if let Some(earlier) = books
         .customs
@@ -134,6 +139,22 @@ pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareRespons
     accepted(&request)
 }
 
+/// A Chinese resident ID card number: 17 digits and the ISO 7064 MOD 11-2 check character.
+fn id_card_number_is_valid(number: &str) -> bool {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let bytes = number.as_bytes();
+    if bytes.len() != 18 || !bytes[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let sum: u32 = bytes[..17]
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(digit, weight)| u32::from(digit - b'0') * weight)
+        .sum();
+    bytes[17].to_ascii_uppercase() == CHECK[(sum % 11) as usize]
+}
+
 fn accepted(request: &DeclareRequest) -> DeclareResponse {
     DeclareResponse {
         result: ResultInfo::success(),
@@ -143,7 +164,13 @@ fn accepted(request: &DeclareRequest) -> DeclareResponse {
         psp_order_amount: Some(request.declaration_amount.clone()),
         clearing_channel: Some("CUP".into()),
         clearing_transaction_id: None,
-        identity_check_result: request.buyer_certificate.as_ref().map(|_| "CHECK_PASSED".into()),
+        identity_check_result: request.buyer_certificate.as_ref().map(|certificate| {
+            if id_card_number_is_valid(&certificate.certificate_no) {
+                "CHECK_PASSED".into()
+            } else {
+                "CHECK_NOT_PASSED".into()
+            }
+        }),
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -26,6 +26,9 @@ use crate::workflow::Definitions;
 pub const INQUIRY_BATCH: usize = 10;
 /// The most declarations one execution claims (and asks about, 10 a call).
 pub const MAX_CLAIM: u64 = 100;
+
+/// The PostgreSQL advisory lock key that serialises inquiry claims (plusflow's only one).
+const INQUIRY_CLAIM_LOCK: i64 = 0x706c_7573_6375_7374; // "pluscust"
 
 /// Workflow states of a declaration customs has not decided yet, that inquiries ask about.
 pub const AWAITING_CUSTOMS: [&str; 2] = ["submitted", "processing"];
@@ -191,9 +194,9 @@ pub async fn declarations_of(
 
 /// Claims declaration `first` if nobody asked about it since `first_asked_before`, and up to
 /// `MAX_CLAIM - 1` others awaiting customs that nobody asked about since `others_asked_before`
-/// (a later time, so declarations asked about a moment apart join one round): one conditional
-/// update per row, so two executions never claim the same declaration. The declarations
-/// claimed, `first` first; none unless `first` was.
+/// (a later time, so declarations asked about a moment apart join one round), one claim at a
+/// time, so two executions never claim the same declaration nor split a round. The
+/// declarations claimed, `first` first; none unless `first` was.
 pub async fn claim_inquiry_batch(
     db: &DatabaseConnection,
     first: Uuid,
@@ -206,38 +209,49 @@ pub async fn claim_inquiry_batch(
             .add(declaration::Column::InquiredAt.is_null())
             .add(declaration::Column::InquiredAt.lte(cutoff))
     };
-    let claim = |id: Uuid, cutoff: DateTime<Utc>| async move {
-        let taken = declaration::Entity::update_many()
-            .col_expr(declaration::Column::InquiredAt, Expr::value(now))
-            .filter(declaration::Column::Id.eq(id))
-            .filter(not_asked_since(cutoff))
-            .exec(db)
-            .await?
-            .rows_affected;
-        Ok::<_, StoreError>(taken == 1)
-    };
-    if !claim(first, first_asked_before).await? {
+    // One claim at a time (on PostgreSQL a transaction-scoped advisory lock; SQLite has one
+    // writer anyway): an execution waking a moment after another finds the batch taken.
+    let txn = db.begin().await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        use sea_orm::ConnectionTrait;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({INQUIRY_CLAIM_LOCK})"))
+            .await?;
+    }
+    let claimed_first = declaration::Entity::update_many()
+        .col_expr(declaration::Column::InquiredAt, Expr::value(now))
+        .filter(declaration::Column::Id.eq(first))
+        .filter(not_asked_since(first_asked_before))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !claimed_first {
+        txn.rollback().await?;
         return Ok(vec![]);
     }
-    let others = declaration::Entity::find()
-        .find_also_related(instance::Entity)
-        .filter(instance::Column::State.is_in(AWAITING_CUSTOMS))
-        .filter(declaration::Column::Id.ne(first))
-        .filter(not_asked_since(others_asked_before))
-        .order_by_asc(declaration::Column::CreatedAt)
+    use sea_orm::sea_query::ExprTrait;
+    let awaiting = sea_orm::sea_query::Query::select()
+        .column((declaration::Entity, declaration::Column::Id))
+        .from(declaration::Entity)
+        .inner_join(
+            instance::Entity,
+            Expr::col((instance::Entity, instance::Column::Id))
+                .equals((declaration::Entity, declaration::Column::Id)),
+        )
+        .and_where(Expr::col((instance::Entity, instance::Column::State)).is_in(AWAITING_CUSTOMS))
+        .and_where(Expr::col((declaration::Entity, declaration::Column::Id)).ne(first))
+        .cond_where(not_asked_since(others_asked_before))
         .limit(MAX_CLAIM - 1)
-        .all(db)
+        .to_owned();
+    let mut rows = declaration::Entity::update_many()
+        .col_expr(declaration::Column::InquiredAt, Expr::value(now))
+        .filter(declaration::Column::Id.in_subquery(awaiting))
+        .filter(not_asked_since(others_asked_before))
+        .exec_with_returning(&txn)
         .await?;
-    let mut claimed = vec![first];
-    for (other, _) in others {
-        if claim(other.id, others_asked_before).await? {
-            claimed.push(other.id);
-        }
+    if let Some(first) = declaration::Entity::find_by_id(first).one(&txn).await? {
+        rows.insert(0, first);
     }
-    let mut rows = declaration::Entity::find()
-        .filter(declaration::Column::Id.is_in(claimed))
-        .all(db)
-        .await?;
-    rows.sort_by_key(|row| row.id != first);
+    txn.commit().await?;
     Ok(rows)
 }
