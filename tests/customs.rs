@@ -14,6 +14,7 @@ use plusflow::simulator::Chaos;
 use serde_json::{Value, json};
 
 use common::app::*;
+use common::subscriptions::Subscription;
 use common::{Backend, poll_until};
 
 on_each_backend!(
@@ -99,6 +100,13 @@ async fn split_declarations_within_the_amount_are_accepted_and_one_over_it_is_re
     );
     let first = declare(&app, &key, &payment, "6000", Some("order-1"), "d-1").await;
     assert!(first["errors"].is_null(), "{first}");
+    let mut updates = Subscription::open(
+        &(app.base.replace("http://", "ws://") + "/graphql/ws"),
+        &key,
+        "subscription($id: ID!) { customsDeclarationUpdated(id: $id) { status } }",
+        json!({ "id": first["data"]["declareCustoms"]["id"] }),
+    )
+    .await;
     let second = declare(&app, &key, &payment, "4000", Some("order-2"), "d-2").await;
     assert!(second["errors"].is_null(), "{second}");
     // The same request again is the same declaration.
@@ -112,6 +120,23 @@ async fn split_declarations_within_the_amount_are_accepted_and_one_over_it_is_re
         over["errors"][0]["extensions"]["code"], "DECLARATION_EXCEEDS_DECLARABLE",
         "{over}"
     );
+    let mut seen = vec![];
+    while seen.last().map(String::as_str) != Some("ACCEPTED") {
+        let update = updates.next().await;
+        let status = update["customsDeclarationUpdated"]["status"].as_str();
+        seen.push(
+            status
+                .unwrap_or_else(|| panic!("an update: {update}"))
+                .to_string(),
+        );
+    }
+    // Each change is seen in order (one may be passed before the subscriber reads it).
+    let order = ["PENDING", "SUBMITTED", "PROCESSING", "ACCEPTED"];
+    let positions: Vec<usize> = seen
+        .iter()
+        .map(|status| order.iter().position(|o| o == status).unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
     let settled = settled_declarations(&app, &key, &payment).await;
     let declarations = settled["customsDeclarations"].as_array().unwrap();
     assert_eq!(declarations.len(), 2, "{settled:#}");

@@ -859,6 +859,35 @@ fn check_dispute_agrees(payment: &Value, theirs: &Value, request_id: &str) {
     );
 }
 
+/// A customs declaration made in the chaos run, as plusflow and the simulator each recorded it:
+/// accepted once, at Alipay+ for the same amount (parked with a reason otherwise).
+fn check_declaration_agrees(declaration: &Value, ledger: &Value, request_id: &str) {
+    if declaration["workflow"]["needsAttention"] == true {
+        assert!(
+            declaration["workflow"]["lastError"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty()),
+            "{request_id}: declaration parked with a reason"
+        );
+        return;
+    }
+    let id = declaration["customsDeclarationRequestId"].as_str().unwrap();
+    let theirs = &ledger["declarations"][id];
+    assert_eq!(declaration["status"], "ACCEPTED", "{request_id}: {declaration}");
+    assert_eq!(
+        theirs["status"], "CUSTOMS_ACCEPT_SUCCESS",
+        "{request_id}: {theirs}"
+    );
+    assert_eq!(theirs["amount"]["value"], declaration["amount"]["value"]);
+    let for_payment = ledger["declarations"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|d| d["paymentRequestId"] == request_id)
+        .count();
+    assert_eq!(for_payment, 1, "{request_id}: one declaration at Alipay+");
+}
+
 /// Payments in the chaos run: `PLUSFLOW_CHAOS_PAYMENTS` (30 by default, CI's size).
 fn chaos_size() -> usize {
     std::env::var("PLUSFLOW_CHAOS_PAYMENTS")
@@ -963,6 +992,14 @@ fn settled(payment: &Value) -> bool {
                 .iter()
                 .all(|d| d["status"] == "RESPONDED" || d["workflow"]["needsAttention"] == true)
         })
+        && payment["customsDeclarations"]
+            .as_array()
+            .is_none_or(|declarations| {
+                declarations.iter().all(|d| {
+                    ["ACCEPTED", "REJECTED"].contains(&d["status"].as_str().unwrap_or(""))
+                        || d["workflow"]["needsAttention"] == true
+                })
+            })
 }
 
 async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Backend) {
@@ -1025,6 +1062,22 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
                     .await;
                 assert!(refund["errors"].is_null(), "{refund}");
             }
+            if n % 6 == 2 && n % 5 < 3 {
+                // Paid with AlipayCN (the simulator's default wallet): declared to customs whole.
+                if !board.wait_status(&id, "SUCCEEDED", patience).await {
+                    return (id, request_id);
+                }
+                let declared = app
+                    .gql(
+                        Some(&key),
+                        "mutation($input: DeclareCustomsInput!, $key: String!) { declareCustoms(input: $input, idempotencyKey: $key) { id } }",
+                        json!({ "key": format!("chaos-customs-{n}"), "input": { "paymentId": id, "customsCode": "HANGZHOU",
+                                "merchantCustomsCode": "MC-1", "merchantCustomsName": "Chaos Trading",
+                                "amount": { "currency": "CNY", "value": "1000" } } }),
+                    )
+                    .await;
+                assert!(declared["errors"].is_null(), "{declared}");
+            }
             if n % 4 == 1 && n % 5 < 3 {
                 // Alipay+ raises a retrieval on a share of the paid payments; the merchant answers.
                 if !board.wait_status(&id, "SUCCEEDED", patience).await {
@@ -1066,7 +1119,9 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
     drop(board);
     let fields = "id status workflow { state needsAttention lastError nextRunAt } refundedAmount { value } \
                   refunds { status workflow { state needsAttention lastError nextRunAt } } \
-                  disputes { disputeRequestId status workflow { state needsAttention lastError } }";
+                  disputes { disputeRequestId status workflow { state needsAttention lastError } } \
+                  customsDeclarations { customsDeclarationRequestId status amount { value } \
+                  workflow { state needsAttention lastError } }";
     let all_settled =
         |ours: &HashMap<String, Value>| payments.iter().all(|(id, _)| ours.get(id).is_some_and(settled));
     // A cancel that meets a run of faults waits out its own backoff (2 s doubling to 2 min): ten
@@ -1120,6 +1175,9 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
         }
         if let Some(dispute_request_id) = disputed.get(id) {
             check_dispute_agrees(payment, &ledger["disputes"][dispute_request_id], request_id);
+        }
+        for declaration in payment["customsDeclarations"].as_array().into_iter().flatten() {
+            check_declaration_agrees(declaration, &ledger, request_id);
         }
         let refunded: i64 = payment["refundedAmount"]["value"]
             .as_str()

@@ -66,7 +66,10 @@ impl Subscription {
         loop {
             let message = self.message().await;
             match message["type"].as_str() {
-                Some("next") => return message["payload"]["data"].clone(),
+                Some("next") if message["payload"]["errors"].is_null() => {
+                    return message["payload"]["data"].clone();
+                }
+                Some("next") => panic!("subscription error: {message}"),
                 Some("error") => panic!("subscription error: {message}"),
                 _ => {}
             }

@@ -26,6 +26,7 @@ use crate::app::payment_methods::{ConsultError, PaymentMethodLimits, PaymentMeth
 use crate::app::payments;
 use crate::app::refunds::{self, NewRefund};
 use crate::store::entity::instance;
+use customs_types::CustomsDeclaration;
 use dispute_types::Dispute;
 pub use refund_types::*;
 pub use types::*;
@@ -374,6 +375,20 @@ impl SubscriptionRoot {
         Ok(watch(ctx, &id, get, |view| &view.instance)
             .await?
             .map(Dispute::from))
+    }
+
+    /// The customs declaration now, then every change, until customs decided.
+    async fn customs_declaration_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<impl Stream<Item = CustomsDeclaration>> {
+        let get = |engine: Engine, principal: Principal, id| async move {
+            crate::app::customs_declarations::get_declaration(&engine, &principal, id).await
+        };
+        Ok(watch(ctx, &id, get, |view| &view.instance)
+            .await?
+            .map(CustomsDeclaration::from))
     }
 }
 
