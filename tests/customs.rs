@@ -145,6 +145,13 @@ async fn split_declarations_within_the_amount_are_accepted_and_one_over_it_is_re
         "{settled:#}"
     );
     assert_eq!(settled["declarableAmount"]["value"], "0");
+    // A refund after the goods were declared leaves nothing more to declare, never less.
+    let refunded = app.refund(&key, "refund-1", &payment, "CNY", "5000").await;
+    assert!(refunded["errors"].is_null(), "{refunded}");
+    assert_eq!(
+        declarations_of(&app, &key, &payment).await["declarableAmount"]["value"],
+        "0"
+    );
     let ledger = app.ledger().await;
     let theirs = ledger["declarations"].as_object().unwrap();
     assert_eq!(theirs.len(), 2, "the refused one was never sent: {ledger:#}");

@@ -67,7 +67,8 @@ pub enum DeclarationCreation {
     Refused(String),
 }
 
-/// What is left to declare of a payment: the declarable amount less its live declarations.
+/// What is left to declare of a payment: the declarable amount less its live declarations,
+/// nothing when refunds made since leave less than was declared.
 pub async fn declarable_left(
     db: &DatabaseConnection,
     payment_id: Uuid,
@@ -76,7 +77,7 @@ pub async fn declarable_left(
     let txn = db.begin().await?;
     let left = left_in(&txn, payment_id, basis, &live_in(&txn, payment_id).await?).await?;
     txn.commit().await?;
-    Ok(left)
+    Ok(left.max(0))
 }
 
 async fn left_in(
