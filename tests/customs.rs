@@ -3,7 +3,9 @@
 //! authority, and a part over it refused with nothing sent; many pending declarations settled
 //! with batched inquiries (at most 10 ids a call, ceil(N/10) calls a round); a payment that is
 //! not AlipayCN or not paid refused; U answers and timeouts on declare still leave one
-//! declaration per request id at Alipay+; concurrent declarations never exceed the amount.
+//! declaration per request id at Alipay+; concurrent declarations never exceed the amount; a
+//! declaration is declared again (same request id) only 5 minutes on, before customs decides,
+//! never for more.
 
 mod common;
 
@@ -24,6 +26,7 @@ on_each_backend!(
     unknown_answers_and_timeouts_on_declare_leave_one_declaration_per_request_id,
     concurrent_declarations_never_exceed_the_declarable_amount,
     a_rejected_declaration_frees_its_amount,
+    a_declaration_is_declared_again_only_later_before_customs_decides_and_never_for_more,
 );
 
 const DECLARATION: &str = "id customsDeclarationRequestId status amount { currency value } split \
@@ -360,4 +363,90 @@ async fn a_rejected_declaration_frees_its_amount(backend: Backend) {
     assert_eq!(rejected["status"], "REJECTED", "{settled:#}");
     assert_eq!(rejected["customsResultCode"], "CUSTOMS_INFO_MISMATCH");
     assert_eq!(settled["declarableAmount"]["value"], "3000");
+}
+
+async fn a_declaration_is_declared_again_only_later_before_customs_decides_and_never_for_more(
+    backend: Backend,
+) {
+    use plusflow::clock::ManualClock;
+    let start = chrono::Utc::now();
+    let (ours, theirs) = (ManualClock::starting_at(start), ManualClock::starting_at(start));
+    let setup = Setup {
+        engine_clock: Some(ours.clone()),
+        simulator_clock: Some(theirs.clone()),
+        // Customs starts after 200 s and decides after 10 minutes.
+        simulator_time_scale: Some(10.0),
+        ..Setup::default()
+    };
+    let Some(app) = spawn_app_with(backend, setup).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Updating");
+    let (payment, _) = app.paid_with_alipay_cn(&key, "cn-update", "10000").await;
+    let declared = declare(&app, &key, &payment, "6000", Some("order-1"), "u-1").await;
+    let id = declared["data"]["declareCustoms"]["id"].clone();
+    poll_until("the declaration submitted", Duration::from_secs(30), || async {
+        let seen = declarations_of(&app, &key, &payment).await;
+        (seen["customsDeclarations"][0]["status"] == "SUBMITTED").then_some(())
+    })
+    .await;
+    let mutation = format!(
+        "mutation($input: RedeclareCustomsInput!, $key: String!) {{ redeclareCustoms(input: $input, idempotencyKey: $key) {{ {DECLARATION} customsCode }} }}"
+    );
+    let redeclare = |value: &'static str, idempotency_key: &'static str| {
+        let input = json!({ "declarationId": id, "customsCode": "NINGBO", "amount": { "currency": "CNY", "value": value } });
+        app.gql(
+            Some(&key),
+            &mutation,
+            json!({ "input": input, "key": idempotency_key }),
+        )
+    };
+    let too_soon = redeclare("5000", "r-1").await;
+    assert_eq!(
+        too_soon["errors"][0]["extensions"]["code"], "REDECLARATION_NOT_ALLOWED",
+        "{too_soon}"
+    );
+    for clock in [&ours, &theirs] {
+        clock.advance(Duration::from_secs(6 * 60));
+    }
+    app.engine.wake_relay();
+    let more = redeclare("7000", "r-2").await;
+    assert_eq!(more["errors"][0]["extensions"]["code"], "VALIDATION", "{more}");
+    let changed = redeclare("5000", "r-3").await;
+    assert!(changed["errors"].is_null(), "{changed}");
+    assert_eq!(changed["data"]["redeclareCustoms"]["customsCode"], "NINGBO");
+    let request_id = changed["data"]["redeclareCustoms"]["customsDeclarationRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let entry = poll_until("Alipay+ updated", Duration::from_secs(30), || async {
+        let entry = app.ledger().await["declarations"][&request_id].clone();
+        (entry["updates"] == 1).then_some(entry)
+    })
+    .await;
+    assert_eq!(entry["amount"]["value"], "5000", "{entry}");
+    assert_eq!(entry["customsCode"], "NINGBO");
+    let seen = declarations_of(&app, &key, &payment).await;
+    assert_eq!(seen["customsDeclarations"].as_array().unwrap().len(), 1);
+    assert_eq!(seen["customsDeclarations"][0]["amount"]["value"], "5000");
+    assert_eq!(seen["declarableAmount"]["value"], "5000");
+    // Customs decides; a decided declaration is not declared again.
+    for clock in [&ours, &theirs] {
+        clock.advance(Duration::from_secs(10 * 60));
+    }
+    app.engine.wake_relay();
+    poll_until("customs decided", Duration::from_secs(30), || async {
+        for clock in [&ours, &theirs] {
+            clock.advance(Duration::from_secs(60));
+        }
+        app.engine.wake_relay();
+        let seen = declarations_of(&app, &key, &payment).await;
+        (seen["customsDeclarations"][0]["status"] == "ACCEPTED").then_some(())
+    })
+    .await;
+    let decided = redeclare("4000", "r-4").await;
+    assert_eq!(
+        decided["errors"][0]["extensions"]["code"], "REDECLARATION_NOT_ALLOWED",
+        "{decided}"
+    );
 }

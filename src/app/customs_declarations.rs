@@ -5,8 +5,12 @@
 //! Declarable: a SUCCEEDED payment paid with AlipayCN, up to the `customsDeclarationAmount`
 //! Alipay+ stated when it settled (CNY); a CNY payment without one declares up to its amount.
 //! Refunds reduce it in proportion (UNCONFIRMED, see `store::customs_declarations::Declarable`).
-//! Re-declaring (Alipay+'s update with the same request id) is not offered: a rejected
-//! declaration frees its amount, and a new one is declared (UNCONFIRMED update rules, 6).
+//! Re-declaring is Alipay+'s update: declare again with the same request id and changed fields.
+//! Its rules are UNCONFIRMED for Alipay+ (6); the conservative reading of the sibling Alipay
+//! customs API is taken: only while customs has not decided (SUBMITTED, PROCESSING; a rejected
+//! declaration frees its amount for a new one), at least 5 minutes after the declaration, only
+//! the customs office, the merchant's customs code and name, the amount (not raised) and the
+//! sub-order may change.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -224,6 +228,107 @@ pub async fn declare(
         DeclarationCreation::Refused(why) => return Err(invalid("split", why)),
     };
     get_declaration(engine, principal, id).await
+}
+
+/// How long after a declaration it may be declared again.
+pub const REDECLARE_AFTER_MINUTES: i64 = 5;
+
+/// redeclareCustoms' input: what changes (absent fields stay as they are).
+#[derive(Debug, Clone, Serialize)]
+pub struct Redeclaration {
+    pub declaration_id: Uuid,
+    pub customs_code: Option<String>,
+    pub merchant_customs_code: Option<String>,
+    pub merchant_customs_name: Option<String>,
+    pub currency: Option<String>,
+    pub amount: Option<String>,
+    pub sub_order_id: Option<String>,
+}
+
+/// Declares declaration `input.declaration_id` again with its changed fields (see the module
+/// doc for the rules); the same key with the same change returns it as it is.
+pub async fn redeclare(
+    engine: &Engine,
+    principal: &Principal,
+    input: Redeclaration,
+    idempotency_key: &str,
+) -> Result<DeclarationView, AppError> {
+    let Principal::Merchant(merchant) = principal else {
+        return Err(AppError::Forbidden);
+    };
+    check_length("idempotencyKey", idempotency_key, 255)?;
+    let view = get_declaration(engine, principal, input.declaration_id).await?;
+    let earlier = &view.declaration;
+    let changed_text =
+        |field: &str, new: &Option<String>, old: &str, max: usize| -> Result<String, AppError> {
+            match new {
+                Some(value) => check_length(field, value, max).map(|_| value.clone()),
+                None => Ok(old.to_string()),
+            }
+        };
+    let amount = match (&input.currency, &input.amount) {
+        (Some(currency), Some(value)) if currency == DECLARATION_CURRENCY => {
+            parse_amount("amount", currency, value)?
+        }
+        (Some(_), Some(_)) => return Err(invalid("amount.currency", "declarations are in CNY")),
+        _ => earlier.amount,
+    };
+    if amount > earlier.amount {
+        return Err(invalid(
+            "amount.value",
+            "a declaration declared again may not declare more",
+        ));
+    }
+    let sub_order_id = match (&input.sub_order_id, earlier.split) {
+        (Some(_), false) => return Err(invalid("subOrderId", "is only for a split declaration")),
+        (Some(sub_order), true) => Some(changed_text("subOrderId", &Some(sub_order.clone()), "", 64)?),
+        (None, _) => earlier.sub_order_id.clone(),
+    };
+    let changed = declaration::Model {
+        customs_code: changed_text("customsCode", &input.customs_code, &earlier.customs_code, 128)?,
+        merchant_customs_code: changed_text(
+            "merchantCustomsCode",
+            &input.merchant_customs_code,
+            &earlier.merchant_customs_code,
+            128,
+        )?,
+        merchant_customs_name: changed_text(
+            "merchantCustomsName",
+            &input.merchant_customs_name,
+            &earlier.merchant_customs_name,
+            256,
+        )?,
+        amount,
+        sub_order_id,
+        ..earlier.clone()
+    };
+    let scope = format!("merchant:{}:customs-redeclare", merchant.id);
+    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&input).expect("serialisable")));
+    let key = IdempotencyKey {
+        scope: &scope,
+        key: idempotency_key,
+        request_hash: &hash,
+    };
+    let outcome = rows::redeclare(
+        &engine.db,
+        &engine.definitions,
+        engine.clock.as_ref(),
+        key,
+        &changed,
+        chrono::Duration::minutes(REDECLARE_AFTER_MINUTES),
+        &format!("merchant:{}", merchant.id),
+    )
+    .await?;
+    match outcome {
+        rows::Redeclared::Recorded => {
+            engine.wake_relay();
+            engine.announce(changed.id);
+        }
+        rows::Redeclared::SameKeyBefore => {}
+        rows::Redeclared::KeyReused => return Err(AppError::IdempotencyKeyReused),
+        rows::Redeclared::Refused(why) => return Err(AppError::RedeclarationRefused(why)),
+    }
+    get_declaration(engine, principal, changed.id).await
 }
 
 /// Declaration `id`, if `principal` may see it.

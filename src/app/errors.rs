@@ -35,6 +35,8 @@ pub enum AppError {
     AlreadyResponded,
     #[error("{0}")]
     NotDeclarable(String),
+    #[error("{0}")]
+    RedeclarationRefused(String),
     #[error("declaring {requested} more exceeds what may still be declared ({declarable})")]
     DeclarationExceedsDeclarable { requested: i64, declarable: i64 },
     #[error("temporarily unavailable: {0}")]

@@ -35,6 +35,8 @@ pub struct SimDeclaration {
     pub reference_order_id: Option<String>,
     /// declare calls with this id (the same id again counts again, adds nothing).
     pub declare_calls: u32,
+    /// Of those, the ones that changed it (Alipay+'s update).
+    pub updates: u32,
     #[serde(skip)]
     pub declared_at: DateTime<Utc>,
     /// Decided when declared: whether customs will reject it.
@@ -95,10 +97,10 @@ pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareRespons
     if let Some(earlier) = books
         .customs
         .declarations
-        .get_mut(&request.customs_declaration_request_id)
+        .get(&request.customs_declaration_request_id)
+        .cloned()
     {
-        earlier.declare_calls += 1;
-        return accepted(&request);
+        return update(simulator, &mut books, earlier, &request, now);
     }
     let Some(payment) = books.payment(&request.payment_request_id) else {
         return refused("ORDER_NOT_EXIST", "no such payment");
@@ -131,6 +133,7 @@ pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareRespons
             is_split: request.is_split.unwrap_or(false),
             reference_order_id: request.reference_order_id.clone(),
             declare_calls: 1,
+            updates: 0,
             declared_at: now,
             rejected: reject,
             status: "WAITING_FOR_PROCESSING".into(),
@@ -153,6 +156,50 @@ fn id_card_number_is_valid(number: &str) -> bool {
         .map(|(digit, weight)| u32::from(digit - b'0') * weight)
         .sum();
     bytes[17].to_ascii_uppercase() == CHECK[(sum % 11) as usize]
+}
+
+/// declare with an id taken before: the same declaration again is the same answer; a changed one
+/// is an update, under the sibling Alipay customs API's rules (UNCONFIRMED for Alipay+): at
+/// least 5 minutes after the declaration, before customs decided, never for more.
+fn update(
+    simulator: &Simulator,
+    books: &mut super::state::Books,
+    earlier: SimDeclaration,
+    request: &DeclareRequest,
+    now: DateTime<Utc>,
+) -> DeclareResponse {
+    let id = &request.customs_declaration_request_id;
+    let unchanged = earlier.amount == request.declaration_amount
+        && earlier.customs_code == request.customs.customs_code
+        && earlier.reference_order_id == request.reference_order_id;
+    let decided = !matches!(
+        decision(simulator, &earlier, now).0.as_str(),
+        "WAITING_FOR_PROCESSING" | "IN_PROCESS"
+    );
+    let refusal = if unchanged {
+        None
+    } else if now - earlier.declared_at < chrono::Duration::minutes(5) {
+        Some("an update must come at least 5 minutes after the declaration")
+    } else if decided {
+        Some("customs has decided this declaration")
+    } else if request.declaration_amount.value > earlier.amount.value {
+        Some("an update may not declare more")
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
+        return refused("CONTEXT_INCONSISTENT", why);
+    }
+    if let Some(entry) = books.customs.declarations.get_mut(id) {
+        entry.declare_calls += 1;
+        if !unchanged {
+            entry.updates += 1;
+            entry.amount = request.declaration_amount.clone();
+            entry.customs_code = request.customs.customs_code.clone();
+            entry.reference_order_id = request.reference_order_id.clone();
+        }
+    }
+    accepted(request)
 }
 
 fn accepted(request: &DeclareRequest) -> DeclareResponse {

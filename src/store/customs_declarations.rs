@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -255,4 +255,85 @@ pub async fn claim_inquiry_batch(
     }
     txn.commit().await?;
     Ok(rows)
+}
+
+/// What a re-declaration came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeclared {
+    /// Recorded, and `redeclared` applied (the declaration is sent again).
+    Recorded,
+    /// The idempotency key was used with this very change: nothing more was written.
+    SameKeyBefore,
+    /// The idempotency key was used with another request: nothing was written.
+    KeyReused,
+    /// The rules refuse it (why): nothing was written.
+    Refused(String),
+}
+
+/// Replaces declaration `id`'s declared fields with `changed` (same request id) and applies
+/// `redeclared` (actor `actor`), in one transaction with the idempotency key and the payment's
+/// and the declaration's instances locked (in that order), if customs has not decided yet, the
+/// declaration is at least `min_age` old and the amount is not raised.
+#[allow(clippy::too_many_arguments)]
+pub async fn redeclare(
+    db: &DatabaseConnection,
+    definitions: &Definitions,
+    clock: &dyn Clock,
+    key: IdempotencyKey<'_>,
+    changed: &declaration::Model,
+    min_age: chrono::Duration,
+    actor: &str,
+) -> Result<Redeclared, StoreError> {
+    retry_transient(|| async {
+        let txn = db.begin().await?;
+        lock_instance(&txn, changed.payment_id).await?;
+        let current = lock_instance(&txn, changed.id).await?;
+        match use_key_in(&txn, clock, &key, changed.id).await? {
+            KeyUse::First => {}
+            KeyUse::Earlier { request_hash, .. } => {
+                txn.rollback().await?;
+                return Ok(if request_hash == key.request_hash {
+                    Redeclared::SameKeyBefore
+                } else {
+                    Redeclared::KeyReused
+                });
+            }
+            KeyUse::OrderTaken => unreachable!("only a payment takes an order"),
+        }
+        let earlier = declaration::Entity::find_by_id(changed.id)
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound(changed.id))?;
+        let refusal = if !AWAITING_CUSTOMS.contains(&current.state.as_str()) {
+            Some(format!(
+                "only a declaration customs has not decided, and Alipay+ has taken, is declared again (this one is {})",
+                current.state
+            ))
+        } else if clock.now() - earlier.created_at < min_age {
+            Some(format!(
+                "a declaration is declared again at least {} minutes after it was made",
+                min_age.num_minutes()
+            ))
+        } else if changed.amount > earlier.amount {
+            Some("a declaration declared again may not declare more".into())
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            txn.rollback().await?;
+            return Ok(Redeclared::Refused(refusal));
+        }
+        let row = declaration::Model {
+            inquired_at: None,
+            ..changed.clone()
+        };
+        declaration::Entity::update(declaration::ActiveModel::from(row).reset_all())
+            .exec(&txn)
+            .await?;
+        let event = super::EventInput::new(crate::workflow::EventName::Redeclared, actor);
+        super::apply::apply_event_in(&txn, definitions, clock, changed.id, &event, Some(&current)).await?;
+        txn.commit().await?;
+        Ok(Redeclared::Recorded)
+    })
+    .await
 }

@@ -76,6 +76,8 @@ pub enum EventName {
     CustomsAccepted,
     /// `customs_declaration`: customs rejected it (a customsResultCode with another status).
     CustomsRejected,
+    /// `customs_declaration`: the merchant changed it (declare again, same request id).
+    Redeclared,
 }
 
 /// Work a transition schedules, executed by a background job after the transaction commits.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::reads::AnswerReads;
 use super::types::{Money, MoneyInput, Payment, Workflow};
 use super::{engine, graphql_error, parse_id, principal};
-use crate::app::customs_declarations::{self as customs, DeclarationView, NewDeclaration};
+use crate::app::customs_declarations::{self as customs, DeclarationView, NewDeclaration, Redeclaration};
 use crate::app::errors::AppError;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -39,6 +39,17 @@ pub struct DeclareCustomsInput {
     /// The buyer's identity (Chinese ID card), passed to customs.
     pub buyer_name: Option<String>,
     pub buyer_id_number: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct RedeclareCustomsInput {
+    pub declaration_id: ID,
+    pub customs_code: Option<String>,
+    pub merchant_customs_code: Option<String>,
+    pub merchant_customs_name: Option<String>,
+    /// In CNY, at most the amount declared before.
+    pub amount: Option<MoneyInput>,
+    pub sub_order_id: Option<String>,
 }
 
 /// A declaration of (part of) an AlipayCN payment to Chinese customs.
@@ -163,6 +174,31 @@ impl CustomsMutations {
             buyer_id_number: input.buyer_id_number,
         };
         let view = customs::declare(engine(ctx), principal(ctx)?, new, &idempotency_key)
+            .await
+            .map_err(graphql_error)?;
+        Ok(CustomsDeclaration::from(view))
+    }
+
+    /// Declares a declaration again with changed fields (Alipay+'s update, the same request
+    /// id): only while customs has not decided (SUBMITTED, PROCESSING), at least 5 minutes
+    /// after it was made, never for more (REDECLARATION_NOT_ALLOWED, VALIDATION).
+    async fn redeclare_customs(
+        &self,
+        ctx: &Context<'_>,
+        input: RedeclareCustomsInput,
+        idempotency_key: String,
+    ) -> Result<CustomsDeclaration> {
+        let (currency, amount) = input.amount.map(|a| (a.currency, a.value)).unzip();
+        let change = Redeclaration {
+            declaration_id: parse_id(&input.declaration_id)?,
+            customs_code: input.customs_code,
+            merchant_customs_code: input.merchant_customs_code,
+            merchant_customs_name: input.merchant_customs_name,
+            currency,
+            amount,
+            sub_order_id: input.sub_order_id,
+        };
+        let view = customs::redeclare(engine(ctx), principal(ctx)?, change, &idempotency_key)
             .await
             .map_err(graphql_error)?;
         Ok(CustomsDeclaration::from(view))

@@ -109,6 +109,7 @@ fn graphql_error(error: AppError) -> async_graphql::Error {
         AppError::DisputeExpired => coded("DISPUTE_EXPIRED", error.to_string()),
         AppError::AlreadyResponded => coded("ALREADY_RESPONDED", error.to_string()),
         AppError::NotDeclarable(_) => coded("PAYMENT_NOT_DECLARABLE", error.to_string()),
+        AppError::RedeclarationRefused(_) => coded("REDECLARATION_NOT_ALLOWED", error.to_string()),
         AppError::DeclarationExceedsDeclarable { .. } => {
             coded("DECLARATION_EXCEEDS_DECLARABLE", error.to_string())
         }
