@@ -342,7 +342,7 @@ async fn dispute_and_answer(
         )
         .await?;
     }
-    let answered = wait_disputes(engine, payment.payment.id, |d| {
+    let mut answered = wait_disputes(engine, payment.payment.id, |d| {
         d.iter()
             .all(|d| d.instance.terminal || d.instance.needs_attention)
     })
@@ -350,6 +350,8 @@ async fn dispute_and_answer(
     for refund in answered.iter().filter_map(|d| d.dispute.refund_id) {
         wait_refund(engine, principal, refund).await?;
     }
+    // The two arrive together, in either order; the table shows the retrieval first.
+    answered.sort_by_key(|d| d.dispute.kind != crate::store::entity::dispute::RETRIEVAL);
     Ok(answered)
 }
 
