@@ -826,6 +826,20 @@ async fn a_payment_alipayplus_never_received_is_cancelled_only_after_no_pay_call
     );
 }
 
+/// Whether `object` (of payment `request_id`) waits for an operator; if so, it must say why.
+fn parked_with_a_reason(object: &Value, request_id: &str) -> bool {
+    let parked = object["workflow"]["needsAttention"] == true;
+    if parked {
+        assert!(
+            object["workflow"]["lastError"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty()),
+            "{request_id}: parked without a reason: {object}"
+        );
+    }
+    parked
+}
+
 /// A retrieval raised on a paid payment, as plusflow and the simulator each recorded it: known
 /// to both, answered once in plusflow (parked with a reason otherwise), and every response
 /// Alipay+ received the same request (a retry through unknown answers resends, never changes).
@@ -841,13 +855,7 @@ fn check_dispute_agrees(payment: &Value, theirs: &Value, request_id: &str) {
         "{request_id}: one dispute: {ours}"
     );
     let dispute = &ours[0];
-    if dispute["workflow"]["needsAttention"] == true {
-        assert!(
-            dispute["workflow"]["lastError"]
-                .as_str()
-                .is_some_and(|e| !e.is_empty()),
-            "{request_id}: dispute parked with a reason"
-        );
+    if parked_with_a_reason(dispute, request_id) {
         return;
     }
     assert_eq!(dispute["status"], "RESPONDED", "{request_id}: {dispute}");
@@ -862,13 +870,7 @@ fn check_dispute_agrees(payment: &Value, theirs: &Value, request_id: &str) {
 /// A customs declaration made in the chaos run, as plusflow and the simulator each recorded it:
 /// accepted once, at Alipay+ for the same amount (parked with a reason otherwise).
 fn check_declaration_agrees(declaration: &Value, ledger: &Value, request_id: &str) {
-    if declaration["workflow"]["needsAttention"] == true {
-        assert!(
-            declaration["workflow"]["lastError"]
-                .as_str()
-                .is_some_and(|e| !e.is_empty()),
-            "{request_id}: declaration parked with a reason"
-        );
+    if parked_with_a_reason(declaration, request_id) {
         return;
     }
     let id = declaration["customsDeclarationRequestId"].as_str().unwrap();
@@ -1151,13 +1153,7 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
     for (id, request_id) in &payments {
         let payment = &ours[id];
         let entry = &ledger["payments"][request_id];
-        if payment["workflow"]["needsAttention"] == true {
-            assert!(
-                payment["workflow"]["lastError"]
-                    .as_str()
-                    .is_some_and(|e| !e.is_empty()),
-                "{request_id} parked with a reason"
-            );
+        if parked_with_a_reason(payment, request_id) {
             continue;
         }
         let theirs = entry["status"].as_str().unwrap_or("NEVER RECEIVED");

@@ -14,7 +14,6 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Engine;
@@ -23,7 +22,8 @@ use super::errors::{AppError, check_length, earlier_resource, invalid};
 use super::money::parse_amount;
 use crate::store::customs_declarations::{self as rows, Declarable, DeclarationCreation};
 use crate::store::entity::{customs_declaration as declaration, instance, payment};
-use crate::store::payments::{self as payment_rows, IdempotencyKey};
+use crate::store::idempotency::{IdempotencyKey, request_hash};
+use crate::store::payments as payment_rows;
 
 /// The currency of every declaration.
 pub const DECLARATION_CURRENCY: &str = "CNY";
@@ -190,7 +190,7 @@ pub async fn declare(
         created_at: engine.clock.now(),
     };
     let scope = format!("merchant:{}:customs", merchant.id);
-    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&input).expect("serialisable")));
+    let hash = request_hash(&input);
     let key = IdempotencyKey {
         scope: &scope,
         key: idempotency_key,
@@ -303,7 +303,7 @@ pub async fn redeclare(
         ..earlier.clone()
     };
     let scope = format!("merchant:{}:customs-redeclare", merchant.id);
-    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&input).expect("serialisable")));
+    let hash = request_hash(&input);
     let key = IdempotencyKey {
         scope: &scope,
         key: idempotency_key,

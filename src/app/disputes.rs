@@ -19,7 +19,8 @@ use super::money::parse_amount;
 use crate::alipayplus::signing::timestamp;
 use crate::store::disputes::{self, DisputeRefund, Opened};
 use crate::store::entity::{dispute, inbound, instance, refund};
-use crate::store::payments::{self as rows, IdempotencyKey};
+use crate::store::idempotency::{IdempotencyKey, request_hash};
+use crate::store::payments as rows;
 use crate::store::{NewInstance, StoreError};
 
 pub const RETRIEVAL_WINDOW_DAYS: i64 = 20;
@@ -383,9 +384,7 @@ pub async fn respond(
         ));
     }
     let scope = format!("merchant:{}:dispute-response", merchant.id);
-    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-        serde_json::to_vec(&json!({ "dispute": id, "response": body })).expect("JSON"),
-    ));
+    let hash = request_hash(&json!({ "dispute": id, "response": body }));
     let key = IdempotencyKey {
         scope: &scope,
         key: idempotency_key,

@@ -1,7 +1,7 @@
 //! The errors of every use case, shared by all kinds; the API maps each to a stable code.
 
 use crate::store::StoreError;
-use crate::store::payments::KeyUse;
+use crate::store::idempotency::KeyUse;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,7 +7,6 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::Principal;
@@ -18,8 +17,9 @@ use super::{Engine, merchants};
 use crate::alipayplus::wire::{Amount, NotifyPaymentRequest, ResultStatus};
 use crate::domain::currency_exponent;
 use crate::store::entity::{instance, payment};
+use crate::store::idempotency::{IdempotencyKey, KeyUse, request_hash};
 use crate::store::inbound::InboundCall;
-use crate::store::payments::{self as rows, IdempotencyKey, KeyUse, PaymentRow};
+use crate::store::payments::{self as rows, PaymentRow};
 use crate::store::{self, EventInput, Outcome, Park};
 use crate::workflow::{EventName, PublicStatus};
 
@@ -96,7 +96,7 @@ impl NewPayment {
     }
 
     fn fingerprint(&self) -> String {
-        hex::encode(Sha256::digest(serde_json::to_vec(self).expect("serialisable")))
+        request_hash(self)
     }
 }
 

@@ -3,7 +3,6 @@
 //! transaction that records the refund (see `store::refunds`).
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::Principal;
@@ -13,7 +12,7 @@ use super::payments::{PaymentView, get_payment};
 use super::status_of;
 use super::{Engine, merchants};
 use crate::store::entity::{instance, refund};
-use crate::store::payments::IdempotencyKey;
+use crate::store::idempotency::{IdempotencyKey, request_hash};
 use crate::store::refunds::{self as rows, RefundCreation};
 use crate::store::{self};
 use crate::workflow::PublicStatus;
@@ -117,7 +116,7 @@ pub async fn create_refund(
         created_at: now,
     };
     let scope = format!("merchant:{}:refund", merchant.id);
-    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&input).expect("serialisable")));
+    let hash = request_hash(&input);
     let key = IdempotencyKey {
         scope: &scope,
         key: idempotency_key,

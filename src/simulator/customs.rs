@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Simulator;
+use super::state::only_result;
 use crate::alipayplus::wire::*;
 
 /// When customs starts on a declaration, and when it decides, at time scale 1.
@@ -62,8 +63,7 @@ pub struct CustomsBooks {
 }
 
 fn refused(code: &str, message: &str) -> DeclareResponse {
-    serde_json::from_value(serde_json::json!({ "result": ResultInfo::new(ResultStatus::F, code, message) }))
-        .expect("every other field is optional")
+    only_result(ResultInfo::new(ResultStatus::F, code, message))
 }
 
 /// What customs says of `declaration` at `now`: its status and result code.
@@ -88,11 +88,6 @@ fn decision(
 /// declare.
 pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareResponse {
     let now = simulator.shared.clock.now();
-    let identity_mismatch = request
-        .buyer_certificate
-        .as_ref()
-        .is_some_and(|certificate| !id_card_number_is_valid(&certificate.certificate_no));
-    let reject = identity_mismatch || simulator.chance(simulator.shared.config.customs_reject_rate);
     let mut books = simulator.books();
     if let Some(earlier) = books
         .customs
@@ -135,7 +130,7 @@ pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareRespons
             declare_calls: 1,
             updates: 0,
             declared_at: now,
-            rejected: reject,
+            rejected: customs_rejects(simulator, &request),
             status: "WAITING_FOR_PROCESSING".into(),
         },
     );
@@ -156,6 +151,16 @@ fn id_card_number_is_valid(number: &str) -> bool {
         .map(|(digit, weight)| u32::from(digit - b'0') * weight)
         .sum();
     bytes[17].to_ascii_uppercase() == CHECK[(sum % 11) as usize]
+}
+
+/// Whether customs will reject a new declaration: a buyer ID card number with a wrong check
+/// digit, and any other at `customs_reject_rate`.
+fn customs_rejects(simulator: &Simulator, request: &DeclareRequest) -> bool {
+    let identity_mismatch = request
+        .buyer_certificate
+        .as_ref()
+        .is_some_and(|certificate| !id_card_number_is_valid(&certificate.certificate_no));
+    identity_mismatch || simulator.chance(simulator.shared.config.customs_reject_rate)
 }
 
 /// declare with an id taken before: the same declaration again is the same answer; a changed one
@@ -227,10 +232,11 @@ pub fn inquire(
     request: InquireDeclarationRequestsRequest,
 ) -> InquireDeclarationRequestsResponse {
     if request.declaration_request_ids.is_empty() || request.declaration_request_ids.len() > 10 {
-        return serde_json::from_value(serde_json::json!({
-            "result": ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", "1 to 10 declarationRequestIds")
-        }))
-        .expect("every other field is optional");
+        return only_result(ResultInfo::new(
+            ResultStatus::F,
+            "PARAM_ILLEGAL",
+            "1 to 10 declarationRequestIds",
+        ));
     }
     let now = simulator.shared.clock.now();
     let mut books = simulator.books();

@@ -582,7 +582,7 @@ pub struct LedgerRefund {
 }
 
 /// A response that carries only `result` (every other field of the wire types is optional).
-fn only_result<T: serde::de::DeserializeOwned>(result: ResultInfo) -> T {
+pub(super) fn only_result<T: serde::de::DeserializeOwned>(result: ResultInfo) -> T {
     serde_json::from_value(serde_json::json!({ "result": result })).expect("every other field is optional")
 }
 

@@ -9,14 +9,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::apply::{Applied, NewInstance, StartPlan, lock_instance};
 use super::entity::{customs_declaration as declaration, instance};
-use super::payments::{IdempotencyKey, KeyUse, use_key_in};
+use super::idempotency::{IdempotencyKey, KeyUse, Repeated, repeated_in, use_key_in};
 use super::refunds::reserved_in;
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
@@ -74,14 +74,12 @@ pub async fn declarable_left(
     payment_id: Uuid,
     basis: Declarable,
 ) -> Result<i64, StoreError> {
-    let txn = db.begin().await?;
-    let left = left_in(&txn, payment_id, basis, &live_in(&txn, payment_id).await?).await?;
-    txn.commit().await?;
+    let left = left_in(db, payment_id, basis, &live_in(db, payment_id).await?).await?;
     Ok(left.max(0))
 }
 
 async fn left_in(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     payment_id: Uuid,
     basis: Declarable,
     live: &[declaration::Model],
@@ -91,7 +89,10 @@ async fn left_in(
 }
 
 /// A payment's declarations that count: every one not rejected.
-async fn live_in(txn: &DatabaseTransaction, payment_id: Uuid) -> Result<Vec<declaration::Model>, StoreError> {
+async fn live_in(
+    txn: &impl ConnectionTrait,
+    payment_id: Uuid,
+) -> Result<Vec<declaration::Model>, StoreError> {
     Ok(declaration::Entity::find()
         .filter(declaration::Column::PaymentId.eq(payment_id))
         .find_also_related(instance::Entity)
@@ -288,17 +289,12 @@ pub async fn redeclare(
         let txn = db.begin().await?;
         lock_instance(&txn, changed.payment_id).await?;
         let current = lock_instance(&txn, changed.id).await?;
-        match use_key_in(&txn, clock, &key, changed.id).await? {
-            KeyUse::First => {}
-            KeyUse::Earlier { request_hash, .. } => {
-                txn.rollback().await?;
-                return Ok(if request_hash == key.request_hash {
-                    Redeclared::SameKeyBefore
-                } else {
-                    Redeclared::KeyReused
-                });
-            }
-            KeyUse::OrderTaken => unreachable!("only a payment takes an order"),
+        if let Some(repeated) = repeated_in(&txn, clock, &key, changed.id).await? {
+            txn.rollback().await?;
+            return Ok(match repeated {
+                Repeated::SameRequest => Redeclared::SameKeyBefore,
+                Repeated::OtherRequest => Redeclared::KeyReused,
+            });
         }
         let earlier = declaration::Entity::find_by_id(changed.id)
             .one(&txn)

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::apply::{Applied, NewInstance, StartPlan, lock_instance};
 use super::entity::{dispute, inbound, instance, refund};
-use super::payments::{IdempotencyKey, KeyUse, use_key_in};
+use super::idempotency::{IdempotencyKey, Repeated, repeated_in};
 use super::refunds::record_refund_in;
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
@@ -250,17 +250,12 @@ pub async fn record_response(
             lock_instance(&txn, refund.row.payment_id).await?;
         }
         let current = lock_instance(&txn, id).await?;
-        match use_key_in(&txn, clock, &key, id).await? {
-            KeyUse::First => {}
-            KeyUse::Earlier { request_hash, .. } => {
-                txn.rollback().await?;
-                return Ok(if request_hash == key.request_hash {
-                    Responded::SameKeyBefore
-                } else {
-                    Responded::KeyReused
-                });
-            }
-            KeyUse::OrderTaken => unreachable!("only a payment takes an order"),
+        if let Some(repeated) = repeated_in(&txn, clock, &key, id).await? {
+            txn.rollback().await?;
+            return Ok(match repeated {
+                Repeated::SameRequest => Responded::SameKeyBefore,
+                Repeated::OtherRequest => Responded::KeyReused,
+            });
         }
         let refused = match current.state.as_str() {
             "needs_response" | "reminded" => None,

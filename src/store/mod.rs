@@ -15,6 +15,7 @@ pub mod customs_declarations;
 pub mod db_clock;
 pub mod disputes;
 pub mod entity;
+pub mod idempotency;
 pub mod inbound;
 pub mod marks;
 pub mod operations;

@@ -1,14 +1,14 @@
-//! Payments, merchants, idempotency keys and webhook delivery records.
+//! Payments, merchants and webhook delivery records.
 
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::apply::{Applied, NewInstance, StartPlan, start_as_one_statement};
-use super::entity::{api_key, idempotency, instance, merchant, payment, webhook_delivery};
+use super::entity::{api_key, instance, merchant, payment, webhook_delivery};
+use super::idempotency::{IdempotencyKey, KeyUse, use_key_in};
 use super::{StoreError, with_instance};
 use crate::clock::Clock;
 use crate::workflow::Definitions;
@@ -50,20 +50,6 @@ pub async fn merchant(db: &DatabaseConnection, id: Uuid) -> Result<Option<mercha
     Ok(merchant::Entity::find_by_id(id).one(db).await?)
 }
 
-/// What the idempotency key of a request says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyUse {
-    /// First use: the request goes ahead.
-    First,
-    /// Used before, for `request_hash`, creating `resource_id`.
-    Earlier {
-        request_hash: String,
-        resource_id: Option<Uuid>,
-    },
-    /// First use, but the merchant's order already has a payment: nothing was written.
-    OrderTaken,
-}
-
 /// Whether the database refused a second payment of one merchant's order (the unique index of
 /// migration m0007): by the error's unique-violation code, and the index it names (PostgreSQL)
 /// or the columns (SQLite, whose errors name no index).
@@ -76,61 +62,6 @@ fn is_duplicate_order(error: &StoreError) -> bool {
     };
     message.contains(plusflow_migrations::UNIQUE_MERCHANT_ORDER_INDEX)
         || message.contains("payments.merchant_order_id")
-}
-
-/// The idempotency key of a request: who used it, the key, and the hash of the request.
-pub struct IdempotencyKey<'a> {
-    pub scope: &'a str,
-    pub key: &'a str,
-    pub request_hash: &'a str,
-}
-
-impl IdempotencyKey<'_> {
-    /// The key's row, recording that it created `resource_id`.
-    fn row(&self, clock: &dyn Clock, resource_id: Uuid) -> idempotency::Model {
-        idempotency::Model {
-            scope: self.scope.to_string(),
-            key: self.key.to_string(),
-            request_hash: self.request_hash.to_string(),
-            resource_id: Some(resource_id),
-            response: None,
-            created_at: clock.now(),
-        }
-    }
-
-    /// How the key was used before (its row exists: this request did not insert it).
-    async fn earlier_use(&self, db: &impl ConnectionTrait) -> Result<KeyUse, StoreError> {
-        let earlier = idempotency::Entity::find_by_id((self.scope.to_string(), self.key.to_string()))
-            .one(db)
-            .await?
-            .ok_or(StoreError::Conflict)?;
-        Ok(KeyUse::Earlier {
-            request_hash: earlier.request_hash,
-            resource_id: earlier.resource_id,
-        })
-    }
-}
-
-/// Records the key for a request that creates `resource_id`, or reports its earlier use. A
-/// concurrent request with the same key waits for the first to commit, then sees it.
-pub(crate) async fn use_key_in(
-    txn: &DatabaseTransaction,
-    clock: &dyn Clock,
-    key: &IdempotencyKey<'_>,
-    resource_id: Uuid,
-) -> Result<KeyUse, StoreError> {
-    let conflict = OnConflict::columns([idempotency::Column::Scope, idempotency::Column::Key])
-        .do_nothing()
-        .to_owned();
-    let inserted = idempotency::Entity::insert(idempotency::ActiveModel::from(key.row(clock, resource_id)))
-        .on_conflict(conflict)
-        .exec_without_returning(txn)
-        .await?;
-    if inserted == 1 {
-        Ok(KeyUse::First)
-    } else {
-        key.earlier_use(txn).await
-    }
 }
 
 /// A new payment: its workflow instance, its idempotency key and its row, written together

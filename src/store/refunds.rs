@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::apply::{Applied, NewInstance, StartPlan, lock_instance};
 use super::entity::{instance, refund};
-use super::payments::{IdempotencyKey, KeyUse, use_key_in};
+use super::idempotency::{IdempotencyKey, KeyUse, use_key_in};
 use super::{StoreError, with_instance};
 use crate::clock::Clock;
 use crate::workflow::Definitions;
@@ -26,7 +26,10 @@ pub enum RefundCreation {
 
 /// Refunds of a payment that still hold money: pending or succeeded (a failed one gives its
 /// amount back). One query.
-pub(crate) async fn reserved_in(txn: &DatabaseTransaction, payment_id: Uuid) -> Result<i64, StoreError> {
+pub(crate) async fn reserved_in(
+    txn: &impl sea_orm::ConnectionTrait,
+    payment_id: Uuid,
+) -> Result<i64, StoreError> {
     let refunds = refund::Entity::find()
         .filter(refund::Column::PaymentId.eq(payment_id))
         .find_also_related(instance::Entity)

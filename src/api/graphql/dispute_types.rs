@@ -13,7 +13,6 @@ use super::types::{Money, MoneyInput, Payment, Workflow};
 use super::{engine, graphql_error, parse_id, principal};
 use crate::app::disputes::{self, DisputeView, Response};
 use crate::app::errors::{AppError, invalid};
-use crate::app::refunds;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum DisputeKind {
@@ -152,10 +151,16 @@ impl Dispute {
         let Some(id) = self.0.dispute.refund_id else {
             return Ok(None);
         };
-        let view = refunds::get_refund(engine(ctx), principal(ctx)?, id)
+        // One of the payment's refunds, read once per answer with the others.
+        let refunds = self
+            .1
+            .refunds_of(engine(ctx), self.0.dispute.payment_id)
             .await
             .map_err(graphql_error)?;
-        Ok(Some(Refund::within(view, self.1.clone())))
+        Ok(refunds
+            .into_iter()
+            .find(|view| view.refund.id == id)
+            .map(|view| Refund::within(view, self.1.clone())))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.dispute.created_at
