@@ -136,10 +136,12 @@ impl Runner {
         Ok(closed)
     }
 
-    /// Runs `effect` while renewing `claim`'s lease of `row`: first after half of what is left
-    /// of it, then every third of a lease. If a renewal finds the claim over (the process
-    /// stalled past its lease), the effect is abandoned: another claim may be running it, and
-    /// only that one can record anything.
+    /// Runs `effect` while renewing `claim`'s lease of `row`: a delivery that waited in the
+    /// queue for more than half a lease renews it before the effect starts (and does not start
+    /// it if the claim is over), so an effect never starts on a lease about to run out; then
+    /// after half of what is left, then every third of a lease. If a renewal finds the claim
+    /// over (the process stalled past its lease), the effect is abandoned: another claim may be
+    /// running it, and only that one can record anything.
     async fn run_renewing(
         &self,
         row: &outbox::Model,
@@ -147,7 +149,19 @@ impl Runner {
         effect: impl Future<Output = EffectResult>,
     ) -> EffectResult {
         let engine = &self.engine;
-        let left_ms = row.lease_until_ms.unwrap_or_default() - engine.clock.now_ms();
+        let lease_ms = self.lease.as_millis() as i64;
+        let mut left_ms = row.lease_until_ms.unwrap_or_default() - engine.clock.now_ms();
+        if left_ms < lease_ms / 2 {
+            match claims::extend_lease(&engine.db, engine.clock.as_ref(), claim, self.lease).await {
+                Ok(true) => left_ms = lease_ms,
+                Ok(false) => {
+                    return Err(EffectError::Retry(
+                        "the claim ran out before the effect started".into(),
+                    ));
+                }
+                Err(e) => return Err(EffectError::Retry(format!("the lease could not be renewed: {e}"))),
+            }
+        }
         let first = Duration::from_millis((left_ms / 2).max(0) as u64).min(self.lease / 3);
         let renew = async {
             tokio::time::sleep(first).await;
