@@ -32,7 +32,15 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub payment_methods: PaymentMethodSettings,
     pub disputes: DisputeSettings,
+    pub registration: RegistrationSettings,
     pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationSettings {
+    pub inquiry_interval: String,
+    pub required_regions: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,8 +170,34 @@ pub struct Config {
     pub payment_method_limits: PaymentMethodLimits,
     /// How long a merchant has to answer an escalation.
     pub escalation_response_window: Duration,
+    pub registration: RegistrationConfig,
     pub log_format: LogFormat,
     pub log_level: String,
+}
+
+/// Merchant registration (`[registration]`).
+#[derive(Debug, Clone)]
+pub struct RegistrationConfig {
+    /// How often a registration in review is asked about, at Alipay+'s own pace (the built-in
+    /// simulator's `time_scale` shortens it with the simulator's delays).
+    pub inquiry_interval: Duration,
+    /// The markets (userRegion, upper case) whose payments need a completed registration.
+    pub required_regions: Vec<String>,
+}
+
+impl RegistrationConfig {
+    /// Whether a payment for `user_region` needs the merchant registered: one in a market that
+    /// requires it, and one without a region (its customer may pay in any market) once any does.
+    pub fn required_for(&self, user_region: Option<&str>) -> bool {
+        match user_region {
+            _ if self.required_regions.is_empty() => false,
+            Some(region) => self
+                .required_regions
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(region)),
+            None => true,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -340,6 +374,26 @@ impl Settings {
             "disputes.escalation_response_window",
             &self.disputes.escalation_response_window,
         );
+        let registration = RegistrationConfig {
+            inquiry_interval: duration(
+                &mut problems,
+                "registration.inquiry_interval",
+                &self.registration.inquiry_interval,
+            ),
+            required_regions: self
+                .registration
+                .required_regions
+                .iter()
+                .map(|region| region.trim().to_ascii_uppercase())
+                .collect(),
+        };
+        for region in &registration.required_regions {
+            if region.len() != 2 || !region.chars().all(|c| c.is_ascii_alphabetic()) {
+                problems.push(format!(
+                    "registration.required_regions: '{region}' is not a two-letter region code"
+                ));
+            }
+        }
         let alipayplus = self.alipayplus.validate(&mut problems, &mut duration);
         if alipayplus.mode == AlipayPlusMode::AlipayPlus && public_url.scheme() != "https" {
             problems.push(format!(
@@ -386,6 +440,7 @@ impl Settings {
             webhooks: self.webhooks,
             payment_method_limits,
             escalation_response_window,
+            registration,
             log_format,
             log_level: self.telemetry.level,
         })
@@ -503,6 +558,7 @@ impl std::fmt::Debug for Config {
             .field("webhooks", &self.webhooks)
             .field("payment_method_limits", &self.payment_method_limits)
             .field("escalation_response_window", &self.escalation_response_window)
+            .field("registration", &self.registration)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .finish_non_exhaustive()

@@ -190,4 +190,17 @@ fn the_demo_runs_from_an_empty_folder_and_prints_every_payment_outcome_in_clean_
         declarations[1].contains("80.00 CNY") && declarations[1].contains("REJECTED"),
         "{declarations:?}"
     );
+    assert!(
+        stdout.contains("before registration, a KR payment: refused"),
+        "{stdout}"
+    );
+    let wallets = table("REGISTRATION");
+    assert_eq!(wallets.len(), 3, "{stdout}");
+    assert!(wallets.iter().all(|w| w.starts_with("COMPLETED")), "{wallets:?}");
+    let approved = wallets.iter().filter(|w| w.contains(" APPROVED ")).count();
+    assert_eq!(approved, 2, "{wallets:?}");
+    assert!(
+        wallets[1].contains("ALIPAY_HK") && wallets[1].contains("REJECTED   no website"),
+        "{wallets:?}"
+    );
 }

@@ -16,6 +16,7 @@ mod m0008_security_records;
 mod m0009_operations;
 mod m0010_disputes;
 mod m0011_customs_declarations;
+mod m0012_merchant_registrations;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_operations::Migration),
             Box::new(m0010_disputes::Migration),
             Box::new(m0011_customs_declarations::Migration),
+            Box::new(m0012_merchant_registrations::Migration),
         ]
     }
 }

@@ -21,8 +21,9 @@ use crate::alipayplus::wire::*;
 use crate::app::Engine;
 use crate::app::disputes::{Initiation, receive};
 use crate::app::payments::{NotificationHandled, handle_notification};
+use crate::app::registrations;
 use crate::store::entity::dispute;
-use crate::store::inbound::{self, AsReceived, InboundCall};
+use crate::store::inbound::{AsReceived, InboundCall};
 use crate::store::payments;
 
 #[derive(Clone)]
@@ -108,15 +109,6 @@ async fn verified<T: DeserializeOwned>(
     })
 }
 
-/// Records the call and acknowledges it.
-async fn record(state: &InboundState, uri: &Uri, call: InboundCall<'_>) -> Response {
-    let path = uri.path();
-    match inbound::record(&state.engine.db, state.engine.clock.as_ref(), call).await {
-        Ok(()) => acknowledge(state, path),
-        Err(e) => unavailable(state, path, &e.to_string()),
-    }
-}
-
 /// Verifies, checks the reference, then settles the payment and journals the call. An unknown
 /// `paymentRequestId` is refused and stored nowhere; an amount that differs from ours parks the
 /// payment for an operator (acknowledged, so Alipay+ stops re-sending it).
@@ -184,6 +176,9 @@ fn unavailable(state: &InboundState, path: &str, error: &str) -> Response {
         .into_response()
 }
 
+/// Verifies, finds the registration (by our request id, else the merchant's unfinished one),
+/// then records the wallets' answers and journals the call. One about no registration of ours
+/// is refused (RECORD_NOT_FOUND) and stored nowhere.
 async fn notify_registration_status(
     State(state): State<InboundState>,
     uri: Uri,
@@ -195,6 +190,7 @@ async fn notify_registration_status(
             Ok(verified) => (verified.parsed, verified.journal),
             Err(refused) => return refused,
         };
+    let path = uri.path();
     let reference = notification
         .registration_request_id
         .as_deref()
@@ -204,7 +200,17 @@ async fn notify_registration_status(
         reference,
         Some(&notification.reference_merchant_id),
     );
-    record(&state, &uri, call).await
+    match registrations::handle_notification(&state.engine, &notification, call).await {
+        Ok(true) => acknowledge(&state, path),
+        Ok(false) => {
+            let refusal = Refusal {
+                code: "RECORD_NOT_FOUND",
+                message: format!("no registration '{reference}'"),
+            };
+            state.endpoint.refuse(path, &refusal).into_response()
+        }
+        Err(e) => unavailable(&state, path, &e.to_string()),
+    }
 }
 
 async fn initiate_retrieval(

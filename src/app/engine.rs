@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::merchants::MerchantCache;
 use crate::clock::SharedClock;
+use crate::config::RegistrationConfig;
 use crate::store::entity::instance;
 use crate::store::{self, Applied, EventInput, StoreError};
 use crate::workflow::{Definitions, PublicStatus};
@@ -24,6 +25,8 @@ pub struct Engine {
     pub merchants: Arc<MerchantCache>,
     /// How long a merchant has to answer an escalation (`disputes.escalation_response_window`).
     pub escalation_response_window: chrono::Duration,
+    /// Merchant registration's inquiry pace and the markets that require one (`[registration]`).
+    pub registration: RegistrationConfig,
     wake: Arc<Notify>,
     updates: broadcast::Sender<Update>,
 }
@@ -45,6 +48,10 @@ impl Engine {
             clock,
             merchants: Arc::default(),
             escalation_response_window: chrono::Duration::days(super::disputes::ESCALATION_WINDOW_DAYS),
+            registration: RegistrationConfig {
+                inquiry_interval: std::time::Duration::from_secs(86_400),
+                required_regions: Vec::new(),
+            },
             wake,
             updates,
         }
@@ -54,6 +61,12 @@ impl Engine {
     pub fn configured(mut self, config: &crate::config::Config) -> Self {
         self.escalation_response_window =
             chrono::Duration::from_std(config.escalation_response_window).unwrap_or(chrono::Duration::MAX);
+        self.registration = config.registration.clone();
+        // The built-in simulator's wallets answer at its time scale; so is the inquiry pace.
+        self.registration.inquiry_interval = self
+            .registration
+            .inquiry_interval
+            .mul_f64(config.alipayplus.simulator_time_scale);
         self
     }
 
@@ -128,7 +141,8 @@ impl Engine {
         self.wake.notified().await
     }
 
-    fn wake_if_scheduled(&self, applied: &Applied) {
+    /// Wakes the relay if `applied` scheduled effects.
+    pub fn wake_if_scheduled(&self, applied: &Applied) {
         if applied.effects_scheduled > 0 {
             self.wake_relay();
         }

@@ -39,6 +39,12 @@ pub enum AppError {
     RedeclarationRefused(String),
     #[error("declaring {requested} more exceeds what may still be declared ({declarable})")]
     DeclarationExceedsDeclarable { requested: i64, declarable: i64 },
+    #[error("{0}")]
+    RegistrationTooSoon(String),
+    #[error(
+        "the merchant is not registered with Alipay+ for payments in this market (no completed registration)"
+    )]
+    MerchantNotRegistered,
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
 }

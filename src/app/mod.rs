@@ -13,6 +13,7 @@ pub mod operations;
 pub mod payment_methods;
 pub mod payments;
 pub mod refunds;
+pub mod registrations;
 
 pub use effects::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult};
 pub use engine::{Engine, Update, status_of};

@@ -5,7 +5,9 @@
 //! refunds part and then the rest of one payment and all of another, has Alipay+ raise a
 //! retrieval (answered) and an escalation (accepted in part, refunded) on the disputed one, and
 //! declares an AlipayCN payment to customs in two split parts (one accepted, one rejected), and
-//! prints what plusflow and the simulator's ledger each recorded.
+//! prints what plusflow and the simulator's ledger each recorded. Payments in the demo's market
+//! (KR) require a registered merchant: its first payment is refused, then an operator registers
+//! it (two wallets approve, AlipayHK rejects it for want of a website) and the rest go through.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use crate::app::customs_declarations::{self as customs, DeclarationView, NewDecl
 use crate::app::disputes::{self, DisputeView, EscalationDecision, Response};
 use crate::app::payments::{self, NewPayment, PaymentView};
 use crate::app::refunds::{self, NewRefund, RefundView};
+use crate::app::registrations::{self, NewRegistration, RegistrationView};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::domain::format_money;
@@ -120,6 +123,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     // Customs takes a minute to decide at Alipay+'s pace; the demo's simulator runs 20x faster
     // (its notification schedule too).
     config.alipayplus.simulator_time_scale = 0.05;
+    config.registration.required_regions = vec!["KR".into()];
     let engine = boot(&config, Arc::new(SystemClock)).await?;
     check_mode(&config, &engine, args.allow_simulator).await?;
     let running = start(&config, engine.clone(), Role::All).await?;
@@ -138,20 +142,29 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         .await?
         .expect("just created");
     let principal = Principal::Merchant(merchant);
+    let new_payment = |n: usize, scenario: &Scenario| NewPayment {
+        merchant_order_id: format!("demo-{}-{n}", Uuid::now_v7().simple()),
+        order_description: format!("Demo order: {}", scenario.name),
+        currency: scenario.currency.into(),
+        amount: scenario.amount.into(),
+        terminal_type: "WEB".into(),
+        os_type: None,
+        redirect_url: format!("{base}/health/live"),
+        user_region: Some("KR".into()),
+        settlement_currency: None,
+        expires_in_seconds: Some(scenario.expires_in),
+    };
+    let unregistered = payments::create_payment(
+        &engine,
+        &principal,
+        new_payment(0, &SCENARIOS[0]),
+        &Uuid::now_v7().to_string(),
+    )
+    .await;
+    let registration = register_merchant(&engine, created.id).await;
     let mut ids = Vec::new();
     for (n, scenario) in SCENARIOS.iter().enumerate() {
-        let input = NewPayment {
-            merchant_order_id: format!("demo-{}-{n}", Uuid::now_v7().simple()),
-            order_description: format!("Demo order: {}", scenario.name),
-            currency: scenario.currency.into(),
-            amount: scenario.amount.into(),
-            terminal_type: "WEB".into(),
-            os_type: None,
-            redirect_url: format!("{base}/health/live"),
-            user_region: Some("KR".into()),
-            settlement_currency: None,
-            expires_in_seconds: Some(scenario.expires_in),
-        };
+        let input = new_payment(n, scenario);
         let view = payments::create_payment(&engine, &principal, input, &Uuid::now_v7().to_string()).await?;
         ids.push(view.payment.id);
     }
@@ -230,6 +243,15 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         .await?
         .json()
         .await?;
+    let registered = match &registration {
+        Ok(view) => view.status() == "COMPLETED",
+        Err(e) => {
+            eprintln!("registration: {e:#}");
+            false
+        }
+    };
+    settled &= registered && unregistered.is_err();
+    print_registration(unregistered.err(), registration.ok().as_ref(), &ledger);
     print_table(&engine, &principal, &ids, &ledger).await?;
     let dispute_refunds: Vec<Uuid> = disputes.iter().filter_map(|d| d.dispute.refund_id).collect();
     for id in &dispute_refunds {
@@ -353,6 +375,66 @@ async fn dispute_and_answer(
     // The two arrive together, in either order; the table shows the retrieval first.
     answered.sort_by_key(|d| d.dispute.kind != crate::store::entity::dispute::RETRIEVAL);
     Ok(answered)
+}
+
+/// An operator registers the demo merchant for cashier payments, without a website (AlipayHK
+/// rejects it, AlipayCN and GCash approve); the registration once every wallet answered.
+async fn register_merchant(engine: &Engine, merchant_id: Uuid) -> anyhow::Result<RegistrationView> {
+    let input = NewRegistration {
+        product_codes: vec!["CASHIER_PAYMENT".into()],
+        merchant_display_name: Some("Demo Coffee".into()),
+        merchant_mcc: Some("5814".into()),
+        logo_url: None,
+        websites: vec![],
+        region: Some("KR".into()),
+        city: Some("Seoul".into()),
+        address: Some("1 Sejong-daero".into()),
+        legal_name: Some("Demo Coffee Co., Ltd.".into()),
+        registration_type: Some("ENTERPRISE_REGISTRATION_NO".into()),
+        registration_no: Some("110-81-00042".into()),
+        business_type: Some("ENTERPRISE".into()),
+    };
+    let operator = Principal::Admin;
+    let key = Uuid::now_v7().to_string();
+    let view = registrations::register(engine, &operator, "admin:demo", merchant_id, input, &key).await?;
+    within_90s("the demo merchant's registration".into(), || async {
+        let now = registrations::get_registration(engine, &operator, view.registration.id).await?;
+        Ok(now.instance.terminal.then_some(now))
+    })
+    .await
+}
+
+fn print_registration(
+    refused: Option<crate::app::errors::AppError>,
+    registration: Option<&RegistrationView>,
+    ledger: &Value,
+) {
+    if let Some(refused) = refused {
+        println!(
+            "
+before registration, a KR payment: refused ({refused})"
+        );
+    }
+    let Some(registration) = registration else {
+        return;
+    };
+    let entry = &ledger["registrations"][&registration.registration.registration_request_id];
+    println!(
+        "
+{:<14} {:<10} {:<10} {:<48} ALIPAY+ LEDGER",
+        "REGISTRATION", "WALLET", "STATUS", "REJECTION REASON"
+    );
+    for wallet in registration.wallets() {
+        println!(
+            "{:<14} {:<10} {:<10} {:<48} notified={} acknowledged={}",
+            registration.status(),
+            wallet.psp_name,
+            wallet.status,
+            wallet.rejection_reason.as_deref().unwrap_or("-"),
+            entry["notificationsSent"].as_u64().unwrap_or(0),
+            entry["notificationsAcknowledged"].as_u64().unwrap_or(0),
+        );
+    }
 }
 
 /// Declares `payment` to customs in two split parts (60% and 40%); the second names a buyer ID

@@ -92,6 +92,36 @@ pub enum MerchantCommand {
         #[arg(long)]
         merchant: uuid::Uuid,
     },
+    /// Registers the merchant with Alipay+ and its wallets (a running `serve` sends it and
+    /// follows the wallets' answers); prints one JSON line with the registration's id.
+    Register(RegisterArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegisterArgs {
+    merchant: uuid::Uuid,
+    /// CASHIER_PAYMENT, AGREEMENT_PAYMENT, IN_STORE_PAYMENT.
+    #[arg(long, num_args = 1.., required = true)]
+    product_codes: Vec<String>,
+    /// What customers see (required for CASHIER_PAYMENT and AGREEMENT_PAYMENT).
+    #[arg(long)]
+    display_name: Option<String>,
+    /// Four digits.
+    #[arg(long)]
+    mcc: Option<String>,
+    /// A website the wallets review (repeatable).
+    #[arg(long)]
+    website: Vec<String>,
+    /// ISO 3166 two letters.
+    #[arg(long)]
+    region: Option<String>,
+    #[arg(long)]
+    legal_name: Option<String>,
+    #[arg(long)]
+    registration_no: Option<String>,
+    /// Makes a repeated command the same registration (by default one of its own).
+    #[arg(long)]
+    idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +253,46 @@ async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::
             }
             return Ok(ExitCode::SUCCESS);
         }
+        MerchantCommand::Register(args) => {
+            use crate::app::registrations::{self, NewRegistration, NewWebsite};
+            let input = NewRegistration {
+                product_codes: args.product_codes,
+                merchant_display_name: args.display_name,
+                merchant_mcc: args.mcc,
+                logo_url: None,
+                websites: args
+                    .website
+                    .into_iter()
+                    .map(|url| NewWebsite {
+                        url,
+                        name: None,
+                        website_type: Some("WEB".into()),
+                    })
+                    .collect(),
+                region: args.region,
+                city: None,
+                address: None,
+                legal_name: args.legal_name,
+                registration_type: args
+                    .registration_no
+                    .as_ref()
+                    .map(|_| "ENTERPRISE_REGISTRATION_NO".to_string()),
+                registration_no: args.registration_no,
+                business_type: None,
+            };
+            let key = args
+                .idempotency_key
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let principal = crate::app::auth::Principal::Admin;
+            let view = registrations::register(&engine, &principal, "admin:cli", args.merchant, input, &key)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            serde_json::json!({
+                "id": view.registration.id,
+                "registrationRequestId": view.registration.registration_request_id,
+                "status": view.status(),
+            })
+        }
         MerchantCommand::RotateWebhookSecret { merchant } => {
             let secret = merchants::rotate_webhook_secret(&engine, merchant).await?;
             serde_json::json!({ "id": merchant, "webhookSecret": secret })
@@ -278,7 +348,8 @@ fn effect_registry(
         public_url,
     );
     jobs::dispute_effects::register(&mut effects, &mut webhooks, engine.clone(), client.clone());
-    jobs::customs_effects::register(&mut effects, &mut webhooks, engine.clone(), client);
+    jobs::customs_effects::register(&mut effects, &mut webhooks, engine.clone(), client.clone());
+    jobs::registration_effects::register(&mut effects, &mut webhooks, engine.clone(), client, public_url);
     jobs::webhooks::register(
         &mut effects,
         engine.clone(),

@@ -74,6 +74,9 @@ pub struct SimulatorArgs {
     /// The share of customs declarations the simulated customs authority rejects.
     #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__CUSTOMS_REJECT_RATE", default_value = "0")]
     customs_reject_rate: f64,
+    /// The share of registrations each reviewing wallet (AlipayHK, GCash) rejects.
+    #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__REGISTRATION_REJECT_RATE", default_value = "0")]
+    registration_reject_rate: f64,
     /// How long a timeout fault hangs.
     #[arg(long, value_parser = duration, env = "PLUSFLOW__SIMULATOR__HANG", default_value = "10s")]
     hang: Duration,
@@ -102,6 +105,7 @@ pub async fn run(args: SimulatorArgs) -> anyhow::Result<ExitCode> {
     config.notify_delay = args.notify_delay;
     config.time_scale = args.time_scale;
     config.customs_reject_rate = args.customs_reject_rate;
+    config.registration_reject_rate = args.registration_reject_rate;
     config.seed = args.seed;
     config.hang = args.hang;
     let simulator = Simulator::new(config, Arc::new(SystemClock));

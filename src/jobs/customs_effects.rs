@@ -248,7 +248,7 @@ impl WebhookBody for CustomsEffects {
             });
             Ok(Announcement {
                 merchant_id: row.merchant_id,
-                payment_id: row.payment_id,
+                subject_id: row.payment_id,
                 announced: format!("CUSTOMS_{}", view.status()),
                 body,
             })

@@ -92,7 +92,7 @@ impl WebhookBody for DisputeEffects {
             });
             Ok(Announcement {
                 merchant_id: dispute.merchant_id,
-                payment_id: dispute.payment_id,
+                subject_id: dispute.payment_id,
                 announced: format!("DISPUTE_{}", view.status()),
                 body,
             })

@@ -8,6 +8,7 @@ mod outcomes;
 pub mod payment_effects;
 pub mod probe;
 pub mod queue;
+pub mod registration_effects;
 pub mod relay;
 pub mod runner;
 pub mod webhook_http;

@@ -405,7 +405,7 @@ impl WebhookBody for PaymentEffects {
                 });
                 return Ok(Announcement {
                     merchant_id: refund.merchant_id,
-                    payment_id: refund.payment_id,
+                    subject_id: refund.payment_id,
                     announced: format!("REFUND_{status}"),
                     body,
                 });
@@ -425,7 +425,7 @@ impl WebhookBody for PaymentEffects {
             });
             Ok(Announcement {
                 merchant_id: payment.merchant_id,
-                payment_id: payment.id,
+                subject_id: payment.id,
                 announced: status.to_string(),
                 body,
             })

@@ -33,8 +33,9 @@ use crate::workflow::EffectName;
 /// What one webhook announces.
 pub struct Announcement {
     pub merchant_id: Uuid,
-    /// The payment the object belongs to (deliveries are recorded by payment).
-    pub payment_id: Uuid,
+    /// What the deliveries are recorded under (`webhook_deliveries.payment_id`): the payment
+    /// the object belongs to, or the object itself when it belongs to none (a registration).
+    pub subject_id: Uuid,
     /// What the delivery record says was announced, e.g. `SUCCEEDED`, `REFUND_FAILED`.
     pub announced: String,
     /// `{"type": ..., "id": <delivery id>, "<object>": {...}}`.
@@ -68,7 +69,7 @@ impl Webhooks {
             .ok_or_else(|| EffectError::Permanent(format!("a {kind} has no webhook")))?;
         let Announcement {
             merchant_id,
-            payment_id,
+            subject_id,
             announced,
             body,
         } = body.announcement(&context).await?;
@@ -121,7 +122,7 @@ impl Webhooks {
         };
         let attempt = webhook_delivery::ActiveModel {
             merchant_id: Set(merchant.id),
-            payment_id: Set(payment_id),
+            payment_id: Set(subject_id),
             status: Set(announced),
             attempt: Set(context.previous_failures as i32 + 1),
             http_status: Set(http_status.map(i32::from)),

@@ -1,13 +1,14 @@
 //! An Alipay+ stand-in speaking the real signed wire protocol, for development, the demo and
 //! tests: pay, consultPayment, inquiryPayment, cancelPayment and refund at `/aps/api/v1/...`,
-//! signed notifications retried on the published schedule, an HTML checkout page, control
-//! routes and a ledger. Chaos (unknown results, timeouts, 5xx, dropped and duplicated
+//! disputes, customs and merchant registration with its wallets' reviews, signed notifications
+//! retried on the published schedule, an HTML checkout page, control routes and a ledger. Chaos (unknown results, timeouts, 5xx, dropped and duplicated
 //! notifications) is drawn from one seeded generator, so a run is reproducible by `--seed`.
 
 mod checkout;
 mod customs;
 pub mod disputes;
 mod notify;
+mod registrations;
 mod state;
 
 use std::net::SocketAddr;
@@ -78,6 +79,8 @@ pub struct SimulatorConfig {
     pub hang: Duration,
     /// The share of declarations customs rejects.
     pub customs_reject_rate: f64,
+    /// The share of registrations each reviewing wallet rejects.
+    pub registration_reject_rate: f64,
 }
 
 impl SimulatorConfig {
@@ -96,6 +99,7 @@ impl SimulatorConfig {
             payment_expiry: Duration::from_secs(600),
             hang: Duration::from_secs(10),
             customs_reject_rate: 0.0,
+            registration_reject_rate: 0.0,
         }
     }
 }
@@ -173,6 +177,7 @@ impl Simulator {
             .route("/aps/api/v1/payments/{api}", post(api))
             .route("/aps/api/v1/disputes/{api}", post(api))
             .route("/aps/api/v1/customs/{api}", post(api))
+            .route("/aps/api/v1/merchants/{api}", post(api))
             .route(
                 "/simulator/payments/{payment_request_id}/disputes",
                 post(raise_dispute),
@@ -321,6 +326,19 @@ impl Simulator {
             "inquireDeclarationRequests" => {
                 let request: InquireDeclarationRequestsRequest = endpoint.verify(path, headers, body)?;
                 serde_json::to_value(customs::inquire(self, request))
+            }
+            "registration" => {
+                let request: RegistrationRequest = endpoint.verify(path, headers, body)?;
+                let id = request.registration_request_id.clone();
+                let (answer, created) = registrations::register(self, request);
+                if created {
+                    tokio::spawn(registrations::review(self.clone(), id));
+                }
+                serde_json::to_value(answer)
+            }
+            "inquiryRegistrationStatus" => {
+                let request: InquiryRegistrationStatusRequest = endpoint.verify(path, headers, body)?;
+                serde_json::to_value(registrations::inquire(self, request))
             }
             _ => {
                 return Err(Refusal {

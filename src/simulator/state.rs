@@ -105,6 +105,7 @@ pub struct Books {
     consult_calls: u32,
     disputes: HashMap<String, super::disputes::SimDispute>,
     pub customs: super::customs::CustomsBooks,
+    pub registrations: super::registrations::RegistrationBooks,
 }
 
 fn fail<T>(code: &str, message: &str, make: impl FnOnce(ResultInfo) -> T) -> T {
@@ -492,6 +493,7 @@ impl Books {
                 .collect(),
             declarations: self.customs.declarations.clone(),
             declaration_inquiries: self.customs.inquiries.clone(),
+            registrations: self.registrations.clone(),
         }
     }
 
@@ -554,6 +556,8 @@ pub struct Ledger {
     pub declarations: BTreeMap<String, super::customs::SimDeclaration>,
     /// Every inquireDeclarationRequests call, with the ids it asked about.
     pub declaration_inquiries: Vec<super::customs::InquiryCall>,
+    /// By registrationRequestId: the registrations taken, each wallet's answer, the calls.
+    pub registrations: BTreeMap<String, super::registrations::SimRegistration>,
 }
 
 #[derive(Debug, Serialize)]

@@ -885,6 +885,23 @@ pub async fn record_unchanged(
     note: &Note,
     inbound: Option<inbound::Model>,
 ) -> Result<(), StoreError> {
+    retry_transient(|| async {
+        let txn = db.begin().await?;
+        record_unchanged_in(&txn, clock, id, note, inbound.clone()).await?;
+        txn.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The body of [`record_unchanged`], for callers that decided in their own transaction.
+pub(crate) async fn record_unchanged_in(
+    txn: &DatabaseTransaction,
+    clock: &dyn Clock,
+    id: Uuid,
+    note: &Note,
+    inbound: Option<inbound::Model>,
+) -> Result<(), StoreError> {
     let entry = HistoryEntry {
         instance_id: id,
         event: note.event,
@@ -900,16 +917,10 @@ pub async fn record_unchanged(
         ),
         at: clock.now(),
     };
-    retry_transient(|| async {
-        let txn = db.begin().await?;
-        if let Some(call) = &inbound {
-            super::inbound::insert(&txn, call.clone()).await?;
-        }
-        entry.append(&txn).await?;
-        txn.commit().await?;
-        Ok(())
-    })
-    .await
+    if let Some(call) = inbound {
+        super::inbound::insert(txn, call).await?;
+    }
+    entry.append(txn).await
 }
 
 /// What an operator does to an instance besides forcing an event (an ordinary event whose actor

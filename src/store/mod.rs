@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod payments;
 mod queries;
 pub mod refunds;
+pub mod registrations;
 
 use std::time::Duration;
 
@@ -58,6 +59,7 @@ macro_rules! of_instance_by_id {
 of_instance_by_id!(
     entity::payment::Model,
     entity::dispute::Model,
+    entity::merchant_registration::Model,
     entity::refund::Model,
     entity::customs_declaration::Model
 );

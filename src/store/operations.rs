@@ -12,9 +12,15 @@ use uuid::Uuid;
 use super::StoreError;
 use super::entity::{instance, outbox};
 
-/// The tables of the objects workflows run (payments, refunds, disputes): each row's id is its
-/// instance's, and it names its merchant.
-const SUBJECT_TABLES: [&str; 4] = ["payments", "refunds", "disputes", "customs_declarations"];
+/// The tables of the objects workflows run (payments, refunds, disputes, declarations,
+/// registrations): each row's id is its instance's, and it names its merchant.
+const SUBJECT_TABLES: [&str; 5] = [
+    "payments",
+    "refunds",
+    "disputes",
+    "customs_declarations",
+    "merchant_registrations",
+];
 
 /// Which instances an operator asks for. Without `state`, only unfinished ones, unless
 /// `needs_attention` asks for the parked ones (finished or not).

@@ -276,7 +276,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Definition, Vec<Problem>> {
 
 /// The workflow files shipped with plusflow, built into the binary: an installed binary runs
 /// anywhere, and a configured folder overrides them.
-const BUILT_IN: [(&str, &str); 5] = [
+const BUILT_IN: [(&str, &str); 6] = [
     (
         "engine_probe.toml",
         include_str!("../../workflows/engine_probe.toml"),
@@ -287,6 +287,10 @@ const BUILT_IN: [(&str, &str); 5] = [
     (
         "customs_declaration.toml",
         include_str!("../../workflows/customs_declaration.toml"),
+    ),
+    (
+        "registration.toml",
+        include_str!("../../workflows/registration.toml"),
     ),
 ];
 

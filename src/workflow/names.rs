@@ -78,6 +78,20 @@ pub enum EventName {
     CustomsRejected,
     /// `customs_declaration`: the merchant changed it (declare again, same request id).
     Redeclared,
+    /// `registration`: Alipay+ took the registration (S); the wallets answer later.
+    RegistrationAccepted,
+    /// `registration`: Alipay+ refused the registration (F).
+    RegistrationRefused,
+    /// `registration`: time to ask inquiryRegistrationStatus (its `nextInquiryAt`).
+    InquiryDue,
+    /// `registration`: inquiryRegistrationStatus said nothing new; ask again later.
+    InquiryAnswered,
+    /// `registration`: a wallet answered (a notification or an inquiry), not every one yet.
+    WalletsAnswered,
+    /// `registration`: every wallet answered and at least one approved.
+    RegistrationCompleted,
+    /// `registration`: every wallet answered and none approved (or Alipay+ cancelled it).
+    RegistrationRejected,
 }
 
 /// Work a transition schedules, executed by a background job after the transaction commits.
@@ -120,6 +134,10 @@ pub enum EffectName {
     /// `customs_declaration`: ask inquireDeclarationRequests, batched with the other
     /// declarations due, until customs decides.
     InquireDeclaration,
+    /// `registration`: call registration (same registrationRequestId on every retry).
+    SubmitRegistration,
+    /// `registration`: ask inquiryRegistrationStatus once (the timer asks again).
+    InquireRegistration,
 }
 
 /// What a state shows to API users.

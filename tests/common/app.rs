@@ -81,6 +81,8 @@ pub struct Setup {
     pub simulator_time_scale: Option<f64>,
     /// The share of customs declarations the simulator's customs authority rejects.
     pub customs_reject_rate: f64,
+    /// The share of registrations each reviewing wallet rejects.
+    pub registration_reject_rate: f64,
     /// A workflow folder other than the shipped one.
     pub workflows: Option<PathBuf>,
     /// Refuse webhooks to loopback and private addresses, as production does (tests' own
@@ -112,6 +114,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
         config.time_scale = scale;
     }
     config.customs_reject_rate = setup.customs_reject_rate;
+    config.registration_reject_rate = setup.registration_reject_rate;
     let simulator = Simulator::new(config, moved_or_system(&setup.simulator_clock));
     let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
     let simulator_base = format!("http://{address}");

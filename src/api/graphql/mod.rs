@@ -10,6 +10,7 @@ pub mod limits;
 mod operations;
 mod reads;
 mod refund_types;
+mod registration_types;
 mod types;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
@@ -29,6 +30,7 @@ use crate::store::entity::instance;
 use customs_types::CustomsDeclaration;
 use dispute_types::Dispute;
 pub use refund_types::*;
+use registration_types::MerchantRegistration;
 pub use types::*;
 
 /// The merchants' fields and the operators' (`operations`), one schema.
@@ -38,6 +40,7 @@ pub struct QueryRoot(
     MerchantQueries,
     dispute_types::DisputeQueries,
     customs_types::CustomsQueries,
+    registration_types::RegistrationQueries,
     operations::OperatorQueries,
 );
 
@@ -47,6 +50,7 @@ pub struct MutationRoot(
     MerchantMutations,
     dispute_types::DisputeMutations,
     customs_types::CustomsMutations,
+    registration_types::RegistrationMutations,
     operations::OperatorMutations,
 );
 
@@ -113,6 +117,8 @@ fn graphql_error(error: AppError) -> async_graphql::Error {
         AppError::DeclarationExceedsDeclarable { .. } => {
             coded("DECLARATION_EXCEEDS_DECLARABLE", error.to_string())
         }
+        AppError::RegistrationTooSoon(_) => coded("REGISTRATION_TOO_SOON", error.to_string()),
+        AppError::MerchantNotRegistered => coded("MERCHANT_NOT_REGISTERED", error.to_string()),
         AppError::Unavailable(cause) => internal(cause),
     }
 }
@@ -390,6 +396,20 @@ impl SubscriptionRoot {
         Ok(watch(ctx, &id, get, |view| &view.instance)
             .await?
             .map(CustomsDeclaration::from))
+    }
+
+    /// The registration now, then every change (each wallet's answer), until it is final.
+    async fn registration_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<impl Stream<Item = MerchantRegistration>> {
+        let get = |engine: Engine, principal: Principal, id| async move {
+            crate::app::registrations::get_registration(&engine, &principal, id).await
+        };
+        Ok(watch(ctx, &id, get, |view| &view.instance)
+            .await?
+            .map(MerchantRegistration))
     }
 }
 

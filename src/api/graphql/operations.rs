@@ -16,7 +16,7 @@ use crate::store::OperatorAction;
 use crate::store::operations::{Cursor, WorkflowFilter as Filter};
 
 /// The operator making the request; FORBIDDEN for a merchant, UNAUTHENTICATED for nobody.
-fn operator<'a>(ctx: &Context<'a>) -> Result<&'a Operator> {
+pub(super) fn operator<'a>(ctx: &Context<'a>) -> Result<&'a Operator> {
     match super::principal(ctx)? {
         Principal::Admin => Ok(ctx
             .data_opt::<Operator>()

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod inbound;
 pub mod instance;
 pub mod merchant;
+pub mod merchant_registration;
 pub mod outbox;
 pub mod payment;
 pub mod refund;

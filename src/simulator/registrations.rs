@@ -1,0 +1,325 @@
+//! Merchant registration, as Alipay+ and its wallets (MPPs) run it (ALIPAYPLUS.md 4):
+//! `registration` checks Alipay+'s rules (known product codes, a display name for the cashier
+//! and agreement products; idempotent by registrationRequestId: the same request again is the
+//! same answer and adds nothing, another one with that id is REPEAT_REQ_INCONSISTENT; a new
+//! registration of a merchant only 30 minutes after its previous one). Each of [`WALLETS`]
+//! answers on its own time (scaled by `time_scale`): AlipayCN in reporting mode approves on
+//! delivery; AlipayHK and GCash review (approval mode): AlipayHK rejects a merchant without a
+//! website to review, and either rejects any other at `registration_reject_rate`. As each one
+//! answers, a signed notifyRegistrationStatus carrying every wallet's status goes to the
+//! `registrationNotifyUrl`, re-sent on the notification schedule until acknowledged (chaos
+//! applies). `inquiryRegistrationStatus` answers by registrationRequestId or merchant.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Simulator;
+use super::notify::{Delivery, deliver_until_acknowledged};
+use super::state::only_result;
+use crate::alipayplus::wire::*;
+
+/// Whether a wallet approves on delivery or reviews first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Reporting,
+    Approval,
+}
+
+/// The wallets a merchant is registered to, and when each answers at time scale 1.
+pub const WALLETS: [(&str, Duration); 3] = [
+    ("ALIPAY_CN", Duration::from_secs(10)),
+    ("ALIPAY_HK", Duration::from_secs(30)),
+    ("GCASH", Duration::from_secs(60)),
+];
+
+fn mode(wallet: &str) -> Mode {
+    if wallet == "ALIPAY_CN" {
+        Mode::Reporting
+    } else {
+        Mode::Approval
+    }
+}
+
+/// UNCONFIRMED: the digest names no code for an update within 30 minutes; the generic F code.
+const TOO_SOON_CODE: &str = "PROCESS_FAIL";
+
+/// One wallet's part of a registration.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimWallet {
+    pub psp_name: String,
+    /// PENDING until it answers, then APPROVED or REJECTED.
+    pub status: String,
+    pub rejection_reason: Option<String>,
+    /// What it will answer, decided when the registration was taken.
+    #[serde(skip)]
+    decision: (String, Option<String>),
+}
+
+/// A registration Alipay+ took.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimRegistration {
+    pub reference_merchant_id: String,
+    pub product_codes: Vec<String>,
+    /// registration calls with this id (the same request again counts again, adds nothing).
+    pub registration_calls: u32,
+    pub wallets: Vec<SimWallet>,
+    pub inquiries: u32,
+    pub notifications_sent: u32,
+    pub notifications_dropped: u32,
+    pub notifications_acknowledged: u32,
+    #[serde(skip)]
+    request: RegistrationRequest,
+    #[serde(skip)]
+    registered_at: DateTime<Utc>,
+}
+
+impl SimRegistration {
+    /// COMPLETED once every wallet answered, PENDING before.
+    fn collective(&self) -> &'static str {
+        if self.wallets.iter().all(|w| w.status != "PENDING") {
+            "COMPLETED"
+        } else {
+            "PENDING"
+        }
+    }
+
+    fn results(&self) -> Vec<PspRegistrationResult> {
+        self.wallets
+            .iter()
+            .map(|wallet| PspRegistrationResult {
+                product_codes: Some(self.product_codes.clone()),
+                psp_name: wallet.psp_name.clone(),
+                registration_result: RegistrationResult {
+                    registration_status: wallet.status.clone(),
+                    rejection_reason: wallet.rejection_reason.clone(),
+                },
+            })
+            .collect()
+    }
+}
+
+/// The registration side of the ledger, by registrationRequestId.
+pub type RegistrationBooks = BTreeMap<String, SimRegistration>;
+
+fn refused(code: &str, message: &str) -> ResultResponse {
+    only_result(ResultInfo::new(ResultStatus::F, code, message))
+}
+
+/// What each wallet will answer about `request`.
+fn decisions(simulator: &Simulator, request: &RegistrationRequest) -> Vec<SimWallet> {
+    let has_website = request
+        .merchant_info
+        .websites
+        .as_ref()
+        .is_some_and(|websites| !websites.is_empty());
+    WALLETS
+        .iter()
+        .map(|(wallet, _)| {
+            let rejection = match mode(wallet) {
+                Mode::Reporting => None,
+                Mode::Approval if *wallet == "ALIPAY_HK" && !has_website => {
+                    Some("no website to review the merchant's business")
+                }
+                Mode::Approval => simulator
+                    .chance(simulator.shared.config.registration_reject_rate)
+                    .then_some("the merchant's business information could not be verified"),
+            };
+            let decision = match rejection {
+                Some(reason) => ("REJECTED".to_string(), Some(reason.to_string())),
+                None => ("APPROVED".to_string(), None),
+            };
+            SimWallet {
+                psp_name: wallet.to_string(),
+                status: "PENDING".into(),
+                rejection_reason: None,
+                decision,
+            }
+        })
+        .collect()
+}
+
+/// registration: the answer, and whether the registration is new (then its wallets start).
+pub fn register(simulator: &Simulator, request: RegistrationRequest) -> (ResultResponse, bool) {
+    let now = simulator.shared.clock.now();
+    let mut books = simulator.books();
+    let id = request.registration_request_id.clone();
+    if let Some(earlier) = books.registrations.get_mut(&id) {
+        if earlier.request != request {
+            return (
+                refused(
+                    "REPEAT_REQ_INCONSISTENT",
+                    "another registration was made with this registrationRequestId",
+                ),
+                false,
+            );
+        }
+        earlier.registration_calls += 1;
+        return (
+            ResultResponse {
+                result: ResultInfo::success(),
+            },
+            false,
+        );
+    }
+    if id.is_empty() || id.len() > 64 {
+        return (
+            refused("PARAM_ILLEGAL", "registrationRequestId: 1 to 64 characters"),
+            false,
+        );
+    }
+    let known = ["CASHIER_PAYMENT", "AGREEMENT_PAYMENT", "IN_STORE_PAYMENT"];
+    if request.product_codes.is_empty() || request.product_codes.iter().any(|c| !known.contains(&c.as_str()))
+    {
+        return (refused("PARAM_ILLEGAL", "productCodes: unknown or none"), false);
+    }
+    let needs_display_name = request
+        .product_codes
+        .iter()
+        .any(|c| c == "CASHIER_PAYMENT" || c == "AGREEMENT_PAYMENT");
+    if needs_display_name && request.merchant_info.merchant_display_name.is_none() {
+        return (
+            refused(
+                "PARAM_ILLEGAL",
+                "merchantDisplayName is required for this product",
+            ),
+            false,
+        );
+    }
+    let merchant = &request.merchant_info.reference_merchant_id;
+    let previous = books
+        .registrations
+        .values()
+        .filter(|r| &r.reference_merchant_id == merchant)
+        .map(|r| r.registered_at)
+        .max();
+    if previous.is_some_and(|at| now - at <= chrono::Duration::minutes(30)) {
+        return (
+            refused(
+                TOO_SOON_CODE,
+                "the previous registration of this merchant is under 30 minutes old",
+            ),
+            false,
+        );
+    }
+    let wallets = decisions(simulator, &request);
+    books.registrations.insert(
+        id,
+        SimRegistration {
+            reference_merchant_id: merchant.clone(),
+            product_codes: request.product_codes.clone(),
+            registration_calls: 1,
+            wallets,
+            inquiries: 0,
+            notifications_sent: 0,
+            notifications_dropped: 0,
+            notifications_acknowledged: 0,
+            request,
+            registered_at: now,
+        },
+    );
+    (
+        ResultResponse {
+            result: ResultInfo::success(),
+        },
+        true,
+    )
+}
+
+/// The wallets of registration `id` answer one after the other; each answer is notified.
+pub async fn review(simulator: Simulator, id: String) {
+    let scale = simulator.shared.config.time_scale;
+    let mut waited = Duration::ZERO;
+    for (wallet, after) in WALLETS {
+        tokio::time::sleep(after.saturating_sub(waited).mul_f64(scale)).await;
+        waited = after;
+        let notification = {
+            let mut books = simulator.books();
+            let Some(registration) = books.registrations.get_mut(&id) else {
+                return;
+            };
+            if let Some(answering) = registration.wallets.iter_mut().find(|w| w.psp_name == wallet) {
+                answering.status = answering.decision.0.clone();
+                answering.rejection_reason = answering.decision.1.clone();
+            }
+            registration.request.registration_notify_url.clone().map(|url| {
+                let body = NotifyRegistrationStatusRequest {
+                    reference_merchant_id: registration.reference_merchant_id.clone(),
+                    reference_store_id: None,
+                    registration_request_id: Some(id.clone()),
+                    registration_result: RegistrationResult {
+                        registration_status: registration.collective().into(),
+                        rejection_reason: None,
+                    },
+                    psp_registration_result_list: Some(registration.results()),
+                };
+                (url, serde_json::to_vec(&body).expect("wire types serialise"))
+            })
+        };
+        if let Some(notification) = notification {
+            tokio::spawn(notify(simulator.clone(), id.clone(), notification));
+        }
+    }
+}
+
+/// Sends one notification of registration `id` until acknowledged.
+async fn notify(simulator: Simulator, id: String, notification: (String, Vec<u8>)) {
+    deliver_until_acknowledged(
+        &simulator,
+        || Some(notification.clone()),
+        |delivery| {
+            if let Some(registration) = simulator.books().registrations.get_mut(&id) {
+                match delivery {
+                    Delivery::Dropped => registration.notifications_dropped += 1,
+                    Delivery::Sent => registration.notifications_sent += 1,
+                    Delivery::Acknowledged => registration.notifications_acknowledged += 1,
+                    Delivery::Exhausted => {}
+                }
+            }
+        },
+    )
+    .await;
+}
+
+/// inquiryRegistrationStatus.
+pub fn inquire(
+    simulator: &Simulator,
+    request: InquiryRegistrationStatusRequest,
+) -> InquiryRegistrationStatusResponse {
+    let mut books = simulator.books();
+    let found = match (&request.registration_request_id, &request.reference_merchant_id) {
+        (Some(id), _) => books.registrations.get_mut(id),
+        (None, Some(merchant)) => books
+            .registrations
+            .values_mut()
+            .filter(|r| &r.reference_merchant_id == merchant)
+            .max_by_key(|r| r.registered_at),
+        (None, None) => {
+            return only_result(ResultInfo::new(
+                ResultStatus::F,
+                "PARAM_ILLEGAL",
+                "registrationRequestId or referenceMerchantId is required",
+            ));
+        }
+    };
+    let Some(registration) = found else {
+        return only_result(ResultInfo::new(
+            ResultStatus::F,
+            "RECORD_NOT_FOUND",
+            "no such registration",
+        ));
+    };
+    registration.inquiries += 1;
+    InquiryRegistrationStatusResponse {
+        result: ResultInfo::success(),
+        registration_result: Some(RegistrationResult {
+            registration_status: registration.collective().into(),
+            rejection_reason: None,
+        }),
+        psp_registration_result_list: Some(registration.results()),
+    }
+}

@@ -1,0 +1,41 @@
+//! `merchant_registrations`: a registration of a merchant with Alipay+ and its wallets (MPPs);
+//! its id is its `registration` instance's, and each wallet's answer is in that instance's data.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "merchant_registrations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Ours, sent to Alipay+ (idempotent there: the same id on every retry).
+    pub registration_request_id: String,
+    pub merchant_id: Uuid,
+    /// The merchant as Alipay+ knows it (`merchantInfo.referenceMerchantId`): the key of its
+    /// 30-minute update rule.
+    pub reference_merchant_id: String,
+    /// `CASHIER_PAYMENT`, `AGREEMENT_PAYMENT`, `IN_STORE_PAYMENT` (a JSON array).
+    pub product_codes: Json,
+    /// `merchantInfo` as sent to Alipay+.
+    pub request: Json,
+    pub created_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    /// The registration's workflow instance (same id).
+    #[sea_orm(
+        belongs_to = "super::instance::Entity",
+        from = "Column::Id",
+        to = "super::instance::Column::Id"
+    )]
+    Instance,
+}
+
+impl Related<super::instance::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Instance.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
