@@ -17,6 +17,7 @@ mod m0009_operations;
 mod m0010_disputes;
 mod m0011_customs_declarations;
 mod m0012_merchant_registrations;
+mod m0013_reconciliation;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_disputes::Migration),
             Box::new(m0011_customs_declarations::Migration),
             Box::new(m0012_merchant_registrations::Migration),
+            Box::new(m0013_reconciliation::Migration),
         ]
     }
 }

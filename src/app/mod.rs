@@ -12,6 +12,7 @@ pub mod money;
 pub mod operations;
 pub mod payment_methods;
 pub mod payments;
+pub mod reconciliation;
 pub mod refunds;
 pub mod registrations;
 

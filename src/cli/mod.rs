@@ -6,6 +6,7 @@ pub mod alipayplus;
 mod bench;
 mod bench_stuck;
 mod demo;
+mod reconcile;
 mod simulator;
 mod workflows;
 
@@ -71,6 +72,15 @@ pub enum Command {
     /// Benchmarks on the configured backend.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Reconcile Alipay+'s report files in a folder against our records.
+    Reconcile {
+        /// The folder of one day's files (named YYYYMMDD, or say the date).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The clearing day (UTC+8) the files report, YYYYMMDD.
+        #[arg(long)]
+        date: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +234,7 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
         }
         Command::Demo(args) => demo::run(config, args).await,
         Command::Bench(command) => bench::run(config, command).await,
+        Command::Reconcile { dir, date } => reconcile::run(&config, dir, date).await,
         Command::Workflows(_) | Command::Simulator(_) | Command::Schema => {
             unreachable!("run without the service configuration")
         }

@@ -23,8 +23,33 @@ fn probability(text: &str) -> Result<f64, String> {
     }
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub enum SimulatorCommand {
+    /// Writes the four report files of a clearing day from a running simulator's ledger.
+    Reports(ReportsArgs),
+}
+
 #[derive(Debug, clap::Args)]
+pub struct ReportsArgs {
+    /// The running simulator, e.g. http://127.0.0.1:9090.
+    #[arg(long)]
+    from: String,
+    /// The clearing day (UTC+8), YYYYMMDD.
+    #[arg(long)]
+    date: String,
+    /// The folder the files are written to (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Puts one discrepancy of this kind into the files (repeatable; for tests).
+    #[arg(long, value_enum)]
+    inject: Vec<crate::simulator::reports::Injection>,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct SimulatorArgs {
+    #[command(subcommand)]
+    command: Option<SimulatorCommand>,
     /// Listen port (0 = pick one; the address is printed).
     #[arg(long, env = "PLUSFLOW__SIMULATOR__PORT", default_value_t = 9090)]
     port: u16,
@@ -39,7 +64,7 @@ pub struct SimulatorArgs {
     client_id: String,
     /// The ACQP's public key (PEM): requests are verified with it.
     #[arg(long, env = "PLUSFLOW__SIMULATOR__ACQP_PUBLIC_KEY")]
-    acqp_public_key: PathBuf,
+    acqp_public_key: Option<PathBuf>,
     /// The simulator's private key (PEM); generated if absent, its public half printed.
     #[arg(long, env = "PLUSFLOW__SIMULATOR__PRIVATE_KEY")]
     private_key: Option<PathBuf>,
@@ -83,10 +108,14 @@ pub struct SimulatorArgs {
 }
 
 pub async fn run(args: SimulatorArgs) -> anyhow::Result<ExitCode> {
-    let acqp_keys = VerifyingKeys::single(
-        VerifyingKeys::read_pem(&args.acqp_public_key)?,
-        &args.acqp_key_version,
-    );
+    if let Some(SimulatorCommand::Reports(reports)) = args.command {
+        return write_reports(reports).await;
+    }
+    let acqp_public_key = args
+        .acqp_public_key
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("--acqp-public-key is required to serve"))?;
+    let acqp_keys = VerifyingKeys::single(VerifyingKeys::read_pem(acqp_public_key)?, &args.acqp_key_version);
     let (signing_key, generated) = match &args.private_key {
         Some(path) => (SigningKey::from_pem_file(path, &args.key_version)?, false),
         None => (SigningKey::generate(&args.key_version), true),
@@ -120,5 +149,23 @@ pub async fn run(args: SimulatorArgs) -> anyhow::Result<ExitCode> {
         _ = tokio::signal::ctrl_c() => {}
         _ = task => {}
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `plusflow simulator reports`: the files of a day, from the ledger of the simulator at `from`.
+async fn write_reports(args: ReportsArgs) -> anyhow::Result<ExitCode> {
+    let ledger: crate::simulator::reports::LedgerFacts =
+        reqwest::get(format!("{}/simulator/ledger", args.from.trim_end_matches('/')))
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+    std::fs::create_dir_all(&args.out)?;
+    let written = crate::simulator::reports::write(&ledger, &args.date, &args.out, &args.inject)?;
+    let files: Vec<String> = written
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(str::to_string))
+        .collect();
+    println!("{}", serde_json::json!({ "date": args.date, "files": files }));
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ mod customs;
 pub mod disputes;
 mod notify;
 mod registrations;
+pub mod reports;
 mod state;
 
 use std::net::SocketAddr;
@@ -200,7 +201,9 @@ impl Simulator {
     }
 
     pub fn ledger(&self) -> Ledger {
-        self.books().ledger()
+        let mut ledger = self.books().ledger();
+        ledger.participant_id = self.shared.config.client_id.clone();
+        ledger
     }
 
     /// The customer acted on `payment_request_id`; a final payment is then notified.

@@ -455,6 +455,8 @@ impl Books {
             .map(|(id, p)| {
                 let entry = LedgerPayment {
                     payment_id: p.payment_id.clone(),
+                    paid_at: p.paid_at,
+                    wallet: p.wallet.clone(),
                     status: p.status.clone(),
                     failure_code: p.failure_code.clone(),
                     amount: p.request.payment_amount.clone(),
@@ -474,6 +476,8 @@ impl Books {
             .iter()
             .map(|(id, r)| {
                 let entry = LedgerRefund {
+                    refund_id: r.answer.refund_id.clone(),
+                    refund_time: r.answer.refund_time.clone(),
                     payment_request_id: r.request.payment_request_id.clone(),
                     amount: r.request.refund_amount.clone(),
                     result_status: r.answer.result.result_status,
@@ -483,6 +487,7 @@ impl Books {
             })
             .collect();
         Ledger {
+            participant_id: String::new(),
             payments,
             refunds,
             consult_calls: self.consult_calls,
@@ -546,6 +551,8 @@ fn payment_result(payment: &SimPayment) -> ResultInfo {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ledger {
+    /// The ACQP's id at Alipay+ (its client id), as the report files name it.
+    pub participant_id: String,
     pub payments: BTreeMap<String, LedgerPayment>,
     pub refunds: BTreeMap<String, LedgerRefund>,
     /// consultPayment calls answered.
@@ -564,6 +571,10 @@ pub struct Ledger {
 #[serde(rename_all = "camelCase")]
 pub struct LedgerPayment {
     pub payment_id: String,
+    /// When the customer paid (Alipay+'s transaction time), if it succeeded.
+    pub paid_at: Option<DateTime<Utc>>,
+    /// The wallet the customer paid with.
+    pub wallet: String,
     pub status: PaymentStatus,
     pub failure_code: Option<String>,
     pub amount: Amount,
@@ -579,6 +590,9 @@ pub struct LedgerPayment {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LedgerRefund {
+    /// Alipay+'s refundId and time, when it succeeded.
+    pub refund_id: Option<String>,
+    pub refund_time: Option<String>,
     pub payment_request_id: Option<String>,
     pub amount: Amount,
     pub result_status: ResultStatus,

@@ -22,6 +22,7 @@ pub mod operations;
 pub mod outbox;
 pub mod payments;
 mod queries;
+pub mod reconciliation;
 pub mod refunds;
 pub mod registrations;
 

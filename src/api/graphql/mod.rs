@@ -9,6 +9,7 @@ mod dispute_types;
 pub mod limits;
 mod operations;
 mod reads;
+mod reconciliation_types;
 mod refund_types;
 mod registration_types;
 mod types;
@@ -41,6 +42,7 @@ pub struct QueryRoot(
     dispute_types::DisputeQueries,
     customs_types::CustomsQueries,
     registration_types::RegistrationQueries,
+    reconciliation_types::ReconciliationQueries,
     operations::OperatorQueries,
 );
 

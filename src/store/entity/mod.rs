@@ -12,6 +12,8 @@ pub mod merchant;
 pub mod merchant_registration;
 pub mod outbox;
 pub mod payment;
+pub mod reconciliation_discrepancy;
+pub mod reconciliation_run;
 pub mod refund;
 pub mod service_mark;
 pub mod webhook_delivery;

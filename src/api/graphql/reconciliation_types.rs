@@ -1,0 +1,221 @@
+//! GraphQL of reconciliation (operators only): the runs, newest first, and each run's
+//! discrepancies, both as Relay connections.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::operations::operator;
+use super::{engine, graphql_error, principal};
+use crate::app::errors::AppError;
+use crate::app::reconciliation as recon;
+use crate::store::entity::{reconciliation_discrepancy, reconciliation_run};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DiscrepancyKind {
+    /// A report row no payment or refund of ours has.
+    MissingInPlusflow,
+    /// A payment or refund of ours that succeeded in the cycle, not in the report.
+    MissingInReport,
+    AmountMismatch,
+    CurrencyMismatch,
+    /// In the report as succeeded, not succeeded here (its inquiry is started if it is not final).
+    StatusMismatch,
+    DuplicateInReport,
+    /// Fee lines that do not add up to their summary, or charge a transaction not in the report.
+    FeeMismatch,
+    /// A file's totals (summary, settlement) that differ from its rows.
+    TotalsMismatch,
+    /// A row that could not be read (its file and line say where).
+    MalformedRow,
+}
+
+impl DiscrepancyKind {
+    fn name(self) -> &'static str {
+        recon::KINDS[self as usize]
+    }
+
+    fn of(name: &str) -> DiscrepancyKind {
+        use DiscrepancyKind::*;
+        let all = [
+            MissingInPlusflow,
+            MissingInReport,
+            AmountMismatch,
+            CurrencyMismatch,
+            StatusMismatch,
+            DuplicateInReport,
+            FeeMismatch,
+            TotalsMismatch,
+            MalformedRow,
+        ];
+        all.into_iter()
+            .find(|kind| kind.name() == name)
+            .unwrap_or(MalformedRow)
+    }
+}
+
+/// What a run found that does not agree.
+#[derive(SimpleObject)]
+pub struct Discrepancy {
+    pub kind: DiscrepancyKind,
+    /// The paymentRequestId / refundRequestId concerned, or the file.
+    pub reference: String,
+    pub ours: Option<String>,
+    pub theirs: Option<String>,
+    pub detail: String,
+    pub file: Option<String>,
+    pub line: Option<i64>,
+}
+
+impl From<reconciliation_discrepancy::Model> for Discrepancy {
+    fn from(row: reconciliation_discrepancy::Model) -> Self {
+        Discrepancy {
+            kind: DiscrepancyKind::of(&row.kind),
+            reference: row.reference,
+            ours: row.ours,
+            theirs: row.theirs,
+            detail: row.detail,
+            file: row.file,
+            line: row.line,
+        }
+    }
+}
+
+/// One reconciliation of a report date and settlement agreement.
+pub struct ReconciliationRun(reconciliation_run::Model);
+
+#[Object]
+impl ReconciliationRun {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The clearing day (UTC+8), YYYYMMDD.
+    async fn report_date(&self) -> &str {
+        &self.0.report_date
+    }
+    async fn agreement_id(&self) -> &str {
+        &self.0.agreement_id
+    }
+    async fn settlement_currency(&self) -> &str {
+        &self.0.settlement_currency
+    }
+    /// The files reconciled, by name.
+    async fn files(&self) -> Vec<String> {
+        self.0
+            .files
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|file| file["name"].as_str().map(str::to_string))
+            .collect()
+    }
+    /// RUNNING, RECONCILED (no discrepancy) or DISCREPANCIES.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn rows_read(&self) -> i64 {
+        self.0.rows_read
+    }
+    async fn matched(&self) -> i64 {
+        self.0.matched
+    }
+    async fn discrepancy_count(&self) -> i64 {
+        self.0.discrepancy_count
+    }
+    /// The run of earlier files for the same date and agreement that this one replaces.
+    async fn supersedes(&self) -> Option<ID> {
+        self.0.supersedes.map(|id| ID(id.to_string()))
+    }
+    async fn superseded_by(&self) -> Option<ID> {
+        self.0.superseded_by.map(|id| ID(id.to_string()))
+    }
+    /// What changed from the run it supersedes.
+    async fn changes(&self) -> Option<&str> {
+        self.0.changes.as_deref()
+    }
+    async fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    async fn discrepancies(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        kind: Option<DiscrepancyKind>,
+    ) -> Result<Connection<String, Discrepancy, EmptyFields, EmptyFields>> {
+        let after_id = match &after {
+            Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
+                graphql_error(AppError::Validation {
+                    field: "after".into(),
+                    message: "is not a cursor of this list".into(),
+                })
+            })?),
+            None => None,
+        };
+        let (rows, more) = recon::discrepancies(
+            engine(ctx),
+            self.0.id,
+            kind.map(DiscrepancyKind::name),
+            first,
+            after_id,
+        )
+        .await
+        .map_err(graphql_error)?;
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|row| Edge::new(row.id.to_string(), Discrepancy::from(row))),
+        );
+        Ok(connection)
+    }
+}
+
+/// The operators' reconciliation queries (merged into `Query`).
+#[derive(Default)]
+pub struct ReconciliationQueries;
+
+#[Object]
+impl ReconciliationQueries {
+    /// Reconciliation runs, newest first (Relay connection, `first` at most 100).
+    async fn reconciliation_runs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, ReconciliationRun, EmptyFields, EmptyFields>> {
+        operator(ctx)?;
+        let after_id = match &after {
+            Some(cursor) => Some(uuid::Uuid::parse_str(cursor).map_err(|_| {
+                graphql_error(AppError::Validation {
+                    field: "after".into(),
+                    message: "is not a cursor of this list".into(),
+                })
+            })?),
+            None => None,
+        };
+        let (runs, more) = recon::runs(engine(ctx), principal(ctx)?, first, after_id)
+            .await
+            .map_err(graphql_error)?;
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(
+            runs.into_iter()
+                .map(|run| Edge::new(run.id.to_string(), ReconciliationRun(run))),
+        );
+        Ok(connection)
+    }
+
+    async fn reconciliation_run(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ReconciliationRun>> {
+        operator(ctx)?;
+        let Ok(id) = uuid::Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        match recon::run(engine(ctx), principal(ctx)?, id).await {
+            Ok(run) => Ok(Some(ReconciliationRun(run))),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(graphql_error(e)),
+        }
+    }
+}

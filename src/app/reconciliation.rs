@@ -1,0 +1,832 @@
+//! Reconciliation of Alipay+'s report files (ALIPAYPLUS.md 7) against our records: a run per
+//! report date (the clearing day, UTC+8) and settlement agreement, persisted with every
+//! discrepancy found, so an operator can prove the books agree or see where they do not.
+//!
+//! * The same files again are the same run (SHA-256 over their names and contents); other files
+//!   for the same date and agreement (a corrected one) make a new run that supersedes the
+//!   earlier, with what changed recorded.
+//! * Every transaction row is matched to our payment or refund by its request id
+//!   (`transactionRequestId`), read a batch at a time: not ours (MISSING_IN_PLUSFLOW), another
+//!   currency or amount (CURRENCY_MISMATCH, AMOUNT_MISMATCH), not succeeded here
+//!   (STATUS_MISMATCH), twice in the report (DUPLICATE_IN_REPORT). A row for a payment or refund
+//!   that is not final here starts its inquiry now, through its workflow (the operators' retry:
+//!   its pending effects run at once, recorded in its history), never by writing its state.
+//! * Every succeeded payment and refund of the cycle that the report lacks: MISSING_IN_REPORT.
+//!   UNCONFIRMED: our time of a success is when plusflow learnt it (its instance entered
+//!   `succeeded`), Alipay+'s is the payment's; one learnt just after midnight (UTC+8) of a
+//!   payment just before is looked for in the wrong day.
+//! * The files' own arithmetic: the transaction summary section, the summary file (per type,
+//!   with its direction) and the settlement (transactions less fees, per clearing batch and in
+//!   all) against the items (TOTALS_MISMATCH); fee lines against their summary and against the
+//!   items they charge (FEE_MISMATCH).
+//! * A row that cannot be read is a MALFORMED_ROW discrepancy with its file and line.
+//!
+//! Memory stays flat: rows are read one at a time, compared a batch at a time, and what is kept
+//! per row is the set of request ids seen (16 bytes each for ours).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Engine;
+use super::auth::Principal;
+use super::errors::AppError;
+use crate::alipayplus::reports::{self, Record, ReportKind, ReportName, TransactionItem, TransactionType};
+use crate::store::entity::{reconciliation_discrepancy as discrepancy, reconciliation_run as run};
+use crate::store::reconciliation::{self as rows, OurRecord, SUCCEEDED};
+use crate::store::{self, OperatorAction};
+
+/// The kinds of discrepancy, as the API names them.
+pub const KINDS: [&str; 9] = [
+    "MISSING_IN_PLUSFLOW",
+    "MISSING_IN_REPORT",
+    "AMOUNT_MISMATCH",
+    "CURRENCY_MISMATCH",
+    "STATUS_MISMATCH",
+    "DUPLICATE_IN_REPORT",
+    "FEE_MISMATCH",
+    "TOTALS_MISMATCH",
+    "MALFORMED_ROW",
+];
+
+/// Rows compared with our records per query.
+const BATCH: usize = 5_000;
+/// Discrepancies written per insert.
+const WRITE_BATCH: usize = 500;
+
+/// The report files of one date and agreement.
+#[derive(Debug, Clone)]
+pub struct ReportSet {
+    /// The clearing day, YYYYMMDD.
+    pub report_date: String,
+    pub agreement_id: String,
+    pub settlement_currency: String,
+    /// In name order.
+    pub files: Vec<(ReportName, PathBuf)>,
+}
+
+/// The report sets in `dir` for `report_date`, one per agreement (files that are not reports
+/// are left alone).
+pub fn report_sets(dir: &Path, report_date: &str) -> Result<Vec<ReportSet>, AppError> {
+    parse_report_date(report_date)?;
+    let entries = std::fs::read_dir(dir).map_err(|e| AppError::Validation {
+        field: "dir".into(),
+        message: format!("{}: {e}", dir.display()),
+    })?;
+    let mut sets: BTreeMap<(String, String), Vec<(ReportName, PathBuf)>> = BTreeMap::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(ReportName::parse)
+        else {
+            continue;
+        };
+        sets.entry((name.agreement_id.clone(), name.settlement_currency.clone()))
+            .or_default()
+            .push((name, path));
+    }
+    Ok(sets
+        .into_iter()
+        .map(|((agreement_id, settlement_currency), mut files)| {
+            files.sort_by_key(|(name, _)| name.file_name());
+            ReportSet {
+                report_date: report_date.to_string(),
+                agreement_id,
+                settlement_currency,
+                files,
+            }
+        })
+        .collect())
+}
+
+/// The clearing cycle of a report date: `[00:00, 24:00)` UTC+8.
+pub fn clearing_cycle(report_date: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
+    let day = parse_report_date(report_date)?;
+    let utc8 = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let start = utc8
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
+        .single()
+        .expect("a fixed offset has no gaps")
+        .with_timezone(&Utc);
+    Ok((start, start + chrono::Duration::days(1)))
+}
+
+fn parse_report_date(report_date: &str) -> Result<NaiveDate, AppError> {
+    NaiveDate::parse_from_str(report_date, "%Y%m%d").map_err(|_| AppError::Validation {
+        field: "date".into(),
+        message: format!("'{report_date}' is not a date YYYYMMDD"),
+    })
+}
+
+/// A request id as the run keeps it: ours in 16 bytes, anything else as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Seen {
+    Ours(u128),
+    Other(String),
+}
+
+impl Seen {
+    fn of(request_id: &str) -> Seen {
+        let hex = request_id
+            .strip_prefix("pfr_")
+            .or_else(|| request_id.strip_prefix("pf_"));
+        match hex
+            .filter(|h| h.len() == 32)
+            .and_then(|h| u128::from_str_radix(h, 16).ok())
+        {
+            Some(value) => Seen::Ours(value),
+            None => Seen::Other(request_id.to_string()),
+        }
+    }
+}
+
+/// What a finished run came to.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub run: run::Model,
+    /// These files were reconciled before: the earlier run, unchanged.
+    pub again: bool,
+    /// Payments and refunds whose inquiry the run started.
+    pub inquiries_started: usize,
+}
+
+/// One run in the making.
+struct Run<'a> {
+    engine: &'a Engine,
+    id: Uuid,
+    found: Vec<discrepancy::Model>,
+    discrepancies: i64,
+    rows_read: i64,
+    matched: i64,
+    /// Request ids seen in the transaction rows, with the file and line of the first.
+    seen: HashMap<Seen, (u32, u64)>,
+    file_names: Vec<String>,
+    pending: Vec<(TransactionItem, u32)>,
+    /// Per type: rows and the sum of their (signed) amounts.
+    items: HashMap<TransactionType, (u64, i64)>,
+    fee_total: i64,
+    fee_count: u64,
+    /// The files' own totals, checked once every row is read.
+    stated: Vec<(Stated, u32)>,
+    /// Payments and refunds not final here that the report has.
+    not_final: Vec<Uuid>,
+}
+
+impl<'a> Run<'a> {
+    async fn discrepancy(
+        &mut self,
+        kind: &str,
+        reference: &str,
+        (ours, theirs): (Option<String>, Option<String>),
+        detail: String,
+        at: Option<(u32, u64)>,
+    ) -> Result<(), AppError> {
+        self.found.push(discrepancy::Model {
+            id: 0,
+            run_id: self.id,
+            kind: kind.to_string(),
+            reference: reference.chars().take(128).collect(),
+            ours,
+            theirs,
+            detail,
+            file: at.map(|(file, _)| self.file_names[file as usize].clone()),
+            line: at.map(|(_, line)| line as i64),
+        });
+        self.discrepancies += 1;
+        if self.found.len() >= WRITE_BATCH {
+            self.flush_found().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_found(&mut self) -> Result<(), AppError> {
+        let batch = std::mem::take(&mut self.found);
+        rows::insert_discrepancies(&self.engine.db, batch).await?;
+        Ok(())
+    }
+
+    /// Takes one transaction row: a duplicate is reported at once, the rest compared in batches.
+    async fn item(&mut self, item: TransactionItem, file: u32) -> Result<(), AppError> {
+        self.rows_read += 1;
+        let totals = self.items.entry(item.transaction_type).or_default();
+        totals.0 += 1;
+        totals.1 += item.amount;
+        let key = Seen::of(&item.transaction_request_id);
+        if let Some(&(first_file, first_line)) = self.seen.get(&key) {
+            let detail = format!(
+                "also on line {first_line} of {}",
+                self.file_names[first_file as usize]
+            );
+            let reference = item.transaction_request_id.clone();
+            let theirs = Some(describe(&item));
+            return self
+                .discrepancy(
+                    "DUPLICATE_IN_REPORT",
+                    &reference,
+                    (None, theirs),
+                    detail,
+                    Some((file, item.line)),
+                )
+                .await;
+        }
+        self.seen.insert(key, (file, item.line));
+        self.pending.push((item, file));
+        if self.pending.len() >= BATCH {
+            self.compare_pending().await?;
+        }
+        Ok(())
+    }
+
+    /// Compares the rows waiting with our records, two queries for the batch.
+    async fn compare_pending(&mut self) -> Result<(), AppError> {
+        let pending = std::mem::take(&mut self.pending);
+        let of_type = |wanted: TransactionType| -> Vec<&str> {
+            pending
+                .iter()
+                .filter(|(item, _)| item.transaction_type == wanted)
+                .map(|(item, _)| item.transaction_request_id.as_str())
+                .collect()
+        };
+        let db = &self.engine.db;
+        let mut ours: HashMap<String, OurRecord> = HashMap::new();
+        for chunk in of_type(TransactionType::Payment).chunks(BATCH) {
+            ours.extend(
+                rows::payments_by_request_id(db, chunk)
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.request_id.clone(), r)),
+            );
+        }
+        for chunk in of_type(TransactionType::Refund).chunks(BATCH) {
+            ours.extend(
+                rows::refunds_by_request_id(db, chunk)
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.request_id.clone(), r)),
+            );
+        }
+        for (item, file) in pending {
+            self.compare(&item, file, ours.get(&item.transaction_request_id))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn compare(
+        &mut self,
+        item: &TransactionItem,
+        file: u32,
+        ours: Option<&OurRecord>,
+    ) -> Result<(), AppError> {
+        let at = Some((file, item.line));
+        let reference = item.transaction_request_id.as_str();
+        let theirs = Some(describe(item));
+        let Some(ours) = ours else {
+            let detail = format!(
+                "no {} of ours has this request id",
+                kind_word(item.transaction_type)
+            );
+            return self
+                .discrepancy("MISSING_IN_PLUSFLOW", reference, (None, theirs), detail, at)
+                .await;
+        };
+        let described = Some(format!(
+            "{} {} {}",
+            ours.state.to_uppercase(),
+            ours.amount,
+            ours.currency
+        ));
+        if ours.currency != item.currency {
+            let sides = (Some(ours.currency.clone()), Some(item.currency.clone()));
+            let detail = "the report's currency is not ours".to_string();
+            return self
+                .discrepancy("CURRENCY_MISMATCH", reference, sides, detail, at)
+                .await;
+        }
+        if ours.amount != item.amount.abs() {
+            let sides = (Some(ours.amount.to_string()), Some(item.amount.abs().to_string()));
+            let detail = format!("amounts differ by {}", item.amount.abs() - ours.amount);
+            return self
+                .discrepancy("AMOUNT_MISMATCH", reference, sides, detail, at)
+                .await;
+        }
+        if ours.state != SUCCEEDED {
+            let detail = if ours.terminal {
+                format!("succeeded at Alipay+, {} here", ours.state)
+            } else {
+                self.not_final.push(ours.id);
+                format!(
+                    "succeeded at Alipay+, not final here ({}): its inquiry starts now",
+                    ours.state
+                )
+            };
+            return self
+                .discrepancy("STATUS_MISMATCH", reference, (described, theirs), detail, at)
+                .await;
+        }
+        self.matched += 1;
+        Ok(())
+    }
+
+    /// Our succeeded payments and refunds of the cycle that no row named.
+    async fn missing_in_report(
+        &mut self,
+        currency: &str,
+        cycle: (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<(), AppError> {
+        for kind in ["payment", "refund"] {
+            let mut after = None;
+            loop {
+                let page =
+                    rows::succeeded_between(&self.engine.db, kind, currency, cycle, after, BATCH as u64)
+                        .await?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.id);
+                for ours in page {
+                    if self.seen.contains_key(&Seen::of(&ours.request_id)) {
+                        continue;
+                    }
+                    let described = Some(format!("SUCCEEDED {} {}", ours.amount, ours.currency));
+                    let detail =
+                        format!("a {kind} that succeeded in this clearing cycle is not in the report");
+                    self.discrepancy(
+                        "MISSING_IN_REPORT",
+                        &ours.request_id,
+                        (described, None),
+                        detail,
+                        None,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn totals(
+        &mut self,
+        reference: &str,
+        what: &str,
+        ours: i64,
+        theirs: i64,
+        at: Option<(u32, u64)>,
+    ) -> Result<(), AppError> {
+        if ours == theirs {
+            return Ok(());
+        }
+        let detail = format!("{what}: the rows add up to {ours}, the file states {theirs}");
+        self.discrepancy(
+            "TOTALS_MISMATCH",
+            reference,
+            (Some(ours.to_string()), Some(theirs.to_string())),
+            detail,
+            at,
+        )
+        .await
+    }
+}
+
+/// A total a file states about its rows.
+enum Stated {
+    Items(reports::Totals),
+    Fees(reports::Totals),
+    Summary(reports::SummaryRow),
+    Settlement(reports::SettlementSummary),
+    SettlementDetail(reports::SettlementDetail),
+}
+
+impl Run<'_> {
+    /// Takes a row that is not a transaction: a fee is checked against the items at once, the
+    /// files' totals are kept for [`Run::check_totals`].
+    async fn other(&mut self, record: Record, file: u32) -> Result<(), AppError> {
+        let stated = match record {
+            Record::Fee(fee) => {
+                self.fee_total += fee.amount;
+                self.fee_count += 1;
+                let at = Some((file, fee.line));
+                if !self.seen.contains_key(&Seen::of(&fee.transaction_request_id)) {
+                    let detail = "a fee for a transaction that is not in the transaction items".to_string();
+                    let theirs = Some(format!("{} {} {}", fee.fee_type, fee.amount, fee.currency));
+                    self.discrepancy(
+                        "FEE_MISMATCH",
+                        &fee.transaction_request_id,
+                        (None, theirs),
+                        detail,
+                        at,
+                    )
+                    .await?;
+                }
+                return Ok(());
+            }
+            Record::ItemTotals(totals) => Stated::Items(totals),
+            Record::FeeTotals(totals) => Stated::Fees(totals),
+            Record::Summary(row) => Stated::Summary(row),
+            Record::SettlementSummary(summary) => Stated::Settlement(summary),
+            Record::SettlementDetail(detail) => Stated::SettlementDetail(detail),
+            Record::Item(_) | Record::Bad(_) => unreachable!("taken by the caller"),
+        };
+        self.stated.push((stated, file));
+        Ok(())
+    }
+
+    /// The files' totals against their rows.
+    async fn check_totals(&mut self) -> Result<(), AppError> {
+        let items_net: i64 = self.items.values().map(|(_, sum)| sum).sum();
+        let items_count: u64 = self.items.values().map(|(count, _)| count).sum();
+        let settlement_net: i64 = self
+            .stated
+            .iter()
+            .filter_map(|(stated, _)| match stated {
+                Stated::SettlementDetail(detail) => Some(detail.net_amount),
+                _ => None,
+            })
+            .sum();
+        for (stated, file) in std::mem::take(&mut self.stated) {
+            let name = self.file_names[file as usize].clone();
+            match stated {
+                Stated::Items(totals) => {
+                    let at = Some((file, totals.line));
+                    self.totals(&name, "totalCount", items_count as i64, totals.count as i64, at)
+                        .await?;
+                    self.totals(&name, "totalAmountValue", items_net, totals.amount, at)
+                        .await?;
+                }
+                Stated::Fees(totals) => {
+                    let at = Some((file, totals.line));
+                    for (what, ours, theirs) in [
+                        ("totalCount", self.fee_count as i64, totals.count as i64),
+                        ("totalAmountValue", self.fee_total, totals.amount),
+                    ] {
+                        if ours != theirs {
+                            let detail = format!(
+                                "fee {what}: the fee lines add up to {ours}, the file states {theirs}"
+                            );
+                            let sides = (Some(ours.to_string()), Some(theirs.to_string()));
+                            self.discrepancy("FEE_MISMATCH", &name, sides, detail, at).await?;
+                        }
+                    }
+                }
+                Stated::Summary(row) => {
+                    let at = Some((file, row.line));
+                    let (count, sum) = self.items.get(&row.transaction_type).copied().unwrap_or_default();
+                    let what = row.transaction_type.as_str();
+                    self.totals(
+                        &name,
+                        &format!("{what} totalCount"),
+                        count as i64,
+                        row.count as i64,
+                        at,
+                    )
+                    .await?;
+                    self.totals(
+                        &name,
+                        &format!("{what} totalAmountValue"),
+                        sum.abs(),
+                        row.amount,
+                        at,
+                    )
+                    .await?;
+                    let expected_credit = row.transaction_type == TransactionType::Payment;
+                    if row.count > 0 && row.credit != expected_credit {
+                        let detail = format!(
+                            "{what} rows with direction {}",
+                            if row.credit { "C" } else { "D" }
+                        );
+                        self.discrepancy("TOTALS_MISMATCH", &name, (None, None), detail, at)
+                            .await?;
+                    }
+                }
+                Stated::Settlement(summary) => {
+                    let at = Some((file, summary.line));
+                    self.totals(
+                        &name,
+                        "settlementAmountValue (the details' net)",
+                        settlement_net,
+                        summary.amount,
+                        at,
+                    )
+                    .await?;
+                }
+                Stated::SettlementDetail(detail) => {
+                    let at = Some((file, detail.line));
+                    self.totals(
+                        &name,
+                        "transactionAmountValue",
+                        items_net,
+                        detail.transaction_amount,
+                        at,
+                    )
+                    .await?;
+                    self.totals(&name, "feeAmountValue", self.fee_total, detail.fee_amount, at)
+                        .await?;
+                    let net = detail.transaction_amount - detail.fee_amount;
+                    self.totals(
+                        &name,
+                        "netAmountValue (transactions less fees)",
+                        net,
+                        detail.net_amount,
+                        at,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn kind_word(transaction_type: TransactionType) -> &'static str {
+    match transaction_type {
+        TransactionType::Payment => "payment",
+        TransactionType::Refund => "refund",
+    }
+}
+
+fn describe(item: &TransactionItem) -> String {
+    format!(
+        "{} {} {}",
+        item.transaction_type.as_str(),
+        item.amount,
+        item.currency
+    )
+}
+
+/// SHA-256 of a file, read in pieces.
+fn file_hash(path: &Path) -> Result<String, AppError> {
+    let mut file = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let read = file.read(&mut buffer).map_err(|e| unreadable(path, e))?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn unreadable(path: &Path, error: std::io::Error) -> AppError {
+    AppError::Validation {
+        field: "dir".into(),
+        message: format!("{}: {error}", path.display()),
+    }
+}
+
+/// An unfinished run this much older was abandoned (its process stopped): it is run again.
+const ABANDONED_AFTER_MINUTES: i64 = 10;
+
+/// Reconciles `set`, telling `progress` how many transaction rows were read so far.
+pub async fn reconcile(
+    engine: &Engine,
+    set: &ReportSet,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<RunOutcome, AppError> {
+    let cycle = clearing_cycle(&set.report_date)?;
+    let mut hashes = Vec::new();
+    for (name, path) in &set.files {
+        hashes.push((name.file_name(), file_hash(path)?));
+    }
+    let content_hash = hex::encode(Sha256::digest(
+        hashes
+            .iter()
+            .map(|(name, hash)| format!("{name}:{hash}\n"))
+            .collect::<String>(),
+    ));
+    let now = engine.clock.now();
+    let earlier = rows::current_run(&engine.db, &set.report_date, &set.agreement_id).await?;
+    let new = run::Model {
+        id: Uuid::now_v7(),
+        report_date: set.report_date.clone(),
+        agreement_id: set.agreement_id.clone(),
+        settlement_currency: set.settlement_currency.clone(),
+        content_hash: content_hash.clone(),
+        files: json!(
+            hashes
+                .iter()
+                .map(|(name, hash)| json!({ "name": name, "sha256": hash }))
+                .collect::<Vec<_>>()
+        ),
+        status: "RUNNING".into(),
+        rows_read: 0,
+        matched: 0,
+        discrepancy_count: 0,
+        supersedes: earlier
+            .as_ref()
+            .filter(|e| e.content_hash != content_hash)
+            .map(|e| e.id),
+        superseded_by: None,
+        changes: None,
+        started_at: now,
+        finished_at: None,
+    };
+    let (mut record, inserted) = rows::insert_run(&engine.db, new).await?;
+    if !inserted {
+        let abandoned = record.finished_at.is_none()
+            && now - record.started_at > chrono::Duration::minutes(ABANDONED_AFTER_MINUTES);
+        if !abandoned {
+            return Ok(RunOutcome {
+                run: record,
+                again: true,
+                inquiries_started: 0,
+            });
+        }
+        rows::delete_discrepancies(&engine.db, record.id).await?;
+    }
+    let mut run = Run {
+        engine,
+        id: record.id,
+        found: Vec::new(),
+        discrepancies: 0,
+        rows_read: 0,
+        matched: 0,
+        seen: HashMap::new(),
+        file_names: set.files.iter().map(|(name, _)| name.file_name()).collect(),
+        pending: Vec::new(),
+        items: HashMap::new(),
+        fee_total: 0,
+        fee_count: 0,
+        stated: Vec::new(),
+        not_final: Vec::new(),
+    };
+    for kind in ReportKind::ALL {
+        let files: Vec<(u32, &PathBuf)> = set
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(_, (name, _))| name.kind == kind)
+            .map(|(index, (_, path))| (index as u32, path))
+            .collect();
+        if files.is_empty() {
+            let detail =
+                format!("no {kind:?} file for this date and agreement: its totals cannot be checked");
+            run.discrepancy("TOTALS_MISMATCH", &set.agreement_id, (None, None), detail, None)
+                .await?;
+            continue;
+        }
+        for (file, path) in files {
+            let opened = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
+            for record in reports::read(kind, std::io::BufReader::new(opened)) {
+                match record {
+                    Record::Item(item) => {
+                        run.item(item, file).await?;
+                        if run.rows_read % 10_000 == 0 {
+                            progress(run.rows_read as u64);
+                        }
+                    }
+                    Record::Bad(bad) => {
+                        let name = run.file_names[file as usize].clone();
+                        run.discrepancy(
+                            "MALFORMED_ROW",
+                            &name,
+                            (None, None),
+                            bad.message,
+                            Some((file, bad.line)),
+                        )
+                        .await?;
+                    }
+                    other => {
+                        run.compare_pending().await?;
+                        run.other(other, file).await?;
+                    }
+                }
+            }
+            run.compare_pending().await?;
+        }
+    }
+    progress(run.rows_read as u64);
+    run.check_totals().await?;
+    run.missing_in_report(&set.settlement_currency, cycle).await?;
+    run.flush_found().await?;
+    let mut inquiries_started = 0;
+    for id in std::mem::take(&mut run.not_final) {
+        let note = format!("in Alipay+'s report of {} as succeeded", set.report_date);
+        let done = store::operator_action(
+            &engine.db,
+            &engine.definitions,
+            engine.clock.as_ref(),
+            id,
+            OperatorAction::Retry,
+            "reconciliation",
+            &note,
+        )
+        .await?;
+        if done.is_ok() {
+            inquiries_started += 1;
+            engine.wake_relay();
+            engine.announce(id);
+        }
+    }
+    let changes = match &earlier {
+        Some(earlier) if record.supersedes == Some(earlier.id) => {
+            Some(changes_from(earlier, &hashes, run.discrepancies))
+        }
+        _ => None,
+    };
+    record = run::Model {
+        status: if run.discrepancies == 0 {
+            "RECONCILED"
+        } else {
+            "DISCREPANCIES"
+        }
+        .into(),
+        rows_read: run.rows_read,
+        matched: run.matched,
+        discrepancy_count: run.discrepancies,
+        changes,
+        finished_at: Some(engine.clock.now()),
+        ..record
+    };
+    rows::finish_run(&engine.db, &record).await?;
+    Ok(RunOutcome {
+        run: record,
+        again: false,
+        inquiries_started,
+    })
+}
+
+/// What changed from `earlier`: the files whose contents differ, and the discrepancy count.
+fn changes_from(earlier: &run::Model, hashes: &[(String, String)], discrepancies: i64) -> String {
+    let before: HashMap<String, String> = earlier
+        .files
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| Some((f["name"].as_str()?.to_string(), f["sha256"].as_str()?.to_string())))
+        .collect();
+    let mut changed: Vec<String> = hashes
+        .iter()
+        .filter(|(name, hash)| before.get(name) != Some(hash))
+        .map(|(name, _)| name.clone())
+        .collect();
+    changed.extend(
+        before
+            .keys()
+            .filter(|name| !hashes.iter().any(|(n, _)| n == *name))
+            .map(|name| format!("{name} (gone)")),
+    );
+    format!(
+        "supersedes run {}: files changed: {}; discrepancies {} -> {discrepancies}",
+        earlier.id,
+        changed.join(", "),
+        earlier.discrepancy_count
+    )
+}
+
+/// The most runs or discrepancies one page holds.
+pub const MAX_PAGE: u64 = 100;
+
+fn page_size(first: Option<i32>) -> u64 {
+    first.map_or(20, |n| n.clamp(1, MAX_PAGE as i32) as u64)
+}
+
+/// Runs newest first: a page after `after`, and whether more follow (operators only).
+pub async fn runs(
+    engine: &Engine,
+    principal: &Principal,
+    first: Option<i32>,
+    after: Option<Uuid>,
+) -> Result<(Vec<run::Model>, bool), AppError> {
+    operators_only(principal)?;
+    let size = page_size(first);
+    let mut found = rows::runs(&engine.db, after, size + 1).await?;
+    let more = found.len() as u64 > size;
+    found.truncate(size as usize);
+    Ok((found, more))
+}
+
+/// Run `id` (operators only).
+pub async fn run(engine: &Engine, principal: &Principal, id: Uuid) -> Result<run::Model, AppError> {
+    operators_only(principal)?;
+    rows::run(&engine.db, id).await?.ok_or(AppError::NotFound)
+}
+
+/// A run's discrepancies in the order found (of `kind`, if given): a page after `after`, and
+/// whether more follow.
+pub async fn discrepancies(
+    engine: &Engine,
+    run_id: Uuid,
+    kind: Option<&str>,
+    first: Option<i32>,
+    after: Option<i64>,
+) -> Result<(Vec<discrepancy::Model>, bool), AppError> {
+    let size = page_size(first);
+    let mut found = rows::discrepancies(&engine.db, run_id, kind, after, size + 1).await?;
+    let more = found.len() as u64 > size;
+    found.truncate(size as usize);
+    Ok((found, more))
+}
+
+fn operators_only(principal: &Principal) -> Result<(), AppError> {
+    match principal {
+        Principal::Admin => Ok(()),
+        Principal::Merchant(_) => Err(AppError::Forbidden),
+    }
+}

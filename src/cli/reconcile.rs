@@ -1,0 +1,109 @@
+//! `plusflow reconcile --dir DIR [--date YYYYMMDD]`: reconciles the Alipay+ report files in a
+//! folder (one run per settlement agreement found there) with a progress bar, then prints a
+//! summary table, the discrepancies by kind, and a last JSON line (`rows_read`, `matched`,
+//! `discrepancies`, `run_id`; the same files again are the same run, nothing counted twice).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::boot;
+use crate::app::reconciliation::{self, KINDS};
+use crate::clock::SystemClock;
+use crate::config::Config;
+
+/// The report date of `dir`: `date` if given, else the folder's name (Alipay+'s folders are
+/// named by date).
+fn report_date(dir: &Path, date: Option<String>) -> anyhow::Result<String> {
+    if let Some(date) = date {
+        return Ok(date);
+    }
+    let name = dir
+        .canonicalize()?
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .unwrap_or_default();
+    anyhow::ensure!(
+        name.len() == 8 && name.chars().all(|c| c.is_ascii_digit()),
+        "{} is not named by its date: say which with --date YYYYMMDD",
+        dir.display()
+    );
+    Ok(name)
+}
+
+pub async fn run(config: &Config, dir: PathBuf, date: Option<String>) -> anyhow::Result<ExitCode> {
+    let engine = boot(config, Arc::new(SystemClock)).await?;
+    let date = report_date(&dir, date)?;
+    let sets = reconciliation::report_sets(&dir, &date).map_err(|e| anyhow::anyhow!("{e}"))?;
+    anyhow::ensure!(!sets.is_empty(), "no Alipay+ report files in {}", dir.display());
+    let mut outcomes = Vec::new();
+    for set in &sets {
+        let bar = ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {msg}: {pos} rows read, {per_sec}")
+                .expect("static template"),
+        );
+        bar.set_message(format!("{} {}", set.agreement_id, set.settlement_currency));
+        let progress = |rows: u64| bar.set_position(rows);
+        let outcome = reconciliation::reconcile(&engine, set, &progress)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        bar.finish_and_clear();
+        outcomes.push(outcome);
+    }
+    println!(
+        "{:<16} {:<8} {:>10} {:>10} {:>13}  {:<14} RUN",
+        "AGREEMENT", "CURRENCY", "ROWS", "MATCHED", "DISCREPANCIES", "STATUS"
+    );
+    for outcome in &outcomes {
+        let run = &outcome.run;
+        println!(
+            "{:<16} {:<8} {:>10} {:>10} {:>13}  {:<14} {}{}",
+            run.agreement_id,
+            run.settlement_currency,
+            run.rows_read,
+            run.matched,
+            run.discrepancy_count,
+            run.status,
+            run.id,
+            if outcome.again {
+                " (these files were reconciled before)"
+            } else {
+                ""
+            }
+        );
+        if let Some(changes) = &run.changes {
+            println!("  {changes}");
+        }
+        for kind in KINDS {
+            let found =
+                crate::store::reconciliation::discrepancies(&engine.db, run.id, Some(kind), None, 4).await?;
+            if let Some(first) = found.first() {
+                let at = match (&first.file, first.line) {
+                    (Some(file), Some(line)) => format!(" ({file} line {line})"),
+                    _ => String::new(),
+                };
+                println!("  {kind}: {} {}{at}", first.reference, first.detail);
+            }
+        }
+        if outcome.inquiries_started > 0 {
+            println!("  inquiries started: {}", outcome.inquiries_started);
+        }
+    }
+    let sum = |field: fn(&crate::store::entity::reconciliation_run::Model) -> i64| -> i64 {
+        outcomes.iter().map(|o| field(&o.run)).sum()
+    };
+    let runs: Vec<String> = outcomes.iter().map(|o| o.run.id.to_string()).collect();
+    let line = serde_json::json!({
+        "rows_read": sum(|r| r.rows_read),
+        "matched": sum(|r| r.matched),
+        "discrepancies": sum(|r| r.discrepancy_count),
+        "run_id": (runs.len() == 1).then(|| runs[0].clone()),
+        "runs": runs,
+        "again": outcomes.iter().all(|o| o.again),
+    });
+    println!("{line}");
+    Ok(ExitCode::SUCCESS)
+}

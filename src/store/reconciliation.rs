@@ -1,0 +1,286 @@
+//! Reconciliation rows (runs and their discrepancies), and the reads a run makes of our
+//! records: payments and refunds by request id, a batch at a time, and the ones that succeeded
+//! in a clearing cycle, a page at a time by id, so memory does not grow with the day.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::entity::{
+    instance, payment, reconciliation_discrepancy as discrepancy, reconciliation_run as run, refund,
+};
+
+/// A payment or refund of ours, as a reconciliation compares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OurRecord {
+    pub id: Uuid,
+    pub request_id: String,
+    pub amount: i64,
+    pub currency: String,
+    /// Its workflow state (`succeeded`, `failed`, `awaiting_customer`...).
+    pub state: String,
+    pub terminal: bool,
+}
+
+/// The workflow state of a succeeded payment or refund.
+pub const SUCCEEDED: &str = "succeeded";
+
+type Row = (Uuid, String, i64, String, String, bool);
+
+fn our_record((id, request_id, amount, currency, state, terminal): Row) -> OurRecord {
+    OurRecord {
+        id,
+        request_id,
+        amount,
+        currency,
+        state,
+        terminal,
+    }
+}
+
+/// Our payments with these `paymentRequestId`s.
+pub async fn payments_by_request_id(
+    db: &DatabaseConnection,
+    request_ids: &[&str],
+) -> Result<Vec<OurRecord>, StoreError> {
+    let rows: Vec<Row> = payment::Entity::find()
+        .select_only()
+        .column(payment::Column::Id)
+        .column(payment::Column::PaymentRequestId)
+        .column(payment::Column::Amount)
+        .column(payment::Column::Currency)
+        .inner_join(instance::Entity)
+        .column(instance::Column::State)
+        .column(instance::Column::Terminal)
+        .filter(payment::Column::PaymentRequestId.is_in(request_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(our_record).collect())
+}
+
+/// Our refunds with these `refundRequestId`s.
+pub async fn refunds_by_request_id(
+    db: &DatabaseConnection,
+    request_ids: &[&str],
+) -> Result<Vec<OurRecord>, StoreError> {
+    let rows: Vec<Row> = refund::Entity::find()
+        .select_only()
+        .column(refund::Column::Id)
+        .column(refund::Column::RefundRequestId)
+        .column(refund::Column::Amount)
+        .column(refund::Column::Currency)
+        .inner_join(instance::Entity)
+        .column(instance::Column::State)
+        .column(instance::Column::Terminal)
+        .filter(refund::Column::RefundRequestId.is_in(request_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(our_record).collect())
+}
+
+/// Payments or refunds (`kind`) of `currency` that succeeded in `[from, to)` (when plusflow
+/// learnt it: the instance entered `succeeded`), at most `limit` with ids after `after`, in id
+/// order.
+pub async fn succeeded_between(
+    db: &DatabaseConnection,
+    kind: &str,
+    currency: &str,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<OurRecord>, StoreError> {
+    let succeeded = Condition::all()
+        .add(instance::Column::State.eq(SUCCEEDED))
+        .add(instance::Column::StateSince.gte(from))
+        .add(instance::Column::StateSince.lt(to));
+    let rows: Vec<Row> = if kind == "refund" {
+        let mut query = refund::Entity::find()
+            .select_only()
+            .column(refund::Column::Id)
+            .column(refund::Column::RefundRequestId)
+            .column(refund::Column::Amount)
+            .column(refund::Column::Currency)
+            .inner_join(instance::Entity)
+            .column(instance::Column::State)
+            .column(instance::Column::Terminal)
+            .filter(succeeded)
+            .filter(refund::Column::Currency.eq(currency));
+        if let Some(after) = after {
+            query = query.filter(refund::Column::Id.gt(after));
+        }
+        query
+            .order_by_asc(refund::Column::Id)
+            .limit(limit)
+            .into_tuple()
+            .all(db)
+            .await?
+    } else {
+        let mut query = payment::Entity::find()
+            .select_only()
+            .column(payment::Column::Id)
+            .column(payment::Column::PaymentRequestId)
+            .column(payment::Column::Amount)
+            .column(payment::Column::Currency)
+            .inner_join(instance::Entity)
+            .column(instance::Column::State)
+            .column(instance::Column::Terminal)
+            .filter(succeeded)
+            .filter(
+                Expr::col((payment::Entity, payment::Column::SettlementCurrency))
+                    .if_null(Expr::col((payment::Entity, payment::Column::Currency)))
+                    .eq(currency),
+            );
+        if let Some(after) = after {
+            query = query.filter(payment::Column::Id.gt(after));
+        }
+        query
+            .order_by_asc(payment::Column::Id)
+            .limit(limit)
+            .into_tuple()
+            .all(db)
+            .await?
+    };
+    Ok(rows.into_iter().map(our_record).collect())
+}
+
+/// The run of these very files, if there is one.
+pub async fn run_of_files(
+    db: &DatabaseConnection,
+    report_date: &str,
+    agreement_id: &str,
+    content_hash: &str,
+) -> Result<Option<run::Model>, StoreError> {
+    Ok(run::Entity::find()
+        .filter(run::Column::ReportDate.eq(report_date))
+        .filter(run::Column::AgreementId.eq(agreement_id))
+        .filter(run::Column::ContentHash.eq(content_hash))
+        .one(db)
+        .await?)
+}
+
+/// The current (not superseded) finished run of a date and agreement, if any.
+pub async fn current_run(
+    db: &DatabaseConnection,
+    report_date: &str,
+    agreement_id: &str,
+) -> Result<Option<run::Model>, StoreError> {
+    Ok(run::Entity::find()
+        .filter(run::Column::ReportDate.eq(report_date))
+        .filter(run::Column::AgreementId.eq(agreement_id))
+        .filter(run::Column::SupersededBy.is_null())
+        .filter(run::Column::FinishedAt.is_not_null())
+        .order_by_desc(run::Column::StartedAt)
+        .one(db)
+        .await?)
+}
+
+/// Records a new run, unless the same files' run was recorded meanwhile (by another process):
+/// then that one.
+pub async fn insert_run(db: &DatabaseConnection, new: run::Model) -> Result<(run::Model, bool), StoreError> {
+    let conflict = OnConflict::columns([
+        run::Column::ReportDate,
+        run::Column::AgreementId,
+        run::Column::ContentHash,
+    ])
+    .do_nothing()
+    .to_owned();
+    let inserted = run::Entity::insert(run::ActiveModel::from(new.clone()))
+        .on_conflict(conflict)
+        .exec_without_returning(db)
+        .await?;
+    if inserted == 1 {
+        return Ok((new, true));
+    }
+    let existing = run_of_files(db, &new.report_date, &new.agreement_id, &new.content_hash)
+        .await?
+        .ok_or(StoreError::Conflict)?;
+    Ok((existing, false))
+}
+
+/// Appends discrepancies of a run.
+pub async fn insert_discrepancies(
+    db: &DatabaseConnection,
+    rows: Vec<discrepancy::Model>,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let models = rows.into_iter().map(|row| discrepancy::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        ..discrepancy::ActiveModel::from(row)
+    });
+    discrepancy::Entity::insert_many(models)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Forgets what an abandoned run found, before it is run again.
+pub async fn delete_discrepancies(db: &DatabaseConnection, run_id: Uuid) -> Result<(), StoreError> {
+    discrepancy::Entity::delete_many()
+        .filter(discrepancy::Column::RunId.eq(run_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records the end of `finished` (and that it replaces `finished.supersedes`, if it does).
+pub async fn finish_run(db: &DatabaseConnection, finished: &run::Model) -> Result<(), StoreError> {
+    run::Entity::update(run::ActiveModel::from(finished.clone()).reset_all())
+        .exec(db)
+        .await?;
+    if let Some(earlier) = finished.supersedes {
+        run::Entity::update_many()
+            .col_expr(run::Column::SupersededBy, Expr::value(finished.id))
+            .filter(run::Column::Id.eq(earlier))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Runs newest first (ids are time-ordered), `limit` of them after the run `after`.
+pub async fn runs(
+    db: &DatabaseConnection,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<run::Model>, StoreError> {
+    let mut query = run::Entity::find();
+    if let Some(after) = after {
+        query = query.filter(run::Column::Id.lt(after));
+    }
+    Ok(query.order_by_desc(run::Column::Id).limit(limit).all(db).await?)
+}
+
+pub async fn run(db: &DatabaseConnection, id: Uuid) -> Result<Option<run::Model>, StoreError> {
+    Ok(run::Entity::find_by_id(id).one(db).await?)
+}
+
+/// A run's discrepancies in the order found, `limit` of them after `after`, of `kind` if given.
+pub async fn discrepancies(
+    db: &DatabaseConnection,
+    run_id: Uuid,
+    kind: Option<&str>,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<discrepancy::Model>, StoreError> {
+    let mut query = discrepancy::Entity::find().filter(discrepancy::Column::RunId.eq(run_id));
+    if let Some(kind) = kind {
+        query = query.filter(discrepancy::Column::Kind.eq(kind));
+    }
+    if let Some(after) = after {
+        query = query.filter(discrepancy::Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(discrepancy::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,371 @@
+//! Reconciliation over the real command line and the operators' GraphQL, on SQLite and on
+//! PostgreSQL + Redis: the simulator writes a day's four report files from its ledger
+//! (`plusflow simulator reports`), `plusflow reconcile` matches them against plusflow's records.
+//! A day of payments and refunds reconciles with no discrepancy, and the same files again are
+//! the same run; each kind of discrepancy injected once is reported once with its reference; a
+//! corrected file supersedes the run with the change recorded; a malformed row is reported with
+//! its file and line; a payment Alipay+ reports but plusflow has not settled starts its inquiry.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use common::app::*;
+use common::{Backend, poll_until};
+
+on_each_backend!(
+    a_day_of_payments_and_refunds_reconciles_and_the_same_files_are_the_same_run,
+    each_discrepancy_kind_injected_once_is_reported_once_with_its_reference,
+    a_corrected_file_supersedes_the_run_with_what_changed,
+    a_malformed_row_is_reported_with_its_file_and_line,
+    a_payment_in_the_report_that_is_not_final_here_starts_its_inquiry,
+);
+
+/// The clearing day (UTC+8) now; past 23:59 there, the next one (the day's payments must all
+/// fall in one cycle; waiting for a calendar boundary, not for work).
+async fn clearing_day() -> String {
+    let utc8 = || chrono::Utc::now() + chrono::Duration::hours(8);
+    if utc8().format("%H%M").to_string().as_str() >= "2359" {
+        tokio::time::sleep(Duration::from_secs(75)).await;
+    }
+    utc8().format("%Y%m%d").to_string()
+}
+
+/// `plusflow ARGS` (with this app's configuration) off the runtime's threads: its last JSON line.
+async fn plusflow(app: &App, args: &[&str]) -> Value {
+    let config = app.env.config_path.to_str().unwrap().to_string();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        let mut command = vec!["--config".to_string(), config];
+        command.extend(args);
+        let borrowed: Vec<&str> = command.iter().map(String::as_str).collect();
+        common::run_plusflow(&borrowed)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    serde_json::from_str(stdout.trim().lines().last().unwrap_or("")).expect("a JSON line")
+}
+
+/// The simulator's report files of `day` in `dir`, with `injections`.
+async fn reports(app: &App, dir: &Path, day: &str, injections: &[&str]) -> Vec<String> {
+    let out = dir.to_str().unwrap();
+    let mut args = vec![
+        "simulator",
+        "reports",
+        "--from",
+        &app.simulator_base,
+        "--date",
+        day,
+        "--out",
+        out,
+    ];
+    for injection in injections {
+        args.extend(["--inject", injection]);
+    }
+    let written = plusflow(app, &args).await;
+    written["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn reconcile(app: &App, dir: &Path, day: &str) -> Value {
+    plusflow(app, &["reconcile", "--dir", dir.to_str().unwrap(), "--date", day]).await
+}
+
+const RUN: &str = "id reportDate agreementId files status rowsRead matched discrepancyCount supersedes \
+    supersededBy changes discrepancies(first: 100) { edges { node { kind reference ours theirs detail file line } } }";
+
+async fn run(app: &App, id: &str) -> Value {
+    let answer = app
+        .gql(
+            Some(ADMIN_KEY),
+            &format!("query($id: ID!) {{ reconciliationRun(id: $id) {{ {RUN} }} }}"),
+            json!({ "id": id }),
+        )
+        .await;
+    answer["data"]["reconciliationRun"].clone()
+}
+
+fn discrepancies(run: &Value) -> Vec<Value> {
+    run["discrepancies"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+/// Three paid payments (one refunded in two parts, one in full), one declined: their
+/// paymentRequestIds in payment order, and the declined one's.
+async fn a_day(app: &App) -> (Vec<String>, String) {
+    let (_, key) = app.merchant("Reconciled Coffee");
+    let mut paid = Vec::new();
+    for (n, value) in ["1250", "800", "4200"].iter().enumerate() {
+        let (id, request_id) = app.paid_payment(&key, &format!("rec-{n}"), value).await;
+        paid.push((id, request_id));
+    }
+    app.refund(&key, "rec-r1", &paid[0].0, "USD", "500").await;
+    app.refund(&key, "rec-r2", &paid[0].0, "USD", "750").await;
+    app.refund(&key, "rec-r3", &paid[1].0, "USD", "800").await;
+    for (id, _) in &paid[..2] {
+        app.settled_refunds(&key, id).await;
+    }
+    let created = app
+        .create(&key, "rec-declined", input("rec-declined", "999"))
+        .await;
+    let declined = created["data"]["createPayment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let request_id = created["data"]["createPayment"]["paymentRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    poll_until(
+        "Alipay+ to have the declined payment",
+        Duration::from_secs(30),
+        || async { app.ledger().await["payments"].get(&request_id).map(|_| ()) },
+    )
+    .await;
+    app.complete(
+        &request_id,
+        json!({ "outcome": "FAIL", "resultCode": "USER_BALANCE_NOT_ENOUGH" }),
+    )
+    .await;
+    app.wait_status(&key, &declined, "FAILED").await;
+    (
+        paid.into_iter().map(|(_, request_id)| request_id).collect(),
+        request_id,
+    )
+}
+
+async fn a_day_of_payments_and_refunds_reconciles_and_the_same_files_are_the_same_run(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let day = clearing_day().await;
+    a_day(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = reports(&app, dir.path(), &day, &[]).await;
+    assert_eq!(files.len(), 4, "{files:?}");
+    let first = reconcile(&app, dir.path(), &day).await;
+    assert_eq!(first["discrepancies"], 0, "{first}");
+    assert_eq!(first["rows_read"], 6, "3 payments and 3 refunds: {first}");
+    assert_eq!(first["matched"], 6);
+    let id = first["run_id"].as_str().unwrap();
+    let reconciled = run(&app, id).await;
+    assert_eq!(reconciled["status"], "RECONCILED", "{reconciled}");
+    assert_eq!(reconciled["reportDate"], day);
+    assert_eq!(reconciled["files"].as_array().unwrap().len(), 4);
+
+    let again = reconcile(&app, dir.path(), &day).await;
+    assert_eq!(again["run_id"], id);
+    assert_eq!(again["again"], true);
+    let runs = app
+        .gql(
+            Some(ADMIN_KEY),
+            "{ reconciliationRuns { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        runs["data"]["reconciliationRuns"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{runs}"
+    );
+    // Operators only.
+    let (_, merchant_key) = app.merchant("Curious Merchant");
+    let refused = app
+        .gql(
+            Some(&merchant_key),
+            "{ reconciliationRuns { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+}
+
+/// The reference a discrepancy must name, given the files written.
+type Reference<'a> = Box<dyn Fn(&[String]) -> String + 'a>;
+
+async fn each_discrepancy_kind_injected_once_is_reported_once_with_its_reference(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let day = clearing_day().await;
+    let (paid, declined) = a_day(&app).await;
+    let items_file = |files: &[String]| {
+        files
+            .iter()
+            .find(|f| f.starts_with("transactionItems_"))
+            .unwrap()
+            .clone()
+    };
+    let fees_file = |files: &[String]| files.iter().find(|f| f.starts_with("feeItems_")).unwrap().clone();
+    // The first payment row is the first paid payment.
+    let cases: [(&str, &str, Reference); 8] = [
+        (
+            "missing-in-plusflow",
+            "MISSING_IN_PLUSFLOW",
+            Box::new(|_| format!("pf_{:032x}", 0xbad)),
+        ),
+        (
+            "missing-in-report",
+            "MISSING_IN_REPORT",
+            Box::new(|_| paid[0].clone()),
+        ),
+        (
+            "amount-mismatch",
+            "AMOUNT_MISMATCH",
+            Box::new(|_| paid[0].clone()),
+        ),
+        (
+            "currency-mismatch",
+            "CURRENCY_MISMATCH",
+            Box::new(|_| paid[0].clone()),
+        ),
+        (
+            "status-mismatch",
+            "STATUS_MISMATCH",
+            Box::new(|_| declined.clone()),
+        ),
+        (
+            "duplicate-in-report",
+            "DUPLICATE_IN_REPORT",
+            Box::new(|_| paid[0].clone()),
+        ),
+        ("fee-mismatch", "FEE_MISMATCH", Box::new(fees_file)),
+        ("totals-mismatch", "TOTALS_MISMATCH", Box::new(items_file)),
+    ];
+    for (injection, kind, reference) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let files = reports(&app, dir.path(), &day, &[injection]).await;
+        let outcome = reconcile(&app, dir.path(), &day).await;
+        assert_eq!(outcome["discrepancies"], 1, "{injection}: {outcome}");
+        let found = discrepancies(&run(&app, outcome["run_id"].as_str().unwrap()).await);
+        assert_eq!(found.len(), 1, "{injection}: {found:?}");
+        assert_eq!(found[0]["kind"], kind, "{injection}: {found:?}");
+        assert_eq!(found[0]["reference"], reference(&files), "{injection}: {found:?}");
+    }
+}
+
+async fn a_corrected_file_supersedes_the_run_with_what_changed(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let day = clearing_day().await;
+    a_day(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    reports(&app, dir.path(), &day, &["amount-mismatch"]).await;
+    let wrong = reconcile(&app, dir.path(), &day).await;
+    assert_eq!(wrong["discrepancies"], 1);
+    // Alipay+ delivers the corrected files in their place.
+    reports(&app, dir.path(), &day, &[]).await;
+    let corrected = reconcile(&app, dir.path(), &day).await;
+    assert_eq!(corrected["discrepancies"], 0, "{corrected}");
+    assert_ne!(corrected["run_id"], wrong["run_id"]);
+    let now = run(&app, corrected["run_id"].as_str().unwrap()).await;
+    assert_eq!(now["supersedes"], wrong["run_id"]);
+    let changes = now["changes"].as_str().unwrap();
+    assert!(
+        changes.contains("transactionItems_") && changes.contains("discrepancies 1 -> 0"),
+        "{changes}"
+    );
+    let before = run(&app, wrong["run_id"].as_str().unwrap()).await;
+    assert_eq!(before["supersededBy"], corrected["run_id"]);
+}
+
+async fn a_malformed_row_is_reported_with_its_file_and_line(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let day = clearing_day().await;
+    let (paid, _) = a_day(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = reports(&app, dir.path(), &day, &[]).await;
+    let items = files.iter().find(|f| f.starts_with("transactionItems_")).unwrap();
+    let path = dir.path().join(items);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text.lines().position(|l| l.contains(&paid[1])).unwrap() + 1;
+    let broken: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.contains(&paid[1]) {
+                l.replace(",800,", ",8.00,")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&path, broken.join("\n") + "\n").unwrap();
+    let outcome = reconcile(&app, dir.path(), &day).await;
+    let found = discrepancies(&run(&app, outcome["run_id"].as_str().unwrap()).await);
+    let malformed: Vec<&Value> = found.iter().filter(|d| d["kind"] == "MALFORMED_ROW").collect();
+    assert_eq!(malformed.len(), 1, "{found:?}");
+    assert_eq!(malformed[0]["file"], items.as_str());
+    assert_eq!(malformed[0]["line"], line as i64);
+    assert!(
+        malformed[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("'8.00' is not an integer amount"),
+        "{malformed:?}"
+    );
+}
+
+async fn a_payment_in_the_report_that_is_not_final_here_starts_its_inquiry(backend: Backend) {
+    let Some(app) = spawn_app_refusing(backend, "inquiryPayment").await else {
+        return;
+    };
+    let day = clearing_day().await;
+    let (_, key) = app.merchant("Unsettled Coffee");
+    let created = app.create(&key, "unsettled", input("unsettled", "1500")).await;
+    let id = created["data"]["createPayment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let request_id = created["data"]["createPayment"]["paymentRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.wait_status(&key, &id, "AWAITING_CUSTOMER").await;
+    // Paid at Alipay+, its notification lost, and plusflow cannot ask.
+    app.complete(&request_id, json!({ "outcome": "SUCCESS", "notify": false }))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    reports(&app, dir.path(), &day, &[]).await;
+    app.let_through("inquiryPayment");
+    let outcome = reconcile(&app, dir.path(), &day).await;
+    let found = discrepancies(&run(&app, outcome["run_id"].as_str().unwrap()).await);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["kind"], "STATUS_MISMATCH");
+    assert_eq!(found[0]["reference"], request_id.as_str());
+    assert!(
+        found[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("its inquiry starts now"),
+        "{found:?}"
+    );
+    // The reconciliation's retry runs the waiting inquiry at once: SUCCEEDED long before its
+    // backoff would have asked again.
+    let paid = app.wait_status(&key, &id, "SUCCEEDED").await;
+    let history = paid["workflow"]["history"].as_array().unwrap();
+    assert!(
+        history.iter().any(|h| h["actor"] == "reconciliation"),
+        "{history:?}"
+    );
+}
