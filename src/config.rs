@@ -33,7 +33,23 @@ pub struct Settings {
     pub payment_methods: PaymentMethodSettings,
     pub disputes: DisputeSettings,
     pub registration: RegistrationSettings,
+    pub reconciliation: ReconciliationSettings,
     pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconciliationSettings {
+    pub drop_dir: PathBuf,
+    pub scan_interval: String,
+}
+
+/// The scheduled reconciliation (`[reconciliation]`).
+#[derive(Debug, Clone)]
+pub struct ReconciliationConfig {
+    /// `None`: no scheduled reconciliation.
+    pub drop_dir: Option<PathBuf>,
+    pub scan_interval: Duration,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +187,7 @@ pub struct Config {
     /// How long a merchant has to answer an escalation.
     pub escalation_response_window: Duration,
     pub registration: RegistrationConfig,
+    pub reconciliation: ReconciliationConfig,
     pub log_format: LogFormat,
     pub log_level: String,
 }
@@ -394,6 +411,14 @@ impl Settings {
                 ));
             }
         }
+        let reconciliation = ReconciliationConfig {
+            drop_dir: Some(self.reconciliation.drop_dir.clone()).filter(|dir| !dir.as_os_str().is_empty()),
+            scan_interval: duration(
+                &mut problems,
+                "reconciliation.scan_interval",
+                &self.reconciliation.scan_interval,
+            ),
+        };
         let alipayplus = self.alipayplus.validate(&mut problems, &mut duration);
         if alipayplus.mode == AlipayPlusMode::AlipayPlus && public_url.scheme() != "https" {
             problems.push(format!(
@@ -441,6 +466,7 @@ impl Settings {
             payment_method_limits,
             escalation_response_window,
             registration,
+            reconciliation,
             log_format,
             log_level: self.telemetry.level,
         })
@@ -559,6 +585,7 @@ impl std::fmt::Debug for Config {
             .field("payment_method_limits", &self.payment_method_limits)
             .field("escalation_response_window", &self.escalation_response_window)
             .field("registration", &self.registration)
+            .field("reconciliation", &self.reconciliation)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .finish_non_exhaustive()

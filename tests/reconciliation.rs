@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -22,62 +21,8 @@ on_each_backend!(
     a_corrected_file_supersedes_the_run_with_what_changed,
     a_malformed_row_is_reported_with_its_file_and_line,
     a_payment_in_the_report_that_is_not_final_here_starts_its_inquiry,
+    files_dropped_in_the_drop_folder_are_reconciled_on_schedule,
 );
-
-/// The clearing day (UTC+8) now; past 23:59 there, the next one (the day's payments must all
-/// fall in one cycle; waiting for a calendar boundary, not for work).
-async fn clearing_day() -> String {
-    let utc8 = || chrono::Utc::now() + chrono::Duration::hours(8);
-    if utc8().format("%H%M").to_string().as_str() >= "2359" {
-        tokio::time::sleep(Duration::from_secs(75)).await;
-    }
-    utc8().format("%Y%m%d").to_string()
-}
-
-/// `plusflow ARGS` (with this app's configuration) off the runtime's threads: its last JSON line.
-async fn plusflow(app: &App, args: &[&str]) -> Value {
-    let config = app.env.config_path.to_str().unwrap().to_string();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        let mut command = vec!["--config".to_string(), config];
-        command.extend(args);
-        let borrowed: Vec<&str> = command.iter().map(String::as_str).collect();
-        common::run_plusflow(&borrowed)
-    })
-    .await
-    .unwrap();
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
-    serde_json::from_str(stdout.trim().lines().last().unwrap_or("")).expect("a JSON line")
-}
-
-/// The simulator's report files of `day` in `dir`, with `injections`.
-async fn reports(app: &App, dir: &Path, day: &str, injections: &[&str]) -> Vec<String> {
-    let out = dir.to_str().unwrap();
-    let mut args = vec![
-        "simulator",
-        "reports",
-        "--from",
-        &app.simulator_base,
-        "--date",
-        day,
-        "--out",
-        out,
-    ];
-    for injection in injections {
-        args.extend(["--inject", injection]);
-    }
-    let written = plusflow(app, &args).await;
-    written["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f.as_str().unwrap().to_string())
-        .collect()
-}
-
-async fn reconcile(app: &App, dir: &Path, day: &str) -> Value {
-    plusflow(app, &["reconcile", "--dir", dir.to_str().unwrap(), "--date", day]).await
-}
 
 const RUN: &str = "id reportDate agreementId files status rowsRead matched discrepancyCount supersedes \
     supersededBy changes discrepancies(first: 100) { edges { node { kind reference ours theirs detail file line } } }";
@@ -150,12 +95,12 @@ async fn a_day_of_payments_and_refunds_reconciles_and_the_same_files_are_the_sam
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let day = clearing_day().await;
+    let day = clearing_day_now().await;
     a_day(&app).await;
     let dir = tempfile::tempdir().unwrap();
-    let files = reports(&app, dir.path(), &day, &[]).await;
+    let files = app.simulator_reports(dir.path(), &day, &[]).await;
     assert_eq!(files.len(), 4, "{files:?}");
-    let first = reconcile(&app, dir.path(), &day).await;
+    let first = app.reconcile(dir.path(), &day).await;
     assert_eq!(first["discrepancies"], 0, "{first}");
     assert_eq!(first["rows_read"], 6, "3 payments and 3 refunds: {first}");
     assert_eq!(first["matched"], 6);
@@ -165,7 +110,7 @@ async fn a_day_of_payments_and_refunds_reconciles_and_the_same_files_are_the_sam
     assert_eq!(reconciled["reportDate"], day);
     assert_eq!(reconciled["files"].as_array().unwrap().len(), 4);
 
-    let again = reconcile(&app, dir.path(), &day).await;
+    let again = app.reconcile(dir.path(), &day).await;
     assert_eq!(again["run_id"], id);
     assert_eq!(again["again"], true);
     let runs = app
@@ -205,7 +150,7 @@ async fn each_discrepancy_kind_injected_once_is_reported_once_with_its_reference
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let day = clearing_day().await;
+    let day = clearing_day_now().await;
     let (paid, declined) = a_day(&app).await;
     let items_file = |files: &[String]| {
         files
@@ -252,8 +197,8 @@ async fn each_discrepancy_kind_injected_once_is_reported_once_with_its_reference
     ];
     for (injection, kind, reference) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let files = reports(&app, dir.path(), &day, &[injection]).await;
-        let outcome = reconcile(&app, dir.path(), &day).await;
+        let files = app.simulator_reports(dir.path(), &day, &[injection]).await;
+        let outcome = app.reconcile(dir.path(), &day).await;
         assert_eq!(outcome["discrepancies"], 1, "{injection}: {outcome}");
         let found = discrepancies(&run(&app, outcome["run_id"].as_str().unwrap()).await);
         assert_eq!(found.len(), 1, "{injection}: {found:?}");
@@ -266,15 +211,16 @@ async fn a_corrected_file_supersedes_the_run_with_what_changed(backend: Backend)
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let day = clearing_day().await;
+    let day = clearing_day_now().await;
     a_day(&app).await;
     let dir = tempfile::tempdir().unwrap();
-    reports(&app, dir.path(), &day, &["amount-mismatch"]).await;
-    let wrong = reconcile(&app, dir.path(), &day).await;
+    app.simulator_reports(dir.path(), &day, &["amount-mismatch"])
+        .await;
+    let wrong = app.reconcile(dir.path(), &day).await;
     assert_eq!(wrong["discrepancies"], 1);
     // Alipay+ delivers the corrected files in their place.
-    reports(&app, dir.path(), &day, &[]).await;
-    let corrected = reconcile(&app, dir.path(), &day).await;
+    app.simulator_reports(dir.path(), &day, &[]).await;
+    let corrected = app.reconcile(dir.path(), &day).await;
     assert_eq!(corrected["discrepancies"], 0, "{corrected}");
     assert_ne!(corrected["run_id"], wrong["run_id"]);
     let now = run(&app, corrected["run_id"].as_str().unwrap()).await;
@@ -292,10 +238,10 @@ async fn a_malformed_row_is_reported_with_its_file_and_line(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let day = clearing_day().await;
+    let day = clearing_day_now().await;
     let (paid, _) = a_day(&app).await;
     let dir = tempfile::tempdir().unwrap();
-    let files = reports(&app, dir.path(), &day, &[]).await;
+    let files = app.simulator_reports(dir.path(), &day, &[]).await;
     let items = files.iter().find(|f| f.starts_with("transactionItems_")).unwrap();
     let path = dir.path().join(items);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -311,7 +257,7 @@ async fn a_malformed_row_is_reported_with_its_file_and_line(backend: Backend) {
         })
         .collect();
     std::fs::write(&path, broken.join("\n") + "\n").unwrap();
-    let outcome = reconcile(&app, dir.path(), &day).await;
+    let outcome = app.reconcile(dir.path(), &day).await;
     let found = discrepancies(&run(&app, outcome["run_id"].as_str().unwrap()).await);
     let malformed: Vec<&Value> = found.iter().filter(|d| d["kind"] == "MALFORMED_ROW").collect();
     assert_eq!(malformed.len(), 1, "{found:?}");
@@ -330,7 +276,7 @@ async fn a_payment_in_the_report_that_is_not_final_here_starts_its_inquiry(backe
     let Some(app) = spawn_app_refusing(backend, "inquiryPayment").await else {
         return;
     };
-    let day = clearing_day().await;
+    let day = clearing_day_now().await;
     let (_, key) = app.merchant("Unsettled Coffee");
     let created = app.create(&key, "unsettled", input("unsettled", "1500")).await;
     let id = created["data"]["createPayment"]["id"]
@@ -346,9 +292,9 @@ async fn a_payment_in_the_report_that_is_not_final_here_starts_its_inquiry(backe
     app.complete(&request_id, json!({ "outcome": "SUCCESS", "notify": false }))
         .await;
     let dir = tempfile::tempdir().unwrap();
-    reports(&app, dir.path(), &day, &[]).await;
+    app.simulator_reports(dir.path(), &day, &[]).await;
     app.let_through("inquiryPayment");
-    let outcome = reconcile(&app, dir.path(), &day).await;
+    let outcome = app.reconcile(dir.path(), &day).await;
     let found = discrepancies(&run(&app, outcome["run_id"].as_str().unwrap()).await);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["kind"], "STATUS_MISMATCH");
@@ -368,4 +314,48 @@ async fn a_payment_in_the_report_that_is_not_final_here_starts_its_inquiry(backe
         history.iter().any(|h| h["actor"] == "reconciliation"),
         "{history:?}"
     );
+}
+
+async fn files_dropped_in_the_drop_folder_are_reconciled_on_schedule(backend: Backend) {
+    let drop = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[reconciliation]\ndrop_dir = \"{}\"\nscan_interval = \"200ms\"\n",
+        drop.path().display()
+    );
+    let setup = Setup {
+        extra_config: Box::leak(config.into_boxed_str()),
+        ..Setup::default()
+    };
+    let Some(app) = spawn_app_with(backend, setup).await else {
+        return;
+    };
+    let day = clearing_day_now().await;
+    a_day(&app).await;
+    // Alipay+ names the folder by the day it generated the files: the day after.
+    let generated = (chrono::NaiveDate::parse_from_str(&day, "%Y%m%d").unwrap() + chrono::Duration::days(1))
+        .format("%Y%m%d")
+        .to_string();
+    let staging = tempfile::tempdir().unwrap();
+    app.simulator_reports(staging.path(), &day, &[]).await;
+    // Moved in whole, as a download completes.
+    std::fs::rename(staging.path(), drop.path().join(&generated)).unwrap();
+    let reconciled = poll_until(
+        "the dropped files to be reconciled",
+        Duration::from_secs(60),
+        || async {
+            let runs = app
+            .gql(
+                Some(ADMIN_KEY),
+                "{ reconciliationRuns { edges { node { reportDate status rowsRead discrepancyCount } } } }",
+                json!({}),
+            )
+            .await;
+            let node = runs["data"]["reconciliationRuns"]["edges"][0]["node"].clone();
+            (node["status"] == "RECONCILED").then_some(node)
+        },
+    )
+    .await;
+    assert_eq!(reconciled["reportDate"], day);
+    assert_eq!(reconciled["rowsRead"], 6);
+    assert_eq!(reconciled["discrepancyCount"], 0);
 }

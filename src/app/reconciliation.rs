@@ -22,7 +22,7 @@
 //! * A row that cannot be read is a MALFORMED_ROW discrepancy with its file and line.
 //!
 //! Memory stays flat: rows are read one at a time, compared a batch at a time, and what is kept
-//! per row is the set of request ids seen (16 bytes each for ours).
+//! per row is the set of request ids seen (24 bytes each for ours).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -125,25 +125,42 @@ fn parse_report_date(report_date: &str) -> Result<NaiveDate, AppError> {
     })
 }
 
-/// A request id as the run keeps it: ours in 16 bytes, anything else as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Seen {
-    Ours(u128),
-    Other(String),
+/// The request ids of the transaction rows read, with where the first of each was (file,
+/// line): ours (`pf_` / `pfr_` and 32 hex digits) in 16 bytes, anything else as it is.
+#[derive(Default)]
+struct SeenIds {
+    ours: HashMap<u128, (u32, u32)>,
+    others: HashMap<String, (u32, u32)>,
 }
 
-impl Seen {
-    fn of(request_id: &str) -> Seen {
-        let hex = request_id
-            .strip_prefix("pfr_")
-            .or_else(|| request_id.strip_prefix("pf_"));
-        match hex
-            .filter(|h| h.len() == 32)
-            .and_then(|h| u128::from_str_radix(h, 16).ok())
-        {
-            Some(value) => Seen::Ours(value),
-            None => Seen::Other(request_id.to_string()),
-        }
+fn ours_of(request_id: &str) -> Option<u128> {
+    let hex = request_id
+        .strip_prefix("pfr_")
+        .or_else(|| request_id.strip_prefix("pf_"))?;
+    (hex.len() == 32)
+        .then(|| u128::from_str_radix(hex, 16).ok())
+        .flatten()
+}
+
+impl SeenIds {
+    fn get(&self, request_id: &str) -> Option<(u32, u64)> {
+        let at = match ours_of(request_id) {
+            Some(key) => self.ours.get(&key),
+            None => self.others.get(request_id),
+        };
+        at.map(|&(file, line)| (file, u64::from(line)))
+    }
+
+    fn contains(&self, request_id: &str) -> bool {
+        self.get(request_id).is_some()
+    }
+
+    fn insert(&mut self, request_id: &str, (file, line): (u32, u64)) {
+        let at = (file, u32::try_from(line).unwrap_or(u32::MAX));
+        match ours_of(request_id) {
+            Some(key) => self.ours.insert(key, at),
+            None => self.others.insert(request_id.to_string(), at),
+        };
     }
 }
 
@@ -166,7 +183,7 @@ struct Run<'a> {
     rows_read: i64,
     matched: i64,
     /// Request ids seen in the transaction rows, with the file and line of the first.
-    seen: HashMap<Seen, (u32, u64)>,
+    seen: SeenIds,
     file_names: Vec<String>,
     pending: Vec<(TransactionItem, u32)>,
     /// Per type: rows and the sum of their (signed) amounts.
@@ -218,8 +235,7 @@ impl<'a> Run<'a> {
         let totals = self.items.entry(item.transaction_type).or_default();
         totals.0 += 1;
         totals.1 += item.amount;
-        let key = Seen::of(&item.transaction_request_id);
-        if let Some(&(first_file, first_line)) = self.seen.get(&key) {
+        if let Some((first_file, first_line)) = self.seen.get(&item.transaction_request_id) {
             let detail = format!(
                 "also on line {first_line} of {}",
                 self.file_names[first_file as usize]
@@ -236,7 +252,7 @@ impl<'a> Run<'a> {
                 )
                 .await;
         }
-        self.seen.insert(key, (file, item.line));
+        self.seen.insert(&item.transaction_request_id, (file, item.line));
         self.pending.push((item, file));
         if self.pending.len() >= BATCH {
             self.compare_pending().await?;
@@ -350,7 +366,7 @@ impl<'a> Run<'a> {
                 let Some(last) = page.last() else { break };
                 after = Some(last.id);
                 for ours in page {
-                    if self.seen.contains_key(&Seen::of(&ours.request_id)) {
+                    if self.seen.contains(&ours.request_id) {
                         continue;
                     }
                     let described = Some(format!("SUCCEEDED {} {}", ours.amount, ours.currency));
@@ -411,7 +427,7 @@ impl Run<'_> {
                 self.fee_total += fee.amount;
                 self.fee_count += 1;
                 let at = Some((file, fee.line));
-                if !self.seen.contains_key(&Seen::of(&fee.transaction_request_id)) {
+                if !self.seen.contains(&fee.transaction_request_id) {
                     let detail = "a fee for a transaction that is not in the transaction items".to_string();
                     let theirs = Some(format!("{} {} {}", fee.fee_type, fee.amount, fee.currency));
                     self.discrepancy(
@@ -647,7 +663,7 @@ pub async fn reconcile(
         discrepancies: 0,
         rows_read: 0,
         matched: 0,
-        seen: HashMap::new(),
+        seen: SeenIds::default(),
         file_names: set.files.iter().map(|(name, _)| name.file_name()).collect(),
         pending: Vec::new(),
         items: HashMap::new(),

@@ -58,6 +58,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         instances: usize,
     },
+    /// Reconciliation of N report rows against N payments, in a scratch database of the
+    /// configured kind: rows per second and peak memory.
+    Reconcile {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+    },
 }
 
 /// The events that take an `engine_probe` instance from its start to `completed`.
@@ -92,6 +98,7 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<ExitCo
             payments_end_to_end(config, payments, load, compare_pgbench).await
         }
         BenchCommand::Stuck { instances } => super::bench_stuck::run(config, instances.max(1)).await,
+        BenchCommand::Reconcile { rows } => super::bench_reconcile::run(config, rows.max(1)).await,
     }
 }
 

@@ -184,22 +184,20 @@ fn offline_client(config: &Config) -> anyhow::Result<crate::alipayplus::client::
 }
 
 /// The scratch database: a temporary SQLite file, or a new PostgreSQL database.
-struct Scratch {
-    url: String,
+/// A database of the configured kind made for one benchmark, dropped after it.
+pub(super) struct Scratch {
+    pub(super) url: String,
     /// PostgreSQL: the database's name, dropped afterwards. SQLite: the folder, removed.
     postgres_name: Option<String>,
     _dir: Option<tempfile::TempDir>,
 }
 
 impl Scratch {
-    async fn create(config: &Config) -> anyhow::Result<Self> {
+    pub(super) async fn create(config: &Config) -> anyhow::Result<Self> {
         match config.backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir()?;
-                let url = format!(
-                    "sqlite://{}?mode=rwc",
-                    dir.path().join("bench-stuck.db").display()
-                );
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
                 Ok(Self {
                     url,
                     postgres_name: None,
@@ -207,7 +205,7 @@ impl Scratch {
                 })
             }
             Backend::Postgres => {
-                let name = format!("plusflow_bench_stuck_{}", Uuid::new_v4().simple());
+                let name = format!("plusflow_bench_{}", Uuid::new_v4().simple());
                 let admin = sea_orm::Database::connect(&config.database_url).await?;
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
@@ -224,7 +222,7 @@ impl Scratch {
     }
 
     /// Drops the scratch database, connected as `config` (the configured database) says.
-    async fn drop_it(self, config: &Config) {
+    pub(super) async fn drop_it(self, config: &Config) {
         if let Some(name) = &self.postgres_name {
             let dropped = async {
                 let admin = sea_orm::Database::connect(&config.database_url).await?;

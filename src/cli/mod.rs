@@ -4,6 +4,7 @@
 
 pub mod alipayplus;
 mod bench;
+mod bench_reconcile;
 mod bench_stuck;
 mod demo;
 mod reconcile;
@@ -483,6 +484,15 @@ pub async fn start(config: &Config, engine: Engine, role: Role) -> anyhow::Resul
     }
     if role != Role::Api {
         jobs::spawn(engine.clone(), effects, config, shutdown.clone(), &mut tasks).await?;
+        if let Some(drop_dir) = &config.reconciliation.drop_dir {
+            jobs::report_intake::spawn(
+                engine.clone(),
+                drop_dir.clone(),
+                config.reconciliation.scan_interval,
+                shutdown.clone(),
+                &mut tasks,
+            );
+        }
     }
     if let Some((listener, _)) = listener {
         let router = api::router(engine, config, alipayplus.endpoint, alipayplus.client).await?;

@@ -14,8 +14,8 @@ use crate::app::reconciliation::{self, KINDS};
 use crate::clock::SystemClock;
 use crate::config::Config;
 
-/// The report date of `dir`: `date` if given, else the folder's name (Alipay+'s folders are
-/// named by date).
+/// The clearing day of `dir`: `date` if given, else the day before the folder's name (Alipay+'s
+/// folders are named by the date it generated the files, the day after the clearing day).
 fn report_date(dir: &Path, date: Option<String>) -> anyhow::Result<String> {
     if let Some(date) = date {
         return Ok(date);
@@ -26,12 +26,12 @@ fn report_date(dir: &Path, date: Option<String>) -> anyhow::Result<String> {
         .and_then(|n| n.to_str())
         .map(str::to_string)
         .unwrap_or_default();
-    anyhow::ensure!(
-        name.len() == 8 && name.chars().all(|c| c.is_ascii_digit()),
-        "{} is not named by its date: say which with --date YYYYMMDD",
-        dir.display()
-    );
-    Ok(name)
+    crate::jobs::report_intake::clearing_day_of(&name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} is not named by its date: say which clearing day with --date YYYYMMDD",
+            dir.display()
+        )
+    })
 }
 
 pub async fn run(config: &Config, dir: PathBuf, date: Option<String>) -> anyhow::Result<ExitCode> {

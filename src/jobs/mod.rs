@@ -10,6 +10,7 @@ pub mod probe;
 pub mod queue;
 pub mod registration_effects;
 pub mod relay;
+pub mod report_intake;
 pub mod runner;
 pub mod webhook_http;
 pub mod webhooks;

@@ -459,3 +459,64 @@ impl App {
         self.refunds_of(key, payment_id).await
     }
 }
+
+/// The clearing day (UTC+8) now; past 23:59 there, the next one (a test's payments must all
+/// fall in one cycle; this waits for a calendar boundary, not for work).
+pub async fn clearing_day_now() -> String {
+    let utc8 = || Utc::now() + chrono::Duration::hours(8);
+    if utc8().format("%H%M").to_string().as_str() >= "2359" {
+        tokio::time::sleep(Duration::from_secs(75)).await;
+    }
+    utc8().format("%Y%m%d").to_string()
+}
+
+impl App {
+    /// `plusflow ARGS` (with this app's configuration) off the runtime's threads, which must
+    /// succeed (it may call back into this process's servers): its last JSON line.
+    pub async fn plusflow_off_thread(&self, args: &[&str]) -> Value {
+        let config = self.env.config_path.to_str().unwrap().to_string();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+            let mut command = vec!["--config".to_string(), config];
+            command.extend(args);
+            let borrowed: Vec<&str> = command.iter().map(String::as_str).collect();
+            super::run_plusflow(&borrowed)
+        })
+        .await
+        .unwrap();
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        serde_json::from_str(stdout.trim().lines().last().unwrap_or("")).expect("a JSON line")
+    }
+
+    /// The simulator's report files of clearing day `day` written into `dir`, with one
+    /// discrepancy of each of `injections` (`plusflow simulator reports`): their names.
+    pub async fn simulator_reports(&self, dir: &Path, day: &str, injections: &[&str]) -> Vec<String> {
+        let out = dir.to_str().unwrap();
+        let mut args = vec![
+            "simulator",
+            "reports",
+            "--from",
+            &self.simulator_base,
+            "--date",
+            day,
+            "--out",
+            out,
+        ];
+        for injection in injections {
+            args.extend(["--inject", injection]);
+        }
+        let written = self.plusflow_off_thread(&args).await;
+        written["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// `plusflow reconcile --dir DIR --date DAY`: its JSON line.
+    pub async fn reconcile(&self, dir: &Path, day: &str) -> Value {
+        self.plusflow_off_thread(&["reconcile", "--dir", dir.to_str().unwrap(), "--date", day])
+            .await
+    }
+}

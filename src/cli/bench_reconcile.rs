@@ -1,0 +1,282 @@
+//! `bench reconcile --rows N`: reconciliation at scale. Fills a scratch database (see
+//! `bench_stuck::Scratch`) with N succeeded payments of one clearing day, writes that day's four
+//! report files with a row for each (1 in [`MISMATCH_EVERY`] one minor unit off), reconciles them
+//! as `plusflow reconcile` does, and prints the rows per second and the peak memory of the run
+//! (the process's high-water mark, reset before it starts).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use sea_orm::EntityTrait;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::bench_stuck::Scratch;
+use super::boot;
+use crate::alipayplus::reports::{
+    FeeItem, ReportKind, ReportName, SettlementDetail, SettlementSummary, SummaryRow, Totals,
+    TransactionItem, TransactionType, Writer,
+};
+use crate::app::reconciliation;
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::store::entity::{instance, payment};
+
+/// One row in this many states an amount one minor unit more than ours.
+pub const MISMATCH_EVERY: usize = 1_000;
+const DAY: &str = "20261201";
+const AGREEMENT: &str = "AGRUSD";
+
+pub async fn run(config: Config, rows: usize) -> anyhow::Result<ExitCode> {
+    let scratch = Scratch::create(&config).await?;
+    let scratch_config = Config {
+        database_url: scratch.url.clone(),
+        ..config.clone()
+    };
+    let outcome = fill_and_reconcile(&scratch_config, rows).await;
+    scratch.drop_it(&config).await;
+    outcome
+}
+
+fn amount_of(n: usize) -> i64 {
+    100 + (n as i64 * 37) % 100_000
+}
+
+fn request_id(n: usize) -> String {
+    format!("pf_{:032x}", n as u128 + 1)
+}
+
+async fn fill_and_reconcile(config: &Config, rows: usize) -> anyhow::Result<ExitCode> {
+    let engine = boot(config, Arc::new(SystemClock)).await?;
+    let (from, _) = reconciliation::clearing_cycle(DAY).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bar = ProgressBar::new(rows as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} payments written {per_sec} eta {eta}")
+            .expect("static template"),
+    );
+    let filled = Instant::now();
+    let merchant = Uuid::now_v7();
+    for first in (0..rows).step_by(1_000) {
+        let range = first..(first + 1_000).min(rows);
+        let paid_at = |n: usize| from + chrono::Duration::milliseconds((n as i64 * 80_000) % 86_000_000);
+        let instances: Vec<instance::ActiveModel> = range
+            .clone()
+            .map(|n| {
+                instance::Model {
+                    id: Uuid::from_u128(n as u128 + 1),
+                    kind: "payment".into(),
+                    definition_version: 1,
+                    state: "succeeded".into(),
+                    terminal: true,
+                    version: 3,
+                    needs_attention: false,
+                    last_error: None,
+                    data: json!({ "bench": "reconcile" }),
+                    created_at: paid_at(n),
+                    updated_at: paid_at(n),
+                    state_since: Some(paid_at(n)),
+                }
+                .into()
+            })
+            .collect();
+        let payments: Vec<payment::ActiveModel> = range
+            .clone()
+            .map(|n| {
+                payment::Model {
+                    id: Uuid::from_u128(n as u128 + 1),
+                    merchant_id: merchant,
+                    merchant_order_id: format!("bench-{n}"),
+                    payment_request_id: request_id(n),
+                    order_description: "bench".into(),
+                    currency: "USD".into(),
+                    amount: amount_of(n),
+                    terminal_type: "WEB".into(),
+                    os_type: None,
+                    redirect_url: "https://shop.example/return".into(),
+                    user_region: None,
+                    settlement_currency: None,
+                    expires_at: paid_at(n),
+                    checkout_url: None,
+                    alipay_payment_id: Some(format!("2026{n:016}")),
+                    wallet_brand_name: Some("KAKAOPAY".into()),
+                    failure_code: None,
+                    created_at: paid_at(n),
+                }
+                .into()
+            })
+            .collect();
+        instance::Entity::insert_many(instances)
+            .exec_without_returning(&engine.db)
+            .await?;
+        payment::Entity::insert_many(payments)
+            .exec_without_returning(&engine.db)
+            .await?;
+        bar.inc(range.len() as u64);
+    }
+    bar.finish_and_clear();
+    let fill_seconds = filled.elapsed().as_secs_f64();
+    if config.backend == crate::config::Backend::Postgres {
+        use sea_orm::ConnectionTrait;
+        engine.db.execute_unprepared("ANALYZE").await?;
+    }
+
+    let dir = tempfile::tempdir()?;
+    let mismatched = write_files(dir.path(), rows, from)?;
+    let sets = reconciliation::report_sets(dir.path(), DAY).map_err(|e| anyhow::anyhow!("{e}"))?;
+    reset_peak_memory();
+    let bar = ProgressBar::new(rows as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} rows reconciled {per_sec} eta {eta}")
+            .expect("static template"),
+    );
+    let started = Instant::now();
+    let outcome = reconciliation::reconcile(&engine, &sets[0], &|read| bar.set_position(read))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let peak_mb = peak_memory_kb().map(|kb| kb as f64 / 1024.0);
+    let run = &outcome.run;
+    anyhow::ensure!(
+        run.discrepancy_count as usize == mismatched && run.matched as usize == rows - mismatched,
+        "expected {mismatched} discrepancies and {} matched, found {} and {}",
+        rows - mismatched,
+        run.discrepancy_count,
+        run.matched
+    );
+    let name = format!("{:?}", config.backend).to_lowercase();
+    let rate = rows as f64 / seconds;
+    println!(
+        "bench reconcile on {name}: {rows} report rows against {rows} payments ({fill_seconds:.1}s to write them): \
+         {seconds:.1}s, {rate:.0} rows/s, {} discrepancies found as injected; peak memory {}",
+        run.discrepancy_count,
+        peak_mb.map_or("unknown".into(), |mb| format!("{mb:.0} MB"))
+    );
+    println!(
+        "{}",
+        json!({ "bench": "reconcile", "backend": name, "rows": rows, "seconds": (seconds * 100.0).round() / 100.0,
+                "rows_per_s": rate.round(), "discrepancies": run.discrepancy_count, "peak_rss_mb": peak_mb.map(f64::round),
+                "fill_s": fill_seconds.round() })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The day's four files for `rows` payments; how many rows were written off by one.
+fn write_files(
+    dir: &std::path::Path,
+    rows: usize,
+    from: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<usize> {
+    let name = |kind: ReportKind, batch: &str| {
+        dir.join(
+            ReportName {
+                kind,
+                participant_id: "PLUSFLOWBENCH".into(),
+                settlement_currency: "USD".into(),
+                batch_id: batch.into(),
+                agreement_id: AGREEMENT.into(),
+                seq: "000".into(),
+            }
+            .file_name(),
+        )
+    };
+    let open = |path: std::path::PathBuf| -> anyhow::Result<Writer<std::io::BufWriter<std::fs::File>>> {
+        Ok(Writer::new(std::io::BufWriter::new(std::fs::File::create(path)?)))
+    };
+    let stated = |n: usize| amount_of(n) + i64::from(n.is_multiple_of(MISMATCH_EVERY));
+    let total: i64 = (0..rows).map(stated).sum();
+    let fee = |n: usize| stated(n) * 15 / 1000;
+    let fees: i64 = (0..rows).map(fee).sum();
+    let batch = format!("{DAY}{AGREEMENT}");
+    let mut items = open(name(ReportKind::TransactionItems, &batch))?;
+    items.totals(&Totals {
+        line: 0,
+        count: rows as u64,
+        amount: total,
+        currency: "USD".into(),
+    })?;
+    items.item_header()?;
+    for n in 0..rows {
+        items.item(
+            &TransactionItem {
+                line: 0,
+                transaction_id: format!("2026{n:016}"),
+                transaction_request_id: request_id(n),
+                original_transaction_id: None,
+                transaction_type: TransactionType::Payment,
+                transaction_time: from + chrono::Duration::milliseconds((n as i64 * 80_000) % 86_000_000),
+                amount: stated(n),
+                currency: "USD".into(),
+                psp_name: Some("KAKAOPAY".into()),
+            },
+            "",
+        )?;
+    }
+    items.end()?;
+    let mut summary = open(name(ReportKind::Summary, &batch))?;
+    summary.summary_header()?;
+    for (transaction_type, count, amount, credit) in [
+        (TransactionType::Payment, rows as u64, total, true),
+        (TransactionType::Refund, 0, 0, false),
+    ] {
+        summary.summary(&SummaryRow {
+            line: 0,
+            clearing_batch_id: batch.clone(),
+            transaction_type,
+            count,
+            amount,
+            currency: "USD".into(),
+            credit,
+        })?;
+    }
+    summary.end()?;
+    let mut fee_file = open(name(ReportKind::FeeItems, &batch))?;
+    fee_file.totals(&Totals {
+        line: 0,
+        count: rows as u64,
+        amount: fees,
+        currency: "USD".into(),
+    })?;
+    fee_file.fee_header()?;
+    for n in 0..rows {
+        fee_file.fee(&FeeItem {
+            line: 0,
+            fee_id: format!("F{n}"),
+            transaction_request_id: request_id(n),
+            fee_type: "PROCESSING_FEE".into(),
+            amount: fee(n),
+            currency: "USD".into(),
+        })?;
+    }
+    fee_file.end()?;
+    let mut settlement = open(name(ReportKind::Settlement, &format!("S{batch}")))?;
+    settlement.settlement_summary(&SettlementSummary {
+        line: 0,
+        settlement_batch_id: format!("S{batch}"),
+        amount: total - fees,
+        currency: "USD".into(),
+        value_date: "20261203".into(),
+    })?;
+    settlement.settlement_detail(&SettlementDetail {
+        line: 0,
+        clearing_batch_id: batch,
+        transaction_amount: total,
+        fee_amount: fees,
+        net_amount: total - fees,
+        currency: "USD".into(),
+    })?;
+    settlement.end()?;
+    Ok(rows.div_ceil(MISMATCH_EVERY))
+}
+
+/// Resets this process's memory high-water mark (Linux), so the peak is the run's.
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// This process's memory high-water mark since the reset, in KiB (Linux `VmHWM`).
+fn peak_memory_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

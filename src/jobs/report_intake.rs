@@ -1,0 +1,146 @@
+//! The scheduled reconciliation: every `reconciliation.scan_interval` this process looks in the
+//! drop folder (the stand-in for Alipay+'s SFTP: one subfolder per generation date, YYYYMMDD,
+//! holding the reports of the clearing day before) and reconciles each day's files of the last
+//! [`RETENTION_DAYS`] days. The same files are the same run, so a scan that finds nothing new
+//! costs a hash of each file; a corrected file makes a run that supersedes. A day whose files
+//! have not arrived an hour after Alipay+ produces them (08:00 UTC+8) is warned about, once per
+//! day and process: Alipay+ deletes its files after 7 days.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::app::Engine;
+use crate::app::reconciliation;
+
+/// How long Alipay+ keeps a day's files.
+pub const RETENTION_DAYS: i64 = 7;
+
+/// The generation dates (YYYYMMDD) of the last `RETENTION_DAYS` days whose files should be
+/// there at `now` (produced at 08:00 UTC+8, an hour's grace) but are not in `present`.
+pub fn missing_days(now: DateTime<Utc>, present: &HashSet<String>) -> Vec<String> {
+    let utc8 = now + Duration::hours(8);
+    let today = utc8.date_naive();
+    let due_today = utc8.time() >= chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("09:00");
+    (0..RETENTION_DAYS)
+        .filter_map(|back| today.checked_sub_signed(Duration::days(back)))
+        .filter(|day| *day < today || due_today)
+        .map(|day| day.format("%Y%m%d").to_string())
+        .filter(|day| !present.contains(day))
+        .collect()
+}
+
+/// The clearing day a generation date's files report: the day before.
+pub fn clearing_day_of(generation_date: &str) -> Option<String> {
+    let day = NaiveDate::parse_from_str(generation_date, "%Y%m%d").ok()?;
+    Some(day.pred_opt()?.format("%Y%m%d").to_string())
+}
+
+fn dated_folders(drop_dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(drop_dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.path().is_dir())
+        .filter_map(|entry| {
+            let name = entry.file_name().to_str()?.to_string();
+            NaiveDate::parse_from_str(&name, "%Y%m%d").ok()?;
+            Some((name, entry.path()))
+        })
+        .collect()
+}
+
+/// One scan: every dated folder within the retention reconciled (new runs logged).
+async fn scan(engine: &Engine, drop_dir: &Path, warned: &mut HashSet<String>) {
+    let folders = dated_folders(drop_dir);
+    let present: HashSet<String> = folders.iter().map(|(name, _)| name.clone()).collect();
+    for day in missing_days(engine.clock.now(), &present) {
+        if warned.insert(day.clone()) {
+            warn!(
+                folder = %drop_dir.join(&day).display(),
+                "Alipay+'s report files generated on {day} have not arrived; Alipay+ keeps them {RETENTION_DAYS} days"
+            );
+        }
+    }
+    let oldest = (engine.clock.now() + Duration::hours(8) - Duration::days(RETENTION_DAYS))
+        .format("%Y%m%d")
+        .to_string();
+    for (generated, folder) in folders.into_iter().filter(|(name, _)| *name >= oldest) {
+        let Some(day) = clearing_day_of(&generated) else {
+            continue;
+        };
+        let sets = match reconciliation::report_sets(&folder, &day) {
+            Ok(sets) => sets,
+            Err(e) => {
+                warn!(folder = %folder.display(), "report folder unreadable: {e}");
+                continue;
+            }
+        };
+        for set in sets {
+            match reconciliation::reconcile(engine, &set, &|_| {}).await {
+                Ok(outcome) if outcome.again => {}
+                Ok(outcome) if outcome.run.discrepancy_count > 0 => warn!(
+                    run = %outcome.run.id, day = %day, agreement = %set.agreement_id,
+                    "reconciled with {} discrepancies", outcome.run.discrepancy_count
+                ),
+                Ok(outcome) => {
+                    info!(run = %outcome.run.id, day = %day, agreement = %set.agreement_id, "reconciled")
+                }
+                Err(e) => {
+                    warn!(folder = %folder.display(), "reconciliation failed, tried again next scan: {e}")
+                }
+            }
+        }
+    }
+}
+
+/// Starts the scheduled reconciliation of `drop_dir`, every `interval`, until `shutdown`.
+pub fn spawn(
+    engine: Engine,
+    drop_dir: PathBuf,
+    interval: std::time::Duration,
+    shutdown: CancellationToken,
+    tasks: &mut JoinSet<()>,
+) {
+    tasks.spawn(async move {
+        let mut warned = HashSet::new();
+        loop {
+            scan(&engine, &drop_dir, &mut warned).await;
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_is_missing_only_once_alipayplus_should_have_produced_it() {
+        let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+        let present: HashSet<String> = ["20261203".to_string()].into();
+        // 08:30 UTC+8 on the 4th: today's files are not due yet; the 3rd is there.
+        let early = missing_days(at("2026-12-04T00:30:00Z"), &present);
+        assert!(!early.contains(&"20261204".to_string()));
+        assert!(!early.contains(&"20261203".to_string()));
+        assert!(early.contains(&"20261202".to_string()));
+        assert_eq!(early.len(), 5, "{early:?}");
+        // 09:30 UTC+8: today's are due.
+        let late = missing_days(at("2026-12-04T01:30:00Z"), &present);
+        assert!(late.contains(&"20261204".to_string()));
+    }
+
+    #[test]
+    fn a_folder_reports_the_clearing_day_before_it() {
+        assert_eq!(clearing_day_of("20261201").as_deref(), Some("20261130"));
+        assert_eq!(clearing_day_of("notes"), None);
+    }
+}
