@@ -2,7 +2,8 @@
 //! of them is SIGKILLed and restarted (twice), Redis is restarted once and PostgreSQL is
 //! restarted once; a tenth of the payments are partially refunded while this goes on. At the
 //! end every payment is SUCCEEDED, paid exactly once at Alipay+, every refund SUCCEEDED and made
-//! once there, with no transition recorded twice. It restarts the machine's PostgreSQL and
+//! once there, with no transition recorded twice, and the day's report files reconcile with no
+//! discrepancy. It restarts the machine's PostgreSQL and
 //! Redis, so it runs only when PLUSFLOW_TEST_RESTART_SERVICES=1 (as `.ci/run` sets), alone in
 //! its test binary.
 //! Size: PLUSFLOW_CRASH_PAYMENTS (40 by default).
@@ -113,6 +114,7 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
     );
     env.append_config(&extra);
 
+    let day = common::app::clearing_day_now().await;
     let config_path = env.config_path.to_str().unwrap().to_string();
     let (code, stdout, stderr) =
         common::run_plusflow(&["--config", &config_path, "merchant", "create", "--name", "Crash"]);
@@ -246,5 +248,29 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         .await
         .unwrap();
     assert!(doubled.is_empty(), "no transition recorded twice");
+    reconcile_the_day(&engine, &simulator, &day).await;
     drop(survivor);
+}
+
+/// The simulator's report files of the run's clearing day reconcile with no discrepancy (skipped
+/// when the run crossed midnight UTC+8: its payments are then in two days' files).
+async fn reconcile_the_day(engine: &plusflow::app::Engine, simulator: &Simulator, day: &str) {
+    if common::app::clearing_day_now().await != day {
+        println!("the crash run crossed midnight UTC+8: its day is not reconciled");
+        return;
+    }
+    let ledger: plusflow::simulator::reports::LedgerFacts =
+        serde_json::from_value(serde_json::to_value(simulator.ledger()).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    plusflow::simulator::reports::write(&ledger, day, dir.path(), &[]).unwrap();
+    let sets = plusflow::app::reconciliation::report_sets(dir.path(), day).unwrap();
+    assert_eq!(sets.len(), 1, "one agreement");
+    let outcome = plusflow::app::reconciliation::reconcile(engine, &sets[0], &|_| {})
+        .await
+        .unwrap();
+    let found = plusflow::store::reconciliation::discrepancies(&engine.db, outcome.run.id, None, None, 20)
+        .await
+        .unwrap();
+    assert_eq!(outcome.run.discrepancy_count, 0, "the day reconciles: {found:#?}");
+    assert!(outcome.run.rows_read > 0);
 }

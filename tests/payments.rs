@@ -783,15 +783,7 @@ async fn a_payment_alipayplus_never_received_is_cancelled_only_after_no_pay_call
         return;
     };
     let (_, key) = app.merchant("Unreachable");
-    let created = app.create(&key, "lost-pay", input("lost-pay", "1000")).await;
-    let id = created["data"]["createPayment"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let request_id = created["data"]["createPayment"]["paymentRequestId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (id, request_id) = app.create_ids(&key, "lost-pay", input("lost-pay", "1000")).await;
     let cancel = app
         .gql(
             Some(&key),
@@ -1108,6 +1100,29 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
             (id, request_id)
         });
     }
+    // Meanwhile an operator registers a few merchants with Alipay+ and its wallets.
+    let mut registrations = Vec::new();
+    for n in 0..(count / 10).max(2) {
+        let (merchant, _) = app.merchant(&format!("Chaos registered {n}"));
+        let registered = app
+            .gql(
+                Some(ADMIN_KEY),
+                "mutation($m: ID!, $input: RegistrationInput!, $key: String!) { registerMerchant(merchantId: $m, input: $input, idempotencyKey: $key) { id registrationRequestId } }",
+                json!({ "m": merchant, "key": format!("chaos-registration-{n}"), "input": {
+                    "productCodes": ["CASHIER_PAYMENT"], "merchantDisplayName": format!("Chaos {n}"),
+                    "websites": [{ "url": "https://chaos.example" }] } }),
+            )
+            .await;
+        let registration = &registered["data"]["registerMerchant"];
+        assert!(registration["id"].is_string(), "{registered}");
+        registrations.push((
+            registration["id"].as_str().unwrap().to_string(),
+            registration["registrationRequestId"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ));
+    }
     let mut payments = Vec::new();
     while let Some(done) = customers.join_next().await {
         payments.push(done.unwrap());
@@ -1187,7 +1202,45 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
             "{request_id}: refunds agree"
         );
     }
+    check_registrations(&app, &registrations, patience).await;
     reconcile_the_day(&app, &day, &payments, &ours).await;
+}
+
+/// Each registration made under chaos ends COMPLETED with every wallet's approval (or parked
+/// with a reason), and Alipay+ holds one registration per request id, whatever was retried.
+async fn check_registrations(app: &App, registrations: &[(String, String)], patience: Duration) {
+    let query = "query($id: ID!) { registration(id: $id) { status wallets { pspName status } workflow { needsAttention lastError } } }";
+    for (id, request_id) in registrations {
+        let done = poll_within(patience, || async {
+            let found =
+                app.gql(Some(ADMIN_KEY), query, json!({ "id": id })).await["data"]["registration"].clone();
+            (found["status"] == "COMPLETED" || found["workflow"]["needsAttention"] == true).then_some(found)
+        })
+        .await
+        .unwrap_or_else(|| panic!("registration {request_id} not final"));
+        if parked_with_a_reason(&done, request_id) {
+            continue;
+        }
+        let wallets = done["wallets"].as_array().unwrap();
+        assert_eq!(wallets.len(), 3, "{request_id}: {done}");
+        assert!(
+            wallets.iter().all(|w| w["status"] == "APPROVED"),
+            "{request_id}: {done}"
+        );
+    }
+    let ledger = app.ledger().await;
+    let taken = ledger["registrations"].as_object().unwrap();
+    assert_eq!(
+        taken.len(),
+        registrations.len(),
+        "one registration per request id at Alipay+"
+    );
+    for (_, request_id) in registrations {
+        assert!(
+            taken.contains_key(request_id),
+            "{request_id} never reached Alipay+"
+        );
+    }
 }
 
 /// The day's report files (the simulator's) reconcile with plusflow's records: no discrepancy,

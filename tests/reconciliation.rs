@@ -62,17 +62,9 @@ async fn a_day(app: &App) -> (Vec<String>, String) {
     for (id, _) in &paid[..2] {
         app.settled_refunds(&key, id).await;
     }
-    let created = app
-        .create(&key, "rec-declined", input("rec-declined", "999"))
+    let (declined, request_id) = app
+        .create_ids(&key, "rec-declined", input("rec-declined", "999"))
         .await;
-    let declined = created["data"]["createPayment"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let request_id = created["data"]["createPayment"]["paymentRequestId"]
-        .as_str()
-        .unwrap()
-        .to_string();
     poll_until(
         "Alipay+ to have the declined payment",
         Duration::from_secs(30),
@@ -278,15 +270,9 @@ async fn a_payment_in_the_report_that_is_not_final_here_starts_its_inquiry(backe
     };
     let day = clearing_day_now().await;
     let (_, key) = app.merchant("Unsettled Coffee");
-    let created = app.create(&key, "unsettled", input("unsettled", "1500")).await;
-    let id = created["data"]["createPayment"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let request_id = created["data"]["createPayment"]["paymentRequestId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (id, request_id) = app
+        .create_ids(&key, "unsettled", input("unsettled", "1500"))
+        .await;
     app.wait_status(&key, &id, "AWAITING_CUSTOMER").await;
     // Paid at Alipay+, its notification lost, and plusflow cannot ask.
     app.complete(&request_id, json!({ "outcome": "SUCCESS", "notify": false }))

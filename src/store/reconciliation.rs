@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -22,25 +22,80 @@ pub struct OurRecord {
     pub request_id: String,
     pub amount: i64,
     pub currency: String,
+    /// The currency it settles in (a payment's settlement currency, else its own).
+    pub settles_in: String,
     /// Its workflow state (`succeeded`, `failed`, `awaiting_customer`...).
     pub state: String,
     pub terminal: bool,
+    /// Since when it is in that state.
+    pub state_since: Option<DateTime<Utc>>,
 }
 
 /// The workflow state of a succeeded payment or refund.
 pub const SUCCEEDED: &str = "succeeded";
 
-type Row = (Uuid, String, i64, String, String, bool);
+type Row = (
+    Uuid,
+    String,
+    i64,
+    String,
+    Option<String>,
+    String,
+    bool,
+    Option<DateTime<Utc>>,
+);
 
-fn our_record((id, request_id, amount, currency, state, terminal): Row) -> OurRecord {
+fn our_record(
+    (id, request_id, amount, currency, settles_in, state, terminal, state_since): Row,
+) -> OurRecord {
     OurRecord {
+        settles_in: settles_in.unwrap_or_else(|| currency.clone()),
         id,
         request_id,
         amount,
         currency,
         state,
         terminal,
+        state_since,
     }
+}
+
+/// What a run reads of payments (a [`Row`] each).
+fn payments() -> Select<payment::Entity> {
+    payment::Entity::find()
+        .select_only()
+        .column(payment::Column::Id)
+        .column(payment::Column::PaymentRequestId)
+        .column(payment::Column::Amount)
+        .column(payment::Column::Currency)
+        .column(payment::Column::SettlementCurrency)
+        .inner_join(instance::Entity)
+        .column(instance::Column::State)
+        .column(instance::Column::Terminal)
+        .column(instance::Column::StateSince)
+}
+
+/// What a run reads of refunds (a [`Row`] each; a refund settles in its own currency).
+fn refunds() -> Select<refund::Entity> {
+    refund::Entity::find()
+        .select_only()
+        .column(refund::Column::Id)
+        .column(refund::Column::RefundRequestId)
+        .column(refund::Column::Amount)
+        .column(refund::Column::Currency)
+        .column_as(refund::Column::Currency, "settles_in")
+        .inner_join(instance::Entity)
+        .column(instance::Column::State)
+        .column(instance::Column::Terminal)
+        .column(instance::Column::StateSince)
+}
+
+async fn records<E: EntityTrait>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+) -> Result<Vec<OurRecord>, StoreError> {
+    let rows: Vec<Row> = select.into_tuple().all(db).await?;
+    Ok(rows.into_iter().map(our_record).collect())
 }
 
 /// Our payments with these `paymentRequestId`s.
@@ -48,20 +103,8 @@ pub async fn payments_by_request_id(
     db: &DatabaseConnection,
     request_ids: &[&str],
 ) -> Result<Vec<OurRecord>, StoreError> {
-    let rows: Vec<Row> = payment::Entity::find()
-        .select_only()
-        .column(payment::Column::Id)
-        .column(payment::Column::PaymentRequestId)
-        .column(payment::Column::Amount)
-        .column(payment::Column::Currency)
-        .inner_join(instance::Entity)
-        .column(instance::Column::State)
-        .column(instance::Column::Terminal)
-        .filter(payment::Column::PaymentRequestId.is_in(request_ids.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(our_record).collect())
+    let select = payments().filter(payment::Column::PaymentRequestId.is_in(request_ids.iter().copied()));
+    records(db, select).await
 }
 
 /// Our refunds with these `refundRequestId`s.
@@ -69,85 +112,74 @@ pub async fn refunds_by_request_id(
     db: &DatabaseConnection,
     request_ids: &[&str],
 ) -> Result<Vec<OurRecord>, StoreError> {
-    let rows: Vec<Row> = refund::Entity::find()
-        .select_only()
-        .column(refund::Column::Id)
-        .column(refund::Column::RefundRequestId)
-        .column(refund::Column::Amount)
-        .column(refund::Column::Currency)
-        .inner_join(instance::Entity)
-        .column(instance::Column::State)
-        .column(instance::Column::Terminal)
-        .filter(refund::Column::RefundRequestId.is_in(request_ids.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(our_record).collect())
+    let select = refunds().filter(refund::Column::RefundRequestId.is_in(request_ids.iter().copied()));
+    records(db, select).await
 }
 
-/// Payments or refunds (`kind`) of `currency` that succeeded in `[from, to)` (when plusflow
-/// learnt it: the instance entered `succeeded`), at most `limit` with ids after `after`, in id
-/// order.
+/// Whether `kind`'s records settling in `currency` count as succeeded in `[from, to)` (when
+/// plusflow learnt it: the instance entered `succeeded`).
+fn succeeded_in(kind: &str, currency: &str, (from, to): (DateTime<Utc>, DateTime<Utc>)) -> Condition {
+    let settles_in = if kind == "refund" {
+        Expr::col((refund::Entity, refund::Column::Currency)).eq(currency)
+    } else {
+        Expr::col((payment::Entity, payment::Column::SettlementCurrency))
+            .if_null(Expr::col((payment::Entity, payment::Column::Currency)))
+            .eq(currency)
+    };
+    Condition::all()
+        .add(instance::Column::State.eq(SUCCEEDED))
+        .add(instance::Column::StateSince.gte(from))
+        .add(instance::Column::StateSince.lt(to))
+        .add(settles_in)
+}
+
+/// How many payments or refunds (`kind`) settling in `currency` succeeded in `cycle`.
+pub async fn count_succeeded_between(
+    db: &DatabaseConnection,
+    kind: &str,
+    currency: &str,
+    cycle: (DateTime<Utc>, DateTime<Utc>),
+) -> Result<u64, StoreError> {
+    let condition = succeeded_in(kind, currency, cycle);
+    Ok(if kind == "refund" {
+        refund::Entity::find()
+            .inner_join(instance::Entity)
+            .filter(condition)
+            .count(db)
+            .await?
+    } else {
+        payment::Entity::find()
+            .inner_join(instance::Entity)
+            .filter(condition)
+            .count(db)
+            .await?
+    })
+}
+
+/// Payments or refunds (`kind`) settling in `currency` that succeeded in `cycle`, at most
+/// `limit` with ids after `after`, in id order.
 pub async fn succeeded_between(
     db: &DatabaseConnection,
     kind: &str,
     currency: &str,
-    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    cycle: (DateTime<Utc>, DateTime<Utc>),
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<OurRecord>, StoreError> {
-    let succeeded = Condition::all()
-        .add(instance::Column::State.eq(SUCCEEDED))
-        .add(instance::Column::StateSince.gte(from))
-        .add(instance::Column::StateSince.lt(to));
-    let rows: Vec<Row> = if kind == "refund" {
-        let mut query = refund::Entity::find()
-            .select_only()
-            .column(refund::Column::Id)
-            .column(refund::Column::RefundRequestId)
-            .column(refund::Column::Amount)
-            .column(refund::Column::Currency)
-            .inner_join(instance::Entity)
-            .column(instance::Column::State)
-            .column(instance::Column::Terminal)
-            .filter(succeeded)
-            .filter(refund::Column::Currency.eq(currency));
+    let condition = succeeded_in(kind, currency, cycle);
+    if kind == "refund" {
+        let mut select = refunds().filter(condition);
         if let Some(after) = after {
-            query = query.filter(refund::Column::Id.gt(after));
+            select = select.filter(refund::Column::Id.gt(after));
         }
-        query
-            .order_by_asc(refund::Column::Id)
-            .limit(limit)
-            .into_tuple()
-            .all(db)
-            .await?
+        records(db, select.order_by_asc(refund::Column::Id).limit(limit)).await
     } else {
-        let mut query = payment::Entity::find()
-            .select_only()
-            .column(payment::Column::Id)
-            .column(payment::Column::PaymentRequestId)
-            .column(payment::Column::Amount)
-            .column(payment::Column::Currency)
-            .inner_join(instance::Entity)
-            .column(instance::Column::State)
-            .column(instance::Column::Terminal)
-            .filter(succeeded)
-            .filter(
-                Expr::col((payment::Entity, payment::Column::SettlementCurrency))
-                    .if_null(Expr::col((payment::Entity, payment::Column::Currency)))
-                    .eq(currency),
-            );
+        let mut select = payments().filter(condition);
         if let Some(after) = after {
-            query = query.filter(payment::Column::Id.gt(after));
+            select = select.filter(payment::Column::Id.gt(after));
         }
-        query
-            .order_by_asc(payment::Column::Id)
-            .limit(limit)
-            .into_tuple()
-            .all(db)
-            .await?
-    };
-    Ok(rows.into_iter().map(our_record).collect())
+        records(db, select.order_by_asc(payment::Column::Id).limit(limit)).await
+    }
 }
 
 /// The run of these very files, if there is one.

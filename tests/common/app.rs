@@ -290,6 +290,19 @@ impl App {
         .await
     }
 
+    /// [`App::create`], which must succeed: the new payment's (id, paymentRequestId).
+    pub async fn create_ids(&self, key: &str, idempotency_key: &str, input: Value) -> (String, String) {
+        let created = self.create(key, idempotency_key, input).await;
+        let payment = &created["data"]["createPayment"];
+        let text = |field: &str| {
+            payment[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("{created}"))
+                .to_string()
+        };
+        (text("id"), text("paymentRequestId"))
+    }
+
     pub async fn payment(&self, key: &str, id: &str) -> Value {
         let query = "query($id: ID!) { payment(id: $id) { id status checkoutUrl failureCode walletBrandName paymentRequestId \
                      workflow { state needsAttention lastError history { event fromState toState outcome actor } } } }";

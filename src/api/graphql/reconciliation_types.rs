@@ -2,6 +2,7 @@
 //! discrepancies, both as Relay connections.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::resolver_utils::EnumType;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -31,26 +32,19 @@ pub enum DiscrepancyKind {
 }
 
 impl DiscrepancyKind {
+    /// As the store names it (the GraphQL name, e.g. `AMOUNT_MISMATCH`).
     fn name(self) -> &'static str {
-        recon::KINDS[self as usize]
+        Self::items()
+            .iter()
+            .find(|item| item.value == self)
+            .map_or("MALFORMED_ROW", |item| item.name)
     }
 
     fn of(name: &str) -> DiscrepancyKind {
-        use DiscrepancyKind::*;
-        let all = [
-            MissingInPlusflow,
-            MissingInReport,
-            AmountMismatch,
-            CurrencyMismatch,
-            StatusMismatch,
-            DuplicateInReport,
-            FeeMismatch,
-            TotalsMismatch,
-            MalformedRow,
-        ];
-        all.into_iter()
-            .find(|kind| kind.name() == name)
-            .unwrap_or(MalformedRow)
+        Self::items()
+            .iter()
+            .find(|item| item.name == name)
+            .map_or(DiscrepancyKind::MalformedRow, |item| item.value)
     }
 }
 
