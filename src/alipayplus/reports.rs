@@ -19,7 +19,19 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+
+/// A clearing cycle, `[00:00, 24:00)` of `day` in UTC+8: the payments and refunds completed
+/// then are in that day's files.
+pub fn clearing_cycle(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let utc8 = FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let start = utc8
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
+        .single()
+        .expect("a fixed offset has no gaps")
+        .with_timezone(&Utc);
+    (start, start + chrono::Duration::days(1))
+}
 
 /// Which of the four files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

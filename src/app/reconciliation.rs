@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -106,16 +106,9 @@ pub fn report_sets(dir: &Path, report_date: &str) -> Result<Vec<ReportSet>, AppE
         .collect())
 }
 
-/// The clearing cycle of a report date: `[00:00, 24:00)` UTC+8.
+/// The clearing cycle of a report date (see [`reports::clearing_cycle`]).
 pub fn clearing_cycle(report_date: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
-    let day = parse_report_date(report_date)?;
-    let utc8 = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
-    let start = utc8
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
-        .single()
-        .expect("a fixed offset has no gaps")
-        .with_timezone(&Utc);
-    Ok((start, start + chrono::Duration::days(1)))
+    Ok(reports::clearing_cycle(parse_report_date(report_date)?))
 }
 
 fn parse_report_date(report_date: &str) -> Result<NaiveDate, AppError> {

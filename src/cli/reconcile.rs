@@ -78,8 +78,9 @@ pub async fn run(config: &Config, dir: PathBuf, date: Option<String>) -> anyhow:
             println!("  {changes}");
         }
         for kind in KINDS {
-            let found =
-                crate::store::reconciliation::discrepancies(&engine.db, run.id, Some(kind), None, 4).await?;
+            let (found, _) = reconciliation::discrepancies(&engine, run.id, Some(kind), Some(1), None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if let Some(first) = found.first() {
                 let at = match (&first.file, first.line) {
                     (Some(file), Some(line)) => format!(" ({file} line {line})"),

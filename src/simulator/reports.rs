@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::alipayplus::reports::{
     FeeItem, ReportKind, ReportName, SettlementDetail, SettlementSummary, SummaryRow, Totals,
-    TransactionItem, TransactionType, Writer,
+    TransactionItem, TransactionType, Writer, clearing_cycle,
 };
 use crate::alipayplus::wire::Amount;
 
@@ -103,7 +103,9 @@ pub fn write(
     out: &Path,
     injections: &[Injection],
 ) -> anyhow::Result<Vec<PathBuf>> {
-    let (from, to) = crate::app::reconciliation::clearing_cycle(report_date)?;
+    let day = chrono::NaiveDate::parse_from_str(report_date, "%Y%m%d")
+        .map_err(|_| anyhow::anyhow!("--date: '{report_date}' is not a date YYYYMMDD"))?;
+    let (from, to) = clearing_cycle(day);
     let in_cycle = |at: DateTime<Utc>| at >= from && at < to;
     let mut agreements: BTreeMap<String, AgreementRows> = BTreeMap::new();
     for (request_id, payment) in &ledger.payments {
@@ -184,7 +186,7 @@ pub fn write(
         first = false;
         written.extend(write_agreement(
             ledger,
-            report_date,
+            (report_date, (from, to)),
             out,
             &agreement_id,
             rows,
@@ -196,7 +198,7 @@ pub fn write(
 
 fn write_agreement(
     ledger: &LedgerFacts,
-    report_date: &str,
+    (report_date, cycle): (&str, (DateTime<Utc>, DateTime<Utc>)),
     out: &Path,
     agreement_id: &str,
     mut rows: AgreementRows,
@@ -329,7 +331,7 @@ fn write_agreement(
 
     let settlement_batch = format!("S{report_date}{agreement_id}");
     let (path, mut writer) = open(&name(ReportKind::Settlement, &settlement_batch))?;
-    let value_date = crate::app::reconciliation::clearing_cycle(report_date)?.1 + chrono::Duration::days(1);
+    let value_date = cycle.1 + chrono::Duration::days(1);
     writer.settlement_summary(&SettlementSummary {
         line: 0,
         settlement_batch_id: settlement_batch.clone(),
