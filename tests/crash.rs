@@ -1,8 +1,9 @@
-//! The crash run: two `plusflow serve` processes on PostgreSQL + Redis take payments while one
+//! The crash run: two `plusflow serve` processes on PostgreSQL + Redis take payments (and
+//! register two merchants with Alipay+'s wallets) while one
 //! of them is SIGKILLed and restarted (twice), Redis is restarted once and PostgreSQL is
 //! restarted once; a tenth of the payments are partially refunded while this goes on. At the
 //! end every payment is SUCCEEDED, paid exactly once at Alipay+, every refund SUCCEEDED and made
-//! once there, with no transition recorded twice, and the day's report files reconcile with no
+//! once there, every registration COMPLETED and taken once there, with no transition recorded twice, and the day's report files reconcile with no
 //! discrepancy. It restarts the machine's PostgreSQL and
 //! Redis, so it runs only when PLUSFLOW_TEST_RESTART_SERVICES=1 (as `.ci/run` sets), alone in
 //! its test binary.
@@ -108,7 +109,8 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
     let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
     let extra = format!(
         "\n[alipayplus]\ngateway_url = \"http://{address}\"\nclient_id = \"{CLIENT_ID}\"\nprivate_key_file = \"{}\"\n\
-         public_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n",
+         public_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n\
+         [registration]\ninquiry_interval = \"1s\"\n",
         fixture("test-acqp-private.pem").display(),
         fixture("test-alipayplus-public.pem").display()
     );
@@ -123,6 +125,32 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         .as_str()
         .unwrap()
         .to_string();
+    // Two merchants registered with Alipay+ and its wallets, through the same kills and restarts.
+    let registrations = 2;
+    for n in 0..registrations {
+        let name = format!("Crash registered {n}");
+        let (code, stdout, stderr) =
+            common::run_plusflow(&["--config", &config_path, "merchant", "create", "--name", &name]);
+        assert_eq!(code, 0, "{stderr}");
+        let merchant = serde_json::from_str::<Value>(stdout.trim()).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (code, _, stderr) = common::run_plusflow(&[
+            "--config",
+            &config_path,
+            "merchant",
+            "register",
+            &merchant,
+            "--product-codes",
+            "CASHIER_PAYMENT",
+            "--display-name",
+            &name,
+            "--website",
+            "https://crash.example",
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+    }
 
     let mut victim = env.spawn("all");
     let survivor = env.spawn("all");
@@ -221,6 +249,27 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         succeeded("refund").await >= refunded.len()
     })
     .await;
+    let completed = || {
+        let engine = engine.clone();
+        async move {
+            let sql = "SELECT COUNT(*) AS n FROM workflow_instances WHERE kind = 'registration' AND state = 'completed'";
+            let backend = engine.db.get_database_backend();
+            match engine
+                .db
+                .query_one_raw(Statement::from_string(backend, sql.to_string()))
+                .await
+            {
+                Ok(Some(row)) => row.try_get::<i64>("", "n").unwrap_or(0) as usize,
+                _ => 0,
+            }
+        }
+    };
+    wait_for(
+        "every registration to complete",
+        Duration::from_secs(300),
+        || async { completed().await >= registrations },
+    )
+    .await;
 
     let ledger = simulator.ledger();
     assert_eq!(ledger.payments.len(), count, "one payment at Alipay+ per payment");
@@ -239,8 +288,14 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
     );
     let refunded_total: i64 = ledger.payments.values().map(|p| p.refunded_total).sum();
     assert_eq!(refunded_total, 400 * refunded.len() as i64, "each refunded once");
+    assert_eq!(
+        ledger.registrations.len(),
+        registrations,
+        "one registration at Alipay+ per registration"
+    );
+    // (A registration's in-review state records each wallet's answer as a transition to itself.)
     let sql = "SELECT instance_id, from_state, event, COUNT(*) AS n FROM workflow_history WHERE outcome = 'TRANSITIONED' \
-               GROUP BY instance_id, from_state, event HAVING COUNT(*) > 1";
+               AND from_state <> to_state GROUP BY instance_id, from_state, event HAVING COUNT(*) > 1";
     let backend = engine.db.get_database_backend();
     let doubled = engine
         .db
