@@ -3,7 +3,8 @@
 //! of them is SIGKILLed and restarted (twice), Redis is restarted once and PostgreSQL is
 //! restarted once; a tenth of the payments are partially refunded while this goes on. At the
 //! end every payment is SUCCEEDED, paid exactly once at Alipay+, every refund SUCCEEDED and made
-//! once there, every registration COMPLETED and taken once there, with no transition recorded twice, and the day's report files reconcile with no
+//! once there, every registration COMPLETED and taken once there, two customs declarations
+//! accepted and declared once there, with no transition recorded twice, and the day's report files reconcile with no
 //! discrepancy. It restarts the machine's PostgreSQL and
 //! Redis, so it runs only when PLUSFLOW_TEST_RESTART_SERVICES=1 (as `.ci/run` sets), alone in
 //! its test binary.
@@ -214,6 +215,16 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
             .command(refund, input, &format!("refund-{payment}"))
             .await;
     }
+    // Two others (paid with AlipayCN, the simulator's wallet) declared to customs.
+    let declared = &paid[refunded.len()..(refunded.len() + 2).min(paid.len())];
+    let declare = "mutation($input: DeclareCustomsInput!, $key: String!) { declareCustoms(input: $input, idempotencyKey: $key) { id } }";
+    for payment in declared {
+        let input = json!({ "paymentId": payment.to_string(), "customsCode": "HANGZHOU", "merchantCustomsCode": "MC-1",
+            "merchantCustomsName": "Crash Trading", "amount": { "currency": "CNY", "value": "1000" } });
+        merchant
+            .command(declare, input, &format!("declare-{payment}"))
+            .await;
+    }
     victim.kill();
     victim = env.spawn("all");
     shell("redis-cli -h 127.0.0.1 -p 6379 shutdown nosave || true");
@@ -270,6 +281,27 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         || async { completed().await >= registrations },
     )
     .await;
+    let accepted = || {
+        let engine = engine.clone();
+        async move {
+            let sql = "SELECT COUNT(*) AS n FROM workflow_instances WHERE kind = 'customs_declaration' AND state = 'accepted'";
+            let backend = engine.db.get_database_backend();
+            match engine
+                .db
+                .query_one_raw(Statement::from_string(backend, sql.to_string()))
+                .await
+            {
+                Ok(Some(row)) => row.try_get::<i64>("", "n").unwrap_or(0) as usize,
+                _ => 0,
+            }
+        }
+    };
+    wait_for(
+        "every declaration to be accepted",
+        Duration::from_secs(300),
+        || async { accepted().await >= declared.len() },
+    )
+    .await;
 
     let ledger = simulator.ledger();
     assert_eq!(ledger.payments.len(), count, "one payment at Alipay+ per payment");
@@ -292,6 +324,11 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         ledger.registrations.len(),
         registrations,
         "one registration at Alipay+ per registration"
+    );
+    assert_eq!(
+        ledger.declarations.len(),
+        declared.len(),
+        "one declaration at Alipay+ per declaration"
     );
     // (A registration's in-review state records each wallet's answer as a transition to itself.)
     let sql = "SELECT instance_id, from_state, event, COUNT(*) AS n FROM workflow_history WHERE outcome = 'TRANSITIONED' \
