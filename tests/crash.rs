@@ -171,11 +171,12 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
     let engine = plusflow::cli::boot(&env.config(), Arc::new(SystemClock))
         .await
         .unwrap();
-    let succeeded = |kind: &'static str| {
+    // How many instances of `kind` are in `state` (0 while PostgreSQL restarts).
+    let in_state = |kind: &'static str, state: &'static str| {
         let engine = engine.clone();
         async move {
             let sql = format!(
-                "SELECT COUNT(*) AS n FROM workflow_instances WHERE kind = '{kind}' AND state = 'succeeded'"
+                "SELECT COUNT(*) AS n FROM workflow_instances WHERE kind = '{kind}' AND state = '{state}'"
             );
             let backend = engine.db.get_database_backend();
             match engine
@@ -184,10 +185,11 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
                 .await
             {
                 Ok(Some(row)) => row.try_get::<i64>("", "n").unwrap_or(0) as usize,
-                _ => 0, // PostgreSQL is restarting
+                _ => 0,
             }
         }
     };
+    let succeeded = |kind: &'static str| in_state(kind, "succeeded");
     let at_least = |n: usize| move || async move { succeeded("payment").await >= n };
 
     wait_for(
@@ -260,46 +262,16 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         succeeded("refund").await >= refunded.len()
     })
     .await;
-    let completed = || {
-        let engine = engine.clone();
-        async move {
-            let sql = "SELECT COUNT(*) AS n FROM workflow_instances WHERE kind = 'registration' AND state = 'completed'";
-            let backend = engine.db.get_database_backend();
-            match engine
-                .db
-                .query_one_raw(Statement::from_string(backend, sql.to_string()))
-                .await
-            {
-                Ok(Some(row)) => row.try_get::<i64>("", "n").unwrap_or(0) as usize,
-                _ => 0,
-            }
-        }
-    };
     wait_for(
         "every registration to complete",
         Duration::from_secs(300),
-        || async { completed().await >= registrations },
+        || async { in_state("registration", "completed").await >= registrations },
     )
     .await;
-    let accepted = || {
-        let engine = engine.clone();
-        async move {
-            let sql = "SELECT COUNT(*) AS n FROM workflow_instances WHERE kind = 'customs_declaration' AND state = 'accepted'";
-            let backend = engine.db.get_database_backend();
-            match engine
-                .db
-                .query_one_raw(Statement::from_string(backend, sql.to_string()))
-                .await
-            {
-                Ok(Some(row)) => row.try_get::<i64>("", "n").unwrap_or(0) as usize,
-                _ => 0,
-            }
-        }
-    };
     wait_for(
         "every declaration to be accepted",
         Duration::from_secs(300),
-        || async { accepted().await >= declared.len() },
+        || async { in_state("customs_declaration", "accepted").await >= declared.len() },
     )
     .await;
 

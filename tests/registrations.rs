@@ -391,24 +391,29 @@ async fn duplicated_and_replayed_notifications_change_nothing(backend: Backend) 
     assert_eq!(after["workflow"]["version"], version);
     assert_eq!(wallets(&after), wallets(&done));
 
-    // A notification about no registration of ours is refused, and stored nowhere.
-    let stranger = json!({
-        "referenceMerchantId": "nobody", "registrationRequestId": "pfm_unknown",
-        "registrationResult": { "registrationStatus": "COMPLETED" },
-    });
-    let time = plusflow::alipayplus::signing::timestamp(chrono::Utc::now());
-    let answer: Value = signed_call(
-        &app,
-        "/alipayplus/notifyRegistrationStatus",
-        "",
-        &time,
-        serde_json::to_vec(&stranger).unwrap(),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(answer["result"]["resultCode"], "RECORD_NOT_FOUND", "{answer}");
+    // A notification about no registration of ours is refused, and stored nowhere; so is one
+    // naming our registration with another merchant.
+    for (merchant, request_id) in [("nobody", "pfm_unknown"), ("nobody", request_id.as_str())] {
+        let stranger = json!({
+            "referenceMerchantId": merchant, "registrationRequestId": request_id,
+            "registrationResult": { "registrationStatus": "COMPLETED" },
+        });
+        let time = plusflow::alipayplus::signing::timestamp(chrono::Utc::now());
+        let answer: Value = signed_call(
+            &app,
+            "/alipayplus/notifyRegistrationStatus",
+            "",
+            &time,
+            serde_json::to_vec(&stranger).unwrap(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(answer["result"]["resultCode"], "RECORD_NOT_FOUND", "{answer}");
+    }
+    let after = registration(&app, ADMIN_KEY, &id).await;
+    assert_eq!(after["workflow"]["version"], version);
 }
 
 async fn a_new_registration_within_30_minutes_of_the_last_is_refused(backend: Backend) {

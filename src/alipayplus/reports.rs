@@ -227,11 +227,10 @@ pub enum Record {
 }
 
 /// The columns of each section, as written (the reader needs the money ones).
-const ITEM_COLUMNS: [&str; 9] = [
+const ITEM_COLUMNS: [&str; 8] = [
     "transactionId",
     "originalTransactionId",
     "transactionRequestId",
-    "referenceMerchantId",
     "pspName",
     "transactionType",
     "transactionTime",
@@ -598,7 +597,7 @@ impl<W: Write> Writer<W> {
         self.row(ITEM_COLUMNS)
     }
 
-    pub fn item(&mut self, item: &TransactionItem, reference_merchant_id: &str) -> std::io::Result<()> {
+    pub fn item(&mut self, item: &TransactionItem) -> std::io::Result<()> {
         let time = item
             .transaction_time
             .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
@@ -607,7 +606,6 @@ impl<W: Write> Writer<W> {
             item.transaction_id.as_str(),
             item.original_transaction_id.as_deref().unwrap_or_default(),
             item.transaction_request_id.as_str(),
-            reference_merchant_id,
             item.psp_name.as_deref().unwrap_or_default(),
             item.transaction_type.as_str(),
             time.as_str(),
@@ -757,7 +755,7 @@ mod tests {
             })
             .unwrap();
         writer.item_header().unwrap();
-        writer.item(&item, "m1").unwrap();
+        writer.item(&item).unwrap();
         writer.end().unwrap();
         let found = records(ReportKind::TransactionItems, std::str::from_utf8(&bytes).unwrap());
         assert_eq!(found.len(), 2, "{found:?}");

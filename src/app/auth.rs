@@ -1,5 +1,6 @@
 //! Who is asking, shared by every kind: a merchant (its own objects only) or an operator.
 
+use super::errors::AppError;
 use crate::store::entity::merchant;
 
 /// Who is asking.
@@ -15,6 +16,14 @@ impl Principal {
         match self {
             Principal::Admin => true,
             Principal::Merchant(merchant) => merchant.id == merchant_id,
+        }
+    }
+
+    /// FORBIDDEN unless an operator asks.
+    pub fn operators_only(&self) -> Result<(), AppError> {
+        match self {
+            Principal::Admin => Ok(()),
+            Principal::Merchant(_) => Err(AppError::Forbidden),
         }
     }
 }

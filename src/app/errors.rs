@@ -18,7 +18,7 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     InvalidTransition(String),
-    #[error("only merchants can do this")]
+    #[error("this key may not do this (merchants act on their own objects, operators administer)")]
     Forbidden,
     #[error("{0}")]
     NotRefundable(String),

@@ -1,7 +1,7 @@
 //! Merchants: creating one (its first API key is shown once; only hashes are kept), its further
 //! API keys and their revocation, webhook secret rotation, authenticating an API key, looking a
-//! merchant up by id for its webhook settings, and what the workflow instances a merchant
-//! creates start with.
+//! merchant up by id for its webhook settings, what the workflow instances a merchant
+//! creates start with, and whether it is registered where its payments need it.
 //!
 //! Each process keeps the merchants and keys it has read in a [`MerchantCache`] for
 //! [`MerchantCache::FRESH_FOR`]: authenticating a request and sending a webhook cost no query
@@ -19,10 +19,27 @@ use super::Engine;
 use super::errors::{AppError, check_length, invalid};
 use crate::store::entity::{api_key, merchant};
 use crate::store::payments as rows;
+use crate::store::registrations::{CASHIER_PAYMENT, completed_for};
 use crate::store::{NewInstance, StoreError, credentials};
 
 /// How long a rotated-out webhook secret keeps signing deliveries beside the new one.
 pub const WEBHOOK_SECRET_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+
+/// MERCHANT_NOT_REGISTERED for a payment of `merchant` in `user_region` that needs the merchant
+/// registered (`registration.required_regions`) while it has no COMPLETED registration for
+/// cashier payments; no query where no region requires one.
+pub async fn check_registered_for_payments(
+    engine: &Engine,
+    merchant: &merchant::Model,
+    user_region: Option<&str>,
+) -> Result<(), AppError> {
+    if engine.registration.required_for(user_region)
+        && !completed_for(&engine.db, merchant.id, CASHIER_PAYMENT).await?
+    {
+        return Err(AppError::MerchantNotRegistered);
+    }
+    Ok(())
+}
 
 /// A new merchant and its API key (shown once; only its hash is kept).
 pub struct CreatedMerchant {

@@ -20,7 +20,6 @@ use crate::store::entity::{instance, payment};
 use crate::store::idempotency::{IdempotencyKey, KeyUse, request_hash};
 use crate::store::inbound::InboundCall;
 use crate::store::payments::{self as rows, PaymentRow};
-use crate::store::registrations;
 use crate::store::{self, EventInput, Outcome, Park};
 use crate::workflow::{EventName, PublicStatus};
 
@@ -169,11 +168,7 @@ pub async fn create_payment(
     check_length("idempotencyKey", idempotency_key, 255)?;
     let (amount, expiry) = input.validate()?;
     // Before anything is stored or sent: Alipay+ would refuse it (MERCHANT_NOT_REGISTERED).
-    if engine.registration.required_for(input.user_region.as_deref())
-        && !registrations::completed_for(&engine.db, merchant.id, registrations::CASHIER_PAYMENT).await?
-    {
-        return Err(AppError::MerchantNotRegistered);
-    }
+    merchants::check_registered_for_payments(engine, merchant, input.user_region.as_deref()).await?;
     let now = engine.clock.now();
     let template = payment::Model {
         id: Uuid::nil(),

@@ -833,7 +833,7 @@ pub async fn runs(
     first: Option<i32>,
     after: Option<Uuid>,
 ) -> Result<(Vec<run::Model>, bool), AppError> {
-    operators_only(principal)?;
+    principal.operators_only()?;
     let size = page_size(first);
     let mut found = rows::runs(&engine.db, after, size + 1).await?;
     let more = found.len() as u64 > size;
@@ -843,7 +843,7 @@ pub async fn runs(
 
 /// Run `id` (operators only).
 pub async fn run(engine: &Engine, principal: &Principal, id: Uuid) -> Result<run::Model, AppError> {
-    operators_only(principal)?;
+    principal.operators_only()?;
     rows::run(&engine.db, id).await?.ok_or(AppError::NotFound)
 }
 
@@ -861,11 +861,4 @@ pub async fn discrepancies(
     let more = found.len() as u64 > size;
     found.truncate(size as usize);
     Ok((found, more))
-}
-
-fn operators_only(principal: &Principal) -> Result<(), AppError> {
-    match principal {
-        Principal::Admin => Ok(()),
-        Principal::Merchant(_) => Err(AppError::Forbidden),
-    }
 }

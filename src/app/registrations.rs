@@ -331,7 +331,6 @@ fn decide(
     };
     let mut data = Map::new();
     data.insert(WALLETS_KEY.into(), json!(wallets));
-    data.insert("collectiveStatus".into(), Value::String(report.collective.into()));
     let detail = json!({ "collectiveStatus": report.collective, "wallets": wallets });
     let event = match report.collective {
         "COMPLETED" if wallets.is_empty() || wallets.iter().any(|w| w.status == "APPROVED") => {
@@ -370,8 +369,7 @@ pub async fn record_report(
     report: Report<'_>,
     call: Option<inbound::Model>,
 ) -> Result<(), StoreError> {
-    let interval =
-        chrono::Duration::from_std(engine.registration.inquiry_interval).unwrap_or(chrono::Duration::MAX);
+    let interval = inquiry_interval(engine);
     let clock = engine.clock.as_ref();
     let applied = rows::record_answers(
         &engine.db,
@@ -403,7 +401,8 @@ pub async fn handle_notification(
         &notification.reference_merchant_id,
     )
     .await?
-    else {
+    // A registration of another merchant than the notification names is not the one it is about.
+    .filter(|(registration, _)| registration.reference_merchant_id == notification.reference_merchant_id) else {
         return Ok(false);
     };
     let report = Report {
@@ -423,10 +422,16 @@ pub fn wallet_answers(list: Option<&Vec<PspRegistrationResult>>) -> Vec<WalletAn
         .unwrap_or_default()
 }
 
+/// How long between inquiries (`registration.inquiry_interval`; one beyond a century is a century).
+fn inquiry_interval(engine: &Engine) -> chrono::Duration {
+    let century = chrono::Duration::days(36_525);
+    chrono::Duration::from_std(engine.registration.inquiry_interval)
+        .map_or(century, |interval| interval.min(century))
+}
+
 /// When the first inquiry is due for a registration Alipay+ has just taken.
 pub fn first_inquiry_at(engine: &Engine) -> DateTime<Utc> {
-    engine.clock.now()
-        + chrono::Duration::from_std(engine.registration.inquiry_interval).unwrap_or(chrono::Duration::MAX)
+    engine.clock.now() + inquiry_interval(engine)
 }
 
 /// Registers merchant `merchant_id` (operators only), or replays the registration made earlier
@@ -439,9 +444,7 @@ pub async fn register(
     input: NewRegistration,
     idempotency_key: &str,
 ) -> Result<RegistrationView, AppError> {
-    if !matches!(principal, Principal::Admin) {
-        return Err(AppError::Forbidden);
-    }
+    principal.operators_only()?;
     check_length("idempotencyKey", idempotency_key, 255)?;
     let merchant = super::merchants::merchant(engine, merchant_id)
         .await?

@@ -15,13 +15,11 @@ use uuid::Uuid;
 
 use super::bench_stuck::Scratch;
 use super::boot;
-use crate::alipayplus::reports::{
-    FeeItem, ReportKind, ReportName, SettlementDetail, SettlementSummary, SummaryRow, Totals,
-    TransactionItem, TransactionType, Writer,
-};
+use crate::alipayplus::reports::{TransactionItem, TransactionType};
 use crate::app::reconciliation;
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::simulator::reports::{FileSet, Offsets, write_files as write_report_files};
 use crate::store::entity::{instance, payment};
 
 /// One row in this many states an amount one minor unit more than ours.
@@ -44,6 +42,11 @@ fn amount_of(n: usize) -> i64 {
     100 + (n as i64 * 37) % 100_000
 }
 
+/// When payment `n` was paid: spread over the day that starts at `from`.
+fn paid_at(from: chrono::DateTime<chrono::Utc>, n: usize) -> chrono::DateTime<chrono::Utc> {
+    from + chrono::Duration::milliseconds((n as i64 * 80_000) % 86_000_000)
+}
+
 fn request_id(n: usize) -> String {
     format!("pf_{:032x}", n as u128 + 1)
 }
@@ -59,7 +62,7 @@ async fn fill_and_reconcile(config: &Config, rows: usize) -> anyhow::Result<Exit
     let merchant = Uuid::now_v7();
     for first in (0..rows).step_by(1_000) {
         let range = first..(first + 1_000).min(rows);
-        let paid_at = |n: usize| from + chrono::Duration::milliseconds((n as i64 * 80_000) % 86_000_000);
+        let paid_at = |n: usize| paid_at(from, n);
         let instances: Vec<instance::ActiveModel> = range
             .clone()
             .map(|n| {
@@ -161,111 +164,31 @@ async fn fill_and_reconcile(config: &Config, rows: usize) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// The day's four files for `rows` payments; how many rows were written off by one.
+/// The day's four files for `rows` payments (the simulator's writer); how many rows were
+/// written off by one.
 fn write_files(
     dir: &std::path::Path,
     rows: usize,
     from: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<usize> {
-    let name = |kind: ReportKind, batch: &str| {
-        dir.join(
-            ReportName {
-                kind,
-                participant_id: "PLUSFLOWBENCH".into(),
-                settlement_currency: "USD".into(),
-                batch_id: batch.into(),
-                agreement_id: AGREEMENT.into(),
-                seq: "000".into(),
-            }
-            .file_name(),
-        )
+    let items = (0..rows).map(move |n| TransactionItem {
+        line: 0,
+        transaction_id: format!("2026{n:016}"),
+        transaction_request_id: request_id(n),
+        original_transaction_id: None,
+        transaction_type: TransactionType::Payment,
+        transaction_time: paid_at(from, n),
+        amount: amount_of(n) + i64::from(n.is_multiple_of(MISMATCH_EVERY)),
+        currency: "USD".into(),
+        psp_name: Some("KAKAOPAY".into()),
+    });
+    let set = FileSet {
+        participant_id: "PLUSFLOWBENCH",
+        agreement_id: AGREEMENT,
+        currency: "USD",
+        report_date: DAY,
     };
-    let open = |path: std::path::PathBuf| -> anyhow::Result<Writer<std::io::BufWriter<std::fs::File>>> {
-        Ok(Writer::new(std::io::BufWriter::new(std::fs::File::create(path)?)))
-    };
-    let stated = |n: usize| amount_of(n) + i64::from(n.is_multiple_of(MISMATCH_EVERY));
-    let total: i64 = (0..rows).map(stated).sum();
-    let fee = |n: usize| stated(n) * 15 / 1000;
-    let fees: i64 = (0..rows).map(fee).sum();
-    let batch = format!("{DAY}{AGREEMENT}");
-    let mut items = open(name(ReportKind::TransactionItems, &batch))?;
-    items.totals(&Totals {
-        line: 0,
-        count: rows as u64,
-        amount: total,
-        currency: "USD".into(),
-    })?;
-    items.item_header()?;
-    for n in 0..rows {
-        items.item(
-            &TransactionItem {
-                line: 0,
-                transaction_id: format!("2026{n:016}"),
-                transaction_request_id: request_id(n),
-                original_transaction_id: None,
-                transaction_type: TransactionType::Payment,
-                transaction_time: from + chrono::Duration::milliseconds((n as i64 * 80_000) % 86_000_000),
-                amount: stated(n),
-                currency: "USD".into(),
-                psp_name: Some("KAKAOPAY".into()),
-            },
-            "",
-        )?;
-    }
-    items.end()?;
-    let mut summary = open(name(ReportKind::Summary, &batch))?;
-    summary.summary_header()?;
-    for (transaction_type, count, amount, credit) in [
-        (TransactionType::Payment, rows as u64, total, true),
-        (TransactionType::Refund, 0, 0, false),
-    ] {
-        summary.summary(&SummaryRow {
-            line: 0,
-            clearing_batch_id: batch.clone(),
-            transaction_type,
-            count,
-            amount,
-            currency: "USD".into(),
-            credit,
-        })?;
-    }
-    summary.end()?;
-    let mut fee_file = open(name(ReportKind::FeeItems, &batch))?;
-    fee_file.totals(&Totals {
-        line: 0,
-        count: rows as u64,
-        amount: fees,
-        currency: "USD".into(),
-    })?;
-    fee_file.fee_header()?;
-    for n in 0..rows {
-        fee_file.fee(&FeeItem {
-            line: 0,
-            fee_id: format!("F{n}"),
-            transaction_request_id: request_id(n),
-            fee_type: "PROCESSING_FEE".into(),
-            amount: fee(n),
-            currency: "USD".into(),
-        })?;
-    }
-    fee_file.end()?;
-    let mut settlement = open(name(ReportKind::Settlement, &format!("S{batch}")))?;
-    settlement.settlement_summary(&SettlementSummary {
-        line: 0,
-        settlement_batch_id: format!("S{batch}"),
-        amount: total - fees,
-        currency: "USD".into(),
-        value_date: "20261203".into(),
-    })?;
-    settlement.settlement_detail(&SettlementDetail {
-        line: 0,
-        clearing_batch_id: batch,
-        transaction_amount: total,
-        fee_amount: fees,
-        net_amount: total - fees,
-        currency: "USD".into(),
-    })?;
-    settlement.end()?;
+    write_report_files(dir, &set, items, Offsets::default())?;
     Ok(rows.div_ceil(MISMATCH_EVERY))
 }
 

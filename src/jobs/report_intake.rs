@@ -1,12 +1,14 @@
 //! The scheduled reconciliation: every `reconciliation.scan_interval` this process looks in the
 //! drop folder (the stand-in for Alipay+'s SFTP: one subfolder per generation date, YYYYMMDD,
 //! holding the reports of the clearing day before) and reconciles each day's files of the last
-//! [`RETENTION_DAYS`] days. The same files are the same run, so a scan that finds nothing new
-//! costs a hash of each file; a corrected file makes a run that supersedes. A day whose files
+//! [`RETENTION_DAYS`] days whose listing (names, sizes, modification times) changed since this
+//! process last reconciled them: an unchanged folder is not read again, and a folder another
+//! process reconciled costs a hash of each file (the same files are the same run). A corrected
+//! file makes a run that supersedes. A day whose files
 //! have not arrived an hour after Alipay+ produces them (08:00 UTC+8) is warned about, once per
 //! day and process: Alipay+ deletes its files after 7 days.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -55,8 +57,36 @@ fn dated_folders(drop_dir: &Path) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// One scan: every dated folder within the retention reconciled (new runs logged).
-async fn scan(engine: &Engine, drop_dir: &Path, warned: &mut HashSet<String>) {
+/// What this process remembers between scans: the days warned about, and each folder's files
+/// (name, size, modification time) as they were when they were last reconciled in full.
+#[derive(Default)]
+struct Remembered {
+    warned: HashSet<String>,
+    reconciled: HashMap<PathBuf, Vec<(String, u64, Option<std::time::SystemTime>)>>,
+}
+
+/// The files of `folder` by name, size and modification time (sorted).
+fn listing(folder: &Path) -> Vec<(String, u64, Option<std::time::SystemTime>)> {
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let metadata = entry.metadata().ok()?;
+            metadata.is_file().then(|| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                (name, metadata.len(), metadata.modified().ok())
+            })
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// One scan: every dated folder within the retention whose files changed since this process
+/// last reconciled them is reconciled (new runs logged); an unchanged one is not read again.
+async fn scan(engine: &Engine, drop_dir: &Path, remembered: &mut Remembered) {
+    let warned = &mut remembered.warned;
     let folders = dated_folders(drop_dir);
     let present: HashSet<String> = folders.iter().map(|(name, _)| name.clone()).collect();
     for day in missing_days(engine.clock.now(), &present) {
@@ -74,6 +104,11 @@ async fn scan(engine: &Engine, drop_dir: &Path, warned: &mut HashSet<String>) {
         let Some(day) = clearing_day_of(&generated) else {
             continue;
         };
+        let files = listing(&folder);
+        if remembered.reconciled.get(&folder) == Some(&files) {
+            continue;
+        }
+        let mut all_done = true;
         let sets = match reconciliation::report_sets(&folder, &day) {
             Ok(sets) => sets,
             Err(e) => {
@@ -83,7 +118,8 @@ async fn scan(engine: &Engine, drop_dir: &Path, warned: &mut HashSet<String>) {
         };
         for set in sets {
             match reconciliation::reconcile(engine, &set, &|_| {}).await {
-                Ok(outcome) if outcome.again => {}
+                // Another process's run still going (or abandoned): looked at again next scan.
+                Ok(outcome) if outcome.again => all_done &= outcome.run.finished_at.is_some(),
                 Ok(outcome) if outcome.run.discrepancy_count > 0 => warn!(
                     run = %outcome.run.id, day = %day, agreement = %set.agreement_id,
                     "reconciled with {} discrepancies", outcome.run.discrepancy_count
@@ -92,9 +128,13 @@ async fn scan(engine: &Engine, drop_dir: &Path, warned: &mut HashSet<String>) {
                     info!(run = %outcome.run.id, day = %day, agreement = %set.agreement_id, "reconciled")
                 }
                 Err(e) => {
+                    all_done = false;
                     warn!(folder = %folder.display(), "reconciliation failed, tried again next scan: {e}")
                 }
             }
+        }
+        if all_done {
+            remembered.reconciled.insert(folder, files);
         }
     }
 }
@@ -108,9 +148,9 @@ pub fn spawn(
     tasks: &mut JoinSet<()>,
 ) {
     tasks.spawn(async move {
-        let mut warned = HashSet::new();
+        let mut remembered = Remembered::default();
         loop {
-            scan(&engine, &drop_dir, &mut warned).await;
+            scan(&engine, &drop_dir, &mut remembered).await;
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(interval) => {}

@@ -82,7 +82,7 @@ fn agreement(wallet: &str, currency: &str) -> String {
 #[derive(Default)]
 struct AgreementRows {
     currency: String,
-    items: Vec<(TransactionItem, String)>,
+    items: Vec<TransactionItem>,
 }
 
 fn fee_of(item: &TransactionItem) -> Option<FeeItem> {
@@ -119,20 +119,17 @@ pub fn write(
             .entry(agreement(&payment.wallet, &payment.amount.currency))
             .or_default();
         rows.currency = payment.amount.currency.clone();
-        rows.items.push((
-            TransactionItem {
-                line: 0,
-                transaction_id: payment.payment_id.clone(),
-                transaction_request_id: request_id.clone(),
-                original_transaction_id: None,
-                transaction_type: TransactionType::Payment,
-                transaction_time: paid_at,
-                amount: payment.amount.value,
-                currency: payment.amount.currency.clone(),
-                psp_name: Some(payment.wallet.clone()),
-            },
-            String::new(),
-        ));
+        rows.items.push(TransactionItem {
+            line: 0,
+            transaction_id: payment.payment_id.clone(),
+            transaction_request_id: request_id.clone(),
+            original_transaction_id: None,
+            transaction_type: TransactionType::Payment,
+            transaction_time: paid_at,
+            amount: payment.amount.value,
+            currency: payment.amount.currency.clone(),
+            psp_name: Some(payment.wallet.clone()),
+        });
     }
     for (request_id, refund) in &ledger.refunds {
         let refunded_at = refund
@@ -155,20 +152,17 @@ pub fn write(
             .entry(agreement(wallet, &refund.amount.currency))
             .or_default();
         rows.currency = refund.amount.currency.clone();
-        rows.items.push((
-            TransactionItem {
-                line: 0,
-                transaction_id: refund.refund_id.clone().unwrap_or_default(),
-                transaction_request_id: request_id.clone(),
-                original_transaction_id: payment.map(|p| p.payment_id.clone()),
-                transaction_type: TransactionType::Refund,
-                transaction_time: refunded_at,
-                amount: -refund.amount.value,
-                currency: refund.amount.currency.clone(),
-                psp_name: payment.map(|p| p.wallet.clone()),
-            },
-            String::new(),
-        ));
+        rows.items.push(TransactionItem {
+            line: 0,
+            transaction_id: refund.refund_id.clone().unwrap_or_default(),
+            transaction_request_id: request_id.clone(),
+            original_transaction_id: payment.map(|p| p.payment_id.clone()),
+            transaction_type: TransactionType::Refund,
+            transaction_time: refunded_at,
+            amount: -refund.amount.value,
+            currency: refund.amount.currency.clone(),
+            psp_name: payment.map(|p| p.wallet.clone()),
+        });
     }
     if !injections.is_empty() && agreements.is_empty() {
         anyhow::bail!("nothing settled on {report_date}: no row to inject a discrepancy into");
@@ -177,59 +171,70 @@ pub fn write(
     let mut first = true;
     for (agreement_id, mut rows) in agreements {
         rows.items.sort_by(|a, b| {
-            a.0.transaction_time
-                .cmp(&b.0.transaction_time)
-                .then(a.0.transaction_request_id.cmp(&b.0.transaction_request_id))
+            a.transaction_time
+                .cmp(&b.transaction_time)
+                .then(a.transaction_request_id.cmp(&b.transaction_request_id))
         });
         // Every injection goes into the first agreement's files, once.
         let applied = if first { injections } else { &[] };
         first = false;
-        written.extend(write_agreement(
-            ledger,
-            (report_date, (from, to)),
-            out,
-            &agreement_id,
-            rows,
-            applied,
-        )?);
+        let offsets = inject(ledger, &mut rows, applied)?;
+        let set = FileSet {
+            participant_id: &ledger.participant_id,
+            agreement_id: &agreement_id,
+            currency: &rows.currency,
+            report_date,
+        };
+        written.extend(write_files(out, &set, rows.items.iter().cloned(), offsets)?);
     }
     Ok(written)
 }
 
-fn write_agreement(
+/// One agreement's files of a clearing day: whose and which.
+pub struct FileSet<'a> {
+    /// The ACQP's id at Alipay+ ('_' separates the parts of a file name, so it is left out).
+    pub participant_id: &'a str,
+    pub agreement_id: &'a str,
+    pub currency: &'a str,
+    /// The clearing day, YYYYMMDD.
+    pub report_date: &'a str,
+}
+
+/// How far an injection sets a file's stated totals off its rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Offsets {
+    pub items_total: i64,
+    pub fee_total: i64,
+}
+
+/// `rows` with `injections` applied (see [`Injection`]); what they set off the stated totals.
+fn inject(
     ledger: &LedgerFacts,
-    (report_date, cycle): (&str, (DateTime<Utc>, DateTime<Utc>)),
-    out: &Path,
-    agreement_id: &str,
-    mut rows: AgreementRows,
+    rows: &mut AgreementRows,
     injections: &[Injection],
-) -> anyhow::Result<Vec<PathBuf>> {
+) -> anyhow::Result<Offsets> {
     let first_payment = rows
         .items
         .iter()
-        .position(|(item, _)| item.transaction_type == TransactionType::Payment);
-    let mut fee_offset = 0;
-    let mut totals_offset = 0;
+        .position(|item| item.transaction_type == TransactionType::Payment);
+    let mut offsets = Offsets::default();
     for injection in injections {
         let need =
             || first_payment.ok_or_else(|| anyhow::anyhow!("no payment row to inject {injection:?} into"));
         match injection {
             Injection::MissingInPlusflow => {
                 let template = rows.items[need()?].clone();
-                rows.items.push((
-                    TransactionItem {
-                        transaction_id: "2026INJECTED".into(),
-                        transaction_request_id: format!("pf_{:032x}", 0xbad),
-                        ..template.0
-                    },
-                    template.1,
-                ));
+                rows.items.push(TransactionItem {
+                    transaction_id: "2026INJECTED".into(),
+                    transaction_request_id: format!("pf_{:032x}", 0xbad),
+                    ..template
+                });
             }
             // Its fee line goes with it (fees are written from the rows).
             Injection::MissingInReport => drop(rows.items.remove(need()?)),
-            Injection::AmountMismatch => rows.items[need()?].0.amount += 1,
+            Injection::AmountMismatch => rows.items[need()?].amount += 1,
             Injection::CurrencyMismatch => {
-                let item = &mut rows.items[need()?].0;
+                let item = &mut rows.items[need()?];
                 item.currency = if item.currency == "EUR" { "GBP" } else { "EUR" }.into();
             }
             Injection::StatusMismatch => {
@@ -240,72 +245,95 @@ fn write_agreement(
                     .ok_or_else(|| {
                         anyhow::anyhow!("no payment that did not succeed to report as succeeded")
                     })?;
-                let template = rows.items[need()?].0.clone();
-                rows.items.push((
-                    TransactionItem {
-                        transaction_id: payment.payment_id.clone(),
-                        transaction_request_id: request_id.clone(),
-                        amount: payment.amount.value,
-                        ..template
-                    },
-                    String::new(),
-                ));
+                let template = rows.items[need()?].clone();
+                rows.items.push(TransactionItem {
+                    transaction_id: payment.payment_id.clone(),
+                    transaction_request_id: request_id.clone(),
+                    amount: payment.amount.value,
+                    ..template
+                });
             }
             Injection::DuplicateInReport => {
                 let copy = rows.items[need()?].clone();
                 rows.items.push(copy);
             }
-            Injection::FeeMismatch => fee_offset = 1,
-            Injection::TotalsMismatch => totals_offset = 1,
+            Injection::FeeMismatch => offsets.fee_total = 1,
+            Injection::TotalsMismatch => offsets.items_total = 1,
         }
     }
-    let currency = rows.currency.clone();
-    let batch = format!("{report_date}{agreement_id}");
-    let name = |kind: ReportKind, batch_id: &str| ReportName {
-        kind,
-        // The parts of a file name are separated by '_'.
-        participant_id: ledger.participant_id.replace('_', ""),
-        settlement_currency: currency.clone(),
-        batch_id: batch_id.to_string(),
-        agreement_id: agreement_id.to_string(),
-        seq: "000".into(),
-    };
-    let open = |report: &ReportName| -> anyhow::Result<(PathBuf, Writer<std::io::BufWriter<std::fs::File>>)> {
-        let path = out.join(report.file_name());
+    Ok(offsets)
+}
+
+/// Writes the four files of `set` into `out` from its transaction rows (`items`, read once per
+/// file, so a generated day need not be held in memory): a fee of [`FEE_PER_MILLE`] per
+/// payment, the settlement of the net the day after; their paths.
+pub fn write_files<I>(
+    out: &Path,
+    set: &FileSet<'_>,
+    items: I,
+    offsets: Offsets,
+) -> anyhow::Result<Vec<PathBuf>>
+where
+    I: Iterator<Item = TransactionItem> + Clone,
+{
+    let currency = set.currency.to_string();
+    let batch = format!("{}{}", set.report_date, set.agreement_id);
+    let settlement_batch = format!("S{batch}");
+    let open = |kind: ReportKind,
+                batch_id: &str|
+     -> anyhow::Result<(PathBuf, Writer<std::io::BufWriter<std::fs::File>>)> {
+        let name = ReportName {
+            kind,
+            participant_id: set.participant_id.replace('_', ""),
+            settlement_currency: currency.clone(),
+            batch_id: batch_id.to_string(),
+            agreement_id: set.agreement_id.to_string(),
+            seq: "000".into(),
+        };
+        let path = out.join(name.file_name());
         let file = std::fs::File::create(&path)?;
         Ok((path, Writer::new(std::io::BufWriter::new(file))))
     };
+    let mut per_type = [(0u64, 0i64); 2];
+    let (mut fee_count, mut fee_total) = (0u64, 0i64);
+    for item in items.clone() {
+        let totals = &mut per_type[usize::from(item.transaction_type == TransactionType::Refund)];
+        totals.0 += 1;
+        totals.1 += item.amount;
+        if let Some(fee) = fee_of(&item) {
+            fee_count += 1;
+            fee_total += fee.amount;
+        }
+    }
+    let net = per_type[0].1 + per_type[1].1;
     let mut paths = Vec::new();
-    let items = &rows.items;
-    let net: i64 = items.iter().map(|(item, _)| item.amount).sum();
-    let (path, mut writer) = open(&name(ReportKind::TransactionItems, &batch))?;
+
+    let (path, mut writer) = open(ReportKind::TransactionItems, &batch)?;
     writer.totals(&Totals {
         line: 0,
-        count: items.len() as u64,
-        amount: net + totals_offset,
+        count: per_type[0].0 + per_type[1].0,
+        amount: net + offsets.items_total,
         currency: currency.clone(),
     })?;
     writer.item_header()?;
-    for (item, merchant) in items {
-        writer.item(item, merchant)?;
+    for item in items.clone() {
+        writer.item(&item)?;
     }
     writer.end()?;
     paths.push(path);
 
-    let (path, mut writer) = open(&name(ReportKind::Summary, &batch))?;
+    let (path, mut writer) = open(ReportKind::Summary, &batch)?;
     writer.summary_header()?;
-    for transaction_type in [TransactionType::Payment, TransactionType::Refund] {
-        let of_type: Vec<&TransactionItem> = items
-            .iter()
-            .map(|(item, _)| item)
-            .filter(|item| item.transaction_type == transaction_type)
-            .collect();
+    for (transaction_type, (count, sum)) in [TransactionType::Payment, TransactionType::Refund]
+        .into_iter()
+        .zip(per_type)
+    {
         writer.summary(&SummaryRow {
             line: 0,
             clearing_batch_id: batch.clone(),
             transaction_type,
-            count: of_type.len() as u64,
-            amount: of_type.iter().map(|item| item.amount.abs()).sum(),
+            count,
+            amount: sum.abs(),
             currency: currency.clone(),
             credit: transaction_type == TransactionType::Payment,
         })?;
@@ -313,35 +341,32 @@ fn write_agreement(
     writer.end()?;
     paths.push(path);
 
-    let fees: Vec<FeeItem> = items.iter().filter_map(|(item, _)| fee_of(item)).collect();
-    let fee_total: i64 = fees.iter().map(|fee| fee.amount).sum();
-    let (path, mut writer) = open(&name(ReportKind::FeeItems, &batch))?;
+    let (path, mut writer) = open(ReportKind::FeeItems, &batch)?;
     writer.totals(&Totals {
         line: 0,
-        count: fees.len() as u64,
-        amount: fee_total + fee_offset,
+        count: fee_count,
+        amount: fee_total + offsets.fee_total,
         currency: currency.clone(),
     })?;
     writer.fee_header()?;
-    for fee in &fees {
-        writer.fee(fee)?;
+    for fee in items.filter_map(|item| fee_of(&item)) {
+        writer.fee(&fee)?;
     }
     writer.end()?;
     paths.push(path);
 
-    let settlement_batch = format!("S{report_date}{agreement_id}");
-    let (path, mut writer) = open(&name(ReportKind::Settlement, &settlement_batch))?;
-    let value_date = cycle.1 + chrono::Duration::days(1);
+    let day = chrono::NaiveDate::parse_from_str(set.report_date, "%Y%m%d")?;
+    let (path, mut writer) = open(ReportKind::Settlement, &settlement_batch)?;
     writer.settlement_summary(&SettlementSummary {
         line: 0,
         settlement_batch_id: settlement_batch.clone(),
         amount: net - fee_total,
         currency: currency.clone(),
-        value_date: value_date.format("%Y%m%d").to_string(),
+        value_date: (day + chrono::Duration::days(1)).format("%Y%m%d").to_string(),
     })?;
     writer.settlement_detail(&SettlementDetail {
         line: 0,
-        clearing_batch_id: batch.clone(),
+        clearing_batch_id: batch,
         transaction_amount: net,
         fee_amount: fee_total,
         net_amount: net - fee_total,

@@ -473,13 +473,16 @@ impl App {
     }
 }
 
-/// The clearing day (UTC+8) now; past 23:59 there, the next one (a test's payments must all
-/// fall in one cycle; this waits for a calendar boundary, not for work).
+/// The clearing day (UTC+8) now; in its last minute, the next one once it has begun (a test's
+/// payments must all fall in one cycle).
 pub async fn clearing_day_now() -> String {
     let utc8 = || Utc::now() + chrono::Duration::hours(8);
-    if utc8().format("%H%M").to_string().as_str() >= "2359" {
-        tokio::time::sleep(Duration::from_secs(75)).await;
-    }
+    let last_minute = || utc8().format("%H%M").to_string().as_str() >= "2359";
+    // poll: for the calendar to turn, not for work; at most a minute, a few times a year.
+    poll_until("the clearing day to turn", Duration::from_secs(90), || async {
+        (!last_minute()).then_some(())
+    })
+    .await;
     utc8().format("%Y%m%d").to_string()
 }
 
