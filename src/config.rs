@@ -134,6 +134,7 @@ pub struct JobSettings {
     pub relay_batch: u32,
     pub lease: String,
     pub heartbeat: String,
+    pub redis_sweep_interval: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -224,6 +225,8 @@ pub struct JobConfig {
     pub relay_batch: u32,
     pub lease: Duration,
     pub heartbeat: Duration,
+    /// How often a worker process removes finished deliveries from Redis.
+    pub redis_sweep_interval: Duration,
 }
 
 /// Whom plusflow talks to as Alipay+ (`alipayplus.mode`).
@@ -328,6 +331,11 @@ impl Settings {
             relay_batch: self.jobs.relay_batch,
             lease: duration(&mut problems, "jobs.lease", &self.jobs.lease),
             heartbeat: duration(&mut problems, "jobs.heartbeat", &self.jobs.heartbeat),
+            redis_sweep_interval: duration(
+                &mut problems,
+                "jobs.redis_sweep_interval",
+                &self.jobs.redis_sweep_interval,
+            ),
         };
         if jobs.concurrency == 0 {
             problems.push("jobs.concurrency: must be at least 1".into());

@@ -573,6 +573,66 @@ async fn deliveries_flushed_from_redis_mid_run_are_redelivered_from_the_outbox()
     drop(worker);
 }
 
+/// apalis-redis keeps every finished delivery (its data, its metadata, its id in the queue's
+/// done set) until it is vacuumed: the worker process sweeps them (every second here), so Redis
+/// holds what is still to do, not every payment ever made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_deliveries_are_swept_out_of_redis() {
+    let options = Options {
+        redis_db: Some(11),
+        ..Options::default()
+    };
+    let Some(env) = TestEnv::new(Backend::PostgresRedis, options).await else {
+        return;
+    };
+    let target = ProbeTarget::start().await;
+    let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    let worker = env.spawn("worker");
+    let ids = start_probes(&engine, 100, &target.url("/ok")).await;
+    wait_for("100 instances to finish", Duration::from_secs(60), || async {
+        terminal_count(&engine).await == 100
+    })
+    .await;
+    assert_all_completed(&engine, &ids).await;
+
+    let client = redis::Client::open(env.redis_url.clone().unwrap()).unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    let queue = &env.redis_queue;
+    let workers: i64 = redis::cmd("ZCARD")
+        .arg(format!("{queue}:workers"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(workers > 0, "the worker registered on queue {queue}");
+    wait_for(
+        "the finished deliveries to be swept out of Redis",
+        Duration::from_secs(30),
+        || {
+            let mut redis = redis.clone();
+            async move {
+                let data: i64 = redis::cmd("HLEN")
+                    .arg(format!("{queue}:data"))
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap();
+                let done: i64 = redis::cmd("EXISTS")
+                    .arg(format!("{queue}:done"))
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap();
+                let metadata: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{queue}:meta:*"))
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap();
+                data == 0 && done == 0 && metadata.is_empty()
+            }
+        },
+    )
+    .await;
+    drop(worker);
+}
+
 /// Disarming a left state's rows (every transition does it) must read that instance's rows
 /// only. PostgreSQL once chose the claim's due-time index for it after statistics were taken on
 /// a drained outbox, reading every pending row on each transition.

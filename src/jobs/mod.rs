@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::app::{EffectRegistry, Engine};
 use crate::config::{Config, redact};
@@ -70,6 +70,11 @@ pub async fn spawn(
                 heartbeat: config.jobs.heartbeat,
             };
             let queue = Queue::redis(&settings).await?;
+            tasks.spawn(sweep_redis(
+                settings.clone(),
+                config.jobs.redis_sweep_interval,
+                shutdown.clone(),
+            ));
             tasks.spawn(supervise_redis_worker(
                 settings,
                 runner,
@@ -105,6 +110,21 @@ pub async fn spawn(
     };
     tasks.spawn(relay.run(shutdown));
     Ok(())
+}
+
+/// Every `interval`, removes the finished deliveries from Redis (see
+/// [`RedisQueue::sweep_finished`]); a failed sweep is logged and tried again next time.
+async fn sweep_redis(settings: RedisQueue, interval: Duration, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        match settings.sweep_finished().await {
+            Ok(swept) => debug!(swept, "finished deliveries removed from Redis"),
+            Err(e) => warn!("sweeping finished deliveries from Redis: {e}"),
+        }
+    }
 }
 
 /// Keeps an apalis-redis worker running: if it dies (Redis restarted or flushed, which also

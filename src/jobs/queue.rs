@@ -69,8 +69,30 @@ impl RedisQueue {
             .queue(&self.queue)
             .heartbeat_interval(self.heartbeat)
             .missed_heartbeats(3)
-            .batch_size(32);
+            .batch_size(32)
+            // Its pub/sub events (a PUBLISH for each push, lock and ack) are for apalis'
+            // listeners, and nobody here listens: workers poll.
+            .emit_events(false);
         Ok(RedisStorage::<Delivery>::new(connection).with_config(config))
+    }
+}
+
+impl RedisQueue {
+    /// Removes the deliveries that are over from Redis: apalis keeps each one (its data, its
+    /// metadata and its id in the queue's done set) until it is vacuumed, about half a KiB a
+    /// payment, forever. Returns how many. The done set is only apalis' statistics; the
+    /// deliveries still queued or running are left alone (vacuum takes finished ones only).
+    pub async fn sweep_finished(&self) -> anyhow::Result<usize> {
+        use apalis_core::backend::Vacuum;
+        let mut storage = self.storage().await?;
+        let swept = storage.vacuum().await?;
+        let done_set = storage.get_config().done_jobs_set();
+        let mut connection = storage.get_connection().clone();
+        redis::cmd("UNLINK")
+            .arg(done_set)
+            .query_async::<i64>(&mut connection)
+            .await?;
+        Ok(swept)
     }
 }
 
@@ -94,11 +116,16 @@ impl Queue {
         Ok(Queue::Redis(Box::new(settings.storage().await?)))
     }
 
-    pub async fn push(&mut self, claim: Claim) -> anyhow::Result<()> {
-        let delivery = Delivery::from(claim);
+    /// Hands `claims` to the workers: to Redis in one call (one script run for the lot).
+    pub async fn push(&mut self, claims: &[Claim]) -> anyhow::Result<()> {
+        let deliveries = claims.iter().copied().map(Delivery::from);
         match self {
-            Queue::InProcess(sink) => sink.send(Task::new(delivery)).await?,
-            Queue::Redis(storage) => storage.push(delivery).await?,
+            Queue::InProcess(sink) => {
+                for delivery in deliveries {
+                    sink.send(Task::new(delivery)).await?;
+                }
+            }
+            Queue::Redis(storage) => storage.push_bulk(deliveries.collect()).await?,
         }
         Ok(())
     }

@@ -64,8 +64,8 @@ impl Relay {
         if !claims.is_empty() {
             debug!(count = claims.len(), "relaying outbox claims");
         }
-        for claim in &claims {
-            self.queue.push(*claim).await?;
+        if !claims.is_empty() {
+            self.queue.push(&claims).await?;
         }
         Ok(claims.len())
     }

@@ -38,6 +38,8 @@ pub struct TestEnv {
     pub dir: tempfile::TempDir,
     pub database_url: String,
     pub redis_url: Option<String>,
+    /// The apalis queue's name in Redis (the test's own).
+    pub redis_queue: String,
     pub config_path: PathBuf,
 }
 
@@ -104,6 +106,7 @@ dir = "{workflows}"
 lease = "{lease}"
 relay_interval = "50ms"
 heartbeat = "1s"
+redis_sweep_interval = "1s"
 [telemetry]
 level = "warn"
 "#,
@@ -118,6 +121,7 @@ level = "warn"
             dir,
             database_url,
             redis_url,
+            redis_queue: queue,
             config_path,
         })
     }
@@ -135,6 +139,24 @@ level = "warn"
 
     /// Starts `plusflow serve --role ROLE` on this environment and waits for its ready line.
     pub fn spawn(&self, role: &str) -> ChildProcess {
+        self.spawn_with(role, &[])
+    }
+
+    /// `plusflow serve --role ROLE` at a port of its own, its public URL (the notify URL Alipay+
+    /// is given) that address: a process restarted at the same port is found where Alipay+
+    /// sends its notifications and disputes, as behind a real deployment's stable address.
+    pub fn spawn_at(&self, role: &str, port: u16) -> ChildProcess {
+        let public_url = format!("http://127.0.0.1:{port}");
+        self.spawn_with(
+            role,
+            &[
+                ("PLUSFLOW__SERVER__PORT", port.to_string()),
+                ("PLUSFLOW__SERVER__PUBLIC_URL", public_url),
+            ],
+        )
+    }
+
+    fn spawn_with(&self, role: &str, env: &[(&str, String)]) -> ChildProcess {
         let log = self
             .dir
             .path()
@@ -149,9 +171,18 @@ level = "warn"
                 // Tests run the simulator on PostgreSQL too.
                 "--allow-simulator",
             ],
+            env,
             &log,
         )
     }
+}
+
+/// A port nobody listens on now (the system's pick, released at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// Creates an empty database next to the one `admin_url` names, and returns its URL.
@@ -202,10 +233,11 @@ pub fn plusflow_binary() -> &'static str {
     env!("CARGO_BIN_EXE_plusflow")
 }
 
-fn spawn_plusflow(args: &[&str], log: &Path) -> ChildProcess {
+fn spawn_plusflow(args: &[&str], env: &[(&str, String)], log: &Path) -> ChildProcess {
     let stderr = std::fs::File::create(log).expect("log file");
     let mut child = Command::new(plusflow_binary())
         .args(args)
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
