@@ -1,5 +1,6 @@
 //! Fans workflow updates out across processes through Redis pub/sub, so a subscription served
-//! by one API process sees changes made by any worker process.
+//! by one API process sees changes made by any worker process. A message carries
+//! `<process>:<id>,<id>...`: the updates one process made within a few milliseconds.
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -9,6 +10,28 @@ use uuid::Uuid;
 use crate::app::Engine;
 
 const CHANNEL: &str = "plusflow:updates";
+
+/// How long an update waits for others to share its message: under load a payment announces
+/// several changes a second and every message is a round trip to Redis and one back from it
+/// to each process, so they go together; a subscriber elsewhere sees a change this much later.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// At most this many workflows in one message.
+const MAX_BATCH: usize = 200;
+
+/// This process's updates waiting to be published, each workflow once.
+#[derive(Default)]
+struct Batch {
+    ids: Vec<Uuid>,
+}
+
+impl Batch {
+    fn add(&mut self, update: crate::app::Update) {
+        if !update.remote && !self.ids.contains(&update.instance_id) {
+            self.ids.push(update.instance_id);
+        }
+    }
+}
 
 /// Publishes this process's updates and passes on everyone else's, until `shutdown`.
 pub async fn spawn(
@@ -24,24 +47,41 @@ pub async fn spawn(
     let (stop, me) = (shutdown.clone(), process.clone());
     tasks.spawn(async move {
         loop {
-            let update = tokio::select! {
+            let first = tokio::select! {
                 _ = stop.cancelled() => return,
                 update = local.recv() => update,
             };
-            match update {
-                Ok(update) if !update.remote => {
-                    let message = format!("{me}:{}", update.instance_id);
-                    if let Err(e) = redis::cmd("PUBLISH")
-                        .arg(CHANNEL)
-                        .arg(message)
-                        .query_async::<i64>(&mut publisher)
-                        .await
-                    {
-                        warn!("publishing an update to Redis: {e}");
-                    }
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            let mut batch = Batch::default();
+            match first {
+                Ok(update) => batch.add(update),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+            // What else this process announces within the next few milliseconds goes with it.
+            let gathered = tokio::time::sleep(COALESCE);
+            tokio::pin!(gathered);
+            while batch.ids.len() < MAX_BATCH {
+                tokio::select! {
+                    _ = &mut gathered => break,
+                    update = local.recv() => match update {
+                        Ok(update) => batch.add(update),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    },
+                }
+            }
+            if batch.ids.is_empty() {
+                continue;
+            }
+            let ids: Vec<String> = batch.ids.iter().map(Uuid::to_string).collect();
+            let message = format!("{me}:{}", ids.join(","));
+            if let Err(e) = redis::cmd("PUBLISH")
+                .arg(CHANNEL)
+                .arg(message)
+                .query_async::<i64>(&mut publisher)
+                .await
+            {
+                warn!("publishing updates to Redis: {e}");
             }
         }
     });
@@ -71,11 +111,12 @@ async fn receive(client: redis::Client, engine: Engine, process: String, shutdow
                     let Ok(text) = message.get_payload::<String>() else {
                         continue;
                     };
-                    if let Some((sender, id)) = text.split_once(':')
+                    if let Some((sender, ids)) = text.split_once(':')
                         && sender != process
-                        && let Ok(id) = Uuid::parse_str(id)
                     {
-                        engine.announce_remote(id);
+                        for id in ids.split(',').filter_map(|id| Uuid::parse_str(id).ok()) {
+                            engine.announce_remote(id);
+                        }
                     }
                 }
                 warn!("Redis update channel closed; reconnecting");
