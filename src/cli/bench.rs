@@ -9,7 +9,8 @@
 //! in-process simulator that pays at once: createPayment over GraphQL (from `concurrency`
 //! back-to-back clients, or open loop at `--rate` per second), `pay`, the notification,
 //! SUCCEEDED. Reports payments/s, createPayment latency percentiles and time-to-final-status
-//! percentiles (from the database's own timestamps); it starts and ends with a drained outbox.
+//! percentiles (from the database's own timestamps); it starts and ends with a drained outbox,
+//! after a warm-up at the same load that is not measured.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -198,60 +199,40 @@ async fn payments_end_to_end(
     wait_for_drained_outbox(&engine, "work left over from an earlier run").await?;
     vacuum(&engine).await?;
     let running = super::start(&config, engine.clone(), super::Role::All).await?;
-    let merchant = crate::app::merchants::create_merchant(&engine, "bench", None).await?;
-    let creator = Creator {
-        http: reqwest::Client::new(),
-        graphql: format!(
-            "http://{}/graphql",
-            running.api_address.expect("the bench serves the API")
-        ),
+    let api = format!(
+        "http://{}/graphql",
+        running.api_address.expect("the bench serves the API")
+    );
+    let http = reqwest::Client::new();
+    let creator = |merchant: &crate::app::merchants::CreatedMerchant| Creator {
+        http: http.clone(),
+        graphql: api.clone(),
         key: merchant.api_key.clone(),
         run: Uuid::now_v7().simple().to_string(),
     };
+    // Warm-up, not measured: the same load for about two seconds, by a merchant of its own, so
+    // the measured run starts with the pool's connections open and their statements prepared
+    // (opening them under load made the first half second's calls 50-200 ms).
+    let warm_up = crate::app::merchants::create_merchant(&engine, "bench warm-up", None).await?;
+    let warm_up_count = match load {
+        Load::Clients(clients) => clients * 10,
+        Load::Rate(rate) => (rate * 2.0).ceil() as usize,
+    };
+    offer(&creator(&warm_up), warm_up_count, load).await?;
+    while succeeded_count(&engine, warm_up.id).await? < warm_up_count {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    wait_for_drained_outbox(&engine, "the warm-up's remaining effects").await?;
 
+    let merchant = crate::app::merchants::create_merchant(&engine, "bench", None).await?;
+    let creator = creator(&merchant);
     let bar = ProgressBar::new(count as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} payments SUCCEEDED {per_sec} eta {eta}")
             .expect("static template"),
     );
     let started_at = chrono::Utc::now();
     let cpu_before = CpuTime::now();
-    let mut senders = tokio::task::JoinSet::new();
-    match load {
-        Load::Clients(clients) => {
-            let next = Arc::new(AtomicUsize::new(0));
-            for _ in 0..clients {
-                let (creator, next) = (creator.clone(), next.clone());
-                senders.spawn(async move {
-                    let mut latencies = Vec::new();
-                    loop {
-                        let n = next.fetch_add(1, Ordering::Relaxed);
-                        if n >= count {
-                            return anyhow::Ok(latencies);
-                        }
-                        latencies.push(creator.create(n, Instant::now()).await?);
-                    }
-                });
-            }
-        }
-        Load::Rate(rate) => {
-            let mut ticks = tokio::time::interval(std::time::Duration::from_secs_f64(1.0 / rate));
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            for n in 0..count {
-                // Latency counts from when the payment was due to be sent, so a late send
-                // (the machine too busy to keep the rate) is not hidden.
-                let due = ticks.tick().await.into_std();
-                let creator = creator.clone();
-                senders.spawn(async move { Ok(vec![creator.create(n, due).await?]) });
-            }
-        }
-    }
-    let mut latencies = Vec::with_capacity(count);
-    let created = async {
-        while let Some(result) = senders.join_next().await {
-            latencies.extend(result??);
-        }
-        anyhow::Ok(())
-    };
+    let created = offer(&creator, count, load);
     let watch = async {
         loop {
             let done = succeeded_count(&engine, merchant.id).await?;
@@ -263,7 +244,7 @@ async fn payments_end_to_end(
         }
     };
     let (created, watched) = tokio::join!(created, watch);
-    created?;
+    let mut latencies = created?;
     watched?;
     let finals = succeeded_of(&engine, merchant.id).await?;
     // The run lasted until the last payment SUCCEEDED (its database timestamp, not the poll
@@ -396,6 +377,45 @@ impl CpuTime {
             machine_ms: self.machine_ms / n,
         }
     }
+}
+
+/// Offers `count` createPayment calls as `load` says; their latencies in ms once all answered.
+async fn offer(creator: &Creator, count: usize, load: Load) -> anyhow::Result<Vec<f64>> {
+    let mut senders = tokio::task::JoinSet::new();
+    match load {
+        Load::Clients(clients) => {
+            let next = Arc::new(AtomicUsize::new(0));
+            for _ in 0..clients {
+                let (creator, next) = (creator.clone(), next.clone());
+                senders.spawn(async move {
+                    let mut latencies = Vec::new();
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n >= count {
+                            return anyhow::Ok(latencies);
+                        }
+                        latencies.push(creator.create(n, Instant::now()).await?);
+                    }
+                });
+            }
+        }
+        Load::Rate(rate) => {
+            let mut ticks = tokio::time::interval(std::time::Duration::from_secs_f64(1.0 / rate));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            for n in 0..count {
+                // Latency counts from when the payment was due to be sent, so a late send
+                // (the machine too busy to keep the rate) is not hidden.
+                let due = ticks.tick().await.into_std();
+                let creator = creator.clone();
+                senders.spawn(async move { Ok(vec![creator.create(n, due).await?]) });
+            }
+        }
+    }
+    let mut latencies = Vec::with_capacity(count);
+    while let Some(result) = senders.join_next().await {
+        latencies.extend(result??);
+    }
+    Ok(latencies)
 }
 
 /// Sends the bench's createPayment calls.
