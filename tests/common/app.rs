@@ -331,6 +331,47 @@ impl App {
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     }
 
+    /// The operators' stuck list as an operator reads it: every workflow waiting for one (up to
+    /// 100, oldest first), with its kind and pending effects.
+    pub async fn stuck_list(&self) -> Vec<Value> {
+        let query = "{ workflows(filter: {needsAttention: true}, first: 100) { edges { node { \
+                     id kind state attentionReason pendingEffects { name attempts maxAttempts } } } } }";
+        let listed = self.gql(Some(ADMIN_KEY), query, json!({})).await;
+        listed["data"]["workflows"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("the stuck list: {listed}"))
+            .iter()
+            .map(|edge| edge["node"].clone())
+            .collect()
+    }
+
+    /// What an operator does about `workflow` from the stuck list: retries it when an effect ran
+    /// out of attempts (the effect runs again, its attempts reset), resumes it otherwise (a
+    /// deadline that passed unanswered is acknowledged, a hold lifted); with a note, as the
+    /// actions require. Returns the action's name.
+    pub async fn operator_resolves(&self, workflow: &Value) -> &'static str {
+        let ran_out = workflow["pendingEffects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|effect| effect["attempts"].as_i64() >= effect["maxAttempts"].as_i64());
+        let action = if ran_out {
+            "retryWorkflow"
+        } else {
+            "resumeWorkflow"
+        };
+        let note = format!("looked at: {}", workflow["attentionReason"]);
+        let done = self
+            .gql(
+                Some(ADMIN_KEY),
+                &format!("mutation($id: ID!, $note: String!) {{ {action}(id: $id, note: $note) {{ id needsAttention }} }}"),
+                json!({ "id": workflow["id"], "note": note }),
+            )
+            .await;
+        assert!(done["errors"].is_null(), "{action} on {workflow}: {done}");
+        action
+    }
+
     pub async fn ledger(&self) -> Value {
         reqwest::get(format!("{}/simulator/ledger", self.simulator_base))
             .await
