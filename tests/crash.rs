@@ -1,11 +1,13 @@
 //! The crash run: two `plusflow serve` processes on PostgreSQL + Redis take payments (and
 //! register two merchants with Alipay+'s wallets) while one
-//! of them is SIGKILLed and restarted (twice), Redis is restarted once and PostgreSQL is
-//! restarted once; a tenth of the payments are partially refunded while this goes on. At the
-//! end every payment is SUCCEEDED, paid exactly once at Alipay+, every refund SUCCEEDED and made
-//! once there, every registration COMPLETED and taken once there, two customs declarations
-//! accepted and declared once there, with no transition recorded twice, and the day's report files reconcile with no
-//! discrepancy. It restarts the machine's PostgreSQL and
+//! of them is SIGKILLed and restarted (twice, at the same address: its notify URL), Redis is
+//! restarted once and PostgreSQL is restarted once; a tenth of the payments are partially
+//! refunded, two declared to customs and two disputed by Alipay+ (retrievals the merchant
+//! answers) while this goes on. At the end every payment is SUCCEEDED, paid exactly once at
+//! Alipay+, every refund SUCCEEDED and made once there, every registration COMPLETED and taken
+//! once there, both declarations accepted and declared once there, both disputes RESPONDED
+//! with one response (resent unchanged, if at all) there, with no transition recorded twice,
+//! and the day's report files reconcile with no discrepancy. It restarts the machine's PostgreSQL and
 //! Redis, so it runs only when PLUSFLOW_TEST_RESTART_SERVICES=1 (as `.ci/run` sets), alone in
 //! its test binary.
 //! Size: PLUSFLOW_CRASH_PAYMENTS (40 by default).
@@ -23,7 +25,7 @@ use plusflow::simulator::{AutoComplete, Simulator, SimulatorConfig};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use common::{Backend, Options, TestEnv, wait_for};
+use common::{Backend, Options, TestEnv, free_port, poll_until, wait_for};
 
 const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
 
@@ -56,6 +58,20 @@ struct Merchant {
 }
 
 impl Merchant {
+    /// Runs a query; its answer.
+    async fn query(&self, query: &str, variables: Value) -> Value {
+        self.http
+            .post(&self.graphql)
+            .bearer_auth(&self.key)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Runs a mutation taking `$input` and `$key` (the idempotency key); it must succeed.
     async fn command(&self, mutation: &str, input: Value, idempotency_key: &str) {
         let answer: Value = self
@@ -153,8 +169,17 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         assert_eq!(code, 0, "{stderr}");
     }
 
-    let mut victim = env.spawn("all");
-    let survivor = env.spawn("all");
+    // Each process keeps its port through its restarts, as a deployment's address stays: Alipay+
+    // sends a payment's notifications and disputes to the notify URL its pay call gave.
+    let victim_port = free_port();
+    let survivor_port = loop {
+        let port = free_port();
+        if port != victim_port {
+            break port;
+        }
+    };
+    let mut victim = env.spawn_at("all", victim_port);
+    let survivor = env.spawn_at("all", survivor_port);
     let api = survivor.api.clone().expect("the survivor serves the API");
     let merchant = Merchant {
         http: reqwest::Client::new(),
@@ -227,8 +252,28 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
             .command(declare, input, &format!("declare-{payment}"))
             .await;
     }
+    // Two more, disputed by Alipay+ (retrievals, sent to whichever process took the payment).
+    let disputed = &paid[(refunded.len() + declared.len()).min(paid.len())
+        ..(refunded.len() + declared.len() + 2).min(paid.len())];
+    for payment in disputed {
+        let sql = format!("SELECT payment_request_id FROM payments WHERE id = '{payment}'");
+        let row = engine
+            .db
+            .query_one_raw(Statement::from_string(backend, sql))
+            .await
+            .unwrap()
+            .unwrap();
+        let request_id: String = row.try_get("", "payment_request_id").unwrap();
+        let retrieval = plusflow::simulator::disputes::RaiseRequest {
+            kind: "RETRIEVAL".into(),
+            amount: None,
+            dispute_request_id: None,
+            dispute_occur_time: None,
+        };
+        plusflow::simulator::disputes::raise(&simulator, &request_id, retrieval).unwrap();
+    }
     victim.kill();
-    victim = env.spawn("all");
+    victim = env.spawn_at("all", victim_port);
     shell("redis-cli -h 127.0.0.1 -p 6379 shutdown nosave || true");
     wait_for("Redis to be down", Duration::from_secs(10), || async {
         !succeeds("redis-cli -h 127.0.0.1 -p 6379 ping")
@@ -245,13 +290,33 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         at_least(count / 2),
     )
     .await;
+    // The merchant answers each retrieval once plusflow shows it.
+    let respond = "mutation($input: RespondToRetrievalInput!, $key: String!) { respondToRetrieval(input: $input, idempotencyKey: $key) { id } }";
+    for payment in disputed {
+        let dispute = poll_until(
+            "the retrieval to reach plusflow",
+            Duration::from_secs(120),
+            || async {
+                let query = "query($id: ID!) { payment(id: $id) { disputes { id status } } }";
+                let answer = merchant.query(query, json!({ "id": payment.to_string() })).await;
+                let dispute = &answer["data"]["payment"]["disputes"][0];
+                (dispute["status"] == "NEEDS_RESPONSE").then(|| dispute["id"].as_str().unwrap().to_string())
+            },
+        )
+        .await;
+        let input = json!({ "disputeId": dispute, "responseCode": "ALL_DOCUMENTS",
+            "transactionReceipt": "crash run: order paid in full" });
+        merchant
+            .command(respond, input, &format!("respond-{payment}"))
+            .await;
+    }
     victim.kill();
     shell("pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main restart");
     wait_for("PostgreSQL to answer", Duration::from_secs(10), || async {
         succeeds("pg_isready -q -h 127.0.0.1 -p 5432")
     })
     .await;
-    let _victim = env.spawn("all");
+    let _victim = env.spawn_at("all", victim_port);
     wait_for(
         "every payment to succeed",
         Duration::from_secs(300),
@@ -266,6 +331,12 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         "every registration to complete",
         Duration::from_secs(300),
         || async { in_state("registration", "completed").await >= registrations },
+    )
+    .await;
+    wait_for(
+        "every dispute to be responded",
+        Duration::from_secs(300),
+        || async { in_state("dispute", "responded").await >= disputed.len() },
     )
     .await;
     wait_for(
@@ -302,6 +373,19 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         declared.len(),
         "one declaration at Alipay+ per declaration"
     );
+    assert_eq!(ledger.disputes.len(), disputed.len(), "the disputes raised");
+    for (dispute_request_id, dispute) in &ledger.disputes {
+        assert_eq!(
+            dispute.initiate_answer.as_deref(),
+            Some("S SUCCESS"),
+            "{dispute_request_id}: plusflow acknowledged it"
+        );
+        assert!(
+            !dispute.responses.is_empty() && dispute.responses.iter().all(|r| *r == dispute.responses[0]),
+            "{dispute_request_id}: one response, resent unchanged: {:#?}",
+            dispute.responses
+        );
+    }
     // (A registration's in-review state records each wallet's answer as a transition to itself.)
     let sql = "SELECT instance_id, from_state, event, COUNT(*) AS n FROM workflow_history WHERE outcome = 'TRANSITIONED' \
                AND from_state <> to_state GROUP BY instance_id, from_state, event HAVING COUNT(*) > 1";
