@@ -20,7 +20,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFi
 use serde_json::json;
 use uuid::Uuid;
 
-use common::{Backend, Options, ProbeTarget, TestEnv, wait_for};
+use common::{Backend, ChildProcess, Options, ProbeTarget, TestEnv, wait_for};
 
 on_each_backend!(
     two_worker_processes_drive_a_thousand_instances_to_completion_without_duplicates,
@@ -538,18 +538,25 @@ async fn an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_in
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deliveries_flushed_from_redis_mid_run_are_redelivered_from_the_outbox() {
+/// PostgreSQL and a Redis database of the test's own (`db`, for tests that flush or inspect
+/// it), a probe target, the engine, and one `plusflow serve --role worker` process.
+async fn one_worker_on_redis_db(db: u8) -> Option<(TestEnv, ProbeTarget, Engine, ChildProcess)> {
     let options = Options {
-        redis_db: Some(10),
+        redis_db: Some(db),
         ..Options::default()
     };
-    let Some(env) = TestEnv::new(Backend::PostgresRedis, options).await else {
-        return;
-    };
+    let env = TestEnv::new(Backend::PostgresRedis, options).await?;
     let target = ProbeTarget::start().await;
     let engine = engine_of(&env, Arc::new(SystemClock)).await;
     let worker = env.spawn("worker");
+    Some((env, target, engine, worker))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_flushed_from_redis_mid_run_are_redelivered_from_the_outbox() {
+    let Some((env, target, engine, worker)) = one_worker_on_redis_db(10).await else {
+        return;
+    };
 
     let ids = start_probes(&engine, 200, &target.url("/gated")).await;
     wait_for("some instances to finish", Duration::from_secs(60), || async {
@@ -578,16 +585,9 @@ async fn deliveries_flushed_from_redis_mid_run_are_redelivered_from_the_outbox()
 /// holds what is still to do, not every payment ever made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finished_deliveries_are_swept_out_of_redis() {
-    let options = Options {
-        redis_db: Some(11),
-        ..Options::default()
-    };
-    let Some(env) = TestEnv::new(Backend::PostgresRedis, options).await else {
+    let Some((env, target, engine, worker)) = one_worker_on_redis_db(11).await else {
         return;
     };
-    let target = ProbeTarget::start().await;
-    let engine = engine_of(&env, Arc::new(SystemClock)).await;
-    let worker = env.spawn("worker");
     let ids = start_probes(&engine, 100, &target.url("/ok")).await;
     wait_for("100 instances to finish", Duration::from_secs(60), || async {
         terminal_count(&engine).await == 100
