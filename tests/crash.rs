@@ -74,17 +74,9 @@ impl Merchant {
 
     /// Runs a mutation taking `$input` and `$key` (the idempotency key); it must succeed.
     async fn command(&self, mutation: &str, input: Value, idempotency_key: &str) {
-        let answer: Value = self
-            .http
-            .post(&self.graphql)
-            .bearer_auth(&self.key)
-            .json(&json!({ "query": mutation, "variables": { "input": input, "key": idempotency_key } }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer = self
+            .query(mutation, json!({ "input": input, "key": idempotency_key }))
+            .await;
         assert!(answer["errors"].is_null(), "{answer}");
     }
 }
@@ -253,17 +245,15 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
             .await;
     }
     // Two more, disputed by Alipay+ (retrievals, sent to whichever process took the payment).
-    let disputed = &paid[(refunded.len() + declared.len()).min(paid.len())
-        ..(refunded.len() + declared.len() + 2).min(paid.len())];
+    let taken = refunded.len() + declared.len();
+    let disputed = &paid[taken.min(paid.len())..(taken + 2).min(paid.len())];
+    assert_eq!(disputed.len(), 2, "two paid payments left to dispute");
     for payment in disputed {
-        let sql = format!("SELECT payment_request_id FROM payments WHERE id = '{payment}'");
-        let row = engine
-            .db
-            .query_one_raw(Statement::from_string(backend, sql))
+        let request_id = plusflow::store::payments::payment(&engine.db, *payment)
             .await
             .unwrap()
-            .unwrap();
-        let request_id: String = row.try_get("", "payment_request_id").unwrap();
+            .expect("the paid payment's row")
+            .payment_request_id;
         let retrieval = plusflow::simulator::disputes::RaiseRequest {
             kind: "RETRIEVAL".into(),
             amount: None,

@@ -2,12 +2,13 @@
 //! by one API process sees changes made by any worker process. A message carries
 //! `<process>:<id>,<id>...`: the updates one process made within a few milliseconds.
 
+use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 use uuid::Uuid;
 
-use crate::app::Engine;
+use crate::app::{Engine, Update};
 
 const CHANNEL: &str = "plusflow:updates";
 
@@ -26,9 +27,17 @@ struct Batch {
 }
 
 impl Batch {
-    fn add(&mut self, update: crate::app::Update) {
-        if !update.remote && !self.ids.contains(&update.instance_id) {
-            self.ids.push(update.instance_id);
+    /// Takes what the local channel gave; `false` once it is closed.
+    fn take(&mut self, received: Result<Update, RecvError>) -> bool {
+        match received {
+            Ok(update) => {
+                if !update.remote && !self.ids.contains(&update.instance_id) {
+                    self.ids.push(update.instance_id);
+                }
+                true
+            }
+            Err(RecvError::Lagged(_)) => true,
+            Err(RecvError::Closed) => false,
         }
     }
 }
@@ -52,36 +61,30 @@ pub async fn spawn(
                 update = local.recv() => update,
             };
             let mut batch = Batch::default();
-            match first {
-                Ok(update) => batch.add(update),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
+            let mut open = batch.take(first);
             // What else this process announces within the next few milliseconds goes with it.
             let gathered = tokio::time::sleep(COALESCE);
             tokio::pin!(gathered);
-            while batch.ids.len() < MAX_BATCH {
+            while open && batch.ids.len() < MAX_BATCH {
                 tokio::select! {
                     _ = &mut gathered => break,
-                    update = local.recv() => match update {
-                        Ok(update) => batch.add(update),
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                    },
+                    update = local.recv() => open = batch.take(update),
                 }
             }
-            if batch.ids.is_empty() {
-                continue;
+            if !batch.ids.is_empty() {
+                let ids: Vec<String> = batch.ids.iter().map(Uuid::to_string).collect();
+                let message = format!("{me}:{}", ids.join(","));
+                if let Err(e) = redis::cmd("PUBLISH")
+                    .arg(CHANNEL)
+                    .arg(message)
+                    .query_async::<i64>(&mut publisher)
+                    .await
+                {
+                    warn!("publishing updates to Redis: {e}");
+                }
             }
-            let ids: Vec<String> = batch.ids.iter().map(Uuid::to_string).collect();
-            let message = format!("{me}:{}", ids.join(","));
-            if let Err(e) = redis::cmd("PUBLISH")
-                .arg(CHANNEL)
-                .arg(message)
-                .query_async::<i64>(&mut publisher)
-                .await
-            {
-                warn!("publishing updates to Redis: {e}");
+            if !open {
+                return;
             }
         }
     });

@@ -219,9 +219,7 @@ async fn payments_end_to_end(
         Load::Rate(rate) => (rate * 2.0).ceil() as usize,
     };
     offer(&creator(&warm_up), warm_up_count, load).await?;
-    while succeeded_count(&engine, warm_up.id).await? < warm_up_count {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    until_succeeded(&engine, warm_up.id, warm_up_count, |_| {}).await?;
     wait_for_drained_outbox(&engine, "the warm-up's remaining effects").await?;
 
     let merchant = crate::app::merchants::create_merchant(&engine, "bench", None).await?;
@@ -233,16 +231,7 @@ async fn payments_end_to_end(
     let started_at = chrono::Utc::now();
     let cpu_before = CpuTime::now();
     let created = offer(&creator, count, load);
-    let watch = async {
-        loop {
-            let done = succeeded_count(&engine, merchant.id).await?;
-            bar.set_position(done as u64);
-            if done >= count {
-                return anyhow::Ok(());
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        }
-    };
+    let watch = until_succeeded(&engine, merchant.id, count, |done| bar.set_position(done as u64));
     let (created, watched) = tokio::join!(created, watch);
     let mut latencies = created?;
     watched?;
@@ -507,6 +496,23 @@ fn ms_between(from: Timestamp, to: Timestamp) -> f64 {
 
 /// How many of the merchant's payments have SUCCEEDED (the progress bar's poll: a count, so
 /// watching costs the database little).
+/// Waits until `count` payments of `merchant_id` have SUCCEEDED, telling `seen` each count read.
+async fn until_succeeded(
+    engine: &crate::app::Engine,
+    merchant_id: Uuid,
+    count: usize,
+    seen: impl Fn(usize),
+) -> anyhow::Result<()> {
+    loop {
+        let done = succeeded_count(engine, merchant_id).await?;
+        seen(done);
+        if done >= count {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 async fn succeeded_count(engine: &crate::app::Engine, merchant_id: Uuid) -> anyhow::Result<usize> {
     use sea_orm::ConnectionTrait;
     let query = succeeded_query(engine, merchant_id, "COUNT(*) AS n");

@@ -75,9 +75,7 @@ impl RedisQueue {
             .emit_events(false);
         Ok(RedisStorage::<Delivery>::new(connection).with_config(config))
     }
-}
 
-impl RedisQueue {
     /// Removes the deliveries that are over from Redis: apalis keeps each one (its data, its
     /// metadata and its id in the queue's done set) until it is vacuumed, about half a KiB a
     /// payment, forever. Returns how many. The done set is only apalis' statistics; the

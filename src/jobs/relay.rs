@@ -63,8 +63,6 @@ impl Relay {
         .await?;
         if !claims.is_empty() {
             debug!(count = claims.len(), "relaying outbox claims");
-        }
-        if !claims.is_empty() {
             self.queue.push(&claims).await?;
         }
         Ok(claims.len())
