@@ -10,8 +10,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 
+use crate::store::Db;
 use crate::store::StoreError;
 use crate::workflow::Definitions;
 
@@ -68,11 +69,7 @@ pub fn alipayplus_call(api: &str, status: &'static str, took: Duration) {
 }
 
 /// The Prometheus text: what was counted, and the database gauges read now.
-pub async fn render(
-    db: &DatabaseConnection,
-    definitions: &Definitions,
-    now_ms: i64,
-) -> Result<String, StoreError> {
+pub async fn render(db: &Db, definitions: &Definitions, now_ms: i64) -> Result<String, StoreError> {
     use crate::store::entity::instance;
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};

@@ -233,7 +233,7 @@ async fn a_timer_fires_when_the_clock_passes_it_even_across_a_restart(backend: B
         "due ten minutes from now"
     );
     running.stop().await;
-    engine.db.close_by_ref().await.unwrap();
+    engine.db.close().await.unwrap();
 
     // A new process on the same database and clock.
     let engine = boot(&config, Arc::new(clock.clone())).await.unwrap();
@@ -670,6 +670,67 @@ async fn per_instance_outbox_updates_use_the_instance_index_even_after_analyzing
         .collect();
     let plan = plan.join("\n");
     assert!(plan.contains("ix_outbox_instance_status"), "{plan}");
+}
+
+/// On PostgreSQL a statement outside a transaction runs on a connection `store::Db` keeps
+/// itself and takes back without a round trip. One whose statement was cancelled half-way (its
+/// answer still to come) must be closed, never lent to the next statement; one whose statement
+/// PostgreSQL refused is still in step and is lent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_whose_statement_was_cancelled_is_closed_and_one_refused_is_lent_again() {
+    let Some(env) = TestEnv::new(Backend::PostgresRedis, Options::default()).await else {
+        return;
+    };
+    let db = store::connect(&env.config()).await.unwrap();
+    let statement = |sql: &str| Statement::from_string(sea_orm::DbBackend::Postgres, sql);
+    let backend_pid = || async {
+        let row = db
+            .query_one_raw(statement("SELECT pg_backend_pid() AS pid"))
+            .await
+            .unwrap();
+        row.expect("one row").try_get::<i32>("", "pid").unwrap()
+    };
+    let first = backend_pid().await;
+    assert_eq!(backend_pid().await, first, "an idle connection is lent again");
+
+    let refused = db.query_one_raw(statement("SELECT 1 / 0 AS never")).await;
+    assert!(refused.is_err(), "division by zero is refused");
+    assert_eq!(
+        backend_pid().await,
+        first,
+        "a refused statement leaves its connection in step"
+    );
+
+    let sleeper = db.clone();
+    let sleeping =
+        tokio::spawn(async move { sleeper.query_one_raw(statement("SELECT pg_sleep(600)")).await });
+    let sleeping_in = |pid: i32| {
+        let pool = db.pool().clone();
+        async move {
+            let sql = format!(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = {pid} AND query LIKE 'SELECT pg_sleep%'"
+            );
+            let row = pool
+                .query_one_raw(statement(&sql))
+                .await
+                .unwrap()
+                .expect("a count");
+            row.try_get::<i64>("", "n").unwrap() == 1
+        }
+    };
+    wait_for(
+        "the statement to sleep on the first connection",
+        Duration::from_secs(10),
+        || sleeping_in(first),
+    )
+    .await;
+    sleeping.abort();
+    assert!(sleeping.await.unwrap_err().is_cancelled());
+    let next = backend_pid().await;
+    assert_ne!(next, first, "the cancelled statement's connection was lent again");
+    assert_eq!(backend_pid().await, next);
+    let stop = format!("SELECT pg_terminate_backend({first})");
+    db.pool().execute_unprepared(&stop).await.unwrap();
 }
 
 /// 200 instances whose effects block at a shut gate for longer than a lease (2 s): the running

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
@@ -12,13 +11,14 @@ use uuid::Uuid;
 use super::merchants::MerchantCache;
 use crate::clock::SharedClock;
 use crate::config::RegistrationConfig;
+use crate::store::Db;
 use crate::store::entity::instance;
 use crate::store::{self, Applied, EventInput, StoreError};
 use crate::workflow::{Definitions, PublicStatus};
 
 #[derive(Clone)]
 pub struct Engine {
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub definitions: Arc<Definitions>,
     pub clock: SharedClock,
     /// Merchants and API keys read lately (see `merchants::MerchantCache`).
@@ -39,7 +39,7 @@ pub struct Update {
 }
 
 impl Engine {
-    pub fn new(db: DatabaseConnection, definitions: Definitions, clock: SharedClock) -> Self {
+    pub fn new(db: Db, definitions: Definitions, clock: SharedClock) -> Self {
         let (updates, _) = broadcast::channel(4096);
         let wake = Arc::new(Notify::new());
         Self {

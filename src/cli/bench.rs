@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
+use sea_orm::ConnectionTrait as _;
 use serde_json::json;
 use uuid::Uuid;
 

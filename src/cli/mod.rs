@@ -336,7 +336,7 @@ async fn admin_key_command(config: &Config, command: AdminKeyCommand) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
-async fn connect(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+async fn connect(config: &Config) -> anyhow::Result<crate::store::Db> {
     store::connect(config)
         .await
         .with_context(|| format!("connecting to {}", redact(&config.database_url)))
@@ -378,7 +378,7 @@ fn effect_registry(
 }
 
 /// Connects and migrates.
-async fn migrated(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+async fn migrated(config: &Config) -> anyhow::Result<crate::store::Db> {
     let db = connect(config).await?;
     store::migrate(&db).await.context("applying migrations")?;
     Ok(db)

@@ -10,8 +10,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait as _, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, Iterable, ModelTrait, QueryFilter, QuerySelect, TransactionTrait, UpdateMany,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait as _, DatabaseTransaction, DbBackend, EntityTrait,
+    Iterable, ModelTrait, QueryFilter, QuerySelect, TransactionTrait, UpdateMany,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -21,6 +21,7 @@ use super::entity::{history, inbound, instance, outbox};
 use super::outbox::Claim;
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
+use crate::store::Db;
 use crate::workflow::{self, Decision, Definition, Definitions, EffectName, EventName, Timer, TimerDue};
 
 /// The actor prefix of operators (`admin:<name>`): the only ones who may move a held instance.
@@ -104,7 +105,7 @@ pub struct NewInstance {
 
 /// Creates an instance of the newest definition of `kind` in its start state.
 pub async fn start_instance(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     kind: &str,
@@ -233,7 +234,7 @@ impl StartPlan {
 /// transaction; a concurrent statement with the same key waits for this one to commit or roll
 /// back, as an `INSERT` in a transaction would.
 pub(crate) async fn start_as_one_statement<K, A>(
-    db: &DatabaseConnection,
+    db: &Db,
     plan: &StartPlan,
     key: &K,
     alongside: &A,
@@ -275,7 +276,7 @@ where
 /// transition is then one statement of data-modifying CTEs); otherwise, or if the
 /// event would not transition from there, the instance is locked, read and decided on afresh.
 pub async fn apply_event(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     id: Uuid,
@@ -313,7 +314,7 @@ pub(crate) enum OneStatement {
 /// On PostgreSQL, applies `event` to `seen` as one statement (see [`write_as_one_statement`]),
 /// marking the `closing` claim's row done with it when the event came from that effect.
 pub(crate) async fn apply_as_one_statement(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     seen: &instance::Model,
@@ -533,7 +534,7 @@ async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Option<Applied>
 /// same statement, and nothing is written unless the claim still holds it (its row is locked
 /// first, so the claim cannot change hands while the instance moves).
 async fn write_as_one_statement(
-    db: &DatabaseConnection,
+    db: &Db,
     plan: &Plan,
     closing: Option<Claim>,
 ) -> Result<Option<Applied>, StoreError> {
@@ -851,7 +852,7 @@ pub(crate) async fn park_in(
 
 /// [`park_in`] in its own transaction, retried if it lost a race.
 pub async fn park_instance(
-    db: &DatabaseConnection,
+    db: &Db,
     clock: &dyn Clock,
     id: Uuid,
     park: &Park,
@@ -879,7 +880,7 @@ pub struct Note {
 /// Appends `note` to instance `id`'s history as IGNORED, with `inbound`, the call that carried
 /// it, journaled in the same transaction; the instance itself is not written.
 pub async fn record_unchanged(
-    db: &DatabaseConnection,
+    db: &Db,
     clock: &dyn Clock,
     id: Uuid,
     note: &Note,
@@ -951,7 +952,7 @@ pub type ActionResult = Result<instance::Model, String>;
 /// `OPERATOR`, the actor and the `note` in it). Refused, with nothing written, where it makes no
 /// sense: a finished instance, no effect to retry, nothing waiting for an operator.
 pub async fn operator_action(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     id: Uuid,

@@ -5,13 +5,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::StoreError;
 use super::entity::{admin_key, api_key, merchant};
+use crate::store::Db;
 
-pub async fn insert_api_key(db: &DatabaseConnection, row: api_key::Model) -> Result<(), StoreError> {
+pub async fn insert_api_key(db: &Db, row: api_key::Model) -> Result<(), StoreError> {
     api_key::Entity::insert(api_key::ActiveModel::from(row))
         .exec_without_returning(db)
         .await?;
@@ -20,7 +21,7 @@ pub async fn insert_api_key(db: &DatabaseConnection, row: api_key::Model) -> Res
 
 /// Revokes `merchant_id`'s key `key_id` at `now`; false if it has no such live key.
 pub async fn revoke_api_key(
-    db: &DatabaseConnection,
+    db: &Db,
     merchant_id: Uuid,
     key_id: Uuid,
     now: DateTime<Utc>,
@@ -36,7 +37,7 @@ pub async fn revoke_api_key(
 }
 
 /// A merchant's keys, revoked ones included, oldest first.
-pub async fn api_keys(db: &DatabaseConnection, merchant_id: Uuid) -> Result<Vec<api_key::Model>, StoreError> {
+pub async fn api_keys(db: &Db, merchant_id: Uuid) -> Result<Vec<api_key::Model>, StoreError> {
     Ok(api_key::Entity::find()
         .filter(api_key::Column::MerchantId.eq(merchant_id))
         .order_by_asc(api_key::Column::CreatedAt)
@@ -47,7 +48,7 @@ pub async fn api_keys(db: &DatabaseConnection, merchant_id: Uuid) -> Result<Vec<
 /// Replaces the merchant's webhook secret with `secret`; the one it replaces keeps signing
 /// until `previous_until`. False if there is no such merchant.
 pub async fn rotate_webhook_secret(
-    db: &DatabaseConnection,
+    db: &Db,
     merchant_id: Uuid,
     secret: &str,
     previous_until: DateTime<Utc>,
@@ -69,7 +70,7 @@ pub async fn rotate_webhook_secret(
 }
 
 /// Records an operator key; false (nothing written) if one with its name exists, live or not.
-pub async fn insert_admin_key(db: &DatabaseConnection, row: admin_key::Model) -> Result<bool, StoreError> {
+pub async fn insert_admin_key(db: &Db, row: admin_key::Model) -> Result<bool, StoreError> {
     let inserted = admin_key::Entity::insert(admin_key::ActiveModel::from(row))
         .on_conflict(
             OnConflict::column(admin_key::Column::Name)
@@ -82,11 +83,7 @@ pub async fn insert_admin_key(db: &DatabaseConnection, row: admin_key::Model) ->
 }
 
 /// Revokes operator `name`'s key; false if it has no live key.
-pub async fn revoke_admin_key(
-    db: &DatabaseConnection,
-    name: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+pub async fn revoke_admin_key(db: &Db, name: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
     let revoked = admin_key::Entity::update_many()
         .col_expr(admin_key::Column::RevokedAt, Expr::value(now))
         .filter(admin_key::Column::Name.eq(name))
@@ -97,7 +94,7 @@ pub async fn revoke_admin_key(
 }
 
 /// Every operator key, revoked ones included, oldest first.
-pub async fn admin_keys(db: &DatabaseConnection) -> Result<Vec<admin_key::Model>, StoreError> {
+pub async fn admin_keys(db: &Db) -> Result<Vec<admin_key::Model>, StoreError> {
     Ok(admin_key::Entity::find()
         .order_by_asc(admin_key::Column::CreatedAt)
         .all(db)
@@ -105,10 +102,7 @@ pub async fn admin_keys(db: &DatabaseConnection) -> Result<Vec<admin_key::Model>
 }
 
 /// The live operator key with this hash.
-pub async fn admin_key_by_hash(
-    db: &DatabaseConnection,
-    hash: &str,
-) -> Result<Option<admin_key::Model>, StoreError> {
+pub async fn admin_key_by_hash(db: &Db, hash: &str) -> Result<Option<admin_key::Model>, StoreError> {
     Ok(admin_key::Entity::find()
         .filter(admin_key::Column::KeyHash.eq(hash))
         .filter(admin_key::Column::RevokedAt.is_null())

@@ -3,9 +3,11 @@
 //! the statement wrote its row.
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic, Iterable,
-    ModelTrait, Statement, Value,
+    ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic, Iterable, ModelTrait, Statement,
+    Value,
 };
+
+use crate::store::Db;
 
 /// The values bound to a statement, in `$n` order.
 #[derive(Default)]
@@ -69,11 +71,7 @@ where
 }
 
 /// Runs `sql` (one statement) with `params`; whether its final `INSERT` wrote its one row.
-pub(super) async fn wrote_one_row(
-    db: &DatabaseConnection,
-    sql: String,
-    params: Params,
-) -> Result<bool, DbErr> {
+pub(super) async fn wrote_one_row(db: &Db, sql: String, params: Params) -> Result<bool, DbErr> {
     let done = db
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

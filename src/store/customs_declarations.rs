@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -20,6 +20,7 @@ use super::idempotency::{IdempotencyKey, KeyUse, Repeated, repeated_in, use_key_
 use super::refunds::reserved_in;
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
+use crate::store::Db;
 use crate::workflow::Definitions;
 
 /// The most inquireDeclarationRequests takes in one call (ALIPAYPLUS.md 6).
@@ -69,11 +70,7 @@ pub enum DeclarationCreation {
 
 /// What is left to declare of a payment: the declarable amount less its live declarations,
 /// nothing when refunds made since leave less than was declared.
-pub async fn declarable_left(
-    db: &DatabaseConnection,
-    payment_id: Uuid,
-    basis: Declarable,
-) -> Result<i64, StoreError> {
+pub async fn declarable_left(db: &Db, payment_id: Uuid, basis: Declarable) -> Result<i64, StoreError> {
     let left = left_in(db, payment_id, basis, &live_in(db, payment_id).await?).await?;
     Ok(left.max(0))
 }
@@ -107,7 +104,7 @@ async fn live_in(
 /// Records `new` (its id becomes its instance's) with its workflow instance and idempotency
 /// key, if the rules allow it.
 pub async fn create_declaration(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     key: IdempotencyKey<'_>,
@@ -167,10 +164,7 @@ pub async fn create_declaration(
 }
 
 /// A declaration with its instance.
-pub async fn declaration_with_instance(
-    db: &DatabaseConnection,
-    id: Uuid,
-) -> Result<Option<DeclarationRow>, StoreError> {
+pub async fn declaration_with_instance(db: &Db, id: Uuid) -> Result<Option<DeclarationRow>, StoreError> {
     let found = declaration::Entity::find_by_id(id)
         .find_also_related(instance::Entity)
         .one(db)
@@ -179,10 +173,7 @@ pub async fn declaration_with_instance(
 }
 
 /// A payment's declarations with their instances, oldest first.
-pub async fn declarations_of(
-    db: &DatabaseConnection,
-    payment_id: Uuid,
-) -> Result<Vec<DeclarationRow>, StoreError> {
+pub async fn declarations_of(db: &Db, payment_id: Uuid) -> Result<Vec<DeclarationRow>, StoreError> {
     declaration::Entity::find()
         .filter(declaration::Column::PaymentId.eq(payment_id))
         .find_also_related(instance::Entity)
@@ -200,7 +191,7 @@ pub async fn declarations_of(
 /// time, so two executions never claim the same declaration nor split a round. The
 /// declarations claimed, `first` first; none unless `first` was.
 pub async fn claim_inquiry_batch(
-    db: &DatabaseConnection,
+    db: &Db,
     first: Uuid,
     first_asked_before: DateTime<Utc>,
     others_asked_before: DateTime<Utc>,
@@ -277,7 +268,7 @@ pub enum Redeclared {
 /// declaration is at least `min_age` old and the amount is not raised.
 #[allow(clippy::too_many_arguments)]
 pub async fn redeclare(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     key: IdempotencyKey<'_>,

@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use super::StoreError;
 use crate::clock::{Clock, SharedClock};
+use crate::store::Db;
 
 /// The local clock corrected by its last measured offset to the database's clock.
 pub struct DatabaseClock {
@@ -21,7 +22,7 @@ pub struct DatabaseClock {
 
 impl DatabaseClock {
     /// A clock over `local`, synchronised with `db` once before it is returned.
-    pub async fn synced(db: &DatabaseConnection, local: SharedClock) -> Result<Arc<Self>, StoreError> {
+    pub async fn synced(db: &Db, local: SharedClock) -> Result<Arc<Self>, StoreError> {
         let clock = Arc::new(Self {
             local,
             offset_ms: AtomicI64::new(0),
@@ -31,7 +32,7 @@ impl DatabaseClock {
     }
 
     /// Measures the offset again: the database's time against the middle of the round trip.
-    pub async fn sync(&self, db: &DatabaseConnection) -> Result<(), StoreError> {
+    pub async fn sync(&self, db: &Db) -> Result<(), StoreError> {
         let backend = db.get_database_backend();
         let sql = match backend {
             DbBackend::Postgres => "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT AS now_ms",
@@ -51,7 +52,7 @@ impl DatabaseClock {
 
     /// Synchronises every `every` for as long as the process runs (a failed reading keeps the
     /// last offset).
-    pub fn keep_synced(self: &Arc<Self>, db: DatabaseConnection, every: Duration) {
+    pub fn keep_synced(self: &Arc<Self>, db: Db, every: Duration) {
         let clock = Arc::downgrade(self);
         tokio::spawn(async move {
             loop {

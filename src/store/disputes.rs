@@ -7,10 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use uuid::Uuid;
 
 use super::apply::{Applied, NewInstance, StartPlan, lock_instance};
@@ -19,6 +16,7 @@ use super::idempotency::{IdempotencyKey, Repeated, repeated_in};
 use super::refunds::record_refund_in;
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
+use crate::store::Db;
 use crate::workflow::Definitions;
 
 /// At most this many of each kind per payment.
@@ -44,7 +42,7 @@ pub enum Opened {
 /// Records `new` (its id is replaced by its instance's) with its `dispute` instance and the
 /// journal row of the call, if the rules allow it.
 pub async fn open_dispute(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     new: &dispute::Model,
@@ -148,7 +146,7 @@ async fn refusal(
 
 /// A dispute with its instance.
 pub async fn dispute_with_instance(
-    db: &DatabaseConnection,
+    db: &Db,
     id: Uuid,
 ) -> Result<Option<(dispute::Model, instance::Model)>, StoreError> {
     let found = dispute::Entity::find_by_id(id)
@@ -160,7 +158,7 @@ pub async fn dispute_with_instance(
 
 /// A payment's disputes with their instances, oldest first.
 pub async fn disputes_of(
-    db: &DatabaseConnection,
+    db: &Db,
     payment_id: Uuid,
 ) -> Result<Vec<(dispute::Model, instance::Model)>, StoreError> {
     dispute::Entity::find()
@@ -177,7 +175,7 @@ pub async fn disputes_of(
 /// A merchant's disputes with their instances, newest first, up to `limit`, created before
 /// `before` (the previous page's last), in one of `states` if given.
 pub async fn disputes_of_merchant(
-    db: &DatabaseConnection,
+    db: &Db,
     merchant_id: Uuid,
     states: Option<&[&str]>,
     before: Option<Uuid>,
@@ -234,7 +232,7 @@ pub struct DisputeRefund<'a> {
 /// instance is locked before the dispute's, the order every writer of both keeps.
 #[allow(clippy::too_many_arguments)]
 pub async fn record_response(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     key: IdempotencyKey<'_>,

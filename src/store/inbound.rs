@@ -2,15 +2,14 @@
 //! and headers exactly as received, so a journaled call can be verified again later
 //! (`alipayplus::inbound::verify_recorded`).
 
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::StoreError;
 use super::entity::inbound;
 use crate::clock::Clock;
+use crate::store::Db;
 
 /// One verified inbound call to record.
 pub struct InboundCall<'a> {
@@ -59,11 +58,7 @@ impl InboundCall<'_> {
 
 /// Journals a call on its own (a call that carries a workflow event is journaled with it: see
 /// [`super::EventInput::with_inbound`]).
-pub async fn record(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    call: InboundCall<'_>,
-) -> Result<(), StoreError> {
+pub async fn record(db: &Db, clock: &dyn Clock, call: InboundCall<'_>) -> Result<(), StoreError> {
     insert(db, call.into_row(clock)).await
 }
 
@@ -75,11 +70,7 @@ pub(crate) async fn insert(db: &impl ConnectionTrait, row: inbound::Model) -> Re
 }
 
 /// The first call recorded for `(api, reference)`.
-pub async fn first(
-    db: &DatabaseConnection,
-    api: &str,
-    reference: &str,
-) -> Result<Option<inbound::Model>, StoreError> {
+pub async fn first(db: &Db, api: &str, reference: &str) -> Result<Option<inbound::Model>, StoreError> {
     Ok(inbound::Entity::find()
         .filter(inbound::Column::Api.eq(api))
         .filter(inbound::Column::Reference.eq(reference))
@@ -89,6 +80,6 @@ pub async fn first(
 }
 
 /// How many inbound calls are recorded.
-pub async fn count(db: &DatabaseConnection) -> Result<u64, StoreError> {
+pub async fn count(db: &Db) -> Result<u64, StoreError> {
     Ok(inbound::Entity::find().count(db).await?)
 }

@@ -3,22 +3,18 @@
 //! would run its real merchants' effects against a fake Alipay+, refuse it.
 
 use chrono::{DateTime, Utc};
+use sea_orm::EntityTrait;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{DatabaseConnection, EntityTrait};
 
 use super::StoreError;
 use super::entity::service_mark;
+use crate::store::Db;
 
 /// Set by `serve` with `alipayplus.mode = "alipayplus"`; its value is the gateway's URL.
 pub const SERVED_ALIPAYPLUS: &str = "served_alipayplus";
 
 /// Sets mark `name` unless it is set (the first value and time stay).
-pub async fn set(
-    db: &DatabaseConnection,
-    name: &str,
-    value: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+pub async fn set(db: &Db, name: &str, value: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
     let row = service_mark::Model {
         name: name.to_string(),
         value: value.to_string(),
@@ -35,6 +31,6 @@ pub async fn set(
     Ok(())
 }
 
-pub async fn get(db: &DatabaseConnection, name: &str) -> Result<Option<service_mark::Model>, StoreError> {
+pub async fn get(db: &Db, name: &str) -> Result<Option<service_mark::Model>, StoreError> {
     Ok(service_mark::Entity::find_by_id(name.to_string()).one(db).await?)
 }

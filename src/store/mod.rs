@@ -12,6 +12,7 @@ mod apply;
 pub mod credentials;
 mod cte;
 pub mod customs_declarations;
+mod db;
 pub mod db_clock;
 pub mod disputes;
 pub mod entity;
@@ -28,13 +29,14 @@ pub mod registrations;
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbErr, RuntimeErr};
 use uuid::Uuid;
 
 pub use apply::{
     ActionResult, Applied, EventInput, NewInstance, Note, OperatorAction, Outcome, Park, apply_event,
     operator_action, park_instance, record_unchanged, start_instance,
 };
+pub use db::Db;
 pub use outbox::outbox_backlog;
 pub use queries::{InstanceCounts, count_instances, history, instance};
 
@@ -92,18 +94,30 @@ pub enum StoreError {
     Conflict,
 }
 
-/// Opens the pool. SQLite runs in WAL mode with a busy timeout, so several processes may share
-/// the file.
-pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+/// Opens the database: sea-orm's pool and, on PostgreSQL, the connections for single statements
+/// (see [`Db`]); `max_connections` is shared between the two. SQLite runs in WAL mode with a
+/// busy timeout, so several processes may share the file.
+pub async fn connect(config: &Config) -> Result<Db, DbErr> {
+    let acquire_timeout = Duration::from_secs(10);
+    let (pool_size, statement_connections) = match config.backend {
+        Backend::Sqlite => (config.max_connections, 0),
+        Backend::Postgres => {
+            let statements = (config.max_connections / 2).max(1);
+            (
+                config.max_connections.saturating_sub(statements).max(1),
+                statements,
+            )
+        }
+    };
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
-        .max_connections(config.max_connections)
+        .max_connections(pool_size)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
         // sqlx pings a connection when it goes back to the pool, and (by default) again when it
-        // is taken out: three round trips for each statement outside a transaction. Pinging
-        // only connections idle for a second still finds those a database restart broke (a
-        // restart takes longer than that) and saves a round trip a statement under load.
+        // is taken out. Pinging only connections idle for a second still finds those a
+        // database restart broke (a restart takes longer than that) and saves a round trip a
+        // transaction under load.
         .test_before_acquire_if_idle_for(Duration::from_secs(1))
         .sqlx_logging(false);
     if config.backend == Backend::Sqlite {
@@ -115,17 +129,21 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(30))
         });
     }
-    Database::connect(options).await
+    let pool = Database::connect(options).await?;
+    match config.backend {
+        Backend::Sqlite => Ok(Db::pooled(pool)),
+        Backend::Postgres => Db::postgres(pool, &config.database_url, statement_connections, acquire_timeout),
+    }
 }
 
 /// Applies every pending migration.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+pub async fn migrate(db: &Db) -> Result<(), DbErr> {
     use plusflow_migrations::MigratorTrait;
-    plusflow_migrations::Migrator::up(db, None).await
+    plusflow_migrations::Migrator::up(db.pool(), None).await
 }
 
 /// Whether the database answers (readiness).
-pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+pub async fn ping(db: &Db) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
 

@@ -4,13 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::StoreError;
 use super::entity::{instance, outbox};
+use crate::store::Db;
 
 /// The tables of the objects workflows run (payments, refunds, disputes, declarations,
 /// registrations): each row's id is its instance's, and it names its merchant.
@@ -65,7 +64,7 @@ impl Cursor {
 
 /// Up to `first` instances matching `filter`, oldest in their state first, after `after`.
 pub async fn stuck_workflows(
-    db: &DatabaseConnection,
+    db: &Db,
     filter: &WorkflowFilter,
     now: DateTime<Utc>,
     first: u64,
@@ -135,7 +134,7 @@ pub fn stuck_query(
 }
 
 /// The instance's effects not done yet (pending, running or out of attempts), oldest first.
-pub async fn pending_effects(db: &DatabaseConnection, id: Uuid) -> Result<Vec<outbox::Model>, StoreError> {
+pub async fn pending_effects(db: &Db, id: Uuid) -> Result<Vec<outbox::Model>, StoreError> {
     Ok(outbox::Entity::find()
         .filter(outbox::Column::InstanceId.eq(id))
         .filter(outbox::Column::Kind.eq(outbox::KIND_EFFECT))

@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, Statement,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -19,6 +18,7 @@ use super::apply::{EventInput, OneStatement, Park, apply_as_one_statement, apply
 use super::entity::{instance, outbox};
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
+use crate::store::Db;
 use crate::workflow::{Definitions, RetryPolicy};
 
 /// A row claimed by this process until its lease runs out.
@@ -30,7 +30,7 @@ pub struct Claim {
 
 /// Claims up to `batch` rows that are due, or whose lease expired, for `worker`.
 pub async fn claim_due(
-    db: &DatabaseConnection,
+    db: &Db,
     clock: &dyn Clock,
     lease: Duration,
     batch: u32,
@@ -93,7 +93,7 @@ pub async fn claim_due(
 /// delivery whose lease ran out, a claim's effect never runs while a second claim of the same
 /// row runs it too.
 pub async fn extend_lease(
-    db: &DatabaseConnection,
+    db: &Db,
     clock: &dyn Clock,
     claim: Claim,
     lease: Duration,
@@ -119,11 +119,7 @@ pub async fn extend_lease(
 /// Rows `worker`'s relay claimed that are not closed yet and whose lease still runs: queued or
 /// running somewhere. (A claim whose lease ran out no longer counts: it is claimable again, a
 /// lost delivery among them.)
-pub async fn outstanding_claims(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    worker: &str,
-) -> Result<u64, StoreError> {
+pub async fn outstanding_claims(db: &Db, clock: &dyn Clock, worker: &str) -> Result<u64, StoreError> {
     use sea_orm::PaginatorTrait;
     Ok(outbox::Entity::find()
         .filter(outbox::Column::Status.eq(outbox::STATUS_CLAIMED))
@@ -134,7 +130,7 @@ pub async fn outstanding_claims(
 }
 
 /// Rows due now or held by a claim: work the relay and workers still have to do.
-pub async fn outbox_backlog(db: &DatabaseConnection, now_ms: i64) -> Result<u64, StoreError> {
+pub async fn outbox_backlog(db: &Db, now_ms: i64) -> Result<u64, StoreError> {
     use sea_orm::{Condition, PaginatorTrait};
     let due = Condition::all()
         .add(outbox::Column::Status.eq(outbox::STATUS_PENDING))
@@ -160,7 +156,7 @@ fn held_by(claim: Claim) -> sea_orm::Select<outbox::Entity> {
 /// has not run out: a delivery that waited in the queue past its lease may have been claimed
 /// again, and must not start.
 pub async fn load_claimed(
-    db: &DatabaseConnection,
+    db: &Db,
     clock: &dyn Clock,
     claim: Claim,
 ) -> Result<Option<(outbox::Model, instance::Model)>, StoreError> {
@@ -184,7 +180,7 @@ pub enum Closed {
 /// Marks the claimed row done and applies `event` to its instance, in one transaction (one
 /// statement when there is no event). `seen` is the instance as loaded with the claim.
 pub async fn complete(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     (row, seen): (&outbox::Model, &instance::Model),
@@ -212,11 +208,7 @@ pub async fn complete(
 }
 
 /// Marks the claimed row stale: its instance moved on before it ran.
-pub async fn mark_stale(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    claim: Claim,
-) -> Result<Closed, StoreError> {
+pub async fn mark_stale(db: &Db, clock: &dyn Clock, claim: Claim) -> Result<Closed, StoreError> {
     retry_transient(|| close(db, claim, outbox::STATUS_STALE, clock)).await
 }
 
@@ -236,7 +228,7 @@ pub enum Failure {
 /// parked as needs-attention through the write path (if it is still in the state that
 /// scheduled the row).
 pub async fn fail(
-    db: &DatabaseConnection,
+    db: &Db,
     clock: &dyn Clock,
     row: &outbox::Model,
     claim: Claim,
@@ -302,7 +294,7 @@ pub async fn fail(
 }
 
 /// The row `claim` still holds, without its instance (which may be what is missing).
-pub async fn claimed_row(db: &DatabaseConnection, claim: Claim) -> Result<Option<outbox::Model>, StoreError> {
+pub async fn claimed_row(db: &Db, claim: Claim) -> Result<Option<outbox::Model>, StoreError> {
     Ok(held_by(claim).one(db).await?)
 }
 

@@ -1,7 +1,7 @@
 //! Payments, merchants and webhook delivery records.
 
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait as _, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
 };
 use uuid::Uuid;
@@ -11,11 +11,12 @@ use super::entity::{api_key, instance, merchant, payment, webhook_delivery};
 use super::idempotency::{IdempotencyKey, KeyUse, use_key_in};
 use super::{StoreError, with_instance};
 use crate::clock::Clock;
+use crate::store::Db;
 use crate::workflow::Definitions;
 
 /// Creates a merchant with its first API key, in one transaction.
 pub async fn create_merchant(
-    db: &DatabaseConnection,
+    db: &Db,
     row: merchant::Model,
     first_key: api_key::Model,
 ) -> Result<(), StoreError> {
@@ -31,10 +32,7 @@ pub async fn create_merchant(
 }
 
 /// The merchant whose live (unrevoked) API key has this hash.
-pub async fn merchant_by_key_hash(
-    db: &DatabaseConnection,
-    hash: &str,
-) -> Result<Option<merchant::Model>, StoreError> {
+pub async fn merchant_by_key_hash(db: &Db, hash: &str) -> Result<Option<merchant::Model>, StoreError> {
     let key = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash))
         .filter(api_key::Column::RevokedAt.is_null())
@@ -46,7 +44,7 @@ pub async fn merchant_by_key_hash(
     }
 }
 
-pub async fn merchant(db: &DatabaseConnection, id: Uuid) -> Result<Option<merchant::Model>, StoreError> {
+pub async fn merchant(db: &Db, id: Uuid) -> Result<Option<merchant::Model>, StoreError> {
     Ok(merchant::Entity::find_by_id(id).one(db).await?)
 }
 
@@ -69,7 +67,7 @@ fn is_duplicate_order(error: &StoreError) -> bool {
 /// transaction. When the key was used before, nothing is written and the earlier use is
 /// returned.
 pub async fn create_payment(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     key: IdempotencyKey<'_>,
@@ -113,15 +111,12 @@ pub async fn create_payment(
     })
 }
 
-pub async fn payment(db: &DatabaseConnection, id: Uuid) -> Result<Option<payment::Model>, StoreError> {
+pub async fn payment(db: &Db, id: Uuid) -> Result<Option<payment::Model>, StoreError> {
     Ok(payment::Entity::find_by_id(id).one(db).await?)
 }
 
 /// The payment with this Alipay+ `paymentRequestId`, with its workflow instance (one query).
-pub async fn payment_by_request_id(
-    db: &DatabaseConnection,
-    request_id: &str,
-) -> Result<Option<PaymentRow>, StoreError> {
+pub async fn payment_by_request_id(db: &Db, request_id: &str) -> Result<Option<PaymentRow>, StoreError> {
     let found = payment::Entity::find()
         .filter(payment::Column::PaymentRequestId.eq(request_id))
         .find_also_related(instance::Entity)
@@ -134,10 +129,7 @@ pub async fn payment_by_request_id(
 pub type PaymentRow = (payment::Model, instance::Model);
 
 /// A payment with its workflow instance, in one query.
-pub async fn payment_with_instance(
-    db: &DatabaseConnection,
-    id: Uuid,
-) -> Result<Option<PaymentRow>, StoreError> {
+pub async fn payment_with_instance(db: &Db, id: Uuid) -> Result<Option<PaymentRow>, StoreError> {
     let found = payment::Entity::find_by_id(id)
         .find_also_related(instance::Entity)
         .one(db)
@@ -149,7 +141,7 @@ pub async fn payment_with_instance(
 /// payment id), optionally only those whose workflow state is one of `states`. Returns up to
 /// `limit` rows, in one query.
 pub async fn list_payments(
-    db: &DatabaseConnection,
+    db: &Db,
     merchant_id: Uuid,
     states: Option<&[String]>,
     after: Option<Uuid>,
@@ -175,7 +167,7 @@ pub async fn list_payments(
 }
 
 /// The earliest pending effect or timer of an instance.
-pub async fn next_run_ms(db: &DatabaseConnection, instance_id: Uuid) -> Result<Option<i64>, StoreError> {
+pub async fn next_run_ms(db: &Db, instance_id: Uuid) -> Result<Option<i64>, StoreError> {
     use super::entity::outbox;
     let next = outbox::Entity::find()
         .filter(outbox::Column::InstanceId.eq(instance_id))
@@ -186,10 +178,7 @@ pub async fn next_run_ms(db: &DatabaseConnection, instance_id: Uuid) -> Result<O
     Ok(next.map(|row| row.due_at_ms))
 }
 
-pub async fn record_webhook_delivery(
-    db: &DatabaseConnection,
-    row: webhook_delivery::ActiveModel,
-) -> Result<(), StoreError> {
+pub async fn record_webhook_delivery(db: &Db, row: webhook_delivery::ActiveModel) -> Result<(), StoreError> {
     webhook_delivery::Entity::insert(row)
         .exec_without_returning(db)
         .await?;
@@ -197,7 +186,7 @@ pub async fn record_webhook_delivery(
 }
 
 pub async fn webhook_deliveries(
-    db: &DatabaseConnection,
+    db: &Db,
     payment_id: Uuid,
 ) -> Result<Vec<webhook_delivery::Model>, StoreError> {
     Ok(webhook_delivery::Entity::find()

@@ -1,12 +1,13 @@
 //! Read queries over instances and their history.
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::StoreError;
 use super::entity::{history, instance};
+use crate::store::Db;
 
-pub async fn instance(db: &DatabaseConnection, id: Uuid) -> Result<instance::Model, StoreError> {
+pub async fn instance(db: &Db, id: Uuid) -> Result<instance::Model, StoreError> {
     instance::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -14,7 +15,7 @@ pub async fn instance(db: &DatabaseConnection, id: Uuid) -> Result<instance::Mod
 }
 
 /// The history of an instance, oldest first.
-pub async fn history(db: &DatabaseConnection, id: Uuid) -> Result<Vec<history::Model>, StoreError> {
+pub async fn history(db: &Db, id: Uuid) -> Result<Vec<history::Model>, StoreError> {
     Ok(history::Entity::find()
         .filter(history::Column::InstanceId.eq(id))
         .order_by_asc(history::Column::Id)
@@ -30,7 +31,7 @@ pub struct InstanceCounts {
 }
 
 /// How many instances of `kind` exist, have finished, and wait for an operator.
-pub async fn count_instances(db: &DatabaseConnection, kind: &str) -> Result<InstanceCounts, StoreError> {
+pub async fn count_instances(db: &Db, kind: &str) -> Result<InstanceCounts, StoreError> {
     let of_kind = || instance::Entity::find().filter(instance::Column::Kind.eq(kind));
     Ok(InstanceCounts {
         total: of_kind().count(db).await?,

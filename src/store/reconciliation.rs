@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -14,6 +14,7 @@ use super::StoreError;
 use super::entity::{
     instance, payment, reconciliation_discrepancy as discrepancy, reconciliation_run as run, refund,
 };
+use crate::store::Db;
 
 /// A payment or refund of ours, as a reconciliation compares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,28 +91,19 @@ fn refunds() -> Select<refund::Entity> {
         .column(instance::Column::StateSince)
 }
 
-async fn records<E: EntityTrait>(
-    db: &DatabaseConnection,
-    select: Select<E>,
-) -> Result<Vec<OurRecord>, StoreError> {
+async fn records<E: EntityTrait>(db: &Db, select: Select<E>) -> Result<Vec<OurRecord>, StoreError> {
     let rows: Vec<Row> = select.into_tuple().all(db).await?;
     Ok(rows.into_iter().map(our_record).collect())
 }
 
 /// Our payments with these `paymentRequestId`s.
-pub async fn payments_by_request_id(
-    db: &DatabaseConnection,
-    request_ids: &[&str],
-) -> Result<Vec<OurRecord>, StoreError> {
+pub async fn payments_by_request_id(db: &Db, request_ids: &[&str]) -> Result<Vec<OurRecord>, StoreError> {
     let select = payments().filter(payment::Column::PaymentRequestId.is_in(request_ids.iter().copied()));
     records(db, select).await
 }
 
 /// Our refunds with these `refundRequestId`s.
-pub async fn refunds_by_request_id(
-    db: &DatabaseConnection,
-    request_ids: &[&str],
-) -> Result<Vec<OurRecord>, StoreError> {
+pub async fn refunds_by_request_id(db: &Db, request_ids: &[&str]) -> Result<Vec<OurRecord>, StoreError> {
     let select = refunds().filter(refund::Column::RefundRequestId.is_in(request_ids.iter().copied()));
     records(db, select).await
 }
@@ -135,7 +127,7 @@ fn succeeded_in(kind: &str, currency: &str, (from, to): (DateTime<Utc>, DateTime
 
 /// How many payments or refunds (`kind`) settling in `currency` succeeded in `cycle`.
 pub async fn count_succeeded_between(
-    db: &DatabaseConnection,
+    db: &Db,
     kind: &str,
     currency: &str,
     cycle: (DateTime<Utc>, DateTime<Utc>),
@@ -159,7 +151,7 @@ pub async fn count_succeeded_between(
 /// Payments or refunds (`kind`) settling in `currency` that succeeded in `cycle`, at most
 /// `limit` with ids after `after`, in id order.
 pub async fn succeeded_between(
-    db: &DatabaseConnection,
+    db: &Db,
     kind: &str,
     currency: &str,
     cycle: (DateTime<Utc>, DateTime<Utc>),
@@ -184,7 +176,7 @@ pub async fn succeeded_between(
 
 /// The run of these very files, if there is one.
 pub async fn run_of_files(
-    db: &DatabaseConnection,
+    db: &Db,
     report_date: &str,
     agreement_id: &str,
     content_hash: &str,
@@ -199,7 +191,7 @@ pub async fn run_of_files(
 
 /// The current (not superseded) finished run of a date and agreement, if any.
 pub async fn current_run(
-    db: &DatabaseConnection,
+    db: &Db,
     report_date: &str,
     agreement_id: &str,
 ) -> Result<Option<run::Model>, StoreError> {
@@ -215,7 +207,7 @@ pub async fn current_run(
 
 /// Records a new run, unless the same files' run was recorded meanwhile (by another process):
 /// then that one.
-pub async fn insert_run(db: &DatabaseConnection, new: run::Model) -> Result<(run::Model, bool), StoreError> {
+pub async fn insert_run(db: &Db, new: run::Model) -> Result<(run::Model, bool), StoreError> {
     let conflict = OnConflict::columns([
         run::Column::ReportDate,
         run::Column::AgreementId,
@@ -237,10 +229,7 @@ pub async fn insert_run(db: &DatabaseConnection, new: run::Model) -> Result<(run
 }
 
 /// Appends discrepancies of a run.
-pub async fn insert_discrepancies(
-    db: &DatabaseConnection,
-    rows: Vec<discrepancy::Model>,
-) -> Result<(), StoreError> {
+pub async fn insert_discrepancies(db: &Db, rows: Vec<discrepancy::Model>) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -255,7 +244,7 @@ pub async fn insert_discrepancies(
 }
 
 /// Forgets what an abandoned run found, before it is run again.
-pub async fn delete_discrepancies(db: &DatabaseConnection, run_id: Uuid) -> Result<(), StoreError> {
+pub async fn delete_discrepancies(db: &Db, run_id: Uuid) -> Result<(), StoreError> {
     discrepancy::Entity::delete_many()
         .filter(discrepancy::Column::RunId.eq(run_id))
         .exec(db)
@@ -264,7 +253,7 @@ pub async fn delete_discrepancies(db: &DatabaseConnection, run_id: Uuid) -> Resu
 }
 
 /// Records the end of `finished` (and that it replaces `finished.supersedes`, if it does).
-pub async fn finish_run(db: &DatabaseConnection, finished: &run::Model) -> Result<(), StoreError> {
+pub async fn finish_run(db: &Db, finished: &run::Model) -> Result<(), StoreError> {
     run::Entity::update(run::ActiveModel::from(finished.clone()).reset_all())
         .exec(db)
         .await?;
@@ -279,11 +268,7 @@ pub async fn finish_run(db: &DatabaseConnection, finished: &run::Model) -> Resul
 }
 
 /// Runs newest first (ids are time-ordered), `limit` of them after the run `after`.
-pub async fn runs(
-    db: &DatabaseConnection,
-    after: Option<Uuid>,
-    limit: u64,
-) -> Result<Vec<run::Model>, StoreError> {
+pub async fn runs(db: &Db, after: Option<Uuid>, limit: u64) -> Result<Vec<run::Model>, StoreError> {
     let mut query = run::Entity::find();
     if let Some(after) = after {
         query = query.filter(run::Column::Id.lt(after));
@@ -291,13 +276,13 @@ pub async fn runs(
     Ok(query.order_by_desc(run::Column::Id).limit(limit).all(db).await?)
 }
 
-pub async fn run(db: &DatabaseConnection, id: Uuid) -> Result<Option<run::Model>, StoreError> {
+pub async fn run(db: &Db, id: Uuid) -> Result<Option<run::Model>, StoreError> {
     Ok(run::Entity::find_by_id(id).one(db).await?)
 }
 
 /// A run's discrepancies in the order found, `limit` of them after `after`, of `kind` if given.
 pub async fn discrepancies(
-    db: &DatabaseConnection,
+    db: &Db,
     run_id: Uuid,
     kind: Option<&str>,
     after: Option<i64>,

@@ -2,7 +2,7 @@
 //! runs in the transaction that records the refund, with the payment's instance locked, so
 //! concurrent refunds of one payment are decided one after the other.
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::apply::{Applied, NewInstance, StartPlan, lock_instance};
@@ -10,6 +10,7 @@ use super::entity::{instance, refund};
 use super::idempotency::{IdempotencyKey, KeyUse, use_key_in};
 use super::{StoreError, with_instance};
 use crate::clock::Clock;
+use crate::store::Db;
 use crate::workflow::Definitions;
 
 /// What recording a refund came to.
@@ -45,7 +46,7 @@ pub(crate) async fn reserved_in(
 /// Records a refund of `new_refund.amount` against a payment of `paid`, with its workflow
 /// instance and idempotency key, if the amount fits.
 pub async fn create_refund(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     key: IdempotencyKey<'_>,
@@ -107,10 +108,7 @@ pub(crate) async fn record_refund_in(
 pub type RefundRow = (refund::Model, instance::Model);
 
 /// A refund with its workflow instance, in one query.
-pub async fn refund_with_instance(
-    db: &DatabaseConnection,
-    id: Uuid,
-) -> Result<Option<RefundRow>, StoreError> {
+pub async fn refund_with_instance(db: &Db, id: Uuid) -> Result<Option<RefundRow>, StoreError> {
     let found = refund::Entity::find_by_id(id)
         .find_also_related(instance::Entity)
         .one(db)
@@ -118,12 +116,12 @@ pub async fn refund_with_instance(
     found.map(with_instance).transpose()
 }
 
-pub async fn refund(db: &DatabaseConnection, id: Uuid) -> Result<Option<refund::Model>, StoreError> {
+pub async fn refund(db: &Db, id: Uuid) -> Result<Option<refund::Model>, StoreError> {
     Ok(refund::Entity::find_by_id(id).one(db).await?)
 }
 
 /// A payment's refunds with their workflow instances (one query), oldest first.
-pub async fn refunds_of(db: &DatabaseConnection, payment_id: Uuid) -> Result<Vec<RefundRow>, StoreError> {
+pub async fn refunds_of(db: &Db, payment_id: Uuid) -> Result<Vec<RefundRow>, StoreError> {
     refund::Entity::find()
         .filter(refund::Column::PaymentId.eq(payment_id))
         .order_by_asc(refund::Column::Id)

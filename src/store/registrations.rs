@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -20,6 +20,7 @@ use super::entity::{inbound, instance, merchant, merchant_registration as regist
 use super::idempotency::{IdempotencyKey, KeyUse, use_key_in};
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
+use crate::store::Db;
 use crate::workflow::Definitions;
 
 /// A registration and its workflow instance.
@@ -64,7 +65,7 @@ async fn lock_merchant(txn: &DatabaseTransaction, id: Uuid) -> Result<(), StoreE
 /// Records `new` (its id becomes its instance's) with its workflow instance and idempotency
 /// key, unless the merchant's previous registration is more recent than `update_gap`.
 pub async fn create_registration(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     key: IdempotencyKey<'_>,
@@ -107,10 +108,7 @@ pub async fn create_registration(
 }
 
 /// A registration with its instance.
-pub async fn registration_with_instance(
-    db: &DatabaseConnection,
-    id: Uuid,
-) -> Result<Option<RegistrationRow>, StoreError> {
+pub async fn registration_with_instance(db: &Db, id: Uuid) -> Result<Option<RegistrationRow>, StoreError> {
     let found = registration::Entity::find_by_id(id)
         .find_also_related(instance::Entity)
         .one(db)
@@ -121,7 +119,7 @@ pub async fn registration_with_instance(
 /// The registration Alipay+ writes about: by our request id when it names one, else the
 /// newest unfinished registration of the merchant it names.
 pub async fn registration_notified(
-    db: &DatabaseConnection,
+    db: &Db,
     registration_request_id: Option<&str>,
     reference_merchant_id: &str,
 ) -> Result<Option<RegistrationRow>, StoreError> {
@@ -140,10 +138,7 @@ pub async fn registration_notified(
 }
 
 /// A merchant's registrations with their instances, newest first.
-pub async fn registrations_of(
-    db: &DatabaseConnection,
-    merchant_id: Uuid,
-) -> Result<Vec<RegistrationRow>, StoreError> {
+pub async fn registrations_of(db: &Db, merchant_id: Uuid) -> Result<Vec<RegistrationRow>, StoreError> {
     registration::Entity::find()
         .filter(registration::Column::MerchantId.eq(merchant_id))
         .find_also_related(instance::Entity)
@@ -156,11 +151,7 @@ pub async fn registrations_of(
 }
 
 /// Whether merchant `merchant_id` has a completed registration for `product_code`.
-pub async fn completed_for(
-    db: &DatabaseConnection,
-    merchant_id: Uuid,
-    product_code: &str,
-) -> Result<bool, StoreError> {
+pub async fn completed_for(db: &Db, merchant_id: Uuid, product_code: &str) -> Result<bool, StoreError> {
     let completed = registration::Entity::find()
         .filter(registration::Column::MerchantId.eq(merchant_id))
         .inner_join(instance::Entity)
@@ -185,7 +176,7 @@ pub enum Answers {
 /// Decides on registration `id`'s instance, locked, what answers just received mean
 /// (`decide`), and records it with `inbound`, the call that carried them, if one did.
 pub async fn record_answers(
-    db: &DatabaseConnection,
+    db: &Db,
     definitions: &Definitions,
     clock: &dyn Clock,
     id: Uuid,
