@@ -34,6 +34,7 @@ on_each_backend!(
     the_database_clock_corrects_a_process_whose_own_clock_is_off,
     a_claim_whose_lease_ran_out_is_claimed_again_even_while_more_rows_are_due_than_a_batch,
     a_deadline_in_the_data_fires_its_timers_at_that_time_and_a_missed_one_parks_the_instance,
+    the_copy_a_process_keeps_of_a_payment_for_its_pay_is_the_stored_row_and_is_taken_once,
 );
 
 /// An engine on `env` that runs no workers: the test drives it, child processes do the work.
@@ -731,6 +732,50 @@ async fn a_connection_whose_statement_was_cancelled_is_closed_and_one_refused_is
     assert_eq!(backend_pid().await, next);
     let stop = format!("SELECT pg_terminate_backend({first})");
     db.pool().execute_unprepared(&stop).await.unwrap();
+}
+
+/// The process that created a payment keeps its row for the `pay` effect, which takes it
+/// instead of reading it back (`app::payments::NewPayments`). What `pay` sends must not depend
+/// on where the row came from (a retry reads the database): the copy is the stored row, every
+/// optional field set, and it is taken once.
+async fn the_copy_a_process_keeps_of_a_payment_for_its_pay_is_the_stored_row_and_is_taken_once(
+    backend: Backend,
+) {
+    use plusflow::app::auth::Principal;
+    use plusflow::app::merchants::create_merchant;
+    use plusflow::app::payments::{NewPayment, create_payment};
+    let Some(env) = TestEnv::new(backend, Options::default()).await else {
+        return;
+    };
+    let engine = engine_of(&env, Arc::new(SystemClock)).await;
+    let merchant = create_merchant(&engine, "Kept Shop", None).await.unwrap();
+    let merchant = store::payments::merchant(&engine.db, merchant.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let input = NewPayment {
+        merchant_order_id: "order-kept".into(),
+        order_description: "Tea, twice".into(),
+        currency: "JPY".into(),
+        amount: "1234".into(),
+        terminal_type: "APP".into(),
+        os_type: Some("IOS".into()),
+        redirect_url: "https://shop.example/back".into(),
+        user_region: Some("JP".into()),
+        settlement_currency: Some("USD".into()),
+        expires_in_seconds: Some(540),
+    };
+    let view = create_payment(&engine, &Principal::Merchant(merchant), input, "kept-1")
+        .await
+        .unwrap();
+    let id = view.payment.id;
+    let kept = engine
+        .new_payments
+        .take(id)
+        .expect("kept by the process that created it");
+    let stored = store::payments::payment(&engine.db, id).await.unwrap().unwrap();
+    assert_eq!(kept, stored);
+    assert!(engine.new_payments.take(id).is_none(), "taken once");
 }
 
 /// 200 instances whose effects block at a shut gate for longer than a lease (2 s): the running

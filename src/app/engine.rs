@@ -9,6 +9,7 @@ use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
 use super::merchants::MerchantCache;
+use super::payments::NewPayments;
 use crate::clock::SharedClock;
 use crate::config::RegistrationConfig;
 use crate::store::Db;
@@ -23,6 +24,8 @@ pub struct Engine {
     pub clock: SharedClock,
     /// Merchants and API keys read lately (see `merchants::MerchantCache`).
     pub merchants: Arc<MerchantCache>,
+    /// Payments created here whose `pay` is still to be sent (see `payments::NewPayments`).
+    pub new_payments: Arc<NewPayments>,
     /// How long a merchant has to answer an escalation (`disputes.escalation_response_window`).
     pub escalation_response_window: chrono::Duration,
     /// Merchant registration's inquiry pace and the markets that require one (`[registration]`).
@@ -47,6 +50,7 @@ impl Engine {
             definitions: Arc::new(definitions),
             clock,
             merchants: Arc::default(),
+            new_payments: Arc::default(),
             escalation_response_window: chrono::Duration::days(super::disputes::ESCALATION_WINDOW_DAYS),
             registration: RegistrationConfig {
                 inquiry_interval: std::time::Duration::from_secs(86_400),

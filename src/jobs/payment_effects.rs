@@ -94,7 +94,10 @@ impl PaymentEffects {
     }
 
     async fn submit_pay(&self, context: EffectContext) -> EffectResult {
-        let payment = self.payment(&context).await?;
+        let payment = match self.engine.new_payments.take(context.instance.id) {
+            Some(created_here) => created_here,
+            None => self.payment(&context).await?,
+        };
         let accepted = |response: &PayResponse| {
             if let Some(reason) = pay_answer_disagreement(&payment, response) {
                 return Err(EffectError::Hold(reason));
