@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait as _, DatabaseTransaction, DbBackend, EntityTrait,
-    Iterable, ModelTrait, QueryFilter, QuerySelect, TransactionTrait, UpdateMany,
+    Iterable, ModelTrait, QueryFilter, QuerySelect, UpdateMany,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;

@@ -17,9 +17,8 @@ use std::time::{Duration, Instant};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _, Postgres};
 use sea_orm::{
-    AccessMode, ConnAcquireErr, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    ExecResult, IsolationLevel, QueryResult, RuntimeErr, Statement, TransactionError, TransactionOptions,
-    TransactionTrait,
+    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    QueryResult, RuntimeErr, Statement, TransactionTrait,
 };
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::Semaphore;
@@ -72,6 +71,11 @@ impl Db {
     /// sea-orm's pool (migrations take it).
     pub fn pool(&self) -> &DatabaseConnection {
         &self.pool
+    }
+
+    /// Begins a transaction on sea-orm's pool.
+    pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.pool.begin().await
     }
 
     /// Calls `callback` after every statement, as [`DatabaseConnection::set_metric_callback`].
@@ -265,57 +269,5 @@ impl ConnectionTrait for Db {
             Some(connections) => self.measured(&statement, connections.query_all(&statement)).await,
             None => self.pool.query_all_raw(statement).await,
         }
-    }
-}
-
-#[async_trait::async_trait]
-impl TransactionTrait for Db {
-    type Transaction = DatabaseTransaction;
-
-    async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
-        self.pool.begin().await
-    }
-
-    async fn begin_with_config(
-        &self,
-        isolation_level: Option<IsolationLevel>,
-        access_mode: Option<AccessMode>,
-    ) -> Result<DatabaseTransaction, DbErr> {
-        self.pool.begin_with_config(isolation_level, access_mode).await
-    }
-
-    async fn begin_with_options(&self, options: TransactionOptions) -> Result<DatabaseTransaction, DbErr> {
-        self.pool.begin_with_options(options).await
-    }
-
-    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
-    where
-        F: for<'c> FnOnce(
-                &'c DatabaseTransaction,
-            ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
-            + Send,
-        T: Send,
-        E: std::fmt::Display + std::fmt::Debug + Send,
-    {
-        self.pool.transaction(callback).await
-    }
-
-    async fn transaction_with_config<F, T, E>(
-        &self,
-        callback: F,
-        isolation_level: Option<IsolationLevel>,
-        access_mode: Option<AccessMode>,
-    ) -> Result<T, TransactionError<E>>
-    where
-        F: for<'c> FnOnce(
-                &'c DatabaseTransaction,
-            ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
-            + Send,
-        T: Send,
-        E: std::fmt::Display + std::fmt::Debug + Send,
-    {
-        self.pool
-            .transaction_with_config(callback, isolation_level, access_mode)
-            .await
     }
 }

@@ -9,9 +9,7 @@
 use std::time::Duration;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 use uuid::Uuid;
 
 use super::apply::{EventInput, OneStatement, Park, apply_as_one_statement, apply_event_in, park_in};

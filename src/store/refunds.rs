@@ -54,7 +54,6 @@ pub async fn create_refund(
     paid: i64,
     new_instance: &NewInstance,
 ) -> Result<RefundCreation, StoreError> {
-    use sea_orm::TransactionTrait;
     super::retry_transient(|| async {
         let txn = db.begin().await?;
         lock_instance(&txn, new_refund.payment_id).await?;
