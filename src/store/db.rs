@@ -10,12 +10,11 @@
 //! A connection idle for a second is pinged before it is used again, so the ones a database
 //! restart broke are found before a statement is sent (as the pool does, see `connect`).
 
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
-use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _, Postgres};
+use sea_orm::sqlx::{self, Connection as _, Postgres};
 use sea_orm::{
     ConnAcquireErr, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
     QueryResult, RuntimeErr, Statement, TransactionTrait,
@@ -44,28 +43,21 @@ impl Db {
         }
     }
 
-    /// `pool` for transactions, and up to `max_connections` more connections to `url` (a
-    /// PostgreSQL URL) for statements outside them.
-    pub fn postgres(
-        pool: DatabaseConnection,
-        url: &str,
-        max_connections: u32,
-        acquire_timeout: Duration,
-    ) -> Result<Self, DbErr> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?
-            .disable_statement_logging();
+    /// `pool` (PostgreSQL) for transactions, and up to `max_connections` more connections for
+    /// statements outside them, opened with the pool's own options and acquire timeout.
+    pub fn postgres(pool: DatabaseConnection, max_connections: u32) -> Self {
+        let sqlx_pool = pool.get_postgres_connection_pool();
         let statements = StatementConnections {
-            options,
+            options: (*sqlx_pool.connect_options()).clone(),
             idle: Mutex::new(Vec::new()),
             leases: Semaphore::new(max_connections as usize),
-            acquire_timeout,
+            acquire_timeout: sqlx_pool.options().get_acquire_timeout(),
         };
-        Ok(Self {
+        Self {
             pool,
             statements: Some(Arc::new(statements)),
             metric: None,
-        })
+        }
     }
 
     /// sea-orm's pool (migrations take it).

@@ -98,7 +98,6 @@ pub enum StoreError {
 /// (see [`Db`]); `max_connections` is shared between the two. SQLite runs in WAL mode with a
 /// busy timeout, so several processes may share the file.
 pub async fn connect(config: &Config) -> Result<Db, DbErr> {
-    let acquire_timeout = Duration::from_secs(10);
     let (pool_size, statement_connections) = match config.backend {
         Backend::Sqlite => (config.max_connections, 0),
         Backend::Postgres => {
@@ -113,7 +112,7 @@ pub async fn connect(config: &Config) -> Result<Db, DbErr> {
     options
         .max_connections(pool_size)
         .min_connections(1)
-        .acquire_timeout(acquire_timeout)
+        .acquire_timeout(Duration::from_secs(10))
         // sqlx pings a connection when it goes back to the pool, and (by default) again when it
         // is taken out. Pinging only connections idle for a second still finds those a
         // database restart broke (a restart takes longer than that) and saves a round trip a
@@ -132,7 +131,7 @@ pub async fn connect(config: &Config) -> Result<Db, DbErr> {
     let pool = Database::connect(options).await?;
     match config.backend {
         Backend::Sqlite => Ok(Db::pooled(pool)),
-        Backend::Postgres => Db::postgres(pool, &config.database_url, statement_connections, acquire_timeout),
+        Backend::Postgres => Ok(Db::postgres(pool, statement_connections)),
     }
 }
 
