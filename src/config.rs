@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::alipayplus::client::Timeouts;
 use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
+use crate::alipayplus::wallets::{WalletEntry, Wallets};
 use crate::app::payment_methods::PaymentMethodLimits;
 use crate::workflow::{self, Definitions};
 
@@ -32,9 +33,13 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub payment_methods: PaymentMethodSettings,
     pub disputes: DisputeSettings,
+    pub customs: CustomsSettings,
     pub registration: RegistrationSettings,
     pub reconciliation: ReconciliationSettings,
     pub telemetry: TelemetrySettings,
+    /// Entries replacing or extending the built-in wallet table (`alipayplus::wallets`).
+    #[serde(default)]
+    pub wallets: Vec<WalletEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +62,12 @@ pub struct ReconciliationConfig {
 pub struct RegistrationSettings {
     pub inquiry_interval: String,
     pub required_regions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomsSettings {
+    pub unknown_status_rounds: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,8 +198,12 @@ pub struct Config {
     pub payment_method_limits: PaymentMethodLimits,
     /// How long a merchant has to answer an escalation.
     pub escalation_response_window: Duration,
+    /// Inquiry rounds before a declaration with an unknown status is parked (`customs.*`).
+    pub customs_unknown_status_rounds: u32,
     pub registration: RegistrationConfig,
     pub reconciliation: ReconciliationConfig,
+    /// The wallet table: built in, with `[[wallets]]` applied.
+    pub wallets: Wallets,
     pub log_format: LogFormat,
     pub log_level: String,
 }
@@ -453,6 +468,20 @@ impl Settings {
         use secrecy::ExposeSecret;
         let admin_api_key = Some(self.admin.api_key).filter(|key| !key.expose_secret().is_empty());
 
+        for (i, wallet) in self.wallets.iter().enumerate() {
+            for (key, value) in [
+                ("brand", &wallet.brand),
+                ("name", &wallet.name),
+                ("psp_id", &wallet.psp_id),
+            ] {
+                if value.trim().is_empty() {
+                    problems.push(format!("wallets[{i}].{key}: must not be empty"));
+                }
+            }
+        }
+        if self.customs.unknown_status_rounds == 0 {
+            problems.push("customs.unknown_status_rounds: must be at least 1".into());
+        }
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -473,8 +502,10 @@ impl Settings {
             webhooks: self.webhooks,
             payment_method_limits,
             escalation_response_window,
+            customs_unknown_status_rounds: self.customs.unknown_status_rounds,
             registration,
             reconciliation,
+            wallets: Wallets::with_overrides(&self.wallets),
             log_format,
             log_level: self.telemetry.level,
         })
@@ -592,6 +623,10 @@ impl std::fmt::Debug for Config {
             .field("webhooks", &self.webhooks)
             .field("payment_method_limits", &self.payment_method_limits)
             .field("escalation_response_window", &self.escalation_response_window)
+            .field(
+                "customs_unknown_status_rounds",
+                &self.customs_unknown_status_rounds,
+            )
             .field("registration", &self.registration)
             .field("reconciliation", &self.reconciliation)
             .field("log_format", &self.log_format)

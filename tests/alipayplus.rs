@@ -150,7 +150,9 @@ async fn every_payment_api_answers_the_client_over_signed_http() {
         .unwrap();
     let done = succeeded(client.inquiry_payment(by_id("pay-1")).await);
     assert_eq!(done.payment_result.unwrap().result_status, ResultStatus::S);
-    assert_eq!(done.wallet_brand_name.as_deref(), Some("GCASH"));
+    // As the real Alipay+ states them: the brand shown to people and the wallet's pspId.
+    assert_eq!(done.wallet_brand_name.as_deref(), Some("GCash"));
+    assert_eq!(done.psp_id.as_deref(), Some("1022170000000000000"));
 
     let refund = succeeded(client.refund(&refund_request("pay-1", "refund-1", 400)).await);
     assert_eq!(refund.refund_amount, Some(Amount::new("USD", 400)));

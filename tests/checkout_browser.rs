@@ -93,8 +93,8 @@ async fn a_customer_pays_on_the_checkout_page_in_headless_chromium() {
         panic!("inquiry failed")
     };
     assert_eq!(
-        inquiry.wallet_brand_name.as_deref(),
-        Some("GCASH"),
+        (inquiry.wallet_brand_name.as_deref(), inquiry.psp_id.as_deref()),
+        (Some("GCash"), Some("1022170000000000000")),
         "the wallet chosen on the page"
     );
 }

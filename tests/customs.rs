@@ -27,6 +27,8 @@ on_each_backend!(
     concurrent_declarations_never_exceed_the_declarable_amount,
     a_rejected_declaration_frees_its_amount,
     a_declaration_is_declared_again_only_later_before_customs_decides_and_never_for_more,
+    a_status_plusflow_does_not_know_keeps_the_amount_held_and_parks_after_the_configured_rounds,
+    a_buyer_may_be_identified_by_passport,
 );
 
 const DECLARATION: &str = "id customsDeclarationRequestId status amount { currency value } split \
@@ -453,4 +455,89 @@ async fn a_declaration_is_declared_again_only_later_before_customs_decides_and_n
         decided["errors"][0]["extensions"]["code"], "REDECLARATION_NOT_ALLOWED",
         "{decided}"
     );
+}
+
+async fn a_status_plusflow_does_not_know_keeps_the_amount_held_and_parks_after_the_configured_rounds(
+    backend: Backend,
+) {
+    let setup = Setup {
+        customs_unknown_status_rate: 1.0,
+        extra_config: "[customs]\nunknown_status_rounds = 3\n",
+        ..customs_setup(Chaos::default(), 0.0)
+    };
+    let Some(app) = spawn_app_with(backend, setup).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Held by customs");
+    let (payment, _) = app.paid_with_alipay_cn(&key, "cn-held", "3000").await;
+    let declared = declare(&app, &key, &payment, "3000", None, "h-1").await;
+    assert!(declared["errors"].is_null(), "{declared}");
+    // Customs answers code 2 while it waits and processes, then a status nobody documented.
+    let settled = settled_declarations(&app, &key, &payment).await;
+    let held = &settled["customsDeclarations"][0];
+    assert_eq!(held["status"], "PROCESSING", "not a rejection: {settled:#}");
+    assert_eq!(held["workflow"]["state"], "processing");
+    assert_eq!(held["workflow"]["needsAttention"], true);
+    let reason = held["workflow"]["lastError"].as_str().unwrap();
+    assert!(
+        reason.contains("CUSTOMS_HOLD") && reason.contains("3 rounds"),
+        "{reason}"
+    );
+    assert_eq!(
+        settled["declarableAmount"]["value"], "0",
+        "its amount stays held: {settled:#}"
+    );
+}
+
+async fn a_buyer_may_be_identified_by_passport(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, customs_setup(Chaos::default(), 0.0)).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Passports");
+    let (payment, _) = app.paid_with_alipay_cn(&key, "cn-passport", "10000").await;
+    let declare_as = |id_type: Option<&str>, sub_order: &str, idempotency_key: &str| {
+        let mut input = json!({
+            "paymentId": payment, "customsCode": "HANGZHOU", "merchantCustomsCode": "MC-0042",
+            "merchantCustomsName": "Demo Coffee Trading", "amount": { "currency": "CNY", "value": "5000" },
+            "split": true, "subOrderId": sub_order, "buyerName": "Jane Roe", "buyerIdNumber": "E12345678",
+        });
+        if let Some(id_type) = id_type {
+            input["buyerIdType"] = json!(id_type);
+        }
+        let (app, key, idempotency_key) = (&app, &key, idempotency_key.to_string());
+        async move {
+            app.gql(
+                Some(key),
+                &format!("mutation($input: DeclareCustomsInput!, $key: String!) {{ declareCustoms(input: $input, idempotencyKey: $key) {{ {DECLARATION} }} }}"),
+                json!({ "input": input, "key": idempotency_key }),
+            )
+            .await
+        }
+    };
+    let unknown_type = declare_as(Some("DRIVING_LICENSE"), "o-0", "p-0").await;
+    assert!(
+        unknown_type["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("buyerIdType"),
+        "{unknown_type}"
+    );
+    let as_passport = declare_as(Some("PASSPORT"), "o-1", "p-1").await;
+    assert!(as_passport["errors"].is_null(), "{as_passport}");
+    // The same number read as an ID card fails customs' identity check.
+    let as_id_card = declare_as(None, "o-2", "p-2").await;
+    assert!(as_id_card["errors"].is_null(), "{as_id_card}");
+    let settled = settled_declarations(&app, &key, &payment).await;
+    let status_of = |sub_order: &str| {
+        let declarations = settled["customsDeclarations"].as_array().unwrap();
+        let id = |answer: &Value| answer["data"]["declareCustoms"]["id"].clone();
+        let wanted = if sub_order == "o-1" {
+            id(&as_passport)
+        } else {
+            id(&as_id_card)
+        };
+        declarations.iter().find(|d| d["id"] == wanted).unwrap()["status"].clone()
+    };
+    assert_eq!(status_of("o-1"), "ACCEPTED", "{settled:#}");
+    assert_eq!(status_of("o-2"), "REJECTED", "{settled:#}");
 }

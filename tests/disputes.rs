@@ -1,7 +1,7 @@
 //! Disputes over real HTTP, on SQLite and on PostgreSQL + Redis: Alipay+ (the simulator) raises
 //! a retrieval, the merchant is told by webhook, answers, and the simulator's ledger holds the
-//! answer; Alipay+'s limits (one open at a time, five retrievals a payment) refuse what they
-//! must; a duplicated or replayed initiation changes nothing and the same id for another payment
+//! answer; an initiation beyond Alipay+'s limits as we count them (one open at a time, five
+//! retrievals a payment) is acknowledged, recorded and shown to operators; a duplicated or replayed initiation changes nothing and the same id for another payment
 //! is REPEAT_REQ_INCONSISTENT; a dispute whose deadline has passed expires, parked for an
 //! operator, and can no longer be answered; merchant B sees none of A's disputes; an escalation
 //! accepted in part refunds the payment through the refund workflow, and refunds and dispute
@@ -23,7 +23,8 @@ use common::{Backend, poll_until, wait_for};
 
 on_each_backend!(
     a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_the_answer,
-    alipayplus_limits_refuse_a_second_open_retrieval_and_a_sixth_one,
+    initiations_beyond_alipayplus_limits_are_acknowledged_and_shown_to_operators,
+    an_escalation_we_would_not_expect_is_acknowledged_and_shown_to_operators,
     a_duplicated_or_replayed_initiation_changes_nothing,
     a_dispute_past_its_deadline_expires_for_an_operator_and_cannot_be_answered,
     an_escalation_is_refused_with_remarks_and_merchant_b_sees_none_of_it,
@@ -164,7 +165,7 @@ async fn raise(app: &App, payment_request_id: &str, body: Value) -> String {
     app.raise_dispute(payment_request_id, body).await
 }
 
-async fn alipayplus_limits_refuse_a_second_open_retrieval_and_a_sixth_one(backend: Backend) {
+async fn initiations_beyond_alipayplus_limits_are_acknowledged_and_shown_to_operators(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
@@ -178,22 +179,10 @@ async fn alipayplus_limits_refuse_a_second_open_retrieval_and_a_sixth_one(backen
             (disputes.as_array().unwrap().len() == n).then(|| disputes[n - 1].clone())
         })
         .await;
-        if n == 1 {
-            // Alipay+ never opens a second while one is open; sent anyway, it is refused.
-            let second_open = initiate(
-                &app,
-                "initiateRetrieval",
-                json!({ "disputeRequestId": "lim-open", "paymentRequestId": request_id }),
-            )
-            .await;
-            assert_eq!(second_open["result"]["resultStatus"], "F", "{second_open}");
-            assert!(
-                second_open["result"]["resultMessage"]
-                    .as_str()
-                    .unwrap()
-                    .contains("still open")
-            );
-        }
+        assert_eq!(
+            open["workflow"]["needsAttention"], false,
+            "within the limits: {open}"
+        );
         respond_to_retrieval(&app, &key, open["id"].as_str().unwrap(), &format!("k{n}")).await;
         wait_for("the retrieval answered", Duration::from_secs(30), || async {
             disputes_of(&app, &key, &payment)
@@ -205,6 +194,8 @@ async fn alipayplus_limits_refuse_a_second_open_retrieval_and_a_sixth_one(backen
         })
         .await;
     }
+    // A sixth retrieval (Alipay+ counts none that was cancelled, and we are never told of a
+    // cancelled one): acknowledged, recorded, answerable, and shown to operators.
     raise(&app, &request_id, retrieval(6)).await;
     let answer = poll_until(
         "the sixth retrieval's answer",
@@ -215,10 +206,52 @@ async fn alipayplus_limits_refuse_a_second_open_retrieval_and_a_sixth_one(backen
         },
     )
     .await;
-    assert_eq!(answer, "F PARAM_ILLEGAL", "the sixth is refused");
+    assert_eq!(answer, "S SUCCESS", "the sixth is acknowledged");
+    let disputes = disputes_of(&app, &key, &payment).await;
+    let sixth = &disputes[5];
     assert_eq!(
-        disputes_of(&app, &key, &payment).await.as_array().unwrap().len(),
-        5
+        (&sixth["disputeRequestId"], &sixth["status"]),
+        (&json!("lim-6"), &json!("NEEDS_RESPONSE"))
+    );
+    assert_eq!(sixth["workflow"]["needsAttention"], true, "{sixth}");
+    let reason = sixth["workflow"]["attentionReason"].as_str().unwrap();
+    assert!(reason.contains("at most 5 retrievals"), "{reason}");
+    // One more while the sixth is open: acknowledged too, flagged as a second open one.
+    let second_open = initiate(
+        &app,
+        "initiateRetrieval",
+        json!({ "disputeRequestId": "lim-open", "paymentRequestId": request_id }),
+    )
+    .await;
+    assert_eq!(second_open["result"]["resultStatus"], "S", "{second_open}");
+    let stuck = app
+        .gql(
+            Some(ADMIN_KEY),
+            "{ workflows(filter: {needsAttention: true, kind: \"dispute\"}) { edges { node { id attentionReason } } } }",
+            json!({}),
+        )
+        .await;
+    let reasons: Vec<&str> = stuck["data"]["workflows"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"]["attentionReason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{stuck}");
+    assert!(reasons.iter().any(|r| r.contains("still open")), "{reasons:?}");
+    // The flagged dispute is answered as any other; the answer clears the flag.
+    respond_to_retrieval(&app, &key, sixth["id"].as_str().unwrap(), "k6").await;
+    let answered = poll_until("the sixth answered", Duration::from_secs(30), || async {
+        let disputes = disputes_of(&app, &key, &payment).await;
+        (disputes[5]["status"] == "RESPONDED").then(|| disputes[5].clone())
+    })
+    .await;
+    assert_eq!(answered["workflow"]["needsAttention"], false, "{answered}");
+    assert_eq!(
+        app.ledger().await["disputes"]["lim-6"]["responses"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
     );
     // Nothing is opened about a payment that is not ours.
     let stranger = initiate(
@@ -518,4 +551,47 @@ async fn an_escalation_accepted_in_part_refunds_through_the_refund_workflow_with
     );
     let shown = disputes_of(&app, &key, &payment).await;
     assert_eq!(shown.as_array().unwrap().len(), 1);
+}
+
+/// An escalation about a payment that has not succeeded here, in another currency than the
+/// payment's: Alipay+ decided to send it, so it is recorded and answered S, and an operator looks.
+async fn an_escalation_we_would_not_expect_is_acknowledged_and_shown_to_operators(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Unexpected");
+    let (payment, request_id) = awaiting_payment(&app, &key, "unexpected", 599).await;
+    let answer = initiate(
+        &app,
+        "initiateEscalation",
+        json!({ "disputeRequestId": "odd-1", "paymentRequestId": request_id,
+                "escalationAmount": { "currency": "KRW", "value": "13500" } }),
+    )
+    .await;
+    assert_eq!(answer["result"]["resultStatus"], "S", "{answer}");
+    let disputes = disputes_of(&app, &key, &payment).await;
+    let escalation = &disputes[0];
+    assert_eq!(escalation["status"], "NEEDS_RESPONSE", "{disputes}");
+    assert_eq!(
+        escalation["escalationAmount"],
+        json!({ "currency": "KRW", "value": "13500" })
+    );
+    assert_eq!(escalation["workflow"]["needsAttention"], true);
+    let reason = escalation["workflow"]["attentionReason"].as_str().unwrap();
+    assert!(
+        reason.contains("not succeeded") && reason.contains("KRW"),
+        "{reason}"
+    );
+    // The same id with another amount is not the same initiation.
+    let changed = initiate(
+        &app,
+        "initiateEscalation",
+        json!({ "disputeRequestId": "odd-1", "paymentRequestId": request_id,
+                "escalationAmount": { "currency": "KRW", "value": "1" } }),
+    )
+    .await;
+    assert_eq!(
+        changed["result"]["resultCode"], "REPEAT_REQ_INCONSISTENT",
+        "{changed}"
+    );
 }

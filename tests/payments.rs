@@ -73,7 +73,7 @@ async fn each_path_reaches_its_final_status_and_the_simulator_ledger_agrees(back
     assert!(cancel["errors"].is_null(), "{cancel}");
 
     let by_notification = app.wait_status(&key, &id(0), "SUCCEEDED").await;
-    assert_eq!(by_notification["walletBrandName"], "KAKAOPAY");
+    assert_eq!(by_notification["walletBrandName"], "Kakao Pay");
     let events = |p: &Value| {
         p["workflow"]["history"]
             .as_array()

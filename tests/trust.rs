@@ -30,21 +30,6 @@ on_each_backend!(
     the_refund_window_counts_from_the_success_not_from_the_creation,
 );
 
-/// A payment of 10.00 USD waiting for its customer: (id, paymentRequestId).
-async fn awaiting_payment(app: &App, key: &str, order: &str, expires_in: u32) -> (String, String) {
-    let mut payment = input(order, "1000");
-    payment["expiresInSeconds"] = json!(expires_in);
-    let created = app.create(key, &format!("key-{order}"), payment).await;
-    let created = &created["data"]["createPayment"];
-    let id = created["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{created}"))
-        .to_string();
-    let request_id = created["paymentRequestId"].as_str().unwrap().to_string();
-    app.wait_status(key, &id, "AWAITING_CUSTOMER").await;
-    (id, request_id)
-}
-
 /// A payment expiring in 3 s whose customer paid, the notification lost: (id, paymentRequestId).
 async fn paid_with_the_notice_lost(app: &App, key: &str, order: &str) -> (String, String) {
     let (id, request_id) = awaiting_payment(app, key, order, 3).await;

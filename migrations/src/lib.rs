@@ -18,6 +18,8 @@ mod m0010_disputes;
 mod m0011_customs_declarations;
 mod m0012_merchant_registrations;
 mod m0013_reconciliation;
+mod m0014_payment_results;
+mod m0015_buyer_certificate_type;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -42,6 +44,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_customs_declarations::Migration),
             Box::new(m0012_merchant_registrations::Migration),
             Box::new(m0013_reconciliation::Migration),
+            Box::new(m0014_payment_results::Migration),
+            Box::new(m0015_buyer_certificate_type::Migration),
         ]
     }
 }

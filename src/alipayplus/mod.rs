@@ -1,12 +1,13 @@
 //! The Alipay+ protocol: wire types ([`wire`]), signatures ([`signing`]), the ACQP -> Alipay+
 //! [`client`] with its one result mapping, the receiving side of signed calls ([`inbound`]), and
-//! the settlement report files ([`reports`]).
+//! the settlement report files ([`reports`]), and the reference table of wallets ([`wallets`]).
 //! The simulator speaks the same protocol with the same pieces, from the other side.
 
 pub mod client;
 pub mod inbound;
 pub mod reports;
 pub mod signing;
+pub mod wallets;
 pub mod wire;
 
 /// `path` (absolute, e.g. `/aps/api/v1/payments/pay`) under `base`, keeping the base's own path

@@ -750,3 +750,45 @@ pub struct DeclarationRecord {
     pub customs_result_description: Option<String>,
     pub customs_result_returned_time: Option<String>,
 }
+
+/// What a declaration record's `declarationRequestStatus` says. Only a final status decides:
+/// a `customsResultCode` also appears on records still waiting (the official sample shows code
+/// `2` with a `success_...` description on a `WAITING_FOR_PROCESSING` record), so a code alone
+/// never means rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeclarationStatus {
+    /// `WAITING_FOR_PROCESSING`, or no status at all.
+    Waiting,
+    /// `IN_PROCESS`.
+    InProcess,
+    /// `CUSTOMS_ACCEPT_SUCCESS`: final.
+    Accepted,
+    /// [`DeclarationStatus::REJECTED`]: final. UNCONFIRMED: Alipay+ documents no failure value;
+    /// this one, named like the success, is the only status read as a rejection (a rejection
+    /// frees the declared amount, so nothing else may be taken for one).
+    Rejected,
+    /// Any other value: not final; kept verbatim.
+    Unknown(String),
+}
+
+impl DeclarationStatus {
+    pub const WAITING: &str = "WAITING_FOR_PROCESSING";
+    pub const IN_PROCESS: &str = "IN_PROCESS";
+    pub const ACCEPTED: &str = "CUSTOMS_ACCEPT_SUCCESS";
+    pub const REJECTED: &str = "CUSTOMS_ACCEPT_FAIL";
+
+    pub fn of(record: &DeclarationRecord) -> Self {
+        match record.declaration_request_status.as_deref() {
+            None | Some(Self::WAITING) => Self::Waiting,
+            Some(Self::IN_PROCESS) => Self::InProcess,
+            Some(Self::ACCEPTED) => Self::Accepted,
+            Some(Self::REJECTED) => Self::Rejected,
+            Some(other) => Self::Unknown(other.to_string()),
+        }
+    }
+
+    /// Whether customs has decided.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Accepted | Self::Rejected)
+    }
+}

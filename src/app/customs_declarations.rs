@@ -2,8 +2,10 @@
 //! payment. Every rule is checked before anything is sent: the input here, the amount and split
 //! rules in the transaction that records the declaration (`store::customs_declarations`).
 //!
-//! Declarable: a SUCCEEDED payment paid with AlipayCN, up to the `customsDeclarationAmount`
-//! Alipay+ stated when it settled (CNY); a CNY payment without one declares up to its amount.
+//! Declarable: a SUCCEEDED payment paid with AlipayCN (identified by the `pspId` Alipay+ stated,
+//! `alipayplus::wallets`; `walletBrandName` is display text), up to the `customsDeclarationAmount`
+//! Alipay+ stated when it settled (CNY), both read from the payment's result row; a CNY payment
+//! without one declares up to its amount.
 //! Refunds reduce it in proportion (UNCONFIRMED, see `store::customs_declarations::Declarable`).
 //! Re-declaring is Alipay+'s update: declare again with the same request id and changed fields.
 //! Its rules are UNCONFIRMED for Alipay+ (6); the conservative reading of the sibling Alipay
@@ -20,15 +22,14 @@ use super::Engine;
 use super::auth::Principal;
 use super::errors::{AppError, check_length, earlier_resource, invalid};
 use super::money::parse_amount;
+use crate::alipayplus::wallets::Wallets;
 use crate::store::customs_declarations::{self as rows, Declarable, DeclarationCreation};
-use crate::store::entity::{customs_declaration as declaration, instance, payment};
+use crate::store::entity::{customs_declaration as declaration, instance, payment, payment_result};
 use crate::store::idempotency::{IdempotencyKey, request_hash};
 use crate::store::payments as payment_rows;
 
 /// The currency of every declaration.
 pub const DECLARATION_CURRENCY: &str = "CNY";
-/// `walletBrandName` of AlipayCN, the only wallet whose payments are declared.
-pub const ALIPAY_CN: &str = "ALIPAY_CN";
 
 /// declareCustoms' input, as the merchant wrote it.
 #[derive(Debug, Clone, Serialize)]
@@ -43,7 +44,13 @@ pub struct NewDeclaration {
     pub sub_order_id: Option<String>,
     pub buyer_name: Option<String>,
     pub buyer_id_number: Option<String>,
+    /// `ID_CARD` (when absent) or `PASSPORT`: the kind of `buyer_id_number`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_id_type: Option<String>,
 }
+
+/// The buyer certificates Alipay+ takes (`buyerCertificate.certificateType`).
+pub const CERTIFICATE_TYPES: [&str; 2] = ["ID_CARD", "PASSPORT"];
 
 /// A declaration with its instance.
 #[derive(Debug, Clone)]
@@ -82,24 +89,29 @@ impl DeclarationView {
     }
 }
 
-/// What may be declared of a payment, if it can be declared at all (else why not).
-pub fn declarable(payment: &payment::Model, instance: &instance::Model) -> Result<Declarable, String> {
-    if instance.state != "succeeded" {
+/// What may be declared of a payment, if it can be declared at all (else why not), from what
+/// Alipay+ stated of its success (`result`).
+pub fn declarable(
+    wallets: &Wallets,
+    payment: &payment::Model,
+    instance: &instance::Model,
+    result: Option<&payment_result::Model>,
+) -> Result<Declarable, String> {
+    let Some(result) = result.filter(|_| instance.state == "succeeded") else {
         return Err("only a succeeded payment is declared to customs".into());
-    }
-    let wallet = instance.data.get("walletBrandName").and_then(Value::as_str);
-    if wallet != Some(ALIPAY_CN) {
+    };
+    let wallet = wallets.identify(result.psp_id.as_deref(), result.wallet_brand_name.as_deref());
+    if !wallet.as_ref().is_some_and(|wallet| wallet.is_alipay_cn()) {
         return Err(format!(
             "only AlipayCN payments are declared to customs (this one: {})",
-            wallet.unwrap_or("unknown wallet")
+            wallet.map_or_else(|| "unknown wallet".to_string(), |w| w.brand)
         ));
     }
-    let stated = instance.data.get(payment::CUSTOMS_DECLARATION_AMOUNT_KEY);
-    let customs_amount = match stated {
-        Some(amount) if amount["currency"] == DECLARATION_CURRENCY => amount["value"].as_i64(),
-        Some(_) => None,
-        None if payment.currency == DECLARATION_CURRENCY => Some(payment.amount),
-        None => None,
+    let customs_amount = match (result.customs_currency.as_deref(), result.customs_value) {
+        (Some(DECLARATION_CURRENCY), Some(value)) => Some(value),
+        (Some(_), _) => None,
+        (None, _) if payment.currency == DECLARATION_CURRENCY => Some(payment.amount),
+        (None, _) => None,
     };
     let customs_amount =
         customs_amount.ok_or("Alipay+ stated no customsDeclarationAmount in CNY for this payment")?;
@@ -115,7 +127,8 @@ pub async fn declarable_amount(
     payment: &payment::Model,
     instance: &instance::Model,
 ) -> Result<Option<i64>, AppError> {
-    let Ok(basis) = declarable(payment, instance) else {
+    let result = payment_rows::payment_result(&engine.db, payment.id).await?;
+    let Ok(basis) = declarable(&engine.wallets, payment, instance, result.as_ref()) else {
         return Ok(None);
     };
     Ok(Some(rows::declarable_left(&engine.db, payment.id, basis).await?))
@@ -150,6 +163,13 @@ impl NewDeclaration {
                 ));
             }
         }
+        match (&self.buyer_id_type, &self.buyer_id_number) {
+            (Some(kind), Some(_)) if !CERTIFICATE_TYPES.contains(&kind.as_str()) => {
+                return Err(invalid("buyerIdType", "must be ID_CARD or PASSPORT"));
+            }
+            (Some(_), None) => return Err(invalid("buyerIdType", "is only for a buyerIdNumber")),
+            _ => {}
+        }
         Ok(amount)
     }
 }
@@ -171,7 +191,9 @@ pub async fn declare(
         .await?
         .filter(|(payment, _)| payment.merchant_id == merchant.id)
         .ok_or(AppError::NotFound)?;
-    let basis = declarable(&payment, &payment_instance).map_err(AppError::NotDeclarable)?;
+    let result = payment_rows::payment_result(&engine.db, payment.id).await?;
+    let basis = declarable(&engine.wallets, &payment, &payment_instance, result.as_ref())
+        .map_err(AppError::NotDeclarable)?;
     let new = declaration::Model {
         id: Uuid::nil(),
         customs_declaration_request_id: format!("pfc_{}", Uuid::now_v7().simple()),
@@ -186,6 +208,7 @@ pub async fn declare(
         sub_order_id: input.sub_order_id.clone(),
         buyer_name: input.buyer_name.clone(),
         buyer_id_number: input.buyer_id_number.clone(),
+        buyer_id_type: input.buyer_id_type.clone(),
         inquired_at: None,
         created_at: engine.clock.now(),
     };

@@ -17,7 +17,7 @@ use super::auth::Principal;
 use super::errors::{AppError, check_length, invalid};
 use super::money::parse_amount;
 use crate::alipayplus::signing::timestamp;
-use crate::store::disputes::{self, DisputeRefund, Opened};
+use crate::store::disputes::{self, DisputeRefund, Opened, Received};
 use crate::store::entity::{dispute, inbound, instance, refund};
 use crate::store::idempotency::{IdempotencyKey, request_hash};
 use crate::store::payments as rows;
@@ -75,8 +75,13 @@ pub struct Initiation<'a> {
 /// How an initiation is answered: `Ok` is acknowledged (S), `Err` refused with an Alipay+ code.
 pub type Answer = Result<(), (&'static str, String)>;
 
-/// Records an initiation (with `call`, its journal row) if the payment is ours and Alipay+'s
-/// rules allow it; the same `disputeRequestId` again for the same payment is acknowledged again.
+/// Records an initiation (with `call`, its journal row) if the payment is ours, and acknowledges
+/// it: Alipay+ enforces the dispute limits and the synchronous answer only states receipt
+/// (ALIPAYPLUS.md 5.1). What we find wrong with it (the payment not succeeded here, an amount in
+/// another currency, a limit broken as we count it) parks it for an operator instead of refusing
+/// it: a refused escalation is one we never answer, and its refund is lost by default. The same
+/// `disputeRequestId` again with the same content is acknowledged again; with other content it is
+/// refused (`REPEAT_REQ_INCONSISTENT`).
 pub async fn receive(
     engine: &Engine,
     initiation: Initiation<'_>,
@@ -87,11 +92,12 @@ pub async fn receive(
     else {
         return Ok(Err(("ORDER_NOT_EXIST", "no such payment".into())));
     };
+    let mut concerns = Vec::new();
     if payment_instance.state != "succeeded" {
-        return Ok(Err((
-            "ORDER_STATUS_INVALID",
-            "the payment did not succeed".into(),
-        )));
+        concerns.push(format!(
+            "the payment is {} here, not succeeded",
+            payment_instance.state
+        ));
     }
     let Some(merchant) = super::merchants::merchant(engine, payment.merchant_id).await? else {
         return Ok(Err(("ORDER_NOT_EXIST", "no such payment".into())));
@@ -112,10 +118,10 @@ pub async fn receive(
     if let Some((currency, _)) = &initiation.amount
         && *currency != payment.currency
     {
-        return Ok(Err((
-            "PARAM_ILLEGAL",
-            "escalationAmount is not in the payment's currency".into(),
-        )));
+        concerns.push(format!(
+            "escalationAmount is in {currency}, the payment in {}",
+            payment.currency
+        ));
     }
     let row = dispute::Model {
         id: Uuid::nil(),
@@ -148,11 +154,11 @@ pub async fn receive(
         &row,
         paid_at,
         &new_instance,
-        call,
+        &Received { call, concerns },
     )
     .await?;
     Ok(match opened {
-        Opened::Created(applied) => {
+        Opened::Created(applied, _) => {
             engine.wake_relay();
             engine.announce(applied.instance.id);
             Ok(())
@@ -160,10 +166,8 @@ pub async fn receive(
         Opened::Again(_) => Ok(()),
         Opened::Inconsistent => Err((
             "REPEAT_REQ_INCONSISTENT",
-            "this disputeRequestId was sent for another payment".into(),
+            "this disputeRequestId was sent before with other content".into(),
         )),
-        // UNCONFIRMED: the digest names no result code for a dispute over Alipay+'s limits.
-        Opened::Refused(why) => Err(("PARAM_ILLEGAL", why)),
     })
 }
 

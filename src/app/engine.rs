@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::merchants::MerchantCache;
 use super::payments::NewPayments;
+use crate::alipayplus::wallets::Wallets;
 use crate::clock::SharedClock;
 use crate::config::RegistrationConfig;
 use crate::store::Db;
@@ -28,8 +29,12 @@ pub struct Engine {
     pub new_payments: Arc<NewPayments>,
     /// How long a merchant has to answer an escalation (`disputes.escalation_response_window`).
     pub escalation_response_window: chrono::Duration,
+    /// Inquiry rounds before a declaration with an unknown status is parked.
+    pub customs_unknown_status_rounds: u32,
     /// Merchant registration's inquiry pace and the markets that require one (`[registration]`).
     pub registration: RegistrationConfig,
+    /// The wallet table (`alipayplus::wallets`), with the configuration's entries.
+    pub wallets: Arc<Wallets>,
     wake: Arc<Notify>,
     updates: broadcast::Sender<Update>,
 }
@@ -52,10 +57,12 @@ impl Engine {
             merchants: Arc::default(),
             new_payments: Arc::default(),
             escalation_response_window: chrono::Duration::days(super::disputes::ESCALATION_WINDOW_DAYS),
+            customs_unknown_status_rounds: 10,
             registration: RegistrationConfig {
                 inquiry_interval: std::time::Duration::from_secs(86_400),
                 required_regions: Vec::new(),
             },
+            wallets: Arc::default(),
             wake,
             updates,
         }
@@ -66,6 +73,8 @@ impl Engine {
         self.escalation_response_window =
             chrono::Duration::from_std(config.escalation_response_window).unwrap_or(chrono::Duration::MAX);
         self.registration = config.registration.clone();
+        self.customs_unknown_status_rounds = config.customs_unknown_status_rounds;
+        self.wallets = Arc::new(config.wallets.clone());
         // The built-in simulator's wallets answer at its time scale; so is the inquiry pace.
         self.registration.inquiry_interval = self
             .registration

@@ -460,6 +460,7 @@ async fn declare_in_two_parts(
             sub_order_id: Some(sub_order.into()),
             buyer_name: Some("Li Lei".into()),
             buyer_id_number: Some(id_number.into()),
+            buyer_id_type: None,
         };
         customs::declare(engine, principal, input, &Uuid::now_v7().to_string()).await?;
     }
@@ -608,7 +609,7 @@ async fn print_table(
     ledger: &Value,
 ) -> anyhow::Result<()> {
     println!(
-        "\n{:<18} {:<11} {:<33} {:<50} {:<9} ALIPAY+ LEDGER",
+        "\n{:<18} {:<11} {:<33} {:<50} {:<12} ALIPAY+ LEDGER",
         "SCENARIO", "AMOUNT", "STATUS", "WORKFLOW PATH", "WALLET"
     );
     for (scenario, id) in SCENARIOS.iter().zip(ids) {
@@ -630,13 +631,17 @@ async fn print_table(
             Some(code) if view.status.to_string() == "FAILED" => format!("FAILED ({code})"),
             _ => view.status.to_string(),
         };
+        let wallet = payments::stated_result(engine, *id)
+            .await?
+            .and_then(|result| payments::wallet_of(engine, &result))
+            .map_or_else(|| "-".to_string(), |wallet| wallet.brand);
         println!(
-            "{:<18} {:<11} {:<33} {:<50} {:<9} {}",
+            "{:<18} {:<11} {:<33} {:<50} {:<12} {}",
             scenario.name,
             format_money(&view.payment.currency, view.payment.amount),
             status,
             path.join(">"),
-            view.wallet_brand_name().unwrap_or_else(|| "-".into()),
+            wallet,
             books,
         );
     }

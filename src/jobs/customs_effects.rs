@@ -25,8 +25,8 @@ use super::outcomes::{event, retry, store_error};
 use super::webhooks::{Announcement, WebhookBodies, WebhookBody};
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::{
-    Amount, Certificate, Customs, DeclarationRecord, DeclareRequest, InquireDeclarationRequestsRequest,
-    MerchantCustomsInfo,
+    Amount, Certificate, Customs, DeclarationRecord, DeclarationStatus, DeclareRequest,
+    InquireDeclarationRequestsRequest, MerchantCustomsInfo,
 };
 use crate::app::customs_declarations::DeclarationView;
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine};
@@ -44,7 +44,9 @@ struct CustomsEffects {
     client: Client,
 }
 
-/// What customs' answer about one declaration means for its workflow, if it moves it.
+/// What customs' answer about one declaration means for its workflow, if it moves it: only a
+/// final status decides (see [`DeclarationStatus`]); a result code on a record still waiting or
+/// in process is kept, never read as a rejection.
 fn customs_event(record: &DeclarationRecord) -> Option<(EventName, Map<String, Value>)> {
     let mut data = Map::new();
     for (key, value) in [
@@ -56,14 +58,11 @@ fn customs_event(record: &DeclarationRecord) -> Option<(EventName, Map<String, V
             data.insert(key.into(), Value::String(value.clone()));
         }
     }
-    let event = match record.declaration_request_status.as_deref() {
-        Some("CUSTOMS_ACCEPT_SUCCESS") => EventName::CustomsAccepted,
-        Some("IN_PROCESS") => EventName::CustomsProcessing,
-        Some("WAITING_FOR_PROCESSING") | None => return None,
-        // UNCONFIRMED: the digest knows no rejection status; another status with customs' result
-        // code is read as a rejection, without one as not decided yet.
-        Some(_) if record.customs_result_code.is_some() => EventName::CustomsRejected,
-        Some(_) => return None,
+    let event = match DeclarationStatus::of(record) {
+        DeclarationStatus::Accepted => EventName::CustomsAccepted,
+        DeclarationStatus::Rejected => EventName::CustomsRejected,
+        DeclarationStatus::InProcess => EventName::CustomsProcessing,
+        DeclarationStatus::Waiting | DeclarationStatus::Unknown(_) => return None,
     };
     Some((event, data))
 }
@@ -103,7 +102,7 @@ impl CustomsEffects {
             is_split: Some(row.split),
             reference_order_id: row.sub_order_id.clone(),
             buyer_certificate: row.buyer_id_number.clone().map(|number| Certificate {
-                certificate_type: "ID_CARD".into(),
+                certificate_type: row.buyer_id_type.clone().unwrap_or_else(|| "ID_CARD".into()),
                 certificate_no: number,
                 holder_name: row.buyer_name.clone().map(|name| json!({ "fullName": name })),
                 effective_date: None,
@@ -216,13 +215,20 @@ impl CustomsEffects {
                 json!({ "declarationRequestStatus": record.declaration_request_status }),
                 data,
             ),
-            None => Err(retry(format!(
-                "customs: {}",
-                record
-                    .declaration_request_status
-                    .as_deref()
-                    .unwrap_or("no status")
-            ))),
+            None => match DeclarationStatus::of(&record) {
+                // Not a status we know: the declaration stays where it is (its amount held)
+                // and, after `customs.unknown_status_rounds` rounds without a final answer, waits
+                // for an operator.
+                DeclarationStatus::Unknown(status)
+                    if context.previous_failures + 1 >= self.engine.customs_unknown_status_rounds =>
+                {
+                    Err(EffectError::Permanent(format!(
+                        "customs answers status '{status}', which plusflow does not know, after {} rounds without a final status; an operator decides",
+                        context.previous_failures + 1
+                    )))
+                }
+                status => Err(retry(format!("customs: {status:?}"))),
+            },
         }
     }
 }
@@ -283,4 +289,58 @@ pub fn register(registry: &mut EffectRegistry, webhooks: &mut WebhookBodies, eng
         registry.register(effect, Arc::new(Handler(effects.clone())));
     }
     webhooks.insert("customs_declaration", effects);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: Option<&str>, code: Option<&str>) -> DeclarationRecord {
+        DeclarationRecord {
+            customs_declaration_request_id: Some("d-1".into()),
+            psp_declaration_request_id: None,
+            psp_payment_id: None,
+            customs: None,
+            merchant_customs_info: None,
+            declaration_amount: None,
+            is_split: None,
+            reference_order_id: None,
+            declaration_request_status: status.map(str::to_string),
+            modified_time: None,
+            customs_result_code: code.map(str::to_string),
+            customs_result_description: code.map(|_| "success_waiting".to_string()),
+            customs_result_returned_time: None,
+        }
+    }
+
+    #[test]
+    fn only_a_final_status_decides_a_declaration() {
+        let cases = [
+            // (declarationRequestStatus, customsResultCode) -> event
+            (None, None, None),
+            (Some("WAITING_FOR_PROCESSING"), None, None),
+            // The official sample: a result code on a record still waiting.
+            (Some("WAITING_FOR_PROCESSING"), Some("2"), None),
+            (Some("IN_PROCESS"), Some("2"), Some(EventName::CustomsProcessing)),
+            (
+                Some("CUSTOMS_ACCEPT_SUCCESS"),
+                Some("0000"),
+                Some(EventName::CustomsAccepted),
+            ),
+            (
+                Some("CUSTOMS_ACCEPT_FAIL"),
+                Some("CUSTOMS_INFO_MISMATCH"),
+                Some(EventName::CustomsRejected),
+            ),
+            // A status we do not know is not a rejection, with or without a code.
+            (Some("CUSTOMS_HOLD"), Some("9"), None),
+            (Some("CUSTOMS_HOLD"), None, None),
+        ];
+        for (status, code, want) in cases {
+            let got = customs_event(&record(status, code)).map(|(event, _)| event);
+            assert_eq!(got, want, "{status:?} {code:?}");
+        }
+        let (_, data) = customs_event(&record(Some("IN_PROCESS"), Some("2"))).unwrap();
+        assert_eq!(data["customsResultCode"], "2", "the code is kept as it came");
+    }
 }

@@ -11,12 +11,12 @@ use serde_json::{Map, Value, json};
 
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::*;
-use crate::app::payments::{amount_disagreement, failure_fields, settled_fields};
+use crate::app::payments::{StatedResult, amount_disagreement, failure_fields};
 use crate::app::status_of;
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine};
 use crate::jobs::outcomes::{event, retry, store_error};
 use crate::jobs::webhooks::{Announcement, WebhookBodies, WebhookBody};
-use crate::store::entity::{payment, refund};
+use crate::store::entity::{payment, payment_result, refund};
 use crate::store::payments as rows;
 use crate::store::refunds;
 use crate::workflow::{EffectName, EventName};
@@ -146,12 +146,9 @@ impl PaymentEffects {
                     {
                         Inquiry::Disagrees(reason)
                     } else if result.result_status == ResultStatus::S {
-                        Inquiry::Paid(settled_fields(
-                            response.payment_id.as_deref(),
-                            response.wallet_brand_name.as_deref(),
-                            response.customs_declaration_amount.as_ref(),
-                            self.engine.clock.now(),
-                        ))
+                        let stated = StatedResult::from(&response);
+                        let now = self.engine.clock.now();
+                        Inquiry::Paid(Box::new(stated.row(payment.id, now)), stated.settled_fields(now))
                     } else if result.result_code == "ORDER_NOT_EXIST" {
                         // Not a failure: Alipay+ does not (yet) know the order (ALIPAYPLUS.md 3.3, 3.5a).
                         Inquiry::Open("F ORDER_NOT_EXIST".into())
@@ -184,11 +181,14 @@ impl PaymentEffects {
             }
         };
         match self.inquire(&payment).await {
-            Inquiry::Paid(fields) => event(
-                EventName::InquirySuccess,
-                context.effect,
-                json!({ "resultCode": "SUCCESS" }),
-                fields,
+            Inquiry::Paid(result, fields) => paid(
+                event(
+                    EventName::InquirySuccess,
+                    context.effect,
+                    json!({ "resultCode": "SUCCESS" }),
+                    fields,
+                ),
+                result,
             ),
             // Closed because it expired: confirm with cancelPayment (excluded from settlement),
             // as for any payment without a final result by its expiry.
@@ -270,11 +270,14 @@ impl PaymentEffects {
         refused: bool,
     ) -> EffectResult {
         match self.inquire(payment).await {
-            Inquiry::Paid(fields) => event(
-                EventName::ConfirmedSuccess,
-                context.effect,
-                json!({ "cancel": why, "resultCode": "SUCCESS" }),
-                fields,
+            Inquiry::Paid(result, fields) => paid(
+                event(
+                    EventName::ConfirmedSuccess,
+                    context.effect,
+                    json!({ "cancel": why, "resultCode": "SUCCESS" }),
+                    fields,
+                ),
+                result,
             ),
             Inquiry::Failed(code) => event(
                 EventName::ConfirmedFailure,
@@ -335,10 +338,15 @@ fn reference(payment: &payment::Model) -> PaymentReference {
     }
 }
 
+/// A success `event` that records what Alipay+ stated of the payment with it.
+fn paid(event: EffectResult, result: Box<payment_result::Model>) -> EffectResult {
+    event.map(|event| event.map(|event| event.with_payment_result(*result)))
+}
+
 /// inquiryPayment's answer about a payment.
 enum Inquiry {
-    /// Paid, for our amount: what was learnt.
-    Paid(Map<String, Value>),
+    /// Paid, for our amount: what Alipay+ stated, and what the workflow learnt.
+    Paid(Box<payment_result::Model>, Map<String, Value>),
     /// Failed or closed, with the code.
     Failed(String),
     /// A final answer whose amount is not ours (or a success without one).

@@ -129,9 +129,10 @@ pub async fn submit(
 
 /// consultPayment: Alipay+ (Unified) is available, with the wallets behind it.
 pub fn consult(request: &ConsultPaymentRequest) -> ConsultPaymentResponse {
+    let table = crate::alipayplus::wallets::Wallets::default();
     let wallet = |name: &str| Wallet {
         wallet_name: Some(name.to_string()),
-        wallet_brand_name: Some(name.replace('_', "")),
+        wallet_brand_name: table.by_name(name).map(|entry| entry.brand.clone()),
         wallet_logo: Some(Logo {
             logo_name: Some(name.to_string()),
             logo_url: Some(format!("https://simulator.invalid/logos/{name}.svg")),

@@ -21,9 +21,9 @@ use crate::alipayplus::wire::*;
 /// When customs starts on a declaration, and when it decides, at time scale 1.
 pub const PROCESSING_AFTER: Duration = Duration::from_secs(20);
 pub const DECIDED_AFTER: Duration = Duration::from_secs(60);
-/// UNCONFIRMED: the digest names no rejection status; the simulator reports this one with
-/// customs' result code.
-pub const REJECTED_STATUS: &str = "CUSTOMS_ACCEPT_FAIL";
+/// A status plusflow does not know, answered for the declarations picked at
+/// `customs_unknown_status_rate` once customs has had them past [`DECIDED_AFTER`].
+pub const UNKNOWN_STATUS: &str = "CUSTOMS_HOLD";
 
 /// A declaration Alipay+ took, and what customs makes of it.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +42,8 @@ pub struct SimDeclaration {
     pub declared_at: DateTime<Utc>,
     /// Decided when declared: whether customs will reject it.
     pub rejected: bool,
+    /// Decided when declared: whether its status stays one plusflow does not know.
+    pub unknown_status: bool,
     /// Its status when last inquired.
     pub status: String,
 }
@@ -66,22 +68,30 @@ fn refused(code: &str, message: &str) -> DeclareResponse {
     only_result(ResultInfo::new(ResultStatus::F, code, message))
 }
 
-/// What customs says of `declaration` at `now`: its status and result code.
+/// What customs says of `declaration` at `now`: its status, result code and description. As in
+/// Alipay+'s own sample, a declaration not decided yet already carries code `2` with a
+/// `success_...` description: only the status says whether customs decided.
 fn decision(
     simulator: &Simulator,
     declaration: &SimDeclaration,
     now: DateTime<Utc>,
-) -> (String, Option<String>) {
+) -> (&'static str, &'static str, &'static str) {
     let scale = simulator.shared.config.time_scale;
     let elapsed = (now - declaration.declared_at).to_std().unwrap_or_default();
     if elapsed < PROCESSING_AFTER.mul_f64(scale) {
-        ("WAITING_FOR_PROCESSING".into(), None)
+        (DeclarationStatus::WAITING, "2", "success_waiting_for_processing")
     } else if elapsed < DECIDED_AFTER.mul_f64(scale) {
-        ("IN_PROCESS".into(), None)
+        (DeclarationStatus::IN_PROCESS, "2", "success_in_process")
+    } else if declaration.unknown_status {
+        (UNKNOWN_STATUS, "2", "success_held")
     } else if declaration.rejected {
-        (REJECTED_STATUS.into(), Some("CUSTOMS_INFO_MISMATCH".into()))
+        (
+            DeclarationStatus::REJECTED,
+            "CUSTOMS_INFO_MISMATCH",
+            "the declared information does not match",
+        )
     } else {
-        ("CUSTOMS_ACCEPT_SUCCESS".into(), Some("0000".into()))
+        (DeclarationStatus::ACCEPTED, "0000", "accepted")
     }
 }
 
@@ -131,10 +141,27 @@ pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareRespons
             updates: 0,
             declared_at: now,
             rejected: customs_rejects(simulator, &request),
-            status: "WAITING_FOR_PROCESSING".into(),
+            unknown_status: simulator.chance(simulator.shared.config.customs_unknown_status_rate),
+            status: DeclarationStatus::WAITING.into(),
         },
     );
     accepted(&request)
+}
+
+/// Whether a buyer certificate passes the identity check: an ID card by its check digit, a
+/// passport when its number is 5 to 20 letters and digits.
+fn identity_checks(certificate: &Certificate) -> bool {
+    match certificate.certificate_type.as_str() {
+        "ID_CARD" => id_card_number_is_valid(&certificate.certificate_no),
+        "PASSPORT" => {
+            (5..=20).contains(&certificate.certificate_no.len())
+                && certificate
+                    .certificate_no
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric())
+        }
+        _ => false,
+    }
 }
 
 /// A Chinese resident ID card number: 17 digits and the ISO 7064 MOD 11-2 check character.
@@ -159,7 +186,7 @@ fn customs_rejects(simulator: &Simulator, request: &DeclareRequest) -> bool {
     let identity_mismatch = request
         .buyer_certificate
         .as_ref()
-        .is_some_and(|certificate| !id_card_number_is_valid(&certificate.certificate_no));
+        .is_some_and(|certificate| !identity_checks(certificate));
     identity_mismatch || simulator.chance(simulator.shared.config.customs_reject_rate)
 }
 
@@ -178,8 +205,8 @@ fn update(
         && earlier.customs_code == request.customs.customs_code
         && earlier.reference_order_id == request.reference_order_id;
     let decided = !matches!(
-        decision(simulator, &earlier, now).0.as_str(),
-        "WAITING_FOR_PROCESSING" | "IN_PROCESS"
+        decision(simulator, &earlier, now).0,
+        DeclarationStatus::WAITING | DeclarationStatus::IN_PROCESS
     );
     let refusal = if unchanged {
         None
@@ -217,7 +244,7 @@ fn accepted(request: &DeclareRequest) -> DeclareResponse {
         clearing_channel: Some("CUP".into()),
         clearing_transaction_id: None,
         identity_check_result: request.buyer_certificate.as_ref().map(|certificate| {
-            if id_card_number_is_valid(&certificate.certificate_no) {
+            if identity_checks(certificate) {
                 "CHECK_PASSED".into()
             } else {
                 "CHECK_NOT_PASSED".into()
@@ -250,9 +277,9 @@ pub fn inquire(
             not_found.push(id.clone());
             continue;
         };
-        let (status, code) = decision(simulator, &declaration, now);
+        let (status, code, description) = decision(simulator, &declaration, now);
         if let Some(entry) = books.customs.declarations.get_mut(id) {
-            entry.status = status.clone();
+            entry.status = status.into();
         }
         records.push(DeclarationRecord {
             customs_declaration_request_id: Some(id.clone()),
@@ -266,16 +293,10 @@ pub fn inquire(
             declaration_amount: Some(declaration.amount.clone()),
             is_split: Some(declaration.is_split),
             reference_order_id: declaration.reference_order_id.clone(),
-            declaration_request_status: Some(status),
+            declaration_request_status: Some(status.into()),
             modified_time: Some(crate::alipayplus::signing::timestamp(now)),
-            customs_result_description: code.as_ref().map(|c| {
-                if c == "0000" {
-                    "accepted".to_string()
-                } else {
-                    "the declared information does not match".to_string()
-                }
-            }),
-            customs_result_code: code,
+            customs_result_description: Some(description.into()),
+            customs_result_code: Some(code.into()),
             customs_result_returned_time: None,
         });
     }

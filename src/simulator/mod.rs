@@ -8,6 +8,7 @@ mod checkout;
 mod customs;
 pub mod disputes;
 mod notify;
+mod rates;
 mod registrations;
 pub mod reports;
 mod state;
@@ -80,6 +81,9 @@ pub struct SimulatorConfig {
     pub hang: Duration,
     /// The share of declarations customs rejects.
     pub customs_reject_rate: f64,
+    /// The share of declarations whose status stays one plusflow does not know once customs
+    /// has had them long enough to decide (a stand-in for a value Alipay+ has not documented).
+    pub customs_unknown_status_rate: f64,
     /// The share of registrations each reviewing wallet rejects.
     pub registration_reject_rate: f64,
 }
@@ -100,6 +104,7 @@ impl SimulatorConfig {
             payment_expiry: Duration::from_secs(600),
             hang: Duration::from_secs(10),
             customs_reject_rate: 0.0,
+            customs_unknown_status_rate: 0.0,
             registration_reject_rate: 0.0,
         }
     }

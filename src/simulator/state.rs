@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration as Span, FixedOffset, NaiveTime, Utc};
 use serde::Serialize;
 
+use crate::alipayplus::wallets::Wallets;
 use crate::alipayplus::wire::*;
 
 /// What a customer (or a control call) did at checkout.
@@ -79,6 +80,39 @@ impl SimPayment {
         Some(Amount::new("CNY", cny_cents))
     }
 
+    /// The wallet's brand name and pspId, as the real Alipay+ states them (`alipayplus::wallets`);
+    /// `None` unless it succeeded.
+    fn stated_wallet(&self) -> Option<(String, String)> {
+        if self.status != PaymentStatus::Succeeded {
+            return None;
+        }
+        let wallets = Wallets::default();
+        let entry = wallets.by_name(&self.wallet)?;
+        Some((entry.brand.clone(), entry.psp_id.clone()))
+    }
+
+    /// The settlement amount and quote of a succeeded payment whose settlement currency differs
+    /// from its own, at the simulator's fixed rates.
+    fn settlement(&self) -> Option<(Amount, Quote)> {
+        let to = &self.request.settlement_strategy.as_ref()?.settlement_currency;
+        let amount = &self.request.payment_amount;
+        if self.status != PaymentStatus::Succeeded || *to == amount.currency {
+            return None;
+        }
+        let (settled, price) = super::rates::convert(amount, to)?;
+        let start = self.paid_at.unwrap_or(self.created_at);
+        let quote = Quote {
+            quote_id: Some(format!("Q{}", self.payment_id)),
+            quote_currency_pair: Some(format!("{}/{to}", amount.currency)),
+            quote_price: Some(serde_json::Value::String(price)),
+            quote_start_time: Some(crate::alipayplus::signing::timestamp(start)),
+            quote_expiry_time: Some(crate::alipayplus::signing::timestamp(start + Span::days(1))),
+            quote_unit: None,
+            base_currency: Some(amount.currency.clone()),
+        };
+        Some((settled, quote))
+    }
+
     /// The amount Alipay+ states for it in inquiries and notifications.
     fn stated_amount(&self) -> Amount {
         self.reported_amount
@@ -93,7 +127,12 @@ struct SimRefund {
     answer: RefundResponse,
 }
 
-/// The wallets the checkout offers.
+/// The wallet's id of the customer who paid `payment`.
+fn customer_id(payment: &SimPayment) -> String {
+    format!("CUSTOMER_{}", payment.payment_id)
+}
+
+/// The wallets the checkout offers, by enum name.
 pub const WALLETS: [&str; 5] = ["ALIPAY_CN", "ALIPAY_HK", "GCASH", "KAKAOPAY", "TNG"];
 
 #[derive(Default)]
@@ -263,6 +302,8 @@ impl Books {
                 ..only_result(ResultInfo::success())
             };
         }
+        let succeeded = payment.status == PaymentStatus::Succeeded;
+        let settlement = payment.settlement();
         InquiryPaymentResponse {
             result: ResultInfo::success(),
             payment_result: Some(payment_result(payment)),
@@ -271,8 +312,11 @@ impl Books {
             payment_amount: Some(payment.stated_amount()),
             acquirer_id: Some("SIMULATOR_ACQUIRER".into()),
             payment_time: payment.paid_at.map(crate::alipayplus::signing::timestamp),
-            wallet_brand_name: (payment.status == PaymentStatus::Succeeded).then(|| payment.wallet.clone()),
-            psp_id: (payment.status == PaymentStatus::Succeeded).then(|| "SIMULATOR_PSP".into()),
+            wallet_brand_name: payment.stated_wallet().map(|(brand, _)| brand),
+            psp_id: payment.stated_wallet().map(|(_, psp_id)| psp_id),
+            customer_id: succeeded.then(|| customer_id(payment)),
+            settlement_amount: settlement.clone().map(|(amount, _)| amount),
+            settlement_quote: settlement.map(|(_, quote)| quote),
             customs_declaration_amount: payment.customs_declaration_amount(),
             ..only_result(ResultInfo::success())
         }
@@ -293,7 +337,9 @@ impl Books {
         payment.cancel_count += 1;
         CancelPaymentResponse {
             result: ResultInfo::success(),
-            psp_id: Some("SIMULATOR_PSP".into()),
+            psp_id: Wallets::default()
+                .by_name(&payment.wallet)
+                .map(|entry| entry.psp_id.clone()),
             acquirer_id: Some("SIMULATOR_ACQUIRER".into()),
         }
     }
@@ -430,18 +476,19 @@ impl Books {
         let payment = self.payments.get(request_id)?;
         let url = payment.request.payment_notify_url.clone()?;
         let succeeded = payment.status == PaymentStatus::Succeeded;
+        let settlement = payment.settlement();
         let body = NotifyPaymentRequest {
             payment_result: payment_result(payment),
             payment_request_id: request_id.to_string(),
             payment_id: Some(payment.payment_id.clone()),
             acquirer_id: Some("SIMULATOR_ACQUIRER".into()),
-            psp_id: succeeded.then(|| "SIMULATOR_PSP".into()),
-            customer_id: succeeded.then(|| format!("CUSTOMER_{}", payment.payment_id)),
+            psp_id: payment.stated_wallet().map(|(_, psp_id)| psp_id),
+            customer_id: succeeded.then(|| customer_id(payment)),
             payment_time: payment.paid_at.map(crate::alipayplus::signing::timestamp),
             payment_amount: Some(payment.stated_amount()),
-            wallet_brand_name: succeeded.then(|| payment.wallet.clone()),
-            settlement_amount: None,
-            settlement_quote: None,
+            wallet_brand_name: payment.stated_wallet().map(|(brand, _)| brand),
+            settlement_amount: settlement.clone().map(|(amount, _)| amount),
+            settlement_quote: settlement.map(|(_, quote)| quote),
             customs_declaration_amount: payment.customs_declaration_amount(),
             mpp_payment_id: None,
         };

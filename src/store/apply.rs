@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::cte::{self, Params};
-use super::entity::{history, inbound, instance, outbox};
+use super::entity::{history, inbound, instance, outbox, payment_result};
 use super::outbox::Claim;
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
@@ -40,6 +40,9 @@ pub struct EventInput {
     /// The verified Alipay+ call that carried the event, journaled in the same write as the
     /// event's history row (one commit for a notification and what it did).
     pub inbound: Option<inbound::Model>,
+    /// What the answer that carried the event stated of a payment's result, written with the
+    /// transition (kept as it was first written: a later copy changes nothing).
+    pub payment_result: Option<payment_result::Model>,
 }
 
 impl EventInput {
@@ -50,6 +53,7 @@ impl EventInput {
             detail: None,
             data_patch: None,
             inbound: None,
+            payment_result: None,
         }
     }
 
@@ -65,6 +69,11 @@ impl EventInput {
 
     pub fn with_inbound(mut self, call: inbound::Model) -> Self {
         self.inbound = Some(call);
+        self
+    }
+
+    pub fn with_payment_result(mut self, result: payment_result::Model) -> Self {
+        self.payment_result = Some(result);
         self
     }
 }
@@ -371,6 +380,8 @@ struct Plan {
     history: HistoryEntry,
     /// The inbound call that carried the event, journaled with the history row.
     inbound: Option<inbound::Model>,
+    /// Written when the plan transitions (see [`EventInput::payment_result`]).
+    payment_result: Option<payment_result::Model>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -492,6 +503,7 @@ fn plan(
         scheduled,
         history,
         inbound: event.inbound.clone(),
+        payment_result: event.payment_result.clone(),
     })
 }
 
@@ -512,6 +524,16 @@ async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Option<Applied>
         if let Some(disarm) = plan.disarm {
             disarm_update(&plan.before, disarm, after.updated_at)
                 .exec(txn)
+                .await?;
+        }
+        if let Some(result) = &plan.payment_result {
+            payment_result::Entity::insert(payment_result::ActiveModel::from(result.clone()))
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::column(payment_result::Column::PaymentId)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
                 .await?;
         }
     }
@@ -590,6 +612,12 @@ async fn write_as_one_statement(
         sql += &format!(
             ", scheduled AS ({})",
             cte::insert_if("moved", &plan.scheduled, &mut params)
+        );
+    }
+    if let Some(result) = &plan.payment_result {
+        sql += &format!(
+            ", resulted AS ({} ON CONFLICT DO NOTHING)",
+            cte::insert_if("moved", std::slice::from_ref(result), &mut params)
         );
     }
     if let Some(call) = &plan.inbound {

@@ -1,16 +1,19 @@
-//! Dispute rows, and Alipay+'s rules for opening one (ALIPAYPLUS.md 5), checked in the
-//! transaction that records it with the payment's instance locked, so two initiations for one
-//! payment are decided one after the other: at most 5 retrievals and 2 escalations per payment,
-//! one open at a time, within 360 days of the payment, a second escalation within 25 days of the
-//! first one's close. `disputeRequestId` is unique in the table: a repeated one inserts nothing
-//! and is answered from the row already there.
+//! Dispute rows, and Alipay+'s limits on disputes (ALIPAYPLUS.md 5), counted in the transaction
+//! that records one with the payment's instance locked, so two initiations for one payment are
+//! counted one after the other: at most 5 retrievals and 2 escalations per payment, one open at a
+//! time, within 360 days of the payment, a second escalation within 25 days of the first one's
+//! close. The limits bind the wallet and Alipay+ enforces them, excluding cancelled disputes we
+//! are never told about: an initiation that breaks them as we count them is recorded all the same
+//! (refused, an escalation would go unanswered and its refund be lost by default) and parked for
+//! an operator with the reason. `disputeRequestId` is unique in the table: a repeated one inserts
+//! nothing and is answered from the row already there.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::apply::{Applied, NewInstance, StartPlan, lock_instance};
+use super::apply::{Applied, NewInstance, Park, StartPlan, lock_instance, park_in};
 use super::entity::{dispute, inbound, instance, refund};
 use super::idempotency::{IdempotencyKey, Repeated, repeated_in};
 use super::refunds::record_refund_in;
@@ -27,20 +30,27 @@ pub const WINDOW_DAYS: i64 = 360;
 /// A second escalation within this long after the first one closed.
 pub const SECOND_ESCALATION_DAYS: i64 = 25;
 
+/// An initiation as it was received: the journal row of its call, and what the receiver found
+/// wrong with it (parks it for an operator, never refuses it).
+pub struct Received {
+    pub call: inbound::Model,
+    pub concerns: Vec<String>,
+}
+
 /// What an initiation came to.
 #[derive(Debug)]
 pub enum Opened {
-    Created(Applied),
-    /// This `disputeRequestId` was recorded before for the same payment: the same answer.
+    /// Recorded; with the reasons it was parked for an operator, if it was.
+    Created(Applied, Option<String>),
+    /// This `disputeRequestId` was recorded before with the same content: the same answer.
     Again(dispute::Model),
-    /// This `disputeRequestId` was recorded before for another payment.
+    /// This `disputeRequestId` was recorded before with other content (payment, kind, amount).
     Inconsistent,
-    /// Alipay+'s rules refuse it; nothing was written.
-    Refused(String),
 }
 
 /// Records `new` (its id is replaced by its instance's) with its `dispute` instance and the
-/// journal row of the call, if the rules allow it.
+/// journal row of the call. What the receiver found wrong with it and the limits it breaks as we
+/// count them park it for an operator in the same transaction.
 pub async fn open_dispute(
     db: &Db,
     definitions: &Definitions,
@@ -48,7 +58,7 @@ pub async fn open_dispute(
     new: &dispute::Model,
     payment_paid_at: DateTime<Utc>,
     new_instance: &NewInstance,
-    call: inbound::Model,
+    received: &Received,
 ) -> Result<Opened, StoreError> {
     retry_transient(|| async {
         let txn = db.begin().await?;
@@ -73,35 +83,53 @@ pub async fn open_dispute(
                 .await?
                 .ok_or(StoreError::Conflict)?;
             txn.rollback().await?;
-            return Ok(
-                if earlier.payment_id == new.payment_id && earlier.kind == new.kind {
-                    Opened::Again(earlier)
-                } else {
-                    Opened::Inconsistent
-                },
-            );
+            let same = earlier.payment_id == new.payment_id
+                && earlier.kind == new.kind
+                && earlier.currency == new.currency
+                && earlier.escalation_amount == new.escalation_amount;
+            return Ok(if same {
+                Opened::Again(earlier)
+            } else {
+                Opened::Inconsistent
+            });
         }
-        if let Some(refusal) = refusal(&txn, &row, payment_paid_at, clock.now()).await? {
-            txn.rollback().await?;
-            return Ok(Opened::Refused(refusal));
-        }
+        let mut reasons = received.concerns.clone();
+        reasons.extend(broken_limits(&txn, &row, payment_paid_at, clock.now()).await?);
         let applied = plan.write_in(&txn).await?;
-        super::inbound::insert(&txn, call.clone()).await?;
+        super::inbound::insert(&txn, received.call.clone()).await?;
+        let flagged = (!reasons.is_empty()).then(|| {
+            format!(
+                "recorded and acknowledged, but Alipay+ should not have sent it: {}",
+                reasons.join("; ")
+            )
+        });
+        if let Some(reason) = &flagged {
+            let park = Park {
+                reason: reason.clone(),
+                hold: false,
+                in_state: None,
+                actor: "alipayplus".into(),
+            };
+            park_in(&txn, clock, row.id, &park, None).await?;
+        }
         txn.commit().await?;
-        Ok(Opened::Created(applied))
+        Ok(Opened::Created(applied, flagged))
     })
     .await
 }
 
-/// Why Alipay+'s rules refuse `new` next to the payment's other disputes, if they do.
-async fn refusal(
+/// The limits of Alipay+ that `new` breaks next to the payment's other disputes as we count
+/// them (none, usually).
+async fn broken_limits(
     txn: &DatabaseTransaction,
     new: &dispute::Model,
     paid_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Vec<String>, StoreError> {
+    let mut broken = Vec::new();
+    let kind = new.kind.to_lowercase();
     if now - paid_at > chrono::Duration::days(WINDOW_DAYS) {
-        return Ok(Some(format!("the payment is more than {WINDOW_DAYS} days old")));
+        broken.push(format!("the payment is more than {WINDOW_DAYS} days old"));
     }
     let others: Vec<(dispute::Model, instance::Model)> = dispute::Entity::find()
         .filter(dispute::Column::PaymentId.eq(new.payment_id))
@@ -120,28 +148,22 @@ async fn refusal(
         MAX_RETRIEVALS
     };
     if others.len() >= limit {
-        return Ok(Some(format!(
-            "at most {limit} {}s per payment",
-            new.kind.to_lowercase()
-        )));
+        broken.push(format!("at most {limit} {kind}s per payment"));
     }
     if others.iter().any(|(_, instance)| !instance.terminal) {
-        return Ok(Some(format!(
-            "a {} of this payment is still open",
-            new.kind.to_lowercase()
-        )));
+        broken.push(format!("a {kind} of this payment is still open"));
     }
     if new.kind == dispute::ESCALATION
         && let Some((_, first)) = others.first()
     {
         let closed = first.state_since.unwrap_or(first.updated_at);
         if now - closed > chrono::Duration::days(SECOND_ESCALATION_DAYS) {
-            return Ok(Some(format!(
+            broken.push(format!(
                 "a second escalation must come within {SECOND_ESCALATION_DAYS} days of the first one's close"
-            )));
+            ));
         }
     }
-    Ok(None)
+    Ok(broken)
 }
 
 /// A dispute with its instance.

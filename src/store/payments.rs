@@ -6,7 +6,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::apply::{Applied, NewInstance, StartPlan, start_as_one_statement};
-use super::entity::{api_key, instance, merchant, payment, webhook_delivery};
+use super::entity::{api_key, instance, merchant, payment, payment_result, webhook_delivery};
 use super::idempotency::{IdempotencyKey, KeyUse, use_key_in};
 use super::{StoreError, with_instance};
 use crate::clock::Clock;
@@ -126,6 +126,11 @@ pub async fn payment_by_request_id(db: &Db, request_id: &str) -> Result<Option<P
 
 /// A payment and its workflow instance (one query).
 pub type PaymentRow = (payment::Model, instance::Model);
+
+/// What Alipay+ stated of payment `id`'s success, if it succeeded.
+pub async fn payment_result(db: &Db, id: Uuid) -> Result<Option<payment_result::Model>, StoreError> {
+    Ok(payment_result::Entity::find_by_id(id).one(db).await?)
+}
 
 /// A payment with its workflow instance, in one query.
 pub async fn payment_with_instance(db: &Db, id: Uuid) -> Result<Option<PaymentRow>, StoreError> {

@@ -81,6 +81,7 @@ pub struct Setup {
     pub simulator_time_scale: Option<f64>,
     /// The share of customs declarations the simulator's customs authority rejects.
     pub customs_reject_rate: f64,
+    pub customs_unknown_status_rate: f64,
     /// The share of registrations each reviewing wallet rejects.
     pub registration_reject_rate: f64,
     /// A workflow folder other than the shipped one.
@@ -114,6 +115,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
         config.time_scale = scale;
     }
     config.customs_reject_rate = setup.customs_reject_rate;
+    config.customs_unknown_status_rate = setup.customs_unknown_status_rate;
     config.registration_reject_rate = setup.registration_reject_rate;
     let simulator = Simulator::new(config, moved_or_system(&setup.simulator_clock));
     let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
@@ -395,6 +397,21 @@ pub fn input(order: &str, value: &str) -> Value {
         "merchantOrderId": order, "orderDescription": "Two lattes", "amount": { "currency": "USD", "value": value },
         "terminalType": "WEB", "redirectUrl": "https://shop.example/return"
     })
+}
+
+/// A payment of 10.00 USD waiting for its customer: (id, paymentRequestId).
+pub async fn awaiting_payment(app: &App, key: &str, order: &str, expires_in: u32) -> (String, String) {
+    let mut payment = input(order, "1000");
+    payment["expiresInSeconds"] = json!(expires_in);
+    let created = app.create(key, &format!("key-{order}"), payment).await;
+    let created = &created["data"]["createPayment"];
+    let id = created["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_string();
+    let request_id = created["paymentRequestId"].as_str().unwrap().to_string();
+    app.wait_status(key, &id, "AWAITING_CUSTOMER").await;
+    (id, request_id)
 }
 
 /// A notification as Alipay+ (the simulator's key) would sign it.

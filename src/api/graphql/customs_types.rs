@@ -36,9 +36,27 @@ pub struct DeclareCustomsInput {
     /// it); then `subOrderId` names the order declared.
     pub split: Option<bool>,
     pub sub_order_id: Option<String>,
-    /// The buyer's identity (Chinese ID card), passed to customs.
+    /// The buyer's identity, passed to customs.
     pub buyer_name: Option<String>,
     pub buyer_id_number: Option<String>,
+    /// What `buyerIdNumber` is: a Chinese resident ID card (the default) or a passport.
+    pub buyer_id_type: Option<BuyerIdType>,
+}
+
+/// The buyer certificates Alipay+ takes.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum BuyerIdType {
+    IdCard,
+    Passport,
+}
+
+impl BuyerIdType {
+    fn wire(self) -> &'static str {
+        match self {
+            BuyerIdType::IdCard => "ID_CARD",
+            BuyerIdType::Passport => "PASSPORT",
+        }
+    }
 }
 
 #[derive(InputObject)]
@@ -172,6 +190,7 @@ impl CustomsMutations {
             sub_order_id: input.sub_order_id,
             buyer_name: input.buyer_name,
             buyer_id_number: input.buyer_id_number,
+            buyer_id_type: input.buyer_id_type.map(|kind| kind.wire().to_string()),
         };
         let view = customs::declare(engine(ctx), principal(ctx)?, new, &idempotency_key)
             .await

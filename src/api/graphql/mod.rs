@@ -256,22 +256,31 @@ impl MerchantQueries {
             }
             Err(ConsultError::Unavailable(cause)) => return Err(internal(cause)),
         };
+        let wallets = &engine(ctx).wallets;
         Ok(response
             .payment_options
             .clone()
             .unwrap_or_default()
             .into_iter()
             .map(|option| {
-                let wallets = option
+                let offered = option
                     .payment_option_detail
                     .and_then(|d| d.connect_wallet)
                     .and_then(|c| c.support_wallets)
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|w| Wallet {
-                        name: w.wallet_name,
-                        brand_name: w.wallet_brand_name,
-                        logo_url: w.wallet_logo.and_then(|l| l.logo_url),
+                    .map(|w| {
+                        let known = w.wallet_name.as_deref().and_then(|n| wallets.by_name(n));
+                        Wallet {
+                            brand_name: w
+                                .wallet_brand_name
+                                .or_else(|| known.map(|k| k.brand.clone()))
+                                .or_else(|| w.wallet_name.clone())
+                                .unwrap_or_else(|| "unknown".into()),
+                            psp_id: known.map(|k| k.psp_id.clone()),
+                            name: w.wallet_name,
+                            logo_url: w.wallet_logo.and_then(|l| l.logo_url),
+                        }
                     })
                     .collect();
                 PaymentMethod {
@@ -280,7 +289,7 @@ impl MerchantQueries {
                     disable_reason: option.disable_reason,
                     logo_url: option.logo.as_ref().and_then(|l| l.logo_url.clone()),
                     logo_name: option.logo.and_then(|l| l.logo_name),
-                    wallets,
+                    wallets: offered,
                 }
             })
             .collect())

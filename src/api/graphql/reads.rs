@@ -1,4 +1,4 @@
-//! What one answer has read: a payment and a payment's refunds are read from the database at
+//! What one answer has read: a payment, its result and its refunds are read from the database at
 //! most once per answer, however the query nests them (`refund { payment { refunds { payment
 //! ... } } }` costs one read of the payment and one of its refunds at any depth). The cache
 //! travels with the objects of one answer (each root field starts one, a subscription one per
@@ -16,12 +16,14 @@ use crate::app::auth::Principal;
 use crate::app::errors::AppError;
 use crate::app::payments::{self, PaymentView};
 use crate::app::refunds::{self, RefundView};
+use crate::store::entity::payment_result;
 
 /// The payments and refund lists one answer has read (see the module docs).
 #[derive(Default)]
 pub struct AnswerReads {
     payments: Mutex<HashMap<Uuid, Arc<OnceCell<PaymentView>>>>,
     refunds: Mutex<HashMap<Uuid, Arc<OnceCell<Vec<RefundView>>>>>,
+    results: Mutex<HashMap<Uuid, Arc<OnceCell<Option<payment_result::Model>>>>>,
 }
 
 fn cell<T>(cells: &Mutex<HashMap<Uuid, Arc<OnceCell<T>>>>, id: Uuid) -> Arc<OnceCell<T>> {
@@ -53,6 +55,19 @@ impl AnswerReads {
             .get_or_try_init(|| payments::get_payment(engine, &Principal::Admin, id))
             .await?;
         Ok(view.clone())
+    }
+
+    /// What Alipay+ stated of payment `id`'s success, if it succeeded.
+    pub async fn result_of(
+        &self,
+        engine: &Engine,
+        id: Uuid,
+    ) -> Result<Option<payment_result::Model>, AppError> {
+        let cell = cell(&self.results, id);
+        let result = cell
+            .get_or_try_init(|| payments::stated_result(engine, id))
+            .await?;
+        Ok(result.clone())
     }
 
     /// The refunds of payment `id`, oldest first.

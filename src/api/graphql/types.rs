@@ -19,6 +19,37 @@ pub struct Money {
     pub value: String,
 }
 
+fn money(currency: Option<String>, value: Option<i64>) -> Option<Money> {
+    Some(Money {
+        currency: currency?,
+        value: value?.to_string(),
+    })
+}
+
+/// An Alipay+ wallet: "Alipay", ALIPAY_CN, 1022088000000000001.
+#[derive(SimpleObject, Clone)]
+pub struct Wallet {
+    /// The brand shown to people.
+    pub brand_name: String,
+    /// The enum name; null for a wallet not in the wallet table.
+    pub name: Option<String>,
+    pub psp_id: Option<String>,
+    /// Its logo, in a payment-method list.
+    pub logo_url: Option<String>,
+}
+
+/// The exchange rate Alipay+ settled a payment at.
+#[derive(SimpleObject, Clone)]
+pub struct Quote {
+    pub id: Option<String>,
+    /// `USD/KRW`: units of the second per unit of the first.
+    pub currency_pair: Option<String>,
+    /// The rate, as the decimal text Alipay+ sent.
+    pub rate: String,
+    pub start_time: Option<DateTime<Utc>>,
+    pub expiry_time: Option<DateTime<Utc>>,
+}
+
 #[derive(InputObject, Clone)]
 pub struct MoneyInput {
     pub currency: String,
@@ -147,6 +178,13 @@ impl Payment {
             .map_err(super::graphql_error)
     }
 
+    async fn result(&self, ctx: &Context<'_>) -> Result<Option<store::entity::payment_result::Model>> {
+        self.1
+            .result_of(engine(ctx), self.0.payment.id)
+            .await
+            .map_err(super::graphql_error)
+    }
+
     async fn totals(&self, ctx: &Context<'_>) -> Result<(i64, i64)> {
         Ok(crate::app::refunds::refund_totals(
             &self.0,
@@ -196,8 +234,55 @@ impl Payment {
     async fn alipay_payment_id(&self) -> Option<String> {
         self.0.alipay_payment_id()
     }
-    async fn wallet_brand_name(&self) -> Option<String> {
-        self.0.wallet_brand_name()
+    /// The brand name Alipay+ showed the customer, as it stated it.
+    async fn wallet_brand_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.result(ctx).await?.and_then(|r| r.wallet_brand_name))
+    }
+    /// The wallet it was paid with, identified by its pspId (brand and enum name from the
+    /// wallet table; an unknown wallet has no name).
+    async fn wallet(&self, ctx: &Context<'_>) -> Result<Option<Wallet>> {
+        let result = self.result(ctx).await?;
+        Ok(result
+            .and_then(|r| payments::wallet_of(engine(ctx), &r))
+            .map(|w| Wallet {
+                brand_name: w.brand,
+                name: w.name,
+                psp_id: w.psp_id,
+                logo_url: None,
+            }))
+    }
+    /// The wallet's Alipay+ id (pspId).
+    async fn psp_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.result(ctx).await?.and_then(|r| r.psp_id))
+    }
+    /// The wallet's id of the customer who paid.
+    async fn customer_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.result(ctx).await?.and_then(|r| r.customer_id))
+    }
+    /// When the payment reached its final state at Alipay+.
+    async fn payment_time(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.result(ctx).await?.and_then(|r| r.payment_time))
+    }
+    /// What Alipay+ settles for it, in the settlement currency (when it differs from the payment's).
+    async fn settlement_amount(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let result = self.result(ctx).await?;
+        Ok(result.and_then(|r| money(r.settlement_currency, r.settlement_value)))
+    }
+    /// The exchange rate of the settlement.
+    async fn settlement_quote(&self, ctx: &Context<'_>) -> Result<Option<Quote>> {
+        let result = self.result(ctx).await?;
+        Ok(result.filter(|r| r.quote_price.is_some()).map(|r| Quote {
+            id: r.quote_id,
+            currency_pair: r.quote_currency_pair,
+            rate: r.quote_price.unwrap_or_default(),
+            start_time: r.quote_start_time,
+            expiry_time: r.quote_expiry_time,
+        }))
+    }
+    /// AlipayCN: the most that may be declared to customs for it (CNY).
+    async fn customs_declaration_amount(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let result = self.result(ctx).await?;
+        Ok(result.and_then(|r| money(r.customs_currency, r.customs_value)))
     }
     /// The Alipay+ result code of a failed payment.
     async fn failure_code(&self) -> Option<String> {
@@ -479,11 +564,4 @@ pub struct PaymentMethod {
     pub logo_url: Option<String>,
     pub logo_name: Option<String>,
     pub wallets: Vec<Wallet>,
-}
-
-#[derive(SimpleObject)]
-pub struct Wallet {
-    pub name: Option<String>,
-    pub brand_name: Option<String>,
-    pub logo_url: Option<String>,
 }

@@ -25,6 +25,8 @@ pub struct Model {
     /// The buyer's identity, sent to customs; never logged.
     pub buyer_name: Option<String>,
     pub buyer_id_number: Option<String>,
+    /// `ID_CARD` (also when NULL) or `PASSPORT`.
+    pub buyer_id_type: Option<String>,
     /// When a batched inquiry last asked Alipay+ about it.
     pub inquired_at: Option<ChronoDateTimeUtc>,
     pub created_at: ChronoDateTimeUtc,

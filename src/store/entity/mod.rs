@@ -12,6 +12,7 @@ pub mod merchant;
 pub mod merchant_registration;
 pub mod outbox;
 pub mod payment;
+pub mod payment_result;
 pub mod reconciliation_discrepancy;
 pub mod reconciliation_run;
 pub mod refund;

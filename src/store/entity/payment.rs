@@ -45,7 +45,3 @@ impl Related<super::instance::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
-
-/// Where a payment's instance data keeps the `customsDeclarationAmount` Alipay+ stated (an
-/// AlipayCN payment's most that may be declared to customs, in CNY): `{currency, value}`.
-pub const CUSTOMS_DECLARATION_AMOUNT_KEY: &str = "customsDeclarationAmount";
