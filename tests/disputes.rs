@@ -25,6 +25,7 @@ on_each_backend!(
     a_retrieval_raised_by_alipayplus_is_answered_and_the_simulator_holds_the_answer,
     initiations_beyond_alipayplus_limits_are_acknowledged_and_shown_to_operators,
     an_escalation_we_would_not_expect_is_acknowledged_and_shown_to_operators,
+    a_retrieval_answer_carries_our_receipt_and_the_documents_and_keeps_remarks_as_a_note,
     a_duplicated_or_replayed_initiation_changes_nothing,
     a_dispute_past_its_deadline_expires_for_an_operator_and_cannot_be_answered,
     an_escalation_is_refused_with_remarks_and_merchant_b_sees_none_of_it,
@@ -594,4 +595,98 @@ async fn an_escalation_we_would_not_expect_is_acknowledged_and_shown_to_operator
         changed["result"]["resultCode"], "REPEAT_REQ_INCONSISTENT",
         "{changed}"
     );
+}
+
+/// A retrieval asks for the transaction receipt; the merchant answers ALL_DOCUMENTS with a
+/// delivery document and a remark but no receipt: Alipay+ receives the receipt of our records
+/// (refunds included) and the document, and the remark stays ours.
+async fn a_retrieval_answer_carries_our_receipt_and_the_documents_and_keeps_remarks_as_a_note(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Evidence");
+    let (payment, request_id) = app.paid_payment(&key, "evidence", "1000").await;
+    let refund = app.refund(&key, "r-1", &payment, "USD", "400").await;
+    assert!(refund["errors"].is_null(), "{refund}");
+    wait_for("the refund", Duration::from_secs(30), || async {
+        app.refunds_of(&key, &payment).await["refundedAmount"]["value"] == "400"
+    })
+    .await;
+    raise(
+        &app,
+        &request_id,
+        json!({ "kind": "RETRIEVAL", "disputeRequestId": "ev-1" }),
+    )
+    .await;
+    let dispute = wait_dispute_status(&app, &key, &payment, "NEEDS_RESPONSE").await;
+    let answer = |documents: Value, idempotency_key: &str| {
+        let input = json!({ "disputeId": dispute["id"], "responseCode": "ALL_DOCUMENTS",
+            "remarks": "customer called, parcel signed for", "documents": documents });
+        let (app, key, idempotency_key) = (&app, &key, idempotency_key.to_string());
+        async move {
+            app.gql(
+                Some(key),
+                "mutation($input: RespondToRetrievalInput!, $key: String!) { respondToRetrieval(input: $input, idempotencyKey: $key) { status } }",
+                json!({ "input": input, "key": idempotency_key }),
+            )
+            .await
+        }
+    };
+    let unreadable = answer(
+        json!([{ "name": "pod.pdf", "type": "PROOF_OF_DELIVERY", "contentType": "application/pdf", "contentBase64": "%%%" }]),
+        "bad",
+    )
+    .await;
+    assert_eq!(
+        unreadable["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{unreadable}"
+    );
+    assert!(
+        unreadable["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("input.documents[0].contentBase64"),
+        "{unreadable}"
+    );
+    let pdf = "JVBERi0xLjcK";
+    let answered = answer(
+        json!([{ "name": "pod.pdf", "type": "PROOF_OF_DELIVERY", "contentType": "application/pdf", "contentBase64": pdf }]),
+        "good",
+    )
+    .await;
+    assert!(answered["errors"].is_null(), "{answered}");
+    let responded = wait_dispute_status(&app, &key, &payment, "RESPONDED").await;
+    assert_eq!(responded["workflow"]["needsAttention"], false, "{responded}");
+    let sent = app.ledger().await["disputes"]["ev-1"]["responses"][0].clone();
+    assert_eq!(
+        sent["transactionReceipt"],
+        json!({ "referenceOrderId": "evidence", "orderAmount": { "currency": "USD", "value": "1000" },
+                "orderStatus": "PARTIAL_REFUND" })
+    );
+    assert_eq!(
+        sent["otherDocumentation"],
+        json!([{ "attachmentName": "pod.pdf", "attachmentType": "PROOF_OF_DELIVERY",
+                 "contentType": "application/pdf", "content": pdf }])
+    );
+    assert!(
+        sent.get("remarks").is_none(),
+        "not a field of responseRetrieval: {sent}"
+    );
+    let history = app
+        .gql(
+            Some(&key),
+            "query($id: ID!) { dispute(id: $id) { workflow { history { event note } } } }",
+            json!({ "id": dispute["id"] }),
+        )
+        .await;
+    let notes: Vec<&Value> = history["data"]["dispute"]["workflow"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["event"] == "dispute_responded")
+        .map(|h| &h["note"])
+        .collect();
+    assert_eq!(notes, [&json!("customer called, parcel signed for")], "{history}");
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::Engine;
 use super::auth::Principal;
+use super::dispute_evidence::{self, Document};
 use super::errors::{AppError, check_length, invalid};
 use super::money::parse_amount;
 use crate::alipayplus::signing::timestamp;
@@ -21,7 +22,8 @@ use crate::store::disputes::{self, DisputeRefund, Opened, Received};
 use crate::store::entity::{dispute, inbound, instance, refund};
 use crate::store::idempotency::{IdempotencyKey, request_hash};
 use crate::store::payments as rows;
-use crate::store::{NewInstance, StoreError};
+use crate::store::{EventInput, NewInstance, StoreError};
+use crate::workflow::EventName;
 
 pub const RETRIEVAL_WINDOW_DAYS: i64 = 20;
 /// The default of `disputes.escalation_response_window`.
@@ -218,9 +220,13 @@ pub enum Response {
     Retrieval {
         /// `0001`, `0002` or `0003`.
         response_code: &'static str,
-        remarks: Option<String>,
+        /// The merchant's own note, kept in the dispute's history: responseRetrieval has no
+        /// such field, so it never reaches Alipay+.
+        note: Option<String>,
+        /// A receipt written as text, attached as a `TRANSACTION_RECEIPT` document.
         transaction_receipt: Option<String>,
         proof_of_delivery: Option<String>,
+        documents: Vec<Document>,
     },
     Escalation {
         decision: EscalationDecision,
@@ -331,15 +337,18 @@ pub async fn respond(
     check_length("idempotencyKey", idempotency_key, 255)?;
     let view = get_dispute(engine, principal, id).await?;
     let mut refund: Option<(refund::Model, i64)> = None;
+    let mut note = None;
+    let mut receipt_from_records = false;
     let (kind, mut body) = match response {
         Response::Retrieval {
             response_code,
-            remarks,
+            note: merchant_note,
             transaction_receipt,
             proof_of_delivery,
+            documents,
         } => {
             for (field, text) in [
-                ("remarks", &remarks),
+                ("remarks", &merchant_note),
                 ("transactionReceipt", &transaction_receipt),
                 ("proofOfDelivery", &proof_of_delivery),
             ] {
@@ -347,13 +356,14 @@ pub async fn respond(
                     check_length(field, text, 4000)?;
                 }
             }
+            note = merchant_note;
             let mut body = json!({ "responseCode": response_code });
-            if let Some(remarks) = remarks {
-                body["remarks"] = Value::String(remarks);
-            }
-            if let Some(receipt) = transaction_receipt {
-                body["otherDocumentation"] = json!([{ "attachmentName": "transaction receipt",
-                    "attachmentType": "TRANSACTION_RECEIPT", "contentType": "text/plain", "content": receipt }]);
+            let attachments =
+                dispute_evidence::other_documentation(transaction_receipt.as_deref(), &documents)?;
+            receipt_from_records = view.dispute.kind == dispute::RETRIEVAL
+                && dispute_evidence::needs_receipt(&view.dispute, response_code, &attachments);
+            if !attachments.is_empty() {
+                body["otherDocumentation"] = Value::Array(attachments);
             }
             if let Some(proof) = proof_of_delivery {
                 body["proofOfDelivery"] = json!({ "deliveryTrackingNo": proof });
@@ -388,18 +398,31 @@ pub async fn respond(
         ));
     }
     let scope = format!("merchant:{}:dispute-response", merchant.id);
-    let hash = request_hash(&json!({ "dispute": id, "response": body }));
+    let mut request = json!({ "dispute": id, "response": body });
+    if let Some(note) = &note {
+        request["note"] = Value::String(note.clone());
+    }
+    let hash = request_hash(&request);
     let key = IdempotencyKey {
         scope: &scope,
         key: idempotency_key,
         request_hash: &hash,
     };
+    if receipt_from_records {
+        // Built after the request's fingerprint: a refund in between changes the receipt, not
+        // what the merchant asked.
+        body["transactionReceipt"] = dispute_evidence::receipt_from_records(engine, &view.dispute).await?;
+    }
     if refund.is_some() {
         // The refund starts with the response (ALIPAYPLUS.md 5.2: executed by us, with the
         // ordinary refund API, by plannedRefundTime).
         body["plannedRefundTime"] = Value::String(timestamp(engine.clock.now()));
     }
     let refund_instance = super::merchants::new_instance(merchant);
+    let mut responded = EventInput::new(EventName::DisputeResponded, format!("merchant:{}", merchant.id));
+    if let Some(note) = note {
+        responded = responded.with_detail(json!({ "note": note }));
+    }
     let recorded = disputes::record_response(
         &engine.db,
         &engine.definitions,
@@ -412,7 +435,7 @@ pub async fn respond(
             paid: *paid,
             instance: &refund_instance,
         }),
-        &format!("merchant:{}", merchant.id),
+        responded,
     )
     .await?;
     match recorded {

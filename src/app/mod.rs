@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod customs_declarations;
+pub mod dispute_evidence;
 pub mod disputes;
 mod effects;
 mod engine;

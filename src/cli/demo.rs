@@ -338,15 +338,13 @@ async fn dispute_and_answer(
     let opened = wait_disputes(engine, payment.payment.id, |d| d.len() == 2).await?;
     for dispute in &opened {
         let response = if dispute.dispute.kind == crate::store::entity::dispute::RETRIEVAL {
+            // All there, no receipt given: plusflow sends the receipt of its records.
             Response::Retrieval {
                 response_code: "0001",
-                remarks: None,
-                transaction_receipt: Some(format!(
-                    "{}: {}",
-                    payment.payment.order_description,
-                    format_money(currency, payment.payment.amount)
-                )),
+                note: None,
+                transaction_receipt: None,
                 proof_of_delivery: None,
+                documents: Vec::new(),
             }
         } else {
             Response::Escalation {

@@ -21,6 +21,8 @@ pub struct SimDispute {
     pub kind: String,
     pub payment_request_id: String,
     pub escalation_amount: Option<Amount>,
+    /// What a retrieval asks for (`requestInformationType`).
+    pub request_information_type: Option<String>,
     /// initiate calls sent, and the ACQP's last verified answer (`S SUCCESS`, `F <code>`).
     pub initiations_sent: u32,
     pub initiate_answer: Option<String>,
@@ -90,6 +92,7 @@ pub fn raise(
             kind: request.kind.clone(),
             payment_request_id: payment_request_id.to_string(),
             escalation_amount: request.amount.clone(),
+            request_information_type: (request.kind == "RETRIEVAL").then(|| "TRANSACTION_RECEIPT".into()),
             initiations_sent: 0,
             initiate_answer: None,
             responses: vec![],
@@ -133,10 +136,12 @@ async fn deliver(simulator: Simulator, dispute_request_id: String, url: String, 
     }
 }
 
-/// responseRetrieval / responseEscalation: the dispute must exist and be of that kind; an
+/// responseRetrieval / responseEscalation: the dispute must exist and be of that kind; a
+/// retrieval's answer must be a known responseCode and carry a transactionReceipt when the
+/// wallet asked for one and the answer says all is there (unless a document is the receipt); an
 /// escalation's answer must be a known refundType, with a refundAmount for a partial refund, in
 /// the escalation's currency and at most its amount; answered again, it must give the same
-/// refundType and refundAmount.
+/// refundType and refundAmount. Documents must name their type and carry their content.
 pub fn respond(simulator: &Simulator, kind: &str, body: &Value) -> ResultInfo {
     let Some(id) = body.get("disputeRequestId").and_then(Value::as_str) else {
         return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", "disputeRequestId is required");
@@ -152,9 +157,11 @@ pub fn respond(simulator: &Simulator, kind: &str, body: &Value) -> ResultInfo {
             "the dispute is of the other kind",
         );
     }
-    if kind == "ESCALATION"
-        && let Err(why) = escalation_answer_is_valid(dispute, body)
-    {
+    let valid = match kind {
+        "ESCALATION" => escalation_answer_is_valid(dispute, body),
+        _ => retrieval_answer_is_valid(dispute, body),
+    };
+    if let Err(why) = valid.and_then(|()| documents_are_valid(body)) {
         return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", &why);
     }
     let decision = |response: &Value| {
@@ -175,6 +182,45 @@ pub fn respond(simulator: &Simulator, kind: &str, body: &Value) -> ResultInfo {
     }
     books.dispute_mut(id, |d| d.responses.push(body.clone()));
     ResultInfo::success()
+}
+
+fn retrieval_answer_is_valid(dispute: &SimDispute, body: &Value) -> Result<(), String> {
+    let code = body.get("responseCode").and_then(Value::as_str);
+    if !matches!(code, Some("0001" | "0002" | "0003")) {
+        return Err("responseCode must be 0001, 0002 or 0003".into());
+    }
+    let receipt_asked = dispute.request_information_type.as_deref() == Some("TRANSACTION_RECEIPT");
+    let receipt_attached = body
+        .get("otherDocumentation")
+        .and_then(Value::as_array)
+        .is_some_and(|docs| docs.iter().any(|d| d["attachmentType"] == "TRANSACTION_RECEIPT"));
+    if receipt_asked && code == Some("0001") && !receipt_attached {
+        let receipt = body.get("transactionReceipt");
+        let complete = receipt.is_some_and(|r| {
+            r.get("referenceOrderId").is_some_and(Value::is_string)
+                && r.get("orderAmount").is_some_and(Value::is_object)
+                && r.get("orderStatus").is_some_and(Value::is_string)
+        });
+        if !complete {
+            return Err("transactionReceipt (referenceOrderId, orderAmount, orderStatus) is required for responseCode 0001 when TRANSACTION_RECEIPT was requested".into());
+        }
+    }
+    Ok(())
+}
+
+fn documents_are_valid(body: &Value) -> Result<(), String> {
+    let Some(documents) = body.get("otherDocumentation") else {
+        return Ok(());
+    };
+    let documents = documents.as_array().ok_or("otherDocumentation must be a list")?;
+    for (n, document) in documents.iter().enumerate() {
+        for field in ["attachmentType", "content"] {
+            if !document.get(field).is_some_and(Value::is_string) {
+                return Err(format!("otherDocumentation[{n}].{field} is required"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn escalation_answer_is_valid(dispute: &SimDispute, body: &Value) -> Result<(), String> {

@@ -248,7 +248,7 @@ pub struct DisputeRefund<'a> {
     pub instance: &'a NewInstance,
 }
 
-/// Records `response` on dispute `id` and applies `dispute_responded` (actor `actor`), in one
+/// Records `response` on dispute `id` and applies `responded` (its `dispute_responded`), in one
 /// transaction with the idempotency key and the refund it accepts (under the money rule of
 /// `store::refunds`), if the dispute still waits for a response. With a refund, the payment's
 /// instance is locked before the dispute's, the order every writer of both keeps.
@@ -261,7 +261,7 @@ pub async fn record_response(
     id: Uuid,
     response: &serde_json::Value,
     refund: Option<DisputeRefund<'_>>,
-    actor: &str,
+    responded: super::EventInput,
 ) -> Result<Responded, StoreError> {
     use sea_orm::sea_query::Expr;
     retry_transient(|| async {
@@ -305,8 +305,7 @@ pub async fn record_response(
             .filter(dispute::Column::Id.eq(id))
             .exec(&txn)
             .await?;
-        let event = super::EventInput::new(crate::workflow::EventName::DisputeResponded, actor);
-        super::apply::apply_event_in(&txn, definitions, clock, id, &event, Some(&current)).await?;
+        super::apply::apply_event_in(&txn, definitions, clock, id, &responded, Some(&current)).await?;
         txn.commit().await?;
         Ok(Responded::Recorded { refund: refund_id })
     })

@@ -11,6 +11,7 @@ use super::Refund;
 use super::reads::AnswerReads;
 use super::types::{Money, MoneyInput, Payment, Workflow};
 use super::{engine, graphql_error, parse_id, principal};
+use crate::app::dispute_evidence::Document;
 use crate::app::disputes::{self, DisputeView, Response};
 use crate::app::errors::{AppError, invalid};
 
@@ -74,9 +75,29 @@ pub enum EscalationDecision {
 pub struct RespondToRetrievalInput {
     pub dispute_id: ID,
     pub response_code: RetrievalResponseCode,
+    /// Your own note on the answer, kept in the dispute's history. Not sent to Alipay+:
+    /// responseRetrieval has no such field.
     pub remarks: Option<String>,
+    /// A receipt as text, sent as a TRANSACTION_RECEIPT document. When the wallet asked for
+    /// the receipt and you answer ALL_DOCUMENTS without one (here or in `documents`), plusflow
+    /// sends the receipt of its records (order id, amount, status with refunds).
     pub transaction_receipt: Option<String>,
     pub proof_of_delivery: Option<String>,
+    /// Documents sent with the answer (`otherDocumentation`): at most 5, each at most 128 KiB.
+    pub documents: Option<Vec<DocumentInput>>,
+}
+
+/// A document attached to a dispute answer.
+#[derive(InputObject)]
+pub struct DocumentInput {
+    pub name: String,
+    /// TRANSACTION_RECEIPT, PROOF_OF_DELIVERY, MERCHANT_INFORMATION, END_USER_INFORMATION,
+    /// OTHER_DOCUMENTATION, MERCHANT_NOT_REFUND_RECORDS or SUPPORTING_DOCUMENTATION.
+    #[graphql(name = "type")]
+    pub kind: String,
+    /// application/pdf, image/png, image/jpeg or text/plain.
+    pub content_type: String,
+    pub content_base64: String,
 }
 
 #[derive(InputObject)]
@@ -247,9 +268,20 @@ impl DisputeMutations {
                 RetrievalResponseCode::SomeDocuments => "0002",
                 RetrievalResponseCode::NoDocuments => "0003",
             },
-            remarks: input.remarks,
+            note: input.remarks,
             transaction_receipt: input.transaction_receipt,
             proof_of_delivery: input.proof_of_delivery,
+            documents: input
+                .documents
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| Document {
+                    name: d.name,
+                    kind: d.kind,
+                    content_type: d.content_type,
+                    content_base64: d.content_base64,
+                })
+                .collect(),
         };
         respond(ctx, &input.dispute_id, response, &idempotency_key).await
     }
