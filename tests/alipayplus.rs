@@ -227,6 +227,79 @@ async fn unknown_answers_timeouts_5xx_and_bad_signatures_are_unknown_never_succe
     );
 }
 
+fn rejected<T: std::fmt::Debug>(outcome: Outcome<T>) -> (String, String) {
+    match outcome {
+        Outcome::Rejected { code, message, .. } => (code, message.unwrap_or_default()),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+/// As the real Alipay+: a request without a field it requires is `F PARAM_ILLEGAL` naming the
+/// field, and nothing is done.
+#[tokio::test]
+async fn the_simulator_refuses_a_request_without_a_required_field_naming_it() {
+    let Setup {
+        simulator, client, ..
+    } = default_setup().await;
+    let without = |n: usize, change: fn(&mut PayRequest)| {
+        let mut request = pay_request(&format!("incomplete-{n}"), 1000, None);
+        change(&mut request);
+        request
+    };
+    type Change = fn(&mut PayRequest);
+    let cases: [(Change, &str); 6] = [
+        (|r| r.order.merchant = None, "order.merchant.referenceMerchantId"),
+        (
+            |r| r.order.merchant.as_mut().unwrap().merchant_name = None,
+            "order.merchant.merchantName",
+        ),
+        (
+            |r| r.order.merchant.as_mut().unwrap().merchant_mcc = None,
+            "order.merchant.merchantMCC",
+        ),
+        (
+            |r| r.order.merchant.as_mut().unwrap().merchant_address = None,
+            "order.merchant.merchantAddress.region",
+        ),
+        (|r| r.order.env = None, "order.env.terminalType"),
+        (
+            |r| r.order.env.as_mut().unwrap().terminal_type = Some("WAP".into()),
+            "order.env.osType",
+        ),
+    ];
+    for (n, (change, field)) in cases.into_iter().enumerate() {
+        let (code, message) = rejected(client.pay(&without(n, change)).await);
+        assert_eq!(code, "PARAM_ILLEGAL", "{field}");
+        assert_eq!(message, format!("{field} is required"));
+    }
+    assert!(simulator.ledger().payments.is_empty(), "nothing was placed");
+    let mut app_pay = without(9, |r| {
+        r.order.env.as_mut().unwrap().terminal_type = Some("APP".into())
+    });
+    app_pay.order.env.as_mut().unwrap().os_type = Some("ANDROID".into());
+    succeeded(client.pay(&app_pay).await);
+
+    let no_reference = PaymentReference {
+        payment_request_id: None,
+        payment_id: None,
+    };
+    let (code, message) = rejected(client.inquiry_payment(no_reference.clone()).await);
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("PARAM_ILLEGAL", "paymentRequestId or paymentId is required")
+    );
+    assert_eq!(
+        rejected(client.cancel_payment(no_reference).await).0,
+        "PARAM_ILLEGAL"
+    );
+    let mut refund = refund_request("incomplete-9", "r-1", 100);
+    refund.payment_request_id = None;
+    assert_eq!(
+        rejected(client.refund(&refund).await).1,
+        "paymentRequestId or paymentId is required"
+    );
+}
+
 #[tokio::test]
 async fn pay_is_idempotent_and_a_changed_request_with_the_same_id_is_refused() {
     let Setup {
@@ -599,7 +672,9 @@ async fn a_payment(api: &Inbound) -> (uuid::Uuid, String) {
     use plusflow::app::auth::Principal;
     use plusflow::app::merchants::create_merchant;
     use plusflow::app::payments::{NewPayment, create_payment};
-    let merchant = create_merchant(&api.engine, "Notified Shop", None).await.unwrap();
+    let merchant = create_merchant(&api.engine, "Notified Shop", None, Default::default())
+        .await
+        .unwrap();
     let merchant = plusflow::store::payments::merchant(&api.engine.db, merchant.id)
         .await
         .unwrap()
@@ -615,10 +690,16 @@ async fn a_payment(api: &Inbound) -> (uuid::Uuid, String) {
         user_region: None,
         settlement_currency: None,
         expires_in_seconds: None,
+        buyer_reference: None,
     };
-    let view = create_payment(&api.engine, &Principal::Merchant(merchant), input, "key-1")
-        .await
-        .unwrap();
+    let view = create_payment(
+        &api.engine,
+        &Principal::Merchant(Box::new(merchant)),
+        input,
+        "key-1",
+    )
+    .await
+    .unwrap();
     (view.payment.id, view.payment.payment_request_id)
 }
 

@@ -748,7 +748,9 @@ async fn the_copy_a_process_keeps_of_a_payment_for_its_pay_is_the_stored_row_and
         return;
     };
     let engine = engine_of(&env, Arc::new(SystemClock)).await;
-    let merchant = create_merchant(&engine, "Kept Shop", None).await.unwrap();
+    let merchant = create_merchant(&engine, "Kept Shop", None, Default::default())
+        .await
+        .unwrap();
     let merchant = store::payments::merchant(&engine.db, merchant.id)
         .await
         .unwrap()
@@ -764,8 +766,9 @@ async fn the_copy_a_process_keeps_of_a_payment_for_its_pay_is_the_stored_row_and
         user_region: Some("JP".into()),
         settlement_currency: Some("USD".into()),
         expires_in_seconds: Some(540),
+        buyer_reference: Some("customer-42".into()),
     };
-    let view = create_payment(&engine, &Principal::Merchant(merchant), input, "kept-1")
+    let view = create_payment(&engine, &Principal::Merchant(Box::new(merchant)), input, "kept-1")
         .await
         .unwrap();
     let id = view.payment.id;

@@ -8,7 +8,15 @@ mod common;
 
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+
 use chrono::Utc;
+use plusflow::app::auth::Principal;
+use plusflow::app::errors::AppError;
+use plusflow::app::merchant_profile::MerchantProfile;
+use plusflow::app::merchants::create_merchant;
+use plusflow::app::payments::{NewPayment, buyer_reference, create_payment};
+use plusflow::clock::SystemClock;
 use plusflow::store::entity::{instance, payment_result};
 use plusflow_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ActiveModelTrait, Database, EntityTrait};
@@ -20,6 +28,8 @@ on_each_backend!(
     a_payment_shows_what_alipayplus_stated_of_its_result_by_notification_and_by_inquiry,
     a_payment_settled_by_a_notification_shaped_like_the_real_one_can_be_declared_to_customs,
     payments_that_succeeded_before_results_were_kept_keep_their_wallet_and_customs_amount,
+    a_pay_tells_alipayplus_the_merchant_profile_and_a_digest_of_the_buyer,
+    at_the_real_alipayplus_a_merchant_without_its_profile_takes_no_payment,
 );
 
 const RESULT: &str = "status walletBrandName wallet { brandName name pspId } pspId customerId paymentTime \
@@ -234,4 +244,158 @@ async fn payments_that_succeeded_before_results_were_kept_keep_their_wallet_and_
         .identify(result.psp_id.as_deref(), result.wallet_brand_name.as_deref())
         .unwrap();
     assert!(wallet.is_alipay_cn(), "still declarable: {wallet:?}");
+}
+
+/// A merchant created with its profile by the real command line, and one an operator completes:
+/// the simulator (which refuses a pay without them, as Alipay+ does) receives the profile and
+/// the buyer's digest, never the merchant's own customer id.
+async fn a_pay_tells_alipayplus_the_merchant_profile_and_a_digest_of_the_buyer(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let created = app.create_merchant(&[
+        "--name",
+        "Kimchi House",
+        "--legal-name",
+        "Kimchi House Co., Ltd.",
+        "--display-name",
+        "Kimchi House",
+        "--mcc",
+        "5812",
+        "--region",
+        "KR",
+        "--city",
+        "Seoul",
+        "--website",
+        "https://kimchi.example",
+    ]);
+    let (merchant_id, key) = (
+        created["id"].as_str().unwrap(),
+        created["apiKey"].as_str().unwrap(),
+    );
+    let mut payment = input("kimchi-1", "1000");
+    payment["buyerReference"] = json!("customer-7");
+    let answer = app.create(key, "kimchi-1", payment).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let request_id = answer["data"]["createPayment"]["paymentRequestId"]
+        .as_str()
+        .unwrap();
+    let id = answer["data"]["createPayment"]["id"].as_str().unwrap();
+    app.wait_status(key, id, "AWAITING_CUSTOMER").await;
+    let placed = app.ledger().await["payments"][request_id].clone();
+    assert_eq!(
+        placed["merchant"],
+        json!({ "referenceMerchantId": merchant_id.replace('-', ""), "merchantName": "Kimchi House Co., Ltd.",
+                "merchantDisplayName": "Kimchi House", "merchantMCC": "5812",
+                "merchantAddress": { "region": "KR", "city": "Seoul" } })
+    );
+    let digest = buyer_reference(merchant_id.parse().unwrap(), "customer-7");
+    assert_eq!(placed["buyer"], json!({ "referenceBuyerId": digest }));
+    assert_eq!(digest.len(), 64);
+
+    // An operator completes another merchant's profile; a merchant key may not.
+    let (other_id, other_key) = app.merchant("Bare");
+    let mutation = "mutation($id: ID!, $input: MerchantProfileInput!) { updateMerchantProfile(merchantId: $id, input: $input) { legalName region missingForPayments } }";
+    let profile = json!({ "legalName": "Bare Ltd", "displayName": "Bare", "mcc": "5999", "region": "HK" });
+    let forbidden = app
+        .gql(
+            Some(&other_key),
+            mutation,
+            json!({ "id": other_id, "input": profile }),
+        )
+        .await;
+    assert_eq!(
+        forbidden["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{forbidden}"
+    );
+    let bad = json!({ "legalName": "Bare Ltd", "mcc": "59" });
+    let refused = app
+        .gql(Some(ADMIN_KEY), mutation, json!({ "id": other_id, "input": bad }))
+        .await;
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "mcc", "{refused}");
+    let updated = app
+        .gql(
+            Some(ADMIN_KEY),
+            mutation,
+            json!({ "id": other_id, "input": profile }),
+        )
+        .await;
+    assert_eq!(
+        updated["data"]["updateMerchantProfile"],
+        json!({ "legalName": "Bare Ltd", "region": "HK", "missingForPayments": [] }),
+        "{updated}"
+    );
+    let (paid, request_id) = app.paid_payment(&other_key, "bare-1", "500").await;
+    assert!(!paid.is_empty());
+    let placed = app.ledger().await["payments"][&request_id].clone();
+    assert_eq!(placed["merchant"]["merchantAddress"]["region"], "HK", "{placed}");
+    assert_eq!(placed["buyer"], Value::Null, "no buyer reference given");
+}
+
+/// In `alipayplus` mode a merchant lacking legal name, display name, MCC or region is refused
+/// MERCHANT_PROFILE_INCOMPLETE, naming what is missing, and nothing is stored.
+async fn at_the_real_alipayplus_a_merchant_without_its_profile_takes_no_payment(backend: Backend) {
+    let Some(env) = TestEnv::new(backend, Options::default()).await else {
+        return;
+    };
+    let mut engine = plusflow::cli::boot(&env.config(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    engine.merchant_profile_required = true;
+    let partial = MerchantProfile {
+        legal_name: Some("Half Done Ltd".into()),
+        mcc: Some("5812".into()),
+        ..Default::default()
+    };
+    let created = create_merchant(&engine, "Half done", None, partial)
+        .await
+        .unwrap();
+    let merchant = plusflow::store::payments::merchant(&engine.db, created.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let new_payment = || NewPayment {
+        merchant_order_id: "order-1".into(),
+        order_description: "Tea".into(),
+        currency: "USD".into(),
+        amount: "1000".into(),
+        terminal_type: "WEB".into(),
+        os_type: None,
+        redirect_url: "https://shop.example/back".into(),
+        user_region: None,
+        settlement_currency: None,
+        expires_in_seconds: None,
+        buyer_reference: None,
+    };
+    let principal = Principal::Merchant(Box::new(merchant.clone()));
+    let refused = create_payment(&engine, &principal, new_payment(), "k-1").await;
+    assert_eq!(
+        refused.unwrap_err(),
+        AppError::MerchantProfileIncomplete(vec!["displayName", "region"])
+    );
+    assert_eq!(
+        plusflow::store::count_instances(&engine.db, "payment")
+            .await
+            .unwrap()
+            .total,
+        0,
+        "nothing stored"
+    );
+    let complete = MerchantProfile {
+        display_name: Some("Half Done".into()),
+        region: Some("SG".into()),
+        ..MerchantProfile::of(&merchant)
+    };
+    let merchant =
+        plusflow::app::merchants::update_profile(&engine, &Principal::Admin, merchant.id, complete)
+            .await
+            .unwrap();
+    let accepted = create_payment(
+        &engine,
+        &Principal::Merchant(Box::new(merchant)),
+        new_payment(),
+        "k-1",
+    )
+    .await;
+    assert!(accepted.is_ok(), "{accepted:?}");
 }

@@ -307,10 +307,18 @@ fn configuration_merchants_and_principals_print_without_their_secrets() {
         created_at: Utc::now(),
         previous_webhook_secret: Some("whsec_previous-222".into()),
         previous_webhook_secret_until: Some(Utc::now()),
+        legal_name: None,
+        display_name: None,
+        mcc: None,
+        region: None,
+        address1: None,
+        city: None,
+        zip_code: None,
+        website: None,
     };
     let printed = format!(
         "{config:?} {config:#?} {merchant:?} {:?}",
-        Principal::Merchant(merchant.clone())
+        Principal::Merchant(Box::new(merchant.clone()))
     );
     for secret in [
         "db-password-123",

@@ -474,8 +474,8 @@ async fn a_nested_refund_payment_query_reads_each_object_once(backend: Backend) 
         let query = format!("{{ refund(id: \"{refund_id}\") {{ id payment {{ {selection} }} }} }}");
         async move {
             let before = statements.load(Ordering::SeqCst);
-            let request =
-                async_graphql::Request::new(query).data(plusflow::app::auth::Principal::Merchant(merchant));
+            let request = async_graphql::Request::new(query)
+                .data(plusflow::app::auth::Principal::Merchant(Box::new(merchant)));
             let answer = schema.execute(request).await;
             assert!(answer.errors.is_empty(), "{:?}", answer.errors);
             statements.load(Ordering::SeqCst) - before

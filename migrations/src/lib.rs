@@ -20,6 +20,7 @@ mod m0012_merchant_registrations;
 mod m0013_reconciliation;
 mod m0014_payment_results;
 mod m0015_buyer_certificate_type;
+mod m0016_merchant_profiles;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_reconciliation::Migration),
             Box::new(m0014_payment_results::Migration),
             Box::new(m0015_buyer_certificate_type::Migration),
+            Box::new(m0016_merchant_profiles::Migration),
         ]
     }
 }

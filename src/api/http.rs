@@ -76,7 +76,7 @@ impl GraphqlState {
         let merchant = merchants::authenticate(&self.engine, key)
             .await
             .map_err(unavailable)?;
-        Ok(merchant.map(|merchant| (Principal::Merchant(merchant), None)))
+        Ok(merchant.map(|merchant| (Principal::Merchant(Box::new(merchant)), None)))
     }
 }
 

@@ -6,7 +6,8 @@ use crate::store::entity::merchant;
 /// Who is asking.
 #[derive(Debug, Clone)]
 pub enum Principal {
-    Merchant(merchant::Model),
+    /// Boxed: a merchant row is large, an operator nothing.
+    Merchant(Box<merchant::Model>),
     Admin,
 }
 

@@ -29,6 +29,8 @@ pub struct Engine {
     pub new_payments: Arc<NewPayments>,
     /// How long a merchant has to answer an escalation (`disputes.escalation_response_window`).
     pub escalation_response_window: chrono::Duration,
+    /// Whether a merchant needs a complete profile to take payments (`alipayplus` mode).
+    pub merchant_profile_required: bool,
     /// Inquiry rounds before a declaration with an unknown status is parked.
     pub customs_unknown_status_rounds: u32,
     /// Merchant registration's inquiry pace and the markets that require one (`[registration]`).
@@ -57,6 +59,7 @@ impl Engine {
             merchants: Arc::default(),
             new_payments: Arc::default(),
             escalation_response_window: chrono::Duration::days(super::disputes::ESCALATION_WINDOW_DAYS),
+            merchant_profile_required: false,
             customs_unknown_status_rounds: 10,
             registration: RegistrationConfig {
                 inquiry_interval: std::time::Duration::from_secs(86_400),
@@ -74,6 +77,7 @@ impl Engine {
             chrono::Duration::from_std(config.escalation_response_window).unwrap_or(chrono::Duration::MAX);
         self.registration = config.registration.clone();
         self.customs_unknown_status_rounds = config.customs_unknown_status_rounds;
+        self.merchant_profile_required = config.alipayplus.mode == crate::config::AlipayPlusMode::AlipayPlus;
         self.wallets = Arc::new(config.wallets.clone());
         // The built-in simulator's wallets answer at its time scale; so is the inquiry pace.
         self.registration.inquiry_interval = self

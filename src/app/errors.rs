@@ -45,6 +45,11 @@ pub enum AppError {
         "the merchant is not registered with Alipay+ for payments in this market (no completed registration)"
     )]
     MerchantNotRegistered,
+    #[error(
+        "the merchant's profile lacks what Alipay+ is told on every payment: {}; an operator completes it (updateMerchantProfile)",
+        .0.join(", ")
+    )]
+    MerchantProfileIncomplete(Vec<&'static str>),
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
 }

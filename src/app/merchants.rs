@@ -16,7 +16,9 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Engine;
+use super::auth::Principal;
 use super::errors::{AppError, check_length, invalid};
+use super::merchant_profile::MerchantProfile;
 use crate::store::entity::{api_key, merchant};
 use crate::store::payments as rows;
 use crate::store::registrations::{CASHIER_PAYMENT, completed_for};
@@ -78,8 +80,10 @@ pub async fn create_merchant(
     engine: &Engine,
     name: &str,
     webhook_url: Option<&str>,
+    profile: MerchantProfile,
 ) -> Result<CreatedMerchant, AppError> {
     check_length("name", name, 256)?;
+    profile.validate()?;
     if let Some(url) = webhook_url {
         url::Url::parse(url).map_err(|e| invalid("webhookUrl", format!("is not a URL ({e})")))?;
     }
@@ -88,7 +92,7 @@ pub async fn create_merchant(
     let now = engine.clock.now();
     // The first key's id is the merchant's, as for the keys m0008 copied from `merchants`.
     let (first_key, api_key) = new_key(id, id, "created with the merchant", now);
-    let row = merchant::Model {
+    let mut row = merchant::Model {
         id,
         name: name.to_string(),
         api_key_hash: first_key.key_hash.clone(),
@@ -97,7 +101,16 @@ pub async fn create_merchant(
         created_at: now,
         previous_webhook_secret: None,
         previous_webhook_secret_until: None,
+        legal_name: None,
+        display_name: None,
+        mcc: None,
+        region: None,
+        address1: None,
+        city: None,
+        zip_code: None,
+        website: None,
     };
+    profile.apply_to(&mut row);
     rows::create_merchant(&engine.db, row, first_key).await?;
     Ok(CreatedMerchant {
         id,
@@ -171,6 +184,42 @@ pub async fn rotate_webhook_secret(engine: &Engine, merchant_id: Uuid) -> Result
     }
     engine.merchants.forget(merchant_id);
     Ok(secret)
+}
+
+/// Replaces merchant `merchant_id`'s profile (operators only); the merchant as it is now.
+pub async fn update_profile(
+    engine: &Engine,
+    principal: &Principal,
+    merchant_id: Uuid,
+    profile: MerchantProfile,
+) -> Result<merchant::Model, AppError> {
+    if !matches!(principal, Principal::Admin) {
+        return Err(AppError::Forbidden);
+    }
+    profile.validate()?;
+    let mut row = rows::merchant(&engine.db, merchant_id)
+        .await?
+        .ok_or_else(|| no_such_merchant(merchant_id))?;
+    profile.apply_to(&mut row);
+    if !credentials::update_merchant_profile(&engine.db, &row).await? {
+        return Err(no_such_merchant(merchant_id));
+    }
+    engine.merchants.forget(merchant_id);
+    Ok(row)
+}
+
+/// MERCHANT_PROFILE_INCOMPLETE, naming the fields, when payments of `merchant` must carry its
+/// profile (`alipayplus` mode) and it lacks part of it.
+pub fn check_profile_for_payments(engine: &Engine, merchant: &merchant::Model) -> Result<(), AppError> {
+    if !engine.merchant_profile_required {
+        return Ok(());
+    }
+    let missing = MerchantProfile::of(merchant).missing_for_payments();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::MerchantProfileIncomplete(missing))
+    }
 }
 
 /// The secrets a delivery made at `now` is signed with: the current one, and the previous one
@@ -296,6 +345,14 @@ mod tests {
             created_at: rotated_at,
             previous_webhook_secret: Some("whsec_old".into()),
             previous_webhook_secret_until: Some(until),
+            legal_name: None,
+            display_name: None,
+            mcc: None,
+            region: None,
+            address1: None,
+            city: None,
+            zip_code: None,
+            website: None,
         };
         assert_eq!(webhook_secrets(&merchant, rotated_at), ["whsec_new", "whsec_old"]);
         let a_second_late = until + chrono::Duration::seconds(1);

@@ -8,6 +8,7 @@ pub mod disputes;
 mod effects;
 mod engine;
 pub mod errors;
+pub mod merchant_profile;
 pub mod merchants;
 pub mod money;
 pub mod operations;

@@ -214,7 +214,8 @@ async fn payments_end_to_end(
     // Warm-up, not measured: the same load for about two seconds, by a merchant of its own, so
     // the measured run starts with the pool's connections open and their statements prepared
     // (opening them under load made the first half second's calls 50-200 ms).
-    let warm_up = crate::app::merchants::create_merchant(&engine, "bench warm-up", None).await?;
+    let warm_up =
+        crate::app::merchants::create_merchant(&engine, "bench warm-up", None, Default::default()).await?;
     let warm_up_count = match load {
         Load::Clients(clients) => clients * 10,
         Load::Rate(rate) => (rate * 2.0).ceil() as usize,
@@ -223,7 +224,7 @@ async fn payments_end_to_end(
     until_succeeded(&engine, warm_up.id, warm_up_count, |_| {}).await?;
     wait_for_drained_outbox(&engine, "the warm-up's remaining effects").await?;
 
-    let merchant = crate::app::merchants::create_merchant(&engine, "bench", None).await?;
+    let merchant = crate::app::merchants::create_merchant(&engine, "bench", None, Default::default()).await?;
     let creator = creator(&merchant);
     let bar = ProgressBar::new(count as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} payments SUCCEEDED {per_sec} eta {eta}")

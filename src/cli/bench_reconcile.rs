@@ -105,6 +105,7 @@ async fn fill_and_reconcile(config: &Config, rows: usize) -> anyhow::Result<Exit
                     wallet_brand_name: Some("KAKAOPAY".into()),
                     failure_code: None,
                     created_at: paid_at(n),
+                    buyer_reference: None,
                 }
                 .into()
             })

@@ -137,11 +137,24 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         crate::config::redact(&config.database_url)
     );
 
-    let created = crate::app::merchants::create_merchant(&engine, "Demo Coffee", None).await?;
+    let created = crate::app::merchants::create_merchant(
+        &engine,
+        "Demo Coffee",
+        None,
+        crate::app::merchant_profile::MerchantProfile {
+            legal_name: Some("Demo Coffee Pte. Ltd.".into()),
+            display_name: Some("Demo Coffee".into()),
+            mcc: Some("5814".into()),
+            region: Some("SG".into()),
+            city: Some("Singapore".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
     let merchant = rows::merchant(&engine.db, created.id)
         .await?
         .expect("just created");
-    let principal = Principal::Merchant(merchant);
+    let principal = Principal::Merchant(Box::new(merchant));
     let new_payment = |n: usize, scenario: &Scenario| NewPayment {
         merchant_order_id: format!("demo-{}-{n}", Uuid::now_v7().simple()),
         order_description: format!("Demo order: {}", scenario.name),
@@ -153,6 +166,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         user_region: Some("KR".into()),
         settlement_currency: None,
         expires_in_seconds: Some(scenario.expires_in),
+        buyer_reference: Some(format!("customer-{n}")),
     };
     let unregistered = payments::create_payment(
         &engine,

@@ -93,6 +93,8 @@ pub enum MerchantCommand {
         /// Where payment status webhooks go.
         #[arg(long)]
         webhook_url: Option<String>,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// A merchant's API keys: several may be live, each revocable.
     #[command(subcommand)]
@@ -106,6 +108,46 @@ pub enum MerchantCommand {
     /// Registers the merchant with Alipay+ and its wallets (a running `serve` sends it and
     /// follows the wallets' answers); prints one JSON line with the registration's id.
     Register(RegisterArgs),
+}
+
+/// What Alipay+ is told about the merchant on every payment (`app::merchant_profile`); legal
+/// name, display name, MCC and region are required to take payments in `alipayplus` mode.
+#[derive(Debug, clap::Args)]
+pub struct ProfileArgs {
+    #[arg(long)]
+    legal_name: Option<String>,
+    /// What customers see.
+    #[arg(long)]
+    display_name: Option<String>,
+    /// Merchant category code, four digits (5812: restaurants).
+    #[arg(long)]
+    mcc: Option<String>,
+    /// ISO 3166 two capital letters.
+    #[arg(long)]
+    region: Option<String>,
+    #[arg(long)]
+    address1: Option<String>,
+    #[arg(long)]
+    city: Option<String>,
+    #[arg(long)]
+    zip_code: Option<String>,
+    #[arg(long)]
+    website: Option<String>,
+}
+
+impl From<ProfileArgs> for crate::app::merchant_profile::MerchantProfile {
+    fn from(args: ProfileArgs) -> Self {
+        Self {
+            legal_name: args.legal_name,
+            display_name: args.display_name,
+            mcc: args.mcc,
+            region: args.region,
+            address1: args.address1,
+            city: args.city,
+            zip_code: args.zip_code,
+            website: args.website,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -246,8 +288,13 @@ async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::
     use crate::app::merchants;
     let engine = boot(config, Arc::new(SystemClock)).await?;
     let line = match command {
-        MerchantCommand::Create { name, webhook_url } => {
-            let created = merchants::create_merchant(&engine, &name, webhook_url.as_deref()).await?;
+        MerchantCommand::Create {
+            name,
+            webhook_url,
+            profile,
+        } => {
+            let created =
+                merchants::create_merchant(&engine, &name, webhook_url.as_deref(), profile.into()).await?;
             serde_json::json!({ "id": created.id, "apiKey": created.api_key, "webhookSecret": created.webhook_secret })
         }
         MerchantCommand::Key(KeyCommand::Create { merchant, label }) => {

@@ -11,12 +11,14 @@ use serde_json::{Map, Value, json};
 
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::*;
+use crate::app::merchant_profile::MerchantProfile;
+use crate::app::merchants;
 use crate::app::payments::{StatedResult, amount_disagreement, failure_fields};
 use crate::app::status_of;
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine};
 use crate::jobs::outcomes::{event, retry, store_error};
 use crate::jobs::webhooks::{Announcement, WebhookBodies, WebhookBody};
-use crate::store::entity::{payment, payment_result, refund};
+use crate::store::entity::{merchant, payment, payment_result, refund};
 use crate::store::payments as rows;
 use crate::store::refunds;
 use crate::workflow::{EffectName, EventName};
@@ -53,20 +55,25 @@ impl PaymentEffects {
         Ok((refund, payment))
     }
 
-    fn pay_request(&self, payment: &payment::Model) -> PayRequest {
+    /// The pay request of `payment` of `merchant`: the order with the merchant's profile
+    /// (`app::merchant_profile`), the buyer's reference and the customer's device.
+    fn pay_request(payment: &payment::Model, merchant: &merchant::Model, notify_url: &str) -> PayRequest {
         let amount = Amount::new(&payment.currency, payment.amount);
         PayRequest {
             order: Order {
                 reference_order_id: payment.merchant_order_id.clone(),
                 order_description: payment.order_description.clone(),
                 order_amount: amount.clone(),
-                merchant: Some(Merchant {
-                    reference_merchant_id: Some(payment.merchant_id.simple().to_string()),
-                    ..Default::default()
-                }),
+                merchant: Some(MerchantProfile::for_pay(
+                    merchant,
+                    payment.merchant_id.simple().to_string(),
+                )),
                 goods: None,
                 shipping: None,
-                buyer: None,
+                buyer: payment.buyer_reference.clone().map(|reference| Buyer {
+                    reference_buyer_id: Some(reference),
+                    ..Default::default()
+                }),
                 env: Some(Env {
                     terminal_type: Some(payment.terminal_type.clone()),
                     os_type: payment.os_type.clone(),
@@ -82,7 +89,7 @@ impl PaymentEffects {
             },
             payment_factor: PaymentFactor::cashier(),
             payment_expiry_time: Some(crate::alipayplus::signing::timestamp(payment.expires_at)),
-            payment_notify_url: Some(self.notify_url.clone()),
+            payment_notify_url: Some(notify_url.to_string()),
             payment_redirect_url: Some(payment.redirect_url.clone()),
             settlement_strategy: payment
                 .settlement_currency
@@ -114,7 +121,12 @@ impl PaymentEffects {
                 data,
             )
         };
-        match self.client.pay(&self.pay_request(&payment)).await {
+        let merchant = merchants::merchant(&self.engine, payment.merchant_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| EffectError::Permanent("the payment's merchant is gone".into()))?;
+        let request = Self::pay_request(&payment, &merchant, &self.notify_url);
+        match self.client.pay(&request).await {
             Outcome::Succeeded(response) => accepted(&response),
             // U with a checkout page: the order was placed (ALIPAYPLUS.md 3.1).
             Outcome::Unknown {
@@ -554,6 +566,7 @@ mod tests {
             wallet_brand_name: None,
             failure_code: None,
             created_at: chrono::Utc::now(),
+            buyer_reference: None,
         };
         let url = Some("https://pay.example/c");
         assert!(pay_answer_disagreement(&payment, &answer(url, None, Some(1000))).is_none());

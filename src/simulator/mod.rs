@@ -11,6 +11,7 @@ mod notify;
 mod rates;
 mod registrations;
 pub mod reports;
+mod required;
 mod state;
 
 use std::net::SocketAddr;
@@ -291,6 +292,7 @@ impl Simulator {
         let answer = match api {
             "pay" => {
                 let request: PayRequest = endpoint.verify(path, headers, body)?;
+                required::check(&request)?;
                 let expiry =
                     chrono::Duration::from_std(self.shared.config.payment_expiry).expect("expiry in range");
                 let (answer, created) = self.books().pay(request.clone(), now, expiry, &self.base_url());
@@ -301,19 +303,23 @@ impl Simulator {
             }
             "consultPayment" => {
                 let request: ConsultPaymentRequest = endpoint.verify(path, headers, body)?;
+                required::check(&request)?;
                 self.books().consulted();
                 serde_json::to_value(checkout::consult(&request))
             }
             "inquiryPayment" => {
                 let reference: PaymentReference = endpoint.verify(path, headers, body)?;
+                required::check(&reference)?;
                 serde_json::to_value(self.books().inquiry(&reference, now))
             }
             "cancelPayment" => {
                 let reference: PaymentReference = endpoint.verify(path, headers, body)?;
+                required::check(&reference)?;
                 serde_json::to_value(self.books().cancel(&reference, now))
             }
             "refund" => {
                 let request: RefundRequest = endpoint.verify(path, headers, body)?;
+                required::check(&request)?;
                 serde_json::to_value(self.books().refund(request, now))
             }
             "responseRetrieval" | "responseEscalation" => {
@@ -329,14 +335,17 @@ impl Simulator {
             }
             "declare" => {
                 let request: DeclareRequest = endpoint.verify(path, headers, body)?;
+                required::check(&request)?;
                 serde_json::to_value(customs::declare(self, request))
             }
             "inquireDeclarationRequests" => {
                 let request: InquireDeclarationRequestsRequest = endpoint.verify(path, headers, body)?;
+                required::check(&request)?;
                 serde_json::to_value(customs::inquire(self, request))
             }
             "registration" => {
                 let request: RegistrationRequest = endpoint.verify(path, headers, body)?;
+                required::check(&request)?;
                 let id = request.registration_request_id.clone();
                 let (answer, created) = registrations::register(self, request);
                 if created {
@@ -346,6 +355,7 @@ impl Simulator {
             }
             "inquiryRegistrationStatus" => {
                 let request: InquiryRegistrationStatusRequest = endpoint.verify(path, headers, body)?;
+                required::check(&request)?;
                 serde_json::to_value(registrations::inquire(self, request))
             }
             _ => {

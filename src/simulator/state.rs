@@ -507,6 +507,8 @@ impl Books {
                     status: p.status.clone(),
                     failure_code: p.failure_code.clone(),
                     amount: p.request.payment_amount.clone(),
+                    merchant: p.request.order.merchant.clone(),
+                    buyer: p.request.order.buyer.clone(),
                     pay_calls: p.pay_calls,
                     refunded_total: p.refunded,
                     cancel_count: p.cancel_count,
@@ -625,6 +627,9 @@ pub struct LedgerPayment {
     pub status: PaymentStatus,
     pub failure_code: Option<String>,
     pub amount: Amount,
+    /// The merchant and buyer the ACQP's pay named (`order.merchant`, `order.buyer`).
+    pub merchant: Option<Merchant>,
+    pub buyer: Option<Buyer>,
     pub pay_calls: u32,
     pub refunded_total: i64,
     pub cancel_count: u32,

@@ -69,6 +69,26 @@ pub async fn rotate_webhook_secret(
     Ok(rotated.rows_affected == 1)
 }
 
+/// Replaces merchant `row.id`'s profile with `row`'s; false if there is no such merchant.
+pub async fn update_merchant_profile(db: &Db, row: &merchant::Model) -> Result<bool, StoreError> {
+    let updated = merchant::Entity::update_many()
+        .col_expr(merchant::Column::LegalName, Expr::value(row.legal_name.clone()))
+        .col_expr(
+            merchant::Column::DisplayName,
+            Expr::value(row.display_name.clone()),
+        )
+        .col_expr(merchant::Column::Mcc, Expr::value(row.mcc.clone()))
+        .col_expr(merchant::Column::Region, Expr::value(row.region.clone()))
+        .col_expr(merchant::Column::Address1, Expr::value(row.address1.clone()))
+        .col_expr(merchant::Column::City, Expr::value(row.city.clone()))
+        .col_expr(merchant::Column::ZipCode, Expr::value(row.zip_code.clone()))
+        .col_expr(merchant::Column::Website, Expr::value(row.website.clone()))
+        .filter(merchant::Column::Id.eq(row.id))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
 /// Records an operator key; false (nothing written) if one with its name exists, live or not.
 pub async fn insert_admin_key(db: &Db, row: admin_key::Model) -> Result<bool, StoreError> {
     let inserted = admin_key::Entity::insert(admin_key::ActiveModel::from(row))

@@ -423,6 +423,13 @@ pub fn pay_request(id: &str, value: i64, notify_url: Option<String>) -> PayReque
             order_amount: Amount::new("USD", value),
             merchant: Some(Merchant {
                 reference_merchant_id: Some("M1".into()),
+                merchant_name: Some("Demo Coffee Ltd".into()),
+                merchant_display_name: Some("Demo Coffee".into()),
+                merchant_mcc: Some("5812".into()),
+                merchant_address: Some(Address {
+                    region: Some("SG".into()),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             goods: None,

@@ -7,6 +7,7 @@
 mod customs_types;
 mod dispute_types;
 pub mod limits;
+mod merchant_types;
 mod operations;
 mod reads;
 mod reconciliation_types;
@@ -54,6 +55,7 @@ pub struct MutationRoot(
     customs_types::CustomsMutations,
     registration_types::RegistrationMutations,
     operations::OperatorMutations,
+    merchant_types::MerchantProfileMutations,
 );
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -121,6 +123,13 @@ fn graphql_error(error: AppError) -> async_graphql::Error {
         }
         AppError::RegistrationTooSoon(_) => coded("REGISTRATION_TOO_SOON", error.to_string()),
         AppError::MerchantNotRegistered => coded("MERCHANT_NOT_REGISTERED", error.to_string()),
+        AppError::MerchantProfileIncomplete(fields) => {
+            let fields = fields.clone();
+            async_graphql::Error::new(error.to_string()).extend_with(|_, e| {
+                e.set("code", "MERCHANT_PROFILE_INCOMPLETE");
+                e.set("fields", fields.clone());
+            })
+        }
         AppError::Unavailable(cause) => internal(cause),
     }
 }

@@ -132,6 +132,10 @@ pub struct CreatePaymentInput {
     pub settlement_currency: Option<String>,
     /// At most 600 (the Alipay+ cashier limit); 600 when absent.
     pub expires_in_seconds: Option<i32>,
+    /// Your own reference of the customer (at most 256 characters). Alipay+ receives a digest
+    /// of it with your merchant id (`order.buyer.referenceBuyerId`), never the reference itself:
+    /// the same customer is the same buyer to its risk checks.
+    pub buyer_reference: Option<String>,
 }
 
 impl CreatePaymentInput {
@@ -150,6 +154,7 @@ impl CreatePaymentInput {
             user_region: self.user_region,
             settlement_currency: self.settlement_currency,
             expires_in_seconds: self.expires_in_seconds,
+            buyer_reference: self.buyer_reference,
         }
     }
 }

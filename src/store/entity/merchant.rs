@@ -20,6 +20,15 @@ pub struct Model {
     /// `previous_webhook_secret_until`, so the merchant can switch without losing one.
     pub previous_webhook_secret: Option<String>,
     pub previous_webhook_secret_until: Option<ChronoDateTimeUtc>,
+    /// The profile Alipay+ is told on every pay (`app::merchant_profile`).
+    pub legal_name: Option<String>,
+    pub display_name: Option<String>,
+    pub mcc: Option<String>,
+    pub region: Option<String>,
+    pub address1: Option<String>,
+    pub city: Option<String>,
+    pub zip_code: Option<String>,
+    pub website: Option<String>,
 }
 
 impl std::fmt::Debug for Model {
@@ -35,6 +44,10 @@ impl std::fmt::Debug for Model {
                 "previous_webhook_secret",
                 &self.previous_webhook_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field("legal_name", &self.legal_name)
+            .field("display_name", &self.display_name)
+            .field("mcc", &self.mcc)
+            .field("region", &self.region)
             .field(
                 "previous_webhook_secret_until",
                 &self.previous_webhook_secret_until,

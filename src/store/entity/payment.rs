@@ -25,6 +25,8 @@ pub struct Model {
     pub wallet_brand_name: Option<String>,
     pub failure_code: Option<String>,
     pub created_at: ChronoDateTimeUtc,
+    /// `order.buyer.referenceBuyerId`: a digest of the merchant's reference of its customer.
+    pub buyer_reference: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
