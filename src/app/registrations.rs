@@ -4,14 +4,18 @@
 //!
 //! Rules: one merchant per registration, `merchantDisplayName` for the cashier and agreement
 //! products, and Alipay+'s update rule: a new registration of a merchant only when its previous
-//! one is more than [`UPDATE_GAP_MINUTES`] old (REGISTRATION_TOO_SOON otherwise), checked in the
-//! transaction that records it.
+//! one is more than [`UPDATE_GAP_MINUTES`] old or has been processed (refused, or final), as
+//! Alipay+'s page says (REGISTRATION_TOO_SOON otherwise), checked in the transaction that
+//! records it.
 //!
 //! The wallets' answers (notifyRegistrationStatus, inquiryRegistrationStatus) are merged into
-//! what the registration holds: a wallet's final answer (APPROVED, REJECTED with its reason) is
-//! never taken back by a late PENDING, and the same answers again change nothing. The
-//! registration is final when Alipay+'s collective status is COMPLETED (every wallet answered):
-//! COMPLETED here if at least one wallet approved (or none is named: wallets in reporting mode),
+//! what the registration holds, one answer per wallet and product (each product of a request is
+//! its own registration at Alipay+, so one product's answer never overwrites another's): a final
+//! answer (APPROVED, REJECTED with its reason) is never taken back by a late PENDING, and the same
+//! answers again change nothing. The registration is final when Alipay+'s collective status is
+//! COMPLETED (every wallet answered): a wallet still PENDING then is in reporting mode (it
+//! accepts on delivery and sends no answer of its own) and counts as approved
+//! (`acceptedOnDelivery`); COMPLETED here if at least one wallet approved (or none is named),
 //! REJECTED if every one rejected. UNCONFIRMED: a collective CANCELLED is read as REJECTED (the
 //! merchant is not registered), the conservative reading.
 
@@ -218,9 +222,16 @@ impl NewRegistration {
 pub struct WalletAnswer {
     /// The wallet (MPP), e.g. `ALIPAY_HK`.
     pub psp_name: String,
+    /// The products this answer is about (sorted; empty when Alipay+ named none: all of them).
+    #[serde(default)]
+    pub product_codes: Vec<String>,
     /// APPROVED, REJECTED, or PENDING while it has not decided (verbatim otherwise).
     pub status: String,
     pub rejection_reason: Option<String>,
+    /// A reporting-mode wallet: it never answered, and counts as approved since Alipay+'s
+    /// collective status is COMPLETED.
+    #[serde(default)]
+    pub accepted_on_delivery: bool,
 }
 
 impl WalletAnswer {
@@ -228,11 +239,21 @@ impl WalletAnswer {
         self.status != "PENDING"
     }
 
+    /// The same wallet about the same products.
+    fn same_registration(&self, other: &WalletAnswer) -> bool {
+        self.psp_name == other.psp_name && self.product_codes == other.product_codes
+    }
+
     fn from_wire(result: &PspRegistrationResult) -> Self {
+        let mut product_codes = result.product_codes.clone().unwrap_or_default();
+        product_codes.sort();
+        product_codes.dedup();
         WalletAnswer {
             psp_name: result.psp_name.clone(),
+            product_codes,
             status: result.registration_result.registration_status.clone(),
             rejection_reason: result.registration_result.rejection_reason.clone(),
+            accepted_on_delivery: false,
         }
     }
 }
@@ -285,19 +306,35 @@ impl RegistrationView {
     }
 }
 
-/// `held` with `reported` merged in: a final answer is never taken back by a PENDING one;
-/// wallets in name order.
+/// `held` with `reported` merged in, one answer per wallet and product: a final answer is never
+/// taken back by a PENDING one; in wallet, then product order.
 fn merged(held: &[WalletAnswer], reported: &[WalletAnswer]) -> Vec<WalletAnswer> {
     let mut wallets: Vec<WalletAnswer> = held.to_vec();
     for answer in reported {
-        match wallets.iter_mut().find(|w| w.psp_name == answer.psp_name) {
+        match wallets.iter_mut().find(|w| w.same_registration(answer)) {
             Some(held) if held.is_final() && !answer.is_final() => {}
             Some(held) => *held = answer.clone(),
             None => wallets.push(answer.clone()),
         }
     }
-    wallets.sort_by(|a, b| a.psp_name.cmp(&b.psp_name));
+    wallets.sort_by(|a, b| (&a.psp_name, &a.product_codes).cmp(&(&b.psp_name, &b.product_codes)));
     wallets
+}
+
+/// The answers once Alipay+'s collective status is COMPLETED: a wallet still PENDING is in
+/// reporting mode and accepted the merchant on delivery.
+fn completed(wallets: Vec<WalletAnswer>) -> Vec<WalletAnswer> {
+    wallets
+        .into_iter()
+        .map(|answer| match answer.is_final() {
+            true => answer,
+            false => WalletAnswer {
+                status: "APPROVED".into(),
+                accepted_on_delivery: true,
+                ..answer
+            },
+        })
+        .collect()
 }
 
 /// What Alipay+ reported about a registration: its collective status and each wallet's answer.
@@ -318,7 +355,10 @@ fn decide(
     interval: chrono::Duration,
 ) -> Answers {
     let held = held_answers(current);
-    let wallets = merged(&held, &report.wallets);
+    let mut wallets = merged(&held, &report.wallets);
+    if report.collective == "COMPLETED" {
+        wallets = completed(wallets);
+    }
     let next_inquiry = |data: &mut Map<String, Value>| {
         let held_next = current
             .data
@@ -494,8 +534,8 @@ pub async fn register(
         RegistrationCreation::KeyUsedBefore(key_use) => earlier_resource(key_use, &hash)?,
         RegistrationCreation::TooSoon { previous_at } => {
             return Err(AppError::RegistrationTooSoon(format!(
-                "the merchant's previous registration was made at {previous_at}; Alipay+ takes a new one only \
-                 {UPDATE_GAP_MINUTES} minutes after it"
+                "the merchant's previous registration, made at {previous_at}, is still being processed; Alipay+ \
+                 takes a new one once it is processed or {UPDATE_GAP_MINUTES} minutes after it"
             )));
         }
     };
@@ -542,11 +582,46 @@ mod tests {
     use super::*;
 
     fn answer(psp: &str, status: &str) -> WalletAnswer {
+        answer_for(psp, &[], status)
+    }
+
+    fn answer_for(psp: &str, products: &[&str], status: &str) -> WalletAnswer {
         WalletAnswer {
             psp_name: psp.into(),
+            product_codes: products.iter().map(|p| p.to_string()).collect(),
             status: status.into(),
             rejection_reason: (status == "REJECTED").then(|| "no website".into()),
+            accepted_on_delivery: false,
         }
+    }
+
+    #[test]
+    fn each_product_keeps_its_own_answer() {
+        let held = vec![
+            answer_for("ALIPAY_HK", &["AGREEMENT_PAYMENT"], "REJECTED"),
+            answer_for("ALIPAY_HK", &["CASHIER_PAYMENT"], "PENDING"),
+        ];
+        let reported = vec![answer_for("ALIPAY_HK", &["CASHIER_PAYMENT"], "APPROVED")];
+        assert_eq!(
+            merged(&held, &reported),
+            vec![
+                answer_for("ALIPAY_HK", &["AGREEMENT_PAYMENT"], "REJECTED"),
+                answer_for("ALIPAY_HK", &["CASHIER_PAYMENT"], "APPROVED"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wallet_still_pending_when_alipayplus_completes_accepted_on_delivery() {
+        let answers = completed(vec![
+            answer("ALIPAY_CN", "PENDING"),
+            answer("ALIPAY_HK", "REJECTED"),
+        ]);
+        assert_eq!(
+            (answers[0].status.as_str(), answers[0].accepted_on_delivery),
+            ("APPROVED", true)
+        );
+        assert_eq!(answers[1], answer("ALIPAY_HK", "REJECTED"));
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //! `registration` checks Alipay+'s rules (known product codes, a display name for the cashier
 //! and agreement products; idempotent by registrationRequestId: the same request again is the
 //! same answer and adds nothing, another one with that id is REPEAT_REQ_INCONSISTENT; a new
-//! registration of a merchant only 30 minutes after its previous one). Each of [`WALLETS`]
-//! answers on its own time (scaled by `time_scale`): AlipayCN in reporting mode approves on
-//! delivery; AlipayHK and GCash review (approval mode): AlipayHK rejects a merchant without a
-//! website to review, and either rejects any other at `registration_reject_rate`. As each one
-//! answers, a signed notifyRegistrationStatus carrying every wallet's status goes to the
+//! registration of a merchant within 30 minutes of its previous one only once that one has been
+//! processed). Each product of a request is its own registration at each of [`WALLETS`]:
+//! AlipayCN, in reporting mode, accepts on delivery and never answers (it stays PENDING in the
+//! lists); AlipayHK and GCash review (approval mode) on their own time (scaled by
+//! `time_scale`): AlipayHK rejects a merchant without a website to review, and either rejects
+//! any other at `registration_reject_rate`. The collective status is COMPLETED once every
+//! approval-mode wallet answered. As each one answers, a signed notifyRegistrationStatus
+//! carrying every wallet's status goes to the
 //! `registrationNotifyUrl`, re-sent on the notification schedule until acknowledged (chaos
 //! applies). `inquiryRegistrationStatus` answers by registrationRequestId or merchant.
 
@@ -28,7 +31,8 @@ enum Mode {
     Approval,
 }
 
-/// The wallets a merchant is registered to, and when each answers at time scale 1.
+/// The wallets a merchant is registered to, and when each in approval mode answers at time
+/// scale 1.
 pub const WALLETS: [(&str, Duration); 3] = [
     ("ALIPAY_CN", Duration::from_secs(10)),
     ("ALIPAY_HK", Duration::from_secs(30)),
@@ -46,12 +50,15 @@ fn mode(wallet: &str) -> Mode {
 /// UNCONFIRMED: the digest names no code for an update within 30 minutes; the generic F code.
 const TOO_SOON_CODE: &str = "PROCESS_FAIL";
 
-/// One wallet's part of a registration.
+/// One wallet's part of a registration, for one product (each product of a request is its own
+/// registration).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SimWallet {
     pub psp_name: String,
-    /// PENDING until it answers, then APPROVED or REJECTED.
+    pub product_code: String,
+    /// PENDING until it answers, then APPROVED or REJECTED; a reporting-mode wallet never
+    /// answers (it accepts on delivery) and stays PENDING.
     pub status: String,
     pub rejection_reason: Option<String>,
     /// What it will answer, decided when the registration was taken.
@@ -79,9 +86,10 @@ pub struct SimRegistration {
 }
 
 impl SimRegistration {
-    /// COMPLETED once every wallet answered, PENDING before.
+    /// COMPLETED once every wallet in approval mode answered, PENDING before.
     fn collective(&self) -> &'static str {
-        if self.wallets.iter().all(|w| w.status != "PENDING") {
+        let answered = |w: &SimWallet| mode(&w.psp_name) == Mode::Reporting || w.status != "PENDING";
+        if self.wallets.iter().all(answered) {
             "COMPLETED"
         } else {
             "PENDING"
@@ -92,7 +100,7 @@ impl SimRegistration {
         self.wallets
             .iter()
             .map(|wallet| PspRegistrationResult {
-                product_codes: Some(self.product_codes.clone()),
+                product_codes: Some(vec![wallet.product_code.clone()]),
                 psp_name: wallet.psp_name.clone(),
                 registration_result: RegistrationResult {
                     registration_status: wallet.status.clone(),
@@ -110,19 +118,21 @@ fn refused(code: &str, message: &str) -> ResultResponse {
     only_result(ResultInfo::new(ResultStatus::F, code, message))
 }
 
-/// What each wallet will answer about `request`.
+/// What each wallet will answer about each product of `request`.
 fn decisions(simulator: &Simulator, request: &RegistrationRequest) -> Vec<SimWallet> {
     let has_website = request
         .merchant_info
         .websites
         .as_ref()
         .is_some_and(|websites| !websites.is_empty());
+    let products = request.product_codes.iter();
     WALLETS
         .iter()
-        .map(|(wallet, _)| {
+        .flat_map(|(wallet, _)| products.clone().map(move |product| (*wallet, product)))
+        .map(|(wallet, product)| {
             let rejection = match mode(wallet) {
                 Mode::Reporting => None,
-                Mode::Approval if *wallet == "ALIPAY_HK" && !has_website => {
+                Mode::Approval if wallet == "ALIPAY_HK" && !has_website => {
                     Some("no website to review the merchant's business")
                 }
                 Mode::Approval => simulator
@@ -135,6 +145,7 @@ fn decisions(simulator: &Simulator, request: &RegistrationRequest) -> Vec<SimWal
             };
             SimWallet {
                 psp_name: wallet.to_string(),
+                product_code: product.clone(),
                 status: "PENDING".into(),
                 rejection_reason: None,
                 decision,
@@ -190,18 +201,20 @@ pub fn register(simulator: &Simulator, request: RegistrationRequest) -> (ResultR
             false,
         );
     }
+    // A new registration within 30 minutes of the last only once the last has been processed.
     let merchant = &request.merchant_info.reference_merchant_id;
     let previous = books
         .registrations
         .values()
         .filter(|r| &r.reference_merchant_id == merchant)
-        .map(|r| r.registered_at)
-        .max();
-    if previous.is_some_and(|at| now - at <= chrono::Duration::minutes(30)) {
+        .max_by_key(|r| r.registered_at);
+    if previous.is_some_and(|r| {
+        now - r.registered_at <= chrono::Duration::minutes(30) && r.collective() != "COMPLETED"
+    }) {
         return (
             refused(
                 TOO_SOON_CODE,
-                "the previous registration of this merchant is under 30 minutes old",
+                "the previous registration of this merchant is under 30 minutes old and still being processed",
             ),
             false,
         );
@@ -230,11 +243,12 @@ pub fn register(simulator: &Simulator, request: RegistrationRequest) -> (ResultR
     )
 }
 
-/// The wallets of registration `id` answer one after the other; each answer is notified.
+/// The wallets in approval mode answer about registration `id` one after the other (every
+/// product at once); each answer is notified. A reporting-mode wallet sends nothing.
 pub async fn review(simulator: Simulator, id: String) {
     let scale = simulator.shared.config.time_scale;
     let mut waited = Duration::ZERO;
-    for (wallet, after) in WALLETS {
+    for (wallet, after) in WALLETS.into_iter().filter(|(w, _)| mode(w) == Mode::Approval) {
         tokio::time::sleep(after.saturating_sub(waited).mul_f64(scale)).await;
         waited = after;
         let notification = {
@@ -242,7 +256,7 @@ pub async fn review(simulator: Simulator, id: String) {
             let Some(registration) = books.registrations.get_mut(&id) else {
                 return;
             };
-            if let Some(answering) = registration.wallets.iter_mut().find(|w| w.psp_name == wallet) {
+            for answering in registration.wallets.iter_mut().filter(|w| w.psp_name == wallet) {
                 answering.status = answering.decision.0.clone();
                 answering.rejection_reason = answering.decision.1.clone();
             }

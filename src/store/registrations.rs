@@ -62,7 +62,8 @@ async fn lock_merchant(txn: &DatabaseTransaction, id: Uuid) -> Result<(), StoreE
 }
 
 /// Records `new` (its id becomes its instance's) with its workflow instance and idempotency
-/// key, unless the merchant's previous registration is more recent than `update_gap`.
+/// key, unless the merchant's previous registration is more recent than `update_gap` and still
+/// being processed (neither refused nor final).
 pub async fn create_registration(
     db: &Db,
     definitions: &Definitions,
@@ -83,10 +84,18 @@ pub async fn create_registration(
         }
         let previous = registration::Entity::find()
             .filter(registration::Column::ReferenceMerchantId.eq(&new.reference_merchant_id))
+            .find_also_related(instance::Entity)
             .order_by_desc(registration::Column::CreatedAt)
             .one(&txn)
-            .await?;
-        if let Some(previous) = previous.filter(|p| new.created_at - p.created_at <= update_gap) {
+            .await?
+            .map(with_instance)
+            .transpose()?;
+        // Within the gap, only while the previous one is still being processed (not refused,
+        // not final).
+        if let Some((previous, _)) = previous
+            .filter(|(p, _)| new.created_at - p.created_at <= update_gap)
+            .filter(|(_, instance)| !instance.terminal)
+        {
             txn.rollback().await?;
             return Ok(RegistrationCreation::TooSoon {
                 previous_at: previous.created_at,

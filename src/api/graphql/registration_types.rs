@@ -61,9 +61,15 @@ pub struct RegistrationInput {
 pub struct WalletRegistration {
     /// The wallet (MPP), e.g. ALIPAY_HK.
     pub psp_name: String,
+    /// The products this answer is about (each product is its own registration; empty when
+    /// Alipay+ named none).
+    pub product_codes: Vec<String>,
     /// APPROVED, REJECTED or PENDING, as Alipay+ reports it.
     pub status: String,
     pub rejection_reason: Option<String>,
+    /// A reporting-mode wallet: it sent no answer of its own and counts as approved since
+    /// Alipay+ completed the registration.
+    pub accepted_on_delivery: bool,
 }
 
 /// A registration of a merchant with Alipay+ and its wallets.
@@ -99,8 +105,10 @@ impl MerchantRegistration {
             .into_iter()
             .map(|answer| WalletRegistration {
                 psp_name: answer.psp_name,
+                product_codes: answer.product_codes,
                 status: answer.status,
                 rejection_reason: answer.rejection_reason,
+                accepted_on_delivery: answer.accepted_on_delivery,
             })
             .collect()
     }
