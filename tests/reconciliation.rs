@@ -22,6 +22,7 @@ on_each_backend!(
     a_malformed_row_is_reported_with_its_file_and_line,
     a_payment_in_the_report_that_is_not_final_here_starts_its_inquiry,
     files_dropped_in_the_drop_folder_are_reconciled_on_schedule,
+    a_day_in_several_currencies_reconciles_and_settlement_amounts_and_wallets_are_checked,
 );
 
 const RUN: &str = "id reportDate agreementId files status rowsRead matched discrepancyCount supersedes \
@@ -344,4 +345,70 @@ async fn files_dropped_in_the_drop_folder_are_reconciled_on_schedule(backend: Ba
     assert_eq!(reconciled["reportDate"], day);
     assert_eq!(reconciled["rowsRead"], 6);
     assert_eq!(reconciled["discrepancyCount"], 0);
+}
+
+/// Payments in dollars settled in won beside payments in won, and a payment in dollars: the won
+/// agreement's items are in two currencies and its summary, fees and settlement in won; nothing
+/// is added across currencies, so the day reconciles clean. A settlement amount other than the
+/// one Alipay+ stated, and another wallet's pspId, are each reported against the payment.
+async fn a_day_in_several_currencies_reconciles_and_settlement_amounts_and_wallets_are_checked(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let day = clearing_day_now().await;
+    let (_, key) = app.merchant("Seoul Coffee");
+    let paid_with = |order: &str, currency: &str, value: &str, settle_in: Option<&str>, wallet: &str| {
+        let mut payment = input(order, value);
+        payment["amount"]["currency"] = json!(currency);
+        if let Some(settle_in) = settle_in {
+            payment["settlementCurrency"] = json!(settle_in);
+        }
+        let (app, key, order, wallet) = (&app, &key, order.to_string(), wallet.to_string());
+        async move {
+            app.paid_with(
+                key,
+                &order,
+                payment,
+                json!({ "outcome": "SUCCESS", "wallet": wallet }),
+            )
+            .await
+        }
+    };
+    let (dollars_in_won, first) = paid_with("fx-1", "USD", "1000", Some("KRW"), "KAKAOPAY").await;
+    paid_with("fx-2", "USD", "2550", Some("KRW"), "KAKAOPAY").await;
+    paid_with("won-1", "KRW", "15000", None, "GCASH").await;
+    paid_with("usd-1", "USD", "700", None, "GCASH").await;
+    app.refund(&key, "fx-r1", &dollars_in_won, "USD", "400").await;
+    app.settled_refunds(&key, &dollars_in_won).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let files = app.simulator_reports(dir.path(), &day, &[]).await;
+    assert_eq!(files.len(), 8, "a won and a dollar agreement: {files:?}");
+    let clean = app.reconcile(dir.path(), &day).await;
+    let mut found = Vec::new();
+    for id in clean["runs"].as_array().unwrap() {
+        found.extend(discrepancies(&run(&app, id.as_str().unwrap()).await));
+    }
+    assert_eq!(clean["discrepancies"], 0, "{clean} {found:?}");
+    assert_eq!(clean["matched"], 5, "4 payments and a refund: {clean}");
+
+    for (injection, kind) in [
+        ("settlement-amount-mismatch", "SETTLEMENT_AMOUNT_MISMATCH"),
+        ("wallet-mismatch", "WALLET_MISMATCH"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        app.simulator_reports(dir.path(), &day, &[injection]).await;
+        let outcome = app.reconcile(dir.path(), &day).await;
+        assert_eq!(outcome["discrepancies"], 1, "{injection}: {outcome}");
+        let runs = outcome["runs"].as_array().unwrap();
+        let mut found = Vec::new();
+        for id in runs {
+            found.extend(discrepancies(&run(&app, id.as_str().unwrap()).await));
+        }
+        assert_eq!(found.len(), 1, "{injection}: {found:?}");
+        assert_eq!(found[0]["kind"], kind, "{injection}: {found:?}");
+        assert_eq!(found[0]["reference"], first.as_str(), "{injection}: {found:?}");
+    }
 }

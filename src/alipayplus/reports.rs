@@ -145,10 +145,26 @@ pub struct TransactionItem {
     pub original_transaction_id: Option<String>,
     pub transaction_type: TransactionType,
     pub transaction_time: DateTime<Utc>,
-    /// Minor units; a refund's is negative.
+    /// Minor units in the transaction's currency; a refund's is negative.
     pub amount: i64,
     pub currency: String,
-    pub psp_name: Option<String>,
+    /// The wallet's pspId (`counterParticipantId`).
+    pub counter_participant_id: Option<String>,
+    /// What it settles for in the file's settlement currency (signed like `amount`), when that
+    /// differs from the transaction's; absent, the amount itself.
+    pub settlement: Option<(i64, String)>,
+}
+
+impl TransactionItem {
+    /// Its amount in `settlement_currency`, if the row says it: the amount itself when the
+    /// transaction is in that currency, else the row's settlement amount in it.
+    pub fn settled_in(&self, settlement_currency: &str) -> Option<i64> {
+        match &self.settlement {
+            Some((amount, currency)) if currency == settlement_currency => Some(*amount),
+            _ if self.currency == settlement_currency => Some(self.amount),
+            _ => None,
+        }
+    }
 }
 
 /// A file's summary: how many rows and their total (fees: the total fee).
@@ -227,15 +243,17 @@ pub enum Record {
 }
 
 /// The columns of each section, as written (the reader needs the money ones).
-const ITEM_COLUMNS: [&str; 8] = [
+const ITEM_COLUMNS: [&str; 10] = [
     "transactionId",
     "originalTransactionId",
     "transactionRequestId",
-    "pspName",
+    "counterParticipantId",
     "transactionType",
     "transactionTime",
     "transactionAmountValue",
     "transactionCurrency",
+    "settlementAmountValue",
+    "settlementCurrency",
 ];
 const TOTALS_COLUMNS: [&str; 3] = ["totalCount", "totalAmountValue", "currency"];
 const SUMMARY_COLUMNS: [&str; 6] = [
@@ -403,6 +421,18 @@ fn read_row(section: Section, line: u64, row: &Row<'_>) -> Result<Record, String
                     transaction_type.as_str()
                 ));
             }
+            let settlement = match row.optional("settlementAmountValue") {
+                None => None,
+                Some(_) => {
+                    let settled = row.amount("settlementAmountValue", true)?;
+                    if (settled > 0) != (amount > 0) {
+                        return Err(format!(
+                            "settlementAmountValue {settled} has another sign than transactionAmountValue {amount}"
+                        ));
+                    }
+                    Some((settled, row.currency("settlementCurrency")?))
+                }
+            };
             let time = row.text("transactionTime")?;
             let transaction_time = DateTime::<FixedOffset>::parse_from_rfc3339(time)
                 .map_err(|_| format!("transactionTime '{time}' is not an ISO 8601 time with its offset"))?
@@ -416,7 +446,8 @@ fn read_row(section: Section, line: u64, row: &Row<'_>) -> Result<Record, String
                 transaction_time,
                 amount,
                 currency: row.currency("transactionCurrency")?,
-                psp_name: row.optional("pspName").map(str::to_string),
+                counter_participant_id: row.optional("counterParticipantId").map(str::to_string),
+                settlement,
             })
         }
         Section::Summary => {
@@ -602,15 +633,21 @@ impl<W: Write> Writer<W> {
             .transaction_time
             .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
             .to_rfc3339();
+        let (settled, settlement_currency) = match &item.settlement {
+            Some((amount, currency)) => (amount.to_string(), currency.as_str()),
+            None => (String::new(), ""),
+        };
         self.row([
             item.transaction_id.as_str(),
             item.original_transaction_id.as_deref().unwrap_or_default(),
             item.transaction_request_id.as_str(),
-            item.psp_name.as_deref().unwrap_or_default(),
+            item.counter_participant_id.as_deref().unwrap_or_default(),
             item.transaction_type.as_str(),
             time.as_str(),
             item.amount.to_string().as_str(),
             item.currency.as_str(),
+            settled.as_str(),
+            settlement_currency,
         ])
     }
 
@@ -744,7 +781,8 @@ mod tests {
             transaction_time: "2026-12-04T02:00:00Z".parse().unwrap(),
             amount: 1250,
             currency: "USD".into(),
-            psp_name: Some("KAKAOPAY".into()),
+            counter_participant_id: Some("1022172000000000001".into()),
+            settlement: None,
         };
         writer
             .totals(&Totals {

@@ -8,7 +8,14 @@
 //! * Every transaction row is matched to our payment or refund by its request id
 //!   (`transactionRequestId`), read a batch at a time: not ours (MISSING_IN_PLUSFLOW), another
 //!   currency or amount (CURRENCY_MISMATCH, AMOUNT_MISMATCH), not succeeded here
-//!   (STATUS_MISMATCH), twice in the report (DUPLICATE_IN_REPORT). A row for a payment or refund
+//!   (STATUS_MISMATCH), twice in the report (DUPLICATE_IN_REPORT), a payment settling for
+//!   another amount than its result stated (SETTLEMENT_AMOUNT_MISMATCH), a payment of another
+//!   wallet than its result's pspId (`counterParticipantId`, WALLET_MISMATCH).
+//! * Currencies are never added together: a transaction row is in its transaction's currency
+//!   (the items' summary states a total per transaction currency); the summary, fee and
+//!   settlement files are in the set's settlement currency, checked against what each row
+//!   settles for in it (its `settlementAmountValue`, or its amount when it is in that currency;
+//!   a row in another currency without one is a MALFORMED_ROW). A row for a payment or refund
 //!   that is not final here starts its inquiry now, through its workflow (the operators' retry:
 //!   its pending effects run at once, recorded in its history), never by writing its state.
 //! * Every succeeded payment and refund of the cycle that the report lacks: MISSING_IN_REPORT.
@@ -42,7 +49,7 @@ use crate::store::reconciliation::{self as rows, OurRecord, SUCCEEDED};
 use crate::store::{self, OperatorAction};
 
 /// The kinds of discrepancy, as the API names them.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 11] = [
     "MISSING_IN_PLUSFLOW",
     "MISSING_IN_REPORT",
     "AMOUNT_MISMATCH",
@@ -52,6 +59,8 @@ pub const KINDS: [&str; 9] = [
     "FEE_MISMATCH",
     "TOTALS_MISMATCH",
     "MALFORMED_ROW",
+    "SETTLEMENT_AMOUNT_MISMATCH",
+    "WALLET_MISMATCH",
 ];
 
 /// Rows compared with our records per query.
@@ -179,8 +188,10 @@ struct Run<'a> {
     seen: SeenIds,
     file_names: Vec<String>,
     pending: Vec<(TransactionItem, u32)>,
-    /// Per type: rows and the sum of their (signed) amounts.
+    /// Per type: rows and the sum of what they settle for (signed, settlement currency).
     items: HashMap<TransactionType, (u64, i64)>,
+    /// Per transaction currency: rows and the sum of their (signed) amounts.
+    items_by_currency: BTreeMap<String, (u64, i64)>,
     fee_total: i64,
     fee_count: u64,
     /// The files' own totals, checked once every row is read.
@@ -230,9 +241,30 @@ impl<'a> Run<'a> {
     /// Takes one transaction row: a duplicate is reported at once, the rest compared in batches.
     async fn item(&mut self, item: TransactionItem, file: u32) -> Result<(), AppError> {
         self.rows_read += 1;
+        let in_currency = self.items_by_currency.entry(item.currency.clone()).or_default();
+        in_currency.0 += 1;
+        in_currency.1 += item.amount;
+        let settled = item.settled_in(&self.currency);
         let totals = self.items.entry(item.transaction_type).or_default();
         totals.0 += 1;
-        totals.1 += item.amount;
+        totals.1 += settled.unwrap_or_default();
+        if settled.is_none() {
+            let detail = format!(
+                "a {} row in {} states no settlementAmountValue in the settlement currency {}",
+                kind_word(item.transaction_type),
+                item.currency,
+                self.currency
+            );
+            let reference = item.transaction_request_id.clone();
+            self.discrepancy(
+                "MALFORMED_ROW",
+                &reference,
+                (None, None),
+                detail,
+                Some((file, item.line)),
+            )
+            .await?;
+        }
         if let Some((first_file, first_line)) = self.seen.get(&item.transaction_request_id) {
             let detail = format!(
                 "also on line {first_line} of {}",
@@ -339,6 +371,31 @@ impl<'a> Run<'a> {
             return self
                 .discrepancy("AMOUNT_MISMATCH", reference, sides, detail, at)
                 .await;
+        }
+        if let (Some(theirs), Some(ours_psp)) = (&item.counter_participant_id, &ours.psp_id)
+            && theirs != ours_psp
+        {
+            let sides = (Some(ours_psp.clone()), Some(theirs.clone()));
+            let detail =
+                "the file names another wallet (counterParticipantId) than the payment's pspId".to_string();
+            return self
+                .discrepancy("WALLET_MISMATCH", reference, sides, detail, at)
+                .await;
+        }
+        if let (Some(theirs), Some(stated)) = (&item.settlement, &ours.settlement)
+            && theirs != stated
+        {
+            let sides = (
+                Some(format!("{} {}", stated.0, stated.1)),
+                Some(format!("{} {}", theirs.0.abs(), theirs.1)),
+            );
+            let detail =
+                "the file settles it for another amount than Alipay+ stated when it settled".to_string();
+            if item.transaction_type == TransactionType::Payment {
+                return self
+                    .discrepancy("SETTLEMENT_AMOUNT_MISMATCH", reference, sides, detail, at)
+                    .await;
+            }
         }
         if ours.state != SUCCEEDED {
             let detail = if ours.terminal {
@@ -467,7 +524,11 @@ impl Run<'_> {
     /// The files' totals against their rows.
     async fn check_totals(&mut self) -> Result<(), AppError> {
         let items_net: i64 = self.items.values().map(|(_, sum)| sum).sum();
-        let items_count: u64 = self.items.values().map(|(count, _)| count).sum();
+        let mut unstated: Vec<String> = self.items_by_currency.keys().cloned().collect();
+        let items_file = self.stated.iter().find_map(|(stated, file)| match stated {
+            Stated::Items(totals) => Some((*file, totals.line)),
+            _ => None,
+        });
         let settlement_net: i64 = self
             .stated
             .iter()
@@ -481,9 +542,16 @@ impl Run<'_> {
             match stated {
                 Stated::Items(totals) => {
                     let at = Some((file, totals.line));
-                    self.totals(&name, "totalCount", items_count as i64, totals.count as i64, at)
+                    let (count, amount) = self
+                        .items_by_currency
+                        .get(&totals.currency)
+                        .copied()
+                        .unwrap_or_default();
+                    unstated.retain(|currency| *currency != totals.currency);
+                    let what = |column: &str| format!("{column} ({})", totals.currency);
+                    self.totals(&name, &what("totalCount"), count as i64, totals.count as i64, at)
                         .await?;
-                    self.totals(&name, "totalAmountValue", items_net, totals.amount, at)
+                    self.totals(&name, &what("totalAmountValue"), amount, totals.amount, at)
                         .await?;
                 }
                 Stated::Fees(totals) => {
@@ -544,6 +612,7 @@ impl Run<'_> {
                 }
                 Stated::SettlementDetail(detail) => {
                     let at = Some((file, detail.line));
+                    // Settlement figures are in the settlement currency: Σ what the rows settle for.
                     self.totals(
                         &name,
                         "transactionAmountValue",
@@ -564,6 +633,23 @@ impl Run<'_> {
                     )
                     .await?;
                 }
+            }
+        }
+        // Rows in a currency the items' summary states no total for.
+        if let Some((file, line)) = items_file {
+            let name = self.file_names[file as usize].clone();
+            for currency in unstated {
+                let (count, amount) = self.items_by_currency[&currency];
+                let detail =
+                    format!("{count} rows in {currency} ({amount}) have no total in the summary section");
+                self.discrepancy(
+                    "TOTALS_MISMATCH",
+                    &name,
+                    (Some(amount.to_string()), None),
+                    detail,
+                    Some((file, line)),
+                )
+                .await?;
             }
         }
         Ok(())
@@ -680,6 +766,7 @@ pub async fn reconcile(
         file_names: set.files.iter().map(|(name, _)| name.file_name()).collect(),
         pending: Vec::new(),
         items: HashMap::new(),
+        items_by_currency: BTreeMap::new(),
         fee_total: 0,
         fee_count: 0,
         stated: Vec::new(),

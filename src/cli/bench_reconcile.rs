@@ -181,7 +181,8 @@ fn write_files(
         transaction_time: paid_at(from, n),
         amount: amount_of(n) + i64::from(n.is_multiple_of(MISMATCH_EVERY)),
         currency: "USD".into(),
-        psp_name: Some("KAKAOPAY".into()),
+        counter_participant_id: Some("1022172000000000001".into()),
+        settlement: None,
     });
     let set = FileSet {
         participant_id: "PLUSFLOWBENCH",

@@ -1,8 +1,11 @@
 //! The four report files Alipay+ delivers each day (ALIPAYPLUS.md 7.1), written from a running
 //! simulator's ledger (`plusflow simulator reports`): the payments that succeeded and the
 //! refunds Alipay+ made in the clearing day (UTC+8), one set per settlement agreement (AlipayCN
-//! has its own; one agreement per currency), a fee of [`FEE_PER_MILLE`] per payment, and the
-//! settlement of the day's net. Each [`Injection`] adds one discrepancy of its kind, for tests.
+//! has its own; one agreement per settlement currency), each row in its transaction's currency
+//! with what it settles for in the settlement currency when that differs and the wallet's pspId
+//! (`counterParticipantId`); the summary, fee and settlement files in the settlement currency
+//! (a fee of [`FEE_PER_MILLE`] per payment), and the settlement of the day's net. Each
+//! [`Injection`] adds one discrepancy of its kind, for tests.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +41,10 @@ pub enum Injection {
     FeeMismatch,
     /// The transaction summary one minor unit off its rows.
     TotalsMismatch,
+    /// A payment settled in another currency, its settlement amount one minor unit more.
+    SettlementAmountMismatch,
+    /// A payment named with another wallet's pspId.
+    WalletMismatch,
 }
 
 /// What the report files need of the ledger (`GET /simulator/ledger`).
@@ -57,6 +64,30 @@ pub struct PaymentFacts {
     pub amount: Amount,
     pub paid_at: Option<DateTime<Utc>>,
     pub wallet: String,
+    #[serde(default)]
+    pub psp_id: Option<String>,
+    /// In the settlement currency, when it is not the payment's.
+    #[serde(default)]
+    pub settlement_amount: Option<Amount>,
+}
+
+impl PaymentFacts {
+    /// The currency it settles in.
+    fn settles_in(&self) -> &str {
+        self.settlement_amount
+            .as_ref()
+            .map_or(&self.amount.currency, |settled| &settled.currency)
+    }
+
+    /// `value` of its currency in its settlement currency, at the rate it settled at (signed as
+    /// `value`); `None` when it settles in its own.
+    fn settled(&self, value: i64) -> Option<(i64, String)> {
+        let settled = self.settlement_amount.as_ref()?;
+        let exact = i128::from(value) * i128::from(settled.value);
+        let rounded = (2 * exact + i128::from(self.amount.value) * exact.signum())
+            / (2 * i128::from(self.amount.value));
+        Some((i64::try_from(rounded).ok()?, settled.currency.clone()))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,14 +116,16 @@ struct AgreementRows {
     items: Vec<TransactionItem>,
 }
 
-fn fee_of(item: &TransactionItem) -> Option<FeeItem> {
+/// The fee of a payment row, on what it settles for, in the settlement currency.
+fn fee_of(item: &TransactionItem, settlement_currency: &str) -> Option<FeeItem> {
+    let settled = item.settled_in(settlement_currency)?;
     (item.transaction_type == TransactionType::Payment).then(|| FeeItem {
         line: 0,
         fee_id: format!("F{}", item.transaction_id),
         transaction_request_id: item.transaction_request_id.clone(),
         fee_type: "PROCESSING_FEE".into(),
-        amount: item.amount * FEE_PER_MILLE / 1000,
-        currency: item.currency.clone(),
+        amount: settled * FEE_PER_MILLE / 1000,
+        currency: settlement_currency.to_string(),
     })
 }
 
@@ -116,9 +149,9 @@ pub fn write(
             continue;
         }
         let rows = agreements
-            .entry(agreement(&payment.wallet, &payment.amount.currency))
+            .entry(agreement(&payment.wallet, payment.settles_in()))
             .or_default();
-        rows.currency = payment.amount.currency.clone();
+        rows.currency = payment.settles_in().to_string();
         rows.items.push(TransactionItem {
             line: 0,
             transaction_id: payment.payment_id.clone(),
@@ -128,7 +161,8 @@ pub fn write(
             transaction_time: paid_at,
             amount: payment.amount.value,
             currency: payment.amount.currency.clone(),
-            psp_name: Some(payment.wallet.clone()),
+            counter_participant_id: payment.psp_id.clone(),
+            settlement: payment.settled(payment.amount.value),
         });
     }
     for (request_id, refund) in &ledger.refunds {
@@ -148,10 +182,9 @@ pub fn write(
             .as_deref()
             .and_then(|id| ledger.payments.get(id));
         let wallet = payment.map_or("", |p| p.wallet.as_str());
-        let rows = agreements
-            .entry(agreement(wallet, &refund.amount.currency))
-            .or_default();
-        rows.currency = refund.amount.currency.clone();
+        let settles_in = payment.map_or(refund.amount.currency.as_str(), PaymentFacts::settles_in);
+        let rows = agreements.entry(agreement(wallet, settles_in)).or_default();
+        rows.currency = settles_in.to_string();
         rows.items.push(TransactionItem {
             line: 0,
             transaction_id: refund.refund_id.clone().unwrap_or_default(),
@@ -161,7 +194,8 @@ pub fn write(
             transaction_time: refunded_at,
             amount: -refund.amount.value,
             currency: refund.amount.currency.clone(),
-            psp_name: payment.map(|p| p.wallet.clone()),
+            counter_participant_id: payment.and_then(|p| p.psp_id.clone()),
+            settlement: payment.and_then(|p| p.settled(-refund.amount.value)),
         });
     }
     if !injections.is_empty() && agreements.is_empty() {
@@ -234,14 +268,18 @@ fn inject(
             Injection::MissingInReport => drop(rows.items.remove(need()?)),
             Injection::AmountMismatch => rows.items[need()?].amount += 1,
             Injection::CurrencyMismatch => {
+                // Still settling for what it did, in the settlement currency.
                 let item = &mut rows.items[need()?];
+                if item.settlement.is_none() {
+                    item.settlement = Some((item.amount, item.currency.clone()));
+                }
                 item.currency = if item.currency == "EUR" { "GBP" } else { "EUR" }.into();
             }
             Injection::StatusMismatch => {
                 let (request_id, payment) = ledger
                     .payments
                     .iter()
-                    .find(|(_, p)| p.status != "SUCCEEDED" && p.amount.currency == rows.currency)
+                    .find(|(_, p)| p.status != "SUCCEEDED" && p.settles_in() == rows.currency)
                     .ok_or_else(|| {
                         anyhow::anyhow!("no payment that did not succeed to report as succeeded")
                     })?;
@@ -250,6 +288,8 @@ fn inject(
                     transaction_id: payment.payment_id.clone(),
                     transaction_request_id: request_id.clone(),
                     amount: payment.amount.value,
+                    currency: payment.amount.currency.clone(),
+                    settlement: payment.settled(payment.amount.value),
                     ..template
                 });
             }
@@ -259,6 +299,31 @@ fn inject(
             }
             Injection::FeeMismatch => offsets.fee_total = 1,
             Injection::TotalsMismatch => offsets.items_total = 1,
+            Injection::SettlementAmountMismatch => {
+                let item = rows
+                    .items
+                    .iter_mut()
+                    .find(|item| {
+                        item.transaction_type == TransactionType::Payment && item.settlement.is_some()
+                    })
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("no payment settled in another currency to inject into")
+                    })?;
+                if let Some((amount, _)) = &mut item.settlement {
+                    *amount += 1;
+                }
+            }
+            Injection::WalletMismatch => {
+                let item = &mut rows.items[need()?];
+                item.counter_participant_id = Some(
+                    if item.counter_participant_id.as_deref() == Some("1022170000000000000") {
+                        "1022172000000000001"
+                    } else {
+                        "1022170000000000000"
+                    }
+                    .into(),
+                );
+            }
         }
     }
     Ok(offsets)
@@ -294,27 +359,38 @@ where
         let file = std::fs::File::create(&path)?;
         Ok((path, Writer::new(std::io::BufWriter::new(file))))
     };
+    // Per type in the settlement currency; per transaction currency for the items' summary.
     let mut per_type = [(0u64, 0i64); 2];
+    let mut per_currency: BTreeMap<String, (u64, i64)> = BTreeMap::new();
     let (mut fee_count, mut fee_total) = (0u64, 0i64);
     for item in items.clone() {
         let totals = &mut per_type[usize::from(item.transaction_type == TransactionType::Refund)];
         totals.0 += 1;
-        totals.1 += item.amount;
-        if let Some(fee) = fee_of(&item) {
+        totals.1 += item.settled_in(&currency).unwrap_or_default();
+        let in_currency = per_currency.entry(item.currency.clone()).or_default();
+        in_currency.0 += 1;
+        in_currency.1 += item.amount;
+        if let Some(fee) = fee_of(&item, &currency) {
             fee_count += 1;
             fee_total += fee.amount;
         }
+    }
+    if per_currency.is_empty() {
+        per_currency.insert(currency.clone(), (0, 0));
     }
     let net = per_type[0].1 + per_type[1].1;
     let mut paths = Vec::new();
 
     let (path, mut writer) = open(ReportKind::TransactionItems, &batch)?;
-    writer.totals(&Totals {
-        line: 0,
-        count: per_type[0].0 + per_type[1].0,
-        amount: net + offsets.items_total,
-        currency: currency.clone(),
-    })?;
+    let mut offset = offsets.items_total;
+    for (transaction_currency, (count, amount)) in per_currency {
+        writer.totals(&Totals {
+            line: 0,
+            count,
+            amount: amount + std::mem::take(&mut offset),
+            currency: transaction_currency,
+        })?;
+    }
     writer.item_header()?;
     for item in items.clone() {
         writer.item(&item)?;
@@ -349,7 +425,7 @@ where
         currency: currency.clone(),
     })?;
     writer.fee_header()?;
-    for fee in items.filter_map(|item| fee_of(&item)) {
+    for fee in items.filter_map(|item| fee_of(&item, &currency)) {
         writer.fee(&fee)?;
     }
     writer.end()?;

@@ -507,6 +507,8 @@ impl Books {
                     status: p.status.clone(),
                     failure_code: p.failure_code.clone(),
                     amount: p.request.payment_amount.clone(),
+                    psp_id: p.stated_wallet().map(|(_, psp_id)| psp_id),
+                    settlement_amount: p.settlement().map(|(amount, _)| amount),
                     merchant: p.request.order.merchant.clone(),
                     buyer: p.request.order.buyer.clone(),
                     pay_calls: p.pay_calls,
@@ -627,6 +629,10 @@ pub struct LedgerPayment {
     pub status: PaymentStatus,
     pub failure_code: Option<String>,
     pub amount: Amount,
+    /// The wallet's pspId and what it settles for in the settlement currency (when that is not
+    /// the payment's), as its result states them.
+    pub psp_id: Option<String>,
+    pub settlement_amount: Option<Amount>,
     /// The merchant and buyer the ACQP's pay named (`order.merchant`, `order.buyer`).
     pub merchant: Option<Merchant>,
     pub buyer: Option<Buyer>,

@@ -5,14 +5,15 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
 };
 use uuid::Uuid;
 
 use super::StoreError;
 use super::entity::{
-    instance, payment, reconciliation_discrepancy as discrepancy, reconciliation_run as run, refund,
+    instance, payment, payment_result, reconciliation_discrepancy as discrepancy, reconciliation_run as run,
+    refund,
 };
 use crate::store::Db;
 
@@ -30,6 +31,10 @@ pub struct OurRecord {
     pub terminal: bool,
     /// Since when it is in that state.
     pub state_since: Option<DateTime<Utc>>,
+    /// A payment's wallet (`pspId`) and what it settles for in its settlement currency, as its
+    /// result stated them (none for a refund).
+    pub psp_id: Option<String>,
+    pub settlement: Option<(i64, String)>,
 }
 
 /// The workflow state of a succeeded payment or refund.
@@ -44,10 +49,25 @@ type Row = (
     String,
     bool,
     Option<DateTime<Utc>>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
 );
 
 fn our_record(
-    (id, request_id, amount, currency, settles_in, state, terminal, state_since): Row,
+    (
+        id,
+        request_id,
+        amount,
+        currency,
+        settles_in,
+        state,
+        terminal,
+        state_since,
+        psp_id,
+        settlement_value,
+        settlement_currency,
+    ): Row,
 ) -> OurRecord {
     OurRecord {
         settles_in: settles_in.unwrap_or_else(|| currency.clone()),
@@ -58,6 +78,8 @@ fn our_record(
         state,
         terminal,
         state_since,
+        psp_id,
+        settlement: settlement_value.zip(settlement_currency),
     }
 }
 
@@ -74,9 +96,20 @@ fn payments() -> Select<payment::Entity> {
         .column(instance::Column::State)
         .column(instance::Column::Terminal)
         .column(instance::Column::StateSince)
+        .join(
+            JoinType::LeftJoin,
+            payment::Entity::belongs_to(payment_result::Entity)
+                .from(payment::Column::Id)
+                .to(payment_result::Column::PaymentId)
+                .into(),
+        )
+        .column(payment_result::Column::PspId)
+        .column(payment_result::Column::SettlementValue)
+        .column(payment_result::Column::SettlementCurrency)
 }
 
-/// What a run reads of refunds (a [`Row`] each; a refund settles in its own currency).
+/// What a run reads of refunds (a [`Row`] each; a refund settles in its payment's settlement
+/// currency).
 fn refunds() -> Select<refund::Entity> {
     refund::Entity::find()
         .select_only()
@@ -84,11 +117,15 @@ fn refunds() -> Select<refund::Entity> {
         .column(refund::Column::RefundRequestId)
         .column(refund::Column::Amount)
         .column(refund::Column::Currency)
-        .column_as(refund::Column::Currency, "settles_in")
+        .join(JoinType::InnerJoin, refund_payment())
+        .column_as(settlement_currency(), "settles_in")
         .inner_join(instance::Entity)
         .column(instance::Column::State)
         .column(instance::Column::Terminal)
         .column(instance::Column::StateSince)
+        .column_as(Expr::cust("CAST(NULL AS TEXT)"), "psp_id")
+        .column_as(Expr::cust("CAST(NULL AS BIGINT)"), "settlement_value")
+        .column_as(Expr::cust("CAST(NULL AS TEXT)"), "settlement_currency")
 }
 
 async fn records<E: EntityTrait>(db: &Db, select: Select<E>) -> Result<Vec<OurRecord>, StoreError> {
@@ -110,19 +147,27 @@ pub async fn refunds_by_request_id(db: &Db, request_ids: &[&str]) -> Result<Vec<
 
 /// Whether `kind`'s records settling in `currency` count as succeeded in `[from, to)` (when
 /// plusflow learnt it: the instance entered `succeeded`).
-fn succeeded_in(kind: &str, currency: &str, (from, to): (DateTime<Utc>, DateTime<Utc>)) -> Condition {
-    let settles_in = if kind == "refund" {
-        Expr::col((refund::Entity, refund::Column::Currency)).eq(currency)
-    } else {
-        Expr::col((payment::Entity, payment::Column::SettlementCurrency))
-            .if_null(Expr::col((payment::Entity, payment::Column::Currency)))
-            .eq(currency)
-    };
+fn succeeded_in(currency: &str, (from, to): (DateTime<Utc>, DateTime<Utc>)) -> Condition {
     Condition::all()
         .add(instance::Column::State.eq(SUCCEEDED))
         .add(instance::Column::StateSince.gte(from))
         .add(instance::Column::StateSince.lt(to))
-        .add(settles_in)
+        .add(settlement_currency().eq(currency))
+}
+
+/// The currency a payment (joined) settles in: its settlement currency, else its own. A refund
+/// settles in its payment's.
+fn settlement_currency() -> Expr {
+    Expr::col((payment::Entity, payment::Column::SettlementCurrency))
+        .if_null(Expr::col((payment::Entity, payment::Column::Currency)))
+}
+
+/// A refund's payment.
+fn refund_payment() -> sea_orm::RelationDef {
+    refund::Entity::belongs_to(payment::Entity)
+        .from(refund::Column::PaymentId)
+        .to(payment::Column::Id)
+        .into()
 }
 
 /// How many payments or refunds (`kind`) settling in `currency` succeeded in `cycle`.
@@ -132,10 +177,11 @@ pub async fn count_succeeded_between(
     currency: &str,
     cycle: (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<u64, StoreError> {
-    let condition = succeeded_in(kind, currency, cycle);
+    let condition = succeeded_in(currency, cycle);
     Ok(if kind == "refund" {
         refund::Entity::find()
             .inner_join(instance::Entity)
+            .join(JoinType::InnerJoin, refund_payment())
             .filter(condition)
             .count(db)
             .await?
@@ -158,7 +204,7 @@ pub async fn succeeded_between(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<OurRecord>, StoreError> {
-    let condition = succeeded_in(kind, currency, cycle);
+    let condition = succeeded_in(currency, cycle);
     if kind == "refund" {
         let mut select = refunds().filter(condition);
         if let Some(after) = after {

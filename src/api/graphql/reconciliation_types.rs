@@ -29,6 +29,11 @@ pub enum DiscrepancyKind {
     TotalsMismatch,
     /// A row that could not be read (its file and line say where).
     MalformedRow,
+    /// A payment's settlement amount in the file differs from the one Alipay+ stated when it
+    /// settled (its `settlementAmount`).
+    SettlementAmountMismatch,
+    /// A payment's wallet in the file (`counterParticipantId`) is not the pspId its result named.
+    WalletMismatch,
 }
 
 impl DiscrepancyKind {
