@@ -66,6 +66,16 @@ async fn initiate(app: &App, api: &str, body: Value) -> Value {
     response.json().await.unwrap()
 }
 
+/// The operators' stuck list of disputes.
+async fn stuck_disputes(app: &App) -> Value {
+    app.gql(
+        Some(ADMIN_KEY),
+        "{ workflows(filter: {needsAttention: true, kind: \"dispute\"}) { edges { node { id attentionReason } } } }",
+        json!({}),
+    )
+    .await
+}
+
 async fn respond_to_retrieval(app: &App, key: &str, dispute: &str, idempotency_key: &str) -> Value {
     app.respond_to_retrieval(key, dispute, idempotency_key, DISPUTE)
         .await
@@ -225,13 +235,7 @@ async fn initiations_beyond_alipayplus_limits_are_acknowledged_and_shown_to_oper
     )
     .await;
     assert_eq!(second_open["result"]["resultStatus"], "S", "{second_open}");
-    let stuck = app
-        .gql(
-            Some(ADMIN_KEY),
-            "{ workflows(filter: {needsAttention: true, kind: \"dispute\"}) { edges { node { id attentionReason } } } }",
-            json!({}),
-        )
-        .await;
+    let stuck = stuck_disputes(&app).await;
     let reasons: Vec<&str> = stuck["data"]["workflows"]["edges"]
         .as_array()
         .unwrap()
@@ -361,13 +365,7 @@ async fn a_dispute_past_its_deadline_expires_for_an_operator_and_cannot_be_answe
         refused["errors"][0]["extensions"]["code"], "DISPUTE_EXPIRED",
         "{refused}"
     );
-    let stuck = app
-        .gql(
-            Some(ADMIN_KEY),
-            "{ workflows(filter: {needsAttention: true, kind: \"dispute\"}) { edges { node { id attentionReason } } } }",
-            json!({}),
-        )
-        .await;
+    let stuck = stuck_disputes(&app).await;
     let node = &stuck["data"]["workflows"]["edges"][0]["node"];
     assert_eq!(node["id"], expired["id"], "{stuck}");
     assert!(node["attentionReason"].as_str().unwrap().contains("deadline"));

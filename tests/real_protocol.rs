@@ -30,6 +30,7 @@ on_each_backend!(
     payments_that_succeeded_before_results_were_kept_keep_their_wallet_and_customs_amount,
     a_pay_tells_alipayplus_the_merchant_profile_and_a_digest_of_the_buyer,
     at_the_real_alipayplus_a_merchant_without_its_profile_takes_no_payment,
+    a_wallet_added_by_configuration_is_known_by_its_psp_id,
 );
 
 const RESULT: &str = "status walletBrandName wallet { brandName name pspId } pspId customerId paymentTime \
@@ -398,4 +399,29 @@ async fn at_the_real_alipayplus_a_merchant_without_its_profile_takes_no_payment(
     )
     .await;
     assert!(accepted.is_ok(), "{accepted:?}");
+}
+
+/// `[[wallets]]` in the configuration adds to (or replaces in) the built-in table.
+async fn a_wallet_added_by_configuration_is_known_by_its_psp_id(backend: Backend) {
+    let setup = Setup {
+        extra_config: "[[wallets]]\nbrand = \"Octo Pay\"\nname = \"OCTOPAY\"\npsp_id = \"2099000000000001\"\n",
+        ..Setup::default()
+    };
+    let Some(app) = spawn_app_with(backend, setup).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Octo shop");
+    let (id, request_id) = awaiting_payment(&app, &key, "octo", 599).await;
+    let answer = send_signed_notification(
+        &app,
+        real_notification(&request_id, "OctoPay", "2099000000000001"),
+    )
+    .await;
+    assert_eq!(answer["result"]["resultStatus"], "S", "{answer}");
+    let payment = result_of(&app, &key, &id).await;
+    assert_eq!(
+        payment["wallet"],
+        json!({ "brandName": "Octo Pay", "name": "OCTOPAY", "pspId": "2099000000000001" })
+    );
+    assert_eq!(payment["walletBrandName"], "OctoPay", "as Alipay+ stated it");
 }

@@ -21,6 +21,7 @@ mod m0013_reconciliation;
 mod m0014_payment_results;
 mod m0015_buyer_certificate_type;
 mod m0016_merchant_profiles;
+mod m0017_settlement_runs;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_payment_results::Migration),
             Box::new(m0015_buyer_certificate_type::Migration),
             Box::new(m0016_merchant_profiles::Migration),
+            Box::new(m0017_settlement_runs::Migration),
         ]
     }
 }

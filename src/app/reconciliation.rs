@@ -1,6 +1,10 @@
 //! Reconciliation of Alipay+'s report files (ALIPAYPLUS.md 7) against our records: a run per
-//! report date (the clearing day, UTC+8) and settlement agreement, persisted with every
-//! discrepancy found, so an operator can prove the books agree or see where they do not.
+//! report date, settlement agreement and kind, persisted with every discrepancy found, so an
+//! operator can prove the books agree or see where they do not. A clearing run reads a clearing
+//! day's (UTC+8) transaction items, summary and fees; a settlement run reads a settlement file by
+//! its own date (business days; it may cover several clearing days) and checks each clearing
+//! batch it names against that day's clearing run, which keeps what the day settles for and its
+//! fees (a batch not reconciled yet is a TOTALS_MISMATCH saying so).
 //!
 //! * The same files again are the same run (SHA-256 over their names and contents); other files
 //!   for the same date and agreement (a corrected one) make a new run that supersedes the
@@ -22,10 +26,11 @@
 //!   UNCONFIRMED: our time of a success is when plusflow learnt it (its instance entered
 //!   `succeeded`), Alipay+'s is the payment's; one learnt just after midnight (UTC+8) of a
 //!   payment just before is looked for in the wrong day.
-//! * The files' own arithmetic: the transaction summary section, the summary file (per type,
-//!   with its direction) and the settlement (transactions less fees, per clearing batch and in
-//!   all) against the items (TOTALS_MISMATCH); fee lines against their summary and against the
-//!   items they charge (FEE_MISMATCH).
+//! * The files' own arithmetic: the transaction summary section (per transaction currency) and
+//!   the summary file (per type, with its direction, in the settlement currency) against the
+//!   items, a settlement's batches against their clearing days and its total against its
+//!   batches (TOTALS_MISMATCH); fee lines against their summary and against the items they
+//!   charge (FEE_MISMATCH).
 //! * A row that cannot be read is a MALFORMED_ROW discrepancy with its file and line.
 //!
 //! Memory stays flat: rows are read one at a time, compared a batch at a time, and what is kept
@@ -68,10 +73,14 @@ const BATCH: usize = 10_000;
 /// Discrepancies written per insert.
 const WRITE_BATCH: usize = 500;
 
-/// The report files of one date and agreement.
+/// The report files of one date and agreement: a clearing day's (transaction items, summary,
+/// fees), or a settlement file, which follows its own calendar (business days) and may cover
+/// several clearing days.
 #[derive(Debug, Clone)]
 pub struct ReportSet {
-    /// The clearing day, YYYYMMDD.
+    /// `CLEARING` or `SETTLEMENT` (`reconciliation_run::{CLEARING, SETTLEMENT}`).
+    pub kind: &'static str,
+    /// The clearing day of clearing files, the settlement date of a settlement file, YYYYMMDD.
     pub report_date: String,
     pub agreement_id: String,
     pub settlement_currency: String,
@@ -79,15 +88,17 @@ pub struct ReportSet {
     pub files: Vec<(ReportName, PathBuf)>,
 }
 
-/// The report sets in `dir` for `report_date`, one per agreement (files that are not reports
-/// are left alone).
+/// The report sets in `dir` for `report_date`, one per agreement and kind (files that are not
+/// reports are left alone).
 pub fn report_sets(dir: &Path, report_date: &str) -> Result<Vec<ReportSet>, AppError> {
     parse_report_date(report_date)?;
     let entries = std::fs::read_dir(dir).map_err(|e| AppError::Validation {
         field: "dir".into(),
         message: format!("{}: {e}", dir.display()),
     })?;
-    let mut sets: BTreeMap<(String, String), Vec<(ReportName, PathBuf)>> = BTreeMap::new();
+    // By (kind, agreement, settlement currency).
+    type SetKey = (&'static str, String, String);
+    let mut sets: BTreeMap<SetKey, Vec<(ReportName, PathBuf)>> = BTreeMap::new();
     for entry in entries.flatten() {
         let path = entry.path();
         let Some(name) = path
@@ -97,15 +108,21 @@ pub fn report_sets(dir: &Path, report_date: &str) -> Result<Vec<ReportSet>, AppE
         else {
             continue;
         };
-        sets.entry((name.agreement_id.clone(), name.settlement_currency.clone()))
+        let kind = if name.kind == ReportKind::Settlement {
+            run::SETTLEMENT
+        } else {
+            run::CLEARING
+        };
+        sets.entry((kind, name.agreement_id.clone(), name.settlement_currency.clone()))
             .or_default()
             .push((name, path));
     }
     Ok(sets
         .into_iter()
-        .map(|((agreement_id, settlement_currency), mut files)| {
+        .map(|((kind, agreement_id, settlement_currency), mut files)| {
             files.sort_by_key(|(name, _)| name.file_name());
             ReportSet {
+                kind,
                 report_date: report_date.to_string(),
                 agreement_id,
                 settlement_currency,
@@ -180,6 +197,7 @@ pub struct RunOutcome {
 struct Run<'a> {
     engine: &'a Engine,
     id: Uuid,
+    agreement_id: String,
     found: Vec<discrepancy::Model>,
     discrepancies: i64,
     rows_read: i64,
@@ -455,6 +473,57 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// A settlement file's clearing batch against the run of that clearing day's files: what
+    /// the day settles for and its fees (settlement currency), and the net of the two.
+    async fn settlement_detail(
+        &mut self,
+        name: &str,
+        detail: reports::SettlementDetail,
+        file: u32,
+    ) -> Result<(), AppError> {
+        let at = Some((file, detail.line));
+        self.rows_read += 1;
+        let batch = detail.clearing_batch_id.as_str();
+        let before = self.discrepancies;
+        match rows::clearing_run_of_batch(&self.engine.db, &self.agreement_id, batch).await? {
+            None => {
+                let detail = format!("clearing batch {batch}: no reconciled clearing files to settle");
+                self.discrepancy("TOTALS_MISMATCH", name, (None, None), detail, at)
+                    .await?;
+            }
+            Some(clearing) => {
+                let what = |column: &str| format!("{column} of clearing batch {batch}");
+                let (settled, fees) = (
+                    clearing.settled_net.unwrap_or_default(),
+                    clearing.fee_total.unwrap_or_default(),
+                );
+                self.totals(
+                    name,
+                    &what("transactionAmountValue"),
+                    settled,
+                    detail.transaction_amount,
+                    at,
+                )
+                .await?;
+                self.totals(name, &what("feeAmountValue"), fees, detail.fee_amount, at)
+                    .await?;
+            }
+        }
+        let net = detail.transaction_amount - detail.fee_amount;
+        self.totals(
+            name,
+            "netAmountValue (transactions less fees)",
+            net,
+            detail.net_amount,
+            at,
+        )
+        .await?;
+        if self.discrepancies == before {
+            self.matched += 1;
+        }
+        Ok(())
+    }
+
     async fn totals(
         &mut self,
         reference: &str,
@@ -523,7 +592,6 @@ impl Run<'_> {
 
     /// The files' totals against their rows.
     async fn check_totals(&mut self) -> Result<(), AppError> {
-        let items_net: i64 = self.items.values().map(|(_, sum)| sum).sum();
         let mut unstated: Vec<String> = self.items_by_currency.keys().cloned().collect();
         let items_file = self.stated.iter().find_map(|(stated, file)| match stated {
             Stated::Items(totals) => Some((*file, totals.line)),
@@ -611,27 +679,7 @@ impl Run<'_> {
                     .await?;
                 }
                 Stated::SettlementDetail(detail) => {
-                    let at = Some((file, detail.line));
-                    // Settlement figures are in the settlement currency: Σ what the rows settle for.
-                    self.totals(
-                        &name,
-                        "transactionAmountValue",
-                        items_net,
-                        detail.transaction_amount,
-                        at,
-                    )
-                    .await?;
-                    self.totals(&name, "feeAmountValue", self.fee_total, detail.fee_amount, at)
-                        .await?;
-                    let net = detail.transaction_amount - detail.fee_amount;
-                    self.totals(
-                        &name,
-                        "netAmountValue (transactions less fees)",
-                        net,
-                        detail.net_amount,
-                        at,
-                    )
-                    .await?;
+                    self.settlement_detail(&name, detail, file).await?;
                 }
             }
         }
@@ -715,7 +763,12 @@ pub async fn reconcile(
             .collect::<String>(),
     ));
     let now = engine.clock.now();
-    let earlier = rows::current_run(&engine.db, &set.report_date, &set.agreement_id).await?;
+    let earlier = rows::current_run(&engine.db, &set.report_date, &set.agreement_id, set.kind).await?;
+    let clearing_batch_id = set
+        .files
+        .iter()
+        .find(|(name, _)| name.kind == ReportKind::TransactionItems)
+        .map(|(name, _)| name.batch_id.clone());
     let new = run::Model {
         id: Uuid::now_v7(),
         report_date: set.report_date.clone(),
@@ -740,6 +793,10 @@ pub async fn reconcile(
         changes: None,
         started_at: now,
         finished_at: None,
+        kind: set.kind.to_string(),
+        clearing_batch_id,
+        settled_net: None,
+        fee_total: None,
     };
     let (mut record, inserted) = rows::insert_run(&engine.db, new).await?;
     if !inserted {
@@ -765,6 +822,7 @@ pub async fn reconcile(
         seen: SeenIds::default(),
         file_names: set.files.iter().map(|(name, _)| name.file_name()).collect(),
         pending: Vec::new(),
+        agreement_id: set.agreement_id.clone(),
         items: HashMap::new(),
         items_by_currency: BTreeMap::new(),
         fee_total: 0,
@@ -775,7 +833,16 @@ pub async fn reconcile(
         currency: set.settlement_currency.clone(),
         found_in_cycle: HashMap::new(),
     };
-    for kind in ReportKind::ALL {
+    let kinds: &[ReportKind] = if set.kind == run::SETTLEMENT {
+        &[ReportKind::Settlement]
+    } else {
+        &[
+            ReportKind::TransactionItems,
+            ReportKind::Summary,
+            ReportKind::FeeItems,
+        ]
+    };
+    for &kind in kinds {
         let files: Vec<(u32, &PathBuf)> = set
             .files
             .iter()
@@ -824,7 +891,9 @@ pub async fn reconcile(
     run.check_totals().await?;
     let read_for = read_from.elapsed();
     let matched_at = std::time::Instant::now();
-    run.missing_in_report().await?;
+    if set.kind == run::CLEARING {
+        run.missing_in_report().await?;
+    }
     tracing::debug!(
         rows = run.rows_read,
         "rows read and compared in {read_for:?}, our records checked in {:?}",
@@ -868,6 +937,8 @@ pub async fn reconcile(
         discrepancy_count: run.discrepancies,
         changes,
         finished_at: Some(engine.clock.now()),
+        settled_net: (set.kind == run::CLEARING).then(|| run.items.values().map(|(_, sum)| sum).sum()),
+        fee_total: (set.kind == run::CLEARING).then_some(run.fee_total),
         ..record
     };
     rows::finish_run(&engine.db, &record).await?;

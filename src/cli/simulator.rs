@@ -25,8 +25,28 @@ fn probability(text: &str) -> Result<f64, String> {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SimulatorCommand {
-    /// Writes the four report files of a clearing day from a running simulator's ledger.
+    /// Writes the three clearing files of a clearing day from a running simulator's ledger.
     Reports(ReportsArgs),
+    /// Writes the settlement file of each agreement for a settlement date (a business day),
+    /// covering the clearing days named.
+    Settlement(SettlementArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SettlementArgs {
+    /// The running simulator, e.g. http://127.0.0.1:9090.
+    #[arg(long)]
+    from: String,
+    /// The settlement date, YYYYMMDD.
+    #[arg(long)]
+    date: String,
+    /// A clearing day (UTC+8, YYYYMMDD) the settlement covers (repeatable: a Monday's covers
+    /// Friday, Saturday and Sunday).
+    #[arg(long, required = true)]
+    covers: Vec<String>,
+    /// The folder the files are written to (created if missing).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -108,8 +128,10 @@ pub struct SimulatorArgs {
 }
 
 pub async fn run(args: SimulatorArgs) -> anyhow::Result<ExitCode> {
-    if let Some(SimulatorCommand::Reports(reports)) = args.command {
-        return write_reports(reports).await;
+    match args.command {
+        Some(SimulatorCommand::Reports(reports)) => return write_reports(reports).await,
+        Some(SimulatorCommand::Settlement(settlement)) => return write_settlement(settlement).await,
+        None => {}
     }
     let acqp_public_key = args
         .acqp_public_key
@@ -152,20 +174,40 @@ pub async fn run(args: SimulatorArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `plusflow simulator reports`: the files of a day, from the ledger of the simulator at `from`.
-async fn write_reports(args: ReportsArgs) -> anyhow::Result<ExitCode> {
-    let ledger: crate::simulator::reports::LedgerFacts =
-        reqwest::get(format!("{}/simulator/ledger", args.from.trim_end_matches('/')))
+/// The ledger of the simulator at `from`.
+async fn ledger(from: &str) -> anyhow::Result<crate::simulator::reports::LedgerFacts> {
+    Ok(
+        reqwest::get(format!("{}/simulator/ledger", from.trim_end_matches('/')))
             .await?
             .error_for_status()?
             .json()
-            .await?;
-    std::fs::create_dir_all(&args.out)?;
-    let written = crate::simulator::reports::write(&ledger, &args.date, &args.out, &args.inject)?;
+            .await?,
+    )
+}
+
+/// Prints the JSON line of files written for `date`.
+fn print_written(date: &str, written: &[PathBuf]) {
     let files: Vec<String> = written
         .iter()
         .filter_map(|p| p.file_name()?.to_str().map(str::to_string))
         .collect();
-    println!("{}", serde_json::json!({ "date": args.date, "files": files }));
+    println!("{}", serde_json::json!({ "date": date, "files": files }));
+}
+
+/// `plusflow simulator reports`: the clearing files of a day.
+async fn write_reports(args: ReportsArgs) -> anyhow::Result<ExitCode> {
+    let ledger = ledger(&args.from).await?;
+    std::fs::create_dir_all(&args.out)?;
+    let written = crate::simulator::reports::write(&ledger, &args.date, &args.out, &args.inject)?;
+    print_written(&args.date, &written);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `plusflow simulator settlement`: the settlement files of a date.
+async fn write_settlement(args: SettlementArgs) -> anyhow::Result<ExitCode> {
+    let ledger = ledger(&args.from).await?;
+    std::fs::create_dir_all(&args.out)?;
+    let written = crate::simulator::reports::write_settlement(&ledger, &args.date, &args.covers, &args.out)?;
+    print_written(&args.date, &written);
     Ok(ExitCode::SUCCESS)
 }

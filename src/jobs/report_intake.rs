@@ -4,9 +4,12 @@
 //! [`RETENTION_DAYS`] days whose listing (names, sizes, modification times) changed since this
 //! process last reconciled them: an unchanged folder is not read again, and a folder another
 //! process reconciled costs a hash of each file (the same files are the same run). A corrected
-//! file makes a run that supersedes. A day whose files
-//! have not arrived an hour after Alipay+ produces them (08:00 UTC+8) is warned about, once per
-//! day and process: Alipay+ deletes its files after 7 days.
+//! file makes a run that supersedes. Settlement files follow their own calendar (business
+//! days; a Monday's covers Friday to Sunday) in their own folder, `settlement/<date>` (as
+//! Alipay+'s SFTP has `settlement/` beside `clearing/`), reconciled by their own date after the
+//! clearing folders of the same scan, each clearing batch against its clearing day's run. A day
+//! whose clearing files have not arrived an hour after Alipay+ produces them (08:00 UTC+8) is
+//! warned about, once per day and process: Alipay+ deletes its files after 7 days.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -21,6 +24,8 @@ use crate::app::reconciliation;
 
 /// How long Alipay+ keeps a day's files.
 pub const RETENTION_DAYS: i64 = 7;
+/// The drop folder's subfolder of settlement files, by settlement date.
+pub const SETTLEMENT_FOLDER: &str = "settlement";
 
 /// The generation dates (YYYYMMDD) of the last `RETENTION_DAYS` days whose files should be
 /// there at `now` (produced at 08:00 UTC+8, an hour's grace) but are not in `present`.
@@ -100,10 +105,19 @@ async fn scan(engine: &Engine, drop_dir: &Path, remembered: &mut Remembered) {
     let oldest = (engine.clock.now() + Duration::hours(8) - Duration::days(RETENTION_DAYS))
         .format("%Y%m%d")
         .to_string();
-    for (generated, folder) in folders.into_iter().filter(|(name, _)| *name >= oldest) {
-        let Some(day) = clearing_day_of(&generated) else {
-            continue;
-        };
+    // Clearing folders report the day before their name; settlement folders their own date.
+    let mut due: Vec<(PathBuf, String)> = folders
+        .into_iter()
+        .filter(|(name, _)| *name >= oldest)
+        .filter_map(|(generated, folder)| Some((folder, clearing_day_of(&generated)?)))
+        .collect();
+    due.extend(
+        dated_folders(&drop_dir.join(SETTLEMENT_FOLDER))
+            .into_iter()
+            .filter(|(name, _)| *name >= oldest)
+            .map(|(date, folder)| (folder, date)),
+    );
+    for (folder, day) in due {
         let files = listing(&folder);
         if remembered.reconciled.get(&folder) == Some(&files) {
             continue;

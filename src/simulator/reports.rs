@@ -129,15 +129,102 @@ fn fee_of(item: &TransactionItem, settlement_currency: &str) -> Option<FeeItem> 
     })
 }
 
-/// Writes the day's report files into `out`; their paths.
+fn parse_day(date: &str) -> anyhow::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(date, "%Y%m%d")
+        .map_err(|_| anyhow::anyhow!("'{date}' is not a date YYYYMMDD"))
+}
+
+/// Writes the clearing files of day `report_date` into `out`; their paths.
 pub fn write(
     ledger: &LedgerFacts,
     report_date: &str,
     out: &Path,
     injections: &[Injection],
 ) -> anyhow::Result<Vec<PathBuf>> {
-    let day = chrono::NaiveDate::parse_from_str(report_date, "%Y%m%d")
-        .map_err(|_| anyhow::anyhow!("--date: '{report_date}' is not a date YYYYMMDD"))?;
+    let agreements = day_rows(ledger, parse_day(report_date)?);
+    if !injections.is_empty() && agreements.is_empty() {
+        anyhow::bail!("nothing settled on {report_date}: no row to inject a discrepancy into");
+    }
+    let mut written = Vec::new();
+    let mut first = true;
+    for (agreement_id, mut rows) in agreements {
+        // Every injection goes into the first agreement's files, once.
+        let applied = if first { injections } else { &[] };
+        first = false;
+        let offsets = inject(ledger, &mut rows, applied)?;
+        let set = FileSet {
+            participant_id: &ledger.participant_id,
+            agreement_id: &agreement_id,
+            currency: &rows.currency,
+            report_date,
+        };
+        written.extend(write_files(out, &set, rows.items.iter().cloned(), offsets)?);
+    }
+    Ok(written)
+}
+
+/// Writes into `out` the settlement file of each agreement dated `settlement_date` (a business
+/// day) for the clearing days `covers` (a Monday's covers Friday to Sunday): one detail per
+/// clearing batch, the summary their net; their paths.
+pub fn write_settlement(
+    ledger: &LedgerFacts,
+    settlement_date: &str,
+    covers: &[String],
+    out: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let value_date = parse_day(settlement_date)? + chrono::Duration::days(1);
+    let mut batches: BTreeMap<String, (String, Vec<SettlementDetail>)> = BTreeMap::new();
+    for day in covers {
+        for (agreement_id, rows) in day_rows(ledger, parse_day(day)?) {
+            let totals = DayTotals::of(rows.items.iter(), &rows.currency);
+            let entry = batches.entry(agreement_id.clone()).or_default();
+            entry.0 = rows.currency.clone();
+            entry.1.push(SettlementDetail {
+                line: 0,
+                clearing_batch_id: clearing_batch_id(day, &agreement_id),
+                transaction_amount: totals.net(),
+                fee_amount: totals.fee_total,
+                net_amount: totals.net() - totals.fee_total,
+                currency: rows.currency,
+            });
+        }
+    }
+    let mut written = Vec::new();
+    for (agreement_id, (currency, details)) in batches {
+        let batch = format!("S{settlement_date}{agreement_id}");
+        let name = ReportName {
+            kind: ReportKind::Settlement,
+            participant_id: ledger.participant_id.replace('_', ""),
+            settlement_currency: currency.clone(),
+            batch_id: batch.clone(),
+            agreement_id,
+            seq: "000".into(),
+        };
+        let path = out.join(name.file_name());
+        let mut writer = Writer::new(std::io::BufWriter::new(std::fs::File::create(&path)?));
+        writer.settlement_summary(&SettlementSummary {
+            line: 0,
+            settlement_batch_id: batch,
+            amount: details.iter().map(|d| d.net_amount).sum(),
+            currency,
+            value_date: value_date.format("%Y%m%d").to_string(),
+        })?;
+        for detail in &details {
+            writer.settlement_detail(detail)?;
+        }
+        writer.end()?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The clearing batch of an agreement's clearing day.
+fn clearing_batch_id(day: &str, agreement_id: &str) -> String {
+    format!("{day}{agreement_id}")
+}
+
+/// The rows of clearing day `day`, by agreement, in time order.
+fn day_rows(ledger: &LedgerFacts, day: chrono::NaiveDate) -> BTreeMap<String, AgreementRows> {
     let (from, to) = clearing_cycle(day);
     let in_cycle = |at: DateTime<Utc>| at >= from && at < to;
     let mut agreements: BTreeMap<String, AgreementRows> = BTreeMap::new();
@@ -198,30 +285,14 @@ pub fn write(
             settlement: payment.and_then(|p| p.settled(-refund.amount.value)),
         });
     }
-    if !injections.is_empty() && agreements.is_empty() {
-        anyhow::bail!("nothing settled on {report_date}: no row to inject a discrepancy into");
-    }
-    let mut written = Vec::new();
-    let mut first = true;
-    for (agreement_id, mut rows) in agreements {
+    for rows in agreements.values_mut() {
         rows.items.sort_by(|a, b| {
             a.transaction_time
                 .cmp(&b.transaction_time)
                 .then(a.transaction_request_id.cmp(&b.transaction_request_id))
         });
-        // Every injection goes into the first agreement's files, once.
-        let applied = if first { injections } else { &[] };
-        first = false;
-        let offsets = inject(ledger, &mut rows, applied)?;
-        let set = FileSet {
-            participant_id: &ledger.participant_id,
-            agreement_id: &agreement_id,
-            currency: &rows.currency,
-            report_date,
-        };
-        written.extend(write_files(out, &set, rows.items.iter().cloned(), offsets)?);
     }
-    Ok(written)
+    agreements
 }
 
 /// One agreement's files of a clearing day: whose and which.
@@ -329,9 +400,48 @@ fn inject(
     Ok(offsets)
 }
 
-/// Writes the four files of `set` into `out` from its transaction rows (`items`, read once per
-/// file, so a generated day need not be held in memory): a fee of [`FEE_PER_MILLE`] per
-/// payment, the settlement of the net the day after; their paths.
+/// A clearing day's figures of one agreement: per type in the settlement currency, per
+/// transaction currency for the items' summary, and the fees.
+#[derive(Default)]
+struct DayTotals {
+    per_type: [(u64, i64); 2],
+    per_currency: BTreeMap<String, (u64, i64)>,
+    fee_count: u64,
+    fee_total: i64,
+}
+
+impl DayTotals {
+    fn of<T: std::borrow::Borrow<TransactionItem>>(items: impl Iterator<Item = T>, currency: &str) -> Self {
+        let mut totals = Self::default();
+        for item in items {
+            let item = item.borrow();
+            let of_type = &mut totals.per_type[usize::from(item.transaction_type == TransactionType::Refund)];
+            of_type.0 += 1;
+            of_type.1 += item.settled_in(currency).unwrap_or_default();
+            let in_currency = totals.per_currency.entry(item.currency.clone()).or_default();
+            in_currency.0 += 1;
+            in_currency.1 += item.amount;
+            if let Some(fee) = fee_of(item, currency) {
+                totals.fee_count += 1;
+                totals.fee_total += fee.amount;
+            }
+        }
+        if totals.per_currency.is_empty() {
+            totals.per_currency.insert(currency.to_string(), (0, 0));
+        }
+        totals
+    }
+
+    /// What the day's rows settle for, net of refunds (settlement currency).
+    fn net(&self) -> i64 {
+        self.per_type[0].1 + self.per_type[1].1
+    }
+}
+
+/// Writes the three clearing files of `set` into `out` from its transaction rows (`items`,
+/// read once per file, so a generated day need not be held in memory): a fee of
+/// [`FEE_PER_MILLE`] per payment; their paths. Settlement files follow their own calendar
+/// ([`write_settlement`]).
 pub fn write_files<I>(
     out: &Path,
     set: &FileSet<'_>,
@@ -342,8 +452,7 @@ where
     I: Iterator<Item = TransactionItem> + Clone,
 {
     let currency = set.currency.to_string();
-    let batch = format!("{}{}", set.report_date, set.agreement_id);
-    let settlement_batch = format!("S{batch}");
+    let batch = clearing_batch_id(set.report_date, set.agreement_id);
     let open = |kind: ReportKind,
                 batch_id: &str|
      -> anyhow::Result<(PathBuf, Writer<std::io::BufWriter<std::fs::File>>)> {
@@ -359,26 +468,12 @@ where
         let file = std::fs::File::create(&path)?;
         Ok((path, Writer::new(std::io::BufWriter::new(file))))
     };
-    // Per type in the settlement currency; per transaction currency for the items' summary.
-    let mut per_type = [(0u64, 0i64); 2];
-    let mut per_currency: BTreeMap<String, (u64, i64)> = BTreeMap::new();
-    let (mut fee_count, mut fee_total) = (0u64, 0i64);
-    for item in items.clone() {
-        let totals = &mut per_type[usize::from(item.transaction_type == TransactionType::Refund)];
-        totals.0 += 1;
-        totals.1 += item.settled_in(&currency).unwrap_or_default();
-        let in_currency = per_currency.entry(item.currency.clone()).or_default();
-        in_currency.0 += 1;
-        in_currency.1 += item.amount;
-        if let Some(fee) = fee_of(&item, &currency) {
-            fee_count += 1;
-            fee_total += fee.amount;
-        }
-    }
-    if per_currency.is_empty() {
-        per_currency.insert(currency.clone(), (0, 0));
-    }
-    let net = per_type[0].1 + per_type[1].1;
+    let DayTotals {
+        per_type,
+        per_currency,
+        fee_count,
+        fee_total,
+    } = DayTotals::of(items.clone(), &currency);
     let mut paths = Vec::new();
 
     let (path, mut writer) = open(ReportKind::TransactionItems, &batch)?;
@@ -431,24 +526,5 @@ where
     writer.end()?;
     paths.push(path);
 
-    let day = chrono::NaiveDate::parse_from_str(set.report_date, "%Y%m%d")?;
-    let (path, mut writer) = open(ReportKind::Settlement, &settlement_batch)?;
-    writer.settlement_summary(&SettlementSummary {
-        line: 0,
-        settlement_batch_id: settlement_batch.clone(),
-        amount: net - fee_total,
-        currency: currency.clone(),
-        value_date: (day + chrono::Duration::days(1)).format("%Y%m%d").to_string(),
-    })?;
-    writer.settlement_detail(&SettlementDetail {
-        line: 0,
-        clearing_batch_id: batch,
-        transaction_amount: net,
-        fee_amount: fee_total,
-        net_amount: net - fee_total,
-        currency,
-    })?;
-    writer.end()?;
-    paths.push(path);
     Ok(paths)
 }

@@ -235,15 +235,34 @@ pub async fn run_of_files(
         .await?)
 }
 
-/// The current (not superseded) finished run of a date and agreement, if any.
+/// The current (not superseded) finished run of `kind` of a date and agreement, if any.
 pub async fn current_run(
     db: &Db,
     report_date: &str,
     agreement_id: &str,
+    kind: &str,
 ) -> Result<Option<run::Model>, StoreError> {
     Ok(run::Entity::find()
         .filter(run::Column::ReportDate.eq(report_date))
         .filter(run::Column::AgreementId.eq(agreement_id))
+        .filter(run::Column::Kind.eq(kind))
+        .filter(run::Column::SupersededBy.is_null())
+        .filter(run::Column::FinishedAt.is_not_null())
+        .order_by_desc(run::Column::StartedAt)
+        .one(db)
+        .await?)
+}
+
+/// The current finished clearing run of an agreement's clearing batch, if it was reconciled.
+pub async fn clearing_run_of_batch(
+    db: &Db,
+    agreement_id: &str,
+    clearing_batch_id: &str,
+) -> Result<Option<run::Model>, StoreError> {
+    Ok(run::Entity::find()
+        .filter(run::Column::AgreementId.eq(agreement_id))
+        .filter(run::Column::ClearingBatchId.eq(clearing_batch_id))
+        .filter(run::Column::Kind.eq(run::CLEARING))
         .filter(run::Column::SupersededBy.is_null())
         .filter(run::Column::FinishedAt.is_not_null())
         .order_by_desc(run::Column::StartedAt)

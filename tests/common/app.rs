@@ -533,6 +533,16 @@ impl App {
 
 /// The clearing day (UTC+8) now; in its last minute, the next one once it has begun (a test's
 /// payments must all fall in one cycle).
+/// The file names a `plusflow simulator` report command printed.
+fn written_files(written: Value) -> Vec<String> {
+    written["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect()
+}
+
 pub async fn clearing_day_now() -> String {
     let utc8 = || Utc::now() + chrono::Duration::hours(8);
     let last_minute = || utc8().format("%H%M").to_string().as_str() >= "2359";
@@ -579,16 +589,29 @@ impl App {
         for injection in injections {
             args.extend(["--inject", injection]);
         }
-        let written = self.plusflow_off_thread(&args).await;
-        written["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f.as_str().unwrap().to_string())
-            .collect()
+        written_files(self.plusflow_off_thread(&args).await)
     }
 
     /// `plusflow reconcile --dir DIR --date DAY`: its JSON line.
+    /// `plusflow simulator settlement`: the settlement files of `date` covering `covers`.
+    pub async fn simulator_settlement(&self, dir: &Path, date: &str, covers: &[String]) -> Vec<String> {
+        let out = dir.to_str().unwrap();
+        let mut args = vec![
+            "simulator",
+            "settlement",
+            "--from",
+            &self.simulator_base,
+            "--date",
+            date,
+            "--out",
+            out,
+        ];
+        for day in covers {
+            args.extend(["--covers", day]);
+        }
+        written_files(self.plusflow_off_thread(&args).await)
+    }
+
     pub async fn reconcile(&self, dir: &Path, day: &str) -> Value {
         self.plusflow_off_thread(&["reconcile", "--dir", dir.to_str().unwrap(), "--date", day])
             .await

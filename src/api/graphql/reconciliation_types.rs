@@ -88,9 +88,18 @@ impl ReconciliationRun {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    /// The clearing day (UTC+8), YYYYMMDD.
+    /// The clearing day (UTC+8) of clearing files, the settlement date of a settlement file,
+    /// YYYYMMDD.
     async fn report_date(&self) -> &str {
         &self.0.report_date
+    }
+    /// CLEARING (a clearing day's files) or SETTLEMENT (a settlement file, on its own calendar).
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// A clearing run's clearing batch (what a settlement names it by).
+    async fn clearing_batch_id(&self) -> Option<&str> {
+        self.0.clearing_batch_id.as_deref()
     }
     async fn agreement_id(&self) -> &str {
         &self.0.agreement_id

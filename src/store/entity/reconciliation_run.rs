@@ -1,5 +1,5 @@
 //! `reconciliation_runs`: one reconciliation of Alipay+'s report files for a report date and
-//! settlement agreement against our records.
+//! settlement agreement against our records: a clearing day's files, or a settlement file.
 
 use sea_orm::entity::prelude::*;
 
@@ -29,7 +29,18 @@ pub struct Model {
     pub changes: Option<String>,
     pub started_at: ChronoDateTimeUtc,
     pub finished_at: Option<ChronoDateTimeUtc>,
+    /// [`CLEARING`] (a clearing day's files; `report_date` the clearing day) or [`SETTLEMENT`]
+    /// (a settlement file; `report_date` its own date).
+    pub kind: String,
+    /// A clearing run's clearing batch, and what it found the day settles for (net of refunds)
+    /// and costs in fees, in the settlement currency.
+    pub clearing_batch_id: Option<String>,
+    pub settled_net: Option<i64>,
+    pub fee_total: Option<i64>,
 }
+
+pub const CLEARING: &str = "CLEARING";
+pub const SETTLEMENT: &str = "SETTLEMENT";
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
