@@ -342,7 +342,7 @@ async fn at_the_real_alipayplus_a_merchant_without_its_profile_takes_no_payment(
     let mut engine = plusflow::cli::boot(&env.config(), Arc::new(SystemClock))
         .await
         .unwrap();
-    engine.merchant_profile_required = true;
+    engine.real_alipayplus = true;
     let partial = MerchantProfile {
         legal_name: Some("Half Done Ltd".into()),
         mcc: Some("5812".into()),
@@ -391,13 +391,18 @@ async fn at_the_real_alipayplus_a_merchant_without_its_profile_takes_no_payment(
         plusflow::app::merchants::update_profile(&engine, &Principal::Admin, merchant.id, complete)
             .await
             .unwrap();
-    let accepted = create_payment(
-        &engine,
-        &Principal::Merchant(Box::new(merchant)),
-        new_payment(),
-        "k-1",
-    )
-    .await;
+    let principal = Principal::Merchant(Box::new(merchant));
+    // At the real Alipay+ a customer returns to https only (issue 29, item 10).
+    let insecure = NewPayment {
+        redirect_url: "http://shop.example/back".into(),
+        ..new_payment()
+    };
+    let refused = create_payment(&engine, &principal, insecure, "k-0").await;
+    assert!(
+        matches!(&refused, Err(AppError::Validation { field, .. }) if field == "redirectUrl"),
+        "{refused:?}"
+    );
+    let accepted = create_payment(&engine, &principal, new_payment(), "k-1").await;
     assert!(accepted.is_ok(), "{accepted:?}");
 }
 

@@ -13,6 +13,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 use common::app::*;
+use common::operators::operator_key;
 use common::{Backend, wait_for};
 
 on_each_backend!(
@@ -21,6 +22,9 @@ on_each_backend!(
     a_notification_replayed_outside_the_request_time_window_is_refused_and_stored_nowhere,
     refusals_before_verification_echo_nothing_and_cost_one_signature_per_kind,
     a_database_failure_while_checking_a_key_is_unavailable_and_names_nothing_of_the_database,
+    a_redirect_url_that_is_not_a_web_page_is_refused_and_nothing_stored,
+    an_operator_cancels_a_payment_only_with_a_note_and_is_named_in_its_history,
+    a_nul_in_an_id_is_refused_naming_the_field_and_an_invisible_note_is_no_note,
 );
 
 async fn journal_rows(app: &App) -> u64 {
@@ -487,4 +491,120 @@ fn under_a_path_prefix_requests_are_verified_and_answers_signed_over_the_path_al
     );
     let acqp = public("test-acqp-public.pem");
     assert!(verify_answer(&acqp, called, CLIENT_ID, &headers, &answer).is_ok());
+}
+
+/// Issue 29, item 10: the customer's browser is sent to `redirectUrl`, so only https (http with
+/// the simulator) is taken: `javascript:`, `data:`, `file:` and `vbscript:` are refused naming
+/// the field, and nothing is stored.
+async fn a_redirect_url_that_is_not_a_web_page_is_refused_and_nothing_stored(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Redirects");
+    for (n, url) in [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>alert(1)</script>",
+        "file:///etc/passwd",
+        "vbscript:msgbox(1)",
+        "ftp://shop.example/return",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut payment = input(&format!("redirect-{n}"), "1000");
+        payment["redirectUrl"] = json!(url);
+        let refused = app.create(&key, &format!("redirect-{n}"), payment).await;
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "VALIDATION",
+            "{url}: {refused}"
+        );
+        assert_eq!(
+            refused["errors"][0]["extensions"]["field"], "redirectUrl",
+            "{url}"
+        );
+    }
+    assert_eq!(app.payment_count().await, 0);
+    let mut plain_http = input("redirect-http", "1000");
+    plain_http["redirectUrl"] = json!("http://127.0.0.1:9/return");
+    let taken = app.create(&key, "redirect-http", plain_http).await;
+    assert!(
+        taken["errors"].is_null(),
+        "http is fine with the simulator: {taken}"
+    );
+}
+
+/// Issue 29, item 7: every operator action takes a note and names the operator, cancelPayment
+/// included.
+async fn an_operator_cancels_a_payment_only_with_a_note_and_is_named_in_its_history(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Cancelled by an operator");
+    let (id, _) = awaiting_payment(&app, &key, "op-cancel", 599).await;
+    let alice = operator_key(&app, "alice");
+    let cancel = "mutation($id: ID!, $note: String) { cancelPayment(id: $id, note: $note) { status } }";
+    for note in [json!(null), json!("   "), json!("\u{200b}")] {
+        let refused = app
+            .gql(Some(&alice), cancel, json!({ "id": id, "note": note }))
+            .await;
+        assert_eq!(refused["errors"][0]["extensions"]["field"], "note", "{refused}");
+    }
+    assert_eq!(
+        app.payment(&key, &id).await["status"],
+        "AWAITING_CUSTOMER",
+        "nothing changed"
+    );
+    let done = app
+        .gql(
+            Some(&alice),
+            cancel,
+            json!({ "id": id, "note": "customer asked by phone" }),
+        )
+        .await;
+    assert!(done["errors"].is_null(), "{done}");
+    let history = app
+        .gql(
+            Some(ADMIN_KEY),
+            "query($id: ID!) { workflow(id: $id) { history { event actor note } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let requested: Vec<&Value> = history["data"]["workflow"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["event"] == "cancel_requested")
+        .collect();
+    assert_eq!(requested.len(), 1, "{history}");
+    assert_eq!(requested[0]["actor"], "admin:alice");
+    assert_eq!(requested[0]["note"], "customer asked by phone");
+}
+
+/// Issue 29, item 12 (in part): a NUL in an id (which PostgreSQL cannot store) is refused naming
+/// the field, nothing stored; a zero-width space is no note.
+async fn a_nul_in_an_id_is_refused_naming_the_field_and_an_invisible_note_is_no_note(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Controls");
+    let refused = app.create(&key, "nul-order", input("order\u{0}1", "1000")).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["field"], "merchantOrderId",
+        "{refused}"
+    );
+    let refused = app.create(&key, "key\u{0}1", input("order-1", "1000")).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["field"], "idempotencyKey",
+        "{refused}"
+    );
+    assert_eq!(app.payment_count().await, 0);
+    let (id, _) = awaiting_payment(&app, &key, "invisible-note", 599).await;
+    let refused = app
+        .gql(
+            Some(ADMIN_KEY),
+            "mutation($id: ID!) { retryWorkflow(id: $id, note: \"\u{200b}\u{2060}\") { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "note", "{refused}");
 }

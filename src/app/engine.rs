@@ -29,8 +29,9 @@ pub struct Engine {
     pub new_payments: Arc<NewPayments>,
     /// How long a merchant has to answer an escalation (`disputes.escalation_response_window`).
     pub escalation_response_window: chrono::Duration,
-    /// Whether a merchant needs a complete profile to take payments (`alipayplus` mode).
-    pub merchant_profile_required: bool,
+    /// Whether plusflow talks to the real Alipay+ (`alipayplus.mode = "alipayplus"`): merchants
+    /// need a complete profile to take payments, and a customer returns to https only.
+    pub real_alipayplus: bool,
     /// Inquiry rounds before a declaration with an unknown status is parked.
     pub customs_unknown_status_rounds: u32,
     /// Merchant registration's inquiry pace and the markets that require one (`[registration]`).
@@ -59,7 +60,7 @@ impl Engine {
             merchants: Arc::default(),
             new_payments: Arc::default(),
             escalation_response_window: chrono::Duration::days(super::disputes::ESCALATION_WINDOW_DAYS),
-            merchant_profile_required: false,
+            real_alipayplus: false,
             customs_unknown_status_rounds: 10,
             registration: RegistrationConfig {
                 inquiry_interval: std::time::Duration::from_secs(86_400),
@@ -77,7 +78,7 @@ impl Engine {
             chrono::Duration::from_std(config.escalation_response_window).unwrap_or(chrono::Duration::MAX);
         self.registration = config.registration.clone();
         self.customs_unknown_status_rounds = config.customs_unknown_status_rounds;
-        self.merchant_profile_required = config.alipayplus.mode == crate::config::AlipayPlusMode::AlipayPlus;
+        self.real_alipayplus = config.alipayplus.mode == crate::config::AlipayPlusMode::AlipayPlus;
         self.wallets = Arc::new(config.wallets.clone());
         // The built-in simulator's wallets answer at its time scale; so is the inquiry pace.
         self.registration.inquiry_interval = self

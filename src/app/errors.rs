@@ -60,6 +60,16 @@ impl From<StoreError> for AppError {
     }
 }
 
+/// An operator's note saying why (every operator action needs one), trimmed.
+pub fn require_note(note: &str) -> Result<&str, AppError> {
+    let note = note.trim_matches(invisible);
+    if note.is_empty() {
+        return Err(invalid("note", "an operator action needs a note saying why"));
+    }
+    check_length("note", note, 2000)?;
+    Ok(note)
+}
+
 pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
     AppError::Validation {
         field: field.to_string(),
@@ -67,12 +77,25 @@ pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
     }
 }
 
+/// Characters that show nothing: whitespace, controls and the zero-width ones.
+fn invisible(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+}
+
+/// A text field: something visible, at most `max` characters, and no control character but a
+/// line break or tab (a NUL, which PostgreSQL refuses in text, among them).
 pub fn check_length(field: &str, value: &str, max: usize) -> Result<(), AppError> {
-    if value.trim().is_empty() {
+    if value.chars().all(invisible) {
         return Err(invalid(field, "must not be empty"));
     }
     if value.chars().count() > max {
         return Err(invalid(field, format!("must be at most {max} characters")));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(invalid(field, "must not contain control characters"));
     }
     Ok(())
 }

@@ -211,7 +211,7 @@ pub async fn update_profile(
 /// MERCHANT_PROFILE_INCOMPLETE, naming the fields, when payments of `merchant` must carry its
 /// profile (`alipayplus` mode) and it lacks part of it.
 pub fn check_profile_for_payments(engine: &Engine, merchant: &merchant::Model) -> Result<(), AppError> {
-    if !engine.merchant_profile_required {
+    if !engine.real_alipayplus {
         return Ok(());
     }
     let missing = MerchantProfile::of(merchant).missing_for_payments();

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Engine;
-use super::errors::{AppError, check_length, invalid};
+use super::errors::{AppError, check_length, invalid, require_note};
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::PaymentReference;
 use crate::store::entity::{admin_key, instance};
@@ -113,15 +113,6 @@ pub async fn workflows(
     let more = rows.len() as u64 > first;
     rows.truncate(first as usize);
     Ok((rows, more))
-}
-
-fn require_note(note: &str) -> Result<&str, AppError> {
-    let note = note.trim();
-    if note.is_empty() {
-        return Err(invalid("note", "an operator action needs a note saying why"));
-    }
-    check_length("note", note, 2000)?;
-    Ok(note)
 }
 
 /// Retries or resumes workflow `id` (see [`OperatorAction`]).

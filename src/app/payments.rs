@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use super::auth::Principal;
 use super::engine::status_of;
-use super::errors::{AppError, check_length, earlier_resource, invalid};
+use super::errors::{AppError, check_length, earlier_resource, invalid, require_note};
 use super::money::parse_amount;
+use super::operations::Operator;
 use super::{Engine, merchants};
 use crate::alipayplus::wallets::WalletIdentity;
 use crate::alipayplus::wire::{Amount, InquiryPaymentResponse, NotifyPaymentRequest, Quote, ResultStatus};
@@ -99,8 +100,9 @@ pub fn buyer_reference(merchant_id: Uuid, reference: &str) -> String {
 pub const MAX_EXPIRY_SECONDS: i32 = 599;
 
 impl NewPayment {
-    /// Every check, before anything is stored or sent.
-    fn validate(&self) -> Result<(i64, i32), AppError> {
+    /// Every check, before anything is stored or sent. `real_alipayplus`: customers return to
+    /// https only (http too with the simulator).
+    fn validate(&self, real_alipayplus: bool) -> Result<(i64, i32), AppError> {
         check_length("merchantOrderId", &self.merchant_order_id, 64)?;
         check_length("orderDescription", &self.order_description, 256)?;
         let amount = parse_amount("amount", &self.currency, &self.amount)?;
@@ -126,8 +128,20 @@ impl NewPayment {
             }
         }
         check_length("redirectUrl", &self.redirect_url, 2048)?;
-        url::Url::parse(&self.redirect_url)
+        let redirect = url::Url::parse(&self.redirect_url)
             .map_err(|e| invalid("redirectUrl", format!("is not a URL ({e})")))?;
+        // Never javascript:, data:, file:, vbscript:...: the customer's browser is sent there.
+        match redirect.scheme() {
+            "https" => {}
+            "http" if !real_alipayplus => {}
+            _ if real_alipayplus => return Err(invalid("redirectUrl", "must be an https URL")),
+            _ => {
+                return Err(invalid(
+                    "redirectUrl",
+                    "must be an https (or, with the simulator, http) URL",
+                ));
+            }
+        }
         if let Some(region) = &self.user_region
             && (region.len() != 2 || !region.chars().all(|c| c.is_ascii_uppercase()))
         {
@@ -223,7 +237,7 @@ pub async fn create_payment(
         return Err(AppError::Forbidden);
     };
     check_length("idempotencyKey", idempotency_key, 255)?;
-    let (amount, expiry) = input.validate()?;
+    let (amount, expiry) = input.validate(engine.real_alipayplus)?;
     // Before anything is stored or sent: Alipay+ would refuse it (PARAM_ILLEGAL,
     // MERCHANT_NOT_REGISTERED).
     merchants::check_profile_for_payments(engine, merchant)?;
@@ -335,23 +349,28 @@ pub async fn list_payments(
     Ok((views, more))
 }
 
-/// Asks to cancel a payment that has no final result yet.
+/// Asks to cancel a payment that has no final result yet: its merchant, or an operator (named,
+/// with the note saying why, both in its history).
 pub async fn cancel_payment(
     engine: &Engine,
     principal: &Principal,
     id: Uuid,
+    operator: Option<(&Operator, &str)>,
 ) -> Result<PaymentView, AppError> {
-    let current = get_payment(engine, principal, id).await?;
-    let actor = match principal {
-        Principal::Merchant(merchant) => format!("merchant:{}", merchant.id),
-        Principal::Admin => "admin".to_string(),
+    let event = match (principal, operator) {
+        (Principal::Merchant(merchant), _) => {
+            EventInput::new(EventName::CancelRequested, format!("merchant:{}", merchant.id))
+        }
+        (Principal::Admin, Some((operator, note))) => {
+            let note = require_note(note)?;
+            EventInput::new(EventName::CancelRequested, operator.actor()).with_detail(json!({ "note": note }))
+        }
+        (Principal::Admin, None) => {
+            return Err(invalid("note", "an operator action needs a note saying why"));
+        }
     };
-    let applied = engine
-        .apply_seen(
-            &current.instance,
-            EventInput::new(EventName::CancelRequested, actor),
-        )
-        .await?;
+    let current = get_payment(engine, principal, id).await?;
+    let applied = engine.apply_seen(&current.instance, event).await?;
     match applied.outcome {
         Outcome::Transitioned { .. } | Outcome::Ignored { .. } => {
             Ok(view_with(engine, current.payment, applied.instance))

@@ -206,7 +206,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
             }
             Customer::WalksAway => {}
             Customer::WaitsForTheMerchantToCancel => {
-                drop(payments::cancel_payment(&engine, &principal, *id).await?)
+                drop(payments::cancel_payment(&engine, &principal, *id, None).await?)
             }
         }
     }

@@ -91,45 +91,94 @@ impl Resolve for PublicOnly {
     }
 }
 
-/// Whether `ip` is an address on the public internet.
+/// Whether `ip` is an address on the public internet: not in IANA's special-purpose address
+/// registries as not globally reachable (RFC 6890 and its updates), nor multicast; an IPv6
+/// address that embeds an IPv4 one (mapped, compatible, translated, NAT64, 6to4) is judged by
+/// the IPv4 address it reaches.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(ip) => is_public_v4(ip),
-        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-            Some(mapped) => is_public_v4(mapped),
+        IpAddr::V6(ip) => match embedded_v4(ip) {
+            Some(inner) => is_public_v4(inner),
             None => is_public_v6(ip),
         },
     }
 }
 
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    let carrier_grade_nat = a == 100 && (64..128).contains(&b);
-    let benchmarking = a == 198 && (b == 18 || b == 19);
-    !(ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || ip.is_documentation()
-        || carrier_grade_nat
-        || benchmarking
-        || a == 0
-        || a >= 240)
+/// IANA IPv4 Special-Purpose Address Registry entries not globally reachable (192.0.0.9 and
+/// 192.0.0.10 are, and are let through), with multicast: (network, prefix length).
+const NOT_GLOBAL_V4: [([u8; 4], u8); 17] = [
+    ([0, 0, 0, 0], 8),
+    ([10, 0, 0, 0], 8),
+    ([100, 64, 0, 0], 10),
+    ([127, 0, 0, 0], 8),
+    ([169, 254, 0, 0], 16),
+    ([172, 16, 0, 0], 12),
+    ([192, 0, 0, 0], 24),
+    ([192, 0, 2, 0], 24),
+    ([192, 31, 196, 0], 24),
+    ([192, 52, 193, 0], 24),
+    ([192, 88, 99, 0], 24),
+    ([192, 168, 0, 0], 16),
+    ([192, 175, 48, 0], 24),
+    ([198, 18, 0, 0], 15),
+    ([198, 51, 100, 0], 24),
+    ([203, 0, 113, 0], 24),
+    ([224, 0, 0, 0], 3),
+];
+
+fn in_v4(ip: Ipv4Addr, (network, length): ([u8; 4], u8)) -> bool {
+    let mask = u32::MAX.checked_shl(32 - u32::from(length)).unwrap_or(0);
+    u32::from(ip) & mask == u32::from(Ipv4Addr::from(network)) & mask
 }
 
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let globally_reachable_exceptions = [Ipv4Addr::new(192, 0, 0, 9), Ipv4Addr::new(192, 0, 0, 10)];
+    globally_reachable_exceptions.contains(&ip) || !NOT_GLOBAL_V4.iter().any(|range| in_v4(ip, *range))
+}
+
+/// The IPv4 address an IPv6 one reaches, where it embeds one: IPv4-mapped (`::ffff:0:0/96`),
+/// IPv4-compatible (`::/96`, deprecated), IPv4-translated (`::ffff:0:0:0/96`), NAT64
+/// (`64:ff9b::/96`, `64:ff9b:1::/48`) and 6to4 (`2002::/16`).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let last = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, hi, lo] => Some(last(hi, lo)),
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => Some(last(hi, lo)),
+        // `::` and `::1` are themselves (unspecified, loopback), not IPv4-compatible.
+        [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 => Some(last(hi, lo)),
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(last(hi, lo)),
+        [0x64, 0xff9b, 1, ..] => Some(last(s[6], s[7])),
+        [0x2002, hi, lo, ..] => Some(last(hi, lo)),
+        _ => None,
+    }
+}
+
+/// IANA IPv6 Special-Purpose Address Registry entries not globally reachable (the IPv4-embedding
+/// ones are judged by their IPv4 address; `2001::/23` holds Teredo, ORCHID and the other IETF
+/// assignments), with site-local (deprecated), multicast and the reserved `::/8` (loopback and
+/// unspecified among them): (first segments, prefix length).
+const NOT_GLOBAL_V6: [([u16; 2], u8); 10] = [
+    ([0x0000, 0], 8),
+    ([0x0100, 0], 64),
+    ([0x2001, 0], 23),
+    ([0x2001, 0x0db8], 32),
+    ([0x3fff, 0], 20),
+    ([0x5f00, 0], 16),
+    ([0xfc00, 0], 7),
+    ([0xfe80, 0], 10),
+    ([0xfec0, 0], 10),
+    ([0xff00, 0], 8),
+];
+
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    let unique_local = first & 0xfe00 == 0xfc00;
-    let link_local = first & 0xffc0 == 0xfe80;
-    let documentation = first == 0x2001 && ip.segments()[1] == 0x0db8;
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || unique_local
-        || link_local
-        || documentation)
+    let bits = u128::from(ip);
+    !NOT_GLOBAL_V6.iter().any(|([a, b], length)| {
+        let network = (u128::from(*a) << 112) | (u128::from(*b) << 96);
+        let mask = u128::MAX.checked_shl(128 - u32::from(*length)).unwrap_or(0);
+        bits & mask == network & mask
+    })
 }
 
 #[cfg(test)]
@@ -154,10 +203,35 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            // Issue 29, item 9: special-purpose ranges and IPv4 inside IPv6.
+            "192.0.0.170",
+            "192.88.99.1",
+            "::a9fe:a9fe",
+            "::127.0.0.1",
+            "::ffff:0:7f00:1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::1",
+            "fec0::1",
+            "2001:db8::1",
+            "2001:2::1",
+            "100::1",
+            "ff02::1",
+            "224.0.0.1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private} is not public");
         }
-        for public in ["8.8.8.8", "203.0.114.1", "2606:4700::1111", "::ffff:1.1.1.1"] {
+        for public in [
+            "8.8.8.8",
+            "203.0.114.1",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "192.0.0.9",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public} is public");
         }
     }

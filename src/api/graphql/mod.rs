@@ -348,10 +348,15 @@ impl MerchantMutations {
     }
 
     /// Asks to cancel a payment without a final result (Alipay+ cancelPayment, retried until it
-    /// succeeds). A final payment cannot be cancelled (INVALID_TRANSITION).
-    async fn cancel_payment(&self, ctx: &Context<'_>, id: ID) -> Result<Payment> {
+    /// succeeds). A final payment cannot be cancelled (INVALID_TRANSITION). An operator gives a
+    /// `note` saying why (VALIDATION without one), kept in the history with its name.
+    async fn cancel_payment(&self, ctx: &Context<'_>, id: ID, note: Option<String>) -> Result<Payment> {
         let principal = principal(ctx)?;
-        payments::cancel_payment(engine(ctx), principal, parse_id(&id)?)
+        let operator = match principal {
+            Principal::Admin => Some((operations::operator(ctx)?, note.as_deref().unwrap_or_default())),
+            Principal::Merchant(_) => None,
+        };
+        payments::cancel_payment(engine(ctx), principal, parse_id(&id)?, operator)
             .await
             .map(Payment::from)
             .map_err(graphql_error)
