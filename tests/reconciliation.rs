@@ -26,6 +26,7 @@ on_each_backend!(
     files_dropped_in_the_drop_folder_are_reconciled_on_schedule,
     a_day_in_several_currencies_reconciles_and_settlement_amounts_and_wallets_are_checked,
     a_weekend_settled_on_monday_reconciles_against_each_clearing_day,
+    only_regular_report_files_are_read_and_a_line_without_end_is_bounded,
 );
 
 const RUN: &str = "id kind reportDate agreementId files status rowsRead matched discrepancyCount supersedes \
@@ -481,4 +482,59 @@ async fn a_weekend_settled_on_monday_reconciles_against_each_clearing_day(backen
             .contains("no reconciled clearing files"),
         "{found:?}"
     );
+}
+
+/// Issue 29, items 6 and 8 (in part): a symlink to `/etc/passwd`, a FIFO and a directory named
+/// like reports, and a file whose name is not the grammar (a terminal escape), are left alone;
+/// a report line without end is one bad row, cut, not a file held whole.
+async fn only_regular_report_files_are_read_and_a_line_without_end_is_bounded(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let day = clearing_day_now().await;
+    a_day(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    app.simulator_reports(dir.path(), &day, &[]).await;
+    let hostile = |name: &str| {
+        dir.path()
+            .join(format!("feeItems_P1_USD_{day}EVIL_{name}_000.csv"))
+    };
+    std::os::unix::fs::symlink("/etc/passwd", hostile("LINK")).unwrap();
+    std::fs::create_dir(hostile("DIR")).unwrap();
+    let fifo = hostile("FIFO");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    std::fs::write(
+        dir.path()
+            .join(format!("summary_P1_USD_{day}_\u{1b}]0;pwned\u{7}_000.csv")),
+        "x",
+    )
+    .unwrap();
+    let outcome = app.reconcile(dir.path(), &day).await;
+    assert_eq!(
+        outcome["discrepancies"], 0,
+        "only the real files were read: {outcome}"
+    );
+    assert_eq!(outcome["runs"].as_array().unwrap().len(), 1, "{outcome}");
+
+    // One line of 300 KiB in place of the fee file: a bad row with its line, a detail cut short.
+    let fees = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            let name = path.file_name().unwrap().to_str().unwrap();
+            name.starts_with("feeItems_") && path.is_file() && !path.is_symlink() && !name.contains("EVIL")
+        })
+        .unwrap();
+    std::fs::write(&fees, vec![b'9'; 300 * 1024]).unwrap();
+    let outcome = app.reconcile(dir.path(), &day).await;
+    let found = discrepancies(&run(&app, outcome["run_id"].as_str().unwrap()).await);
+    let bad: Vec<&Value> = found.iter().filter(|d| d["kind"] == "MALFORMED_ROW").collect();
+    assert_eq!(bad.len(), 1, "{found:?}");
+    assert!(
+        bad[0]["detail"].as_str().unwrap().contains("longer than"),
+        "{found:?}"
+    );
+    assert!(bad[0]["detail"].as_str().unwrap().len() < 2_000);
 }

@@ -81,11 +81,15 @@ impl ReportName {
             return None;
         };
         let kind = ReportKind::ALL.into_iter().find(|k| k.prefix() == prefix)?;
+        // The documented grammar, nothing else: these parts are stored and printed to operators
+        // (no HTML, line breaks or terminal escapes).
+        let id =
+            |part: &str| (1..=64).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphanumeric());
         let valid = currency.len() == 3
             && currency.chars().all(|c| c.is_ascii_uppercase())
             && seq.len() == 3
             && seq.chars().all(|c| c.is_ascii_digit())
-            && [participant, batch, agreement].iter().all(|p| !p.is_empty());
+            && [participant, batch, agreement].into_iter().all(id);
         valid.then(|| ReportName {
             kind,
             participant_id: participant.into(),
@@ -494,7 +498,7 @@ fn read_row(section: Section, line: u64, row: &Row<'_>) -> Result<Record, String
 
 /// The records of a `kind` report, read from its input one row at a time.
 pub struct Records<R: Read> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<LineBound<R>>,
     known: &'static [(&'static str, Section)],
     current: Option<(Section, HashMap<String, usize>)>,
     header_problem: Option<String>,
@@ -503,13 +507,41 @@ pub struct Records<R: Read> {
     done: bool,
 }
 
+/// The longest line a report may have: a longer one ends the file as a bad row, so a file
+/// without line breaks cannot make the reader hold it whole.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// `input`, failing once a line runs past [`MAX_LINE_BYTES`].
+pub struct LineBound<R> {
+    input: R,
+    since_newline: usize,
+}
+
+impl<R: Read> Read for LineBound<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.input.read(buffer)?;
+        for byte in &buffer[..read] {
+            self.since_newline = if *byte == b'\n' { 0 } else { self.since_newline + 1 };
+            if self.since_newline > MAX_LINE_BYTES {
+                return Err(std::io::Error::other(format!(
+                    "a line longer than {MAX_LINE_BYTES} bytes"
+                )));
+            }
+        }
+        Ok(read)
+    }
+}
+
 /// Reads a `kind` report from `input` (see [`Records`]).
 pub fn read<R: Read>(kind: ReportKind, input: R) -> Records<R> {
     Records {
         reader: csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(input),
+            .from_reader(LineBound {
+                input,
+                since_newline: 0,
+            }),
         known: sections(kind),
         current: None,
         header_problem: None,
@@ -718,6 +750,17 @@ mod tests {
     }
 
     #[test]
+    fn a_line_without_end_is_a_bad_row_not_a_file_held_whole() {
+        let endless = vec![b'a'; MAX_LINE_BYTES * 3];
+        let records: Vec<Record> = read(ReportKind::TransactionItems, endless.as_slice()).collect();
+        assert_eq!(records.len(), 1, "{} records", records.len());
+        let Record::Bad(bad) = &records[0] else {
+            panic!("{:?}", records[0]);
+        };
+        assert!(bad.message.contains("longer than"), "{}", bad.message);
+    }
+
+    #[test]
     fn names_are_read_back_as_they_are_written() {
         let name = "transactionItems_1022P_USD_2026120401_AGR01_000.csv";
         let parsed = ReportName::parse(name).unwrap();
@@ -726,6 +769,15 @@ mod tests {
         assert_eq!(parsed.file_name(), name);
         assert!(ReportName::parse("notes.txt").is_none());
         assert!(ReportName::parse("summary_1022P_usd_2026120401_AGR01_000.csv").is_none());
+        // Issue 29, item 8: HTML, line breaks and terminal escapes are not the grammar.
+        for hostile in [
+            "summary_1022P_USD_2026120401_<img src=x>_000.csv",
+            "summary_1022P_USD_2026120401_AGR\n01_000.csv",
+            "summary_1022P_USD_2026120401_\u{1b}]0;pwned\u{7}_000.csv",
+            "summary_1022P_USD_2026120401_\u{1b}[2J_000.csv",
+        ] {
+            assert!(ReportName::parse(hostile).is_none(), "{hostile:?}");
+        }
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub const KINDS: [&str; 11] = [
 const BATCH: usize = 10_000;
 /// Discrepancies written per insert.
 const WRITE_BATCH: usize = 500;
+/// A discrepancy's detail and each side are kept at most this long (a file decides them).
+const MAX_DETAIL_CHARS: usize = 1_000;
+const MAX_SIDE_CHARS: usize = 300;
 
 /// The report files of one date and agreement: a clearing day's (transaction items, summary,
 /// fees), or a settlement file, which follows its own calendar (business days) and may cover
@@ -100,6 +103,11 @@ pub fn report_sets(dir: &Path, report_date: &str) -> Result<Vec<ReportSet>, AppE
     type SetKey = (&'static str, String, String);
     let mut sets: BTreeMap<SetKey, Vec<(ReportName, PathBuf)>> = BTreeMap::new();
     for entry in entries.flatten() {
+        // Regular files only: never a symlink (to /etc/passwd), a FIFO (blocks a reader forever)
+        // or a directory named like a report.
+        if !entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            continue;
+        }
         let path = entry.path();
         let Some(name) = path
             .file_name()
@@ -232,14 +240,19 @@ impl<'a> Run<'a> {
         detail: String,
         at: Option<(u32, u64)>,
     ) -> Result<(), AppError> {
+        // A file decides what these hold: they are kept cut to a fixed length.
+        let cut = |text: String, max: usize| match text.char_indices().nth(max) {
+            Some((end, _)) => format!("{}…", &text[..end]),
+            None => text,
+        };
         self.found.push(discrepancy::Model {
             id: 0,
             run_id: self.id,
             kind: kind.to_string(),
             reference: reference.chars().take(128).collect(),
-            ours,
-            theirs,
-            detail,
+            ours: ours.map(|text| cut(text, MAX_SIDE_CHARS)),
+            theirs: theirs.map(|text| cut(text, MAX_SIDE_CHARS)),
+            detail: cut(detail, MAX_DETAIL_CHARS),
             file: at.map(|(file, _)| self.file_names[file as usize].clone()),
             line: at.map(|(_, line)| line as i64),
         });
