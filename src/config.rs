@@ -19,6 +19,9 @@ use crate::workflow::{self, Definitions};
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
+/// The shortest configured admin key taken: a guessable one gives away every operator power.
+pub const MIN_ADMIN_KEY_CHARS: usize = 32;
+
 /// The settings as written: strings where people write durations and URLs.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -467,6 +470,14 @@ impl Settings {
 
         use secrecy::ExposeSecret;
         let admin_api_key = Some(self.admin.api_key).filter(|key| !key.expose_secret().is_empty());
+        if admin_api_key
+            .as_ref()
+            .is_some_and(|key| key.expose_secret().chars().count() < MIN_ADMIN_KEY_CHARS)
+        {
+            problems.push(format!(
+                "admin.api_key: must be at least {MIN_ADMIN_KEY_CHARS} characters (e.g. `openssl rand -hex 32`)"
+            ));
+        }
 
         for (i, wallet) in self.wallets.iter().enumerate() {
             for (key, value) in [

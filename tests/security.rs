@@ -297,7 +297,7 @@ fn configuration_merchants_and_principals_print_without_their_secrets() {
     use plusflow::store::entity::merchant;
     let settings = "[database]\nurl = \"postgres://plusflow:db-password-123@db.internal/plusflow\"\n\
          [redis]\nurl = \"redis://:redis-password-456@cache.internal:6379\"\n\
-         [admin]\napi_key = \"admin-key-789\"\n";
+         [admin]\napi_key = \"admin-key-789-0123456789abcdef0123456789\"\n";
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("secrets.toml");
     std::fs::write(&file, settings).unwrap();
@@ -327,7 +327,7 @@ fn configuration_merchants_and_principals_print_without_their_secrets() {
     for secret in [
         "db-password-123",
         "redis-password-456",
-        "admin-key-789",
+        "admin-key-789-0123456789abcdef0123456789",
         "hash-of-the-key-000",
         "secret-111",
         "previous-222",
@@ -354,7 +354,8 @@ fn a_private_key_under_2048_bits_is_a_configuration_error_listed_with_the_others
     .unwrap();
     let settings = format!(
         "[alipayplus]\ngateway_url = \"https://open-sea-global.alipayplus.com\"\n\
-         private_key_file = \"{}\"\npublic_key_file = \"{}\"\n[jobs]\nlease = \"abc\"\n",
+         private_key_file = \"{}\"\npublic_key_file = \"{}\"\n[jobs]\nlease = \"abc\"\n\
+         [admin]\napi_key = \"a\"\n",
         key_file.display(),
         fixture("test-alipayplus-public.pem").display()
     );
@@ -370,6 +371,13 @@ fn a_private_key_under_2048_bits_is_a_configuration_error_listed_with_the_others
     assert!(
         problems.iter().any(|p| p.starts_with("jobs.lease:")),
         "listed with the others: {problems:?}"
+    );
+    // Issue 29, item 11: a guessable admin key is refused.
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("admin.api_key:") && p.contains("at least 32")),
+        "{problems:?}"
     );
 }
 
@@ -578,6 +586,24 @@ async fn an_operator_cancels_a_payment_only_with_a_note_and_is_named_in_its_hist
     assert_eq!(requested.len(), 1, "{history}");
     assert_eq!(requested[0]["actor"], "admin:alice");
     assert_eq!(requested[0]["note"], "customer asked by phone");
+    // Issue 29, item 12: the merchant sees that an operator acted, not who or the note.
+    let seen_by_merchant = app
+        .gql(
+            Some(&key),
+            "query($id: ID!) { payment(id: $id) { workflow { history { event actor note detail } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let requested: Vec<&Value> = seen_by_merchant["data"]["payment"]["workflow"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["event"] == "cancel_requested")
+        .collect();
+    assert_eq!(
+        requested[0],
+        &json!({ "event": "cancel_requested", "actor": "operator", "note": null, "detail": null })
+    );
 }
 
 /// Issue 29, item 12 (in part): a NUL in an id (which PostgreSQL cannot store) is refused naming

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::{Backend, Options, TestEnv, poll_until};
 
 pub const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
-pub const ADMIN_KEY: &str = "test-admin-key";
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef01234567";
 
 pub struct App {
     pub base: String,

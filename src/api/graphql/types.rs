@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::reads::AnswerReads;
 use super::{engine, internal};
+use crate::app::auth::Principal;
 use crate::app::payments::{self, PaymentView};
 use crate::app::refunds::RefundView;
 use crate::store;
@@ -509,16 +510,37 @@ impl WorkflowEvent {
     async fn outcome(&self) -> &str {
         &self.0.outcome
     }
-    async fn actor(&self) -> &str {
-        &self.0.actor
+    /// Who caused it; to a merchant, an operator is `operator` (operators' names are theirs).
+    async fn actor(&self, ctx: &Context<'_>) -> &str {
+        if self.hidden_from(ctx) {
+            "operator"
+        } else {
+            &self.0.actor
+        }
     }
-    /// Why an event was ignored or rejected, and what came with it.
-    async fn detail(&self) -> Option<String> {
+    /// Why an event was ignored or rejected, and what came with it (not shown to a merchant
+    /// for an operator's action).
+    async fn detail(&self, ctx: &Context<'_>) -> Option<String> {
+        if self.hidden_from(ctx) {
+            return None;
+        }
         self.0.detail.as_ref().map(|d| d.to_string())
     }
-    /// The operator's note, for an operator's action.
-    async fn note(&self) -> Option<&str> {
+    /// The note of an operator's action (operators only), or of a merchant's own answer.
+    async fn note(&self, ctx: &Context<'_>) -> Option<&str> {
+        if self.hidden_from(ctx) {
+            return None;
+        }
         self.0.detail.as_ref()?.get("note")?.as_str()
+    }
+}
+
+impl WorkflowEvent {
+    /// Whether this is an operator's action read by a merchant: the operator's name, note and
+    /// detail are not the merchant's to read.
+    fn hidden_from(&self, ctx: &Context<'_>) -> bool {
+        let by_operator = self.0.actor == "admin" || self.0.actor.starts_with("admin:");
+        by_operator && matches!(ctx.data_opt::<Principal>(), Some(Principal::Merchant(_)))
     }
 }
 
