@@ -32,7 +32,8 @@ fn endpoint() -> &'static (Endpoint, SigningKey) {
     })
 }
 
-const REFUSALS_BEFORE_VERIFICATION: [&str; 9] = [
+const REFUSALS_BEFORE_VERIFICATION: [&str; 10] = [
+    "Content-Type must be application/json",
     "Client-Id header missing",
     "unknown client id",
     "Request-Time header missing",
@@ -162,6 +163,7 @@ proptest! {
     ) {
         let (endpoint, _) = endpoint();
         let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", http::HeaderValue::from_static("application/json"));
         for (name, value) in [("client-id", &client_id), ("request-time", &time), ("signature", &signature)] {
             if let Ok(value) = http::HeaderValue::from_str(value) {
                 headers.insert(name, value);
@@ -180,6 +182,7 @@ proptest! {
         let path = "/alipayplus/notifyPayment";
         let content = content_to_sign("POST", path, "FUZZ_CLIENT", time, body.as_bytes());
         let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", http::HeaderValue::from_static("application/json"));
         headers.insert("client-id", http::HeaderValue::from_static("FUZZ_CLIENT"));
         headers.insert("request-time", http::HeaderValue::from_static(time));
         headers.insert("signature", http::HeaderValue::from_str(&caller.signature_header(&content)).unwrap());

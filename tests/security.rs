@@ -25,6 +25,7 @@ on_each_backend!(
     a_redirect_url_that_is_not_a_web_page_is_refused_and_nothing_stored,
     an_operator_cancels_a_payment_only_with_a_note_and_is_named_in_its_history,
     a_nul_in_an_id_is_refused_naming_the_field_and_an_invisible_note_is_no_note,
+    a_signed_alipayplus_call_that_is_not_json_is_refused_and_stored_nowhere,
 );
 
 async fn journal_rows(app: &App) -> u64 {
@@ -218,6 +219,7 @@ async fn refusals_before_verification_echo_nothing_and_cost_one_signature_per_ki
         async move {
             reqwest::Client::new()
                 .post(format!("{base}/alipayplus/notifyPayment"))
+                .header("Content-Type", "application/json")
                 .header("Client-Id", client_id)
                 .header("Request-Time", timestamp(Utc::now()))
                 .header("Signature", "algorithm=RSA256,keyVersion=<evil>,signature=AAAA")
@@ -470,6 +472,7 @@ fn under_a_path_prefix_requests_are_verified_and_answers_signed_over_the_path_al
     let request = |signed_path: &str| {
         let content = content_to_sign("POST", signed_path, CLIENT_ID, &time, body);
         let mut headers = http::HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
         headers.insert("client-id", CLIENT_ID.parse().unwrap());
         headers.insert("request-time", time.parse().unwrap());
         headers.insert(
@@ -633,4 +636,49 @@ async fn a_nul_in_an_id_is_refused_naming_the_field_and_an_invisible_note_is_no_
         )
         .await;
     assert_eq!(refused["errors"][0]["extensions"]["field"], "note", "{refused}");
+}
+
+/// Issue 29, item 12 (in part): a correctly signed call to an Alipay+ route that does not declare
+/// a JSON body is refused before anything is read or stored.
+async fn a_signed_alipayplus_call_that_is_not_json_is_refused_and_stored_nowhere(backend: Backend) {
+    use plusflow::alipayplus::signing::content_to_sign;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Content types");
+    let (_, request_id) = awaiting_payment(&app, &key, "typed", 599).await;
+    let body = serde_json::to_vec(&json!({
+        "paymentResult": { "resultCode": "SUCCESS", "resultStatus": "S" },
+        "paymentRequestId": request_id, "paymentAmount": { "currency": "USD", "value": "1000" },
+    }))
+    .unwrap();
+    let path = "/alipayplus/notifyPayment";
+    let time = timestamp(Utc::now());
+    let signing = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
+    let signature = signing.signature_header(&content_to_sign("POST", path, CLIENT_ID, &time, &body));
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}{path}", app.base))
+            .header("Client-Id", CLIENT_ID)
+            .header("Request-Time", &time)
+            .header("Signature", &signature)
+            .body(body.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        let answer: Value = request.send().await.unwrap().json().await.unwrap();
+        assert_eq!(
+            answer["result"]["resultCode"], "PARAM_ILLEGAL",
+            "{content_type:?}: {answer}"
+        );
+        assert_eq!(
+            answer["result"]["resultMessage"],
+            "Content-Type must be application/json"
+        );
+    }
+    assert_eq!(journal_rows(&app).await, 0);
 }

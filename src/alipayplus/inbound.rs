@@ -166,6 +166,17 @@ impl Endpoint {
         body: &[u8],
     ) -> Result<T, Refusal> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        // Alipay+ posts JSON; any other declared body is refused before anything is read.
+        let json = header("content-type").is_some_and(|value| {
+            let media_type = value.split(';').next().unwrap_or_default().trim();
+            media_type.eq_ignore_ascii_case("application/json")
+        });
+        if !json {
+            return Err(Refusal::new(
+                "PARAM_ILLEGAL",
+                "Content-Type must be application/json",
+            ));
+        }
         let client_id =
             header("client-id").ok_or_else(|| Refusal::new("INVALID_CLIENT", "Client-Id header missing"))?;
         if client_id != self.client_id {

@@ -440,6 +440,7 @@ pub async fn signed_call(app: &App, path: &str, query: &str, time: &str, body: V
     let signature = key.signature_header(&content_to_sign("POST", path, CLIENT_ID, time, &body));
     reqwest::Client::new()
         .post(format!("{}{path}{query}", app.base))
+        .header("Content-Type", "application/json; charset=UTF-8")
         .header("Client-Id", CLIENT_ID)
         .header("Request-Time", time)
         .header("Signature", signature)
