@@ -162,6 +162,8 @@ pub struct AdminSettings {
 pub struct TelemetrySettings {
     pub format: String,
     pub level: String,
+    /// The bearer token `/metrics` requires (empty: none).
+    pub metrics_token: SecretString,
 }
 
 /// Which database the service runs on.
@@ -209,6 +211,8 @@ pub struct Config {
     pub wallets: Wallets,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// What `/metrics` requires as `Authorization: Bearer <token>` (`telemetry.metrics_token`).
+    pub metrics_token: Option<SecretString>,
 }
 
 /// Merchant registration (`[registration]`).
@@ -519,6 +523,8 @@ impl Settings {
             wallets: Wallets::with_overrides(&self.wallets),
             log_format,
             log_level: self.telemetry.level,
+            metrics_token: Some(self.telemetry.metrics_token)
+                .filter(|token| !token.expose_secret().is_empty()),
         })
     }
 }

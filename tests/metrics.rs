@@ -59,3 +59,32 @@ async fn metrics_count_calls_effects_and_transitions_and_gauge_what_is_parked() 
         assert!(text.contains("plusflow_stuck_instances{kind=\"refund\"}"));
     }
 }
+
+/// Issue 29, item 12 (in part): with `telemetry.metrics_token` set, `/metrics` of a real `serve`
+/// answers only the bearer of that token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_behind_a_token_answer_only_its_bearer() {
+    use common::{Options, TestEnv};
+    let Some(env) = TestEnv::new(Backend::Sqlite, Options::default()).await else {
+        return;
+    };
+    let token = "scrape-token-0123456789abcdef";
+    let serve = env.spawn_with(
+        "api",
+        &[("PLUSFLOW__TELEMETRY__METRICS_TOKEN", token.to_string())],
+    );
+    let url = format!("{}/metrics", serve.api.as_deref().expect("an API address"));
+    let http = reqwest::Client::new();
+    for authorization in [None, Some("Bearer wrong-token"), Some(token)] {
+        let mut request = http.get(&url);
+        if let Some(value) = authorization {
+            request = request.header(
+                "Authorization",
+                format!("Bearer {}", value.trim_start_matches("Bearer ")),
+            );
+        }
+        let status = request.send().await.unwrap().status();
+        let expected = if authorization == Some(token) { 200 } else { 401 };
+        assert_eq!(status.as_u16(), expected, "{authorization:?}");
+    }
+}

@@ -25,6 +25,8 @@ use crate::config::Config;
 struct ApiState {
     engine: Engine,
     redis: Option<redis::aio::ConnectionManager>,
+    /// What `/metrics` requires, if anything (`telemetry.metrics_token`).
+    metrics_token: Option<secrecy::SecretString>,
 }
 
 /// `GET /admin`: the operators' page (one HTML file; every datum it shows comes from the admin
@@ -61,7 +63,11 @@ pub async fn router(
         .route("/health/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/admin", get(admin_page))
-        .with_state(ApiState { engine, redis })
+        .with_state(ApiState {
+            engine,
+            redis,
+            metrics_token: config.metrics_token.clone(),
+        })
         .merge(inbound)
         .merge(graphql_routes)
         // Before any handler or authentication: a body announced larger is refused with 413
@@ -101,7 +107,28 @@ async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
 }
 
 /// Prometheus text format: workflow instances by kind and state, parked instances, outbox rows.
-async fn metrics(State(state): State<ApiState>) -> (StatusCode, String) {
+/// With `telemetry.metrics_token` set, only for `Authorization: Bearer <token>` (401 otherwise;
+/// compared in constant time).
+async fn metrics(State(state): State<ApiState>, headers: axum::http::HeaderMap) -> (StatusCode, String) {
+    if let Some(token) = &state.metrics_token {
+        use secrecy::ExposeSecret;
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default()
+            .as_bytes();
+        let expected = token.expose_secret().as_bytes();
+        let differs = given.len() != expected.len()
+            || given
+                .iter()
+                .zip(expected)
+                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+                != 0;
+        if differs {
+            return (StatusCode::UNAUTHORIZED, "# a bearer token is required\n".into());
+        }
+    }
     let engine = &state.engine;
     match crate::metrics::render(&engine.db, &engine.definitions, engine.clock.now_ms()).await {
         Ok(text) => (StatusCode::OK, text),

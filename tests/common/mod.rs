@@ -156,7 +156,8 @@ level = "warn"
         )
     }
 
-    fn spawn_with(&self, role: &str, env: &[(&str, String)]) -> ChildProcess {
+    /// [`TestEnv::spawn`] with these environment variables (settings as `PLUSFLOW__A__B`).
+    pub fn spawn_with(&self, role: &str, env: &[(&str, String)]) -> ChildProcess {
         let log = self
             .dir
             .path()
