@@ -26,6 +26,7 @@ on_each_backend!(
     an_operator_cancels_a_payment_only_with_a_note_and_is_named_in_its_history,
     a_nul_in_an_id_is_refused_naming_the_field_and_an_invisible_note_is_no_note,
     a_signed_alipayplus_call_that_is_not_json_is_refused_and_stored_nowhere,
+    guessing_keys_from_one_address_is_slowed_down,
 );
 
 async fn journal_rows(app: &App) -> u64 {
@@ -681,4 +682,48 @@ async fn a_signed_alipayplus_call_that_is_not_json_is_refused_and_stored_nowhere
         );
     }
     assert_eq!(journal_rows(&app).await, 0);
+}
+
+/// Issue 29, item 11 (in part): past 300 unknown keys in a minute from one address, that
+/// address's requests with a key are refused RATE_LIMITED without the key being checked.
+async fn guessing_keys_from_one_address_is_slowed_down(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Guessed");
+    let ask = |key: String| {
+        let (http, url) = (app.http.clone(), format!("{}/graphql", app.base));
+        async move {
+            let answer: Value = http
+                .post(url)
+                .bearer_auth(key)
+                .json(&json!({ "query": "{ payments(first: 1) { edges { node { id } } } }" }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer["errors"][0]["extensions"]["code"]
+                .as_str()
+                .map(str::to_string)
+        }
+    };
+    assert_eq!(ask(key.clone()).await, None, "the right key works");
+    let mut codes = Vec::new();
+    for n in 0..310 {
+        codes.push(ask(format!("pk_guess{n:04}")).await.unwrap_or_default());
+    }
+    assert!(
+        codes[..300].iter().all(|c| c == "UNAUTHENTICATED"),
+        "{:?}",
+        &codes[..5]
+    );
+    assert!(
+        codes[300..].iter().all(|c| c == "RATE_LIMITED"),
+        "{:?}",
+        &codes[300..]
+    );
+    // The address is slowed down as a whole: its keys are not checked until the minute is over.
+    assert_eq!(ask(key).await.as_deref(), Some("RATE_LIMITED"));
 }

@@ -3,11 +3,22 @@
 //! authenticates with `Authorization: Bearer <api key>` (for WebSockets: `Authorization` in the
 //! connection_init payload); an operator with an admin key (`ak_...`, or the configured
 //! `admin.api_key`, the operator `config`).
+//!
+//! Failed authentications are slowed down per address ([`FailedAuthentications`]): past
+//! [`FailedAuthentications::LIMIT`] unknown keys in a minute from one address, that address's
+//! requests carrying a key are answered `RATE_LIMITED` (with `retryAfterSeconds`) without the key
+//! being checked, until the minute is over. (Behind a proxy every caller shares its address.)
 
-use async_graphql::Data;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use async_graphql::http::GraphiQLSource;
+use async_graphql::{Data, ErrorExtensions};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
-use axum::extract::{State, WebSocketUpgrade};
+use axum::Extension;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
@@ -24,13 +35,54 @@ pub struct GraphqlState {
     pub schema: ApiSchema,
     pub engine: Engine,
     pub admin_api_key: Option<SecretString>,
+    pub failed_authentications: Arc<FailedAuthentications>,
+}
+
+/// Unknown keys presented per address in the current minute (see the module doc).
+#[derive(Default)]
+pub struct FailedAuthentications {
+    by_address: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl FailedAuthentications {
+    /// Unknown keys one address may present in a minute (500 guesses a second become 5).
+    pub const LIMIT: u32 = 300;
+    const WINDOW: Duration = Duration::from_secs(60);
+    /// Addresses remembered at most; past it, those whose minute is over are forgotten.
+    const ADDRESSES: usize = 100_000;
+
+    /// The seconds until `address` may present keys again, if it is over the limit.
+    fn retry_after(&self, address: IpAddr) -> Option<u64> {
+        let by_address = self.by_address.lock().expect("never poisoned");
+        let (since, count) = by_address.get(&address)?;
+        let left = Self::WINDOW.checked_sub(since.elapsed())?;
+        (*count >= Self::LIMIT).then(|| left.as_secs().max(1))
+    }
+
+    fn failed(&self, address: IpAddr) {
+        let mut by_address = self.by_address.lock().expect("never poisoned");
+        if by_address.len() >= Self::ADDRESSES {
+            by_address.retain(|_, (since, _)| since.elapsed() < Self::WINDOW);
+        }
+        let entry = by_address.entry(address).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= Self::WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+    }
 }
 
 impl GraphqlState {
     /// What a request's data says of its caller: its principal, nothing for a missing or
     /// unknown key, or [`AuthenticationUnavailable`] when the key could not be checked.
     async fn caller(&self, authorization: Option<&str>) -> Data {
+        self.caller_and_whether_unknown(authorization).await.0
+    }
+
+    /// [`Self::caller`], and whether a key was presented that no one has.
+    async fn caller_and_whether_unknown(&self, authorization: Option<&str>) -> (Data, bool) {
         let mut data = Data::default();
+        let mut unknown = false;
         match self.principal(authorization).await {
             Ok(Some((principal, operator))) => {
                 data.insert(principal);
@@ -38,10 +90,10 @@ impl GraphqlState {
                     data.insert(operator);
                 }
             }
-            Ok(None) => {}
+            Ok(None) => unknown = authorization.is_some_and(|value| !value.trim().is_empty()),
             Err(unavailable) => data.insert(unavailable),
         }
-        data
+        (data, unknown)
     }
 
     /// Who a bearer token belongs to (and, for an admin, which operator); `None` for a missing
@@ -82,12 +134,29 @@ impl GraphqlState {
 
 pub async fn execute(
     State(state): State<GraphqlState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let address = peer.map(|Extension(ConnectInfo(peer))| peer.ip());
+    if let (Some(address), Some(_)) = (address, authorization)
+        && let Some(seconds) = state.failed_authentications.retry_after(address)
+    {
+        let error = async_graphql::Error::new("too many unknown keys from this address; try again later")
+            .extend_with(|_, e| {
+                e.set("code", "RATE_LIMITED");
+                e.set("retryAfterSeconds", seconds);
+            });
+        let refused = async_graphql::Response::from_errors(vec![error.into_server_error(Default::default())]);
+        return refused.into();
+    }
     let mut request = request.into_inner();
-    request.data = state.caller(authorization).await;
+    let (data, unknown) = state.caller_and_whether_unknown(authorization).await;
+    request.data = data;
+    if unknown && let Some(address) = address {
+        state.failed_authentications.failed(address);
+    }
     state.schema.execute(request).await.into()
 }
 

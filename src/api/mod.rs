@@ -57,6 +57,7 @@ pub async fn router(
             schema: graphql::schema(engine.clone(), client, config.payment_method_limits),
             engine: engine.clone(),
             admin_api_key: config.admin_api_key.clone(),
+            failed_authentications: Default::default(),
         });
     Ok(Router::new()
         .route("/health/live", get(|| async { "ok" }))
@@ -155,7 +156,11 @@ pub async fn serve(
     router: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    // The peer's address reaches handlers (failed authentications are counted per address).
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
 }
