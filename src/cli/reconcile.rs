@@ -34,6 +34,19 @@ fn report_date(dir: &Path, date: Option<String>) -> anyhow::Result<String> {
     })
 }
 
+/// `text` with every control character escaped (`\u{1b}`).
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 pub async fn run(config: &Config, dir: PathBuf, date: Option<String>) -> anyhow::Result<ExitCode> {
     let engine = boot(config, Arc::new(SystemClock)).await?;
     let date = report_date(&dir, date)?;
@@ -86,7 +99,13 @@ pub async fn run(config: &Config, dir: PathBuf, date: Option<String>) -> anyhow:
                     (Some(file), Some(line)) => format!(" ({file} line {line})"),
                     _ => String::new(),
                 };
-                println!("  {kind}: {} {}{at}", first.reference, first.detail);
+                // A file decided these: its control characters are shown escaped, never sent to
+                // the terminal (no window title, no cleared screen).
+                println!(
+                    "  {kind}: {} {}{at}",
+                    printable(&first.reference),
+                    printable(&first.detail)
+                );
             }
         }
         if outcome.inquiries_started > 0 {
@@ -107,4 +126,19 @@ pub async fn run(config: &Config, dir: PathBuf, date: Option<String>) -> anyhow:
     });
     println!("{line}");
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn what_a_file_decides_reaches_the_terminal_escaped() {
+        assert_eq!(
+            printable("amount '\u{1b}]0;pwned\u{7}'"),
+            "amount '\\u{1b}]0;pwned\\u{7}'"
+        );
+        assert_eq!(printable("line\nbreak"), "line\\u{a}break");
+        assert_eq!(printable("plain 12.50 USD"), "plain 12.50 USD");
+    }
 }
