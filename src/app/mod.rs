@@ -13,9 +13,11 @@ pub mod merchants;
 pub mod money;
 pub mod operations;
 pub mod payment_methods;
+pub mod payment_results;
 pub mod payments;
 pub mod reconciliation;
 pub mod refunds;
+pub mod registration_answers;
 pub mod registrations;
 
 pub use effects::{EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult};

@@ -20,16 +20,16 @@
 //! merchant is not registered), the conservative reading.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::Engine;
 use super::auth::Principal;
 use super::errors::{AppError, check_length, earlier_resource, invalid};
+use super::registration_answers::{WalletAnswer, completed, merged, wallet_answers};
 use crate::alipayplus::wire::{
-    Address, Logo, MerchantRegistrationInfo, NotifyRegistrationStatusRequest, PspRegistrationResult,
-    RegistrationDetail, Website,
+    Address, Logo, MerchantRegistrationInfo, NotifyRegistrationStatusRequest, RegistrationDetail, Website,
 };
 use crate::store::entity::{inbound, instance, merchant_registration as registration};
 use crate::store::idempotency::{IdempotencyKey, request_hash};
@@ -216,48 +216,6 @@ impl NewRegistration {
     }
 }
 
-/// One wallet's answer about a registration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WalletAnswer {
-    /// The wallet (MPP), e.g. `ALIPAY_HK`.
-    pub psp_name: String,
-    /// The products this answer is about (sorted; empty when Alipay+ named none: all of them).
-    #[serde(default)]
-    pub product_codes: Vec<String>,
-    /// APPROVED, REJECTED, or PENDING while it has not decided (verbatim otherwise).
-    pub status: String,
-    pub rejection_reason: Option<String>,
-    /// A reporting-mode wallet: it never answered, and counts as approved since Alipay+'s
-    /// collective status is COMPLETED.
-    #[serde(default)]
-    pub accepted_on_delivery: bool,
-}
-
-impl WalletAnswer {
-    fn is_final(&self) -> bool {
-        self.status != "PENDING"
-    }
-
-    /// The same wallet about the same products.
-    fn same_registration(&self, other: &WalletAnswer) -> bool {
-        self.psp_name == other.psp_name && self.product_codes == other.product_codes
-    }
-
-    fn from_wire(result: &PspRegistrationResult) -> Self {
-        let mut product_codes = result.product_codes.clone().unwrap_or_default();
-        product_codes.sort();
-        product_codes.dedup();
-        WalletAnswer {
-            psp_name: result.psp_name.clone(),
-            product_codes,
-            status: result.registration_result.registration_status.clone(),
-            rejection_reason: result.registration_result.rejection_reason.clone(),
-            accepted_on_delivery: false,
-        }
-    }
-}
-
 /// A registration with its instance.
 #[derive(Debug, Clone)]
 pub struct RegistrationView {
@@ -304,37 +262,6 @@ impl RegistrationView {
             .and_then(Value::as_str)
             .map(str::to_string)
     }
-}
-
-/// `held` with `reported` merged in, one answer per wallet and product: a final answer is never
-/// taken back by a PENDING one; in wallet, then product order.
-fn merged(held: &[WalletAnswer], reported: &[WalletAnswer]) -> Vec<WalletAnswer> {
-    let mut wallets: Vec<WalletAnswer> = held.to_vec();
-    for answer in reported {
-        match wallets.iter_mut().find(|w| w.same_registration(answer)) {
-            Some(held) if held.is_final() && !answer.is_final() => {}
-            Some(held) => *held = answer.clone(),
-            None => wallets.push(answer.clone()),
-        }
-    }
-    wallets.sort_by(|a, b| (&a.psp_name, &a.product_codes).cmp(&(&b.psp_name, &b.product_codes)));
-    wallets
-}
-
-/// The answers once Alipay+'s collective status is COMPLETED: a wallet still PENDING is in
-/// reporting mode and accepted the merchant on delivery.
-fn completed(wallets: Vec<WalletAnswer>) -> Vec<WalletAnswer> {
-    wallets
-        .into_iter()
-        .map(|answer| match answer.is_final() {
-            true => answer,
-            false => WalletAnswer {
-                status: "APPROVED".into(),
-                accepted_on_delivery: true,
-                ..answer
-            },
-        })
-        .collect()
 }
 
 /// What Alipay+ reported about a registration: its collective status and each wallet's answer.
@@ -456,12 +383,6 @@ pub async fn handle_notification(
     Ok(true)
 }
 
-/// The wallets' answers in a wire list.
-pub fn wallet_answers(list: Option<&Vec<PspRegistrationResult>>) -> Vec<WalletAnswer> {
-    list.map(|list| list.iter().map(WalletAnswer::from_wire).collect())
-        .unwrap_or_default()
-}
-
 /// How long between inquiries (`registration.inquiry_interval`; one beyond a century is a century).
 fn inquiry_interval(engine: &Engine) -> chrono::Duration {
     let century = chrono::Duration::days(36_525);
@@ -575,69 +496,4 @@ pub async fn registrations_of(
             instance,
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answer(psp: &str, status: &str) -> WalletAnswer {
-        answer_for(psp, &[], status)
-    }
-
-    fn answer_for(psp: &str, products: &[&str], status: &str) -> WalletAnswer {
-        WalletAnswer {
-            psp_name: psp.into(),
-            product_codes: products.iter().map(|p| p.to_string()).collect(),
-            status: status.into(),
-            rejection_reason: (status == "REJECTED").then(|| "no website".into()),
-            accepted_on_delivery: false,
-        }
-    }
-
-    #[test]
-    fn each_product_keeps_its_own_answer() {
-        let held = vec![
-            answer_for("ALIPAY_HK", &["AGREEMENT_PAYMENT"], "REJECTED"),
-            answer_for("ALIPAY_HK", &["CASHIER_PAYMENT"], "PENDING"),
-        ];
-        let reported = vec![answer_for("ALIPAY_HK", &["CASHIER_PAYMENT"], "APPROVED")];
-        assert_eq!(
-            merged(&held, &reported),
-            vec![
-                answer_for("ALIPAY_HK", &["AGREEMENT_PAYMENT"], "REJECTED"),
-                answer_for("ALIPAY_HK", &["CASHIER_PAYMENT"], "APPROVED"),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_wallet_still_pending_when_alipayplus_completes_accepted_on_delivery() {
-        let answers = completed(vec![
-            answer("ALIPAY_CN", "PENDING"),
-            answer("ALIPAY_HK", "REJECTED"),
-        ]);
-        assert_eq!(
-            (answers[0].status.as_str(), answers[0].accepted_on_delivery),
-            ("APPROVED", true)
-        );
-        assert_eq!(answers[1], answer("ALIPAY_HK", "REJECTED"));
-    }
-
-    #[test]
-    fn a_final_answer_is_never_taken_back_by_a_late_pending_one() {
-        let held = vec![answer("ALIPAY_HK", "REJECTED"), answer("GCASH", "PENDING")];
-        let late = vec![answer("ALIPAY_HK", "PENDING"), answer("GCASH", "APPROVED")];
-        assert_eq!(
-            merged(&held, &late),
-            vec![answer("ALIPAY_HK", "REJECTED"), answer("GCASH", "APPROVED")]
-        );
-    }
-
-    #[test]
-    fn wallets_are_kept_in_name_order_whatever_order_they_are_reported_in() {
-        let reported = vec![answer("TNG", "PENDING"), answer("ALIPAY_CN", "APPROVED")];
-        let names: Vec<_> = merged(&[], &reported).into_iter().map(|w| w.psp_name).collect();
-        assert_eq!(names, ["ALIPAY_CN", "TNG"]);
-    }
 }

@@ -643,9 +643,9 @@ async fn print_table(
             Some(code) if view.status.to_string() == "FAILED" => format!("FAILED ({code})"),
             _ => view.status.to_string(),
         };
-        let wallet = payments::stated_result(engine, *id)
+        let wallet = crate::app::payment_results::stated_result(engine, *id)
             .await?
-            .and_then(|result| payments::wallet_of(engine, &result))
+            .and_then(|result| crate::app::payment_results::wallet_of(engine, &result))
             .map_or_else(|| "-".to_string(), |wallet| wallet.brand);
         println!(
             "{:<18} {:<11} {:<33} {:<50} {:<12} {}",

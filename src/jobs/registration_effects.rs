@@ -112,7 +112,9 @@ impl RegistrationEffects {
             .map_or("PENDING", |result| result.registration_status.as_str());
         let report = Report {
             collective,
-            wallets: registrations::wallet_answers(response.psp_registration_result_list.as_ref()),
+            wallets: crate::app::registration_answers::wallet_answers(
+                response.psp_registration_result_list.as_ref(),
+            ),
             actor: format!("effect:{}", context.effect),
             from_inquiry: true,
         };

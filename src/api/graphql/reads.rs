@@ -65,7 +65,7 @@ impl AnswerReads {
     ) -> Result<Option<payment_result::Model>, AppError> {
         let cell = cell(&self.results, id);
         let result = cell
-            .get_or_try_init(|| payments::stated_result(engine, id))
+            .get_or_try_init(|| crate::app::payment_results::stated_result(engine, id))
             .await?;
         Ok(result.clone())
     }

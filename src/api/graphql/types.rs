@@ -249,7 +249,7 @@ impl Payment {
     async fn wallet(&self, ctx: &Context<'_>) -> Result<Option<Wallet>> {
         let result = self.result(ctx).await?;
         Ok(result
-            .and_then(|r| payments::wallet_of(engine(ctx), &r))
+            .and_then(|r| crate::app::payment_results::wallet_of(engine(ctx), &r))
             .map(|w| Wallet {
                 brand_name: w.brand,
                 name: w.name,
