@@ -1,8 +1,9 @@
 //! Operators over real HTTP, on SQLite and on PostgreSQL + Redis: a refund parked after its
 //! attempts is found by the stuck list's filter, retried with a note, succeeds, and its history
 //! names the operator and the note; forcing an event the definition has no transition for is
-//! refused; a merchant key gets FORBIDDEN on every operator field; every action wants a note;
-//! "ask Alipay+" shows Alipay+'s answer and changes nothing; the list pages with cursors.
+//! refused, and a forced end is checked against Alipay+'s answer; a merchant key gets FORBIDDEN
+//! on every operator field; every action wants a note; "ask Alipay+" shows Alipay+'s answer,
+//! records it, and moves nothing; the list pages with cursors.
 
 mod common;
 
@@ -16,7 +17,7 @@ use common::{Backend, wait_for};
 
 on_each_backend!(
     a_parked_refund_is_found_retried_with_a_note_and_succeeds_with_the_operator_in_history,
-    a_force_the_definition_does_not_allow_is_refused_and_one_it_allows_settles_a_parked_refund,
+    a_refund_is_forced_to_no_end_alipayplus_has_not_stated_and_is_settled_by_resending_it,
     a_merchant_key_is_forbidden_every_operator_field,
     the_stuck_list_filters_and_pages_oldest_first,
 );
@@ -135,11 +136,17 @@ async fn a_parked_refund_is_found_retried_with_a_note_and_succeeds_with_the_oper
     );
 }
 
-async fn a_force_the_definition_does_not_allow_is_refused_and_one_it_allows_settles_a_parked_refund(
+async fn a_refund_is_forced_to_no_end_alipayplus_has_not_stated_and_is_settled_by_resending_it(
     backend: Backend,
 ) {
+    // Alipay+ refunds, but every answer to our refund calls is lost: the refund parks.
     let workflows = quickly_parking_workflows();
-    let Some(app) = spawn_parking_refunds(backend, &workflows).await else {
+    let setup = Setup {
+        answers_lost: vec!["refund"],
+        workflows: Some(workflows.path().into()),
+        ..Setup::default()
+    };
+    let Some(app) = spawn_app_with(backend, setup).await else {
         return;
     };
     let operator = operator_key(&app, "bo");
@@ -191,12 +198,11 @@ async fn a_force_the_definition_does_not_allow_is_refused_and_one_it_allows_sett
         "{twice}"
     );
 
-    // Alipay+ is asked and our state does not move.
-    app.let_through("refund");
+    // Alipay+ is asked and our state does not move; its answer is recorded.
     let asked = app
         .gql(
             Some(&operator),
-            "query($id: ID!) { askAlipayPlus(id: $id) { api outcome paymentResult refundStatus ourState } }",
+            "query($id: ID!) { askAlipayPlus(id: $id) { api outcome paymentResult refundStatus verdict ourState } }",
             json!({ "id": refund }),
         )
         .await;
@@ -207,25 +213,53 @@ async fn a_force_the_definition_does_not_allow_is_refused_and_one_it_allows_sett
         answer["paymentResult"].as_str().unwrap().contains("SUCCESS"),
         "{answer}"
     );
+    // Our simulator, like Alipay+ as far as anyone has confirmed, lists no refunds there.
+    assert_eq!(answer["refundStatus"], Value::Null, "{answer}");
+    assert_eq!(answer["verdict"], "UNKNOWN");
     assert_eq!(answer["ourState"], "submitting");
     assert_eq!(workflow(&app, &operator, &refund).await["state"], "submitting");
 
-    // The operator settles it as failed (the definition allows refund_failed here).
-    let forced = force(
-        "refund_failed",
-        "Alipay+ never received it (inquiry shows no refund)",
+    // Without Alipay+ saying so, the refund is forced to neither end...
+    for event in ["refund_failed", "refund_succeeded"] {
+        let refused = force(event, "settling it by hand").await;
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "ALIPAYPLUS_ANSWER_REQUIRED",
+            "{event}: {refused}"
+        );
+    }
+    // ...it is sent again with its refundRequestId, and Alipay+'s answer settles it: refunded
+    // once, as Alipay+ did the first time.
+    app.let_through("refund");
+    let retried = action(
+        &app,
+        &operator,
+        "retryWorkflow",
+        &refund,
+        "Alipay+ is answering again",
     )
     .await;
-    assert_eq!(forced["data"]["forceTransition"]["state"], "failed", "{forced}");
+    assert!(retried["errors"].is_null(), "{retried}");
+    wait_for(
+        "the re-sent refund to succeed",
+        Duration::from_secs(30),
+        || async { workflow(&app, &operator, &refund).await["state"] == "succeeded" },
+    )
+    .await;
+    assert_eq!(app.ledger().await["refunds"].as_object().unwrap().len(), 1);
     let history = workflow(&app, &operator, &refund).await["history"].clone();
-    let last = history.as_array().unwrap().last().unwrap().clone();
-    assert_eq!(
-        (last["event"].as_str(), last["actor"].as_str()),
-        (Some("refund_failed"), Some("admin:bo"))
+    let history = history.as_array().unwrap();
+    assert!(
+        history.iter().all(|e| e["note"] != "settling it by hand"),
+        "{history:#?}"
     );
+    let answered: Vec<&Value> = history
+        .iter()
+        .filter(|e| e["event"] == "alipayplus_answer")
+        .collect();
+    assert_eq!(answered.len(), 1, "{history:#?}");
     assert_eq!(
-        last["note"],
-        "Alipay+ never received it (inquiry shows no refund)"
+        (answered[0]["outcome"].as_str(), answered[0]["actor"].as_str()),
+        (Some("ANSWER"), Some("admin:bo"))
     );
 }
 

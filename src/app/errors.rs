@@ -50,6 +50,9 @@ pub enum AppError {
         .0.join(", ")
     )]
     MerchantProfileIncomplete(Vec<&'static str>),
+    /// A forced end refused while Alipay+ may still act, or without its answer.
+    #[error("{0}")]
+    AlipayPlusAnswerRequired(String),
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
 }

@@ -1,8 +1,8 @@
 //! Operators: their keys (`admin_keys`, hashed, by name; the configured `admin.api_key` is the
 //! operator `config`), the stuck list, one workflow's pending effects, the three actions
 //! (retry, resume, force an event), each refused without a note and recorded in history as
-//! `admin:<name>` with it, and "ask Alipay+": inquiryPayment now, shown beside our state,
-//! changing nothing.
+//! `admin:<name>` with it, and "ask Alipay+": inquiryPayment now, shown beside our state and
+//! recorded in history (a forced end is checked against it), the state unchanged.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -11,11 +11,12 @@ use uuid::Uuid;
 use super::Engine;
 use super::errors::{AppError, check_length, invalid, require_note};
 use crate::alipayplus::client::{Client, Outcome};
-use crate::alipayplus::wire::PaymentReference;
+use crate::alipayplus::wire::{InquiryPaymentResponse, PaymentReference, ResultStatus};
 use crate::store::entity::{admin_key, instance};
+use crate::store::force::{self, ForceRefused};
 use crate::store::operations::{self, Cursor, WorkflowFilter};
 use crate::store::{self, EventInput, OperatorAction, payments as rows, refunds as refund_rows};
-use crate::workflow::{Decision, EventName};
+use crate::workflow::{AlipayPlusVerdict, EventName};
 
 /// The operator a request comes from (`admin:<name>` in history).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +150,9 @@ fn not_found_or_store(error: store::StoreError) -> AppError {
 }
 
 /// Applies `event` to workflow `id` as the operator, if its definition allows that event in the
-/// current state; the money rules of the write path hold as for any event.
+/// current state and, for an end, Alipay+ can no longer act otherwise (see `store::force`: no
+/// call in flight, and the answer a state asks for); the money rules of the write path hold as
+/// for any event.
 pub async fn force_transition(
     engine: &Engine,
     operator: &Operator,
@@ -158,27 +161,21 @@ pub async fn force_transition(
     note: &str,
 ) -> Result<instance::Model, AppError> {
     let note = require_note(note)?;
-    let current = store::instance(&engine.db, id)
-        .await
-        .map_err(not_found_or_store)?;
     let name: EventName = event
         .parse()
         .map_err(|_| AppError::InvalidTransition(format!("'{event}' is not an event of any workflow")))?;
-    let definition = engine
-        .definitions
-        .get(&current.kind, current.definition_version as u32)
-        .ok_or(AppError::NotFound)?;
-    if !matches!(
-        crate::workflow::apply(definition, &current.state, name),
-        Decision::Transition { .. }
-    ) {
-        return Err(AppError::InvalidTransition(format!(
-            "{} {} has no transition on '{event}' from {}",
-            current.kind, definition.version, current.state
-        )));
-    }
     let input = EventInput::new(name, operator.actor()).with_detail(json!({ "note": note, "forced": true }));
-    let applied = engine.apply(id, input).await?;
+    let clock = engine.clock.as_ref();
+    let applied = match force::force_event(&engine.db, &engine.definitions, clock, id, &input)
+        .await
+        .map_err(not_found_or_store)?
+    {
+        Ok(applied) => applied,
+        Err(ForceRefused::NoTransition(why)) => return Err(AppError::InvalidTransition(why)),
+        Err(ForceRefused::NeedsAnswer(why)) => return Err(AppError::AlipayPlusAnswerRequired(why)),
+    };
+    engine.wake_if_scheduled(&applied);
+    engine.announce(id);
     match applied.outcome {
         store::Outcome::Transitioned { .. } => Ok(applied.instance),
         store::Outcome::Ignored { reason } | store::Outcome::Rejected { reason } => {
@@ -200,15 +197,19 @@ pub struct AlipayPlusAnswer {
     pub refund_status: Option<String>,
     /// The whole answer as JSON (what was verified), or why there is none.
     pub answer: String,
+    /// What it says of the object asked about, as a forced end is checked against it.
+    pub verdict: AlipayPlusVerdict,
     pub our_state: String,
     pub asked_at: DateTime<Utc>,
 }
 
 /// Runs inquiryPayment for workflow `id` (a payment, or a refund's payment) and returns what
-/// Alipay+ says; writes nothing.
+/// Alipay+ says. The state does not move; the answer is recorded in the workflow's history (by
+/// `operator`), where a forced end is checked against it.
 pub async fn ask_alipayplus(
     engine: &Engine,
     client: &Client,
+    operator: &Operator,
     id: Uuid,
 ) -> Result<AlipayPlusAnswer, AppError> {
     let current = store::instance(&engine.db, id)
@@ -236,6 +237,10 @@ pub async fn ask_alipayplus(
         payment_id: None,
     };
     let outcome = client.inquiry_payment(reference).await;
+    let verdict = match &refund_request_id {
+        None => payment_verdict(&outcome),
+        Some(request_id) => refund_verdict(&outcome, request_id),
+    };
     let (label, response, reason) = match outcome {
         Outcome::Succeeded(response) => ("SUCCEEDED", Some(response), None),
         Outcome::Rejected { response, .. } => ("REJECTED", Some(response), None),
@@ -260,8 +265,29 @@ pub async fn ask_alipayplus(
         (None, Some(reason)) => Value::String(reason).to_string(),
         (None, None) => String::new(),
     };
+    let recorded = serde_json::Map::from_iter([
+        ("api".to_string(), json!("inquiryPayment")),
+        ("outcome".to_string(), json!(label)),
+        (
+            "resultCode".to_string(),
+            json!(result.as_ref().map(|r| r.result_code.clone())),
+        ),
+        ("paymentResult".to_string(), json!(payment_result)),
+        ("refundStatus".to_string(), json!(refund_status)),
+    ]);
+    force::record_answer(
+        &engine.db,
+        engine.clock.as_ref(),
+        id,
+        &operator.actor(),
+        verdict,
+        recorded,
+    )
+    .await?;
+    engine.announce(id);
     Ok(AlipayPlusAnswer {
         api: "inquiryPayment",
+        verdict,
         outcome: label,
         result_code: result.as_ref().map(|r| r.result_code.clone()),
         result_message: result.and_then(|r| r.result_message),
@@ -271,4 +297,44 @@ pub async fn ask_alipayplus(
         our_state: current.state,
         asked_at: engine.clock.now(),
     })
+}
+
+/// What inquiryPayment says of the payment itself.
+fn payment_verdict(outcome: &Outcome<InquiryPaymentResponse>) -> AlipayPlusVerdict {
+    match outcome {
+        Outcome::Succeeded(response) => match &response.payment_result {
+            Some(result) => match result.result_status {
+                ResultStatus::S => AlipayPlusVerdict::Success,
+                ResultStatus::F if result.result_code == "ORDER_NOT_EXIST" => AlipayPlusVerdict::Absent,
+                ResultStatus::F => AlipayPlusVerdict::Fail,
+                ResultStatus::U => AlipayPlusVerdict::Processing,
+                ResultStatus::Other => AlipayPlusVerdict::Unknown,
+            },
+            None => AlipayPlusVerdict::Unknown,
+        },
+        Outcome::Rejected { code, .. } if code == "ORDER_NOT_EXIST" => AlipayPlusVerdict::Absent,
+        Outcome::Rejected { .. } | Outcome::Unknown { .. } => AlipayPlusVerdict::Unknown,
+    }
+}
+
+/// What inquiryPayment says of refund `request_id` (among the payment's transactions).
+fn refund_verdict(outcome: &Outcome<InquiryPaymentResponse>, request_id: &str) -> AlipayPlusVerdict {
+    let Outcome::Succeeded(response) = outcome else {
+        return AlipayPlusVerdict::Unknown;
+    };
+    // Whether Cashier payments list their refunds is UNCONFIRMED (ALIPAYPLUS.md 3.5): without a
+    // list, nothing is known (re-sending the refund with its refundRequestId is what settles it).
+    let Some(transactions) = &response.transactions else {
+        return AlipayPlusVerdict::Unknown;
+    };
+    let listed = transactions
+        .iter()
+        .find(|t| t.transaction_request_id.as_deref() == Some(request_id));
+    match listed.map(|t| t.transaction_status.as_deref()) {
+        None => AlipayPlusVerdict::Absent,
+        Some(Some("SUCCESS")) => AlipayPlusVerdict::Success,
+        Some(Some("FAIL")) => AlipayPlusVerdict::Fail,
+        Some(Some("PROCESSING" | "PENDING")) => AlipayPlusVerdict::Processing,
+        Some(_) => AlipayPlusVerdict::Unknown,
+    }
 }

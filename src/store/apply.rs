@@ -671,16 +671,16 @@ fn history_detail(outcome: &Outcome, detail: Option<Value>) -> Option<Value> {
 
 /// One row of an instance's history.
 #[derive(Debug, Clone)]
-struct HistoryEntry {
-    instance_id: Uuid,
-    event: &'static str,
-    from_state: Option<String>,
-    to_state: Option<String>,
-    /// TRANSITIONED, IGNORED or REJECTED.
-    outcome: &'static str,
-    actor: String,
-    detail: Option<Value>,
-    at: DateTime<Utc>,
+pub(super) struct HistoryEntry {
+    pub(super) instance_id: Uuid,
+    pub(super) event: &'static str,
+    pub(super) from_state: Option<String>,
+    pub(super) to_state: Option<String>,
+    /// TRANSITIONED, IGNORED, REJECTED, PARKED, OPERATOR or ANSWER.
+    pub(super) outcome: &'static str,
+    pub(super) actor: String,
+    pub(super) detail: Option<Value>,
+    pub(super) at: DateTime<Utc>,
 }
 
 impl HistoryEntry {
@@ -706,7 +706,7 @@ impl HistoryEntry {
         )
     }
 
-    async fn append(&self, txn: &DatabaseTransaction) -> Result<(), StoreError> {
+    pub(super) async fn append(&self, txn: &DatabaseTransaction) -> Result<(), StoreError> {
         let row = history::ActiveModel {
             instance_id: Set(self.instance_id),
             event: Set(self.event.to_string()),

@@ -16,6 +16,7 @@ mod db;
 pub mod db_clock;
 pub mod disputes;
 pub mod entity;
+pub mod force;
 pub mod idempotency;
 pub mod inbound;
 pub mod marks;

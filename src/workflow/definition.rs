@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::names::{EffectName, EventName, PublicStatus};
+use super::names::{AlipayPlusVerdict, EffectName, EventName, PublicStatus};
 use super::validate::validate;
 
 /// One workflow file, as written.
@@ -52,6 +52,10 @@ pub struct StateSpec {
     /// Entering this state parks the instance for an operator with this reason (a deadline
     /// missed): needs-attention set in the transition's own write.
     pub attention: Option<String>,
+    /// Terminal states only: an operator may force an instance here only with an Alipay+ answer
+    /// (askAlipayPlus, asked after its last call to Alipay+ ended) that is one of these.
+    #[serde(default)]
+    pub force_needs_answer: Vec<AlipayPlusVerdict>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +175,9 @@ pub struct State {
     pub ignore: HashSet<EventName>,
     /// Why entering it parks the instance (see `StateSpec::attention`).
     pub attention: Option<String>,
+    /// The Alipay+ answers that let an operator force an instance here (see
+    /// `StateSpec::force_needs_answer`); empty: no answer is asked for.
+    pub force_needs_answer: Vec<AlipayPlusVerdict>,
 }
 
 /// Where a transition (or the start) goes and what it schedules.

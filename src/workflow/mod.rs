@@ -13,7 +13,7 @@ pub use definition::{
     load_dir, parse, parse_duration,
 };
 pub use graph::mermaid;
-pub use names::{EffectName, EventName, PublicStatus};
+pub use names::{AlipayPlusVerdict, EffectName, EventName, PublicStatus};
 
 #[cfg(test)]
 mod tests;

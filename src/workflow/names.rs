@@ -140,6 +140,49 @@ pub enum EffectName {
     InquireRegistration,
 }
 
+impl EffectName {
+    /// Whether the effect asks Alipay+ to change something (money, a record): while one may be
+    /// in flight, an operator cannot force its instance to an end (see `store::force`).
+    /// Inquiries, the merchant's webhook and the probe change nothing at Alipay+.
+    pub fn changes_alipayplus(self) -> bool {
+        match self {
+            EffectName::SubmitPay
+            | EffectName::CancelPayment
+            | EffectName::SubmitRefund
+            | EffectName::SendDisputeResponse
+            | EffectName::SubmitDeclaration
+            | EffectName::SubmitRegistration => true,
+            EffectName::ProbeStep
+            | EffectName::ProbeFinish
+            | EffectName::PollPayment
+            | EffectName::NotifyMerchant
+            | EffectName::InquireDeclaration
+            | EffectName::InquireRegistration => false,
+        }
+    }
+}
+
+/// What Alipay+ said of an object when an operator asked it (askAlipayPlus), reduced to what
+/// a forced outcome is checked against (a state's `force_needs_answer`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, IntoStaticStr,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlipayPlusVerdict {
+    /// Done at Alipay+ (paid, refunded).
+    Success,
+    /// Finally failed or closed at Alipay+.
+    Fail,
+    /// Alipay+ has it and has not decided (a payment the customer may still pay).
+    Processing,
+    /// Alipay+ has no such object (a payment it never created, a refund not among its
+    /// transactions).
+    Absent,
+    /// No usable answer (the call failed or timed out).
+    Unknown,
+}
+
 /// What a state shows to API users.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, IntoStaticStr,

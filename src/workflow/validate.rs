@@ -43,6 +43,11 @@ pub fn validate(spec: DefinitionFile) -> Result<Definition, Vec<String>> {
         if state.terminal && state.timer.is_some() {
             problems.push(format!("state '{name}' is terminal but has a timer"));
         }
+        if !state.terminal && !state.force_needs_answer.is_empty() {
+            problems.push(format!(
+                "state '{name}' is not terminal but has force_needs_answer (it guards forced ends only)"
+            ));
+        }
         states.insert(
             name.clone(),
             State {
@@ -52,6 +57,7 @@ pub fn validate(spec: DefinitionFile) -> Result<Definition, Vec<String>> {
                 timer,
                 ignore: state.ignore.iter().copied().collect(),
                 attention: state.attention.clone(),
+                force_needs_answer: state.force_needs_answer.clone(),
             },
         );
     }

@@ -27,8 +27,8 @@ pub struct App {
     pub env: TestEnv,
     /// One client (one connection pool) for every call the test makes.
     pub http: reqwest::Client,
-    /// The Alipay+ APIs the proxy refuses now (see [`Setup::refused`]).
-    refusing: Arc<Mutex<HashSet<String>>>,
+    /// What the proxy refuses or holds now (see [`Setup::refused`], [`Setup::held`]).
+    gate: Arc<Gate>,
     _running: Running,
     _simulator: Simulator,
 }
@@ -73,6 +73,11 @@ pub struct Setup {
     /// Alipay+ APIs the proxy answers with 503 until the test lets them through
     /// ([`App::let_through`]).
     pub refused: Vec<&'static str>,
+    /// Alipay+ APIs whose calls the proxy holds (in flight, unanswered) until the test releases
+    /// them ([`App::release`]); then they go on to the simulator.
+    pub held: Vec<&'static str>,
+    /// Alipay+ APIs whose calls reach the simulator but whose answers are lost (503 instead).
+    pub answers_lost: Vec<&'static str>,
     /// The simulator's clock (Alipay+'s time), when the test moves it.
     pub simulator_clock: Option<ManualClock>,
     /// plusflow's clock (timers, deadlines), when the test moves it.
@@ -120,17 +125,17 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
     let simulator = Simulator::new(config, moved_or_system(&setup.simulator_clock));
     let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
     let simulator_base = format!("http://{address}");
-    let refusing = Arc::new(Mutex::new(
-        setup
-            .refused
-            .iter()
-            .map(|api| api.to_string())
-            .collect::<HashSet<_>>(),
-    ));
-    let gateway = if setup.refused.is_empty() {
+    let names = |apis: &[&str]| apis.iter().map(|api| api.to_string()).collect::<HashSet<_>>();
+    let gate = Arc::new(Gate {
+        refused: Mutex::new(names(&setup.refused)),
+        held: Mutex::new(names(&setup.held)),
+        answers_lost: Mutex::new(names(&setup.answers_lost)),
+        ..Gate::default()
+    });
+    let gateway = if setup.refused.is_empty() && setup.held.is_empty() && setup.answers_lost.is_empty() {
         simulator_base.clone()
     } else {
-        refusing_proxy(simulator_base.clone(), refusing.clone()).await
+        gated_proxy(simulator_base.clone(), gate.clone()).await
     };
     let extra = format!(
         "\n[admin]\napi_key = \"{ADMIN_KEY}\"\n[alipayplus]\ngateway_url = \"{gateway}\"\nclient_id = \"{CLIENT_ID}\"\n\
@@ -151,7 +156,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
         engine,
         env,
         http: reqwest::Client::new(),
-        refusing,
+        gate,
         _running: running,
         _simulator: simulator,
     })
@@ -165,26 +170,68 @@ fn moved_or_system(clock: &Option<ManualClock>) -> SharedClock {
     }
 }
 
-/// Starts an HTTP proxy to `upstream` that answers 503 to `POST .../{api}` for each API in
-/// `refused` (as it is at the time of the call) and forwards everything else unchanged
-/// (headers included, so signatures still verify); returns its URL.
-async fn refusing_proxy(upstream: String, refused: Arc<Mutex<HashSet<String>>>) -> String {
+/// What the test proxy does to calls by Alipay+ API name.
+#[derive(Default)]
+struct Gate {
+    /// Answered 503 (Alipay+ unreachable for that call).
+    refused: Mutex<HashSet<String>>,
+    /// Held unanswered until released.
+    held: Mutex<HashSet<String>>,
+    /// Forwarded, then answered 503.
+    answers_lost: Mutex<HashSet<String>>,
+    /// Calls that arrived while held, by API.
+    arrived_held: Mutex<std::collections::HashMap<String, usize>>,
+    released: tokio::sync::Notify,
+}
+
+impl Gate {
+    /// Waits while `api` is held (counting the call as arrived).
+    async fn pass(&self, api: &str) {
+        if !self.held.lock().unwrap().contains(api) {
+            return;
+        }
+        *self
+            .arrived_held
+            .lock()
+            .unwrap()
+            .entry(api.to_string())
+            .or_default() += 1;
+        loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if !self.held.lock().unwrap().contains(api) {
+                return;
+            }
+            released.await;
+        }
+    }
+}
+
+/// Starts an HTTP proxy to `upstream` that answers 503 to `POST .../{api}` for each API the
+/// gate refuses, holds the calls it holds, loses the answers it loses, and forwards everything
+/// else unchanged (headers included, so signatures still verify); returns its URL.
+async fn gated_proxy(upstream: String, gate: Arc<Gate>) -> String {
     use axum::body::Bytes;
     use axum::http::{HeaderMap, Method, StatusCode, Uri};
     use axum::response::IntoResponse;
     let http = reqwest::Client::new();
     let forward = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-        let (http, upstream, refused) = (http.clone(), upstream.clone(), refused.clone());
+        let (http, upstream, gate) = (http.clone(), upstream.clone(), gate.clone());
         async move {
             let api = uri.path().rsplit('/').next().unwrap_or_default().to_string();
-            if refused.lock().unwrap().contains(&api) {
+            if gate.refused.lock().unwrap().contains(&api) {
                 return (StatusCode::SERVICE_UNAVAILABLE, "refused by the test proxy").into_response();
             }
+            gate.pass(&api).await;
             let mut request = http.request(method, format!("{upstream}{uri}")).body(body);
             for (name, value) in headers.iter().filter(|(name, _)| *name != "host") {
                 request = request.header(name, value);
             }
             let answer = request.send().await.unwrap();
+            if gate.answers_lost.lock().unwrap().contains(&api) {
+                return (StatusCode::SERVICE_UNAVAILABLE, "answer lost by the test proxy").into_response();
+            }
             let status = answer.status();
             let headers = answer.headers().clone();
             (status, headers, answer.bytes().await.unwrap()).into_response()
@@ -197,9 +244,27 @@ async fn refusing_proxy(upstream: String, refused: Arc<Mutex<HashSet<String>>>) 
 }
 
 impl App {
-    /// Lets calls to the Alipay+ API `api` through the proxy from now on.
+    /// Lets calls to the Alipay+ API `api` through the proxy, and their answers back, from now on.
     pub fn let_through(&self, api: &str) {
-        self.refusing.lock().unwrap().remove(api);
+        self.gate.refused.lock().unwrap().remove(api);
+        self.gate.answers_lost.lock().unwrap().remove(api);
+    }
+
+    /// Lets the held calls to `api` (and later ones) go on to the simulator.
+    pub fn release(&self, api: &str) {
+        self.gate.held.lock().unwrap().remove(api);
+        self.gate.released.notify_waiters();
+    }
+
+    /// How many calls to `api` the proxy has held so far.
+    pub fn held_calls(&self, api: &str) -> usize {
+        self.gate
+            .arrived_held
+            .lock()
+            .unwrap()
+            .get(api)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Has the simulator raise a dispute (`{"kind": ...}`, the contract's control route) on a

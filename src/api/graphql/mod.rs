@@ -110,6 +110,7 @@ fn graphql_error(error: AppError) -> async_graphql::Error {
         AppError::DuplicateOrder(_) => coded("DUPLICATE_ORDER", error.to_string()),
         AppError::NotFound => coded("NOT_FOUND", error.to_string()),
         AppError::InvalidTransition(_) => coded("INVALID_TRANSITION", error.to_string()),
+        AppError::AlipayPlusAnswerRequired(_) => coded("ALIPAYPLUS_ANSWER_REQUIRED", error.to_string()),
         AppError::Forbidden => coded("FORBIDDEN", error.to_string()),
         AppError::NotRefundable(_) => coded("PAYMENT_NOT_REFUNDABLE", error.to_string()),
         AppError::RefundExceedsRefundable { .. } => coded("REFUND_EXCEEDS_REFUNDABLE", error.to_string()),

@@ -91,6 +91,9 @@ pub struct AlipayPlusAnswer {
     pub refund_status: Option<String>,
     /// The verified answer as JSON, or why there is none.
     pub answer: String,
+    /// What it says of the object asked about: SUCCESS, FAIL, PROCESSING, ABSENT or UNKNOWN
+    /// (what a forced end is checked against).
+    pub verdict: String,
     pub our_state: String,
     pub asked_at: DateTime<Utc>,
 }
@@ -150,11 +153,13 @@ impl OperatorQueries {
             .collect())
     }
 
-    /// Asks Alipay+ now (inquiryPayment) about a payment or a refund's payment; changes nothing.
+    /// Asks Alipay+ now (inquiryPayment) about a payment or a refund's payment. The state does
+    /// not move; the answer is recorded in its history (`alipayplus_answer`), where a forced end
+    /// (`forceTransition`) is checked against it.
     async fn ask_alipay_plus(&self, ctx: &Context<'_>, id: ID) -> Result<AlipayPlusAnswer> {
-        operator(ctx)?;
+        let operator = operator(ctx)?;
         let client = ctx.data_unchecked::<Client>();
-        let answer = operations::ask_alipayplus(engine(ctx), client, parse_id(&id)?)
+        let answer = operations::ask_alipayplus(engine(ctx), client, operator, parse_id(&id)?)
             .await
             .map_err(graphql_error)?;
         Ok(AlipayPlusAnswer {
@@ -165,6 +170,7 @@ impl OperatorQueries {
             payment_result: answer.payment_result,
             refund_status: answer.refund_status,
             answer: answer.answer,
+            verdict: answer.verdict.to_string(),
             our_state: answer.our_state,
             asked_at: answer.asked_at,
         })

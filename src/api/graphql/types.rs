@@ -506,7 +506,8 @@ impl WorkflowEvent {
     async fn to_state(&self) -> Option<&str> {
         self.0.to_state.as_deref()
     }
-    /// TRANSITIONED, IGNORED or REJECTED.
+    /// TRANSITIONED, IGNORED or REJECTED for an event; PARKED, OPERATOR (an operator's retry or
+    /// resume) or ANSWER (Alipay+'s answer an operator asked for) otherwise.
     async fn outcome(&self) -> &str {
         &self.0.outcome
     }
