@@ -50,6 +50,7 @@ pub struct Settings {
 pub struct ReconciliationSettings {
     pub drop_dir: PathBuf,
     pub scan_interval: String,
+    pub max_file_bytes: u64,
 }
 
 /// The scheduled reconciliation (`[reconciliation]`).
@@ -58,6 +59,8 @@ pub struct ReconciliationConfig {
     /// `None`: no scheduled reconciliation.
     pub drop_dir: Option<PathBuf>,
     pub scan_interval: Duration,
+    /// A report file larger than this is not read (`reconciliation.max_file_bytes`).
+    pub max_file_bytes: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +117,14 @@ pub struct ServerSettings {
     pub port: u16,
     pub public_url: String,
     pub max_request_bytes: usize,
+    pub max_connections: usize,
+    pub header_read_timeout: String,
+    pub body_read_timeout: String,
+    pub socket_init_timeout: String,
+    pub max_sockets_per_address: usize,
+    pub max_sockets_per_key: usize,
+    pub max_subscriptions_per_socket: usize,
+    pub complexity_per_minute: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,6 +177,26 @@ pub struct TelemetrySettings {
     pub metrics_token: SecretString,
 }
 
+/// What clients may hold of the server (`[server]`): connections, how long each may take to
+/// send a request or sit idle, subscription sockets, and GraphQL work per key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections served at once; more wait in the listen queue.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this, counted from when the connection waits for
+    /// a request (new, or kept alive after a response: also the idle timeout).
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive within this.
+    pub body_read_timeout: Duration,
+    /// A subscription socket must send `connection_init` within this.
+    pub socket_init_timeout: Duration,
+    pub max_sockets_per_address: usize,
+    pub max_sockets_per_key: usize,
+    pub max_subscriptions_per_socket: usize,
+    /// GraphQL complexity (fields, aliases counted) one key may spend a minute.
+    pub complexity_per_minute: usize,
+}
+
 /// Which database the service runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -193,8 +224,10 @@ pub struct Config {
     pub host: String,
     pub port: u16,
     pub public_url: url::Url,
-    /// Largest request body accepted on any route (`server.max_request_bytes`).
+    /// Largest request body accepted on any route (`server.max_request_bytes`), and the
+    /// largest WebSocket frame and message.
     pub max_request_bytes: usize,
+    pub connections: ConnectionLimits,
     pub alipayplus: AlipayPlusConfig,
     pub definitions: Definitions,
     pub jobs: JobConfig,
@@ -393,6 +426,54 @@ impl Settings {
         if self.server.max_request_bytes < 1024 {
             problems.push("server.max_request_bytes: must be at least 1024".into());
         }
+        let server = &self.server;
+        let connections = ConnectionLimits {
+            max_connections: server.max_connections,
+            header_read_timeout: duration(
+                &mut problems,
+                "server.header_read_timeout",
+                &server.header_read_timeout,
+            ),
+            body_read_timeout: duration(
+                &mut problems,
+                "server.body_read_timeout",
+                &server.body_read_timeout,
+            ),
+            socket_init_timeout: duration(
+                &mut problems,
+                "server.socket_init_timeout",
+                &server.socket_init_timeout,
+            ),
+            max_sockets_per_address: server.max_sockets_per_address,
+            max_sockets_per_key: server.max_sockets_per_key,
+            max_subscriptions_per_socket: server.max_subscriptions_per_socket,
+            complexity_per_minute: server.complexity_per_minute,
+        };
+        if connections.max_connections > 1_000_000 {
+            problems.push("server.max_connections: at most 1000000".into());
+        }
+        for (key, value) in [
+            ("server.max_connections", connections.max_connections),
+            (
+                "server.max_sockets_per_address",
+                connections.max_sockets_per_address,
+            ),
+            ("server.max_sockets_per_key", connections.max_sockets_per_key),
+            (
+                "server.max_subscriptions_per_socket",
+                connections.max_subscriptions_per_socket,
+            ),
+        ] {
+            if value == 0 {
+                problems.push(format!("{key}: must be at least 1"));
+            }
+        }
+        if connections.complexity_per_minute < crate::api::graphql::limits::MAX_COMPLEXITY {
+            problems.push(format!(
+                "server.complexity_per_minute: must be at least one request's worth ({})",
+                crate::api::graphql::limits::MAX_COMPLEXITY
+            ));
+        }
         if self.redis.queue.trim().is_empty() {
             problems.push("redis.queue: must not be empty".into());
         }
@@ -448,7 +529,11 @@ impl Settings {
                 "reconciliation.scan_interval",
                 &self.reconciliation.scan_interval,
             ),
+            max_file_bytes: self.reconciliation.max_file_bytes,
         };
+        if reconciliation.max_file_bytes == 0 {
+            problems.push("reconciliation.max_file_bytes: must be at least 1".into());
+        }
         let alipayplus = self.alipayplus.validate(&mut problems, &mut duration);
         if alipayplus.mode == AlipayPlusMode::AlipayPlus && public_url.scheme() != "https" {
             problems.push(format!(
@@ -510,6 +595,7 @@ impl Settings {
             port: self.server.port,
             public_url,
             max_request_bytes: self.server.max_request_bytes,
+            connections,
             alipayplus,
             definitions,
             jobs,

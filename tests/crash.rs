@@ -401,7 +401,9 @@ async fn reconcile_the_day(engine: &plusflow::app::Engine, simulator: &Simulator
         serde_json::from_value(serde_json::to_value(simulator.ledger()).unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     plusflow::simulator::reports::write(&ledger, day, dir.path(), &[]).unwrap();
-    let sets = plusflow::app::reconciliation::report_sets(dir.path(), day).unwrap();
+    let sets = plusflow::app::reconciliation::report_sets(dir.path(), day)
+        .await
+        .unwrap();
     assert_eq!(sets.len(), 1, "one agreement");
     let outcome = plusflow::app::reconciliation::reconcile(engine, &sets[0], &|_| {})
         .await

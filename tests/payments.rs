@@ -952,7 +952,7 @@ impl App {
     /// Every payment of the merchant with `fields` (which must include `id`), by id.
     async fn all_payments(&self, key: &str, fields: &str) -> HashMap<String, Value> {
         let query = format!(
-            "query($after: String) {{ payments(first: 100, after: $after) {{ edges {{ node {{ {fields} }} }} \
+            "query($after: String) {{ payments(first: 50, after: $after) {{ edges {{ node {{ {fields} }} }} \
              pageInfo {{ hasNextPage endCursor }} }} }}"
         );
         let mut payments = HashMap::new();

@@ -27,6 +27,7 @@ on_each_backend!(
     a_day_in_several_currencies_reconciles_and_settlement_amounts_and_wallets_are_checked,
     a_weekend_settled_on_monday_reconciles_against_each_clearing_day,
     only_regular_report_files_are_read_and_a_line_without_end_is_bounded,
+    a_report_file_over_the_size_cap_is_not_read,
 );
 
 const RUN: &str = "id kind reportDate agreementId files status rowsRead matched discrepancyCount supersedes \
@@ -537,4 +538,47 @@ async fn only_regular_report_files_are_read_and_a_line_without_end_is_bounded(ba
         "{found:?}"
     );
     assert!(bad[0]["detail"].as_str().unwrap().len() < 2_000);
+}
+
+/// Issue 29, item 6: a file larger than `reconciliation.max_file_bytes` is one bad row (line 0)
+/// naming the cap, and none of its rows is read.
+async fn a_report_file_over_the_size_cap_is_not_read(backend: Backend) {
+    let setup = Setup {
+        extra_config: "\n[reconciliation]\nmax_file_bytes = 100000\n",
+        ..Setup::default()
+    };
+    let Some(app) = spawn_app_with(backend, setup).await else {
+        return;
+    };
+    let day = clearing_day_now().await;
+    a_day(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    app.simulator_reports(dir.path(), &day, &[]).await;
+    let fees = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("feeItems_")
+        })
+        .unwrap();
+    // Valid rows at first, then more than the cap allows.
+    let mut text = std::fs::read_to_string(&fees).unwrap();
+    while text.len() <= 100_000 {
+        text.push('\n');
+    }
+    std::fs::write(&fees, text).unwrap();
+    let outcome = app.reconcile(dir.path(), &day).await;
+    let found = discrepancies(&run(&app, outcome["run_id"].as_str().unwrap()).await);
+    let bad: Vec<&Value> = found.iter().filter(|d| d["kind"] == "MALFORMED_ROW").collect();
+    assert_eq!(bad.len(), 1, "{found:?}");
+    assert!(
+        bad[0]["detail"].as_str().unwrap().contains("at most 100000"),
+        "{found:?}"
+    );
+    assert_eq!(bad[0]["line"], 0, "{found:?}");
 }

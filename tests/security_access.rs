@@ -458,7 +458,12 @@ async fn a_nested_refund_payment_query_reads_each_object_once(backend: Backend) 
         Arc::new(plusflow::clock::SystemClock),
     )
     .unwrap();
-    let schema = plusflow::api::graphql::schema(engine.clone(), client, config.payment_method_limits);
+    let schema = plusflow::api::graphql::schema(
+        engine.clone(),
+        client,
+        config.payment_method_limits,
+        config.connections.complexity_per_minute,
+    );
     let merchant = plusflow::store::payments::merchant(&engine.db, merchant_id.parse().unwrap())
         .await
         .unwrap()

@@ -533,6 +533,44 @@ impl<R: Read> Read for LineBound<R> {
 }
 
 /// Reads a `kind` report from `input` (see [`Records`]).
+/// Reads the `kind` report at `path` on a blocking thread, never a runtime thread (a slow disk
+/// stalls only that thread), its records handed over a bounded channel as they are read. A file
+/// that is not a regular file once opened, or is larger than `max_bytes`, is one bad row (line
+/// 0) and is not read.
+pub fn read_file(
+    kind: ReportKind,
+    path: std::path::PathBuf,
+    max_bytes: u64,
+) -> tokio::sync::mpsc::Receiver<Record> {
+    let (records, received) = tokio::sync::mpsc::channel(1024);
+    tokio::task::spawn_blocking(move || {
+        let refuse = |message: String| {
+            let _ = records.blocking_send(Record::Bad(BadRow { line: 0, message }));
+        };
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) => return refuse(format!("the file cannot be read: {}", e.kind())),
+        };
+        match file.metadata() {
+            Ok(metadata) if !metadata.is_file() => return refuse("not a regular file".into()),
+            Ok(metadata) if metadata.len() > max_bytes => {
+                return refuse(format!(
+                    "the file is {} bytes; at most {max_bytes} (reconciliation.max_file_bytes) are read",
+                    metadata.len()
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return refuse(format!("the file cannot be read: {}", e.kind())),
+        }
+        for record in read(kind, std::io::BufReader::new(file)) {
+            if records.blocking_send(record).is_err() {
+                return;
+            }
+        }
+    });
+    received
+}
+
 pub fn read<R: Read>(kind: ReportKind, input: R) -> Records<R> {
     Records {
         reader: csv::ReaderBuilder::new()

@@ -1,8 +1,8 @@
-//! GraphQL over HTTP: `POST /graphql` (queries and mutations), `GET /graphql` (GraphiQL) and
-//! `GET /graphql/ws` (subscriptions, graphql-transport-ws or graphql-ws). A merchant
-//! authenticates with `Authorization: Bearer <api key>` (for WebSockets: `Authorization` in the
-//! connection_init payload); an operator with an admin key (`ak_...`, or the configured
-//! `admin.api_key`, the operator `config`).
+//! GraphQL over HTTP: `POST /graphql` (queries and mutations) and `GET /graphql` (GraphiQL);
+//! subscriptions are served by [`super::sockets`]. A merchant authenticates with
+//! `Authorization: Bearer <api key>` (for WebSockets: `Authorization` in the connection_init
+//! payload); an operator with an admin key (`ak_...`, or the configured `admin.api_key`, the
+//! operator `config`).
 //!
 //! Failed authentications are slowed down per address ([`FailedAuthentications`]): past
 //! [`FailedAuthentications::LIMIT`] unknown keys in a minute from one address, that address's
@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{Data, ErrorExtensions};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Extension;
-use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Html;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
@@ -36,6 +36,9 @@ pub struct GraphqlState {
     pub engine: Engine,
     pub admin_api_key: Option<SecretString>,
     pub failed_authentications: Arc<FailedAuthentications>,
+    pub sockets: Arc<super::sockets::Sockets>,
+    /// The largest WebSocket frame and message (`server.max_request_bytes`).
+    pub max_request_bytes: usize,
 }
 
 /// Unknown keys presented per address in the current minute (see the module doc).
@@ -52,14 +55,14 @@ impl FailedAuthentications {
     const ADDRESSES: usize = 100_000;
 
     /// The seconds until `address` may present keys again, if it is over the limit.
-    fn retry_after(&self, address: IpAddr) -> Option<u64> {
+    pub(super) fn retry_after(&self, address: IpAddr) -> Option<u64> {
         let by_address = self.by_address.lock().expect("never poisoned");
         let (since, count) = by_address.get(&address)?;
         let left = Self::WINDOW.checked_sub(since.elapsed())?;
         (*count >= Self::LIMIT).then(|| left.as_secs().max(1))
     }
 
-    fn failed(&self, address: IpAddr) {
+    pub(super) fn failed(&self, address: IpAddr) {
         let mut by_address = self.by_address.lock().expect("never poisoned");
         if by_address.len() >= Self::ADDRESSES {
             by_address.retain(|_, (since, _)| since.elapsed() < Self::WINDOW);
@@ -74,31 +77,18 @@ impl FailedAuthentications {
 
 impl GraphqlState {
     /// What a request's data says of its caller: its principal, nothing for a missing or
-    /// unknown key, or [`AuthenticationUnavailable`] when the key could not be checked.
-    async fn caller(&self, authorization: Option<&str>) -> Data {
-        self.caller_and_whether_unknown(authorization).await.0
-    }
-
-    /// [`Self::caller`], and whether a key was presented that no one has.
-    async fn caller_and_whether_unknown(&self, authorization: Option<&str>) -> (Data, bool) {
-        let mut data = Data::default();
-        let mut unknown = false;
-        match self.principal(authorization).await {
-            Ok(Some((principal, operator))) => {
-                data.insert(principal);
-                if let Some(operator) = operator {
-                    data.insert(operator);
-                }
-            }
-            Ok(None) => unknown = authorization.is_some_and(|value| !value.trim().is_empty()),
-            Err(unavailable) => data.insert(unavailable),
-        }
-        (data, unknown)
+    /// unknown key, or [`AuthenticationUnavailable`] when the key could not be checked; and
+    /// whether a key was presented that no one has.
+    pub(super) async fn caller_and_whether_unknown(&self, authorization: Option<&str>) -> (Data, bool) {
+        let found = self.principal(authorization).await;
+        let unknown =
+            matches!(found, Ok(None)) && authorization.is_some_and(|value| !value.trim().is_empty());
+        (caller_data(found), unknown)
     }
 
     /// Who a bearer token belongs to (and, for an admin, which operator); `None` for a missing
     /// or unknown key.
-    async fn principal(
+    pub(super) async fn principal(
         &self,
         authorization: Option<&str>,
     ) -> Result<Option<(Principal, Option<Operator>)>, AuthenticationUnavailable> {
@@ -130,6 +120,24 @@ impl GraphqlState {
             .map_err(unavailable)?;
         Ok(merchant.map(|merchant| (Principal::Merchant(Box::new(merchant)), None)))
     }
+}
+
+/// A request's data for what [`GraphqlState::principal`] found.
+pub(super) fn caller_data(
+    found: Result<Option<(Principal, Option<Operator>)>, AuthenticationUnavailable>,
+) -> Data {
+    let mut data = Data::default();
+    match found {
+        Ok(Some((principal, operator))) => {
+            data.insert(principal);
+            if let Some(operator) = operator {
+                data.insert(operator);
+            }
+        }
+        Ok(None) => {}
+        Err(unavailable) => data.insert(unavailable),
+    }
+    data
 }
 
 pub async fn execute(
@@ -167,27 +175,4 @@ pub async fn graphiql() -> Html<String> {
             .subscription_endpoint("/graphql/ws")
             .finish(),
     )
-}
-
-pub async fn subscriptions(
-    State(state): State<GraphqlState>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    let schema = state.schema.clone();
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let authorization = payload
-                        .get("Authorization")
-                        .or_else(|| payload.get("authorization"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    Ok(state.caller(authorization.as_deref()).await)
-                })
-                .serve()
-        })
-        .into_response()
 }

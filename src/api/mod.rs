@@ -1,12 +1,17 @@
-//! HTTP edge (axum): the merchant GraphQL API ([`graphql`]), liveness, readiness, Prometheus
-//! metrics, the routes Alipay+ calls ([`alipayplus`]), and cross-process update fan-out ([`fanout`]).
+//! HTTP edge (axum): the merchant GraphQL API ([`graphql`]; subscriptions on a bounded socket,
+//! `sockets`), liveness, readiness, Prometheus metrics, the routes Alipay+ calls
+//! ([`alipayplus`]), cross-process update fan-out ([`fanout`]), and the bounded accept loop
+//! ([`serve`]).
 
 pub mod alipayplus;
 pub mod fanout;
 pub mod graphql;
 mod http;
+mod server;
+mod sockets;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,7 +19,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::alipayplus::client::Client;
 use crate::alipayplus::inbound::Endpoint;
@@ -52,12 +56,19 @@ pub async fn router(
     });
     let graphql_routes = Router::new()
         .route("/graphql", get(http::graphiql).post(http::execute))
-        .route("/graphql/ws", get(http::subscriptions))
+        .route("/graphql/ws", get(sockets::subscriptions))
         .with_state(http::GraphqlState {
-            schema: graphql::schema(engine.clone(), client, config.payment_method_limits),
+            schema: graphql::schema(
+                engine.clone(),
+                client,
+                config.payment_method_limits,
+                config.connections.complexity_per_minute,
+            ),
             engine: engine.clone(),
             admin_api_key: config.admin_api_key.clone(),
             failed_authentications: Default::default(),
+            sockets: Arc::new(sockets::Sockets::new(config.connections)),
+            max_request_bytes: config.max_request_bytes,
         });
     Ok(Router::new()
         .route("/health/live", get(|| async { "ok" }))
@@ -73,9 +84,44 @@ pub async fn router(
         .merge(graphql_routes)
         // Before any handler or authentication: a body announced larger is refused with 413
         // unread, one that grows larger while streaming is cut off at the limit.
+        .layer(axum::middleware::from_fn_with_state(
+            config.connections.body_read_timeout,
+            body_within,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             config.max_request_bytes,
         )))
+}
+
+/// Reads a request's whole body before any handler (every one reads whole bodies, at most
+/// `server.max_request_bytes`), within `server.body_read_timeout`: a body that trickles in is
+/// answered 408 instead of holding its connection, one over the limit 413.
+async fn body_within(
+    State(timeout): State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, usize::MAX)).await {
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body did not arrive within server.body_read_timeout",
+        )
+            .into_response(),
+        Ok(Err(_)) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large or was cut off",
+        )
+            .into_response(),
+        Ok(Ok(bytes)) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+    }
 }
 
 /// Readiness: the database answers, and Redis too when configured. It names what is down, not
@@ -150,17 +196,4 @@ pub async fn bind(host: &str, port: u16) -> anyhow::Result<(TcpListener, SocketA
     Ok((listener, address))
 }
 
-/// Serves `router` until `shutdown` is cancelled.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    // The peer's address reaches handlers (failed authentications are counted per address).
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    .await
-}
+pub use server::serve;

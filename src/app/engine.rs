@@ -38,6 +38,8 @@ pub struct Engine {
     pub registration: RegistrationConfig,
     /// The wallet table (`alipayplus::wallets`), with the configuration's entries.
     pub wallets: Arc<Wallets>,
+    /// A report file larger than this is not read (`reconciliation.max_file_bytes`).
+    pub max_report_bytes: u64,
     wake: Arc<Notify>,
     updates: broadcast::Sender<Update>,
 }
@@ -67,6 +69,7 @@ impl Engine {
                 required_regions: Vec::new(),
             },
             wallets: Arc::default(),
+            max_report_bytes: 1 << 30,
             wake,
             updates,
         }
@@ -80,6 +83,7 @@ impl Engine {
         self.customs_unknown_status_rounds = config.customs_unknown_status_rounds;
         self.real_alipayplus = config.alipayplus.mode == crate::config::AlipayPlusMode::AlipayPlus;
         self.wallets = Arc::new(config.wallets.clone());
+        self.max_report_bytes = config.reconciliation.max_file_bytes;
         // The built-in simulator's wallets answer at its time scale; so is the inquiry pace.
         self.registration.inquiry_interval = self
             .registration

@@ -92,8 +92,15 @@ pub struct ReportSet {
 }
 
 /// The report sets in `dir` for `report_date`, one per agreement and kind (files that are not
-/// reports are left alone).
-pub fn report_sets(dir: &Path, report_date: &str) -> Result<Vec<ReportSet>, AppError> {
+/// reports are left alone), the folder read on a blocking thread.
+pub async fn report_sets(dir: &Path, report_date: &str) -> Result<Vec<ReportSet>, AppError> {
+    let (dir, report_date) = (dir.to_path_buf(), report_date.to_string());
+    tokio::task::spawn_blocking(move || report_sets_in(&dir, &report_date))
+        .await
+        .map_err(|e| AppError::Unavailable(format!("reading the report folder stopped: {e}")))?
+}
+
+fn report_sets_in(dir: &Path, report_date: &str) -> Result<Vec<ReportSet>, AppError> {
     parse_report_date(report_date)?;
     let entries = std::fs::read_dir(dir).map_err(|e| AppError::Validation {
         field: "dir".into(),
@@ -733,9 +740,19 @@ fn describe(item: &TransactionItem) -> String {
     )
 }
 
-/// SHA-256 of a file, read in pieces.
-fn file_hash(path: &Path) -> Result<String, AppError> {
-    let mut file = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
+/// SHA-256 of a file's first `max_bytes` (more is never read), read in pieces on a blocking
+/// thread.
+async fn file_hash(path: &Path, max_bytes: u64) -> Result<String, AppError> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || hash_of(&path, max_bytes))
+        .await
+        .map_err(|e| AppError::Unavailable(format!("reading a report file stopped: {e}")))?
+}
+
+fn hash_of(path: &Path, max_bytes: u64) -> Result<String, AppError> {
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| unreadable(path, e))?
+        .take(max_bytes);
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
     loop {
@@ -767,7 +784,7 @@ pub async fn reconcile(
     let cycle = clearing_cycle(&set.report_date)?;
     let mut hashes = Vec::new();
     for (name, path) in &set.files {
-        hashes.push((name.file_name(), file_hash(path)?));
+        hashes.push((name.file_name(), file_hash(path, engine.max_report_bytes).await?));
     }
     let content_hash = hex::encode(Sha256::digest(
         hashes
@@ -871,8 +888,8 @@ pub async fn reconcile(
             continue;
         }
         for (file, path) in files {
-            let opened = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
-            for record in reports::read(kind, std::io::BufReader::new(opened)) {
+            let mut records = reports::read_file(kind, path.clone(), engine.max_report_bytes);
+            while let Some(record) = records.recv().await {
                 match record {
                     Record::Item(item) => {
                         run.item(item, file).await?;

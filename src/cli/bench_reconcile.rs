@@ -127,7 +127,9 @@ async fn fill_and_reconcile(config: &Config, rows: usize) -> anyhow::Result<Exit
 
     let dir = tempfile::tempdir()?;
     let mismatched = write_files(dir.path(), rows, from)?;
-    let sets = reconciliation::report_sets(dir.path(), DAY).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sets = reconciliation::report_sets(dir.path(), DAY)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     reset_peak_memory();
     let bar = ProgressBar::new(rows as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} rows reconciled {per_sec} eta {eta}")

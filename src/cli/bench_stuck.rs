@@ -60,6 +60,7 @@ async fn fill_and_measure(config: &Config, instances: usize) -> anyhow::Result<E
         engine.clone(),
         offline_client(config)?,
         config.payment_method_limits,
+        config.connections.complexity_per_minute,
     );
     let mut latencies = Vec::new();
     let mut listed = 0;

@@ -543,9 +543,9 @@ pub async fn start(config: &Config, engine: Engine, role: Role) -> anyhow::Resul
     }
     if let Some((listener, _)) = listener {
         let router = api::router(engine, config, alipayplus.endpoint, alipayplus.client).await?;
-        let stop = shutdown.clone();
+        let (stop, limits) = (shutdown.clone(), config.connections);
         tasks.spawn(async move {
-            if let Err(e) = api::serve(listener, router, stop).await {
+            if let Err(e) = api::serve(listener, router, limits, stop).await {
                 tracing::error!("API server stopped: {e}");
             }
         });

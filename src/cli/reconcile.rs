@@ -50,7 +50,9 @@ fn printable(text: &str) -> String {
 pub async fn run(config: &Config, dir: PathBuf, date: Option<String>) -> anyhow::Result<ExitCode> {
     let engine = boot(config, Arc::new(SystemClock)).await?;
     let date = report_date(&dir, date)?;
-    let sets = reconciliation::report_sets(&dir, &date).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sets = reconciliation::report_sets(&dir, &date)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     anyhow::ensure!(!sets.is_empty(), "no Alipay+ report files in {}", dir.display());
     let mut outcomes = Vec::new();
     for set in &sets {

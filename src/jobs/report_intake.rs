@@ -92,7 +92,7 @@ fn listing(folder: &Path) -> Vec<(String, u64, Option<std::time::SystemTime>)> {
 /// last reconciled them is reconciled (new runs logged); an unchanged one is not read again.
 async fn scan(engine: &Engine, drop_dir: &Path, remembered: &mut Remembered) {
     let warned = &mut remembered.warned;
-    let folders = dated_folders(drop_dir);
+    let folders = blocking(dated_folders, drop_dir.to_path_buf()).await;
     let present: HashSet<String> = folders.iter().map(|(name, _)| name.clone()).collect();
     for day in missing_days(engine.clock.now(), &present) {
         if warned.insert(day.clone()) {
@@ -112,18 +112,19 @@ async fn scan(engine: &Engine, drop_dir: &Path, remembered: &mut Remembered) {
         .filter_map(|(generated, folder)| Some((folder, clearing_day_of(&generated)?)))
         .collect();
     due.extend(
-        dated_folders(&drop_dir.join(SETTLEMENT_FOLDER))
+        blocking(dated_folders, drop_dir.join(SETTLEMENT_FOLDER))
+            .await
             .into_iter()
             .filter(|(name, _)| *name >= oldest)
             .map(|(date, folder)| (folder, date)),
     );
     for (folder, day) in due {
-        let files = listing(&folder);
+        let files = blocking(listing, folder.clone()).await;
         if remembered.reconciled.get(&folder) == Some(&files) {
             continue;
         }
         let mut all_done = true;
-        let sets = match reconciliation::report_sets(&folder, &day) {
+        let sets = match reconciliation::report_sets(&folder, &day).await {
             Ok(sets) => sets,
             Err(e) => {
                 warn!(folder = %folder.display(), "report folder unreadable: {e}");
@@ -151,6 +152,14 @@ async fn scan(engine: &Engine, drop_dir: &Path, remembered: &mut Remembered) {
             remembered.reconciled.insert(folder, files);
         }
     }
+}
+
+/// `read(folder)` on a blocking thread (folders are read off the runtime's threads); nothing if
+/// that thread stopped.
+async fn blocking<T: Default + Send + 'static>(read: fn(&Path) -> T, folder: PathBuf) -> T {
+    tokio::task::spawn_blocking(move || read(&folder))
+        .await
+        .unwrap_or_default()
 }
 
 /// Starts the scheduled reconciliation of `drop_dir`, every `interval`, until `shutdown`.

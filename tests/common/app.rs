@@ -96,6 +96,8 @@ pub struct Setup {
     pub refuse_private_webhook_targets: bool,
     /// More configuration (TOML sections this harness does not write itself).
     pub extra_config: &'static str,
+    /// More `[server]` settings (TOML lines).
+    pub server: &'static str,
 }
 
 pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
@@ -105,6 +107,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
         .unwrap_or_else(|| PathBuf::from("workflows"));
     let options = Options {
         workflows: &workflows,
+        server: setup.server,
         ..Options::default()
     };
     let env = TestEnv::new(backend, options).await?;

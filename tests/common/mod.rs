@@ -48,6 +48,8 @@ pub struct Options<'a> {
     pub lease: &'a str,
     /// A Redis database index of the test's own (for tests that flush it).
     pub redis_db: Option<u8>,
+    /// More `[server]` settings (TOML lines).
+    pub server: &'a str,
 }
 
 impl Default for Options<'_> {
@@ -56,6 +58,7 @@ impl Default for Options<'_> {
             workflows: Path::new("workflows"),
             lease: "2s",
             redis_db: None,
+            server: "",
         }
     }
 }
@@ -100,6 +103,7 @@ url = "{redis}"
 queue = "{queue}"
 [server]
 port = 0
+{server}
 [workflows]
 dir = "{workflows}"
 [jobs]
@@ -113,6 +117,7 @@ level = "warn"
             redis = redis_url.clone().unwrap_or_default(),
             workflows = workflows.display(),
             lease = options.lease,
+            server = options.server,
         );
         let config_path = dir.path().join("plusflow.toml");
         std::fs::write(&config_path, config).expect("write config");

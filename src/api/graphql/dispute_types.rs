@@ -213,7 +213,8 @@ impl DisputeQueries {
     }
 
     /// Your disputes, newest first, of `status` if given (Relay connection; `first` at most
-    /// 100).
+    /// 50).
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn disputes(
         &self,
         ctx: &Context<'_>,
@@ -223,8 +224,9 @@ impl DisputeQueries {
     ) -> Result<Connection<String, Dispute, EmptyFields, EmptyFields>> {
         let principal = principal(ctx)?;
         let first = first.unwrap_or(20);
-        if !(1..=100).contains(&first) {
-            return Err(graphql_error(invalid("first", "must be 1 to 100")));
+        let most = super::limits::MAX_MERCHANT_PAGE;
+        if !(1..=most).contains(&first) {
+            return Err(graphql_error(invalid("first", format!("must be 1 to {most}"))));
         }
         let before = match &after {
             Some(cursor) => {

@@ -60,9 +60,17 @@ pub struct MutationRoot(
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-pub fn schema(engine: Engine, client: Client, limits: PaymentMethodLimits) -> ApiSchema {
+/// The schema, with `limits` on consultPayment and a budget of `complexity_per_minute` per
+/// caller (see [`limits`]).
+pub fn schema(
+    engine: Engine,
+    client: Client,
+    limits: PaymentMethodLimits,
+    complexity_per_minute: usize,
+) -> ApiSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         .data(engine)
+        .data(limits::ComplexityBudget::new(complexity_per_minute))
         .data(PaymentMethods::new(client.clone(), limits))
         .data(client)
         .limit_depth(limits::MAX_DEPTH)
@@ -174,7 +182,8 @@ impl MerchantQueries {
         }
     }
 
-    /// Your payments, newest first (Relay connection; `first` at most 100).
+    /// Your payments, newest first (Relay connection; `first` at most 50).
+    #[graphql(complexity = "limits::page_cost(first, child_complexity)")]
     async fn payments(
         &self,
         ctx: &Context<'_>,
@@ -184,10 +193,10 @@ impl MerchantQueries {
     ) -> Result<Connection<String, Payment, EmptyFields, EmptyFields>> {
         let principal = principal(ctx)?;
         let first = first.unwrap_or(20);
-        if !(1..=100).contains(&first) {
+        if !(1..=limits::MAX_MERCHANT_PAGE).contains(&first) {
             return Err(graphql_error(AppError::Validation {
                 field: "first".into(),
-                message: "must be between 1 and 100".into(),
+                message: format!("must be between 1 and {}", limits::MAX_MERCHANT_PAGE),
             }));
         }
         let after = match after {

@@ -105,6 +105,7 @@ pub struct OperatorQueries;
 impl OperatorQueries {
     /// Workflows of every kind, oldest in their state first (Relay connection, `first` at most
     /// 100). E.g. `filter: {needsAttention: true}` is what waits for an operator.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn workflows(
         &self,
         ctx: &Context<'_>,

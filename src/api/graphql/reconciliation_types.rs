@@ -147,6 +147,7 @@ impl ReconciliationRun {
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.0.finished_at
     }
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn discrepancies(
         &self,
         ctx: &Context<'_>,
@@ -188,6 +189,7 @@ pub struct ReconciliationQueries;
 #[Object]
 impl ReconciliationQueries {
     /// Reconciliation runs, newest first (Relay connection, `first` at most 100).
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn reconciliation_runs(
         &self,
         ctx: &Context<'_>,
