@@ -36,9 +36,6 @@ pub struct GraphqlState {
     pub engine: Engine,
     pub admin_api_key: Option<SecretString>,
     pub failed_authentications: Arc<FailedAuthentications>,
-    pub sockets: Arc<super::sockets::Sockets>,
-    /// The largest WebSocket frame and message (`server.max_request_bytes`).
-    pub max_request_bytes: usize,
 }
 
 /// Unknown keys presented per address in the current minute (see the module doc).

@@ -11,7 +11,6 @@ mod server;
 mod sockets;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -54,22 +53,26 @@ pub async fn router(
         engine: engine.clone(),
         endpoint,
     });
+    let graphql = http::GraphqlState {
+        schema: graphql::schema(
+            engine.clone(),
+            client,
+            config.payment_method_limits,
+            config.connections.complexity_per_minute,
+        ),
+        engine: engine.clone(),
+        admin_api_key: config.admin_api_key.clone(),
+        failed_authentications: Default::default(),
+    };
+    let sockets = sockets::SocketState::new(graphql.clone(), config.connections, config.max_request_bytes);
     let graphql_routes = Router::new()
         .route("/graphql", get(http::graphiql).post(http::execute))
-        .route("/graphql/ws", get(sockets::subscriptions))
-        .with_state(http::GraphqlState {
-            schema: graphql::schema(
-                engine.clone(),
-                client,
-                config.payment_method_limits,
-                config.connections.complexity_per_minute,
-            ),
-            engine: engine.clone(),
-            admin_api_key: config.admin_api_key.clone(),
-            failed_authentications: Default::default(),
-            sockets: Arc::new(sockets::Sockets::new(config.connections)),
-            max_request_bytes: config.max_request_bytes,
-        });
+        .with_state(graphql)
+        .merge(
+            Router::new()
+                .route("/graphql/ws", get(sockets::subscriptions))
+                .with_state(sockets),
+        );
     Ok(Router::new()
         .route("/health/live", get(|| async { "ok" }))
         .route("/health/ready", get(ready))

@@ -35,19 +35,26 @@ use crate::config::ConnectionLimits;
 /// How often an open socket's key is checked again.
 pub const RECHECK_EVERY: Duration = Duration::from_secs(2);
 
-/// Open sockets by address and by key.
-pub struct Sockets {
+/// What the socket route works with: the GraphQL API's, and the sockets open by address and by
+/// key.
+#[derive(Clone)]
+pub struct SocketState {
+    graphql: GraphqlState,
     by_address: Arc<Counter<IpAddr>>,
     by_key: Arc<Counter<[u8; 32]>>,
     limits: ConnectionLimits,
+    /// The largest frame and message (`server.max_request_bytes`).
+    max_bytes: usize,
 }
 
-impl Sockets {
-    pub fn new(limits: ConnectionLimits) -> Self {
+impl SocketState {
+    pub fn new(graphql: GraphqlState, limits: ConnectionLimits, max_bytes: usize) -> Self {
         Self {
+            graphql,
             by_address: Counter::new(limits.max_sockets_per_address),
             by_key: Counter::new(limits.max_sockets_per_key),
             limits,
+            max_bytes,
         }
     }
 }
@@ -125,10 +132,11 @@ impl Session {
     /// `connection_init`: the caller's data, or why the socket is refused (closed 1002).
     async fn init(
         &self,
-        state: &GraphqlState,
+        sockets: &SocketState,
         address: IpAddr,
         payload: serde_json::Value,
     ) -> async_graphql::Result<Data> {
+        let state = &sockets.graphql;
         if state.failed_authentications.retry_after(address).is_some() {
             return Err(closing(
                 "RATE_LIMITED",
@@ -155,7 +163,7 @@ impl Session {
         };
         let authorization = authorization.expect("a known key was presented");
         let digest: [u8; 32] = Sha256::digest(authorization.as_bytes()).into();
-        let Some(slot) = state.sockets.by_key.take(digest) else {
+        let Some(slot) = sockets.by_key.take(digest) else {
             return Err(closing("RATE_LIMITED", "too many sockets for this key"));
         };
         *self.key_slot.lock().expect("never poisoned") = Some(slot);
@@ -171,7 +179,7 @@ fn closing(code: &str, message: &str) -> async_graphql::Error {
 
 /// `GET /graphql/ws`: upgraded if the address holds fewer sockets than its limit (429 otherwise).
 pub async fn subscriptions(
-    State(state): State<GraphqlState>,
+    State(state): State<SocketState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
@@ -195,14 +203,14 @@ pub async fn subscriptions(
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         |Extension(ConnectInfo(peer))| peer.ip(),
     );
-    let Some(address_slot) = state.sockets.by_address.take(address) else {
+    let Some(address_slot) = state.by_address.take(address) else {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             "too many sockets from this address",
         )
             .into_response();
     };
-    let max_bytes = state.max_request_bytes;
+    let max_bytes = state.max_bytes;
     upgrade
         .max_message_size(max_bytes)
         .max_frame_size(max_bytes)
@@ -214,13 +222,13 @@ pub async fn subscriptions(
         .into_response()
 }
 
-async fn serve(state: GraphqlState, socket: WebSocket, protocol: WebSocketProtocols, address: IpAddr) {
+async fn serve(state: SocketState, socket: WebSocket, protocol: WebSocketProtocols, address: IpAddr) {
     let (mut sink, stream) = socket.split();
     let session = Arc::new(Session::default());
     let executor = SocketExecutor {
-        state: state.clone(),
+        state: state.graphql.clone(),
         session: session.clone(),
-        subscriptions: Counter::new(state.sockets.limits.max_subscriptions_per_socket),
+        subscriptions: Counter::new(state.limits.max_subscriptions_per_socket),
     };
     let refuses_frames = session.clone();
     let input = stream
@@ -274,15 +282,15 @@ async fn serve(state: GraphqlState, socket: WebSocket, protocol: WebSocketProtoc
 }
 
 /// Closes the socket when `connection_init` is late, or when its key no longer authenticates.
-async fn watch(state: GraphqlState, session: Arc<Session>) {
-    tokio::time::sleep(state.sockets.limits.socket_init_timeout).await;
+async fn watch(state: SocketState, session: Arc<Session>) {
+    tokio::time::sleep(state.limits.socket_init_timeout).await;
     if session.authorization().is_none() {
         session.close(4408, "connection_init timed out");
         return;
     }
     loop {
         tokio::time::sleep(RECHECK_EVERY).await;
-        if let Ok(None) = state.principal(session.authorization().as_deref()).await {
+        if let Ok(None) = state.graphql.principal(session.authorization().as_deref()).await {
             session.close(4403, "the key was revoked");
             return;
         }
@@ -298,7 +306,8 @@ struct SocketExecutor {
 }
 
 impl SocketExecutor {
-    async fn subscription(self, mut request: Request) -> BoxStream<'static, Response> {
+    /// Runs `request` as a subscription holding `slot` (one of the socket's) while it lasts.
+    async fn subscription(self, mut request: Request, slot: Slot<()>) -> BoxStream<'static, Response> {
         if !is_subscription(&request) {
             return refused(
                 "OPERATION_NOT_ALLOWED",
@@ -316,9 +325,6 @@ impl SocketExecutor {
                 return refused("UNAUTHENTICATED", "the key was revoked");
             }
             Err(unavailable) => caller_data(Err(unavailable)),
-        };
-        let Some(slot) = self.subscriptions.take(()) else {
-            return refused("RATE_LIMITED", "too many subscriptions on this socket");
         };
         request.data = data;
         self.state
@@ -345,7 +351,11 @@ impl Executor for SocketExecutor {
         request: Request,
         _session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        futures::stream::once(self.clone().subscription(request))
+        // Taken here, in the order the socket's messages came, not when first polled.
+        let Some(slot) = self.subscriptions.take(()) else {
+            return refused("RATE_LIMITED", "too many subscriptions on this socket");
+        };
+        futures::stream::once(self.clone().subscription(request, slot))
             .flatten()
             .boxed()
     }
