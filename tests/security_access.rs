@@ -50,15 +50,7 @@ async fn api_keys_are_several_hashed_and_a_revoked_one_is_refused_by_every_proce
         return;
     };
     let (merchant, first) = app.merchant("Keys");
-    let second = app.plusflow(&[
-        "merchant",
-        "key",
-        "create",
-        "--merchant",
-        &merchant,
-        "--label",
-        "ci",
-    ]);
+    let second = app.another_key(&merchant, "ci");
     let (second_id, second_key) = (second["id"].as_str().unwrap(), second["apiKey"].as_str().unwrap());
     assert!(authenticated(&payments_query(&app, &first).await));
     assert!(

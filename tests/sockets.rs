@@ -63,15 +63,7 @@ async fn a_revoked_key_loses_its_open_socket_which_runs_subscriptions_only(backe
         return;
     };
     let (merchant, first_key) = app.merchant("Socket owner");
-    let second = app.plusflow(&[
-        "merchant",
-        "key",
-        "create",
-        "--merchant",
-        &merchant,
-        "--label",
-        "socket",
-    ]);
+    let second = app.another_key(&merchant, "socket");
     let key = second["apiKey"].as_str().unwrap().to_string();
     let operator = operator_key(&app, "night-shift");
     let (payment, _) = awaiting_payment(&app, &first_key, "ws-1", 599).await;

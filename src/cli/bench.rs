@@ -23,6 +23,7 @@ use sea_orm::ConnectionTrait as _;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::bench_scratch::percentile;
 use super::{boot, check_mode};
 use crate::clock::SystemClock;
 use crate::config::Config;
@@ -149,14 +150,6 @@ async fn engine(config: Config, instances: usize, concurrency: usize) -> anyhow:
                 "transitions": total, "seconds": (seconds * 1000.0).round() / 1000.0, "transitions_per_s": per_second.round() })
     );
     Ok(ExitCode::SUCCESS)
-}
-
-pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
 }
 
 /// How `bench payments` offers its load.

@@ -1,5 +1,5 @@
 //! `bench reconcile --rows N`: reconciliation at scale. Fills a scratch database (see
-//! `bench_stuck::Scratch`) with N succeeded payments of one clearing day, writes that day's four
+//! `bench_scratch::Scratch`) with N succeeded payments of one clearing day, writes that day's four
 //! report files with a row for each (1 in [`MISMATCH_EVERY`] one minor unit off), reconciles them
 //! as `plusflow reconcile` does, and prints the rows per second and the peak memory of the run
 //! (the process's high-water mark, reset before it starts).
@@ -13,7 +13,7 @@ use sea_orm::EntityTrait;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::bench_stuck::Scratch;
+use super::bench_scratch::Scratch;
 use super::boot;
 use crate::alipayplus::reports::{TransactionItem, TransactionType};
 use crate::app::reconciliation;

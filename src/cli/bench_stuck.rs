@@ -14,9 +14,10 @@ use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryTrait};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::bench_scratch::{Scratch, percentile};
 use super::boot;
 use crate::clock::SystemClock;
-use crate::config::{Backend, Config};
+use crate::config::Config;
 use crate::store::entity::instance;
 use crate::store::operations::{WorkflowFilter, stuck_query};
 
@@ -78,8 +79,8 @@ async fn fill_and_measure(config: &Config, instances: usize) -> anyhow::Result<E
     }
     latencies.sort_by(f64::total_cmp);
     let (p50, p99, max) = (
-        super::bench::percentile(&latencies, 50.0),
-        super::bench::percentile(&latencies, 99.0),
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
         latencies[latencies.len() - 1],
     );
     let mut scrapes = Vec::new();
@@ -94,7 +95,7 @@ async fn fill_and_measure(config: &Config, instances: usize) -> anyhow::Result<E
         scrapes.push(scraped.elapsed().as_secs_f64() * 1000.0);
     }
     scrapes.sort_by(f64::total_cmp);
-    let scrape_p50 = super::bench::percentile(&scrapes, 50.0);
+    let scrape_p50 = percentile(&scrapes, 50.0);
     let filter = WorkflowFilter {
         needs_attention: Some(true),
         ..WorkflowFilter::default()
@@ -182,58 +183,4 @@ fn offline_client(config: &Config) -> anyhow::Result<crate::alipayplus::client::
         signing_key: key,
     };
     Client::new(credentials, config.alipayplus.timeouts, Arc::new(SystemClock))
-}
-
-/// The scratch database: a temporary SQLite file, or a new PostgreSQL database.
-/// A database of the configured kind made for one benchmark, dropped after it.
-pub(super) struct Scratch {
-    pub(super) url: String,
-    /// PostgreSQL: the database's name, dropped afterwards. SQLite: the folder, removed.
-    postgres_name: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Scratch {
-    pub(super) async fn create(config: &Config) -> anyhow::Result<Self> {
-        match config.backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir()?;
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
-                Ok(Self {
-                    url,
-                    postgres_name: None,
-                    _dir: Some(dir),
-                })
-            }
-            Backend::Postgres => {
-                let name = format!("plusflow_bench_{}", Uuid::new_v4().simple());
-                let admin = sea_orm::Database::connect(&config.database_url).await?;
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await?;
-                let mut url = url::Url::parse(&config.database_url)?;
-                url.set_path(&format!("/{name}"));
-                Ok(Self {
-                    url: url.to_string(),
-                    postgres_name: Some(name),
-                    _dir: None,
-                })
-            }
-        }
-    }
-
-    /// Drops the scratch database, connected as `config` (the configured database) says.
-    pub(super) async fn drop_it(self, config: &Config) {
-        if let Some(name) = &self.postgres_name {
-            let dropped = async {
-                let admin = sea_orm::Database::connect(&config.database_url).await?;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
-                    .await
-            };
-            if let Err(e) = dropped.await {
-                tracing::warn!("could not drop the scratch database {name}: {e}");
-            }
-        }
-    }
 }

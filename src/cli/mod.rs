@@ -5,6 +5,7 @@
 pub mod alipayplus;
 mod bench;
 mod bench_reconcile;
+mod bench_scratch;
 mod bench_stuck;
 mod demo;
 mod reconcile;

@@ -17,8 +17,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::cte::{self, Params};
+use super::entity::outbox::Claim;
 use super::entity::{history, inbound, instance, outbox, payment_result};
-use super::outbox::Claim;
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
 use crate::store::Db;

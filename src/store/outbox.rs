@@ -13,18 +13,12 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
 use uuid::Uuid;
 
 use super::apply::{EventInput, OneStatement, Park, apply_as_one_statement, apply_event_in, park_in};
+pub use super::entity::outbox::Claim;
 use super::entity::{instance, outbox};
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
 use crate::store::Db;
 use crate::workflow::{Definitions, RetryPolicy};
-
-/// A row claimed by this process until its lease runs out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Claim {
-    pub id: Uuid,
-    pub lease_token: Uuid,
-}
 
 /// Claims up to `batch` rows that are due, or whose lease expired, for `worker`.
 pub async fn claim_due(

@@ -1,15 +1,13 @@
-//! Workflow definitions: the serde shape of `workflows/*.toml`, and loading a folder of them into
-//! validated [`Definition`]s. Loading reports every problem of every file, each with its file
-//! name, instead of stopping at the first.
+//! Workflow definitions: the serde shape of `workflows/*.toml` ([`DefinitionFile`]) and the
+//! validated [`Definition`] the engine decides with (loading them is `super::load`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::names::{AlipayPlusVerdict, EffectName, EventName, PublicStatus};
-use super::validate::validate;
 
 /// One workflow file, as written.
 #[derive(Debug, Deserialize)]
@@ -268,139 +266,6 @@ impl Definitions {
             .entry(definition.kind.clone())
             .or_default()
             .insert(definition.version, definition);
-    }
-}
-
-/// Parses and validates one workflow file's text.
-pub fn parse(file: &Path, text: &str) -> Result<Definition, Vec<Problem>> {
-    let problem = |message: String| Problem {
-        file: file.to_path_buf(),
-        message,
-    };
-    let spec: DefinitionFile = toml::from_str(text).map_err(|e| vec![problem(one_line(&e))])?;
-    validate(spec).map_err(|messages| messages.into_iter().map(problem).collect())
-}
-
-/// The workflow files shipped with plusflow, built into the binary: an installed binary runs
-/// anywhere, and a configured folder overrides them.
-const BUILT_IN: [(&str, &str); 6] = [
-    (
-        "engine_probe.toml",
-        include_str!("../../workflows/engine_probe.toml"),
-    ),
-    ("payment.toml", include_str!("../../workflows/payment.toml")),
-    ("refund.toml", include_str!("../../workflows/refund.toml")),
-    ("dispute.toml", include_str!("../../workflows/dispute.toml")),
-    (
-        "customs_declaration.toml",
-        include_str!("../../workflows/customs_declaration.toml"),
-    ),
-    (
-        "registration.toml",
-        include_str!("../../workflows/registration.toml"),
-    ),
-];
-
-/// The shipped definitions (see [`BUILT_IN`]), validated like a folder's.
-pub fn load_built_in() -> Result<Definitions, Vec<Problem>> {
-    let files = BUILT_IN
-        .iter()
-        .map(|(name, text)| (Path::new("built-in").join(name), Ok(text.to_string())))
-        .collect();
-    load_files(files)
-}
-
-/// The definitions of `dir`, or the built-in ones when `dir` is empty.
-pub fn load(dir: &Path) -> Result<Definitions, Vec<Problem>> {
-    if dir.as_os_str().is_empty() {
-        load_built_in()
-    } else {
-        load_dir(dir)
-    }
-}
-
-/// Loads every `*.toml` of a folder; all problems of all files, or all definitions.
-pub fn load_dir(dir: &Path) -> Result<Definitions, Vec<Problem>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        vec![Problem {
-            file: dir.to_path_buf(),
-            message: format!("cannot read the workflow folder: {e}"),
-        }]
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(vec![Problem {
-            file: dir.to_path_buf(),
-            message: "no workflow files (*.toml)".into(),
-        }]);
-    }
-    let files = files
-        .into_iter()
-        .map(|file| {
-            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read: {e}"));
-            (file, text)
-        })
-        .collect();
-    load_files(files)
-}
-
-/// Parses and validates each file's text (or reports why it could not be read); all problems
-/// of all files, or all definitions.
-fn load_files(files: Vec<(PathBuf, Result<String, String>)>) -> Result<Definitions, Vec<Problem>> {
-    let mut definitions = Definitions::default();
-    let mut problems = Vec::new();
-    let mut seen: HashMap<(String, u32), PathBuf> = HashMap::new();
-    for (file, text) in files {
-        let text = match text {
-            Ok(text) => text,
-            Err(message) => {
-                problems.push(Problem { file, message });
-                continue;
-            }
-        };
-        match parse(&file, &text) {
-            Ok(definition) => {
-                let key = (definition.kind.clone(), definition.version);
-                if let Some(other) = seen.insert(key, file.clone()) {
-                    problems.push(Problem {
-                        file,
-                        message: format!(
-                            "kind '{}' version {} is also defined in {}",
-                            definition.kind,
-                            definition.version,
-                            other.display()
-                        ),
-                    });
-                } else {
-                    definitions.insert(definition);
-                }
-            }
-            Err(found) => problems.extend(found),
-        }
-    }
-    if problems.is_empty() {
-        Ok(definitions)
-    } else {
-        Err(problems)
-    }
-}
-
-/// toml's errors span several lines with a source excerpt; keep the message on one line.
-fn one_line(error: &toml::de::Error) -> String {
-    let mut message = error.message().to_string();
-    if let Some(span) = error.span() {
-        message = format!("at byte {}..{}: {message}", span.start, span.end);
-    }
-    let rendered = error.to_string();
-    match rendered.lines().next() {
-        Some(first) if first.contains("line") => {
-            format!("{} {}", first.trim_end_matches(':'), error.message())
-        }
-        _ => message,
     }
 }
 

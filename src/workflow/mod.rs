@@ -4,15 +4,16 @@
 mod apply;
 mod definition;
 mod graph;
+mod load;
 mod names;
 mod validate;
 
 pub use apply::{Decision, apply, start};
 pub use definition::{
-    Definition, Definitions, Problem, RetryPolicy, State, Step, Timer, TimerDue, load, load_built_in,
-    load_dir, parse, parse_duration,
+    Definition, Definitions, Problem, RetryPolicy, State, Step, Timer, TimerDue, parse_duration,
 };
 pub use graph::mermaid;
+pub use load::{load, load_built_in, load_dir, parse};
 pub use names::{AlipayPlusVerdict, EffectName, EventName, PublicStatus};
 
 #[cfg(test)]

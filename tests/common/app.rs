@@ -314,6 +314,19 @@ impl App {
         )
     }
 
+    /// A further API key of `merchant`, made by the real command line: `{"id", "apiKey", ...}`.
+    pub fn another_key(&self, merchant: &str, label: &str) -> Value {
+        self.plusflow(&[
+            "merchant",
+            "key",
+            "create",
+            "--merchant",
+            merchant,
+            "--label",
+            label,
+        ])
+    }
+
     /// `plusflow merchant create ARGS`: its JSON line.
     pub fn create_merchant(&self, args: &[&str]) -> Value {
         let mut command = vec!["merchant", "create"];

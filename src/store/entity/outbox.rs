@@ -47,6 +47,14 @@ impl Related<super::instance::Entity> for Entity {
 
 impl ActiveModelBehavior for ActiveModel {}
 
+/// A row claimed by one process until its lease runs out: only the holder of the current
+/// `lease_token` may close it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub id: Uuid,
+    pub lease_token: Uuid,
+}
+
 pub const KIND_EFFECT: &str = "effect";
 pub const KIND_TIMER: &str = "timer";
 
