@@ -11,10 +11,8 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::alipayplus::client::Timeouts;
 use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
 use crate::alipayplus::wallets::{WalletEntry, Wallets};
-use crate::app::payment_methods::PaymentMethodLimits;
 use crate::workflow::{self, Definitions};
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -175,6 +173,20 @@ pub struct TelemetrySettings {
     pub level: String,
     /// The bearer token `/metrics` requires (empty: none).
     pub metrics_token: SecretString,
+}
+
+/// Client timeouts (ALIPAYPLUS.md 1.7): 8 s for pay, refund and cancelPayment, 5 s for the rest.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub slow: Duration,
+    pub normal: Duration,
+}
+
+/// `[payment_methods]` settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PaymentMethodLimits {
+    pub cache_for: Duration,
+    pub consults_per_merchant_per_minute: u32,
 }
 
 /// What clients may hold of the server (`[server]`): connections, how long each may take to

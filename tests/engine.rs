@@ -735,7 +735,7 @@ async fn a_connection_whose_statement_was_cancelled_is_closed_and_one_refused_is
 }
 
 /// The process that created a payment keeps its row for the `pay` effect, which takes it
-/// instead of reading it back (`app::payments::NewPayments`). What `pay` sends must not depend
+/// instead of reading it back (`app::new_payments::NewPayments`). What `pay` sends must not depend
 /// on where the row came from (a retry reads the database): the copy is the stored row, every
 /// optional field set, and it is taken once.
 async fn the_copy_a_process_keeps_of_a_payment_for_its_pay_is_the_stored_row_and_is_taken_once(

@@ -139,12 +139,7 @@ has_result!(
     InquireDeclarationRequestsResponse
 );
 
-/// Client timeouts (ALIPAYPLUS.md 1.7): 8 s for pay, refund and cancelPayment, 5 s for the rest.
-#[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
-    pub slow: Duration,
-    pub normal: Duration,
-}
+pub use crate::config::Timeouts;
 
 impl Default for Timeouts {
     fn default() -> Self {

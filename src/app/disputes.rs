@@ -26,8 +26,6 @@ use crate::store::{EventInput, NewInstance, StoreError};
 use crate::workflow::EventName;
 
 pub const RETRIEVAL_WINDOW_DAYS: i64 = 20;
-/// The default of `disputes.escalation_response_window`.
-pub const ESCALATION_WINDOW_DAYS: i64 = 10;
 
 /// A dispute with its instance.
 #[derive(Debug, Clone)]

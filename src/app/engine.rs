@@ -8,8 +8,8 @@ use serde_json::Value;
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
-use super::merchants::MerchantCache;
-use super::payments::NewPayments;
+use super::merchant_cache::MerchantCache;
+use super::new_payments::NewPayments;
 use crate::alipayplus::wallets::Wallets;
 use crate::clock::SharedClock;
 use crate::config::RegistrationConfig;
@@ -18,14 +18,18 @@ use crate::store::entity::instance;
 use crate::store::{self, Applied, EventInput, StoreError};
 use crate::workflow::{Definitions, PublicStatus};
 
+/// How long a merchant has to answer an escalation when not configured (ALIPAYPLUS.md 5; the
+/// default of `disputes.escalation_response_window`).
+pub const DEFAULT_ESCALATION_WINDOW_DAYS: i64 = 10;
+
 #[derive(Clone)]
 pub struct Engine {
     pub db: Db,
     pub definitions: Arc<Definitions>,
     pub clock: SharedClock,
-    /// Merchants and API keys read lately (see `merchants::MerchantCache`).
+    /// Merchants and API keys read lately (see `merchant_cache::MerchantCache`).
     pub merchants: Arc<MerchantCache>,
-    /// Payments created here whose `pay` is still to be sent (see `payments::NewPayments`).
+    /// Payments created here whose `pay` is still to be sent (see `new_payments::NewPayments`).
     pub new_payments: Arc<NewPayments>,
     /// How long a merchant has to answer an escalation (`disputes.escalation_response_window`).
     pub escalation_response_window: chrono::Duration,
@@ -61,7 +65,7 @@ impl Engine {
             clock,
             merchants: Arc::default(),
             new_payments: Arc::default(),
-            escalation_response_window: chrono::Duration::days(super::disputes::ESCALATION_WINDOW_DAYS),
+            escalation_response_window: chrono::Duration::days(DEFAULT_ESCALATION_WINDOW_DAYS),
             real_alipayplus: false,
             customs_unknown_status_rounds: 10,
             registration: RegistrationConfig {

@@ -24,11 +24,8 @@ pub enum AppError {
     NotRefundable(String),
     #[error("the refund of {requested} exceeds what may still be refunded ({refundable})")]
     RefundExceedsRefundable { requested: i64, refundable: i64 },
-    #[error(
-        "the refund window of {} days has passed",
-        crate::app::refunds::REFUND_WINDOW_DAYS
-    )]
-    RefundWindowExpired,
+    #[error("the refund window of {days} days has passed")]
+    RefundWindowExpired { days: i64 },
     #[error("the response deadline of this dispute has passed")]
     DisputeExpired,
     #[error("this dispute has been responded to")]

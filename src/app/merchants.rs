@@ -3,14 +3,12 @@
 //! merchant up by id for its webhook settings, what the workflow instances a merchant
 //! creates start with, and whether it is registered where its payments need it.
 //!
-//! Each process keeps the merchants and keys it has read in a [`MerchantCache`] for
-//! [`MerchantCache::FRESH_FOR`]: authenticating a request and sending a webhook cost no query
+//! Each process keeps the merchants and keys it has read in a `MerchantCache` for
+//! `MerchantCache::FRESH_FOR`: authenticating a request and sending a webhook cost no query
 //! within that time, and a key revoked (or a secret rotated) by any process is in effect on
 //! every process within it. An unknown key is never remembered.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -155,7 +153,7 @@ pub async fn create_api_key(engine: &Engine, merchant_id: Uuid, label: &str) -> 
 }
 
 /// Revokes a key of `merchant_id`: refused at once by this process, and by every other within
-/// [`MerchantCache::FRESH_FOR`]. Refused if the merchant has no such live key.
+/// `MerchantCache::FRESH_FOR`. Refused if the merchant has no such live key.
 pub async fn revoke_api_key(engine: &Engine, merchant_id: Uuid, key_id: Uuid) -> Result<(), AppError> {
     let revoked_at = engine.clock.now();
     if !credentials::revoke_api_key(&engine.db, merchant_id, key_id, revoked_at).await? {
@@ -259,73 +257,6 @@ pub async fn merchant(engine: &Engine, id: Uuid) -> Result<Option<merchant::Mode
         engine.merchants.keep(merchant, None);
     }
     Ok(found)
-}
-
-/// The merchants this process has read, by id and by API key hash, each for
-/// [`MerchantCache::FRESH_FOR`] (see the module docs).
-#[derive(Debug, Default)]
-pub struct MerchantCache {
-    by_id: RwLock<HashMap<Uuid, (merchant::Model, Instant)>>,
-    id_by_key_hash: RwLock<HashMap<String, (Uuid, Instant)>>,
-}
-
-impl MerchantCache {
-    /// Beyond this many live entries, the others are read from the database each time.
-    const CAPACITY: usize = 10_000;
-    /// How long a merchant or key read from the database is used without reading it again:
-    /// the longest a revocation or rotation made elsewhere takes to reach this process.
-    pub const FRESH_FOR: Duration = Duration::from_secs(5);
-
-    fn fresh(read_at: Instant) -> bool {
-        read_at.elapsed() < Self::FRESH_FOR
-    }
-
-    fn by_id(&self, id: Uuid) -> Option<merchant::Model> {
-        let by_id = self.by_id.read().expect("merchant cache");
-        let (merchant, read_at) = by_id.get(&id)?;
-        Self::fresh(*read_at).then(|| merchant.clone())
-    }
-
-    fn by_key_hash(&self, hash: &str) -> Option<merchant::Model> {
-        let (id, read_at) = *self.id_by_key_hash.read().expect("merchant cache").get(hash)?;
-        if !Self::fresh(read_at) {
-            return None;
-        }
-        self.by_id(id)
-    }
-
-    /// Keeps `merchant`, and `key_hash` as one of its live keys.
-    fn keep(&self, merchant: &merchant::Model, key_hash: Option<&str>) {
-        let now = Instant::now();
-        let mut by_id = self.by_id.write().expect("merchant cache");
-        if by_id.len() >= Self::CAPACITY {
-            by_id.retain(|_, (_, read_at)| Self::fresh(*read_at));
-            if by_id.len() >= Self::CAPACITY {
-                return;
-            }
-        }
-        by_id.insert(merchant.id, (merchant.clone(), now));
-        if let Some(hash) = key_hash {
-            let mut by_key = self.id_by_key_hash.write().expect("merchant cache");
-            if by_key.len() >= Self::CAPACITY {
-                by_key.retain(|_, (_, read_at)| Self::fresh(*read_at));
-            }
-            by_key.insert(hash.to_string(), (merchant.id, now));
-        }
-    }
-
-    /// Drops `merchant_id` (its row changed).
-    fn forget(&self, merchant_id: Uuid) {
-        self.by_id.write().expect("merchant cache").remove(&merchant_id);
-    }
-
-    /// Drops every key of `merchant_id` (one was revoked).
-    fn forget_keys_of(&self, merchant_id: Uuid) {
-        self.id_by_key_hash
-            .write()
-            .expect("merchant cache")
-            .retain(|_, (id, _)| *id != merchant_id);
-    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -18,12 +18,7 @@ use uuid::Uuid;
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::{Amount, ConsultPaymentRequest, ConsultPaymentResponse, PaymentFactor};
 
-/// `[payment_methods]` settings.
-#[derive(Debug, Clone, Copy)]
-pub struct PaymentMethodLimits {
-    pub cache_for: Duration,
-    pub consults_per_merchant_per_minute: u32,
-}
+pub use crate::config::PaymentMethodLimits;
 
 /// Why no answer could be given.
 #[derive(Debug, thiserror::Error)]

@@ -5,9 +5,6 @@
 //! (`app::payment_results`); values the workflow learns (checkout URL, Alipay+ payment id,
 //! failure code) are kept in the instance data.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -28,44 +25,6 @@ use crate::store::inbound::InboundCall;
 use crate::store::payments::{self as rows, PaymentRow};
 use crate::store::{self, EventInput, Outcome, Park};
 use crate::workflow::{EventName, PublicStatus};
-
-/// The payments this process created whose `pay` it has not sent yet. The `submit_pay` effect
-/// usually runs here moments later (always with the in-process queue, often with Redis) and
-/// takes its row from here instead of reading it back: a payment row is never changed once
-/// written, so this copy is the row. Bounded: past [`NewPayments::CAPACITY`] the oldest are
-/// forgotten, and an effect that finds nothing (run by another process, retried, or after a
-/// restart) reads the row.
-#[derive(Default)]
-pub struct NewPayments {
-    rows: Mutex<NewRows>,
-}
-
-#[derive(Default)]
-struct NewRows {
-    by_id: HashMap<Uuid, payment::Model>,
-    /// Ids in the order they were remembered (taken ones included until they come up).
-    order: VecDeque<Uuid>,
-}
-
-impl NewPayments {
-    pub const CAPACITY: usize = 4096;
-
-    /// Remembers `row`, just committed.
-    fn remember(&self, row: payment::Model) {
-        let mut rows = self.rows.lock().expect("new payments");
-        rows.order.push_back(row.id);
-        rows.by_id.insert(row.id, row);
-        while rows.order.len() > Self::CAPACITY {
-            let oldest = rows.order.pop_front().expect("longer than the capacity");
-            rows.by_id.remove(&oldest);
-        }
-    }
-
-    /// The row of payment `id` if this process created it and nobody took it yet.
-    pub fn take(&self, id: Uuid) -> Option<payment::Model> {
-        self.rows.lock().expect("new payments").by_id.remove(&id)
-    }
-}
 
 /// createPayment's input, as the merchant wrote it.
 #[derive(Debug, Clone, Serialize)]
@@ -484,48 +443,4 @@ pub async fn next_run_at(engine: &Engine, instance_id: Uuid) -> Result<Option<Da
     Ok(rows::next_run_ms(&engine.db, instance_id)
         .await?
         .and_then(DateTime::from_timestamp_millis))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(n: usize) -> payment::Model {
-        let at = DateTime::<Utc>::UNIX_EPOCH;
-        payment::Model {
-            id: Uuid::from_u128(n as u128),
-            merchant_id: Uuid::nil(),
-            merchant_order_id: format!("order-{n}"),
-            payment_request_id: format!("pf_{n}"),
-            order_description: "Tea".into(),
-            currency: "USD".into(),
-            amount: 100,
-            terminal_type: "WEB".into(),
-            os_type: None,
-            redirect_url: "https://shop.example/back".into(),
-            user_region: None,
-            settlement_currency: None,
-            expires_at: at,
-            checkout_url: None,
-            alipay_payment_id: None,
-            wallet_brand_name: None,
-            failure_code: None,
-            created_at: at,
-            buyer_reference: None,
-        }
-    }
-
-    #[test]
-    fn new_payments_keep_at_most_their_capacity_forgetting_the_oldest_first() {
-        let kept = NewPayments::default();
-        for n in 0..=NewPayments::CAPACITY + 1 {
-            kept.remember(row(n));
-        }
-        assert!(kept.take(Uuid::from_u128(0)).is_none());
-        assert!(kept.take(Uuid::from_u128(1)).is_none());
-        assert_eq!(kept.take(Uuid::from_u128(2)), Some(row(2)));
-        let last = NewPayments::CAPACITY as u128 + 1;
-        assert_eq!(kept.take(Uuid::from_u128(last)), Some(row(last as usize)));
-        assert_eq!(kept.rows.lock().unwrap().by_id.len(), NewPayments::CAPACITY - 2);
-    }
 }

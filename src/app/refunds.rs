@@ -103,7 +103,9 @@ pub async fn create_refund(
     // The window counts from the success (a payment settled late, after a refused cancel or by
     // an operator, keeps its whole year).
     if now > payment.paid_at() + chrono::Duration::days(REFUND_WINDOW_DAYS) {
-        return Err(AppError::RefundWindowExpired);
+        return Err(AppError::RefundWindowExpired {
+            days: REFUND_WINDOW_DAYS,
+        });
     }
     let template = refund::Model {
         id: Uuid::nil(),

@@ -122,7 +122,7 @@ fn graphql_error(error: AppError) -> async_graphql::Error {
         AppError::Forbidden => coded("FORBIDDEN", error.to_string()),
         AppError::NotRefundable(_) => coded("PAYMENT_NOT_REFUNDABLE", error.to_string()),
         AppError::RefundExceedsRefundable { .. } => coded("REFUND_EXCEEDS_REFUNDABLE", error.to_string()),
-        AppError::RefundWindowExpired => coded("REFUND_WINDOW_EXPIRED", error.to_string()),
+        AppError::RefundWindowExpired { .. } => coded("REFUND_WINDOW_EXPIRED", error.to_string()),
         AppError::DisputeExpired => coded("DISPUTE_EXPIRED", error.to_string()),
         AppError::AlreadyResponded => coded("ALREADY_RESPONDED", error.to_string()),
         AppError::NotDeclarable(_) => coded("PAYMENT_NOT_DECLARABLE", error.to_string()),
