@@ -792,3 +792,8 @@ impl DeclarationStatus {
         matches!(self, Self::Accepted | Self::Rejected)
     }
 }
+
+/// A response that carries only `result` (every other field of the wire types is optional).
+pub fn only_result<T: serde::de::DeserializeOwned>(result: ResultInfo) -> T {
+    serde_json::from_value(serde_json::json!({ "result": result })).expect("every other field is optional")
+}

@@ -8,7 +8,8 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::Simulator;
-use super::state::{Completion, PaymentStatus, WALLETS};
+use super::payment::{Completion, PaymentStatus};
+use super::state::WALLETS;
 use crate::alipayplus::wire::*;
 use crate::domain::format_money;
 

@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Simulator;
-use super::state::only_result;
 use crate::alipayplus::wire::*;
 
 /// When customs starts on a declaration, and when it decides, at time scale 1.
@@ -105,7 +104,7 @@ pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareRespons
         .get(&request.customs_declaration_request_id)
         .cloned()
     {
-        return update(simulator, &mut books, earlier, &request, now);
+        return update(simulator, &mut books.customs, earlier, &request, now);
     }
     let Some(payment) = books.payment(&request.payment_request_id) else {
         return refused("ORDER_NOT_EXIST", "no such payment");
@@ -195,7 +194,7 @@ fn customs_rejects(simulator: &Simulator, request: &DeclareRequest) -> bool {
 /// least 5 minutes after the declaration, before customs decided, never for more.
 fn update(
     simulator: &Simulator,
-    books: &mut super::state::Books,
+    books: &mut CustomsBooks,
     earlier: SimDeclaration,
     request: &DeclareRequest,
     now: DateTime<Utc>,
@@ -222,7 +221,7 @@ fn update(
     if let Some(why) = refusal {
         return refused("CONTEXT_INCONSISTENT", why);
     }
-    if let Some(entry) = books.customs.declarations.get_mut(id) {
+    if let Some(entry) = books.declarations.get_mut(id) {
         entry.declare_calls += 1;
         if !unchanged {
             entry.updates += 1;

@@ -8,6 +8,7 @@ mod checkout;
 mod customs;
 pub mod disputes;
 mod notify;
+mod payment;
 mod rates;
 mod registrations;
 pub mod reports;
@@ -29,7 +30,8 @@ use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use serde_json::json;
 
-pub use state::{Completion, Ledger, NotifyState, PaymentStatus, cancel_window_end};
+pub use payment::{Completion, NotifyState, PaymentStatus};
+pub use state::{Ledger, cancel_window_end};
 
 use crate::alipayplus::inbound::{Endpoint, MAX_BODY_BYTES, Refusal};
 use crate::alipayplus::signing::{SigningKey, VerifyingKeys};

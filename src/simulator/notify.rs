@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::Simulator;
-use super::state::NotifyState;
+use super::payment::{NotifyState, SimPayment};
 use crate::alipayplus::inbound::verify_answer;
 use crate::alipayplus::signing::{content_to_sign, timestamp};
 use crate::alipayplus::wire::{ResultInfo, ResultResponse, ResultStatus};
@@ -86,11 +86,7 @@ pub async fn deliver(simulator: Simulator, payment_request_id: String) {
     .await;
 }
 
-fn record(
-    simulator: &Simulator,
-    payment_request_id: &str,
-    change: impl FnOnce(&mut super::state::SimPayment),
-) {
+fn record(simulator: &Simulator, payment_request_id: &str, change: impl FnOnce(&mut SimPayment)) {
     if let Some(payment) = simulator.books().payment_mut(payment_request_id) {
         change(payment);
     }

@@ -21,7 +21,6 @@ use serde::Serialize;
 
 use super::Simulator;
 use super::notify::{Delivery, deliver_until_acknowledged};
-use super::state::only_result;
 use crate::alipayplus::wire::*;
 
 /// Whether a wallet approves on delivery or reviews first.
