@@ -2,19 +2,13 @@
 //! Events are counted where they happen: transitions where the write path commits them, effect
 //! executions (with their latency) in the runner, Alipay+ calls (with their latency) in the
 //! client. What is a state of the database (parked and stuck instances by kind, the outbox's
-//! backlog and the age of its oldest due row) is read at scrape time, each by a query one of the
-//! partial indexes answers (only parked, unfinished or pending rows are read, never the whole
-//! table), so a scrape stays cheap at a million instances.
+//! backlog and the age of its oldest due row) is read at scrape time by `store::gauges` and
+//! handed to [`render`]. This module knows nothing else of plusflow.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sea_orm::{ConnectionTrait, Statement};
-
-use crate::store::Db;
-use crate::store::StoreError;
-use crate::workflow::Definitions;
 
 /// An unfinished instance in its state longer than this counts as stuck.
 pub const STUCK_AFTER: Duration = Duration::from_secs(3600);
@@ -68,58 +62,29 @@ pub fn alipayplus_call(api: &str, status: &'static str, took: Duration) {
         .record(took.as_secs_f64());
 }
 
-/// The Prometheus text: what was counted, and the database gauges read now.
-pub async fn render(db: &Db, definitions: &Definitions, now_ms: i64) -> Result<String, StoreError> {
-    use crate::store::entity::instance;
-    use sea_orm::sea_query::Expr;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
-    let backend = db.get_database_backend();
-    let by_kind = |select: sea_orm::Select<instance::Entity>| async move {
-        select
-            .select_only()
-            .column(instance::Column::Kind)
-            .column_as(instance::Column::Id.count(), "n")
-            .group_by(instance::Column::Kind)
-            .into_tuple::<(String, i64)>()
-            .all(db)
-            .await
-    };
-    let parked =
-        by_kind(instance::Entity::find().filter(Expr::cust(plusflow_migrations::NEEDS_ATTENTION))).await?;
-    let stuck_before = chrono::DateTime::from_timestamp_millis(now_ms - STUCK_AFTER.as_millis() as i64)
-        .expect("a time in range");
-    let stuck = by_kind(
-        instance::Entity::find()
-            .filter(Expr::cust(plusflow_migrations::NOT_TERMINAL))
-            .filter(instance::Column::StateSince.lt(stuck_before)),
-    )
-    .await?;
-    let outbox = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            format!(
-                "SELECT COUNT(*) AS n, MIN(CASE WHEN due_at_ms <= {now_ms} THEN due_at_ms END) AS oldest_due \
-                 FROM outbox WHERE status = 'pending' AND due_at_ms IS NOT NULL"
-            ),
-        ))
-        .await?;
-    let (pending, oldest_due) = match outbox {
-        Some(row) => (
-            row.try_get::<i64>("", "n")?,
-            row.try_get::<Option<i64>>("", "oldest_due")?,
-        ),
-        None => (0, None),
-    };
+/// What the database holds at scrape time (read by `store::gauges`), per workflow kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Gauges {
+    /// Every kind, whatever its counts (a kind with none shows 0).
+    pub kinds: Vec<String>,
+    pub parked: Vec<(String, i64)>,
+    /// Unfinished, in their state longer than [`STUCK_AFTER`].
+    pub stuck: Vec<(String, i64)>,
+    pub outbox_pending: i64,
+    /// The age of the oldest due outbox row.
+    pub outbox_lag_seconds: f64,
+}
+
+/// The Prometheus text: what was counted, and `gauges`.
+pub fn render(gauges: &Gauges) -> String {
     let handle = install();
-    let mut kinds: Vec<&str> = definitions.iter().map(|d| d.kind.as_str()).collect();
-    kinds.dedup();
-    for kind in kinds {
+    for kind in &gauges.kinds {
         let count = |rows: &[(String, i64)]| rows.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n);
-        metrics::gauge!("plusflow_parked_instances", "kind" => kind.to_string()).set(count(&parked) as f64);
-        metrics::gauge!("plusflow_stuck_instances", "kind" => kind.to_string()).set(count(&stuck) as f64);
+        metrics::gauge!("plusflow_parked_instances", "kind" => kind.clone())
+            .set(count(&gauges.parked) as f64);
+        metrics::gauge!("plusflow_stuck_instances", "kind" => kind.clone()).set(count(&gauges.stuck) as f64);
     }
-    metrics::gauge!("plusflow_outbox_pending").set(pending as f64);
-    let lag = oldest_due.map_or(0.0, |due| (now_ms - due).max(0) as f64 / 1000.0);
-    metrics::gauge!("plusflow_outbox_lag_seconds").set(lag);
-    Ok(handle.render())
+    metrics::gauge!("plusflow_outbox_pending").set(gauges.outbox_pending as f64);
+    metrics::gauge!("plusflow_outbox_lag_seconds").set(gauges.outbox_lag_seconds);
+    handle.render()
 }

@@ -180,8 +180,8 @@ async fn metrics(State(state): State<ApiState>, headers: axum::http::HeaderMap) 
         }
     }
     let engine = &state.engine;
-    match crate::metrics::render(&engine.db, &engine.definitions, engine.clock.now_ms()).await {
-        Ok(text) => (StatusCode::OK, text),
+    match crate::store::gauges(&engine.db, &engine.definitions, engine.clock.now_ms()).await {
+        Ok(gauges) => (StatusCode::OK, crate::metrics::render(&gauges)),
         Err(e) => {
             tracing::warn!("metrics: database unavailable: {e}");
             (

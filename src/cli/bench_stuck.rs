@@ -86,12 +86,13 @@ async fn fill_and_measure(config: &Config, instances: usize) -> anyhow::Result<E
     let mut scrapes = Vec::new();
     for _ in 0..10 {
         let scraped = Instant::now();
-        crate::metrics::render(
+        let gauges = crate::store::gauges(
             &engine.db,
             &engine.definitions,
             chrono::Utc::now().timestamp_millis(),
         )
         .await?;
+        crate::metrics::render(&gauges);
         scrapes.push(scraped.elapsed().as_secs_f64() * 1000.0);
     }
     scrapes.sort_by(f64::total_cmp);

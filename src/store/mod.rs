@@ -17,6 +17,7 @@ pub mod db_clock;
 pub mod disputes;
 pub mod entity;
 pub mod force;
+mod gauges;
 pub mod idempotency;
 pub mod inbound;
 pub mod marks;
@@ -38,6 +39,7 @@ pub use apply::{
     operator_action, park_instance, record_unchanged, start_instance,
 };
 pub use db::Db;
+pub use gauges::gauges;
 pub use outbox::outbox_backlog;
 pub use queries::{InstanceCounts, count_instances, history, instance};
 
