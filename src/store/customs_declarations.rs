@@ -13,10 +13,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::apply::{Applied, NewInstance, StartPlan, lock_instance};
 use super::entity::{customs_declaration as declaration, instance};
+use super::event::Applied;
 use super::idempotency::{IdempotencyKey, KeyUse, Repeated, repeated_in, use_key_in};
+use super::instance_write::lock_instance;
 use super::refunds::reserved_in;
+use super::start::{NewInstance, StartPlan};
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
 use crate::store::Db;

@@ -13,10 +13,13 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::apply::{Applied, NewInstance, Park, StartPlan, lock_instance, park_in};
 use super::entity::{dispute, inbound, instance, refund};
+use super::event::Applied;
 use super::idempotency::{IdempotencyKey, Repeated, repeated_in};
+use super::instance_write::lock_instance;
+use super::park::{Park, park_in};
 use super::refunds::record_refund_in;
+use super::start::{NewInstance, StartPlan};
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
 use crate::store::Db;

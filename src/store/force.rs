@@ -20,8 +20,11 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryO
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::apply::{Applied, EventInput, HistoryEntry, apply_event_in, lock_instance};
+use super::apply::apply_event_in;
 use super::entity::{history, instance, outbox};
+use super::event::{Applied, EventInput};
+use super::history::HistoryEntry;
+use super::instance_write::lock_instance;
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
 use crate::store::Db;

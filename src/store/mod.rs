@@ -16,32 +16,42 @@ mod db;
 pub mod db_clock;
 pub mod disputes;
 pub mod entity;
+mod event;
 pub mod force;
 mod gauges;
+mod history;
 pub mod idempotency;
 pub mod inbound;
+mod instance_write;
 pub mod marks;
+mod one_statement;
 pub mod operations;
+mod operator_actions;
 pub mod outbox;
+mod park;
 pub mod payments;
+mod plan;
 mod queries;
 pub mod reconciliation;
 pub mod refunds;
 pub mod registrations;
+mod schedule;
+mod start;
 
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbErr, RuntimeErr};
 use uuid::Uuid;
 
-pub use apply::{
-    ActionResult, Applied, EventInput, NewInstance, Note, OperatorAction, Outcome, Park, apply_event,
-    operator_action, park_instance, record_unchanged, start_instance,
-};
+pub use apply::apply_event;
 pub use db::Db;
+pub use event::{Applied, EventInput, Outcome};
 pub use gauges::gauges;
+pub use operator_actions::{ActionResult, OperatorAction, operator_action};
 pub use outbox::outbox_backlog;
+pub use park::{Note, Park, park_instance, record_unchanged};
 pub use queries::{InstanceCounts, count_instances, history, instance};
+pub use start::{NewInstance, start_instance};
 
 use crate::config::{Backend, Config};
 use entity::instance;

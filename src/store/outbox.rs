@@ -12,9 +12,12 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 use uuid::Uuid;
 
-use super::apply::{EventInput, OneStatement, Park, apply_as_one_statement, apply_event_in, park_in};
+use super::apply::apply_event_in;
 pub use super::entity::outbox::Claim;
 use super::entity::{instance, outbox};
+use super::event::EventInput;
+use super::one_statement::{OneStatement, apply_as_one_statement};
+use super::park::{Park, park_in};
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
 use crate::store::Db;

@@ -5,9 +5,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::apply::{Applied, NewInstance, StartPlan, start_as_one_statement};
 use super::entity::{api_key, instance, merchant, payment, payment_result, webhook_delivery};
+use super::event::Applied;
 use super::idempotency::{IdempotencyKey, KeyUse, use_key_in};
+use super::start::{NewInstance, StartPlan, start_as_one_statement};
 use super::{StoreError, with_instance};
 use crate::clock::Clock;
 use crate::store::Db;

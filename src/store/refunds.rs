@@ -5,9 +5,11 @@
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::apply::{Applied, NewInstance, StartPlan, lock_instance};
 use super::entity::{instance, refund};
+use super::event::Applied;
 use super::idempotency::{IdempotencyKey, KeyUse, use_key_in};
+use super::instance_write::lock_instance;
+use super::start::{NewInstance, StartPlan};
 use super::{StoreError, with_instance};
 use crate::clock::Clock;
 use crate::store::Db;

@@ -12,11 +12,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::apply::{
-    Applied, EventInput, NewInstance, Note, StartPlan, apply_event_in, lock_instance, record_unchanged_in,
-};
+use super::apply::apply_event_in;
 use super::entity::{inbound, instance, merchant, merchant_registration as registration};
+use super::event::{Applied, EventInput};
 use super::idempotency::{IdempotencyKey, KeyUse, use_key_in};
+use super::instance_write::lock_instance;
+use super::park::{Note, record_unchanged_in};
+use super::start::{NewInstance, StartPlan};
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
 use crate::store::Db;
