@@ -8,6 +8,8 @@ mod bench_reconcile;
 mod bench_scratch;
 mod bench_stuck;
 mod demo;
+mod demo_kinds;
+mod demo_scenarios;
 mod reconcile;
 mod simulator;
 mod workflows;
