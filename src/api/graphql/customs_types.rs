@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::reads::AnswerReads;
-use super::types::{Money, MoneyInput, Payment, Workflow};
+use super::shared::{Money, MoneyInput, Payment, Workflow};
 use super::{engine, graphql_error, parse_id, principal};
 use crate::app::customs_declarations::{self as customs, DeclarationView, NewDeclaration, Redeclaration};
 use crate::app::errors::AppError;

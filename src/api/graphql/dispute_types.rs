@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::Refund;
 use super::reads::AnswerReads;
-use super::types::{Money, MoneyInput, Payment, Workflow};
+use super::shared::{Money, MoneyInput, Payment, Workflow};
 use super::{engine, graphql_error, parse_id, principal};
 use crate::app::dispute_evidence::Document;
 use crate::app::disputes::{self, DisputeView, Response};

@@ -13,6 +13,7 @@ mod reads;
 mod reconciliation_types;
 mod refund_types;
 mod registration_types;
+mod shared;
 mod types;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
@@ -33,6 +34,7 @@ use customs_types::CustomsDeclaration;
 use dispute_types::Dispute;
 pub use refund_types::*;
 use registration_types::MerchantRegistration;
+pub use shared::*;
 pub use types::*;
 
 /// The merchants' fields and the operators' (`operations`), one schema.

@@ -6,7 +6,7 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::types::Workflow;
+use super::shared::Workflow;
 use super::{coded, engine, graphql_error, internal, parse_id};
 use crate::alipayplus::client::Client;
 use crate::app::auth::Principal;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 use super::reads::AnswerReads;
-use super::types::{Money, MoneyInput, Payment, Workflow};
+use super::shared::{Money, MoneyInput, Payment, Workflow};
 use super::{engine, graphql_error};
 use crate::app::refunds::RefundView;
 use crate::workflow::PublicStatus;

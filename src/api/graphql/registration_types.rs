@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::operations::operator;
-use super::types::Workflow;
+use super::shared::Workflow;
 use super::{engine, graphql_error, parse_id, principal};
 use crate::app::auth::Principal;
 use crate::app::errors::AppError;
