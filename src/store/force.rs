@@ -25,6 +25,7 @@ use super::entity::{history, instance, outbox};
 use super::event::{Applied, EventInput};
 use super::history::HistoryEntry;
 use super::instance_write::lock_instance;
+use super::plan::definition_of;
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
 use crate::store::Db;
@@ -54,9 +55,7 @@ pub async fn force_event(
     retry_transient(|| async {
         let txn = db.begin().await?;
         let current = lock_instance(&txn, id).await?;
-        let definition = definitions
-            .get(&current.kind, current.definition_version as u32)
-            .ok_or(StoreError::NotFound(id))?;
+        let definition = definition_of(definitions, &current)?;
         let Decision::Transition { to, .. } = workflow::apply(definition, &current.state, event.name) else {
             return Ok(Err(ForceRefused::NoTransition(format!(
                 "{} {} has no transition on '{}' from {}",
