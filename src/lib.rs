@@ -22,6 +22,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod jobs;
+pub mod kinds;
 pub mod metrics;
 pub mod simulator;
 pub mod store;

@@ -671,11 +671,11 @@ fn notification(id: &str) -> serde_json::Value {
 async fn a_payment(api: &Inbound) -> (uuid::Uuid, String) {
     use plusflow::app::auth::Principal;
     use plusflow::app::merchants::create_merchant;
-    use plusflow::app::payments::{NewPayment, create_payment};
+    use plusflow::kinds::payment::use_cases::{NewPayment, create_payment};
     let merchant = create_merchant(&api.engine, "Notified Shop", None, Default::default())
         .await
         .unwrap();
-    let merchant = plusflow::store::payments::merchant(&api.engine.db, merchant.id)
+    let merchant = plusflow::store::merchants::merchant(&api.engine.db, merchant.id)
         .await
         .unwrap()
         .unwrap();

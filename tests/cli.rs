@@ -23,11 +23,26 @@ fn workflows_check_lists_every_mistake_with_its_file_and_fails() {
         "order.toml: state 'orphan' is unreachable from the start state 'created'",
         "order.toml: state 'created' can wait forever: it has no timer, and start enters it without scheduling an effect",
         "typo.toml: TOML parse error at line",
+        "statusless.toml: state 'waiting' has no status (the public status an instance shows there)",
+        "statusless.toml: state 'done': status 'done' is not a name in capitals (A-Z, _)",
     ];
     for line in expected {
         assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
     }
     assert!(stderr.contains("stp_done"), "{stderr}");
+}
+
+#[test]
+fn workflows_check_refuses_a_status_the_kind_does_not_have() {
+    let dir = "tests/fixtures/workflows/wrong_status";
+    let (code, _, stderr) = run_plusflow(&["workflows", "check", "--dir", dir]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "workflow 'dispute' v1: state 'responded' has status 'SUCCEEDED', not one of NEEDS_RESPONSE, RESPONDING, RESPONDED, EXPIRED"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

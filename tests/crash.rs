@@ -249,7 +249,7 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
     let disputed = &paid[taken.min(paid.len())..(taken + 2).min(paid.len())];
     assert_eq!(disputed.len(), 2, "two paid payments left to dispute");
     for payment in disputed {
-        let request_id = plusflow::store::payments::payment(&engine.db, *payment)
+        let request_id = plusflow::kinds::payment::rows::payment(&engine.db, *payment)
             .await
             .unwrap()
             .expect("the paid payment's row")

@@ -269,7 +269,7 @@ async fn initiations_beyond_alipayplus_limits_are_acknowledged_and_shown_to_oper
 }
 
 async fn a_duplicated_or_replayed_initiation_changes_nothing(backend: Backend) {
-    use plusflow::store::entity::dispute;
+    use plusflow::kinds::dispute::entity as dispute;
     use sea_orm::{EntityTrait, PaginatorTrait};
     let Some(app) = spawn_app(backend).await else {
         return;

@@ -270,7 +270,7 @@ async fn a_timer_fires_when_the_clock_passes_it_even_across_a_restart(backend: B
 async fn a_deadline_in_the_data_fires_its_timers_at_that_time_and_a_missed_one_parks_the_instance(
     backend: Backend,
 ) {
-    use plusflow::store::operations::{WorkflowFilter, stuck_workflows};
+    use plusflow::store::stuck::{WorkflowFilter, stuck_workflows};
     let options = Options {
         workflows: Path::new("tests/fixtures/workflows/deadline"),
         ..Options::default()
@@ -743,7 +743,7 @@ async fn the_copy_a_process_keeps_of_a_payment_for_its_pay_is_the_stored_row_and
 ) {
     use plusflow::app::auth::Principal;
     use plusflow::app::merchants::create_merchant;
-    use plusflow::app::payments::{NewPayment, create_payment};
+    use plusflow::kinds::payment::use_cases::{NewPayment, create_payment};
     let Some(env) = TestEnv::new(backend, Options::default()).await else {
         return;
     };
@@ -751,7 +751,7 @@ async fn the_copy_a_process_keeps_of_a_payment_for_its_pay_is_the_stored_row_and
     let merchant = create_merchant(&engine, "Kept Shop", None, Default::default())
         .await
         .unwrap();
-    let merchant = store::payments::merchant(&engine.db, merchant.id)
+    let merchant = plusflow::store::merchants::merchant(&engine.db, merchant.id)
         .await
         .unwrap()
         .unwrap();
@@ -773,12 +773,21 @@ async fn the_copy_a_process_keeps_of_a_payment_for_its_pay_is_the_stored_row_and
         .unwrap();
     let id = view.payment.id;
     let kept = engine
-        .new_payments
-        .take(id)
+        .fresh_rows
+        .take::<plusflow::store::entity::payment::Model>(id)
         .expect("kept by the process that created it");
-    let stored = store::payments::payment(&engine.db, id).await.unwrap().unwrap();
+    let stored = plusflow::kinds::payment::rows::payment(&engine.db, id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(kept, stored);
-    assert!(engine.new_payments.take(id).is_none(), "taken once");
+    assert!(
+        engine
+            .fresh_rows
+            .take::<plusflow::store::entity::payment::Model>(id)
+            .is_none(),
+        "taken once"
+    );
 }
 
 /// 200 instances whose effects block at a shut gate for longer than a lease (2 s): the running

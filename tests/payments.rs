@@ -508,7 +508,7 @@ async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(ba
     wait_for("the refund webhook", Duration::from_secs(30), refunded).await;
     // The receiver sees a delivery a moment before plusflow records its answer.
     let recorded = || async {
-        let deliveries = plusflow::store::payments::webhook_deliveries(&app.engine.db, id.parse().unwrap())
+        let deliveries = plusflow::store::merchants::webhook_deliveries(&app.engine.db, id.parse().unwrap())
             .await
             .unwrap();
         deliveries
@@ -524,7 +524,7 @@ async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(ba
         recorded,
     )
     .await;
-    let deliveries = plusflow::store::payments::webhook_deliveries(&app.engine.db, id.parse().unwrap())
+    let deliveries = plusflow::store::merchants::webhook_deliveries(&app.engine.db, id.parse().unwrap())
         .await
         .unwrap();
     let refused = deliveries.iter().filter(|d| d.http_status == Some(503)).count();

@@ -15,8 +15,8 @@ use plusflow::app::auth::Principal;
 use plusflow::app::errors::AppError;
 use plusflow::app::merchant_profile::MerchantProfile;
 use plusflow::app::merchants::create_merchant;
-use plusflow::app::payments::{NewPayment, buyer_reference, create_payment};
 use plusflow::clock::SystemClock;
+use plusflow::kinds::payment::use_cases::{NewPayment, buyer_reference, create_payment};
 use plusflow::store::entity::{instance, payment_result};
 use plusflow_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ActiveModelTrait, Database, EntityTrait};
@@ -351,7 +351,7 @@ async fn at_the_real_alipayplus_a_merchant_without_its_profile_takes_no_payment(
     let created = create_merchant(&engine, "Half done", None, partial)
         .await
         .unwrap();
-    let merchant = plusflow::store::payments::merchant(&engine.db, created.id)
+    let merchant = plusflow::store::merchants::merchant(&engine.db, created.id)
         .await
         .unwrap()
         .unwrap();

@@ -101,7 +101,7 @@ async fn api_keys_are_several_hashed_and_a_revoked_one_is_refused_by_every_proce
 }
 
 async fn deliveries(app: &App, payment_id: &str) -> Vec<plusflow::store::entity::webhook_delivery::Model> {
-    plusflow::store::payments::webhook_deliveries(&app.engine.db, payment_id.parse().unwrap())
+    plusflow::store::merchants::webhook_deliveries(&app.engine.db, payment_id.parse().unwrap())
         .await
         .unwrap()
 }
@@ -456,7 +456,7 @@ async fn a_nested_refund_payment_query_reads_each_object_once(backend: Backend) 
         config.payment_method_limits,
         config.connections.complexity_per_minute,
     );
-    let merchant = plusflow::store::payments::merchant(&engine.db, merchant_id.parse().unwrap())
+    let merchant = plusflow::store::merchants::merchant(&engine.db, merchant_id.parse().unwrap())
         .await
         .unwrap()
         .unwrap();

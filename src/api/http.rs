@@ -27,8 +27,8 @@ use sha2::{Digest, Sha256};
 use super::graphql::{ApiSchema, AuthenticationUnavailable};
 use crate::app::Engine;
 use crate::app::auth::Principal;
+use crate::app::console::{self, ADMIN_KEY_PREFIX, Operator};
 use crate::app::merchants;
-use crate::app::operations::{self, ADMIN_KEY_PREFIX, Operator};
 
 #[derive(Clone)]
 pub struct GraphqlState {
@@ -107,7 +107,7 @@ impl GraphqlState {
             AuthenticationUnavailable
         };
         if key.starts_with(ADMIN_KEY_PREFIX) {
-            let operator = operations::authenticate(&self.engine, key)
+            let operator = console::authenticate(&self.engine, key)
                 .await
                 .map_err(unavailable)?;
             return Ok(operator.map(|operator| (Principal::Admin, Some(operator))));

@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use crate::alipayplus::client::Client;
 use crate::alipayplus::inbound::Endpoint;
 use crate::app::Engine;
+use crate::app::kind::KindList;
 use crate::config::Config;
 
 #[derive(Clone)]
@@ -49,10 +50,13 @@ pub async fn router(
         Some(url) => Some(redis::Client::open(url)?.get_connection_manager().await?),
         None => None,
     };
-    let inbound = alipayplus::routes(alipayplus::InboundState {
-        engine: engine.clone(),
-        endpoint,
-    });
+    let inbound = alipayplus::routes(
+        alipayplus::InboundState {
+            engine: engine.clone(),
+            endpoint,
+        },
+        KindList(&crate::kinds::ALL),
+    );
     let graphql = http::GraphqlState {
         schema: graphql::schema(
             engine.clone(),

@@ -10,9 +10,11 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use uuid::Uuid;
 
-use crate::store::EventInput;
+use serde_json::{Map, Value};
+
 use crate::store::entity::instance;
-use crate::workflow::{Definitions, EffectName};
+use crate::store::{EventInput, StoreError};
+use crate::workflow::{Definitions, EffectName, EventName};
 
 /// What a handler knows about the execution it is asked for.
 #[derive(Debug, Clone)]
@@ -48,8 +50,9 @@ pub enum EffectError {
 /// What a handler answers: the event to apply, if any.
 pub type EffectResult = Result<Option<EventInput>, EffectError>;
 
+/// Runs the effects it is registered for (a kind's effects, dispatched on `context.effect`).
 pub trait EffectHandler: Send + Sync + 'static {
-    fn run(&self, context: EffectContext) -> BoxFuture<'static, EffectResult>;
+    fn run(self: Arc<Self>, context: EffectContext) -> BoxFuture<'static, EffectResult>;
 }
 
 /// The handler of every effect name this process can execute.
@@ -61,6 +64,14 @@ pub struct EffectRegistry {
 impl EffectRegistry {
     pub fn register(&mut self, effect: EffectName, handler: Arc<dyn EffectHandler>) -> &mut Self {
         self.handlers.insert(effect, handler);
+        self
+    }
+
+    /// Registers `handler` for each of `effects`.
+    pub fn register_each(&mut self, effects: &[EffectName], handler: Arc<dyn EffectHandler>) -> &mut Self {
+        for effect in effects {
+            self.register(*effect, handler.clone());
+        }
         self
     }
 
@@ -92,4 +103,34 @@ impl EffectRegistry {
         missing.dedup();
         missing
     }
+}
+
+/// An unknown outcome: try again later.
+pub fn retry(error: impl std::fmt::Display) -> EffectError {
+    EffectError::Retry(error.to_string())
+}
+
+/// A database error while running an effect: tried again later.
+pub fn store_error(error: StoreError) -> EffectError {
+    retry(error)
+}
+
+/// What an Alipay+ answer means for a workflow: the event, what to record of it (`detail`) and
+/// what to learn (`data`); or (`Err`) why it is not known yet, so the call is made again with
+/// the same request id. Each kind reads its answers into this with a pure function.
+pub type Decided = Result<(EventName, Value, Map<String, Value>), String>;
+
+/// The result of effect `effect` that read an answer as `decided`.
+pub fn decided(effect: EffectName, decided: Decided) -> EffectResult {
+    let (name, detail, data) = decided.map_err(retry)?;
+    event(name, effect, detail, data)
+}
+
+/// The event `effect` reports, with what to record (`detail`) and what to learn (`data`).
+pub fn event(name: EventName, effect: EffectName, detail: Value, data: Map<String, Value>) -> EffectResult {
+    Ok(Some(
+        EventInput::new(name, format!("effect:{effect}"))
+            .with_detail(detail)
+            .with_data(data),
+    ))
 }

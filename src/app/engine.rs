@@ -8,15 +8,15 @@ use serde_json::Value;
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
+use super::fresh_rows::FreshRows;
 use super::merchant_cache::MerchantCache;
-use super::new_payments::NewPayments;
 use crate::alipayplus::wallets::Wallets;
 use crate::clock::SharedClock;
 use crate::config::RegistrationConfig;
 use crate::store::Db;
 use crate::store::entity::instance;
 use crate::store::{self, Applied, EventInput, StoreError};
-use crate::workflow::{Definitions, PublicStatus};
+use crate::workflow::Definitions;
 
 /// How long a merchant has to answer an escalation when not configured (ALIPAYPLUS.md 5; the
 /// default of `disputes.escalation_response_window`).
@@ -29,8 +29,8 @@ pub struct Engine {
     pub clock: SharedClock,
     /// Merchants and API keys read lately (see `merchant_cache::MerchantCache`).
     pub merchants: Arc<MerchantCache>,
-    /// Payments created here whose `pay` is still to be sent (see `new_payments::NewPayments`).
-    pub new_payments: Arc<NewPayments>,
+    /// Rows of new instances whose first effect is still to run here (see [`FreshRows`]).
+    pub fresh_rows: Arc<FreshRows>,
     /// How long a merchant has to answer an escalation (`disputes.escalation_response_window`).
     pub escalation_response_window: chrono::Duration,
     /// Whether plusflow talks to the real Alipay+ (`alipayplus.mode = "alipayplus"`): merchants
@@ -64,7 +64,7 @@ impl Engine {
             definitions: Arc::new(definitions),
             clock,
             merchants: Arc::default(),
-            new_payments: Arc::default(),
+            fresh_rows: Arc::default(),
             escalation_response_window: chrono::Duration::days(DEFAULT_ESCALATION_WINDOW_DAYS),
             real_alipayplus: false,
             customs_unknown_status_rounds: 10,
@@ -175,12 +175,13 @@ impl Engine {
     }
 }
 
-/// The public status of a workflow state.
-pub fn status_of(engine: &Engine, instance: &instance::Model) -> PublicStatus {
+/// The public status `instance` shows: its state's `status` in its workflow definition, the one
+/// place a kind's status comes from (PENDING should its definition not be loaded, which
+/// start-up prevents for every kind this binary runs).
+pub fn status_of<'a>(engine: &'a Engine, instance: &instance::Model) -> &'a str {
     engine
         .definitions
         .get(&instance.kind, instance.definition_version as u32)
         .and_then(|d| d.state(&instance.state))
-        .map(|s| s.status)
-        .unwrap_or(PublicStatus::Pending)
+        .map_or("PENDING", |s| s.status.as_str())
 }

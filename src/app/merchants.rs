@@ -18,28 +18,11 @@ use super::auth::Principal;
 use super::errors::{AppError, check_length, invalid};
 use super::merchant_profile::MerchantProfile;
 use crate::store::entity::{api_key, merchant};
-use crate::store::payments as rows;
-use crate::store::registrations::{CASHIER_PAYMENT, completed_for};
+use crate::store::merchants as rows;
 use crate::store::{NewInstance, StoreError, credentials};
 
 /// How long a rotated-out webhook secret keeps signing deliveries beside the new one.
 pub const WEBHOOK_SECRET_OVERLAP: Duration = Duration::from_secs(24 * 3600);
-
-/// MERCHANT_NOT_REGISTERED for a payment of `merchant` in `user_region` that needs the merchant
-/// registered (`registration.required_regions`) while it has no COMPLETED registration for
-/// cashier payments; no query where no region requires one.
-pub async fn check_registered_for_payments(
-    engine: &Engine,
-    merchant: &merchant::Model,
-    user_region: Option<&str>,
-) -> Result<(), AppError> {
-    if engine.registration.required_for(user_region)
-        && !completed_for(&engine.db, merchant.id, CASHIER_PAYMENT).await?
-    {
-        return Err(AppError::MerchantNotRegistered);
-    }
-    Ok(())
-}
 
 /// A new merchant and its API key (shown once; only its hash is kept).
 pub struct CreatedMerchant {

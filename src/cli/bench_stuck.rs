@@ -19,7 +19,7 @@ use super::boot;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::store::entity::instance;
-use crate::store::operations::{WorkflowFilter, stuck_query};
+use crate::store::stuck::{WorkflowFilter, stuck_query};
 
 const QUERY: &str = "{ workflows(filter: {needsAttention: true}, first: 50) { edges { node { id kind state stateSince attentionReason } } } }";
 
@@ -68,7 +68,7 @@ async fn fill_and_measure(config: &Config, instances: usize) -> anyhow::Result<E
     for _ in 0..50 {
         let request = async_graphql::Request::new(QUERY)
             .data(crate::app::auth::Principal::Admin)
-            .data(crate::app::operations::Operator::from_config());
+            .data(crate::app::console::Operator::from_config());
         let asked = Instant::now();
         let answer = schema.execute(request).await;
         latencies.push(asked.elapsed().as_secs_f64() * 1000.0);

@@ -25,12 +25,12 @@ use super::demo_scenarios::{
 use super::{Role, boot, check_mode, start};
 use crate::app::Engine;
 use crate::app::auth::Principal;
-use crate::app::payments::{self, NewPayment, PaymentView};
-use crate::app::refunds::{self, NewRefund, RefundView};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::domain::format_money;
-use crate::store::{self, payments as rows};
+use crate::kinds::payment::use_cases::{self as payments, NewPayment, PaymentView};
+use crate::kinds::refund::use_cases::{self as refunds, NewRefund, RefundView};
+use crate::store;
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -77,7 +77,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         },
     )
     .await?;
-    let merchant = rows::merchant(&engine.db, created.id)
+    let merchant = store::merchants::merchant(&engine.db, created.id)
         .await?
         .expect("just created");
     let principal = Principal::Merchant(Box::new(merchant));
@@ -184,14 +184,14 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         .json()
         .await?;
     let registered = match &registration {
-        Ok(view) => view.status() == "COMPLETED",
+        Ok(view) => view.status(&engine) == "COMPLETED",
         Err(e) => {
             eprintln!("registration: {e:#}");
             false
         }
     };
     settled &= registered && unregistered.is_err();
-    print_registration(unregistered.err(), registration.ok().as_ref(), &ledger);
+    print_registration(&engine, unregistered.err(), registration.ok().as_ref(), &ledger);
     print_table(&engine, &principal, &ids, &ledger).await?;
     let dispute_refunds: Vec<Uuid> = disputes.iter().filter_map(|d| d.dispute.refund_id).collect();
     for id in &dispute_refunds {
@@ -199,7 +199,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     }
     print_refunds(&engine, &principal, &refunds, &ledger).await?;
     print_disputes(&engine, &principal, &disputes, &ledger).await?;
-    print_declarations(&declared, &declarations, &ledger);
+    print_declarations(&engine, &declared, &declarations, &ledger);
 
     if args.keep_running {
         println!(
@@ -299,9 +299,9 @@ async fn print_table(
             Some(code) if view.status.to_string() == "FAILED" => format!("FAILED ({code})"),
             _ => view.status.to_string(),
         };
-        let wallet = crate::app::payment_results::stated_result(engine, *id)
+        let wallet = crate::kinds::payment::results::stated_result(engine, *id)
             .await?
-            .and_then(|result| crate::app::payment_results::wallet_of(engine, &result))
+            .and_then(|result| crate::kinds::payment::results::wallet_of(engine, &result))
             .map_or_else(|| "-".to_string(), |wallet| wallet.brand);
         println!(
             "{:<18} {:<11} {:<33} {:<50} {:<12} {}",

@@ -7,11 +7,11 @@ use uuid::Uuid;
 use super::demo_scenarios::{scenario_of, wait_refund, within_90s};
 use crate::app::Engine;
 use crate::app::auth::Principal;
-use crate::app::customs_declarations::{self as customs, DeclarationView, NewDeclaration};
-use crate::app::disputes::{self, DisputeView, EscalationDecision, Response};
-use crate::app::payments::{self, PaymentView};
-use crate::app::registrations::{self, NewRegistration, RegistrationView};
 use crate::domain::format_money;
+use crate::kinds::customs_declaration::use_cases::{self as customs, DeclarationView, NewDeclaration};
+use crate::kinds::dispute::use_cases::{self as disputes, DisputeView, EscalationDecision, Response};
+use crate::kinds::payment::use_cases::{self as payments, PaymentView};
+use crate::kinds::registration::use_cases::{self as registrations, NewRegistration, RegistrationView};
 
 /// Has the simulator raise a retrieval and an escalation on `payment`; answers the retrieval
 /// with the receipt and accepts the escalation in part (40%); waits until both are answered and
@@ -40,7 +40,7 @@ pub(super) async fn dispute_and_answer(
     }
     let opened = wait_disputes(engine, payment.payment.id, |d| d.len() == 2).await?;
     for dispute in &opened {
-        let response = if dispute.dispute.kind == crate::store::entity::dispute::RETRIEVAL {
+        let response = if dispute.dispute.kind == crate::kinds::dispute::entity::RETRIEVAL {
             // All there, no receipt given: plusflow sends the receipt of its records.
             Response::Retrieval {
                 response_code: "0001",
@@ -74,7 +74,7 @@ pub(super) async fn dispute_and_answer(
         wait_refund(engine, principal, refund).await?;
     }
     // The two arrive together, in either order; the table shows the retrieval first.
-    answered.sort_by_key(|d| d.dispute.kind != crate::store::entity::dispute::RETRIEVAL);
+    answered.sort_by_key(|d| d.dispute.kind != crate::kinds::dispute::entity::RETRIEVAL);
     Ok(answered)
 }
 
@@ -109,6 +109,7 @@ pub(super) async fn register_merchant(
 }
 
 pub(super) fn print_registration(
+    engine: &Engine,
     refused: Option<crate::app::errors::AppError>,
     registration: Option<&RegistrationView>,
     ledger: &Value,
@@ -131,7 +132,7 @@ before registration, a KR payment: refused ({refused})"
     for wallet in registration.wallets() {
         println!(
             "{:<14} {:<10} {:<10} {:<48} notified={} acknowledged={}",
-            registration.status(),
+            registration.status(engine),
             wallet.psp_name,
             wallet.status,
             wallet.rejection_reason.as_deref().unwrap_or("-"),
@@ -178,7 +179,12 @@ pub(super) async fn declare_in_two_parts(
     .await
 }
 
-pub(super) fn print_declarations(payment: &PaymentView, declarations: &[DeclarationView], ledger: &Value) {
+pub(super) fn print_declarations(
+    engine: &Engine,
+    payment: &PaymentView,
+    declarations: &[DeclarationView],
+    ledger: &Value,
+) {
     println!(
         "\n{:<18} {:<10} {:<12} {:<10} {:<22} ALIPAY+ LEDGER",
         "CUSTOMS OF", "SUB-ORDER", "AMOUNT", "STATUS", "CUSTOMS RESULT"
@@ -191,7 +197,7 @@ pub(super) fn print_declarations(payment: &PaymentView, declarations: &[Declarat
             scenario_of(payment),
             row.sub_order_id.as_deref().unwrap_or("-"),
             format_money(&row.currency, row.amount),
-            declaration.status(),
+            declaration.status(engine),
             declaration.customs_result_code().unwrap_or_else(|| "-".into()),
             entry["status"].as_str().unwrap_or("?"),
             entry["declareCalls"].as_u64().unwrap_or(0),
@@ -244,7 +250,7 @@ pub(super) async fn print_disputes(
             "{:<18} {:<11} {:<11} {:<22} {:<32} initiate={} responses={}",
             scenario,
             row.kind,
-            dispute.status(),
+            dispute.status(engine),
             row.respond_by.format("%Y-%m-%d %H:%M UTC").to_string(),
             answer,
             entry["initiateAnswer"].as_str().unwrap_or("?"),

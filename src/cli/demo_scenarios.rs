@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::app::Engine;
 use crate::app::auth::Principal;
-use crate::app::payments::PaymentView;
-use crate::app::refunds::{self, RefundView};
+use crate::kinds::payment::use_cases::PaymentView;
+use crate::kinds::refund::use_cases::{self as refunds, RefundView};
 
 /// What the demo's customer does at the checkout.
 #[derive(Clone, Copy)]

@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::app::kind::{KindEffects, KindServices, statuses_outside_vocabulary};
 use crate::app::{EffectRegistry, Engine};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, redact};
@@ -316,7 +317,7 @@ async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::
             return Ok(ExitCode::SUCCESS);
         }
         MerchantCommand::Register(args) => {
-            use crate::app::registrations::{self, NewRegistration, NewWebsite};
+            use crate::kinds::registration::use_cases::{self as registrations, NewRegistration, NewWebsite};
             let input = NewRegistration {
                 product_codes: args.product_codes,
                 merchant_display_name: args.display_name,
@@ -352,7 +353,7 @@ async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::
             serde_json::json!({
                 "id": view.registration.id,
                 "registrationRequestId": view.registration.registration_request_id,
-                "status": view.status(),
+                "status": view.status(&engine),
             })
         }
         MerchantCommand::RotateWebhookSecret { merchant } => {
@@ -365,19 +366,19 @@ async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::
 }
 
 async fn admin_key_command(config: &Config, command: AdminKeyCommand) -> anyhow::Result<ExitCode> {
-    use crate::app::operations;
+    use crate::app::console;
     let engine = boot(config, Arc::new(SystemClock)).await?;
     match command {
         AdminKeyCommand::Create { name } => {
-            let key = operations::create_admin_key(&engine, &name).await?;
+            let key = console::create_admin_key(&engine, &name).await?;
             println!("{}", serde_json::json!({ "name": name, "apiKey": key }));
         }
         AdminKeyCommand::Revoke { name } => {
-            operations::revoke_admin_key(&engine, &name).await?;
+            console::revoke_admin_key(&engine, &name).await?;
             println!("{}", serde_json::json!({ "name": name, "revoked": true }));
         }
         AdminKeyCommand::List => {
-            for key in operations::admin_keys(&engine).await? {
+            for key in console::admin_keys(&engine).await? {
                 let line = serde_json::json!({ "name": key.name, "createdAt": key.created_at, "revokedAt": key.revoked_at });
                 println!("{line}");
             }
@@ -399,25 +400,36 @@ fn effect_registry(
     client: crate::alipayplus::client::Client,
     public_url: &url::Url,
 ) -> anyhow::Result<EffectRegistry> {
-    let mut effects = EffectRegistry::default();
-    jobs::probe::register(&mut effects)?;
-    let mut webhooks = jobs::webhooks::WebhookBodies::new();
-    jobs::payment_effects::register(
-        &mut effects,
-        &mut webhooks,
-        engine.clone(),
-        client.clone(),
+    let services = KindServices {
+        engine,
+        client: &client,
         public_url,
-    );
-    jobs::dispute_effects::register(&mut effects, &mut webhooks, engine.clone(), client.clone());
-    jobs::customs_effects::register(&mut effects, &mut webhooks, engine.clone(), client.clone());
-    jobs::registration_effects::register(&mut effects, &mut webhooks, engine.clone(), client, public_url);
+    };
+    let mut effects = EffectRegistry::default();
+    let mut webhooks = jobs::webhooks::WebhookBodies::new();
+    for kind in crate::kinds::ALL {
+        let KindEffects {
+            names,
+            handler,
+            webhook,
+        } = kind.effects(&services)?;
+        effects.register_each(names, handler);
+        if let Some(body) = webhook {
+            webhooks.insert(kind.name(), body);
+        }
+    }
     jobs::webhooks::register(
         &mut effects,
         engine.clone(),
         config.webhooks.allow_private_targets,
         webhooks,
     )?;
+    let wrong_statuses = statuses_outside_vocabulary(&crate::kinds::ALL, &config.definitions);
+    anyhow::ensure!(
+        wrong_statuses.is_empty(),
+        "workflows give states statuses their kind does not have:\n  - {}",
+        wrong_statuses.join("\n  - ")
+    );
     let missing = effects.missing_for(&config.definitions);
     anyhow::ensure!(
         missing.is_empty(),

@@ -6,11 +6,13 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::app::kind::statuses_outside_vocabulary;
 use crate::workflow;
 
 #[derive(Debug, Subcommand)]
 pub enum WorkflowsCommand {
-    /// Validate every workflow file; lists every problem and exits non-zero if there is one.
+    /// Validate every workflow file (and each state's status against its kind's statuses); lists
+    /// every problem and exits non-zero if there is one.
     Check {
         /// A folder of workflow files; the built-in definitions without it.
         #[arg(long)]
@@ -49,7 +51,7 @@ pub struct StuckArgs {
 
 /// `workflows stuck`: prints the list.
 pub async fn stuck(engine: &crate::app::Engine, args: &StuckArgs) -> anyhow::Result<ExitCode> {
-    use crate::store::operations::{WorkflowFilter, stuck_workflows};
+    use crate::store::stuck::{WorkflowFilter, stuck_workflows};
     let filter = WorkflowFilter {
         kind: args.kind.clone(),
         state: args.state.clone(),
@@ -114,6 +116,14 @@ pub fn run(command: &WorkflowsCommand) -> ExitCode {
     };
     match command {
         WorkflowsCommand::Check { .. } => {
+            let wrong = statuses_outside_vocabulary(&crate::kinds::ALL, &definitions);
+            if !wrong.is_empty() {
+                eprintln!("{} problem(s) in {source}:", wrong.len());
+                for problem in wrong {
+                    eprintln!("  - {problem}");
+                }
+                return ExitCode::FAILURE;
+            }
             for definition in definitions.iter() {
                 println!(
                     "ok  {} v{}: {} states, {} transitions",

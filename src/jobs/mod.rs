@@ -2,13 +2,7 @@
 //! claims (apalis-redis or in-process), and apalis workers hand them to the [`runner`], which
 //! executes them and records the outcome through the store.
 
-pub mod customs_effects;
-pub mod dispute_effects;
-mod outcomes;
-pub mod payment_effects;
-pub mod probe;
 pub mod queue;
-pub mod registration_effects;
 pub mod relay;
 pub mod report_intake;
 pub mod runner;

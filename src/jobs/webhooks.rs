@@ -17,38 +17,16 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::ActiveValue::Set;
-use serde_json::Value;
 use sha2::Sha256;
-use uuid::Uuid;
 
-use super::outcomes::{retry, store_error};
 use super::webhook_http;
+use crate::app::kind::{Announcement, WebhookBody};
 use crate::app::{
     EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine, merchants,
 };
+use crate::app::{retry, store_error};
 use crate::store::entity::webhook_delivery;
-use crate::store::payments as rows;
 use crate::workflow::EffectName;
-
-/// What one webhook announces.
-pub struct Announcement {
-    pub merchant_id: Uuid,
-    /// What the deliveries are recorded under (`webhook_deliveries.payment_id`): the payment
-    /// the object belongs to, or the object itself when it belongs to none (a registration).
-    pub subject_id: Uuid,
-    /// What the delivery record says was announced, e.g. `SUCCEEDED`, `REFUND_FAILED`.
-    pub announced: String,
-    /// `{"type": ..., "id": <delivery id>, "<object>": {...}}`.
-    pub body: Value,
-}
-
-/// A kind's webhook: what it says about the instance `context` runs for.
-pub trait WebhookBody: Send + Sync {
-    fn announcement<'a>(
-        &'a self,
-        context: &'a EffectContext,
-    ) -> BoxFuture<'a, Result<Announcement, EffectError>>;
-}
 
 /// Each kind's webhook, by workflow kind.
 pub type WebhookBodies = HashMap<&'static str, Arc<dyn WebhookBody>>;
@@ -130,7 +108,7 @@ impl Webhooks {
             at: Set(self.engine.clock.now()),
             ..Default::default()
         };
-        rows::record_webhook_delivery(&self.engine.db, attempt)
+        crate::store::merchants::record_webhook_delivery(&self.engine.db, attempt)
             .await
             .map_err(store_error)?;
         match error {
@@ -153,12 +131,9 @@ fn signature(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
     header
 }
 
-struct Handler(Arc<Webhooks>);
-
-impl EffectHandler for Handler {
-    fn run(&self, context: EffectContext) -> BoxFuture<'static, EffectResult> {
-        let webhooks = self.0.clone();
-        async move { webhooks.notify_merchant(context).await }.boxed()
+impl EffectHandler for Webhooks {
+    fn run(self: Arc<Self>, context: EffectContext) -> BoxFuture<'static, EffectResult> {
+        async move { self.notify_merchant(context).await }.boxed()
     }
 }
 
@@ -177,6 +152,6 @@ pub fn register(
         allow_private_targets,
         bodies,
     };
-    registry.register(EffectName::NotifyMerchant, Arc::new(Handler(Arc::new(webhooks))));
+    registry.register(EffectName::NotifyMerchant, Arc::new(webhooks));
     Ok(())
 }

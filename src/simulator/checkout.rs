@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::Simulator;
 use super::payment::{Completion, PaymentStatus};
-use super::state::WALLETS;
+use super::payment_books::WALLETS;
 use crate::alipayplus::wire::*;
 use crate::domain::format_money;
 

@@ -9,11 +9,11 @@ mod customs;
 pub mod disputes;
 mod notify;
 mod payment;
+mod payment_books;
 mod rates;
 mod registrations;
 pub mod reports;
 mod required;
-mod state;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,13 +31,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub use payment::{Completion, NotifyState, PaymentStatus};
-pub use state::{Ledger, cancel_window_end};
+pub use payment_books::{Ledger, cancel_window_end};
 
 use crate::alipayplus::inbound::{Endpoint, MAX_BODY_BYTES, Refusal};
 use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
 use crate::alipayplus::wire::*;
 use crate::clock::SharedClock;
-use state::Books;
+use payment_books::Books;
 
 /// What the customer does at checkout when nobody clicks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -8,10 +8,10 @@
 //! (`super::one_statement`). Parks, unchanged events and operators' actions are written by
 //! `super::park` and `super::operator_actions`, forced events by `super::force`.
 
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter};
 use uuid::Uuid;
 
-use super::entity::{instance, payment_result};
+use super::entity::instance;
 use super::event::{Applied, EventInput};
 use super::instance_write::{instance_update, lock_instance};
 use super::one_statement::{OneStatement, apply_as_one_statement};
@@ -96,15 +96,8 @@ pub(super) async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Opti
                 .exec(txn)
                 .await?;
         }
-        if let Some(result) = &plan.payment_result {
-            payment_result::Entity::insert(payment_result::ActiveModel::from(result.clone()))
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::column(payment_result::Column::PaymentId)
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
+        if let Some(row) = &plan.kept_row {
+            row.insert(txn).await?;
         }
     }
     plan.history.append(txn).await?;

@@ -3,7 +3,10 @@
 
 use serde_json::{Map, Value};
 
-use super::entity::{inbound, instance, payment_result};
+use sea_orm::sea_query::{Alias, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DbErr, EntityName, EntityTrait, IdenStatic, Iterable, ModelTrait};
+
+use super::entity::{inbound, instance};
 use crate::workflow::EventName;
 
 /// An event to apply, with who caused it.
@@ -19,9 +22,9 @@ pub struct EventInput {
     /// The verified Alipay+ call that carried the event, journaled in the same write as the
     /// event's history row (one commit for a notification and what it did).
     pub inbound: Option<inbound::Model>,
-    /// What the answer that carried the event stated of a payment's result, written with the
-    /// transition (kept as it was first written: a later copy changes nothing).
-    pub payment_result: Option<payment_result::Model>,
+    /// A row the event brings (e.g. what Alipay+'s answer stated of a payment's result), written
+    /// with the transition and kept as it was first written: a later copy changes nothing.
+    pub kept_row: Option<KeptRow>,
 }
 
 impl EventInput {
@@ -32,7 +35,7 @@ impl EventInput {
             detail: None,
             data_patch: None,
             inbound: None,
-            payment_result: None,
+            kept_row: None,
         }
     }
 
@@ -51,9 +54,50 @@ impl EventInput {
         self
     }
 
-    pub fn with_payment_result(mut self, result: payment_result::Model) -> Self {
-        self.payment_result = Some(result);
+    /// Writes `row` with the transition (see [`EventInput::kept_row`]).
+    pub fn with_kept_row<M>(mut self, row: &M) -> Self
+    where
+        M: ModelTrait,
+        <M::Entity as EntityTrait>::Column: Iterable,
+    {
+        self.kept_row = Some(KeptRow::of(row));
         self
+    }
+}
+
+/// A whole row of any table, as column names and values, to insert unless a row with its key is
+/// there already (see [`EventInput::kept_row`]).
+#[derive(Debug, Clone)]
+pub struct KeptRow {
+    pub(super) table: &'static str,
+    pub(super) columns: Vec<&'static str>,
+    pub(super) values: Vec<sea_orm::Value>,
+}
+
+impl KeptRow {
+    pub fn of<M>(row: &M) -> Self
+    where
+        M: ModelTrait,
+        <M::Entity as EntityTrait>::Column: Iterable,
+    {
+        let columns: Vec<_> = <M::Entity as EntityTrait>::Column::iter().collect();
+        Self {
+            table: M::Entity::default().table_name(),
+            columns: columns.iter().map(|column| column.as_str()).collect(),
+            values: columns.iter().map(|column| row.get(*column)).collect(),
+        }
+    }
+
+    /// Inserts the row in `db` (a transaction) unless its key is taken.
+    pub(super) async fn insert(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        let statement = Query::insert()
+            .into_table(Alias::new(self.table))
+            .columns(self.columns.iter().map(|name| Alias::new(*name)))
+            .values_panic(self.values.iter().cloned().map(Into::into))
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .to_owned();
+        db.execute(&statement).await?;
+        Ok(())
     }
 }
 

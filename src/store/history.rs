@@ -7,9 +7,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::StoreError;
-use super::cte::Params;
 use super::entity::history;
 use super::event::Outcome;
+use super::statement_parts::Params;
 
 /// Ignored and rejected events keep their reason in the history detail.
 pub(super) fn history_detail(outcome: &Outcome, detail: Option<Value>) -> Option<Value> {

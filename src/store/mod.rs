@@ -8,35 +8,31 @@
 //! database write lock is taken first (a no-op `UPDATE` of the row), so a read never has to be
 //! upgraded. A transaction that lost a race is retried from the start.
 
-mod apply;
+pub mod apply;
 pub mod credentials;
-mod cte;
-pub mod customs_declarations;
 mod db;
 pub mod db_clock;
-pub mod disputes;
 pub mod entity;
-mod event;
+pub mod event;
 pub mod force;
 mod gauges;
 mod history;
 pub mod idempotency;
 pub mod inbound;
-mod instance_write;
+pub mod instance_write;
 pub mod marks;
+pub mod merchants;
 mod one_statement;
-pub mod operations;
 mod operator_actions;
 pub mod outbox;
-mod park;
-pub mod payments;
+pub mod park;
 mod plan;
 mod queries;
 pub mod reconciliation;
-pub mod refunds;
-pub mod registrations;
 mod schedule;
-mod start;
+pub mod start;
+mod statement_parts;
+pub mod stuck;
 
 use std::time::Duration;
 
@@ -45,46 +41,16 @@ use uuid::Uuid;
 
 pub use apply::apply_event;
 pub use db::Db;
-pub use event::{Applied, EventInput, Outcome};
+pub use event::{Applied, EventInput, KeptRow, Outcome};
 pub use gauges::gauges;
 pub use operator_actions::{ActionResult, OperatorAction, operator_action};
 pub use outbox::outbox_backlog;
 pub use park::{Note, Park, park_instance, record_unchanged};
-pub use queries::{InstanceCounts, count_instances, history, instance};
+pub use queries::{InstanceCounts, count_instances, history, instance, next_run_ms};
 pub use start::{NewInstance, start_instance};
 
 use crate::config::{Backend, Config};
-use entity::instance;
-
-/// A row that belongs to a workflow instance (a payment or refund has its instance's id).
-pub(crate) trait OfInstance {
-    fn instance_id(&self) -> Uuid;
-}
-
-/// Rows whose id is their instance's.
-macro_rules! of_instance_by_id {
-    ($($model:ty),*) => {
-        $(impl OfInstance for $model {
-            fn instance_id(&self) -> Uuid {
-                self.id
-            }
-        })*
-    };
-}
-
-of_instance_by_id!(
-    entity::payment::Model,
-    entity::dispute::Model,
-    entity::merchant_registration::Model,
-    entity::refund::Model,
-    entity::customs_declaration::Model
-);
-
-impl OfInstance for entity::outbox::Model {
-    fn instance_id(&self) -> Uuid {
-        self.instance_id
-    }
-}
+use entity::{OfInstance, instance};
 
 /// A row read joined with its instance, which must exist (every such row is written in the
 /// transaction that starts or holds its instance).
@@ -220,7 +186,7 @@ pub fn is_unreachable(error: &StoreError) -> bool {
 }
 
 /// Runs `attempt` again while it fails with a transient error.
-async fn retry_transient<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+pub(crate) async fn retry_transient<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,

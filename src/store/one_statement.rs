@@ -1,15 +1,15 @@
 //! PostgreSQL's one-statement write of a transition decided on a copy (data-modifying CTEs, see
-//! [`super::cte`]): the versioned instance update, the disarm, the new outbox rows, the journal
+//! [`super::statement_parts`]): the versioned instance update, the disarm, the new outbox rows, the journal
 //! and history rows, and with a closing claim its outbox row, in one round trip.
 
 use sea_orm::{ConnectionTrait as _, DbBackend};
 
-use super::cte::{self, Params};
 use super::entity::outbox::Claim;
 use super::entity::{instance, outbox};
 use super::event::{Applied, EventInput};
 use super::plan::{Plan, plan};
 use super::schedule::Disarm;
+use super::statement_parts::{self, Params};
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
 use crate::store::Db;
@@ -114,24 +114,24 @@ pub(super) async fn write_as_one_statement(
     if !plan.scheduled.is_empty() {
         sql += &format!(
             ", scheduled AS ({})",
-            cte::insert_if("moved", &plan.scheduled, &mut params)
+            statement_parts::insert_if("moved", &plan.scheduled, &mut params)
         );
     }
-    if let Some(result) = &plan.payment_result {
+    if let Some(row) = &plan.kept_row {
         sql += &format!(
-            ", resulted AS ({} ON CONFLICT DO NOTHING)",
-            cte::insert_if("moved", std::slice::from_ref(result), &mut params)
+            ", kept AS ({} ON CONFLICT DO NOTHING)",
+            statement_parts::insert_kept_if("moved", row, &mut params)
         );
     }
     if let Some(call) = &plan.inbound {
         sql += &format!(
             ", journaled AS ({})",
-            cte::insert_if("moved", std::slice::from_ref(call), &mut params)
+            statement_parts::insert_if("moved", std::slice::from_ref(call), &mut params)
         );
     }
     sql += " ";
     sql += &plan.history.insert_for("moved", &mut params);
-    let written = cte::wrote_one_row(db, sql, params).await?;
+    let written = statement_parts::wrote_one_row(db, sql, params).await?;
     if written {
         plan.history.counted(&plan.before.kind);
     }

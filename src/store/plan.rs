@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use super::StoreError;
-use super::entity::{inbound, instance, outbox, payment_result};
-use super::event::{Applied, EventInput, Outcome};
+use super::entity::{inbound, instance, outbox};
+use super::event::{Applied, EventInput, KeptRow, Outcome};
 use super::history::{HistoryEntry, history_detail};
 use super::schedule::{Disarm, effects_among, scheduled_rows};
 use crate::clock::Clock;
@@ -28,8 +28,8 @@ pub(super) struct Plan {
     pub(super) history: HistoryEntry,
     /// The inbound call that carried the event, journaled with the history row.
     pub(super) inbound: Option<inbound::Model>,
-    /// Written when the plan transitions (see [`EventInput::payment_result`]).
-    pub(super) payment_result: Option<payment_result::Model>,
+    /// Written when the plan transitions (see [`EventInput::kept_row`]).
+    pub(super) kept_row: Option<KeptRow>,
 }
 
 impl Plan {
@@ -145,7 +145,7 @@ pub(super) fn plan(
         scheduled,
         history,
         inbound: event.inbound.clone(),
-        payment_result: event.payment_result.clone(),
+        kept_row: event.kept_row.clone(),
     })
 }
 

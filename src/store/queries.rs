@@ -4,7 +4,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 use uuid::Uuid;
 
 use super::StoreError;
-use super::entity::{history, instance};
+use super::entity::{history, instance, outbox};
 use crate::store::Db;
 
 pub async fn instance(db: &Db, id: Uuid) -> Result<instance::Model, StoreError> {
@@ -44,4 +44,15 @@ pub async fn count_instances(db: &Db, kind: &str) -> Result<InstanceCounts, Stor
             .count(db)
             .await?,
     })
+}
+
+/// The earliest pending effect or timer of an instance.
+pub async fn next_run_ms(db: &Db, instance_id: Uuid) -> Result<Option<i64>, StoreError> {
+    let next = outbox::Entity::find()
+        .filter(outbox::Column::InstanceId.eq(instance_id))
+        .filter(outbox::Column::Status.is_in([outbox::STATUS_PENDING, outbox::STATUS_CLAIMED]))
+        .order_by_asc(outbox::Column::DueAtMs)
+        .one(db)
+        .await?;
+    Ok(next.map(|row| row.due_at_ms))
 }

@@ -7,11 +7,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::StoreError;
-use super::cte::{self, Params};
 use super::entity::{instance, outbox};
 use super::event::{Applied, Outcome};
 use super::history::HistoryEntry;
 use super::schedule::{effects_among, insert_outbox, scheduled_rows};
+use super::statement_parts::{self, Params};
 use crate::clock::Clock;
 use crate::store::Db;
 use crate::workflow::{self, Decision, Definitions};
@@ -166,23 +166,26 @@ where
     <A::Entity as EntityTrait>::Column: Iterable,
 {
     let mut params = Params::default();
-    let mut sql = format!("WITH keyed AS ({})", cte::insert_new(key, &mut params));
+    let mut sql = format!(
+        "WITH keyed AS ({})",
+        statement_parts::insert_new(key, &mut params)
+    );
     sql += &format!(
         ", created AS ({} RETURNING id)",
-        cte::insert_if("keyed", std::slice::from_ref(&plan.instance), &mut params)
+        statement_parts::insert_if("keyed", std::slice::from_ref(&plan.instance), &mut params)
     );
     if !plan.scheduled.is_empty() {
         sql += &format!(
             ", scheduled AS ({})",
-            cte::insert_if("created", &plan.scheduled, &mut params)
+            statement_parts::insert_if("created", &plan.scheduled, &mut params)
         );
     }
     sql += &format!(
         ", alongside AS ({}) ",
-        cte::insert_if("created", std::slice::from_ref(alongside), &mut params)
+        statement_parts::insert_if("created", std::slice::from_ref(alongside), &mut params)
     );
     sql += &plan.history.insert_for("created", &mut params);
-    let wrote = cte::wrote_one_row(db, sql, params).await?;
+    let wrote = statement_parts::wrote_one_row(db, sql, params).await?;
     if wrote {
         plan.history.counted(&plan.instance.kind);
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::names::{AlipayPlusVerdict, EffectName, EventName, PublicStatus};
+use super::names::{AlipayPlusVerdict, EffectName, EventName};
 
 /// One workflow file, as written.
 #[derive(Debug, Deserialize)]
@@ -40,7 +40,9 @@ pub struct StartSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateSpec {
-    pub status: PublicStatus,
+    /// The public status an instance shows here, a name of its kind's vocabulary in capitals
+    /// (e.g. `SUCCEEDED`, `NEEDS_RESPONSE`): required; the kind's code reads it from here only.
+    pub status: Option<String>,
     #[serde(default)]
     pub terminal: bool,
     pub timer: Option<TimerSpec>,
@@ -167,7 +169,8 @@ pub enum TimerDue {
 #[derive(Debug, Clone)]
 pub struct State {
     pub name: String,
-    pub status: PublicStatus,
+    /// The public status it shows (see `StateSpec::status`).
+    pub status: String,
     pub terminal: bool,
     pub timer: Option<Timer>,
     pub ignore: HashSet<EventName>,
@@ -259,6 +262,23 @@ impl Definitions {
 
     pub fn iter(&self) -> impl Iterator<Item = &Definition> {
         self.by_kind.values().flat_map(BTreeMap::values)
+    }
+
+    /// The states of `kind`, in any of its versions, whose status is `status`: where its
+    /// instances showing `status` are (sorted, each once).
+    pub fn states_showing(&self, kind: &str, status: &str) -> Vec<String> {
+        let mut states: Vec<String> = self
+            .by_kind
+            .get(kind)
+            .into_iter()
+            .flat_map(BTreeMap::values)
+            .flat_map(|definition| definition.states.values())
+            .filter(|state| state.status == status)
+            .map(|state| state.name.clone())
+            .collect();
+        states.sort();
+        states.dedup();
+        states
     }
 
     pub fn insert(&mut self, definition: Definition) {

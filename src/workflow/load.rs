@@ -20,7 +20,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Definition, Vec<Problem>> {
 
 /// The workflow files shipped with plusflow, built into the binary: an installed binary runs
 /// anywhere, and a configured folder overrides them.
-const BUILT_IN: [(&str, &str); 6] = [
+const BUILT_IN: [(&str, &str); 7] = [
     (
         "engine_probe.toml",
         include_str!("../../workflows/engine_probe.toml"),
@@ -35,6 +35,10 @@ const BUILT_IN: [(&str, &str); 6] = [
     (
         "registration.toml",
         include_str!("../../workflows/registration.toml"),
+    ),
+    (
+        "registration.v1.toml",
+        include_str!("../../workflows/registration.v1.toml"),
     ),
 ];
 

@@ -14,7 +14,7 @@ pub use definition::{
 };
 pub use graph::mermaid;
 pub use load::{load, load_built_in, load_dir, parse};
-pub use names::{AlipayPlusVerdict, EffectName, EventName, PublicStatus};
+pub use names::{AlipayPlusVerdict, EffectName, EventName};
 
 #[cfg(test)]
 mod tests;

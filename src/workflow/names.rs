@@ -86,8 +86,10 @@ pub enum EventName {
     InquiryDue,
     /// `registration`: inquiryRegistrationStatus said nothing new; ask again later.
     InquiryAnswered,
-    /// `registration`: a wallet answered (a notification or an inquiry), not every one yet.
+    /// `registration`: a wallet decided (a notification or an inquiry), not every one yet.
     WalletsAnswered,
+    /// `registration`: the wallets' answers changed, and none has decided yet.
+    WalletsListed,
     /// `registration`: every wallet answered and at least one approved.
     RegistrationCompleted,
     /// `registration`: every wallet answered and none approved (or Alipay+ cancelled it).
@@ -181,18 +183,4 @@ pub enum AlipayPlusVerdict {
     Absent,
     /// No usable answer (the call failed or timed out).
     Unknown,
-}
-
-/// What a state shows to API users.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, IntoStaticStr,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum PublicStatus {
-    Pending,
-    AwaitingCustomer,
-    Succeeded,
-    Failed,
-    Cancelled,
 }

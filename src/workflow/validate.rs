@@ -40,6 +40,15 @@ pub fn validate(spec: DefinitionFile) -> Result<Definition, Vec<String>> {
                 on_timeout: timer.on_timeout,
             })
         });
+        match &state.status {
+            None => problems.push(format!(
+                "state '{name}' has no status (the public status an instance shows there)"
+            )),
+            Some(status) if !is_status_name(status) => problems.push(format!(
+                "state '{name}': status '{status}' is not a name in capitals (A-Z, _)"
+            )),
+            Some(_) => {}
+        }
         if state.terminal && state.timer.is_some() {
             problems.push(format!("state '{name}' is terminal but has a timer"));
         }
@@ -52,7 +61,7 @@ pub fn validate(spec: DefinitionFile) -> Result<Definition, Vec<String>> {
             name.clone(),
             State {
                 name: name.clone(),
-                status: state.status,
+                status: state.status.clone().unwrap_or_default(),
                 terminal: state.terminal,
                 timer,
                 ignore: state.ignore.iter().copied().collect(),
@@ -257,4 +266,10 @@ fn retry_policy(at: &str, spec: &RetrySpec, problems: &mut Vec<String>) -> Retry
         cap,
         first_after,
     }
+}
+
+/// `SUCCEEDED`, `NEEDS_RESPONSE`: capitals and underscores, starting with a capital.
+fn is_status_name(status: &str) -> bool {
+    status.starts_with(|c: char| c.is_ascii_uppercase())
+        && status.chars().all(|c| c.is_ascii_uppercase() || c == '_')
 }

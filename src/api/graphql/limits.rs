@@ -19,7 +19,7 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selec
 use async_graphql::{ServerError, ServerResult, Variables};
 
 use crate::app::auth::Principal;
-use crate::app::operations::Operator;
+use crate::app::console::Operator;
 
 /// Deepest selection accepted.
 pub const MAX_DEPTH: usize = 12;

@@ -1,11 +1,13 @@
 //! A merchant as operators see it, and its profile: what Alipay+ is told about it on every
 //! payment (`app::merchant_profile`).
 
+use crate::app::auth::Principal;
+use crate::app::errors::AppError;
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::operations::operator;
-use super::{engine, graphql_error, parse_id, principal};
+use super::console::operator;
+use super::context::{engine, graphql_error, parse_id, principal};
 use crate::app::merchant_profile::MerchantProfile;
 use crate::app::merchants;
 use crate::store::entity::merchant;
@@ -102,5 +104,17 @@ impl MerchantProfileMutations {
             .await
             .map_err(graphql_error)?;
         Ok(Merchant(row))
+    }
+
+    /// Replaces your webhook signing secret and returns the new one (shown only this once).
+    /// For 24 hours deliveries carry a signature with each secret (two `v1=` values in
+    /// `Plusflow-Signature`), so your receivers can switch without missing one.
+    async fn rotate_webhook_secret(&self, ctx: &Context<'_>) -> Result<String> {
+        let Principal::Merchant(merchant) = principal(ctx)? else {
+            return Err(graphql_error(AppError::Forbidden));
+        };
+        crate::app::merchants::rotate_webhook_secret(engine(ctx), merchant.id)
+            .await
+            .map_err(graphql_error)
     }
 }

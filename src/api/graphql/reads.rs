@@ -14,8 +14,8 @@ use uuid::Uuid;
 use crate::app::Engine;
 use crate::app::auth::Principal;
 use crate::app::errors::AppError;
-use crate::app::payments::{self, PaymentView};
-use crate::app::refunds::{self, RefundView};
+use crate::kinds::payment::use_cases::{self as payments, PaymentView};
+use crate::kinds::refund::use_cases::{self as refunds, RefundView};
 use crate::store::entity::payment_result;
 
 /// The payments and refund lists one answer has read (see the module docs).
@@ -65,7 +65,7 @@ impl AnswerReads {
     ) -> Result<Option<payment_result::Model>, AppError> {
         let cell = cell(&self.results, id);
         let result = cell
-            .get_or_try_init(|| crate::app::payment_results::stated_result(engine, id))
+            .get_or_try_init(|| crate::kinds::payment::results::stated_result(engine, id))
             .await?;
         Ok(result.clone())
     }

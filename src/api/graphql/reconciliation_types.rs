@@ -6,8 +6,8 @@ use async_graphql::resolver_utils::EnumType;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::operations::operator;
-use super::{engine, graphql_error, principal};
+use super::console::operator;
+use super::context::{engine, graphql_error, principal};
 use crate::app::errors::AppError;
 use crate::app::reconciliation as recon;
 use crate::store::entity::{reconciliation_discrepancy, reconciliation_run};

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::context::{engine, internal, kinds};
 use super::reads::AnswerReads;
-use super::{engine, internal};
 use crate::app::auth::Principal;
-use crate::app::payments::{self, PaymentView};
-use crate::app::refunds::RefundView;
+use crate::kinds::payment::use_cases::{self as payments, PaymentView};
+use crate::kinds::refund::use_cases::RefundView;
 use crate::store;
 
 #[derive(SimpleObject, Clone)]
@@ -21,7 +21,7 @@ pub struct Money {
     pub value: String,
 }
 
-pub(super) fn money(currency: Option<String>, value: Option<i64>) -> Option<Money> {
+pub(crate) fn money(currency: Option<String>, value: Option<i64>) -> Option<Money> {
     Some(Money {
         currency: currency?,
         value: value?.to_string(),
@@ -37,7 +37,7 @@ pub struct MoneyInput {
 
 /// A payment, as its merchant sees it, in one answer: its refunds (and, through them, itself)
 /// are read once per answer however many fields and levels ask (see `reads`).
-pub struct Payment(pub PaymentView, pub(super) Arc<AnswerReads>);
+pub struct Payment(pub PaymentView, pub(crate) Arc<AnswerReads>);
 
 impl From<PaymentView> for Payment {
     fn from(view: PaymentView) -> Self {
@@ -48,29 +48,29 @@ impl From<PaymentView> for Payment {
 
 impl Payment {
     /// A payment met inside an answer that has read `reads` so far.
-    pub(super) fn within(view: PaymentView, reads: Arc<AnswerReads>) -> Self {
+    pub(crate) fn within(view: PaymentView, reads: Arc<AnswerReads>) -> Self {
         Payment(view, reads)
     }
 
-    pub(super) async fn loaded_refunds(&self, ctx: &Context<'_>) -> Result<Vec<RefundView>> {
+    pub(crate) async fn loaded_refunds(&self, ctx: &Context<'_>) -> Result<Vec<RefundView>> {
         self.1
             .refunds_of(engine(ctx), self.0.payment.id)
             .await
-            .map_err(super::graphql_error)
+            .map_err(super::context::graphql_error)
     }
 
-    pub(super) async fn result(
+    pub(crate) async fn result(
         &self,
         ctx: &Context<'_>,
     ) -> Result<Option<store::entity::payment_result::Model>> {
         self.1
             .result_of(engine(ctx), self.0.payment.id)
             .await
-            .map_err(super::graphql_error)
+            .map_err(super::context::graphql_error)
     }
 
-    pub(super) async fn totals(&self, ctx: &Context<'_>) -> Result<(i64, i64)> {
-        Ok(crate::app::refunds::refund_totals(
+    pub(crate) async fn totals(&self, ctx: &Context<'_>) -> Result<(i64, i64)> {
+        Ok(crate::kinds::refund::use_cases::refund_totals(
             &self.0,
             &self.loaded_refunds(ctx).await?,
         ))
@@ -129,22 +129,16 @@ impl Workflow {
         if self.instance.terminal {
             return Ok(None);
         }
-        if let Some(respond_by) = self.instance.data.get("respondBy").and_then(|v| v.as_str()) {
-            return Ok(DateTime::parse_from_rfc3339(respond_by)
-                .ok()
-                .map(|time| time.with_timezone(&Utc)));
-        }
-        if self.instance.kind != "payment" {
+        let Some(kind) = kinds(ctx).named(&self.instance.kind) else {
             return Ok(None);
-        }
-        let payment = store::payments::payment(&engine(ctx).db, self.instance.id)
+        };
+        kind.deadline(engine(ctx), &self.instance)
             .await
-            .map_err(internal)?;
-        Ok(payment.map(|p| p.expires_at))
+            .map_err(super::context::graphql_error)
     }
     /// Its effects not done yet: waiting, running, or out of attempts.
     async fn pending_effects(&self, ctx: &Context<'_>) -> Result<Vec<PendingEffect>> {
-        let rows = store::operations::pending_effects(&engine(ctx).db, self.instance.id)
+        let rows = store::stuck::pending_effects(&engine(ctx).db, self.instance.id)
             .await
             .map_err(internal)?;
         Ok(rows.into_iter().map(PendingEffect).collect())
@@ -279,7 +273,7 @@ impl PendingEffect {
     }
     /// The process running it now (operators only: null for a merchant).
     async fn claimed_by(&self, ctx: &Context<'_>) -> Option<&str> {
-        ctx.data_opt::<crate::app::operations::Operator>()?;
+        ctx.data_opt::<crate::app::console::Operator>()?;
         self.0
             .claimed_by
             .as_deref()

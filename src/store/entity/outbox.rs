@@ -29,23 +29,7 @@ pub struct Model {
     pub updated_at: ChronoDateTimeUtc,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::instance::Entity",
-        from = "Column::InstanceId",
-        to = "super::instance::Column::Id"
-    )]
-    Instance,
-}
-
-impl Related<super::instance::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Instance.def()
-    }
-}
-
-impl ActiveModelBehavior for ActiveModel {}
+crate::belongs_to_instance!(InstanceId, instance_id);
 
 /// A row claimed by one process until its lease runs out: only the holder of the current
 /// `lease_token` may close it.

@@ -29,21 +29,4 @@ pub struct Model {
     pub buyer_reference: Option<String>,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    /// The payment's workflow instance (same id).
-    #[sea_orm(
-        belongs_to = "super::instance::Entity",
-        from = "Column::Id",
-        to = "super::instance::Column::Id"
-    )]
-    Instance,
-}
-
-impl Related<super::instance::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Instance.def()
-    }
-}
-
-impl ActiveModelBehavior for ActiveModel {}
+crate::belongs_to_instance!(Id, id);

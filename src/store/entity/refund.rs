@@ -16,24 +16,7 @@ pub struct Model {
     pub created_at: ChronoDateTimeUtc,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    /// The refund's workflow instance (same id).
-    #[sea_orm(
-        belongs_to = "super::instance::Entity",
-        from = "Column::Id",
-        to = "super::instance::Column::Id"
-    )]
-    Instance,
-}
-
-impl Related<super::instance::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Instance.def()
-    }
-}
-
-impl ActiveModelBehavior for ActiveModel {}
+crate::belongs_to_instance!(Id, id);
 
 /// A fresh `refundRequestId` (ours; Alipay+ deduplicates refunds by it).
 pub fn new_request_id() -> String {

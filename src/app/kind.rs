@@ -1,0 +1,223 @@
+//! What the generic machinery asks of a workflow kind ([`Kind`]): its name and public statuses,
+//! the handlers of its effects, what its merchant webhook says, and, where Alipay+ can be asked
+//! about one of its instances, how. The kinds themselves are `crate::kinds`, listed once in
+//! `crate::kinds::ALL`; nothing below them names a kind.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::errors::AppError;
+use super::{EffectContext, EffectError, EffectHandler, Engine};
+use crate::alipayplus::client::Client;
+use crate::store::entity::instance;
+use crate::store::inbound::{AsReceived, InboundCall};
+use crate::workflow::{AlipayPlusVerdict, Definitions, EffectName};
+
+/// What a kind's effects are built with.
+pub struct KindServices<'a> {
+    pub engine: &'a Engine,
+    /// Calls Alipay+.
+    pub client: &'a Client,
+    /// Our public base URL, under which Alipay+ is asked to send its notifications.
+    pub public_url: &'a url::Url,
+}
+
+/// One workflow kind, as the engine, the runner, the webhook sender and the operators' views
+/// see it.
+pub trait Kind: Send + Sync {
+    /// The workflow it runs: `kind` in `workflows/<kind>.toml`.
+    fn name(&self) -> &'static str;
+
+    /// Every public status its instances may show: each state's `status` in its workflow file
+    /// must be one of these (checked at start-up and by `plusflow workflows check`).
+    fn statuses(&self) -> &'static [&'static str];
+
+    /// The handler of the effects its workflow names (`notify_merchant` is the webhook
+    /// sender's), and what its merchant webhook says.
+    fn effects(&self, services: &KindServices<'_>) -> anyhow::Result<KindEffects>;
+
+    /// The business deadline of `instance`'s current state, if it has one (a payment's expiry,
+    /// a dispute's response deadline); asked only while it is not final.
+    fn deadline<'a>(
+        &'a self,
+        _engine: &'a Engine,
+        _instance: &'a instance::Model,
+    ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, AppError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// The routes Alipay+ calls on us about this kind (`/alipayplus/<api>`), each verified by the
+    /// API layer before its handler sees it.
+    fn inbound(&self) -> &'static [InboundRoute] {
+        &[]
+    }
+
+    /// What Alipay+ says now of `instance`, for an operator (and checked by a forced end);
+    /// `None` if Alipay+ has no inquiry for this kind.
+    fn ask_alipayplus<'a>(
+        &'a self,
+        _engine: &'a Engine,
+        _client: &'a Client,
+        _instance: &'a instance::Model,
+    ) -> Option<BoxFuture<'a, Result<AlipayPlusAnswer, AppError>>> {
+        None
+    }
+}
+
+/// A kind's effects: one handler for every effect its workflow names, and what its merchant
+/// webhook says (`None`: it sends none).
+pub struct KindEffects {
+    pub names: &'static [EffectName],
+    pub handler: Arc<dyn EffectHandler>,
+    pub webhook: Option<Arc<dyn WebhookBody>>,
+}
+
+impl KindEffects {
+    /// `effects` run each of `names` and say what the kind's webhook says.
+    pub fn with_webhook<E: EffectHandler + WebhookBody>(
+        names: &'static [EffectName],
+        effects: Arc<E>,
+    ) -> Self {
+        Self {
+            names,
+            handler: effects.clone(),
+            webhook: Some(effects),
+        }
+    }
+}
+
+/// The kind named `name` among `kinds`.
+pub fn kind_named<'k>(kinds: &[&'k dyn Kind], name: &str) -> Option<&'k dyn Kind> {
+    kinds.iter().copied().find(|kind| kind.name() == name)
+}
+
+/// The kinds a process runs (`crate::kinds::ALL`), handed to what serves every kind without
+/// naming one (the GraphQL schema's data, the operators' use cases).
+#[derive(Clone, Copy)]
+pub struct KindList(pub &'static [&'static dyn Kind]);
+
+impl KindList {
+    pub fn named(&self, name: &str) -> Option<&'static dyn Kind> {
+        kind_named(self.0, name)
+    }
+}
+
+/// Every state of `definitions` whose status is not one its kind has (kinds not in `kinds`
+/// are not checked), as problems to show.
+pub fn statuses_outside_vocabulary(kinds: &[&dyn Kind], definitions: &Definitions) -> Vec<String> {
+    let mut problems = Vec::new();
+    for definition in definitions.iter() {
+        let Some(kind) = kind_named(kinds, &definition.kind) else {
+            continue;
+        };
+        let mut states: Vec<_> = definition.states.values().collect();
+        states.sort_by(|a, b| a.name.cmp(&b.name));
+        for state in states {
+            if !kind.statuses().contains(&state.status.as_str()) {
+                problems.push(format!(
+                    "workflow '{}' v{}: state '{}' has status '{}', not one of {}",
+                    definition.kind,
+                    definition.version,
+                    state.name,
+                    state.status,
+                    kind.statuses().join(", ")
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// What Alipay+ answered when asked about an instance.
+pub struct AlipayPlusAnswer {
+    pub api: &'static str,
+    /// SUCCEEDED, REJECTED or UNKNOWN: how the call went.
+    pub outcome: &'static str,
+    pub result_code: Option<String>,
+    pub result_message: Option<String>,
+    /// The payment's result at Alipay+ (`paymentResult.resultStatus/resultCode`).
+    pub payment_result: Option<String>,
+    /// The refund's transaction at Alipay+ (`transactionStatus`), when asked about a refund.
+    pub refund_status: Option<String>,
+    /// The whole answer as JSON (what was verified), or why there is none.
+    pub answer: String,
+    /// What it says of the object asked about, as a forced end is checked against it.
+    pub verdict: AlipayPlusVerdict,
+    /// What the instance's history records of it.
+    pub recorded: Map<String, Value>,
+}
+
+/// What one webhook announces.
+pub struct Announcement {
+    pub merchant_id: Uuid,
+    /// What the deliveries are recorded under (`webhook_deliveries.payment_id`): the payment
+    /// the object belongs to, or the object itself when it belongs to none (a registration).
+    pub subject_id: Uuid,
+    /// What the delivery record says was announced, e.g. `SUCCEEDED`, `REFUND_FAILED`.
+    pub announced: String,
+    /// `{"type": ..., "id": <delivery id>, "<object>": {...}}`.
+    pub body: Value,
+}
+
+/// A kind's webhook: what it says about the instance `context` runs for.
+pub trait WebhookBody: Send + Sync {
+    fn announcement<'a>(
+        &'a self,
+        context: &'a EffectContext,
+    ) -> BoxFuture<'a, Result<Announcement, EffectError>>;
+}
+
+/// An Alipay+ call to one of a kind's routes, verified (client id, signature over the bytes
+/// received, request time, size, JSON) before the kind sees it.
+pub struct Inbound {
+    /// The route's API, e.g. `notifyPayment`.
+    pub api: &'static str,
+    pub body: Value,
+    pub as_received: AsReceived,
+}
+
+impl Inbound {
+    /// The body as the API's request type, or the refusal Alipay+ gets for a malformed one.
+    pub fn parsed<T: DeserializeOwned>(&self) -> Result<T, InboundAnswer> {
+        serde_json::from_value(self.body.clone()).map_err(|e| InboundAnswer::Refused {
+            code: "PARAM_ILLEGAL",
+            message: format!("malformed body: {e}"),
+        })
+    }
+
+    /// Its journal entry: what it is about (`reference`) and a related reference.
+    pub fn call<'a>(self, reference: &'a str, related: Option<&'a str>) -> InboundCall<'a> {
+        InboundCall {
+            api: self.api,
+            reference,
+            related_reference: related,
+            body: self.body,
+            as_received: Some(self.as_received),
+        }
+    }
+}
+
+/// How a kind answers an Alipay+ call.
+#[derive(Debug)]
+pub enum InboundAnswer {
+    /// `S`: received, and journaled with what it did.
+    Acknowledged,
+    /// `F` with Alipay+'s code: refused, nothing stored.
+    Refused { code: &'static str, message: String },
+    /// `U`: not processed now (the cause is logged, never sent); Alipay+ sends it again.
+    Unavailable(String),
+}
+
+/// The handler of one inbound route.
+pub type InboundHandler = for<'a> fn(&'a Engine, Inbound) -> BoxFuture<'a, InboundAnswer>;
+
+/// A route Alipay+ calls, `/alipayplus/<api>`, and the kind's handler of it.
+pub struct InboundRoute {
+    pub api: &'static str,
+    pub handle: InboundHandler,
+}

@@ -1,0 +1,27 @@
+//! The customs declaration kind: a paid order declared to customs (AlipayCN `declare`,
+//! `inquireDeclarationRequests`).
+
+pub mod effects;
+pub mod entity;
+pub mod graphql;
+pub mod rows;
+pub mod use_cases;
+
+use crate::app::kind::{Kind, KindEffects, KindServices};
+
+/// An order declared to customs.
+pub struct CustomsDeclaration;
+
+impl Kind for CustomsDeclaration {
+    fn name(&self) -> &'static str {
+        "customs_declaration"
+    }
+
+    fn statuses(&self) -> &'static [&'static str] {
+        <graphql::CustomsDeclarationStatus as strum::VariantNames>::VARIANTS
+    }
+
+    fn effects(&self, services: &KindServices<'_>) -> anyhow::Result<KindEffects> {
+        Ok(effects::kind_effects(services))
+    }
+}

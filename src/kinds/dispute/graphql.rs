@@ -1,0 +1,327 @@
+//! GraphQL of disputes: the `Dispute` object, the merchant's queries and its two responses.
+
+use crate::api::graphql::context::{engine, graphql_error, parse_id, principal};
+use crate::api::graphql::watch::watch;
+use crate::app::Engine;
+use crate::app::auth::Principal;
+use crate::app::errors::AppError;
+use async_graphql::Subscription;
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use futures::{Stream, StreamExt};
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::api::graphql::context::status_as;
+use crate::api::graphql::reads::AnswerReads;
+use crate::api::graphql::shared::{Money, MoneyInput, Payment, Workflow};
+use crate::app::errors::invalid;
+use crate::kinds::dispute::evidence::Document;
+use crate::kinds::dispute::use_cases::{self as disputes, DisputeView, Response};
+use crate::kinds::refund::graphql::Refund;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DisputeKind {
+    Retrieval,
+    Escalation,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum DisputeStatus {
+    NeedsResponse,
+    Responding,
+    Responded,
+    Expired,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[allow(clippy::enum_variant_names)] // the contract's names
+pub enum RetrievalResponseCode {
+    /// Wire `0001`: all the information asked for.
+    AllDocuments,
+    /// `0002`: part of it.
+    SomeDocuments,
+    /// `0003`: none.
+    NoDocuments,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[allow(clippy::enum_variant_names)] // the contract's names
+pub enum EscalationDecision {
+    AcceptRefund,
+    AcceptPartialRefund,
+    RefuseRefund,
+}
+
+#[derive(InputObject)]
+pub struct RespondToRetrievalInput {
+    pub dispute_id: ID,
+    pub response_code: RetrievalResponseCode,
+    /// Your own note on the answer, kept in the dispute's history. Not sent to Alipay+:
+    /// responseRetrieval has no such field.
+    pub remarks: Option<String>,
+    /// A receipt as text, sent as a TRANSACTION_RECEIPT document. When the wallet asked for
+    /// the receipt and you answer ALL_DOCUMENTS without one (here or in `documents`), plusflow
+    /// sends the receipt of its records (order id, amount, status with refunds).
+    pub transaction_receipt: Option<String>,
+    pub proof_of_delivery: Option<String>,
+    /// Documents sent with the answer (`otherDocumentation`): at most 5, each at most 128 KiB.
+    pub documents: Option<Vec<DocumentInput>>,
+}
+
+/// A document attached to a dispute answer.
+#[derive(InputObject)]
+pub struct DocumentInput {
+    pub name: String,
+    /// TRANSACTION_RECEIPT, PROOF_OF_DELIVERY, MERCHANT_INFORMATION, END_USER_INFORMATION,
+    /// OTHER_DOCUMENTATION, MERCHANT_NOT_REFUND_RECORDS or SUPPORTING_DOCUMENTATION.
+    #[graphql(name = "type")]
+    pub kind: String,
+    /// application/pdf, image/png, image/jpeg or text/plain.
+    pub content_type: String,
+    pub content_base64: String,
+}
+
+#[derive(InputObject)]
+pub struct RespondToEscalationInput {
+    pub dispute_id: ID,
+    pub decision: EscalationDecision,
+    /// Required with ACCEPT_PARTIAL_REFUND (at most the escalation amount); with ACCEPT_REFUND
+    /// the escalation amount, if given.
+    pub refund_amount: Option<MoneyInput>,
+    pub remarks: Option<String>,
+}
+
+/// An Alipay+ retrieval or escalation about one of your payments, in one answer (see `reads`).
+pub struct Dispute(pub DisputeView, Arc<AnswerReads>);
+
+impl From<DisputeView> for Dispute {
+    fn from(view: DisputeView) -> Self {
+        Dispute(view, Arc::default())
+    }
+}
+
+impl Dispute {
+    /// A dispute met inside an answer that has read `reads` so far.
+    pub(crate) fn within(view: DisputeView, reads: Arc<AnswerReads>) -> Self {
+        Dispute(view, reads)
+    }
+}
+
+#[Object]
+impl Dispute {
+    async fn id(&self) -> ID {
+        ID(self.0.dispute.id.to_string())
+    }
+    async fn dispute_request_id(&self) -> &str {
+        &self.0.dispute.dispute_request_id
+    }
+    async fn kind(&self) -> DisputeKind {
+        if self.0.dispute.kind == crate::kinds::dispute::entity::ESCALATION {
+            DisputeKind::Escalation
+        } else {
+            DisputeKind::Retrieval
+        }
+    }
+    async fn payment(&self, ctx: &Context<'_>) -> Result<Payment> {
+        let view = self
+            .1
+            .payment(engine(ctx), self.0.dispute.payment_id)
+            .await
+            .map_err(graphql_error)?;
+        Ok(Payment::within(view, self.1.clone()))
+    }
+    async fn status(&self, ctx: &Context<'_>) -> Result<DisputeStatus> {
+        status_as(ctx, &self.0.instance)
+    }
+    /// What a retrieval asks for (`requestInformationType`).
+    async fn reason(&self) -> Option<&str> {
+        self.0.dispute.reason.as_deref()
+    }
+    async fn escalation_amount(&self) -> Option<Money> {
+        Some(Money {
+            currency: self.0.dispute.currency.clone()?,
+            value: self.0.dispute.escalation_amount?.to_string(),
+        })
+    }
+    /// The response deadline: 20 days from the dispute for a retrieval; for an escalation the
+    /// configured window (10 days by default).
+    async fn respond_by(&self) -> DateTime<Utc> {
+        self.0.dispute.respond_by
+    }
+    /// The refund an accepted escalation made (ACCEPT_REFUND, ACCEPT_PARTIAL_REFUND).
+    async fn refund(&self, ctx: &Context<'_>) -> Result<Option<Refund>> {
+        let Some(id) = self.0.dispute.refund_id else {
+            return Ok(None);
+        };
+        // One of the payment's refunds, read once per answer with the others.
+        let refunds = self
+            .1
+            .refunds_of(engine(ctx), self.0.dispute.payment_id)
+            .await
+            .map_err(graphql_error)?;
+        Ok(refunds
+            .into_iter()
+            .find(|view| view.refund.id == id)
+            .map(|view| Refund::within(view, self.1.clone())))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.dispute.created_at
+    }
+    async fn workflow(&self) -> Workflow {
+        Workflow {
+            instance: self.0.instance.clone(),
+        }
+    }
+}
+
+/// The merchant's dispute queries (merged into `Query`).
+#[derive(Default)]
+pub struct DisputeQueries;
+
+#[Object]
+impl DisputeQueries {
+    /// A dispute of yours; null for any other id.
+    async fn dispute(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Dispute>> {
+        let principal = principal(ctx)?;
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        match disputes::get_dispute(engine(ctx), principal, id).await {
+            Ok(view) => Ok(Some(Dispute::from(view))),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(graphql_error(e)),
+        }
+    }
+
+    /// Your disputes, newest first, of `status` if given (Relay connection; `first` at most
+    /// 50).
+    #[graphql(complexity = "crate::api::graphql::limits::page_cost(first, child_complexity)")]
+    async fn disputes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<DisputeStatus>,
+    ) -> Result<Connection<String, Dispute, EmptyFields, EmptyFields>> {
+        let principal = principal(ctx)?;
+        let first = first.unwrap_or(20);
+        let most = crate::api::graphql::limits::MAX_MERCHANT_PAGE;
+        if !(1..=most).contains(&first) {
+            return Err(graphql_error(invalid("first", format!("must be 1 to {most}"))));
+        }
+        let before = match &after {
+            Some(cursor) => {
+                Some(Uuid::parse_str(cursor).map_err(|_| graphql_error(invalid("after", "not a cursor")))?)
+            }
+            None => None,
+        };
+        let status = status.map(<&str>::from);
+        let mut views = disputes::merchant_disputes(engine(ctx), principal, status, before, first as u64 + 1)
+            .await
+            .map_err(graphql_error)?;
+        let more = views.len() > first as usize;
+        views.truncate(first as usize);
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(
+            views
+                .into_iter()
+                .map(|view| Edge::new(view.dispute.id.to_string(), Dispute::from(view))),
+        );
+        Ok(connection)
+    }
+}
+
+/// The merchant's responses (merged into `Mutation`).
+#[derive(Default)]
+pub struct DisputeMutations;
+
+#[Object]
+impl DisputeMutations {
+    /// Answers a retrieval; sent to Alipay+ (retried until it answers). Refused after its
+    /// deadline (DISPUTE_EXPIRED) or once answered (ALREADY_RESPONDED).
+    async fn respond_to_retrieval(
+        &self,
+        ctx: &Context<'_>,
+        input: RespondToRetrievalInput,
+        idempotency_key: String,
+    ) -> Result<Dispute> {
+        let response = Response::Retrieval {
+            response_code: match input.response_code {
+                RetrievalResponseCode::AllDocuments => "0001",
+                RetrievalResponseCode::SomeDocuments => "0002",
+                RetrievalResponseCode::NoDocuments => "0003",
+            },
+            note: input.remarks,
+            transaction_receipt: input.transaction_receipt,
+            proof_of_delivery: input.proof_of_delivery,
+            documents: input
+                .documents
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| Document {
+                    name: d.name,
+                    kind: d.kind,
+                    content_type: d.content_type,
+                    content_base64: d.content_base64,
+                })
+                .collect(),
+        };
+        respond(ctx, &input.dispute_id, response, &idempotency_key).await
+    }
+
+    /// Answers an escalation. Accepting it (in full, or in part with `refundAmount`) refunds
+    /// the payment through the refund workflow, shown as `Dispute.refund`; refunds and dispute
+    /// refunds together never exceed the paid amount (REFUND_EXCEEDS_REFUNDABLE). Refused after
+    /// its deadline (DISPUTE_EXPIRED) or once answered (ALREADY_RESPONDED).
+    async fn respond_to_escalation(
+        &self,
+        ctx: &Context<'_>,
+        input: RespondToEscalationInput,
+        idempotency_key: String,
+    ) -> Result<Dispute> {
+        let response = Response::Escalation {
+            decision: match input.decision {
+                EscalationDecision::AcceptRefund => disputes::EscalationDecision::AcceptRefund,
+                EscalationDecision::AcceptPartialRefund => disputes::EscalationDecision::AcceptPartialRefund,
+                EscalationDecision::RefuseRefund => disputes::EscalationDecision::RefuseRefund,
+            },
+            refund_amount: input.refund_amount.map(|amount| (amount.currency, amount.value)),
+            remarks: input.remarks,
+        };
+        respond(ctx, &input.dispute_id, response, &idempotency_key).await
+    }
+}
+
+/// Records `response` to dispute `id` for the caller.
+async fn respond(ctx: &Context<'_>, id: &ID, response: Response, idempotency_key: &str) -> Result<Dispute> {
+    let view = disputes::respond(
+        engine(ctx),
+        principal(ctx)?,
+        parse_id(id)?,
+        response,
+        idempotency_key,
+    )
+    .await
+    .map_err(graphql_error)?;
+    Ok(Dispute::from(view))
+}
+
+#[derive(Default)]
+pub struct DisputeSubscription;
+
+#[Subscription]
+impl DisputeSubscription {
+    /// The dispute now, then every change (reminded, answered, expired), until it is final.
+    async fn dispute_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Dispute>> {
+        let get = |engine: Engine, principal: Principal, id| async move {
+            crate::kinds::dispute::use_cases::get_dispute(&engine, &principal, id).await
+        };
+        Ok(watch(ctx, &id, get, |view| &view.instance)
+            .await?
+            .map(Dispute::from))
+    }
+}

@@ -1,0 +1,526 @@
+//! GraphQL output and input types (names per CONTRACT.md).
+
+use crate::alipayplus::wire::Amount;
+use crate::api::graphql::console;
+use crate::api::graphql::context::{engine, graphql_error, internal, parse_id, principal};
+use crate::api::graphql::limits;
+use crate::api::graphql::watch::watch;
+use crate::app::Engine;
+use crate::app::auth::Principal;
+use crate::app::errors::AppError;
+use crate::kinds::payment::methods::{ConsultError, PaymentMethods};
+use crate::kinds::payment::use_cases as payments;
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{ErrorExtensions, Subscription};
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+use uuid::Uuid;
+
+use crate::api::graphql::shared::money;
+use crate::api::graphql::shared::{Money, MoneyInput, Payment, Workflow};
+use crate::kinds::payment::status::PublicStatus;
+
+/// An Alipay+ wallet: "Alipay", ALIPAY_CN, 1022088000000000001.
+#[derive(SimpleObject, Clone)]
+pub struct Wallet {
+    /// The brand shown to people.
+    pub brand_name: String,
+    /// The enum name; null for a wallet not in the wallet table.
+    pub name: Option<String>,
+    pub psp_id: Option<String>,
+    /// Its logo, in a payment-method list.
+    pub logo_url: Option<String>,
+}
+
+/// The exchange rate Alipay+ settled a payment at.
+#[derive(SimpleObject, Clone)]
+pub struct Quote {
+    pub id: Option<String>,
+    /// `USD/KRW`: units of the second per unit of the first.
+    pub currency_pair: Option<String>,
+    /// The rate, as the decimal text Alipay+ sent.
+    pub rate: String,
+    pub start_time: Option<DateTime<Utc>>,
+    pub expiry_time: Option<DateTime<Utc>>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum PaymentStatus {
+    Pending,
+    AwaitingCustomer,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl From<PublicStatus> for PaymentStatus {
+    fn from(status: PublicStatus) -> Self {
+        match status {
+            PublicStatus::Pending => PaymentStatus::Pending,
+            PublicStatus::AwaitingCustomer => PaymentStatus::AwaitingCustomer,
+            PublicStatus::Succeeded => PaymentStatus::Succeeded,
+            PublicStatus::Failed => PaymentStatus::Failed,
+            PublicStatus::Cancelled => PaymentStatus::Cancelled,
+        }
+    }
+}
+
+impl From<PaymentStatus> for PublicStatus {
+    fn from(status: PaymentStatus) -> Self {
+        match status {
+            PaymentStatus::Pending => PublicStatus::Pending,
+            PaymentStatus::AwaitingCustomer => PublicStatus::AwaitingCustomer,
+            PaymentStatus::Succeeded => PublicStatus::Succeeded,
+            PaymentStatus::Failed => PublicStatus::Failed,
+            PaymentStatus::Cancelled => PublicStatus::Cancelled,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum TerminalType {
+    Web,
+    Wap,
+    App,
+    MiniApp,
+}
+
+impl TerminalType {
+    pub fn wire(self) -> &'static str {
+        match self {
+            TerminalType::Web => "WEB",
+            TerminalType::Wap => "WAP",
+            TerminalType::App => "APP",
+            TerminalType::MiniApp => "MINI_APP",
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum OsType {
+    Ios,
+    Android,
+}
+
+#[derive(InputObject)]
+pub struct CreatePaymentInput {
+    /// Becomes `order.referenceOrderId`; at most 64 characters.
+    pub merchant_order_id: String,
+    /// At most 256 characters.
+    pub order_description: String,
+    pub amount: MoneyInput,
+    pub terminal_type: TerminalType,
+    /// Required for WAP and APP.
+    pub os_type: Option<OsType>,
+    /// Where the customer returns after the checkout.
+    pub redirect_url: String,
+    /// ISO 3166 alpha-2; orders the wallets on the checkout page.
+    pub user_region: Option<String>,
+    pub settlement_currency: Option<String>,
+    /// At most 600 (the Alipay+ cashier limit); 600 when absent.
+    pub expires_in_seconds: Option<i32>,
+    /// Your own reference of the customer (at most 256 characters). Alipay+ receives a digest
+    /// of it with your merchant id (`order.buyer.referenceBuyerId`), never the reference itself:
+    /// the same customer is the same buyer to its risk checks.
+    pub buyer_reference: Option<String>,
+}
+
+impl CreatePaymentInput {
+    pub fn into_new_payment(self) -> payments::NewPayment {
+        payments::NewPayment {
+            merchant_order_id: self.merchant_order_id,
+            order_description: self.order_description,
+            currency: self.amount.currency,
+            amount: self.amount.value,
+            terminal_type: self.terminal_type.wire().to_string(),
+            os_type: self.os_type.map(|os| match os {
+                OsType::Ios => "IOS".to_string(),
+                OsType::Android => "ANDROID".to_string(),
+            }),
+            redirect_url: self.redirect_url,
+            user_region: self.user_region,
+            settlement_currency: self.settlement_currency,
+            expires_in_seconds: self.expires_in_seconds,
+            buyer_reference: self.buyer_reference,
+        }
+    }
+}
+
+#[Object]
+impl Payment {
+    async fn id(&self) -> ID {
+        ID(self.0.payment.id.to_string())
+    }
+    async fn merchant_order_id(&self) -> &str {
+        &self.0.payment.merchant_order_id
+    }
+    /// Our id at Alipay+; the same on every retry.
+    async fn payment_request_id(&self) -> &str {
+        &self.0.payment.payment_request_id
+    }
+    async fn amount(&self) -> Money {
+        Money {
+            currency: self.0.payment.currency.clone(),
+            value: self.0.payment.amount.to_string(),
+        }
+    }
+    async fn status(&self) -> PaymentStatus {
+        self.0.status.into()
+    }
+    /// The Alipay+ checkout page; set while the customer is expected there.
+    async fn checkout_url(&self) -> Option<String> {
+        self.0.checkout_url()
+    }
+    /// For an app: an Android App Link / iOS Universal Link that opens the wallet (or its web
+    /// page), when Alipay+ gave one.
+    async fn applink_url(&self) -> Option<String> {
+        self.0.data("applinkUrl")
+    }
+    /// For an app: a custom-scheme deep link that opens the installed wallet only.
+    async fn scheme_url(&self) -> Option<String> {
+        self.0.data("schemeUrl")
+    }
+    /// For an app with the Alipay+ client SDK: the payload its payment sheet takes.
+    async fn payment_data(&self) -> Option<String> {
+        self.0.data("paymentData")
+    }
+    async fn alipay_payment_id(&self) -> Option<String> {
+        self.0.alipay_payment_id()
+    }
+    /// The brand name Alipay+ showed the customer, as it stated it.
+    async fn wallet_brand_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.result(ctx).await?.and_then(|r| r.wallet_brand_name))
+    }
+    /// The wallet it was paid with, identified by its pspId (brand and enum name from the
+    /// wallet table; an unknown wallet has no name).
+    async fn wallet(&self, ctx: &Context<'_>) -> Result<Option<Wallet>> {
+        let result = self.result(ctx).await?;
+        Ok(result
+            .and_then(|r| crate::kinds::payment::results::wallet_of(engine(ctx), &r))
+            .map(|w| Wallet {
+                brand_name: w.brand,
+                name: w.name,
+                psp_id: w.psp_id,
+                logo_url: None,
+            }))
+    }
+    /// The wallet's Alipay+ id (pspId).
+    async fn psp_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.result(ctx).await?.and_then(|r| r.psp_id))
+    }
+    /// The wallet's id of the customer who paid.
+    async fn customer_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.result(ctx).await?.and_then(|r| r.customer_id))
+    }
+    /// When the payment reached its final state at Alipay+.
+    async fn payment_time(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.result(ctx).await?.and_then(|r| r.payment_time))
+    }
+    /// What Alipay+ settles for it, in the settlement currency (when it differs from the payment's).
+    async fn settlement_amount(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let result = self.result(ctx).await?;
+        Ok(result.and_then(|r| money(r.settlement_currency, r.settlement_value)))
+    }
+    /// The exchange rate of the settlement.
+    async fn settlement_quote(&self, ctx: &Context<'_>) -> Result<Option<Quote>> {
+        let result = self.result(ctx).await?;
+        Ok(result.filter(|r| r.quote_price.is_some()).map(|r| Quote {
+            id: r.quote_id,
+            currency_pair: r.quote_currency_pair,
+            rate: r.quote_price.unwrap_or_default(),
+            start_time: r.quote_start_time,
+            expiry_time: r.quote_expiry_time,
+        }))
+    }
+    /// AlipayCN: the most that may be declared to customs for it (CNY).
+    async fn customs_declaration_amount(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let result = self.result(ctx).await?;
+        Ok(result.and_then(|r| money(r.customs_currency, r.customs_value)))
+    }
+    /// The Alipay+ result code of a failed payment.
+    async fn failure_code(&self) -> Option<String> {
+        self.0.failure_code()
+    }
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.payment.expires_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.payment.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.instance.updated_at
+    }
+    /// Alipay+'s retrievals and escalations about the payment, oldest first.
+    async fn disputes(&self, ctx: &Context<'_>) -> Result<Vec<crate::kinds::dispute::graphql::Dispute>> {
+        let views = crate::kinds::dispute::use_cases::disputes_of(engine(ctx), self.0.payment.id)
+            .await
+            .map_err(crate::api::graphql::context::graphql_error)?;
+        Ok(views
+            .into_iter()
+            .map(|view| crate::kinds::dispute::graphql::Dispute::within(view, self.1.clone()))
+            .collect())
+    }
+    /// Its customs declarations, oldest first.
+    async fn customs_declarations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::kinds::customs_declaration::graphql::CustomsDeclaration>> {
+        let views =
+            crate::kinds::customs_declaration::use_cases::declarations_of(engine(ctx), self.0.payment.id)
+                .await
+                .map_err(crate::api::graphql::context::graphql_error)?;
+        Ok(views
+            .into_iter()
+            .map(|view| {
+                crate::kinds::customs_declaration::graphql::CustomsDeclaration::within(view, self.1.clone())
+            })
+            .collect())
+    }
+    /// What may still be declared to customs (CNY): null unless the payment succeeded with
+    /// AlipayCN; its customsDeclarationAmount less its live declarations (refunds reduce it).
+    async fn declarable_amount(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let left = crate::kinds::customs_declaration::use_cases::declarable_amount(
+            engine(ctx),
+            &self.0.payment,
+            &self.0.instance,
+        )
+        .await
+        .map_err(crate::api::graphql::context::graphql_error)?;
+        Ok(left.map(|value| Money {
+            currency: crate::kinds::customs_declaration::use_cases::DECLARATION_CURRENCY.into(),
+            value: value.to_string(),
+        }))
+    }
+    /// Every refund of the payment, oldest first.
+    async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<crate::kinds::refund::graphql::Refund>> {
+        let views = self.loaded_refunds(ctx).await?;
+        Ok(views
+            .into_iter()
+            .map(|view| crate::kinds::refund::graphql::Refund::within(view, self.1.clone()))
+            .collect())
+    }
+    /// What succeeded refunds gave back.
+    async fn refunded_amount(&self, ctx: &Context<'_>) -> Result<Money> {
+        let (refunded, _) = self.totals(ctx).await?;
+        Ok(Money {
+            currency: self.0.payment.currency.clone(),
+            value: refunded.to_string(),
+        })
+    }
+    /// What may still be refunded (pending refunds hold their amount; nothing unless SUCCEEDED).
+    async fn refundable_amount(&self, ctx: &Context<'_>) -> Result<Money> {
+        let (_, refundable) = self.totals(ctx).await?;
+        Ok(Money {
+            currency: self.0.payment.currency.clone(),
+            value: refundable.to_string(),
+        })
+    }
+    /// The durable state machine behind the payment.
+    async fn workflow(&self) -> Workflow {
+        Workflow {
+            instance: self.0.instance.clone(),
+        }
+    }
+}
+
+/// What consultPayment says the merchant's cashier page should show.
+#[derive(SimpleObject)]
+pub struct PaymentMethod {
+    pub payment_method_type: String,
+    pub enabled: bool,
+    pub disable_reason: Option<String>,
+    pub logo_url: Option<String>,
+    pub logo_name: Option<String>,
+    pub wallets: Vec<Wallet>,
+}
+
+#[derive(Default)]
+pub struct PaymentQueries;
+
+#[Object]
+impl PaymentQueries {
+    /// A payment of yours; null for any other id.
+    async fn payment(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Payment>> {
+        let principal = principal(ctx)?;
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        match payments::get_payment(engine(ctx), principal, id).await {
+            Ok(view) => Ok(Some(Payment::from(view))),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(graphql_error(e)),
+        }
+    }
+
+    /// Your payments, newest first (Relay connection; `first` at most 50).
+    #[graphql(complexity = "limits::page_cost(first, child_complexity)")]
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<PaymentStatus>,
+    ) -> Result<Connection<String, Payment, EmptyFields, EmptyFields>> {
+        let principal = principal(ctx)?;
+        let first = first.unwrap_or(20);
+        if !(1..=limits::MAX_MERCHANT_PAGE).contains(&first) {
+            return Err(graphql_error(AppError::Validation {
+                field: "first".into(),
+                message: format!("must be between 1 and {}", limits::MAX_MERCHANT_PAGE),
+            }));
+        }
+        let after = match after {
+            Some(cursor) => Some(Uuid::parse_str(&cursor).map_err(|_| {
+                graphql_error(AppError::Validation {
+                    field: "after".into(),
+                    message: "is not a cursor from this API".into(),
+                })
+            })?),
+            None => None,
+        };
+        let (views, more) = payments::list_payments(
+            engine(ctx),
+            principal,
+            first as u64,
+            after,
+            status.map(Into::into),
+        )
+        .await
+        .map_err(graphql_error)?;
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(
+            views
+                .into_iter()
+                .map(|view| Edge::new(view.payment.id.to_string(), Payment::from(view))),
+        );
+        Ok(connection)
+    }
+
+    /// What to show on your cashier page (Alipay+ consultPayment). Answers are kept a few
+    /// minutes per (currency, userRegion); a merchant asking for many different ones is
+    /// refused with RATE_LIMITED (`extensions.retryAfterSeconds`) for a while.
+    async fn payment_methods(
+        &self,
+        ctx: &Context<'_>,
+        amount: MoneyInput,
+        user_region: Option<String>,
+    ) -> Result<Vec<PaymentMethod>> {
+        let asker = match principal(ctx)? {
+            Principal::Merchant(merchant) => merchant.id,
+            Principal::Admin => Uuid::nil(),
+        };
+        let value = if amount.value == "0" {
+            0
+        } else {
+            crate::app::money::parse_amount("amount", &amount.currency, &amount.value)
+                .map_err(graphql_error)?
+        };
+        let consulted = ctx
+            .data_unchecked::<PaymentMethods>()
+            .consult(asker, Amount::new(&amount.currency, value), user_region)
+            .await;
+        let response = match consulted {
+            Ok(response) => response,
+            Err(ConsultError::RateLimited { retry_after_seconds }) => {
+                return Err(async_graphql::Error::new(
+                    ConsultError::RateLimited { retry_after_seconds }.to_string(),
+                )
+                .extend_with(|_, e| {
+                    e.set("code", "RATE_LIMITED");
+                    e.set("retryAfterSeconds", retry_after_seconds);
+                }));
+            }
+            Err(ConsultError::Unavailable(cause)) => return Err(internal(cause)),
+        };
+        let wallets = &engine(ctx).wallets;
+        Ok(response
+            .payment_options
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|option| {
+                let offered = option
+                    .payment_option_detail
+                    .and_then(|d| d.connect_wallet)
+                    .and_then(|c| c.support_wallets)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|w| {
+                        let known = w.wallet_name.as_deref().and_then(|n| wallets.by_name(n));
+                        Wallet {
+                            brand_name: w
+                                .wallet_brand_name
+                                .or_else(|| known.map(|k| k.brand.clone()))
+                                .or_else(|| w.wallet_name.clone())
+                                .unwrap_or_else(|| "unknown".into()),
+                            psp_id: known.map(|k| k.psp_id.clone()),
+                            name: w.wallet_name,
+                            logo_url: w.wallet_logo.and_then(|l| l.logo_url),
+                        }
+                    })
+                    .collect();
+                PaymentMethod {
+                    payment_method_type: option.payment_method_type,
+                    enabled: option.enabled.unwrap_or(false),
+                    disable_reason: option.disable_reason,
+                    logo_url: option.logo.as_ref().and_then(|l| l.logo_url.clone()),
+                    logo_name: option.logo.and_then(|l| l.logo_name),
+                    wallets: offered,
+                }
+            })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct PaymentMutations;
+
+#[Object]
+impl PaymentMutations {
+    /// Starts a payment. The same `idempotencyKey` with the same input returns the same payment;
+    /// with another input it is refused (IDEMPOTENCY_KEY_REUSED).
+    async fn create_payment(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePaymentInput,
+        idempotency_key: String,
+    ) -> Result<Payment> {
+        let principal = principal(ctx)?;
+        payments::create_payment(engine(ctx), principal, input.into_new_payment(), &idempotency_key)
+            .await
+            .map(Payment::from)
+            .map_err(graphql_error)
+    }
+
+    /// Asks to cancel a payment without a final result (Alipay+ cancelPayment, retried until it
+    /// succeeds). A final payment cannot be cancelled (INVALID_TRANSITION). An operator gives a
+    /// `note` saying why (VALIDATION without one), kept in the history with its name.
+    async fn cancel_payment(&self, ctx: &Context<'_>, id: ID, note: Option<String>) -> Result<Payment> {
+        let principal = principal(ctx)?;
+        let operator = match principal {
+            Principal::Admin => Some((console::operator(ctx)?, note.as_deref().unwrap_or_default())),
+            Principal::Merchant(_) => None,
+        };
+        payments::cancel_payment(engine(ctx), principal, parse_id(&id)?, operator)
+            .await
+            .map(Payment::from)
+            .map_err(graphql_error)
+    }
+}
+
+#[derive(Default)]
+pub struct PaymentSubscription;
+
+#[Subscription]
+impl PaymentSubscription {
+    /// The payment now, then every change, until it is final.
+    async fn payment_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Payment>> {
+        let get = |engine: Engine, principal: Principal, id| async move {
+            payments::get_payment(&engine, &principal, id).await
+        };
+        Ok(watch(ctx, &id, get, |view| &view.instance)
+            .await?
+            .map(Payment::from))
+    }
+}

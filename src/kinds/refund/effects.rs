@@ -1,0 +1,211 @@
+//! The effect of the `refund` workflow: `refund` sent with the refund's own refundRequestId
+//! until Alipay+ answers S or F ([`refund_answer`], pure); an unknown answer (U, timeout, 5xx,
+//! unverifiable) is a retry with the SAME refundRequestId, never a failure. And what the
+//! refund's webhook says.
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use serde_json::{Map, json};
+
+use crate::alipayplus::client::{Client, Outcome};
+use crate::alipayplus::wire::{Amount, RefundRequest, RefundResponse};
+use crate::app::kind::{Announcement, KindEffects, KindServices, WebhookBody};
+use crate::app::{
+    Decided, EffectContext, EffectError, EffectHandler, EffectResult, Engine, decided, store_error,
+};
+use crate::kinds::payment::rows as payments;
+use crate::kinds::payment::status::PublicStatus;
+use crate::kinds::payment::use_cases::failure_fields;
+use crate::kinds::refund::rows as refunds;
+use crate::store::entity::{payment, refund};
+use crate::workflow::{EffectName, EventName};
+
+pub(super) struct RefundEffects {
+    engine: Engine,
+    client: Client,
+}
+
+/// The refund workflow's effects, calling Alipay+ through `services.client`; they also say what
+/// its webhook says.
+pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
+    KindEffects::with_webhook(
+        &[EffectName::SubmitRefund],
+        Arc::new(RefundEffects {
+            engine: services.engine.clone(),
+            client: services.client.clone(),
+        }),
+    )
+}
+
+/// What Alipay+'s answer to `refund` means for the workflow: the event with what to record and
+/// what to learn, or (`Err`) why it is not known yet and the refund is sent again.
+pub fn refund_answer(outcome: &Outcome<RefundResponse>) -> Decided {
+    match outcome {
+        Outcome::Succeeded(response) => {
+            let mut data = Map::new();
+            if let Some(id) = &response.refund_id {
+                data.insert("refundId".into(), id.clone().into());
+            }
+            Ok((
+                EventName::RefundSucceeded,
+                json!({ "resultCode": "SUCCESS" }),
+                data,
+            ))
+        }
+        Outcome::Rejected { code, message, .. } => Ok((
+            EventName::RefundFailed,
+            json!({ "resultCode": code, "resultMessage": message }),
+            failure_fields(code),
+        )),
+        Outcome::Unknown { reason, .. } => Err(format!("refund: {reason}")),
+    }
+}
+
+impl RefundEffects {
+    /// The refund an instance of `refund` stands for, and its payment.
+    async fn refund(&self, context: &EffectContext) -> Result<(refund::Model, payment::Model), EffectError> {
+        let id = context.instance.id;
+        let refund = refunds::refund(&self.engine.db, id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| EffectError::Permanent(format!("no refund row for instance {id}")))?;
+        let payment = payments::payment(&self.engine.db, refund.payment_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| EffectError::Permanent("the refund's payment is gone".into()))?;
+        Ok((refund, payment))
+    }
+
+    async fn submit_refund(&self, context: EffectContext) -> EffectResult {
+        let (refund, payment) = self.refund(&context).await?;
+        let request = RefundRequest {
+            payment_request_id: Some(payment.payment_request_id),
+            payment_id: None,
+            refund_request_id: refund.refund_request_id,
+            refund_amount: Amount::new(&refund.currency, refund.amount),
+            refund_reason: refund.reason,
+        };
+        decided(context.effect, refund_answer(&self.client.refund(&request).await))
+    }
+}
+
+impl EffectHandler for RefundEffects {
+    fn run(self: Arc<Self>, context: EffectContext) -> BoxFuture<'static, EffectResult> {
+        async move {
+            match context.effect {
+                EffectName::SubmitRefund => self.submit_refund(context).await,
+                other => Err(EffectError::Permanent(format!(
+                    "'{other}' is not a refund effect"
+                ))),
+            }
+        }
+        .boxed()
+    }
+}
+
+impl WebhookBody for RefundEffects {
+    fn announcement<'a>(
+        &'a self,
+        context: &'a EffectContext,
+    ) -> BoxFuture<'a, Result<Announcement, EffectError>> {
+        async move {
+            let status = PublicStatus::of(&self.engine, &context.instance);
+            let (refund, _) = self.refund(context).await?;
+            let instance = &context.instance;
+            let body = json!({
+                "type": "refund.updated",
+                "id": context.execution_id,
+                "refund": {
+                    "id": refund.id, "paymentId": refund.payment_id, "refundRequestId": refund.refund_request_id,
+                    "status": status, "amount": { "currency": refund.currency, "value": refund.amount.to_string() },
+                    "failureCode": instance.data.get("failureCode"), "version": instance.version,
+                    "updatedAt": instance.updated_at,
+                }
+            });
+            Ok(Announcement {
+                merchant_id: refund.merchant_id,
+                subject_id: refund.payment_id,
+                announced: format!("REFUND_{status}"),
+                body,
+            })
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alipayplus::wire::{ResultInfo, ResultStatus};
+    use serde_json::Value;
+
+    fn response(status: ResultStatus, code: &str, refund_id: Option<&str>) -> RefundResponse {
+        RefundResponse {
+            result: ResultInfo::new(status, code, "from Alipay+"),
+            acquirer_id: None,
+            psp_id: None,
+            refund_id: refund_id.map(str::to_string),
+            refund_time: None,
+            refund_amount: None,
+            settlement_amount: None,
+            settlement_quote: None,
+        }
+    }
+
+    type Case<'a> = (
+        &'a Outcome<RefundResponse>,
+        Option<EventName>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+
+    #[test]
+    fn each_refund_answer_means_one_event_or_asking_again() {
+        let accepted = Outcome::Succeeded(response(ResultStatus::S, "SUCCESS", Some("2023-r-1")));
+        let accepted_without_id = Outcome::Succeeded(response(ResultStatus::S, "SUCCESS", None));
+        let refused = Outcome::Rejected {
+            code: "REFUND_WINDOW_EXCEED".into(),
+            message: Some("too late".into()),
+            response: response(ResultStatus::F, "REFUND_WINDOW_EXCEED", None),
+        };
+        let unknown = Outcome::Unknown {
+            reason: "timed out".into(),
+            response: None,
+        };
+        // (answer, the event it means, the refundId learned, the failureCode recorded)
+        let table: [Case; 4] = [
+            (
+                &accepted,
+                Some(EventName::RefundSucceeded),
+                Some("2023-r-1"),
+                None,
+            ),
+            (&accepted_without_id, Some(EventName::RefundSucceeded), None, None),
+            (
+                &refused,
+                Some(EventName::RefundFailed),
+                None,
+                Some("REFUND_WINDOW_EXCEED"),
+            ),
+            (&unknown, None, None, None),
+        ];
+        for (outcome, event, refund_id, failure) in table {
+            match refund_answer(outcome) {
+                Ok((name, _, data)) => {
+                    assert_eq!(Some(name), event);
+                    assert_eq!(data.get("refundId").and_then(Value::as_str), refund_id);
+                    assert_eq!(data.get("failureCode").and_then(Value::as_str), failure);
+                }
+                Err(reason) => {
+                    assert_eq!(
+                        event, None,
+                        "an answer that settles the refund was read as unknown"
+                    );
+                    assert!(reason.contains("timed out"), "{reason}");
+                }
+            }
+        }
+    }
+}

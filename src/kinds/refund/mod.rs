@@ -1,0 +1,52 @@
+//! The refund kind: part or all of a succeeded payment given back (`refund`, retried with the
+//! same `refundRequestId` until Alipay+ answers S or F).
+
+pub mod effects;
+pub mod graphql;
+pub mod rows;
+pub mod use_cases;
+
+use crate::app::kind::{Kind, KindEffects, KindServices};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use crate::alipayplus::client::Client;
+use crate::app::Engine;
+use crate::app::errors::AppError;
+use crate::app::kind::AlipayPlusAnswer;
+use crate::kinds::payment::inquiry::ask_about_payment;
+use crate::store::entity::instance;
+
+/// Money of a succeeded payment given back.
+pub struct Refund;
+
+impl Kind for Refund {
+    fn name(&self) -> &'static str {
+        "refund"
+    }
+
+    fn statuses(&self) -> &'static [&'static str] {
+        <graphql::RefundStatus as strum::VariantNames>::VARIANTS
+    }
+
+    fn effects(&self, services: &KindServices<'_>) -> anyhow::Result<KindEffects> {
+        Ok(effects::kind_effects(services))
+    }
+
+    fn ask_alipayplus<'a>(
+        &'a self,
+        engine: &'a Engine,
+        client: &'a Client,
+        instance: &'a instance::Model,
+    ) -> Option<BoxFuture<'a, Result<AlipayPlusAnswer, AppError>>> {
+        Some(
+            async move {
+                let refund = rows::refund(&engine.db, instance.id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                ask_about_payment(engine, client, refund.payment_id, Some(refund.refund_request_id)).await
+            }
+            .boxed(),
+        )
+    }
+}

@@ -1,0 +1,249 @@
+//! The effects of the `registration` workflow, and what its webhook says.
+//!
+//! `submit_registration` calls registration with the recorded merchant information (the same
+//! registrationRequestId and body on every retry), asking Alipay+ to notify
+//! `/alipayplus/notifyRegistrationStatus`: S -> registration_accepted (first inquiry due after
+//! `registration.inquiry_interval`), F -> registration_refused with Alipay+'s code, anything
+//! unknown -> retried.
+//!
+//! `inquire_registration` asks inquiryRegistrationStatus once, when the in-review state's timer
+//! fires, and records the answer through `app::registrations::record_report` (merged with what
+//! the notifications brought, under the instance's lock): a change, the end, or "nothing new",
+//! which moves the next inquiry on. No answer (U, timeout, not found yet) is retried.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use serde_json::{Map, Value, json};
+
+use crate::alipayplus::client::{Client, Outcome};
+use crate::alipayplus::wire::{
+    InquiryRegistrationStatusRequest, MerchantRegistrationInfo, RegistrationRequest,
+};
+use crate::app::kind::{Announcement, KindEffects, KindServices, WebhookBody};
+use crate::app::{Decided, decided, retry, store_error};
+use crate::app::{EffectContext, EffectError, EffectHandler, EffectResult, Engine};
+use crate::kinds::registration::rows::registration_with_instance;
+use crate::kinds::registration::use_cases::{
+    self as registrations, NEXT_INQUIRY_KEY, RegistrationView, Report,
+};
+use crate::workflow::{EffectName, EventName};
+
+pub(super) struct RegistrationEffects {
+    engine: Engine,
+    client: Client,
+    notify_url: String,
+}
+
+impl RegistrationEffects {
+    async fn registration(&self, context: &EffectContext) -> Result<RegistrationView, EffectError> {
+        let (registration, instance) = registration_with_instance(&self.engine.db, context.instance.id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                EffectError::Permanent(format!("no registration row for {}", context.instance.id))
+            })?;
+        Ok(RegistrationView {
+            registration,
+            instance,
+        })
+    }
+
+    async fn submit_registration(&self, context: EffectContext) -> EffectResult {
+        let view = self.registration(&context).await?;
+        let row = &view.registration;
+        let merchant_info: MerchantRegistrationInfo = serde_json::from_value(row.request.clone())
+            .map_err(|e| EffectError::Permanent(format!("the recorded merchant information: {e}")))?;
+        let request = RegistrationRequest {
+            registration_request_id: row.registration_request_id.clone(),
+            product_codes: view.product_codes(),
+            merchant_info,
+            store_info: None,
+            registration_notify_url: Some(self.notify_url.clone()),
+            pass_through_info: None,
+        };
+        let first_inquiry = registrations::first_inquiry_at(&self.engine);
+        decided(
+            context.effect,
+            registration_answer(&self.client.registration(&request).await, first_inquiry),
+        )
+    }
+
+    async fn inquire_registration(&self, context: EffectContext) -> EffectResult {
+        let view = self.registration(&context).await?;
+        if view.instance.terminal {
+            return Ok(None);
+        }
+        let request = InquiryRegistrationStatusRequest {
+            registration_request_id: Some(view.registration.registration_request_id.clone()),
+            reference_merchant_id: None,
+            reference_store_id: None,
+        };
+        let response = match self.client.inquiry_registration_status(&request).await {
+            Outcome::Succeeded(response) => response,
+            Outcome::Rejected { code, .. } => {
+                return Err(retry(format!("inquiryRegistrationStatus: F {code}")));
+            }
+            Outcome::Unknown { reason, .. } => {
+                return Err(retry(format!("inquiryRegistrationStatus: {reason}")));
+            }
+        };
+        let collective = response
+            .registration_result
+            .as_ref()
+            .map_or("PENDING", |result| result.registration_status.as_str());
+        let report = Report {
+            collective,
+            wallets: crate::kinds::registration::answers::wallet_answers(
+                response.psp_registration_result_list.as_ref(),
+            ),
+            actor: format!("effect:{}", context.effect),
+            from_inquiry: true,
+        };
+        registrations::record_report(&self.engine, view.registration.id, report, None)
+            .await
+            .map_err(store_error)?;
+        Ok(None)
+    }
+}
+
+impl WebhookBody for RegistrationEffects {
+    fn announcement<'a>(
+        &'a self,
+        context: &'a EffectContext,
+    ) -> BoxFuture<'a, Result<Announcement, EffectError>> {
+        async move {
+            let view = self.registration(context).await?;
+            let row = &view.registration;
+            let body = json!({
+                "type": "registration.updated",
+                "id": context.execution_id,
+                "registration": {
+                    "id": row.id, "merchantId": row.merchant_id,
+                    "registrationRequestId": row.registration_request_id,
+                    "productCodes": row.product_codes,
+                    "status": view.status(&self.engine), "wallets": view.wallets(),
+                    "version": context.instance.version, "updatedAt": context.instance.updated_at,
+                }
+            });
+            Ok(Announcement {
+                merchant_id: row.merchant_id,
+                subject_id: row.id,
+                announced: format!("REGISTRATION_{}", view.status(&self.engine)),
+                body,
+            })
+        }
+        .boxed()
+    }
+}
+
+/// What Alipay+'s answer to `registration` means: S -> registration_accepted (the wallets'
+/// answers are asked for first at `first_inquiry`), F -> registration_refused with Alipay+'s
+/// code and message; unknown -> sent again with the same registrationRequestId.
+pub fn registration_answer<T>(outcome: &Outcome<T>, first_inquiry: DateTime<Utc>) -> Decided {
+    match outcome {
+        Outcome::Succeeded(_) => Ok((
+            EventName::RegistrationAccepted,
+            json!({ "resultCode": "SUCCESS" }),
+            Map::from_iter([(
+                NEXT_INQUIRY_KEY.to_string(),
+                Value::String(first_inquiry.to_rfc3339()),
+            )]),
+        )),
+        Outcome::Rejected { code, message, .. } => Ok((
+            EventName::RegistrationRefused,
+            json!({ "resultCode": code, "resultMessage": message }),
+            Map::from_iter([
+                ("resultCode".to_string(), Value::String(code.clone())),
+                (
+                    "resultMessage".to_string(),
+                    message.clone().map_or(Value::Null, Value::String),
+                ),
+            ]),
+        )),
+        Outcome::Unknown { reason, .. } => Err(format!("registration: {reason}")),
+    }
+}
+
+impl EffectHandler for RegistrationEffects {
+    fn run(self: Arc<Self>, context: EffectContext) -> BoxFuture<'static, EffectResult> {
+        async move {
+            match context.effect {
+                EffectName::SubmitRegistration => self.submit_registration(context).await,
+                EffectName::InquireRegistration => self.inquire_registration(context).await,
+                other => Err(EffectError::Permanent(format!(
+                    "'{other}' is not a registration effect"
+                ))),
+            }
+        }
+        .boxed()
+    }
+}
+
+/// The registration workflow's effects, calling Alipay+ through `services.client`; they also say what
+/// its webhook says.
+pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
+    let notify_url =
+        crate::alipayplus::url_under(services.public_url, "/alipayplus/notifyRegistrationStatus").to_string();
+    KindEffects::with_webhook(
+        &[EffectName::SubmitRegistration, EffectName::InquireRegistration],
+        Arc::new(RegistrationEffects {
+            engine: services.engine.clone(),
+            client: services.client.clone(),
+            notify_url,
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_answer_to_a_registration_means_one_event_or_sending_it_again() {
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let accepted: Outcome<()> = Outcome::Succeeded(());
+        let refused: Outcome<()> = Outcome::Rejected {
+            code: "MERCHANT_INFO_INVALID".into(),
+            message: Some("no website".into()),
+            response: (),
+        };
+        let unknown: Outcome<()> = Outcome::Unknown {
+            reason: "timed out".into(),
+            response: None,
+        };
+        let table = [
+            (
+                &accepted,
+                Some(EventName::RegistrationAccepted),
+                None,
+                Some(at.to_rfc3339()),
+            ),
+            (
+                &refused,
+                Some(EventName::RegistrationRefused),
+                Some("MERCHANT_INFO_INVALID"),
+                None,
+            ),
+            (&unknown, None, None, None),
+        ];
+        for (outcome, event, code, next_inquiry) in table {
+            match registration_answer(outcome, at) {
+                Ok((name, _, data)) => {
+                    assert_eq!(Some(name), event);
+                    assert_eq!(data.get("resultCode").and_then(Value::as_str), code);
+                    assert_eq!(
+                        data.get(NEXT_INQUIRY_KEY).and_then(Value::as_str),
+                        next_inquiry.as_deref()
+                    );
+                }
+                Err(reason) => {
+                    assert_eq!(event, None, "a final answer was read as unknown");
+                    assert!(reason.contains("timed out"), "{reason}");
+                }
+            }
+        }
+    }
+}

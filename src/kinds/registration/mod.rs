@@ -1,0 +1,33 @@
+//! The registration kind: a merchant registered with Alipay+ and each wallet it is offered to
+//! (`registration`, `notifyRegistrationStatus`, `inquiryRegistrationStatus`).
+
+pub mod answers;
+pub mod effects;
+pub mod entity;
+pub mod graphql;
+mod inbound;
+pub mod rows;
+pub mod use_cases;
+
+use crate::app::kind::{InboundRoute, Kind, KindEffects, KindServices};
+
+/// A merchant registered with Alipay+ and its wallets.
+pub struct Registration;
+
+impl Kind for Registration {
+    fn name(&self) -> &'static str {
+        "registration"
+    }
+
+    fn statuses(&self) -> &'static [&'static str] {
+        <graphql::RegistrationStatus as strum::VariantNames>::VARIANTS
+    }
+
+    fn effects(&self, services: &KindServices<'_>) -> anyhow::Result<KindEffects> {
+        Ok(effects::kind_effects(services))
+    }
+
+    fn inbound(&self) -> &'static [InboundRoute] {
+        inbound::ROUTES
+    }
+}
