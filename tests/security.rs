@@ -306,22 +306,16 @@ fn configuration_merchants_and_principals_print_without_their_secrets() {
     std::fs::write(&file, settings).unwrap();
     let config = plusflow::config::Config::load(Some(&file)).unwrap();
     let merchant = merchant::Model {
-        id: uuid::Uuid::now_v7(),
-        name: "Shop".into(),
-        api_key_hash: "hash-of-the-key-000".into(),
-        webhook_url: Some("https://shop.example/hooks".into()),
-        webhook_secret: "whsec_secret-111".into(),
-        created_at: Utc::now(),
         previous_webhook_secret: Some("whsec_previous-222".into()),
         previous_webhook_secret_until: Some(Utc::now()),
-        legal_name: None,
-        display_name: None,
-        mcc: None,
-        region: None,
-        address1: None,
-        city: None,
-        zip_code: None,
-        website: None,
+        ..merchant::Model::new(
+            uuid::Uuid::now_v7(),
+            "Shop".into(),
+            "hash-of-the-key-000".into(),
+            Some("https://shop.example/hooks".into()),
+            "whsec_secret-111".into(),
+            Utc::now(),
+        )
     };
     let printed = format!(
         "{config:?} {config:#?} {merchant:?} {:?}",

@@ -124,17 +124,9 @@ pub async fn act(
     note: &str,
 ) -> Result<instance::Model, AppError> {
     let note = require_note(note)?;
-    let done = store::operator_action(
-        &engine.db,
-        &engine.definitions,
-        engine.clock.as_ref(),
-        id,
-        action,
-        &operator.actor(),
-        note,
-    )
-    .await
-    .map_err(not_found_or_store)?;
+    let done = store::operator_action(&engine.db, engine.decider(), id, action, &operator.actor(), note)
+        .await
+        .map_err(not_found_or_store)?;
     let after = done.map_err(AppError::InvalidTransition)?;
     engine.wake_relay();
     engine.announce(after.id);
@@ -164,8 +156,7 @@ pub async fn force_transition(
         .parse()
         .map_err(|_| AppError::InvalidTransition(format!("'{event}' is not an event of any workflow")))?;
     let input = EventInput::new(name, operator.actor()).with_detail(json!({ "note": note, "forced": true }));
-    let clock = engine.clock.as_ref();
-    let applied = match force::force_event(&engine.db, &engine.definitions, clock, id, &input)
+    let applied = match force::force_event(&engine.db, engine.decider(), id, &input)
         .await
         .map_err(not_found_or_store)?
     {

@@ -96,17 +96,17 @@ impl Engine {
         self
     }
 
+    /// The definitions and the clock every write of workflow state decides with.
+    pub fn decider(&self) -> store::Decider<'_> {
+        store::Decider {
+            definitions: &self.definitions,
+            clock: self.clock.as_ref(),
+        }
+    }
+
     /// Creates an instance of the newest definition of `kind`.
     pub async fn start(&self, kind: &str, data: Value, actor: &str) -> Result<Applied, StoreError> {
-        let applied = store::start_instance(
-            &self.db,
-            &self.definitions,
-            self.clock.as_ref(),
-            kind,
-            data,
-            actor,
-        )
-        .await?;
+        let applied = store::start_instance(&self.db, self.decider(), kind, data, actor).await?;
         self.wake_if_scheduled(&applied);
         self.announce(applied.instance.id);
         Ok(applied)
@@ -129,8 +129,7 @@ impl Engine {
         event: EventInput,
         seen: Option<&instance::Model>,
     ) -> Result<Applied, StoreError> {
-        let clock = self.clock.as_ref();
-        let applied = store::apply_event(&self.db, &self.definitions, clock, id, event, seen).await?;
+        let applied = store::apply_event(&self.db, self.decider(), id, event, seen).await?;
         self.wake_if_scheduled(&applied);
         self.announce(id);
         Ok(applied)

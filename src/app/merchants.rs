@@ -73,24 +73,14 @@ pub async fn create_merchant(
     let now = engine.clock.now();
     // The first key's id is the merchant's, as for the keys m0008 copied from `merchants`.
     let (first_key, api_key) = new_key(id, id, "created with the merchant", now);
-    let mut row = merchant::Model {
+    let mut row = merchant::Model::new(
         id,
-        name: name.to_string(),
-        api_key_hash: first_key.key_hash.clone(),
-        webhook_url: webhook_url.map(str::to_string),
-        webhook_secret: webhook_secret.clone(),
-        created_at: now,
-        previous_webhook_secret: None,
-        previous_webhook_secret_until: None,
-        legal_name: None,
-        display_name: None,
-        mcc: None,
-        region: None,
-        address1: None,
-        city: None,
-        zip_code: None,
-        website: None,
-    };
+        name.to_string(),
+        first_key.key_hash.clone(),
+        webhook_url.map(str::to_string),
+        webhook_secret.clone(),
+        now,
+    );
     profile.apply_to(&mut row);
     rows::create_merchant(&engine.db, row, first_key).await?;
     Ok(CreatedMerchant {
@@ -251,22 +241,16 @@ mod tests {
         let rotated_at = chrono::Utc::now();
         let until = rotated_at + chrono::Duration::hours(24);
         let merchant = merchant::Model {
-            id: Uuid::now_v7(),
-            name: "Shop".into(),
-            api_key_hash: String::new(),
-            webhook_url: None,
-            webhook_secret: "whsec_new".into(),
-            created_at: rotated_at,
             previous_webhook_secret: Some("whsec_old".into()),
             previous_webhook_secret_until: Some(until),
-            legal_name: None,
-            display_name: None,
-            mcc: None,
-            region: None,
-            address1: None,
-            city: None,
-            zip_code: None,
-            website: None,
+            ..merchant::Model::new(
+                Uuid::now_v7(),
+                "Shop".into(),
+                String::new(),
+                None,
+                "whsec_new".into(),
+                rotated_at,
+            )
         };
         assert_eq!(webhook_secrets(&merchant, rotated_at), ["whsec_new", "whsec_old"]);
         let a_second_late = until + chrono::Duration::seconds(1);

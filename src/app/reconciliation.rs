@@ -246,8 +246,7 @@ pub async fn reconcile(
         let note = format!("in Alipay+'s report of {} as succeeded", set.report_date);
         let done = store::operator_action(
             &engine.db,
-            &engine.definitions,
-            engine.clock.as_ref(),
+            engine.decider(),
             id,
             OperatorAction::Retry,
             "reconciliation",

@@ -96,15 +96,8 @@ impl Runner {
         let closed = match result {
             Ok(event) => {
                 let applies_event = event.is_some();
-                let closed = claims::complete(
-                    &engine.db,
-                    &engine.definitions,
-                    clock,
-                    (&row, &instance),
-                    claim,
-                    event,
-                )
-                .await?;
+                let closed =
+                    claims::complete(&engine.db, engine.decider(), (&row, &instance), claim, event).await?;
                 if applies_event && closed == Closed::Recorded {
                     engine.announce(row.instance_id);
                 }

@@ -11,6 +11,7 @@
 use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter};
 use uuid::Uuid;
 
+use super::Decider;
 use super::entity::instance;
 use super::event::{Applied, EventInput};
 use super::instance_write::{instance_update, lock_instance};
@@ -18,9 +19,7 @@ use super::one_statement::{OneStatement, apply_as_one_statement};
 use super::plan::{Plan, plan};
 use super::schedule::{disarm_update, insert_outbox};
 use super::{StoreError, retry_transient};
-use crate::clock::Clock;
 use crate::store::Db;
-use crate::workflow::Definitions;
 
 /// Applies `event` to instance `id` in its own transaction, retried if it lost a race.
 ///
@@ -30,15 +29,14 @@ use crate::workflow::Definitions;
 /// event would not transition from there, the instance is locked, read and decided on afresh.
 pub async fn apply_event(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     id: Uuid,
     event: EventInput,
     seen: Option<&instance::Model>,
 ) -> Result<Applied, StoreError> {
     let mut seen = seen.filter(|seen| seen.id == id);
     if let Some(copy) = seen {
-        match apply_as_one_statement(db, definitions, clock, copy, &event, None).await? {
+        match apply_as_one_statement(db, decider, copy, &event, None).await? {
             OneStatement::Written(applied) => return Ok(*applied),
             OneStatement::Missed => seen = None,
             OneStatement::NotTried => {}
@@ -46,7 +44,7 @@ pub async fn apply_event(
     }
     retry_transient(|| async {
         let txn = db.begin().await?;
-        let applied = apply_event_in(&txn, definitions, clock, id, &event, seen).await?;
+        let applied = apply_event_in(&txn, decider, id, &event, seen).await?;
         txn.commit().await?;
         Ok(applied)
     })
@@ -57,14 +55,13 @@ pub async fn apply_event(
 /// (completing an outbox row, recording a refund).
 pub(crate) async fn apply_event_in(
     txn: &DatabaseTransaction,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     id: Uuid,
     event: &EventInput,
     seen: Option<&instance::Model>,
 ) -> Result<Applied, StoreError> {
     if let Some(seen) = seen.filter(|seen| seen.id == id) {
-        let plan = plan(definitions, clock, seen, event)?;
+        let plan = plan(decider, seen, event)?;
         // An ignored or rejected outcome is recorded only against a locked, current instance.
         if plan.transitions()
             && let Some(applied) = write(txn, &plan).await?
@@ -73,7 +70,7 @@ pub(crate) async fn apply_event_in(
         }
     }
     let current = lock_instance(txn, id).await?;
-    let plan = plan(definitions, clock, &current, event)?;
+    let plan = plan(decider, &current, event)?;
     write(txn, &plan).await?.ok_or(StoreError::Conflict)
 }
 

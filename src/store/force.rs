@@ -20,6 +20,7 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryO
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::Decider;
 use super::apply::apply_event_in;
 use super::entity::{history, instance, outbox};
 use super::event::{Applied, EventInput};
@@ -29,7 +30,7 @@ use super::plan::definition_of;
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
 use crate::store::Db;
-use crate::workflow::{self, AlipayPlusVerdict, Decision, Definitions, EffectName};
+use crate::workflow::{self, AlipayPlusVerdict, Decision, EffectName};
 
 /// The history event of an operator's askAlipayPlus.
 pub const ANSWER_EVENT: &str = "alipayplus_answer";
@@ -47,11 +48,11 @@ pub enum ForceRefused {
 /// the module doc holds; `Ok(Err(_))`, with nothing written, when refused.
 pub async fn force_event(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     id: Uuid,
     event: &EventInput,
 ) -> Result<Result<Applied, ForceRefused>, StoreError> {
+    let definitions = decider.definitions;
     retry_transient(|| async {
         let txn = db.begin().await?;
         let current = lock_instance(&txn, id).await?;
@@ -69,7 +70,7 @@ pub async fn force_event(
         {
             return Ok(Err(refused));
         }
-        let applied = apply_event_in(&txn, definitions, clock, id, &event, Some(&current)).await?;
+        let applied = apply_event_in(&txn, decider, id, &event, Some(&current)).await?;
         txn.commit().await?;
         Ok(Ok(applied))
     })

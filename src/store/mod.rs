@@ -49,8 +49,35 @@ pub use park::{Note, Park, park_instance, record_unchanged};
 pub use queries::{InstanceCounts, count_instances, history, instance, next_run_ms};
 pub use start::{NewInstance, start_instance};
 
+use crate::clock::Clock;
 use crate::config::{Backend, Config};
+use crate::workflow::Definitions;
 use entity::{OfInstance, instance};
+
+/// What a write of workflow state decides with besides its connection: the definitions, and the
+/// clock its rows are stamped with.
+#[derive(Clone, Copy)]
+pub struct Decider<'a> {
+    pub definitions: &'a Definitions,
+    pub clock: &'a dyn Clock,
+}
+
+/// The row of `E` with id `id` and its instance, in one query.
+pub async fn row_with_instance<E>(
+    db: &Db,
+    id: Uuid,
+) -> Result<Option<(E::Model, instance::Model)>, StoreError>
+where
+    E: sea_orm::EntityTrait + sea_orm::Related<instance::Entity>,
+    E::Model: OfInstance,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    let found = E::find_by_id(id)
+        .find_also_related(instance::Entity)
+        .one(db)
+        .await?;
+    found.map(with_instance).transpose()
+}
 
 /// A row read joined with its instance, which must exist (every such row is written in the
 /// transaction that starts or holds its instance).

@@ -4,6 +4,7 @@
 
 use sea_orm::{ConnectionTrait as _, DbBackend};
 
+use super::Decider;
 use super::entity::outbox::Claim;
 use super::entity::{instance, outbox};
 use super::event::{Applied, EventInput};
@@ -11,9 +12,7 @@ use super::plan::{Plan, plan};
 use super::schedule::Disarm;
 use super::statement_parts::{self, Params};
 use super::{StoreError, retry_transient};
-use crate::clock::Clock;
 use crate::store::Db;
-use crate::workflow::Definitions;
 
 /// What [`apply_as_one_statement`] did.
 pub(crate) enum OneStatement {
@@ -30,8 +29,7 @@ pub(crate) enum OneStatement {
 /// marking the `closing` claim's row done with it when the event came from that effect.
 pub(crate) async fn apply_as_one_statement(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     seen: &instance::Model,
     event: &EventInput,
     closing: Option<Claim>,
@@ -39,7 +37,7 @@ pub(crate) async fn apply_as_one_statement(
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(OneStatement::NotTried);
     }
-    let plan = plan(definitions, clock, seen, event)?;
+    let plan = plan(decider, seen, event)?;
     if !plan.transitions() {
         return Ok(OneStatement::NotTried);
     }

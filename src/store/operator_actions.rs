@@ -6,6 +6,7 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::Decider;
 use super::entity::{instance, outbox};
 use super::history::HistoryEntry;
 use super::instance_write::{lock_instance, touch};
@@ -14,7 +15,6 @@ use super::schedule::{insert_outbox, scheduled_rows};
 use super::{StoreError, retry_transient};
 use crate::clock::Clock;
 use crate::store::Db;
-use crate::workflow::Definitions;
 
 /// What an operator does to an instance besides forcing an event (an ordinary event whose actor
 /// is the operator, through [`apply_event`]).
@@ -45,19 +45,19 @@ pub type ActionResult = Result<instance::Model, String>;
 /// sense: a finished instance, no effect to retry, nothing waiting for an operator.
 pub async fn operator_action(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     id: Uuid,
     action: OperatorAction,
     actor: &str,
     note: &str,
 ) -> Result<ActionResult, StoreError> {
+    let clock = decider.clock;
     retry_transient(|| async {
         let txn = db.begin().await?;
         let current = lock_instance(&txn, id).await?;
         let done = match action {
             OperatorAction::Retry => retry_effects_in(&txn, clock, &current).await?,
-            OperatorAction::Resume => resume_in(&txn, definitions, clock, &current).await?,
+            OperatorAction::Resume => resume_in(&txn, decider, &current).await?,
         };
         let (detail, after) = match done {
             Ok(done) => done,
@@ -133,10 +133,10 @@ pub(super) async fn retry_effects_in(
 
 pub(super) async fn resume_in(
     txn: &DatabaseTransaction,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     current: &instance::Model,
 ) -> Result<Done, StoreError> {
+    let Decider { definitions, clock } = decider;
     if !current.needs_attention {
         return Ok(Err("the workflow is not waiting for an operator".into()));
     }

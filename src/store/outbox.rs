@@ -12,6 +12,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 use uuid::Uuid;
 
+use super::Decider;
 use super::apply::apply_event_in;
 pub use super::entity::outbox::Claim;
 use super::entity::{instance, outbox};
@@ -21,7 +22,7 @@ use super::park::{Park, park_in};
 use super::{StoreError, retry_transient, with_instance};
 use crate::clock::Clock;
 use crate::store::Db;
-use crate::workflow::{Definitions, RetryPolicy};
+use crate::workflow::RetryPolicy;
 
 /// Claims up to `batch` rows that are due, or whose lease expired, for `worker`.
 pub async fn claim_due(
@@ -176,16 +177,16 @@ pub enum Closed {
 /// statement when there is no event). `seen` is the instance as loaded with the claim.
 pub async fn complete(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     (row, seen): (&outbox::Model, &instance::Model),
     claim: Claim,
     event: Option<EventInput>,
 ) -> Result<Closed, StoreError> {
+    let clock = decider.clock;
     let Some(event) = &event else {
         return retry_transient(|| close(db, claim, outbox::STATUS_DONE, clock)).await;
     };
-    let seen = match apply_as_one_statement(db, definitions, clock, seen, event, Some(claim)).await? {
+    let seen = match apply_as_one_statement(db, decider, seen, event, Some(claim)).await? {
         OneStatement::Written(_) => return Ok(Closed::Recorded),
         OneStatement::Missed => None,
         OneStatement::NotTried => Some(seen),
@@ -195,7 +196,7 @@ pub async fn complete(
         if close(&txn, claim, outbox::STATUS_DONE, clock).await? == Closed::Superseded {
             return Ok(Closed::Superseded);
         }
-        apply_event_in(&txn, definitions, clock, row.instance_id, event, seen).await?;
+        apply_event_in(&txn, decider, row.instance_id, event, seen).await?;
         txn.commit().await?;
         Ok(Closed::Recorded)
     })

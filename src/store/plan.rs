@@ -4,12 +4,12 @@
 
 use serde_json::Value;
 
+use super::Decider;
 use super::StoreError;
 use super::entity::{inbound, instance, outbox};
 use super::event::{Applied, EventInput, KeptRow, Outcome};
 use super::history::{HistoryEntry, history_detail};
 use super::schedule::{Disarm, effects_among, scheduled_rows};
-use crate::clock::Clock;
 use crate::workflow::{self, Decision, Definition, Definitions};
 
 /// The actor prefix of operators (`admin:<name>`): the only ones who may move a held instance.
@@ -62,11 +62,11 @@ pub(super) fn definition_of<'a>(
 
 /// Decides `event` on `current` (pure: nothing is read or written).
 pub(super) fn plan(
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     current: &instance::Model,
     event: &EventInput,
 ) -> Result<Plan, StoreError> {
+    let Decider { definitions, clock } = decider;
     let definition = definition_of(definitions, current)?;
     let now = clock.now();
     let decision = match hold_of(current) {

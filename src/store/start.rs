@@ -6,15 +6,15 @@ use sea_orm::{DatabaseTransaction, EntityTrait, Iterable, ModelTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::Decider;
 use super::StoreError;
 use super::entity::{instance, outbox};
 use super::event::{Applied, Outcome};
 use super::history::HistoryEntry;
 use super::schedule::{effects_among, insert_outbox, scheduled_rows};
 use super::statement_parts::{self, Params};
-use crate::clock::Clock;
 use crate::store::Db;
-use crate::workflow::{self, Decision, Definitions};
+use crate::workflow::{self, Decision};
 
 /// Who creates an instance, and the data it starts with.
 #[derive(Debug, Clone)]
@@ -26,8 +26,7 @@ pub struct NewInstance {
 /// Creates an instance of the newest definition of `kind` in its start state.
 pub async fn start_instance(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     kind: &str,
     data: Value,
     actor: &str,
@@ -37,7 +36,7 @@ pub async fn start_instance(
         data,
     };
     let txn = db.begin().await?;
-    let applied = start_instance_in(&txn, definitions, clock, kind, &new_instance).await?;
+    let applied = start_instance_in(&txn, decider, kind, &new_instance).await?;
     txn.commit().await?;
     Ok(applied)
 }
@@ -46,14 +45,11 @@ pub async fn start_instance(
 /// recording the idempotency key, happen together or not at all).
 pub(crate) async fn start_instance_in(
     txn: &DatabaseTransaction,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     kind: &str,
     new_instance: &NewInstance,
 ) -> Result<Applied, StoreError> {
-    StartPlan::new(definitions, clock, kind, new_instance)?
-        .write_in(txn)
-        .await
+    StartPlan::new(decider, kind, new_instance)?.write_in(txn).await
 }
 
 /// A new instance as it will be written, decided before anything is: its row, its `created`
@@ -67,11 +63,11 @@ pub(crate) struct StartPlan {
 impl StartPlan {
     /// An instance of the newest definition of `kind`, in its start state.
     pub(crate) fn new(
-        definitions: &Definitions,
-        clock: &dyn Clock,
+        decider: Decider<'_>,
         kind: &str,
         new_instance: &NewInstance,
     ) -> Result<Self, StoreError> {
+        let Decider { definitions, clock } = decider;
         let definition = definitions
             .current(kind)
             .ok_or_else(|| StoreError::UnknownDefinition {

@@ -13,17 +13,16 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::clock::Clock;
 use crate::kinds::customs_declaration::entity as declaration;
 use crate::kinds::refund::rows::reserved_in;
 use crate::store::Db;
+use crate::store::Decider;
 use crate::store::entity::instance;
 use crate::store::event::Applied;
 use crate::store::idempotency::{IdempotencyKey, KeyUse, Repeated, repeated_in, use_key_in};
 use crate::store::instance_write::lock_instance;
 use crate::store::start::{NewInstance, StartPlan};
 use crate::store::{StoreError, retry_transient, with_instance};
-use crate::workflow::Definitions;
 
 /// The most inquireDeclarationRequests takes in one call (ALIPAYPLUS.md 6).
 pub const INQUIRY_BATCH: usize = 10;
@@ -107,17 +106,17 @@ async fn live_in(
 /// key, if the rules allow it.
 pub async fn create_declaration(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     key: IdempotencyKey<'_>,
     new: &declaration::Model,
     basis: Declarable,
     new_instance: &NewInstance,
 ) -> Result<DeclarationCreation, StoreError> {
+    let clock = decider.clock;
     retry_transient(|| async {
         let txn = db.begin().await?;
         lock_instance(&txn, new.payment_id).await?;
-        let plan = StartPlan::new(definitions, clock, "customs_declaration", new_instance)?;
+        let plan = StartPlan::new(decider, "customs_declaration", new_instance)?;
         let key_use = use_key_in(&txn, clock, &key, plan.instance_id()).await?;
         if key_use != KeyUse::First {
             txn.rollback().await?;
@@ -167,11 +166,7 @@ pub async fn create_declaration(
 
 /// A declaration with its instance.
 pub async fn declaration_with_instance(db: &Db, id: Uuid) -> Result<Option<DeclarationRow>, StoreError> {
-    let found = declaration::Entity::find_by_id(id)
-        .find_also_related(instance::Entity)
-        .one(db)
-        .await?;
-    found.map(with_instance).transpose()
+    crate::store::row_with_instance::<declaration::Entity>(db, id).await
 }
 
 /// A payment's declarations with their instances, oldest first.
@@ -271,13 +266,13 @@ pub enum Redeclared {
 #[allow(clippy::too_many_arguments)]
 pub async fn redeclare(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     key: IdempotencyKey<'_>,
     changed: &declaration::Model,
     min_age: chrono::Duration,
     actor: &str,
 ) -> Result<Redeclared, StoreError> {
+    let clock = decider.clock;
     retry_transient(|| async {
         let txn = db.begin().await?;
         lock_instance(&txn, changed.payment_id).await?;
@@ -320,7 +315,7 @@ pub async fn redeclare(
             .exec(&txn)
             .await?;
         let event = crate::store::EventInput::new(crate::workflow::EventName::Redeclared, actor);
-        crate::store::apply::apply_event_in(&txn, definitions, clock, changed.id, &event, Some(&current)).await?;
+        crate::store::apply::apply_event_in(&txn, decider, changed.id, &event, Some(&current)).await?;
         txn.commit().await?;
         Ok(Redeclared::Recorded)
     })

@@ -217,8 +217,7 @@ pub async fn declare(
     };
     let created = rows::create_declaration(
         &engine.db,
-        &engine.definitions,
-        engine.clock.as_ref(),
+        engine.decider(),
         key,
         &new,
         basis,
@@ -330,8 +329,7 @@ pub async fn redeclare(
     };
     let outcome = rows::redeclare(
         &engine.db,
-        &engine.definitions,
-        engine.clock.as_ref(),
+        engine.decider(),
         key,
         &changed,
         chrono::Duration::minutes(REDECLARE_AFTER_MINUTES),

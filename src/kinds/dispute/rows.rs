@@ -13,10 +13,10 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::clock::Clock;
 use crate::kinds::dispute::entity as dispute;
 use crate::kinds::refund::rows::record_refund_in;
 use crate::store::Db;
+use crate::store::Decider;
 use crate::store::entity::{inbound, instance, refund};
 use crate::store::event::Applied;
 use crate::store::idempotency::{IdempotencyKey, Repeated, repeated_in};
@@ -24,7 +24,6 @@ use crate::store::instance_write::lock_instance;
 use crate::store::park::{Park, park_in};
 use crate::store::start::{NewInstance, StartPlan};
 use crate::store::{StoreError, retry_transient, with_instance};
-use crate::workflow::Definitions;
 
 /// At most this many of each kind per payment.
 pub const MAX_RETRIEVALS: usize = 5;
@@ -57,17 +56,17 @@ pub enum Opened {
 /// count them park it for an operator in the same transaction.
 pub async fn open_dispute(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     new: &dispute::Model,
     payment_paid_at: DateTime<Utc>,
     new_instance: &NewInstance,
     received: &Received,
 ) -> Result<Opened, StoreError> {
+    let clock = decider.clock;
     retry_transient(|| async {
         let txn = db.begin().await?;
         lock_instance(&txn, new.payment_id).await?;
-        let plan = StartPlan::new(definitions, clock, "dispute", new_instance)?;
+        let plan = StartPlan::new(decider, "dispute", new_instance)?;
         let row = dispute::Model {
             id: plan.instance_id(),
             ..new.clone()
@@ -175,11 +174,7 @@ pub async fn dispute_with_instance(
     db: &Db,
     id: Uuid,
 ) -> Result<Option<(dispute::Model, instance::Model)>, StoreError> {
-    let found = dispute::Entity::find_by_id(id)
-        .find_also_related(instance::Entity)
-        .one(db)
-        .await?;
-    found.map(with_instance).transpose()
+    crate::store::row_with_instance::<dispute::Entity>(db, id).await
 }
 
 /// A payment's disputes with their instances, oldest first.
@@ -259,14 +254,14 @@ pub struct DisputeRefund<'a> {
 #[allow(clippy::too_many_arguments)]
 pub async fn record_response(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     key: IdempotencyKey<'_>,
     id: Uuid,
     response: &serde_json::Value,
     refund: Option<DisputeRefund<'_>>,
     responded: crate::store::EventInput,
 ) -> Result<Responded, StoreError> {
+    let clock = decider.clock;
     use sea_orm::sea_query::Expr;
     retry_transient(|| async {
         let txn = db.begin().await?;
@@ -293,7 +288,7 @@ pub async fn record_response(
         let refund_id = match &refund {
             None => None,
             Some(refund) => {
-                let plan = StartPlan::new(definitions, clock, "refund", refund.instance)?;
+                let plan = StartPlan::new(decider, "refund", refund.instance)?;
                 match record_refund_in(&txn, &plan, refund.row, refund.paid).await? {
                     Ok(applied) => Some(applied.instance.id),
                     Err(refundable) => {
@@ -309,7 +304,7 @@ pub async fn record_response(
             .filter(dispute::Column::Id.eq(id))
             .exec(&txn)
             .await?;
-        crate::store::apply::apply_event_in(&txn, definitions, clock, id, &responded, Some(&current)).await?;
+        crate::store::apply::apply_event_in(&txn, decider, id, &responded, Some(&current)).await?;
         txn.commit().await?;
         Ok(Responded::Recorded { refund: refund_id })
     })

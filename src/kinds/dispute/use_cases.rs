@@ -130,8 +130,7 @@ pub async fn receive(
     let paid_at = payment.created_at;
     let opened = disputes::open_dispute(
         &engine.db,
-        &engine.definitions,
-        engine.clock.as_ref(),
+        engine.decider(),
         &row,
         paid_at,
         &new_instance,
@@ -407,8 +406,7 @@ pub async fn respond(
     }
     let recorded = disputes::record_response(
         &engine.db,
-        &engine.definitions,
-        engine.clock.as_ref(),
+        engine.decider(),
         key,
         id,
         &body,

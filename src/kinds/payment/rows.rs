@@ -5,14 +5,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::clock::Clock;
 use crate::store::Db;
+use crate::store::Decider;
 use crate::store::entity::{instance, payment, payment_result};
 use crate::store::event::Applied;
 use crate::store::idempotency::{IdempotencyKey, KeyUse, use_key_in};
 use crate::store::start::{NewInstance, StartPlan, start_as_one_statement};
 use crate::store::{StoreError, with_instance};
-use crate::workflow::Definitions;
 
 /// Whether the database refused a second payment of one merchant's order (the unique index of
 /// migration m0007): by the error's unique-violation code, and the index it names (PostgreSQL)
@@ -34,14 +33,14 @@ fn is_duplicate_order(error: &StoreError) -> bool {
 /// returned.
 pub async fn create_payment(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     key: IdempotencyKey<'_>,
     new_payment: &payment::Model,
     new_instance: &NewInstance,
 ) -> Result<Result<Applied, KeyUse>, StoreError> {
+    let clock = decider.clock;
     crate::store::retry_transient(|| async {
-        let plan = StartPlan::new(definitions, clock, "payment", new_instance)?;
+        let plan = StartPlan::new(decider, "payment", new_instance)?;
         let id = plan.instance_id();
         let row = payment::Model {
             id,
@@ -101,11 +100,7 @@ pub async fn payment_result(db: &Db, id: Uuid) -> Result<Option<payment_result::
 
 /// A payment with its workflow instance, in one query.
 pub async fn payment_with_instance(db: &Db, id: Uuid) -> Result<Option<PaymentRow>, StoreError> {
-    let found = payment::Entity::find_by_id(id)
-        .find_also_related(instance::Entity)
-        .one(db)
-        .await?;
-    found.map(with_instance).transpose()
+    crate::store::row_with_instance::<payment::Entity>(db, id).await
 }
 
 /// A merchant's payments with their instances, newest first, after the cursor `after` (a

@@ -234,8 +234,7 @@ pub async fn create_payment(
     };
     match rows::create_payment(
         &engine.db,
-        &engine.definitions,
-        engine.clock.as_ref(),
+        engine.decider(),
         key,
         &template,
         &merchants::new_instance(merchant),

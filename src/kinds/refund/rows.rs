@@ -5,15 +5,14 @@
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::clock::Clock;
 use crate::store::Db;
+use crate::store::Decider;
 use crate::store::entity::{instance, refund};
 use crate::store::event::Applied;
 use crate::store::idempotency::{IdempotencyKey, KeyUse, use_key_in};
 use crate::store::instance_write::lock_instance;
 use crate::store::start::{NewInstance, StartPlan};
 use crate::store::{StoreError, with_instance};
-use crate::workflow::Definitions;
 
 /// What recording a refund came to.
 #[derive(Debug)]
@@ -49,17 +48,17 @@ pub(crate) async fn reserved_in(
 /// instance and idempotency key, if the amount fits.
 pub async fn create_refund(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     key: IdempotencyKey<'_>,
     new_refund: &refund::Model,
     paid: i64,
     new_instance: &NewInstance,
 ) -> Result<RefundCreation, StoreError> {
+    let clock = decider.clock;
     crate::store::retry_transient(|| async {
         let txn = db.begin().await?;
         lock_instance(&txn, new_refund.payment_id).await?;
-        let plan = StartPlan::new(definitions, clock, "refund", new_instance)?;
+        let plan = StartPlan::new(decider, "refund", new_instance)?;
         let key_use = use_key_in(&txn, clock, &key, plan.instance_id()).await?;
         if key_use != KeyUse::First {
             txn.rollback().await?;
@@ -110,11 +109,7 @@ pub type RefundRow = (refund::Model, instance::Model);
 
 /// A refund with its workflow instance, in one query.
 pub async fn refund_with_instance(db: &Db, id: Uuid) -> Result<Option<RefundRow>, StoreError> {
-    let found = refund::Entity::find_by_id(id)
-        .find_also_related(instance::Entity)
-        .one(db)
-        .await?;
-    found.map(with_instance).transpose()
+    crate::store::row_with_instance::<refund::Entity>(db, id).await
 }
 
 pub async fn refund(db: &Db, id: Uuid) -> Result<Option<refund::Model>, StoreError> {

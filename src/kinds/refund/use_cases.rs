@@ -126,8 +126,7 @@ pub async fn create_refund(
     let paid = payment.payment.amount;
     match rows::create_refund(
         &engine.db,
-        &engine.definitions,
-        engine.clock.as_ref(),
+        engine.decider(),
         key,
         &template,
         paid,

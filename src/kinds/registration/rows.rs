@@ -12,9 +12,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::clock::Clock;
 use crate::kinds::registration::entity as registration;
 use crate::store::Db;
+use crate::store::Decider;
 use crate::store::apply::apply_event_in;
 use crate::store::entity::{inbound, instance, merchant};
 use crate::store::event::{Applied, EventInput};
@@ -23,7 +23,6 @@ use crate::store::instance_write::lock_instance;
 use crate::store::park::{Note, record_unchanged_in};
 use crate::store::start::{NewInstance, StartPlan};
 use crate::store::{StoreError, retry_transient, with_instance};
-use crate::workflow::Definitions;
 
 /// A registration and its workflow instance.
 pub type RegistrationRow = (registration::Model, instance::Model);
@@ -69,17 +68,17 @@ async fn lock_merchant(txn: &DatabaseTransaction, id: Uuid) -> Result<(), StoreE
 /// being processed (neither refused nor final).
 pub async fn create_registration(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     key: IdempotencyKey<'_>,
     new: &registration::Model,
     update_gap: chrono::Duration,
     new_instance: &NewInstance,
 ) -> Result<RegistrationCreation, StoreError> {
+    let clock = decider.clock;
     retry_transient(|| async {
         let txn = db.begin().await?;
         lock_merchant(&txn, new.merchant_id).await?;
-        let plan = StartPlan::new(definitions, clock, "registration", new_instance)?;
+        let plan = StartPlan::new(decider, "registration", new_instance)?;
         let key_use = use_key_in(&txn, clock, &key, plan.instance_id()).await?;
         if key_use != KeyUse::First {
             txn.rollback().await?;
@@ -120,11 +119,7 @@ pub async fn create_registration(
 
 /// A registration with its instance.
 pub async fn registration_with_instance(db: &Db, id: Uuid) -> Result<Option<RegistrationRow>, StoreError> {
-    let found = registration::Entity::find_by_id(id)
-        .find_also_related(instance::Entity)
-        .one(db)
-        .await?;
-    found.map(with_instance).transpose()
+    crate::store::row_with_instance::<registration::Entity>(db, id).await
 }
 
 /// The registration Alipay+ writes about: by our request id when it names one, else the
@@ -188,12 +183,12 @@ pub enum Answers {
 /// (`decide`), and records it with `inbound`, the call that carried them, if one did.
 pub async fn record_answers(
     db: &Db,
-    definitions: &Definitions,
-    clock: &dyn Clock,
+    decider: Decider<'_>,
     id: Uuid,
     decide: impl Fn(&instance::Model) -> Answers,
     inbound: Option<inbound::Model>,
 ) -> Result<Option<Applied>, StoreError> {
+    let clock = decider.clock;
     retry_transient(|| async {
         let txn = db.begin().await?;
         let current = lock_instance(&txn, id).await?;
@@ -203,7 +198,7 @@ pub async fn record_answers(
                 if let Some(call) = inbound.clone() {
                     event = event.with_inbound(call);
                 }
-                Some(apply_event_in(&txn, definitions, clock, id, &event, Some(&current)).await?)
+                Some(apply_event_in(&txn, decider, id, &event, Some(&current)).await?)
             }
             Answers::Unchanged(note) => {
                 record_unchanged_in(&txn, clock, id, &note, inbound.clone()).await?;

@@ -339,8 +339,7 @@ pub async fn record_report(
     let clock = engine.clock.as_ref();
     let applied = rows::record_answers(
         &engine.db,
-        &engine.definitions,
-        clock,
+        engine.decider(),
         id,
         |current| decide(&report, current, clock.now(), interval),
         call,
@@ -431,8 +430,7 @@ pub async fn register(
     new_instance.actor = actor.to_string();
     let created = rows::create_registration(
         &engine.db,
-        &engine.definitions,
-        engine.clock.as_ref(),
+        engine.decider(),
         key,
         &new,
         chrono::Duration::minutes(UPDATE_GAP_MINUTES),

@@ -31,6 +31,37 @@ pub struct Model {
     pub website: Option<String>,
 }
 
+impl Model {
+    /// A merchant as created: no profile yet, no earlier webhook secret.
+    pub fn new(
+        id: Uuid,
+        name: String,
+        api_key_hash: String,
+        webhook_url: Option<String>,
+        webhook_secret: String,
+        created_at: ChronoDateTimeUtc,
+    ) -> Self {
+        Self {
+            id,
+            name,
+            api_key_hash,
+            webhook_url,
+            webhook_secret,
+            created_at,
+            previous_webhook_secret: None,
+            previous_webhook_secret_until: None,
+            legal_name: None,
+            display_name: None,
+            mcc: None,
+            region: None,
+            address1: None,
+            city: None,
+            zip_code: None,
+            website: None,
+        }
+    }
+}
+
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Merchant")
