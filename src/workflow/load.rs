@@ -18,35 +18,27 @@ pub fn parse(file: &Path, text: &str) -> Result<Definition, Vec<Problem>> {
     validate(spec).map_err(|messages| messages.into_iter().map(problem).collect())
 }
 
-/// The workflow files shipped with plusflow, built into the binary: an installed binary runs
-/// anywhere, and a configured folder overrides them.
-const BUILT_IN: [(&str, &str); 7] = [
-    (
-        "engine_probe.toml",
-        include_str!("../../workflows/engine_probe.toml"),
-    ),
-    ("payment.toml", include_str!("../../workflows/payment.toml")),
-    ("refund.toml", include_str!("../../workflows/refund.toml")),
-    ("dispute.toml", include_str!("../../workflows/dispute.toml")),
-    (
-        "customs_declaration.toml",
-        include_str!("../../workflows/customs_declaration.toml"),
-    ),
-    (
-        "registration.toml",
-        include_str!("../../workflows/registration.toml"),
-    ),
-    (
-        "registration.v1.toml",
-        include_str!("../../workflows/registration.v1.toml"),
-    ),
-];
+/// The workflow files shipped with plusflow (every `workflows/*.toml`), built into the binary:
+/// an installed binary runs anywhere, and a configured folder overrides them. A new kind's file
+/// is picked up without being listed (a test holds these to the folder).
+#[derive(rust_embed::Embed)]
+#[folder = "workflows/"]
+struct BuiltIn;
 
-/// The shipped definitions (see [`BUILT_IN`]), validated like a folder's.
+/// The shipped definitions (see [`BuiltIn`]), validated like a folder's.
 pub fn load_built_in() -> Result<Definitions, Vec<Problem>> {
-    let files = BUILT_IN
-        .iter()
-        .map(|(name, text)| (Path::new("built-in").join(name), Ok(text.to_string())))
+    let mut names: Vec<_> = BuiltIn::iter().filter(|name| name.ends_with(".toml")).collect();
+    names.sort();
+    let files = names
+        .into_iter()
+        .map(|name| {
+            let text = BuiltIn::get(&name)
+                .ok_or_else(|| "listed but not embedded".to_string())
+                .and_then(|file| {
+                    String::from_utf8(file.data.into_owned()).map_err(|e| format!("not UTF-8: {e}"))
+                });
+            (Path::new("built-in").join(name.as_ref()), text)
+        })
         .collect();
     load_files(files)
 }
