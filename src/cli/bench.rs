@@ -24,7 +24,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::bench_scratch::percentile;
-use super::{boot, check_mode};
+use super::compose::{boot, check_mode};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::store::EventInput;

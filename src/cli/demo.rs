@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::compose::{Role, boot, check_mode, start};
 use super::demo_kinds::{
     declare_in_two_parts, dispute_and_answer, print_declarations, print_disputes, print_registration,
     register_merchant,
@@ -22,7 +23,6 @@ use super::demo_kinds::{
 use super::demo_scenarios::{
     Customer, DECLARED, DISPUTED, SCENARIOS, Scenario, scenario_of, wait_refund, within_90s,
 };
-use super::{Role, boot, check_mode, start};
 use crate::app::Engine;
 use crate::app::auth::Principal;
 use crate::clock::SystemClock;
