@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::run_plusflow;
+use common::{Backend, Options, TestEnv, run_plusflow};
+use sea_orm::{ConnectionTrait, Database};
 
 #[test]
 fn workflows_check_passes_on_the_shipped_files() {
@@ -219,3 +220,104 @@ fn the_demo_runs_from_an_empty_folder_and_prints_every_payment_outcome_in_clean_
         "{wallets:?}"
     );
 }
+
+/// A one-shot command (here `admin key list` and `workflows stuck`) on a database that is not
+/// there (SQLite) or has no plusflow tables (PostgreSQL) is refused naming that database, and
+/// creates nothing; after `migrate` it runs, saying which database it used.
+async fn a_one_shot_command_refuses_a_database_plusflow_has_not_migrated(backend: Backend) {
+    let Some(env) = TestEnv::new(backend, Options::default()).await else {
+        return;
+    };
+    let config = env.config_path.to_str().unwrap();
+    let database_name = match backend {
+        Backend::Sqlite => "plusflow.db".to_string(),
+        Backend::PostgresRedis => env.database_url.rsplit('/').next().unwrap().to_string(),
+    };
+    for command in [&["admin", "key", "list"][..], &["workflows", "stuck"]] {
+        let args = [&["--config", config][..], command].concat();
+        let (code, _, stderr) = run_plusflow(&args);
+        assert_ne!(code, 0, "{command:?} ran on a database never migrated: {stderr}");
+        assert!(stderr.contains(&database_name), "{stderr}");
+        assert!(stderr.contains("run `plusflow migrate`"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    match backend {
+        Backend::Sqlite => assert!(
+            !env.dir.path().join("plusflow.db").exists(),
+            "a database was created"
+        ),
+        Backend::PostgresRedis => {
+            let db = Database::connect(env.database_url.as_str()).await.unwrap();
+            let tables = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap();
+            assert_eq!(tables, 0, "tables were created");
+        }
+    }
+    let (code, _, stderr) = run_plusflow(&["--config", config, "migrate"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run_plusflow(&["--config", config, "admin", "key", "list"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.starts_with("database: "), "{stderr}");
+    assert!(stderr.contains(&database_name), "{stderr}");
+    assert!(
+        !stderr.contains("INFO"),
+        "a one-shot command logged at INFO: {stderr}"
+    );
+    // A kind or a state no workflow has is said, not answered with an empty table.
+    let stuck =
+        |extra: &[&str]| run_plusflow(&[&["--config", config, "workflows", "stuck"][..], extra].concat());
+    let (code, _, stderr) = stuck(&["--kind", "parcel"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no workflow kind 'parcel' (kinds: "), "{stderr}");
+    let (code, _, stderr) = stuck(&["--kind", "payment", "--state", "shipped"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no state 'shipped'"), "{stderr}");
+    assert!(stderr.contains("awaiting_customer"), "{stderr}");
+    let (code, _, stderr) = stuck(&["--kind", "payment", "--state", "awaiting_customer"]);
+    assert_eq!(code, 0, "{stderr}");
+    // A merchant whose webhook URL the target rules refuse is created, and told so.
+    let hooks = "http://10.0.0.1/hooks";
+    let args = [
+        "--config",
+        config,
+        "merchant",
+        "create",
+        "--name",
+        "Inside",
+        "--webhook-url",
+        hooks,
+    ];
+    let (code, stdout, stderr) = run_plusflow(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"apiKey\""), "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: webhooks to {hooks} will not be sent: the webhook target is not a public address"
+        )),
+        "{stderr}"
+    );
+    let public = [
+        "--config",
+        config,
+        "merchant",
+        "create",
+        "--name",
+        "Outside",
+        "--webhook-url",
+        "https://93.184.215.14/hooks",
+    ];
+    let (code, _, stderr) = run_plusflow(&public);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+on_each_backend!(a_one_shot_command_refuses_a_database_plusflow_has_not_migrated);

@@ -127,6 +127,8 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
 
     let day = common::app::clearing_day_now().await;
     let config_path = env.config_path.to_str().unwrap().to_string();
+    let (code, _, stderr) = common::run_plusflow(&["--config", &config_path, "migrate"]);
+    assert_eq!(code, 0, "{stderr}");
     let (code, stdout, stderr) =
         common::run_plusflow(&["--config", &config_path, "merchant", "create", "--name", "Crash"]);
     assert_eq!(code, 0, "{stderr}");

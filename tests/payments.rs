@@ -287,7 +287,11 @@ async fn merchants_see_only_their_own_payments_and_need_a_key(backend: Backend) 
         )
         .await;
     assert_eq!(admin["data"]["payment"]["id"], id, "the admin sees every payment");
-    for key in [None, Some("pk_wrong")] {
+    // A missing key and a key nobody has are both UNAUTHENTICATED, each saying which it is.
+    for (key, says) in [
+        (None, "send 'Authorization: Bearer <api key>'"),
+        (Some("pk_wrong"), "the API key is unknown or revoked"),
+    ] {
         let answer = app
             .gql(key, "{ payments { edges { node { id } } } }", json!({}))
             .await;
@@ -295,6 +299,7 @@ async fn merchants_see_only_their_own_payments_and_need_a_key(backend: Backend) 
             answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
             "{key:?}"
         );
+        assert_eq!(answer["errors"][0]["message"], says, "{key:?}");
     }
 }
 

@@ -80,7 +80,11 @@ impl GraphqlState {
         let found = self.principal(authorization).await;
         let unknown =
             matches!(found, Ok(None)) && authorization.is_some_and(|value| !value.trim().is_empty());
-        (caller_data(found), unknown)
+        let mut data = caller_data(found);
+        if unknown {
+            data.insert(crate::api::graphql::UnknownKey);
+        }
+        (data, unknown)
     }
 
     /// Who a bearer token belongs to (and, for an admin, which operator); `None` for a missing

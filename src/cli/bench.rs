@@ -34,14 +34,17 @@ use crate::workflow::EventName;
 pub enum BenchCommand {
     /// Durable workflow transitions per second.
     Engine {
+        /// Workflow instances driven to their end.
         #[arg(long, default_value_t = 2_000)]
         instances: usize,
+        /// Effects run at a time.
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
     /// Payments end to end: createPayment over GraphQL -> the simulator pays at once ->
     /// notification -> SUCCEEDED.
     Payments {
+        /// Payments measured (after a warm-up that is not counted).
         #[arg(long, default_value_t = 1_000)]
         payments: usize,
         /// Clients creating payments back to back (closed loop: as fast as the system allows).
@@ -58,12 +61,14 @@ pub enum BenchCommand {
     },
     /// The operators' stuck list at N instances, in a scratch database of the configured kind.
     Stuck {
+        /// Workflow instances in the scratch database.
         #[arg(long, default_value_t = 1_000_000)]
         instances: usize,
     },
     /// Reconciliation of N report rows against N payments, in a scratch database of the
     /// configured kind: rows per second and peak memory.
     Reconcile {
+        /// Payments, and report rows for them.
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
     },

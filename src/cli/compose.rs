@@ -94,6 +94,34 @@ pub async fn boot(config: &Config, clock: SharedClock) -> anyhow::Result<Engine>
     Ok(Engine::new(migrated(config).await?, config.definitions.clone(), clock).configured(config))
 }
 
+/// The engine on the configured database as it is, for the one-shot commands (merchants, keys,
+/// the stuck list, reconcile): a database that does not exist, or lacks plusflow's tables, is
+/// refused naming its URL, never created (`migrate`, `serve` and `demo` create and migrate).
+pub async fn open_existing(config: &Config) -> anyhow::Result<Engine> {
+    let url = redact(&config.database_url);
+    if let Some(path) = sqlite_file(&config.database_url)
+        && !path.exists()
+    {
+        anyhow::bail!(
+            "no database at {url} ({} does not exist here): run `plusflow migrate` to create it, \
+             or point database.url / PLUSFLOW__DATABASE__URL at yours",
+            path.display()
+        );
+    }
+    let db = connect(config).await?;
+    if let Some(why) = store::not_migrated(&db).await? {
+        anyhow::bail!("the database at {url} is not ready: {why}; run `plusflow migrate` first");
+    }
+    Ok(Engine::new(db, config.definitions.clone(), Arc::new(SystemClock)).configured(config))
+}
+
+/// The file of a `sqlite:` URL (`sqlite://plusflow.db?mode=rwc`), if it names one.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    let path = path.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
+}
+
 /// [`boot`] on the database's clock (see `store::db_clock`), as every process that runs jobs
 /// next to others must be.
 pub async fn boot_on_database_clock(config: &Config) -> anyhow::Result<Engine> {

@@ -210,8 +210,18 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
             "Authorization header for GraphiQL: {{\"Authorization\": \"Bearer {}\"}}",
             created.api_key
         );
+        println!(
+            "Operators' console: {base}/admin, with a key from `plusflow admin key create --name <you>`"
+        );
         println!("Ctrl-C to stop");
         tokio::signal::ctrl_c().await?;
+    } else {
+        println!(
+            "\nNext: `plusflow demo --keep-running` keeps all this up and prints the GraphiQL URL and \
+             the demo merchant's API key; the operators' console is /admin there, with a key from \
+             `plusflow admin key create --name <you>` (the demo's database: {}).",
+            crate::config::redact(&config.database_url)
+        );
     }
     running.stop().await;
     if !settled {

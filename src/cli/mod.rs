@@ -17,20 +17,22 @@ mod workflows;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::clock::SystemClock;
 use crate::config::{Config, redact};
-use crate::{api, telemetry};
+use crate::{api, jobs, telemetry};
 pub use compose::{Role, Running, boot, boot_on_database_clock, start};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "plusflow",
     version,
-    about = "The Alipay+ Cashier Payment gateway of an Acquiring Service Provider"
+    about = "The Alipay+ Cashier Payment gateway of an Acquiring Service Provider",
+    after_help = "The database is `database.url` of the configuration: config/default.toml's \
+        sqlite://plusflow.db in the current folder unless a file given with --config, \
+        config/$PLUSFLOW_ENV.toml or PLUSFLOW__DATABASE__URL says otherwise. Only `migrate`, \
+        `serve` and `demo` create or migrate it; every other command says which one it uses."
 )]
 pub struct Cli {
     /// One more configuration file, over config/default.toml and config/$PLUSFLOW_ENV.toml.
@@ -44,6 +46,7 @@ pub struct Cli {
 pub enum Command {
     /// API, workers and outbox relay in one process (or one role of them).
     Serve {
+        /// Which part of plusflow this process runs.
         #[arg(long, value_enum, default_value_t = Role::All)]
         role: Role,
         /// Run with alipayplus.mode = "simulator" on a postgres:// database (refused without:
@@ -86,6 +89,7 @@ pub enum Command {
 pub enum MerchantCommand {
     /// Create a merchant; prints one JSON line with its id and API key (shown only this once).
     Create {
+        /// The merchant's name, for operators (at most 256 characters).
         #[arg(long)]
         name: String,
         /// Where payment status webhooks go.
@@ -100,6 +104,7 @@ pub enum MerchantCommand {
     /// Gives the merchant a new webhook secret (printed once); the old one keeps signing
     /// deliveries beside it for 24 hours.
     RotateWebhookSecret {
+        /// The merchant's id.
         #[arg(long)]
         merchant: uuid::Uuid,
     },
@@ -112,6 +117,7 @@ pub enum MerchantCommand {
 /// name, display name, MCC and region are required to take payments in `alipayplus` mode.
 #[derive(Debug, clap::Args)]
 pub struct ProfileArgs {
+    /// The registered company name.
     #[arg(long)]
     legal_name: Option<String>,
     /// What customers see.
@@ -123,12 +129,16 @@ pub struct ProfileArgs {
     /// ISO 3166 two capital letters.
     #[arg(long)]
     region: Option<String>,
+    /// Street address.
     #[arg(long)]
     address1: Option<String>,
+    /// City of the address.
     #[arg(long)]
     city: Option<String>,
+    /// Postal code of the address.
     #[arg(long)]
     zip_code: Option<String>,
+    /// The merchant's website (https://...).
     #[arg(long)]
     website: Option<String>,
 }
@@ -150,6 +160,7 @@ impl From<ProfileArgs> for crate::app::merchant_profile::MerchantProfile {
 
 #[derive(Debug, clap::Args)]
 pub struct RegisterArgs {
+    /// The merchant's id.
     merchant: uuid::Uuid,
     /// CASHIER_PAYMENT, AGREEMENT_PAYMENT, IN_STORE_PAYMENT.
     #[arg(long, num_args = 1.., required = true)]
@@ -166,8 +177,10 @@ pub struct RegisterArgs {
     /// ISO 3166 two letters.
     #[arg(long)]
     region: Option<String>,
+    /// The registered company name.
     #[arg(long)]
     legal_name: Option<String>,
+    /// The company's registration number.
     #[arg(long)]
     registration_no: Option<String>,
     /// Makes a repeated command the same registration (by default one of its own).
@@ -177,6 +190,7 @@ pub struct RegisterArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
+    /// Operators' keys: create, revoke, list.
     #[command(subcommand)]
     Key(AdminKeyCommand),
 }
@@ -186,11 +200,13 @@ pub enum AdminKeyCommand {
     /// A key for operator NAME; prints `{"name": ..., "apiKey": ...}` (shown only this once).
     /// History names the operator's actions `admin:NAME`; a name is never given twice.
     Create {
+        /// The operator's name.
         #[arg(long)]
         name: String,
     },
     /// Revokes operator NAME's key (refused at once everywhere).
     Revoke {
+        /// The operator's name.
         #[arg(long)]
         name: String,
     },
@@ -202,13 +218,16 @@ pub enum AdminKeyCommand {
 pub enum KeyCommand {
     /// One more API key; prints `{"id": ..., "apiKey": ...}` (the key is shown only this once).
     Create {
+        /// The merchant's id.
         #[arg(long)]
         merchant: uuid::Uuid,
+        /// What the key is for (shown in `key list`).
         #[arg(long, default_value = "")]
         label: String,
     },
     /// Revokes a key: refused by every process within seconds.
     Revoke {
+        /// The merchant's id.
         #[arg(long)]
         merchant: uuid::Uuid,
         /// The key's id (from `key create` or `key list`).
@@ -217,6 +236,7 @@ pub enum KeyCommand {
     },
     /// The merchant's keys, one JSON line each (ids, labels, dates; never the key).
     List {
+        /// The merchant's id.
         #[arg(long)]
         merchant: uuid::Uuid,
     },
@@ -242,12 +262,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_file.as_deref())?;
     // The demo's output is its tables: only warnings and errors interleave with them (RUST_LOG
-    // still overrides).
+    // still overrides). So are the one-shot commands': their answer is what they print.
     let level = match command {
-        Command::Demo(_) => "warn",
-        _ => config.log_level.as_str(),
+        Command::Serve { .. } | Command::Bench(_) => config.log_level.as_str(),
+        _ => "warn",
     };
     telemetry::init(config.log_format, level);
+    if !matches!(command, Command::Demo(_) | Command::Migrate) {
+        eprintln!("database: {}", redact(&config.database_url));
+    }
     match command {
         Command::Serve {
             role,
@@ -261,7 +284,7 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
         Command::Merchant(command) => merchant_command(&config, command).await,
         Command::Admin(AdminCommand::Key(command)) => admin_key_command(&config, command).await,
         Command::Workflows(workflows::WorkflowsCommand::Stuck(args)) => {
-            workflows::stuck(&boot(&config, Arc::new(SystemClock)).await?, &args).await
+            workflows::stuck(&compose::open_existing(&config).await?, &args).await
         }
         Command::Demo(args) => demo::run(config, args).await,
         Command::Bench(command) => bench::run(config, command).await,
@@ -274,13 +297,16 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
 
 async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::Result<ExitCode> {
     use crate::app::merchants;
-    let engine = boot(config, Arc::new(SystemClock)).await?;
+    let engine = compose::open_existing(config).await?;
     let line = match command {
         MerchantCommand::Create {
             name,
             webhook_url,
             profile,
         } => {
+            if let Some(url) = &webhook_url {
+                warn_if_webhooks_refused(url, config.webhooks.allow_private_targets).await;
+            }
             let created =
                 merchants::create_merchant(&engine, &name, webhook_url.as_deref(), profile.into()).await?;
             serde_json::json!({ "id": created.id, "apiKey": created.api_key, "webhookSecret": created.webhook_secret })
@@ -349,9 +375,40 @@ async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::
     Ok(ExitCode::SUCCESS)
 }
 
+/// Says on stderr when the webhook target rules (`jobs::webhook_http`) will refuse every
+/// delivery to `url`: a scheme other than http(s), or only private addresses (an IP literal, or
+/// every address the name resolves to now) while `webhooks.allow_private_targets` is off.
+async fn warn_if_webhooks_refused(url: &str, allow_private_targets: bool) {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return; // create_merchant refuses it, saying why.
+    };
+    let refusal = match jobs::webhook_http::check_target(&parsed, allow_private_targets) {
+        Err(why) => Some(why),
+        Ok(()) if allow_private_targets => None,
+        Ok(()) => match (parsed.host_str(), parsed.port_or_known_default()) {
+            (Some(host), Some(port)) => match tokio::net::lookup_host((host, port)).await {
+                Ok(addresses) => {
+                    let addresses: Vec<_> = addresses.collect();
+                    (!addresses.is_empty()
+                        && addresses.iter().all(|a| !jobs::webhook_http::is_public(a.ip())))
+                    .then_some(jobs::webhook_http::TARGET_NOT_ALLOWED)
+                }
+                Err(_) => None,
+            },
+            _ => None,
+        },
+    };
+    if let Some(why) = refusal {
+        eprintln!(
+            "warning: webhooks to {url} will not be sent: {why} (webhooks.allow_private_targets is \
+             {allow_private_targets})"
+        );
+    }
+}
+
 async fn admin_key_command(config: &Config, command: AdminKeyCommand) -> anyhow::Result<ExitCode> {
     use crate::app::console;
-    let engine = boot(config, Arc::new(SystemClock)).await?;
+    let engine = compose::open_existing(config).await?;
     match command {
         AdminKeyCommand::Create { name } => {
             let key = console::create_admin_key(&engine, &name).await?;
@@ -369,4 +426,32 @@ async fn admin_key_command(config: &Config, command: AdminKeyCommand) -> anyhow:
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command and every flag, however deep, has a line in `--help`.
+    #[test]
+    fn every_command_and_flag_says_what_it_is_for() {
+        fn undocumented(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            if command.get_about().is_none() {
+                found.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    found.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands().filter(|sub| sub.get_name() != "help") {
+                undocumented(sub, &path, found);
+            }
+        }
+        let mut found = Vec::new();
+        undocumented(&super::Cli::command(), "", &mut found);
+        assert!(found.is_empty(), "no help line: {found:#?}");
+    }
 }

@@ -5,13 +5,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::boot;
 use crate::app::reconciliation::{self, KINDS};
-use crate::clock::SystemClock;
 use crate::config::Config;
 
 /// The clearing day of `dir`: `date` if given, else the day before the folder's name (Alipay+'s
@@ -48,7 +45,7 @@ fn printable(text: &str) -> String {
 }
 
 pub async fn run(config: &Config, dir: PathBuf, date: Option<String>) -> anyhow::Result<ExitCode> {
-    let engine = boot(config, Arc::new(SystemClock)).await?;
+    let engine = super::compose::open_existing(config).await?;
     let date = report_date(&dir, date)?;
     let sets = reconciliation::report_sets(&dir, &date)
         .await

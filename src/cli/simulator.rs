@@ -73,6 +73,7 @@ pub struct SimulatorArgs {
     /// Listen port (0 = pick one; the address is printed).
     #[arg(long, env = "PLUSFLOW__SIMULATOR__PORT", default_value_t = 9090)]
     port: u16,
+    /// Listen address.
     #[arg(long, env = "PLUSFLOW__SIMULATOR__HOST", default_value = "127.0.0.1")]
     host: String,
     /// The client id of the ACQP it serves.
@@ -82,7 +83,7 @@ pub struct SimulatorArgs {
         default_value = "PLUSFLOW_DEV_CLIENT"
     )]
     client_id: String,
-    /// The ACQP's public key (PEM): requests are verified with it.
+    /// Required to serve: the ACQP's public key (PEM), which requests are verified with.
     #[arg(long, env = "PLUSFLOW__SIMULATOR__ACQP_PUBLIC_KEY")]
     acqp_public_key: Option<PathBuf>,
     /// The simulator's private key (PEM); generated if absent, its public half printed.
@@ -97,23 +98,31 @@ pub struct SimulatorArgs {
     /// What the customer does at checkout, unattended.
     #[arg(long, value_enum, env = "PLUSFLOW__SIMULATOR__AUTO_COMPLETE", default_value_t = AutoComplete::None)]
     auto_complete: AutoComplete,
+    /// How long the unattended customer takes.
     #[arg(long, value_parser = duration, env = "PLUSFLOW__SIMULATOR__AUTO_COMPLETE_AFTER", default_value = "1s")]
     auto_complete_after: Duration,
+    /// The share of calls answered U (unknown), 0 to 1.
     #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__FAULT_UNKNOWN_RATE", default_value = "0")]
     fault_unknown_rate: f64,
+    /// The share of calls left unanswered until the caller times out, 0 to 1.
     #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__FAULT_TIMEOUT_RATE", default_value = "0")]
     fault_timeout_rate: f64,
+    /// The share of calls answered HTTP 5xx, 0 to 1.
     #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__FAULT_HTTP5XX_RATE", default_value = "0")]
     fault_http5xx_rate: f64,
+    /// The share of notifications sent twice, 0 to 1.
     #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__NOTIFY_DUPLICATE_RATE", default_value = "0")]
     notify_duplicate_rate: f64,
+    /// The share of notifications never sent, 0 to 1.
     #[arg(long, value_parser = probability, env = "PLUSFLOW__SIMULATOR__NOTIFY_DROP_RATE", default_value = "0")]
     notify_drop_rate: f64,
+    /// How long each notification waits before it is sent (late notifications).
     #[arg(long, value_parser = duration, env = "PLUSFLOW__SIMULATOR__NOTIFY_DELAY", default_value = "0s")]
     notify_delay: Duration,
     /// Multiplies the notification retry schedule (0.001: a day of retries in ~90 s).
     #[arg(long, env = "PLUSFLOW__SIMULATOR__TIME_SCALE", default_value_t = 1.0)]
     time_scale: f64,
+    /// The seed of the chaos: the same seed, the same faults.
     #[arg(long, env = "PLUSFLOW__SIMULATOR__SEED", default_value_t = 1)]
     seed: u64,
     /// The share of customs declarations the simulated customs authority rejects.

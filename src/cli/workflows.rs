@@ -1,6 +1,7 @@
 //! `plusflow workflows check|graph|stuck`: validate the definitions, render one as Mermaid,
 //! and list what is stuck (the operators' list, for a terminal).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,22 +37,53 @@ pub struct StuckArgs {
     /// Only workflows waiting for an operator.
     #[arg(long)]
     needs_attention: bool,
+    /// Only workflows of this kind (payment, refund, dispute, customs_declaration, registration,
+    /// engine_probe).
     #[arg(long)]
     kind: Option<String>,
+    /// Only workflows in this state (e.g. awaiting_customer).
     #[arg(long)]
     state: Option<String>,
     /// Only those in their state at least this long (e.g. 10m).
     #[arg(long, value_parser = crate::workflow::parse_duration)]
     stuck_for: Option<std::time::Duration>,
+    /// At most this many, oldest in their state first (1 to 1000).
     #[arg(long, default_value_t = 50)]
     limit: u64,
+    /// One JSON line per workflow instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+/// A `--kind` or `--state` no loaded workflow has is a mistake to say, not an empty list.
+fn refuse_unknown(definitions: &workflow::Definitions, args: &StuckArgs) -> anyhow::Result<()> {
+    let kinds: BTreeSet<&str> = definitions.iter().map(|d| d.kind.as_str()).collect();
+    if let Some(kind) = &args.kind {
+        let known = kinds.iter().copied().collect::<Vec<_>>().join(", ");
+        anyhow::ensure!(
+            kinds.contains(kind.as_str()),
+            "no workflow kind '{kind}' (kinds: {known})"
+        );
+    }
+    if let Some(state) = &args.state {
+        let states: BTreeSet<String> = definitions
+            .iter()
+            .filter(|d| args.kind.as_ref().is_none_or(|kind| *kind == d.kind))
+            .flat_map(|d| d.state_names())
+            .collect();
+        let known = states.iter().cloned().collect::<Vec<_>>().join(", ");
+        anyhow::ensure!(
+            states.contains(state),
+            "no state '{state}' in those workflows (states: {known})"
+        );
+    }
+    Ok(())
 }
 
 /// `workflows stuck`: prints the list.
 pub async fn stuck(engine: &crate::app::Engine, args: &StuckArgs) -> anyhow::Result<ExitCode> {
     use crate::store::stuck::{WorkflowFilter, stuck_workflows};
+    refuse_unknown(&engine.definitions, args)?;
     let filter = WorkflowFilter {
         kind: args.kind.clone(),
         state: args.state.clone(),

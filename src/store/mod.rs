@@ -147,6 +147,30 @@ pub async fn migrate(db: &Db) -> Result<(), DbErr> {
     plusflow_migrations::Migrator::up(db.pool(), None).await
 }
 
+/// Why `db` is not a plusflow database with every migration this binary knows applied, if it
+/// is not. Reads only: nothing is created where the migrations' table is missing.
+pub async fn not_migrated(db: &Db) -> Result<Option<String>, DbErr> {
+    use plusflow_migrations::MigratorTrait;
+    let applied = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM seaql_migrations",
+        ))
+        .await;
+    let Ok(applied) = applied else {
+        return Ok(Some("it has no plusflow tables".into()));
+    };
+    let applied: std::collections::HashSet<String> = applied
+        .iter()
+        .filter_map(|row| row.try_get::<String>("", "version").ok())
+        .collect();
+    let pending = plusflow_migrations::Migrator::migrations()
+        .iter()
+        .filter(|migration| !applied.contains(migration.name()))
+        .count();
+    Ok((pending > 0).then(|| format!("{pending} of its migrations are not applied")))
+}
+
 /// Whether the database answers (readiness).
 pub async fn ping(db: &Db) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())

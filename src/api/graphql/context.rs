@@ -76,6 +76,10 @@ pub fn graphql_error(error: AppError) -> async_graphql::Error {
 /// the request is `UNAVAILABLE`, not `UNAUTHENTICATED`, so a merchant does not think its key bad.
 pub struct AuthenticationUnavailable;
 
+/// Put in a request's data when it presented an API key nobody has (unknown or revoked), so it
+/// is told so rather than asked for a key.
+pub struct UnknownKey;
+
 pub fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal> {
     if let Some(principal) = ctx.data_opt::<Principal>() {
         return Ok(principal);
@@ -85,6 +89,9 @@ pub fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal> {
             "UNAVAILABLE",
             "temporarily unable to check the API key, try again",
         ));
+    }
+    if ctx.data_opt::<UnknownKey>().is_some() {
+        return Err(coded("UNAUTHENTICATED", "the API key is unknown or revoked"));
     }
     Err(coded("UNAUTHENTICATED", "send 'Authorization: Bearer <api key>'"))
 }

@@ -118,7 +118,7 @@ pub struct CreatePaymentInput {
     /// ISO 3166 alpha-2; orders the wallets on the checkout page.
     pub user_region: Option<String>,
     pub settlement_currency: Option<String>,
-    /// At most 600 (the Alipay+ cashier limit); 600 when absent.
+    /// At most 599: an Alipay+ cashier payment expires in under 10 minutes; 599 when absent.
     pub expires_in_seconds: Option<i32>,
     /// Your own reference of the customer (at most 256 characters). Alipay+ receives a digest
     /// of it with your merchant id (`order.buyer.referenceBuyerId`), never the reference itself:
