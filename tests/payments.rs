@@ -346,6 +346,9 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_stored(backend: B
         (with("terminalType", json!("WAP")), "osType"),
         (with("terminalType", json!("APP")), "osType"),
         (with("redirectUrl", json!("not a url")), "redirectUrl"),
+        // Two capitals, but no country or territory has them.
+        (with("userRegion", json!("XX")), "userRegion"),
+        (with("userRegion", json!("kr")), "userRegion"),
     ];
     for (n, (payment, field)) in cases.into_iter().enumerate() {
         let answer = app.create(&key, &format!("bad-{n}"), payment).await;

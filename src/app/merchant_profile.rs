@@ -38,10 +38,10 @@ pub fn check_mcc(field: &str, mcc: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A region: two capital letters (ISO 3166).
+/// A region: an assigned ISO 3166-1 alpha-2 code, in capitals.
 pub fn check_region(field: &str, region: &str) -> Result<(), AppError> {
-    if region.len() != 2 || !region.chars().all(|c| c.is_ascii_uppercase()) {
-        return Err(invalid(field, "must be two capital letters (ISO 3166)"));
+    if !crate::domain::is_region(region) {
+        return Err(invalid(field, "must be an ISO 3166 alpha-2 code such as KR"));
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::alipayplus::wire::{Amount, NotifyPaymentRequest, ResultStatus};
 use crate::app::auth::Principal;
 use crate::app::console::Operator;
 use crate::app::errors::{AppError, check_length, earlier_resource, invalid, require_note};
+use crate::app::merchant_profile::check_region;
 use crate::app::money::parse_amount;
 use crate::app::{Engine, merchants};
 use crate::domain::currency_exponent;
@@ -103,13 +104,8 @@ impl NewPayment {
                 ));
             }
         }
-        if let Some(region) = &self.user_region
-            && (region.len() != 2 || !region.chars().all(|c| c.is_ascii_uppercase()))
-        {
-            return Err(invalid(
-                "userRegion",
-                "must be an ISO 3166 alpha-2 code such as KR",
-            ));
+        if let Some(region) = &self.user_region {
+            check_region("userRegion", region)?;
         }
         if let Some(currency) = &self.settlement_currency
             && currency_exponent(currency).is_none()

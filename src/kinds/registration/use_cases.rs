@@ -29,6 +29,7 @@ use crate::alipayplus::wire::{
 };
 use crate::app::auth::Principal;
 use crate::app::errors::{AppError, check_length, earlier_resource, invalid};
+use crate::app::merchant_profile::check_region;
 use crate::app::{Engine, status_of};
 use crate::kinds::registration::answers::{WalletAnswer, completed, merged, wallet_answers};
 use crate::kinds::registration::entity as registration;
@@ -142,10 +143,8 @@ impl NewRegistration {
                 &["WEB", "APP"],
             )?;
         }
-        if let Some(region) = &self.region
-            && (region.len() != 2 || !region.chars().all(|c| c.is_ascii_uppercase()))
-        {
-            return Err(invalid("region", "must be two capital letters (ISO 3166)"));
+        if let Some(region) = &self.region {
+            check_region("region", region)?;
         }
         optional_length("city", &self.city, 128)?;
         optional_length("address", &self.address, 256)?;
