@@ -300,6 +300,45 @@ fn the_built_in_workflows_are_the_shipped_folder() {
     );
 }
 
+/// A registration started under version 1 (in_review from the acknowledgement) still reaches its
+/// end under the events version 2 sends, `wallets_listed` included; version 2 tells SUBMITTED
+/// from IN_REVIEW by state.
+#[test]
+fn registrations_of_either_version_take_every_event_version_two_sends() {
+    let parsed = |name: &str, text: &str| parse(Path::new(name), text).expect("shipped and valid");
+    let v1 = parsed(
+        "registration.v1.toml",
+        include_str!("../../workflows/registration.v1.toml"),
+    );
+    let v2 = parsed(
+        "registration.toml",
+        include_str!("../../workflows/registration.toml"),
+    );
+    let to = |definition: &Definition, state: &str, event: EventName| match apply(definition, state, event) {
+        Decision::Transition { to, .. } => to,
+        other => format!("{other:?}"),
+    };
+    assert_eq!(to(&v1, "in_review", EventName::WalletsListed), "in_review");
+    assert_eq!(to(&v1, "submitting", EventName::WalletsListed), "in_review");
+    assert_eq!(
+        to(&v1, "in_review", EventName::RegistrationCompleted),
+        "completed"
+    );
+    assert_eq!(
+        to(&v2, "submitting", EventName::RegistrationAccepted),
+        "submitted"
+    );
+    assert_eq!(to(&v2, "submitted", EventName::WalletsListed), "submitted");
+    assert_eq!(to(&v2, "submitted", EventName::WalletsAnswered), "in_review");
+    assert_eq!(to(&v2, "submitted", EventName::InquiryDue), "submitted");
+    assert_eq!(to(&v2, "in_review", EventName::RegistrationRejected), "rejected");
+    let status = |definition: &Definition, state: &str| definition.state(state).unwrap().status.clone();
+    assert_eq!(status(&v1, "in_review"), "IN_REVIEW");
+    assert_eq!(status(&v2, "submitted"), "SUBMITTED");
+    assert_eq!(status(&v2, "in_review"), "IN_REVIEW");
+    assert!(to(&v2, "completed", EventName::WalletsListed).starts_with("Ignored"));
+}
+
 #[test]
 fn a_cancel_that_cannot_be_done_settles_on_the_inquiry_and_nothing_moves_a_settled_payment() {
     let text = include_str!("../../workflows/payment.toml");
