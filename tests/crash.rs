@@ -256,13 +256,13 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
             .unwrap()
             .expect("the paid payment's row")
             .payment_request_id;
-        let retrieval = plusflow::simulator::disputes::RaiseRequest {
+        let retrieval = plusflow::simulator::RaiseRequest {
             kind: "RETRIEVAL".into(),
             amount: None,
             dispute_request_id: None,
             dispute_occur_time: None,
         };
-        plusflow::simulator::disputes::raise(&simulator, &request_id, retrieval).unwrap();
+        simulator.raise_dispute(&request_id, retrieval).unwrap();
     }
     victim.kill();
     victim = env.spawn_at("all", victim_port);

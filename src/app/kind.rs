@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::errors::AppError;
 use super::{EffectContext, EffectError, EffectHandler, Engine};
 use crate::alipayplus::client::Client;
+use crate::simulator::core::SimulatorPart;
 use crate::store::entity::instance;
 use crate::store::inbound::{AsReceived, InboundCall};
 use crate::workflow::{AlipayPlusVerdict, Definitions, EffectName};
@@ -55,6 +56,12 @@ pub trait Kind: Send + Sync {
     /// API layer before its handler sees it.
     fn inbound(&self) -> &'static [InboundRoute] {
         &[]
+    }
+
+    /// Its stand-in at the simulator's Alipay+ (fresh books for each simulator); `None` if
+    /// Alipay+ has nothing of it.
+    fn simulator_part(&self) -> Option<Arc<dyn SimulatorPart>> {
+        None
     }
 
     /// What Alipay+ says now of `instance`, for an operator (and checked by a forced end);

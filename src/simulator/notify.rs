@@ -1,11 +1,11 @@
-//! Notifications, as Alipay+ sends them (payments here; registrations use the same delivery): signed, POSTed to the `paymentNotifyUrl`, and
+//! Notifications, as Alipay+ sends them (each kind's part says what and where: a payment's
+//! result, a registration's wallets, a dispute): signed, POSTed to the ACQP, and
 //! re-sent on the published schedule (0s, 2m, 10m, 10m, 1h, 2h, 6h, 15h; scaled by
 //! `time_scale`) until the ACQP answers with a signed `S`. Drops and duplicates are chaos.
 
 use std::time::Duration;
 
-use super::Simulator;
-use super::payment::{NotifyState, SimPayment};
+use super::core::Simulator;
 use crate::alipayplus::inbound::verify_answer;
 use crate::alipayplus::signing::{content_to_sign, timestamp};
 use crate::alipayplus::wire::{ResultInfo, ResultResponse, ResultStatus};
@@ -15,7 +15,7 @@ pub const SCHEDULE_SECONDS: [u64; 8] = [0, 120, 600, 600, 3_600, 7_200, 21_600, 
 
 /// What happened to one notification on its way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Delivery {
+pub enum Delivery {
     /// Lost on the way (chaos); retried on the schedule.
     Dropped,
     Sent,
@@ -27,12 +27,12 @@ pub(super) enum Delivery {
 
 /// Sends what `current()` says (a URL and body, read again before each attempt; `None`: no
 /// longer to be sent) on the schedule until it is acknowledged, telling `record` each step.
-pub(super) async fn deliver_until_acknowledged(
+pub async fn deliver_until_acknowledged(
     simulator: &Simulator,
     current: impl Fn() -> Option<(String, Vec<u8>)>,
     record: impl Fn(Delivery),
 ) {
-    let config = &simulator.shared.config;
+    let config = simulator.config();
     for delay in SCHEDULE_SECONDS {
         tokio::time::sleep(Duration::from_secs(delay).mul_f64(config.time_scale)).await;
         let Some((url, bytes)) = current() else {
@@ -65,46 +65,18 @@ pub(super) async fn deliver_until_acknowledged(
     record(Delivery::Exhausted);
 }
 
-/// Notifies the final result of payment `payment_request_id`.
-pub async fn deliver(simulator: Simulator, payment_request_id: String) {
-    tokio::time::sleep(simulator.shared.config.notify_delay).await;
-    let current = || {
-        let (url, body) = simulator.books().notification(&payment_request_id)?;
-        Some((url, serde_json::to_vec(&body).expect("wire types serialise")))
-    };
-    deliver_until_acknowledged(&simulator, current, |delivery| {
-        record(&simulator, &payment_request_id, |p| match delivery {
-            Delivery::Dropped => p.notifications_dropped += 1,
-            Delivery::Sent => p.notifications_sent += 1,
-            Delivery::Acknowledged => {
-                p.notifications_acknowledged += 1;
-                p.notify = NotifyState::Acknowledged;
-            }
-            Delivery::Exhausted => p.notify = NotifyState::Exhausted,
-        })
-    })
-    .await;
-}
-
-fn record(simulator: &Simulator, payment_request_id: &str, change: impl FnOnce(&mut SimPayment)) {
-    if let Some(payment) = simulator.books().payment_mut(payment_request_id) {
-        change(payment);
-    }
-}
-
 /// POSTs one signed call to the ACQP; its `result` if the answer is signed and verified.
-pub(super) async fn send(simulator: &Simulator, url: &str, body: &[u8]) -> Option<ResultInfo> {
-    let shared = &simulator.shared;
+pub async fn send(simulator: &Simulator, url: &str, body: &[u8]) -> Option<ResultInfo> {
+    let config = simulator.config();
     let parsed = url::Url::parse(url).ok()?;
     let path = parsed.path().to_string();
-    let time = timestamp(shared.clock.now());
-    let client_id = &shared.config.client_id;
-    let signature = shared
-        .config
+    let time = timestamp(simulator.now());
+    let client_id = &config.client_id;
+    let signature = config
         .signing_key
         .signature_header(&content_to_sign("POST", &path, client_id, &time, body));
-    let sent = shared
-        .http
+    let sent = simulator
+        .http()
         .post(parsed)
         .header("Content-Type", "application/json; charset=UTF-8")
         .header("Client-Id", client_id)
@@ -116,7 +88,7 @@ pub(super) async fn send(simulator: &Simulator, url: &str, body: &[u8]) -> Optio
     let response = sent.ok()?;
     let headers = response.headers().clone();
     let bytes = response.bytes().await.ok()?;
-    verify_answer(&shared.config.acqp_keys, &path, client_id, &headers, &bytes).ok()?;
+    verify_answer(&config.acqp_keys, &path, client_id, &headers, &bytes).ok()?;
     serde_json::from_slice::<ResultResponse>(&bytes)
         .ok()
         .map(|answer| answer.result)

@@ -5,6 +5,7 @@ pub mod effects;
 pub mod entity;
 pub mod graphql;
 pub mod rows;
+pub mod simulator;
 pub mod use_cases;
 
 use crate::app::kind::{Kind, KindEffects, KindServices};
@@ -13,6 +14,10 @@ use crate::app::kind::{Kind, KindEffects, KindServices};
 pub struct CustomsDeclaration;
 
 impl Kind for CustomsDeclaration {
+    fn simulator_part(&self) -> Option<std::sync::Arc<dyn crate::simulator::core::SimulatorPart>> {
+        Some(std::sync::Arc::new(simulator::CustomsDeclarations::default()))
+    }
+
     fn name(&self) -> &'static str {
         "customs_declaration"
     }

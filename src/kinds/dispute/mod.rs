@@ -7,6 +7,7 @@ pub mod evidence;
 pub mod graphql;
 mod inbound;
 pub mod rows;
+pub mod simulator;
 pub mod use_cases;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +22,10 @@ use crate::store::entity::instance;
 pub struct Dispute;
 
 impl Kind for Dispute {
+    fn simulator_part(&self) -> Option<std::sync::Arc<dyn crate::simulator::core::SimulatorPart>> {
+        Some(std::sync::Arc::new(simulator::Disputes::default()))
+    }
+
     fn name(&self) -> &'static str {
         "dispute"
     }

@@ -8,6 +8,7 @@ pub mod inquiry;
 pub mod methods;
 pub mod results;
 pub mod rows;
+pub mod simulator;
 pub mod status;
 pub mod use_cases;
 
@@ -27,6 +28,10 @@ use status::PublicStatus;
 pub struct Payment;
 
 impl Kind for Payment {
+    fn simulator_part(&self) -> Option<std::sync::Arc<dyn crate::simulator::core::SimulatorPart>> {
+        Some(std::sync::Arc::new(simulator::Payments::default()))
+    }
+
     fn name(&self) -> &'static str {
         "payment"
     }

@@ -4,6 +4,7 @@
 pub mod effects;
 pub mod graphql;
 pub mod rows;
+pub mod simulator;
 pub mod use_cases;
 
 use crate::app::kind::{Kind, KindEffects, KindServices};
@@ -21,6 +22,10 @@ use crate::store::entity::instance;
 pub struct Refund;
 
 impl Kind for Refund {
+    fn simulator_part(&self) -> Option<std::sync::Arc<dyn crate::simulator::core::SimulatorPart>> {
+        Some(std::sync::Arc::new(simulator::Refunds::default()))
+    }
+
     fn name(&self) -> &'static str {
         "refund"
     }

@@ -7,6 +7,7 @@ pub mod entity;
 pub mod graphql;
 mod inbound;
 pub mod rows;
+pub mod simulator;
 pub mod use_cases;
 
 use crate::app::kind::{InboundRoute, Kind, KindEffects, KindServices};
@@ -15,6 +16,10 @@ use crate::app::kind::{InboundRoute, Kind, KindEffects, KindServices};
 pub struct Registration;
 
 impl Kind for Registration {
+    fn simulator_part(&self) -> Option<std::sync::Arc<dyn crate::simulator::core::SimulatorPart>> {
+        Some(std::sync::Arc::new(simulator::Registrations::default()))
+    }
+
     fn name(&self) -> &'static str {
         "registration"
     }

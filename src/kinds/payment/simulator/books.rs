@@ -1,7 +1,7 @@
 //! The simulator's books and Alipay+'s rules, as pure functions of the state and the clock:
 //! idempotency by request id, payments in process until the customer acts, expiry, the cancel
 //! window, the refund window and Σ refunds ≤ paid, over each payment's record
-//! ([`super::payment`]) and each kind's own books. Also the ledger the tests read.
+//! ([`super::payment`]). Also the payments' side of the ledger the tests read.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,12 +11,6 @@ use serde::Serialize;
 use super::payment::{Completion, NotifyState, PaymentStatus, SimPayment};
 use crate::alipayplus::wallets::Wallets;
 use crate::alipayplus::wire::*;
-
-#[derive(Debug, Clone)]
-struct SimRefund {
-    request: RefundRequest,
-    answer: RefundResponse,
-}
 
 /// The wallet's id of the customer who paid `payment`.
 fn customer_id(payment: &SimPayment) -> String {
@@ -30,12 +24,8 @@ pub const WALLETS: [&str; 5] = ["ALIPAY_CN", "ALIPAY_HK", "GCASH", "KAKAOPAY", "
 pub struct Books {
     payments: HashMap<String, SimPayment>,
     by_payment_id: HashMap<String, String>,
-    refunds: HashMap<String, SimRefund>,
     next_id: u64,
     consult_calls: u32,
-    disputes: HashMap<String, super::disputes::SimDispute>,
-    pub customs: super::customs::CustomsBooks,
-    pub registrations: super::registrations::RegistrationBooks,
 }
 
 fn fail<T>(code: &str, message: &str, make: impl FnOnce(ResultInfo) -> T) -> T {
@@ -235,69 +225,38 @@ impl Books {
         }
     }
 
-    pub fn refund(&mut self, request: RefundRequest, now: DateTime<Utc>) -> RefundResponse {
-        let refusal = |code: &str, message: &str| fail(code, message, only_result);
-        if let Some(earlier) = self.refunds.get(&request.refund_request_id) {
-            let same = earlier.request.refund_amount == request.refund_amount
-                && earlier.request.payment_request_id == request.payment_request_id
-                && earlier.request.payment_id == request.payment_id;
-            return if same {
-                earlier.answer.clone()
-            } else {
-                refusal(
-                    "REPEAT_REQ_INCONSISTENT",
-                    "refundRequestId reused with a different amount or payment",
-                )
-            };
+    /// Books `amount` refunded against the payment `reference` under Alipay+'s rules (a
+    /// succeeded payment, its currency, within 365 days of payment, Σ refunds ≤ paid); the
+    /// result code and message of a refusal otherwise.
+    pub fn refund(
+        &mut self,
+        reference: &PaymentReference,
+        amount: &Amount,
+        now: DateTime<Utc>,
+    ) -> Result<(), (&'static str, &'static str)> {
+        let Some(payment) = self.find(reference, now) else {
+            return Err(("ORDER_NOT_EXIST", "no such payment"));
+        };
+        if payment.status != PaymentStatus::Succeeded {
+            return Err(("PROCESS_FAIL", "only a successful payment can be refunded"));
         }
-        let reference = PaymentReference {
-            payment_request_id: request.payment_request_id.clone(),
-            payment_id: request.payment_id.clone(),
-        };
-        let answer = match self.find(&reference, now) {
-            None => refusal("ORDER_NOT_EXIST", "no such payment"),
-            Some(payment) if payment.status != PaymentStatus::Succeeded => {
-                refusal("PROCESS_FAIL", "only a successful payment can be refunded")
-            }
-            Some(payment) if payment.request.payment_amount.currency != request.refund_amount.currency => {
-                refusal("PARAM_ILLEGAL", "refundAmount must be in the payment currency")
-            }
-            Some(payment) if request.refund_amount.value <= 0 => {
-                let _ = payment;
-                refusal("PARAM_ILLEGAL", "refundAmount must be positive")
-            }
-            Some(payment) if payment.paid_at.is_some_and(|paid| now > paid + Span::days(365)) => {
-                refusal("REFUND_WINDOW_EXCEED", "outside the allowable refund window")
-            }
-            Some(payment)
-                if payment.refunded + request.refund_amount.value > payment.request.payment_amount.value =>
-            {
-                refusal(
-                    "REFUND_AMOUNT_EXCEED",
-                    "total refund amount exceeds the original payment amount",
-                )
-            }
-            Some(payment) => {
-                payment.refunded += request.refund_amount.value;
-                self.next_id += 1;
-                RefundResponse {
-                    result: ResultInfo::success(),
-                    refund_id: Some(format!("2026R{:019}", self.next_id)),
-                    refund_time: Some(crate::alipayplus::signing::timestamp(now)),
-                    refund_amount: Some(request.refund_amount.clone()),
-                    acquirer_id: Some("SIMULATOR_ACQUIRER".into()),
-                    ..only_result(ResultInfo::success())
-                }
-            }
-        };
-        self.refunds.insert(
-            request.refund_request_id.clone(),
-            SimRefund {
-                request,
-                answer: answer.clone(),
-            },
-        );
-        answer
+        if payment.request.payment_amount.currency != amount.currency {
+            return Err(("PARAM_ILLEGAL", "refundAmount must be in the payment currency"));
+        }
+        if amount.value <= 0 {
+            return Err(("PARAM_ILLEGAL", "refundAmount must be positive"));
+        }
+        if payment.paid_at.is_some_and(|paid| now > paid + Span::days(365)) {
+            return Err(("REFUND_WINDOW_EXCEED", "outside the allowable refund window"));
+        }
+        if payment.refunded + amount.value > payment.request.payment_amount.value {
+            return Err((
+                "REFUND_AMOUNT_EXCEED",
+                "total refund amount exceeds the original payment amount",
+            ));
+        }
+        payment.refunded += amount.value;
+        Ok(())
     }
 
     /// The customer acted. Returns the payment request id to notify, if the payment became final.
@@ -386,9 +345,9 @@ impl Books {
         Some((url, body))
     }
 
-    pub fn ledger(&self) -> Ledger {
-        let payments = self
-            .payments
+    /// Every payment, by paymentRequestId, for the ledger.
+    pub fn ledger(&self) -> BTreeMap<String, LedgerPayment> {
+        self.payments
             .iter()
             .map(|(id, p)| {
                 let entry = LedgerPayment {
@@ -412,36 +371,12 @@ impl Books {
                 };
                 (id.clone(), entry)
             })
-            .collect();
-        let refunds = self
-            .refunds
-            .iter()
-            .map(|(id, r)| {
-                let entry = LedgerRefund {
-                    refund_id: r.answer.refund_id.clone(),
-                    refund_time: r.answer.refund_time.clone(),
-                    payment_request_id: r.request.payment_request_id.clone(),
-                    amount: r.request.refund_amount.clone(),
-                    result_status: r.answer.result.result_status,
-                    result_code: r.answer.result.result_code.clone(),
-                };
-                (id.clone(), entry)
-            })
-            .collect();
-        Ledger {
-            participant_id: String::new(),
-            payments,
-            refunds,
-            consult_calls: self.consult_calls,
-            disputes: self
-                .disputes
-                .iter()
-                .map(|(id, d)| (id.clone(), d.clone()))
-                .collect(),
-            declarations: self.customs.declarations.clone(),
-            declaration_inquiries: self.customs.inquiries.clone(),
-            registrations: self.registrations.clone(),
-        }
+            .collect()
+    }
+
+    /// consultPayment calls answered.
+    pub fn consult_calls(&self) -> u32 {
+        self.consult_calls
     }
 
     /// Counts a consultPayment answered.
@@ -455,20 +390,6 @@ impl Books {
         (payment.status == PaymentStatus::Succeeded)
             .then(|| payment.request.payment_notify_url.clone())
             .flatten()
-    }
-
-    pub fn add_dispute(&mut self, id: &str, dispute: super::disputes::SimDispute) {
-        self.disputes.insert(id.to_string(), dispute);
-    }
-
-    pub fn dispute(&self, id: &str) -> Option<&super::disputes::SimDispute> {
-        self.disputes.get(id)
-    }
-
-    pub fn dispute_mut(&mut self, id: &str, change: impl FnOnce(&mut super::disputes::SimDispute)) {
-        if let Some(dispute) = self.disputes.get_mut(id) {
-            change(dispute);
-        }
     }
 }
 
@@ -487,26 +408,6 @@ fn payment_result(payment: &SimPayment) -> ResultInfo {
             ResultInfo::new(ResultStatus::F, "ORDER_IS_CLOSED", "the order is closed")
         }
     }
-}
-
-/// Per `paymentRequestId` and per `refundRequestId`: what Alipay+ did.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Ledger {
-    /// The ACQP's id at Alipay+ (its client id), as the report files name it.
-    pub participant_id: String,
-    pub payments: BTreeMap<String, LedgerPayment>,
-    pub refunds: BTreeMap<String, LedgerRefund>,
-    /// consultPayment calls answered.
-    pub consult_calls: u32,
-    /// By disputeRequestId: the disputes raised and the responses received.
-    pub disputes: BTreeMap<String, super::disputes::SimDispute>,
-    /// By customsDeclarationRequestId: the declarations taken and customs' status.
-    pub declarations: BTreeMap<String, super::customs::SimDeclaration>,
-    /// Every inquireDeclarationRequests call, with the ids it asked about.
-    pub declaration_inquiries: Vec<super::customs::InquiryCall>,
-    /// By registrationRequestId: the registrations taken, each wallet's answer, the calls.
-    pub registrations: BTreeMap<String, super::registrations::SimRegistration>,
 }
 
 #[derive(Debug, Serialize)]
@@ -534,18 +435,6 @@ pub struct LedgerPayment {
     pub notifications_sent: u32,
     pub notifications_dropped: u32,
     pub notifications_acknowledged: u32,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LedgerRefund {
-    /// Alipay+'s refundId and time, when it succeeded.
-    pub refund_id: Option<String>,
-    pub refund_time: Option<String>,
-    pub payment_request_id: Option<String>,
-    pub amount: Amount,
-    pub result_status: ResultStatus,
-    pub result_code: String,
 }
 
 #[cfg(test)]

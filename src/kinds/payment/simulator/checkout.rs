@@ -7,11 +7,12 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use super::Simulator;
+use super::Payments;
+use super::books::WALLETS;
 use super::payment::{Completion, PaymentStatus};
-use super::payment_books::WALLETS;
 use crate::alipayplus::wire::*;
 use crate::domain::format_money;
+use crate::simulator::core::Simulator;
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -29,8 +30,8 @@ fn page_shell(title: &str, body: &str) -> Html<String> {
 }
 
 pub async fn page(State(simulator): State<Simulator>, Path(payment_id): Path<String>) -> Response {
-    let now = simulator.shared.clock.now();
-    let mut books = simulator.books();
+    let now = simulator.now();
+    let mut books = simulator.part::<Payments>().books();
     let Some(request_id) = books.by_payment_id(&payment_id) else {
         return (
             StatusCode::NOT_FOUND,
@@ -85,7 +86,8 @@ pub async fn submit(
     Path(payment_id): Path<String>,
     Form(form): Form<CheckoutForm>,
 ) -> Response {
-    let Some(request_id) = simulator.books().by_payment_id(&payment_id) else {
+    let payments = simulator.part::<Payments>();
+    let Some(request_id) = payments.books().by_payment_id(&payment_id) else {
         return (
             StatusCode::NOT_FOUND,
             page_shell("Not found", "<h1>Unknown payment</h1>"),
@@ -99,11 +101,17 @@ pub async fn submit(
         },
     };
     let wallet = form.wallet.filter(|w| WALLETS.contains(&w.as_str()));
-    let redirect = simulator
+    let redirect = payments
         .books()
         .payment(&request_id)
         .and_then(|p| p.request.payment_redirect_url.clone());
-    match simulator.complete(&request_id, completion.clone(), wallet.as_deref()) {
+    match payments.complete(
+        &simulator,
+        &request_id,
+        completion.clone(),
+        wallet.as_deref(),
+        true,
+    ) {
         Ok(()) => {
             let outcome = if completion == Completion::Success {
                 "Payment successful"

@@ -4,14 +4,83 @@
 //! response APIs take the ACQP's answer with Alipay+'s rules (the dispute must exist, a repeated
 //! escalation response must say the same) and the ledger shows both.
 
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::Simulator;
-use super::notify::{SCHEDULE_SECONDS, send};
-use crate::alipayplus::wire::{Amount, ResultInfo, ResultStatus};
+use crate::alipayplus::inbound::Refusal;
+use crate::alipayplus::wire::{Amount, ResultInfo, ResultResponse, ResultStatus};
+use crate::kinds::payment::simulator::Payments;
+use crate::simulator::core::{Call, Simulator, SimulatorPart};
+use crate::simulator::notify::{SCHEDULE_SECONDS, send};
+
+/// The disputes Alipay+ raised, by disputeRequestId.
+#[derive(Default)]
+pub struct Disputes {
+    books: Mutex<BTreeMap<String, SimDispute>>,
+}
+
+impl Disputes {
+    fn books(&self) -> MutexGuard<'_, BTreeMap<String, SimDispute>> {
+        self.books.lock().expect("simulator disputes")
+    }
+
+    /// Every dispute raised, for the ledger.
+    pub fn ledger(&self) -> BTreeMap<String, SimDispute> {
+        self.books().clone()
+    }
+
+    fn change(&self, id: &str, change: impl FnOnce(&mut SimDispute)) {
+        if let Some(dispute) = self.books().get_mut(id) {
+            change(dispute);
+        }
+    }
+}
+
+impl SimulatorPart for Disputes {
+    fn apis(&self) -> &'static [&'static str] {
+        &["responseRetrieval", "responseEscalation"]
+    }
+
+    fn answer(&self, _simulator: &Simulator, api: &str, call: &Call<'_>) -> Result<Value, Refusal> {
+        let request: Value = call.verified()?;
+        let kind = if api == "responseRetrieval" {
+            "RETRIEVAL"
+        } else {
+            "ESCALATION"
+        };
+        let answer = ResultResponse {
+            result: self.respond(kind, &request),
+        };
+        Ok(serde_json::to_value(answer).expect("wire types serialise"))
+    }
+
+    fn routes(&self) -> Router<Simulator> {
+        Router::new().route(
+            "/simulator/payments/{payment_request_id}/disputes",
+            post(raise_route),
+        )
+    }
+}
+
+async fn raise_route(
+    State(simulator): State<Simulator>,
+    Path(payment_request_id): Path<String>,
+    Json(request): Json<RaiseRequest>,
+) -> Response {
+    match raise(&simulator, &payment_request_id, request) {
+        Ok(id) => Json(json!({ "disputeRequestId": id })).into_response(),
+        Err(e) => (StatusCode::CONFLICT, Json(json!({ "error": e }))).into_response(),
+    }
+}
 
 /// A dispute the simulator raised, and what came of it.
 #[derive(Debug, Clone, Serialize)]
@@ -55,8 +124,8 @@ pub fn raise(
         .clone()
         .unwrap_or_else(|| format!("sim-dsp-{}", uuid::Uuid::new_v4().simple()));
     let (api, notify_url) = {
-        let books = simulator.books();
-        let url = books
+        let url = simulator
+            .part::<Payments>()
             .notify_url(payment_request_id)
             .ok_or_else(|| format!("no paid payment '{payment_request_id}' with a notify URL"))?;
         let api = match request.kind.as_str() {
@@ -75,7 +144,7 @@ pub fn raise(
     let occurred = request
         .dispute_occur_time
         .clone()
-        .unwrap_or_else(|| crate::alipayplus::signing::timestamp(simulator.shared.clock.now()));
+        .unwrap_or_else(|| crate::alipayplus::signing::timestamp(simulator.now()));
     let mut body = serde_json::json!({
         "disputeRequestId": dispute_request_id,
         "paymentRequestId": payment_request_id,
@@ -86,8 +155,8 @@ pub fn raise(
     } else if let Some(amount) = &request.amount {
         body["escalationAmount"] = serde_json::to_value(amount).expect("wire types serialise");
     }
-    simulator.books().add_dispute(
-        &dispute_request_id,
+    simulator.part::<Disputes>().books().insert(
+        dispute_request_id.clone(),
         SimDispute {
             kind: request.kind.clone(),
             payment_request_id: payment_request_id.to_string(),
@@ -103,7 +172,8 @@ pub fn raise(
 }
 
 async fn deliver(simulator: Simulator, dispute_request_id: String, url: String, body: Value) {
-    let config = &simulator.shared.config;
+    let config = simulator.config();
+    let disputes = simulator.part::<Disputes>();
     let bytes = serde_json::to_vec(&body).expect("JSON");
     for delay in SCHEDULE_SECONDS {
         tokio::time::sleep(Duration::from_secs(delay).mul_f64(config.time_scale)).await;
@@ -117,18 +187,14 @@ async fn deliver(simulator: Simulator, dispute_request_id: String, url: String, 
         };
         let mut answered = None;
         for _ in 0..copies {
-            simulator
-                .books()
-                .dispute_mut(&dispute_request_id, |d| d.initiations_sent += 1);
+            disputes.change(&dispute_request_id, |d| d.initiations_sent += 1);
             if let Some(result) = send(&simulator, &url, &bytes).await {
                 answered = Some(result);
             }
         }
         if let Some(result) = answered {
             let answer = format!("{:?} {}", result.result_status, result.result_code);
-            simulator
-                .books()
-                .dispute_mut(&dispute_request_id, |d| d.initiate_answer = Some(answer));
+            disputes.change(&dispute_request_id, |d| d.initiate_answer = Some(answer));
             if result.result_status != ResultStatus::U {
                 return;
             }
@@ -136,52 +202,54 @@ async fn deliver(simulator: Simulator, dispute_request_id: String, url: String, 
     }
 }
 
-/// responseRetrieval / responseEscalation: the dispute must exist and be of that kind; a
-/// retrieval's answer must be a known responseCode and carry a transactionReceipt when the
-/// wallet asked for one and the answer says all is there (unless a document is the receipt); an
-/// escalation's answer must be a known refundType, with a refundAmount for a partial refund, in
-/// the escalation's currency and at most its amount; answered again, it must give the same
-/// refundType and refundAmount. Documents must name their type and carry their content.
-pub fn respond(simulator: &Simulator, kind: &str, body: &Value) -> ResultInfo {
-    let Some(id) = body.get("disputeRequestId").and_then(Value::as_str) else {
-        return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", "disputeRequestId is required");
-    };
-    let mut books = simulator.books();
-    let Some(dispute) = books.dispute(id) else {
-        return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", "no such dispute");
-    };
-    if dispute.kind != kind {
-        return ResultInfo::new(
-            ResultStatus::F,
-            "PARAM_ILLEGAL",
-            "the dispute is of the other kind",
-        );
+impl Disputes {
+    /// responseRetrieval / responseEscalation: the dispute must exist and be of that kind; a
+    /// retrieval's answer must be a known responseCode and carry a transactionReceipt when the
+    /// wallet asked for one and the answer says all is there (unless a document is the receipt); an
+    /// escalation's answer must be a known refundType, with a refundAmount for a partial refund, in
+    /// the escalation's currency and at most its amount; answered again, it must give the same
+    /// refundType and refundAmount. Documents must name their type and carry their content.
+    fn respond(&self, kind: &str, body: &Value) -> ResultInfo {
+        let Some(id) = body.get("disputeRequestId").and_then(Value::as_str) else {
+            return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", "disputeRequestId is required");
+        };
+        let mut books = self.books();
+        let Some(dispute) = books.get_mut(id) else {
+            return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", "no such dispute");
+        };
+        if dispute.kind != kind {
+            return ResultInfo::new(
+                ResultStatus::F,
+                "PARAM_ILLEGAL",
+                "the dispute is of the other kind",
+            );
+        }
+        let valid = match kind {
+            "ESCALATION" => escalation_answer_is_valid(dispute, body),
+            _ => retrieval_answer_is_valid(dispute, body),
+        };
+        if let Err(why) = valid.and_then(|()| documents_are_valid(body)) {
+            return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", &why);
+        }
+        let decision = |response: &Value| {
+            (
+                response.get("refundType").cloned(),
+                response.get("refundAmount").cloned(),
+            )
+        };
+        if kind == "ESCALATION"
+            && let Some(first) = dispute.responses.first()
+            && decision(first) != decision(body)
+        {
+            return ResultInfo::new(
+                ResultStatus::F,
+                "REPEAT_REQ_INCONSISTENT",
+                "another response was given for this dispute",
+            );
+        }
+        dispute.responses.push(body.clone());
+        ResultInfo::success()
     }
-    let valid = match kind {
-        "ESCALATION" => escalation_answer_is_valid(dispute, body),
-        _ => retrieval_answer_is_valid(dispute, body),
-    };
-    if let Err(why) = valid.and_then(|()| documents_are_valid(body)) {
-        return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", &why);
-    }
-    let decision = |response: &Value| {
-        (
-            response.get("refundType").cloned(),
-            response.get("refundAmount").cloned(),
-        )
-    };
-    if kind == "ESCALATION"
-        && let Some(first) = dispute.responses.first()
-        && decision(first) != decision(body)
-    {
-        return ResultInfo::new(
-            ResultStatus::F,
-            "REPEAT_REQ_INCONSISTENT",
-            "another response was given for this dispute",
-        );
-    }
-    books.dispute_mut(id, |d| d.responses.push(body.clone()));
-    ResultInfo::success()
 }
 
 fn retrieval_answer_is_valid(dispute: &SimDispute, body: &Value) -> Result<(), String> {

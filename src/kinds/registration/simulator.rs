@@ -14,14 +14,16 @@
 //! applies). `inquiryRegistrationStatus` answers by registrationRequestId or merchant.
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::Simulator;
-use super::notify::{Delivery, deliver_until_acknowledged};
+use crate::alipayplus::inbound::Refusal;
 use crate::alipayplus::wire::*;
+use crate::simulator::core::{Call, Simulator, SimulatorPart};
+use crate::simulator::notify::{Delivery, deliver_until_acknowledged};
 
 /// Whether a wallet approves on delivery or reviews first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +115,49 @@ impl SimRegistration {
 /// The registration side of the ledger, by registrationRequestId.
 pub type RegistrationBooks = BTreeMap<String, SimRegistration>;
 
+/// Alipay+'s merchant registration and its wallets' reviews, as a simulator part.
+#[derive(Default)]
+pub struct Registrations {
+    books: Mutex<RegistrationBooks>,
+}
+
+impl Registrations {
+    fn books(&self) -> MutexGuard<'_, RegistrationBooks> {
+        self.books.lock().expect("simulator registrations")
+    }
+
+    /// The registrations taken, each wallet's answer and the calls, for the ledger.
+    pub fn ledger(&self) -> RegistrationBooks {
+        self.books().clone()
+    }
+}
+
+impl SimulatorPart for Registrations {
+    fn apis(&self) -> &'static [&'static str] {
+        &["registration", "inquiryRegistrationStatus"]
+    }
+
+    fn answer(
+        &self,
+        simulator: &Simulator,
+        api: &str,
+        call: &Call<'_>,
+    ) -> Result<serde_json::Value, Refusal> {
+        let answer = if api == "registration" {
+            let request: RegistrationRequest = call.request()?;
+            let id = request.registration_request_id.clone();
+            let (answer, created) = register(simulator, request);
+            if created {
+                tokio::spawn(review(simulator.clone(), id));
+            }
+            serde_json::to_value(answer)
+        } else {
+            serde_json::to_value(inquire(simulator, call.request()?))
+        };
+        Ok(answer.expect("wire types serialise"))
+    }
+}
+
 fn refused(code: &str, message: &str) -> ResultResponse {
     only_result(ResultInfo::new(ResultStatus::F, code, message))
 }
@@ -135,7 +180,7 @@ fn decisions(simulator: &Simulator, request: &RegistrationRequest) -> Vec<SimWal
                     Some("no website to review the merchant's business")
                 }
                 Mode::Approval => simulator
-                    .chance(simulator.shared.config.registration_reject_rate)
+                    .chance(simulator.config().registration_reject_rate)
                     .then_some("the merchant's business information could not be verified"),
             };
             let decision = match rejection {
@@ -154,11 +199,11 @@ fn decisions(simulator: &Simulator, request: &RegistrationRequest) -> Vec<SimWal
 }
 
 /// registration: the answer, and whether the registration is new (then its wallets start).
-pub fn register(simulator: &Simulator, request: RegistrationRequest) -> (ResultResponse, bool) {
-    let now = simulator.shared.clock.now();
-    let mut books = simulator.books();
+fn register(simulator: &Simulator, request: RegistrationRequest) -> (ResultResponse, bool) {
+    let now = simulator.now();
+    let mut books = simulator.part::<Registrations>().books();
     let id = request.registration_request_id.clone();
-    if let Some(earlier) = books.registrations.get_mut(&id) {
+    if let Some(earlier) = books.get_mut(&id) {
         if earlier.request != request {
             return (
                 refused(
@@ -203,7 +248,6 @@ pub fn register(simulator: &Simulator, request: RegistrationRequest) -> (ResultR
     // A new registration within 30 minutes of the last only once the last has been processed.
     let merchant = &request.merchant_info.reference_merchant_id;
     let previous = books
-        .registrations
         .values()
         .filter(|r| &r.reference_merchant_id == merchant)
         .max_by_key(|r| r.registered_at);
@@ -219,7 +263,7 @@ pub fn register(simulator: &Simulator, request: RegistrationRequest) -> (ResultR
         );
     }
     let wallets = decisions(simulator, &request);
-    books.registrations.insert(
+    books.insert(
         id,
         SimRegistration {
             reference_merchant_id: merchant.clone(),
@@ -244,15 +288,15 @@ pub fn register(simulator: &Simulator, request: RegistrationRequest) -> (ResultR
 
 /// The wallets in approval mode answer about registration `id` one after the other (every
 /// product at once); each answer is notified. A reporting-mode wallet sends nothing.
-pub async fn review(simulator: Simulator, id: String) {
-    let scale = simulator.shared.config.time_scale;
+async fn review(simulator: Simulator, id: String) {
+    let scale = simulator.config().time_scale;
     let mut waited = Duration::ZERO;
     for (wallet, after) in WALLETS.into_iter().filter(|(w, _)| mode(w) == Mode::Approval) {
         tokio::time::sleep(after.saturating_sub(waited).mul_f64(scale)).await;
         waited = after;
         let notification = {
-            let mut books = simulator.books();
-            let Some(registration) = books.registrations.get_mut(&id) else {
+            let mut books = simulator.part::<Registrations>().books();
+            let Some(registration) = books.get_mut(&id) else {
                 return;
             };
             for answering in registration.wallets.iter_mut().filter(|w| w.psp_name == wallet) {
@@ -285,7 +329,7 @@ async fn notify(simulator: Simulator, id: String, notification: (String, Vec<u8>
         &simulator,
         || Some(notification.clone()),
         |delivery| {
-            if let Some(registration) = simulator.books().registrations.get_mut(&id) {
+            if let Some(registration) = simulator.part::<Registrations>().books().get_mut(&id) {
                 match delivery {
                     Delivery::Dropped => registration.notifications_dropped += 1,
                     Delivery::Sent => registration.notifications_sent += 1,
@@ -299,15 +343,14 @@ async fn notify(simulator: Simulator, id: String, notification: (String, Vec<u8>
 }
 
 /// inquiryRegistrationStatus.
-pub fn inquire(
+fn inquire(
     simulator: &Simulator,
     request: InquiryRegistrationStatusRequest,
 ) -> InquiryRegistrationStatusResponse {
-    let mut books = simulator.books();
+    let mut books = simulator.part::<Registrations>().books();
     let found = match (&request.registration_request_id, &request.reference_merchant_id) {
-        (Some(id), _) => books.registrations.get_mut(id),
+        (Some(id), _) => books.get_mut(id),
         (None, Some(merchant)) => books
-            .registrations
             .values_mut()
             .filter(|r| &r.reference_merchant_id == merchant)
             .max_by_key(|r| r.registered_at),

@@ -9,13 +9,16 @@
 //! ids; every call is in the ledger with the ids it asked about.
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::Simulator;
+use crate::alipayplus::inbound::Refusal;
 use crate::alipayplus::wire::*;
+use crate::kinds::payment::simulator::Payments;
+use crate::simulator::core::{Call, Simulator, SimulatorPart};
 
 /// When customs starts on a declaration, and when it decides, at time scale 1.
 pub const PROCESSING_AFTER: Duration = Duration::from_secs(20);
@@ -63,6 +66,43 @@ pub struct CustomsBooks {
     pub inquiries: Vec<InquiryCall>,
 }
 
+/// Alipay+'s customs declarations, as a simulator part.
+#[derive(Default)]
+pub struct CustomsDeclarations {
+    books: Mutex<CustomsBooks>,
+}
+
+impl CustomsDeclarations {
+    fn books(&self) -> MutexGuard<'_, CustomsBooks> {
+        self.books.lock().expect("simulator customs")
+    }
+
+    /// The declarations taken and every inquiry, for the ledger.
+    pub fn ledger(&self) -> CustomsBooks {
+        self.books().clone()
+    }
+}
+
+impl SimulatorPart for CustomsDeclarations {
+    fn apis(&self) -> &'static [&'static str] {
+        &["declare", "inquireDeclarationRequests"]
+    }
+
+    fn answer(
+        &self,
+        simulator: &Simulator,
+        api: &str,
+        call: &Call<'_>,
+    ) -> Result<serde_json::Value, Refusal> {
+        let answer = if api == "declare" {
+            serde_json::to_value(declare(simulator, call.request()?))
+        } else {
+            serde_json::to_value(inquire(simulator, call.request()?))
+        };
+        Ok(answer.expect("wire types serialise"))
+    }
+}
+
 fn refused(code: &str, message: &str) -> DeclareResponse {
     only_result(ResultInfo::new(ResultStatus::F, code, message))
 }
@@ -75,7 +115,7 @@ fn decision(
     declaration: &SimDeclaration,
     now: DateTime<Utc>,
 ) -> (&'static str, &'static str, &'static str) {
-    let scale = simulator.shared.config.time_scale;
+    let scale = simulator.config().time_scale;
     let elapsed = (now - declaration.declared_at).to_std().unwrap_or_default();
     if elapsed < PROCESSING_AFTER.mul_f64(scale) {
         (DeclarationStatus::WAITING, "2", "success_waiting_for_processing")
@@ -95,28 +135,27 @@ fn decision(
 }
 
 /// declare.
-pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareResponse {
-    let now = simulator.shared.clock.now();
-    let mut books = simulator.books();
+fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareResponse {
+    let now = simulator.now();
+    let mut books = simulator.part::<CustomsDeclarations>().books();
     if let Some(earlier) = books
-        .customs
         .declarations
         .get(&request.customs_declaration_request_id)
         .cloned()
     {
-        return update(simulator, &mut books.customs, earlier, &request, now);
+        return update(simulator, &mut books, earlier, &request, now);
     }
-    let Some(payment) = books.payment(&request.payment_request_id) else {
+    let payments = simulator.part::<Payments>();
+    let Some(declarable) = payments.customs_declaration_amount(&request.payment_request_id) else {
         return refused("ORDER_NOT_EXIST", "no such payment");
     };
-    let Some(declarable) = payment.customs_declaration_amount() else {
+    let Some(declarable) = declarable else {
         return refused("ORDER_STATUS_INVALID", "only a paid AlipayCN payment is declared");
     };
     if request.declaration_amount.currency != "CNY" {
         return refused("PARAM_ILLEGAL", "declarationAmount must be in CNY");
     }
     let declared: i64 = books
-        .customs
         .declarations
         .values()
         .filter(|d| d.payment_request_id == request.payment_request_id)
@@ -128,7 +167,7 @@ pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareRespons
             "the declarations exceed the customsDeclarationAmount",
         );
     }
-    books.customs.declarations.insert(
+    books.declarations.insert(
         request.customs_declaration_request_id.clone(),
         SimDeclaration {
             payment_request_id: request.payment_request_id.clone(),
@@ -140,7 +179,7 @@ pub fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareRespons
             updates: 0,
             declared_at: now,
             rejected: customs_rejects(simulator, &request),
-            unknown_status: simulator.chance(simulator.shared.config.customs_unknown_status_rate),
+            unknown_status: simulator.chance(simulator.config().customs_unknown_status_rate),
             status: DeclarationStatus::WAITING.into(),
         },
     );
@@ -186,7 +225,7 @@ fn customs_rejects(simulator: &Simulator, request: &DeclareRequest) -> bool {
         .buyer_certificate
         .as_ref()
         .is_some_and(|certificate| !identity_checks(certificate));
-    identity_mismatch || simulator.chance(simulator.shared.config.customs_reject_rate)
+    identity_mismatch || simulator.chance(simulator.config().customs_reject_rate)
 }
 
 /// declare with an id taken before: the same declaration again is the same answer; a changed one
@@ -253,7 +292,7 @@ fn accepted(request: &DeclareRequest) -> DeclareResponse {
 }
 
 /// inquireDeclarationRequests.
-pub fn inquire(
+fn inquire(
     simulator: &Simulator,
     request: InquireDeclarationRequestsRequest,
 ) -> InquireDeclarationRequestsResponse {
@@ -264,20 +303,20 @@ pub fn inquire(
             "1 to 10 declarationRequestIds",
         ));
     }
-    let now = simulator.shared.clock.now();
-    let mut books = simulator.books();
-    books.customs.inquiries.push(InquiryCall {
+    let now = simulator.now();
+    let mut books = simulator.part::<CustomsDeclarations>().books();
+    books.inquiries.push(InquiryCall {
         ids: request.declaration_request_ids.clone(),
     });
     let mut records = Vec::new();
     let mut not_found = Vec::new();
     for id in &request.declaration_request_ids {
-        let Some(declaration) = books.customs.declarations.get(id).cloned() else {
+        let Some(declaration) = books.declarations.get(id).cloned() else {
             not_found.push(id.clone());
             continue;
         };
         let (status, code, description) = decision(simulator, &declaration, now);
-        if let Some(entry) = books.customs.declarations.get_mut(id) {
+        if let Some(entry) = books.declarations.get_mut(id) {
             entry.status = status.into();
         }
         records.push(DeclarationRecord {
