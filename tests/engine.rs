@@ -405,7 +405,6 @@ async fn an_effect_that_keeps_failing_parks_its_instance_for_an_operator(backend
 
 async fn every_applied_event_leaves_exactly_one_history_row(backend: Backend) {
     use rand::{Rng, SeedableRng};
-    use strum::VariantArray;
     let Some(env) = TestEnv::new(backend, Options::default()).await else {
         return;
     };
@@ -419,9 +418,10 @@ async fn every_applied_event_leaves_exactly_one_history_row(backend: Backend) {
             .instance
             .id;
         let mut terminal_state: Option<String> = None;
+        let every_event: Vec<EventName> = EventName::all().collect();
         let events = random.random_range(1..25);
         for applied in 1..=events {
-            let event = EventName::VARIANTS[random.random_range(0..EventName::VARIANTS.len())];
+            let event = every_event[random.random_range(0..every_event.len())];
             let after = engine
                 .apply(id, EventInput::new(event, "test"))
                 .await
@@ -486,7 +486,10 @@ async fn an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_in
         .unwrap()
         .instance;
     let applied = engine
-        .apply_seen(&fresh, carrying(EventName::StepDone, "fresh"))
+        .apply_seen(
+            &fresh,
+            carrying(plusflow::kinds::engine_probe::names::STEP_DONE, "fresh"),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -507,11 +510,14 @@ async fn an_event_decided_on_an_outdated_copy_is_decided_again_on_the_current_in
         .unwrap()
         .instance;
     engine
-        .apply(copy.id, EventInput::new(EventName::CancelRequested, "test"))
+        .apply(copy.id, EventInput::new(EventName::CANCEL_REQUESTED, "test"))
         .await
         .unwrap();
     let applied = engine
-        .apply_seen(&copy, carrying(EventName::StepDone, "outdated"))
+        .apply_seen(
+            &copy,
+            carrying(plusflow::kinds::engine_probe::names::STEP_DONE, "outdated"),
+        )
         .await
         .unwrap();
     assert!(

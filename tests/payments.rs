@@ -1174,7 +1174,7 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
         .definitions
         .current("payment")
         .expect("the payment workflow")
-        .retry_policy(plusflow::workflow::EffectName::CancelPayment);
+        .retry_policy(plusflow::kinds::payment::names::CANCEL_PAYMENT);
     let deadline = patience
         + (1..=10)
             .map(|failures| cancel.delay_after(failures))

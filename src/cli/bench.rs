@@ -75,7 +75,11 @@ pub enum BenchCommand {
 }
 
 /// The events that take an `engine_probe` instance from its start to `completed`.
-const PATH: [EventName; 3] = [EventName::StepDone, EventName::Rested, EventName::FinishDone];
+const PATH: [EventName; 3] = [
+    crate::kinds::engine_probe::names::STEP_DONE,
+    crate::kinds::engine_probe::names::RESTED,
+    crate::kinds::engine_probe::names::FINISH_DONE,
+];
 
 pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<ExitCode> {
     // A bench writes made-up payments and runs workers against its own simulator: never where

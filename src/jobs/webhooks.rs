@@ -152,6 +152,6 @@ pub fn register(
         allow_private_targets,
         bodies,
     };
-    registry.register(EffectName::NotifyMerchant, Arc::new(webhooks));
+    registry.register(EffectName::NOTIFY_MERCHANT, Arc::new(webhooks));
     Ok(())
 }

@@ -2,6 +2,25 @@
 //! yields the workflow's next event; anything else is an error, retried per the policy.
 //! It is real work over a real network path, which is what the engine's own checks need.
 
+/// The names its workflow (`workflows/engine_probe.toml`) uses, besides the engine's own.
+pub mod names {
+    crate::event_names! {
+        /// The first probe call answered.
+        STEP_DONE = "step_done";
+        /// The rest timer ran out.
+        RESTED = "rested";
+        /// The second probe call answered.
+        FINISH_DONE = "finish_done";
+    }
+
+    crate::effect_names! {
+        /// Call the probe URL, answer with `step_done`.
+        PROBE_STEP = "probe_step";
+        /// Call the probe URL again, answer with `finish_done`.
+        PROBE_FINISH = "probe_finish";
+    }
+}
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +31,6 @@ use serde_json::json;
 use crate::app::kind::{Kind, KindEffects, KindServices};
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectResult};
 use crate::store::EventInput;
-use crate::workflow::{EffectName, EventName};
 
 /// The engine probe kind: a workflow of HTTP probes, the engine's own end-to-end check (its
 /// folder is this file: no table, no webhook, no GraphQL type).
@@ -33,7 +51,7 @@ impl Kind for EngineProbe {
             .timeout(Duration::from_secs(5))
             .build()?;
         Ok(KindEffects {
-            names: &[EffectName::ProbeStep, EffectName::ProbeFinish],
+            names: &[names::PROBE_STEP, names::PROBE_FINISH],
             handler: Arc::new(ProbeEffects { client }),
             webhook: None,
         })
@@ -48,8 +66,8 @@ impl EffectHandler for ProbeEffects {
     fn run(self: Arc<Self>, context: EffectContext) -> BoxFuture<'static, EffectResult> {
         async move {
             let answer = match context.effect {
-                EffectName::ProbeStep => EventName::StepDone,
-                EffectName::ProbeFinish => EventName::FinishDone,
+                names::PROBE_STEP => names::STEP_DONE,
+                names::PROBE_FINISH => names::FINISH_DONE,
                 other => {
                     return Err(EffectError::Permanent(format!("'{other}' is not a probe effect")));
                 }

@@ -5,7 +5,7 @@ mod apply;
 mod definition;
 mod graph;
 mod load;
-mod names;
+pub mod names;
 mod validate;
 
 pub use apply::{Decision, apply, start};

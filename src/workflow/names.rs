@@ -1,167 +1,169 @@
-//! The vocabulary workflow files may use. A name in `workflows/*.toml` that is not a variant
-//! here is rejected by serde with the file, line and column, so a typo never reaches runtime.
+//! The vocabulary workflow files may use. Each kind declares its own event and effect names in
+//! its folder ([`event_names!`], [`effect_names!`]: a constant for each, gathered at link time
+//! into [`EVENT_NAMES`] and [`EFFECT_NAMES`]); the engine's own are here. A name in
+//! `workflows/*.toml` that no kind declares is rejected by serde with the file, line and column,
+//! so a typo never reaches runtime.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use strum::{Display, EnumString, IntoStaticStr};
 
+/// Every kind's event names, one slice per kind (see [`event_names!`]).
+#[linkme::distributed_slice]
+pub static EVENT_NAMES: [&'static [EventName]];
+
+/// Every kind's effect names, one slice per kind (see [`effect_names!`]).
+#[linkme::distributed_slice]
+pub static EFFECT_NAMES: [&'static [EffectName]];
+
 /// Something that happened to an instance: an effect's outcome, a timer, a request.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum EventName {
-    /// `engine_probe`: the first probe call answered.
-    StepDone,
-    /// `engine_probe`: the rest timer ran out.
-    Rested,
-    /// `engine_probe`: the second probe call answered.
-    FinishDone,
-    /// Someone asked the instance to stop.
-    CancelRequested,
-    /// `payment`: Alipay+ accepted `pay` (S, or U with a checkout URL).
-    PayAccepted,
-    /// `payment`: Alipay+ refused `pay` (F).
-    PayRejected,
-    /// `payment`: notifyPayment said S.
-    NotifiedSuccess,
-    /// `payment`: notifyPayment said F.
-    NotifiedFailure,
-    /// `payment`: inquiryPayment found the payment paid.
-    InquirySuccess,
-    /// `payment`: inquiryPayment found the payment failed or closed.
-    InquiryFailure,
-    /// `payment`: no final result by the expiry time.
-    Expired,
-    /// `payment`: cancelPayment answered S.
-    CancelSucceeded,
-    /// `payment`: the cancel could not be done, and inquiryPayment found the payment paid.
-    ConfirmedSuccess,
-    /// `payment`: the cancel could not be done, and inquiryPayment found it failed or closed.
-    ConfirmedFailure,
-    /// `refund`: Alipay+ answered S.
-    RefundSucceeded,
-    /// `refund`: Alipay+ answered F.
-    RefundFailed,
-    /// `dispute`: 80% of the response window has passed (its `remindAt`).
-    DeadlineNear,
-    /// `dispute`: the response window closed (its `respondBy`) without a response.
-    DeadlinePassed,
-    /// `dispute`: the merchant answered; the response is in the dispute's row.
-    DisputeResponded,
-    /// `dispute`: Alipay+ accepted the response (S).
-    ResponseAccepted,
-    /// `dispute`: Alipay+ refused the response (F).
-    ResponseRefused,
-    /// `customs_declaration`: Alipay+ took the declaration (declare answered S).
-    DeclarationSubmitted,
-    /// `customs_declaration`: Alipay+ refused the declaration (declare answered F).
-    DeclarationRefused,
-    /// `customs_declaration`: customs is processing it (IN_PROCESS).
-    CustomsProcessing,
-    /// `customs_declaration`: customs accepted it (CUSTOMS_ACCEPT_SUCCESS).
-    CustomsAccepted,
-    /// `customs_declaration`: customs rejected it (a customsResultCode with another status).
-    CustomsRejected,
-    /// `customs_declaration`: the merchant changed it (declare again, same request id).
-    Redeclared,
-    /// `registration`: Alipay+ took the registration (S); the wallets answer later.
-    RegistrationAccepted,
-    /// `registration`: Alipay+ refused the registration (F).
-    RegistrationRefused,
-    /// `registration`: time to ask inquiryRegistrationStatus (its `nextInquiryAt`).
-    InquiryDue,
-    /// `registration`: inquiryRegistrationStatus said nothing new; ask again later.
-    InquiryAnswered,
-    /// `registration`: a wallet decided (a notification or an inquiry), not every one yet.
-    WalletsAnswered,
-    /// `registration`: the wallets' answers changed, and none has decided yet.
-    WalletsListed,
-    /// `registration`: every wallet answered and at least one approved.
-    RegistrationCompleted,
-    /// `registration`: every wallet answered and none approved (or Alipay+ cancelled it).
-    RegistrationRejected,
-}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventName(&'static str);
 
 /// Work a transition schedules, executed by a background job after the transaction commits.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum EffectName {
-    /// `engine_probe`: call the probe URL, answer with `step_done`.
-    ProbeStep,
-    /// `engine_probe`: call the probe URL again, answer with `finish_done`.
-    ProbeFinish,
-    /// `payment`: call Alipay+ `pay` (same paymentRequestId on every retry).
-    SubmitPay,
-    /// `payment`: inquiryPayment, again and again further apart, until a final result or expiry.
-    PollPayment,
-    /// `payment`: cancelPayment until it succeeds.
-    CancelPayment,
-    /// Tell the merchant's webhook URL about the new status (HMAC-signed).
-    NotifyMerchant,
-    /// `refund`: call Alipay+ `refund` (same refundRequestId on every retry).
-    SubmitRefund,
-    /// `dispute`: send responseRetrieval / responseEscalation (the same request on every retry).
-    SendDisputeResponse,
-    /// `customs_declaration`: call declare (same customsDeclarationRequestId on every retry).
-    SubmitDeclaration,
-    /// `customs_declaration`: ask inquireDeclarationRequests, batched with the other
-    /// declarations due, until customs decides.
-    InquireDeclaration,
-    /// `registration`: call registration (same registrationRequestId on every retry).
-    SubmitRegistration,
-    /// `registration`: ask inquiryRegistrationStatus once (the timer asks again).
-    InquireRegistration,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EffectName {
+    name: &'static str,
+    changes_alipayplus: bool,
+}
+
+impl EventName {
+    /// Someone asked the instance to stop.
+    pub const CANCEL_REQUESTED: EventName = EventName::new("cancel_requested");
+
+    pub const fn new(name: &'static str) -> Self {
+        Self(name)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// Every declared event name.
+    pub fn all() -> impl Iterator<Item = EventName> {
+        EVENT_NAMES.iter().flat_map(|names| names.iter().copied())
+    }
 }
 
 impl EffectName {
-    /// Whether the effect asks Alipay+ to change something (money, a record): while one may be
-    /// in flight, an operator cannot force its instance to an end (see `store::force`).
-    /// Inquiries, the merchant's webhook and the probe change nothing at Alipay+.
-    pub fn changes_alipayplus(self) -> bool {
-        match self {
-            EffectName::SubmitPay
-            | EffectName::CancelPayment
-            | EffectName::SubmitRefund
-            | EffectName::SendDisputeResponse
-            | EffectName::SubmitDeclaration
-            | EffectName::SubmitRegistration => true,
-            EffectName::ProbeStep
-            | EffectName::ProbeFinish
-            | EffectName::PollPayment
-            | EffectName::NotifyMerchant
-            | EffectName::InquireDeclaration
-            | EffectName::InquireRegistration => false,
+    /// Tell the merchant's webhook URL about the new status (HMAC-signed).
+    pub const NOTIFY_MERCHANT: EffectName = EffectName::new("notify_merchant", false);
+
+    /// `changes_alipayplus`: whether the effect asks Alipay+ to change something (money, a
+    /// record): while one may be in flight, an operator cannot force its instance to an end
+    /// (see `store::force`). Inquiries, the merchant's webhook and the probe change nothing.
+    pub const fn new(name: &'static str, changes_alipayplus: bool) -> Self {
+        Self {
+            name,
+            changes_alipayplus,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        self.name
+    }
+
+    /// Whether the effect asks Alipay+ to change something (see [`EffectName::new`]).
+    pub fn changes_alipayplus(self) -> bool {
+        self.changes_alipayplus
+    }
+
+    /// Every declared effect name.
+    pub fn all() -> impl Iterator<Item = EffectName> {
+        EFFECT_NAMES.iter().flat_map(|names| names.iter().copied())
+    }
+}
+
+#[linkme::distributed_slice(EVENT_NAMES)]
+static ENGINE_EVENTS: &[EventName] = &[EventName::CANCEL_REQUESTED];
+
+#[linkme::distributed_slice(EFFECT_NAMES)]
+static ENGINE_EFFECTS: &[EffectName] = &[EffectName::NOTIFY_MERCHANT];
+
+/// A name no kind declares.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} '{name}'")]
+pub struct UnknownName {
+    what: &'static str,
+    name: String,
+}
+
+macro_rules! name_traits {
+    ($Name:ident, $what:literal) => {
+        impl fmt::Display for $Name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl From<$Name> for &'static str {
+            fn from(name: $Name) -> Self {
+                name.as_str()
+            }
+        }
+
+        impl FromStr for $Name {
+            type Err = UnknownName;
+
+            /// The declared name spelled `text`.
+            fn from_str(text: &str) -> Result<Self, UnknownName> {
+                $Name::all()
+                    .find(|name| name.as_str() == text)
+                    .ok_or_else(|| UnknownName {
+                        what: $what,
+                        name: text.to_string(),
+                    })
+            }
+        }
+
+        impl Serialize for $Name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $Name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+name_traits!(EventName, "event");
+name_traits!(EffectName, "effect");
+
+/// Declares a kind's event names, each a constant of the calling module, gathered into
+/// [`EVENT_NAMES`]: `event_names! { /// doc \n PAY_ACCEPTED = "pay_accepted"; }`.
+#[macro_export]
+macro_rules! event_names {
+    ($($(#[$doc:meta])* $constant:ident = $name:literal;)*) => {
+        $( $(#[$doc])* pub const $constant: $crate::workflow::names::EventName =
+            $crate::workflow::names::EventName::new($name); )*
+
+        #[linkme::distributed_slice($crate::workflow::names::EVENT_NAMES)]
+        static DECLARED_EVENTS: &[$crate::workflow::names::EventName] = &[$($constant),*];
+    };
+}
+
+/// Declares a kind's effect names, each a constant of the calling module, gathered into
+/// [`EFFECT_NAMES`]; `changes_alipayplus` after a name marks a call that changes something at
+/// Alipay+ (see [`EffectName::new`]): `effect_names! { SUBMIT_PAY = "submit_pay",
+/// changes_alipayplus; POLL_PAYMENT = "poll_payment"; }`.
+#[macro_export]
+macro_rules! effect_names {
+    (@changes changes_alipayplus) => { true };
+    (@changes) => { false };
+    ($($(#[$doc:meta])* $constant:ident = $name:literal $(, $changes:ident)?;)*) => {
+        $( $(#[$doc])* pub const $constant: $crate::workflow::names::EffectName =
+            $crate::workflow::names::EffectName::new($name, $crate::effect_names!(@changes $($changes)?)); )*
+
+        #[linkme::distributed_slice($crate::workflow::names::EFFECT_NAMES)]
+        static DECLARED_EFFECTS: &[$crate::workflow::names::EffectName] = &[$($constant),*];
+    };
 }
 
 /// What Alipay+ said of an object when an operator asked it (askAlipayPlus), reduced to what
@@ -183,4 +185,30 @@ pub enum AlipayPlusVerdict {
     Absent,
     /// No usable answer (the call failed or timed out).
     Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_name_is_declared_once_and_read_back_as_declared() {
+        let events: Vec<EventName> = EventName::all().collect();
+        let distinct: HashSet<&str> = events.iter().map(|name| name.as_str()).collect();
+        assert_eq!(distinct.len(), events.len(), "an event name declared twice");
+        let effects: Vec<EffectName> = EffectName::all().collect();
+        let distinct: HashSet<&str> = effects.iter().map(|name| name.as_str()).collect();
+        assert_eq!(distinct.len(), effects.len(), "an effect name declared twice");
+        for effect in effects {
+            assert_eq!(effect.as_str().parse::<EffectName>(), Ok(effect));
+        }
+        assert!("submit_pay".parse::<EffectName>().unwrap().changes_alipayplus());
+        assert!(!"poll_payment".parse::<EffectName>().unwrap().changes_alipayplus());
+        assert_eq!(
+            "restd".parse::<EventName>().unwrap_err().to_string(),
+            "unknown event 'restd'"
+        );
+    }
 }

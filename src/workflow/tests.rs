@@ -1,7 +1,6 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use strum::VariantArray;
 
 use super::*;
 
@@ -21,78 +20,78 @@ fn transition(to: &str, effects: &[EffectName], terminal: bool, timer: Option<Ti
 
 #[test]
 fn apply_decides_each_state_and_event_as_the_table_says() {
-    use EffectName::*;
-    use EventName::*;
+    use crate::kinds::engine_probe::names::*;
+    const CANCEL_REQUESTED: EventName = EventName::CANCEL_REQUESTED;
     let definition = probe();
     let rest = Some(Timer {
         due: crate::workflow::TimerDue::After(std::time::Duration::from_secs(1)),
-        on_timeout: Rested,
+        on_timeout: RESTED,
     });
     let table: Vec<(&str, EventName, Decision)> = vec![
         (
             "stepping",
-            StepDone,
+            STEP_DONE,
             transition("resting", &[], false, rest.clone()),
         ),
         (
             "resting",
-            Rested,
-            transition("finishing", &[ProbeFinish], false, None),
+            RESTED,
+            transition("finishing", &[PROBE_FINISH], false, None),
         ),
-        ("finishing", FinishDone, transition("completed", &[], true, None)),
+        ("finishing", FINISH_DONE, transition("completed", &[], true, None)),
         (
             "stepping",
-            CancelRequested,
+            CANCEL_REQUESTED,
             transition("cancelled", &[], true, None),
         ),
         (
             "resting",
-            CancelRequested,
+            CANCEL_REQUESTED,
             transition("cancelled", &[], true, None),
         ),
         (
             "finishing",
-            CancelRequested,
+            CANCEL_REQUESTED,
             transition("cancelled", &[], true, None),
         ),
         (
             "stepping",
-            Rested,
+            RESTED,
             Decision::Rejected {
                 reason: "'rested' is not allowed in state 'stepping'".into(),
             },
         ),
         (
             "finishing",
-            StepDone,
+            STEP_DONE,
             Decision::Rejected {
                 reason: "'step_done' is not allowed in state 'finishing'".into(),
             },
         ),
         (
             "completed",
-            FinishDone,
+            FINISH_DONE,
             Decision::Ignored {
                 reason: "'finish_done' is ignored in state 'completed'".into(),
             },
         ),
         (
             "completed",
-            CancelRequested,
+            CANCEL_REQUESTED,
             Decision::Rejected {
                 reason: "'completed' is terminal; 'cancel_requested' cannot change it".into(),
             },
         ),
         (
             "cancelled",
-            CancelRequested,
+            CANCEL_REQUESTED,
             Decision::Ignored {
                 reason: "'cancel_requested' is ignored in state 'cancelled'".into(),
             },
         ),
         (
             "nowhere",
-            StepDone,
+            STEP_DONE,
             Decision::Rejected {
                 reason: "state 'nowhere' is not part of engine_probe v1".into(),
             },
@@ -107,7 +106,12 @@ fn apply_decides_each_state_and_event_as_the_table_says() {
 fn start_enters_the_start_state_with_its_effects() {
     assert_eq!(
         start(&probe()),
-        transition("stepping", &[EffectName::ProbeStep], false, None)
+        transition(
+            "stepping",
+            &[crate::kinds::engine_probe::names::PROBE_STEP],
+            false,
+            None
+        )
     );
 }
 
@@ -186,12 +190,12 @@ fn instance_data_turns_off_only_the_effects_that_name_their_key() {
     let text = include_str!("../../workflows/payment.toml");
     let payment = parse(Path::new("payment.toml"), text).expect("the shipped payment workflow is valid");
     let without_webhook = serde_json::json!({ "notifyMerchant": false });
-    assert!(!payment.enabled_for(EffectName::NotifyMerchant, &without_webhook));
-    assert!(payment.enabled_for(EffectName::SubmitPay, &without_webhook));
+    assert!(!payment.enabled_for(EffectName::NOTIFY_MERCHANT, &without_webhook));
+    assert!(payment.enabled_for(crate::kinds::payment::names::SUBMIT_PAY, &without_webhook));
     // Instances created before the key existed keep their webhooks.
-    assert!(payment.enabled_for(EffectName::NotifyMerchant, &serde_json::json!({})));
+    assert!(payment.enabled_for(EffectName::NOTIFY_MERCHANT, &serde_json::json!({})));
     assert!(payment.enabled_for(
-        EffectName::NotifyMerchant,
+        EffectName::NOTIFY_MERCHANT,
         &serde_json::json!({ "notifyMerchant": true })
     ));
     let graph = mermaid(&payment);
@@ -235,14 +239,14 @@ fn a_typo_in_an_event_name_is_reported_with_its_line() {
 
 #[test]
 fn retry_delays_double_up_to_the_cap() {
-    let policy = probe().retry_policy(EffectName::ProbeStep);
+    let policy = probe().retry_policy(crate::kinds::engine_probe::names::PROBE_STEP);
     let delays: Vec<u128> = (1..=7).map(|n| policy.delay_after(n).as_millis()).collect();
     assert_eq!(delays, [200, 400, 800, 1600, 3200, 5000, 5000]);
 }
 
 #[test]
 fn retry_delays_get_up_to_a_quarter_less_by_the_jitter_drawn() {
-    let policy = probe().retry_policy(EffectName::ProbeStep);
+    let policy = probe().retry_policy(crate::kinds::engine_probe::names::PROBE_STEP);
     let delays: Vec<u128> = [0.0, 0.5, 1.0]
         .iter()
         .map(|fraction| policy.delay_with_jitter(3, *fraction).as_millis())
@@ -257,7 +261,7 @@ fn merchant_webhooks_are_retried_for_more_than_three_days_whatever_the_jitter() 
         if definition.kind == "engine_probe" {
             continue;
         }
-        let policy = definition.retry_policy(EffectName::NotifyMerchant);
+        let policy = definition.retry_policy(EffectName::NOTIFY_MERCHANT);
         // The shortest horizon: every delay drawn with the most jitter.
         let horizon: std::time::Duration = (1..policy.attempts)
             .map(|n| policy.delay_with_jitter(n, 1.0))
@@ -274,7 +278,7 @@ fn merchant_webhooks_are_retried_for_more_than_three_days_whatever_the_jitter() 
 fn a_pay_answered_unknown_five_times_reaches_its_sixth_attempt_within_eight_seconds() {
     let text = include_str!("../../workflows/payment.toml");
     let payment = parse(Path::new("payment.toml"), text).expect("the shipped payment workflow is valid");
-    let policy = payment.retry_policy(EffectName::SubmitPay);
+    let policy = payment.retry_policy(crate::kinds::payment::names::SUBMIT_PAY);
     let waited: std::time::Duration = (1..=5).map(|n| policy.delay_after(n)).sum();
     assert!(
         waited <= std::time::Duration::from_secs(8),
@@ -318,25 +322,78 @@ fn registrations_of_either_version_take_every_event_version_two_sends() {
         Decision::Transition { to, .. } => to,
         other => format!("{other:?}"),
     };
-    assert_eq!(to(&v1, "in_review", EventName::WalletsListed), "in_review");
-    assert_eq!(to(&v1, "submitting", EventName::WalletsListed), "in_review");
     assert_eq!(
-        to(&v1, "in_review", EventName::RegistrationCompleted),
+        to(
+            &v1,
+            "in_review",
+            crate::kinds::registration::names::WALLETS_LISTED
+        ),
+        "in_review"
+    );
+    assert_eq!(
+        to(
+            &v1,
+            "submitting",
+            crate::kinds::registration::names::WALLETS_LISTED
+        ),
+        "in_review"
+    );
+    assert_eq!(
+        to(
+            &v1,
+            "in_review",
+            crate::kinds::registration::names::REGISTRATION_COMPLETED
+        ),
         "completed"
     );
     assert_eq!(
-        to(&v2, "submitting", EventName::RegistrationAccepted),
+        to(
+            &v2,
+            "submitting",
+            crate::kinds::registration::names::REGISTRATION_ACCEPTED
+        ),
         "submitted"
     );
-    assert_eq!(to(&v2, "submitted", EventName::WalletsListed), "submitted");
-    assert_eq!(to(&v2, "submitted", EventName::WalletsAnswered), "in_review");
-    assert_eq!(to(&v2, "submitted", EventName::InquiryDue), "submitted");
-    assert_eq!(to(&v2, "in_review", EventName::RegistrationRejected), "rejected");
+    assert_eq!(
+        to(
+            &v2,
+            "submitted",
+            crate::kinds::registration::names::WALLETS_LISTED
+        ),
+        "submitted"
+    );
+    assert_eq!(
+        to(
+            &v2,
+            "submitted",
+            crate::kinds::registration::names::WALLETS_ANSWERED
+        ),
+        "in_review"
+    );
+    assert_eq!(
+        to(&v2, "submitted", crate::kinds::registration::names::INQUIRY_DUE),
+        "submitted"
+    );
+    assert_eq!(
+        to(
+            &v2,
+            "in_review",
+            crate::kinds::registration::names::REGISTRATION_REJECTED
+        ),
+        "rejected"
+    );
     let status = |definition: &Definition, state: &str| definition.state(state).unwrap().status.clone();
     assert_eq!(status(&v1, "in_review"), "IN_REVIEW");
     assert_eq!(status(&v2, "submitted"), "SUBMITTED");
     assert_eq!(status(&v2, "in_review"), "IN_REVIEW");
-    assert!(to(&v2, "completed", EventName::WalletsListed).starts_with("Ignored"));
+    assert!(
+        to(
+            &v2,
+            "completed",
+            crate::kinds::registration::names::WALLETS_LISTED
+        )
+        .starts_with("Ignored")
+    );
 }
 
 #[test]
@@ -347,14 +404,20 @@ fn a_cancel_that_cannot_be_done_settles_on_the_inquiry_and_nothing_moves_a_settl
         Decision::Transition { to, .. } => to,
         other => format!("{other:?}"),
     };
-    assert_eq!(to("cancelling", EventName::ConfirmedSuccess), "succeeded");
-    assert_eq!(to("cancelling", EventName::ConfirmedFailure), "failed");
+    assert_eq!(
+        to("cancelling", crate::kinds::payment::names::CONFIRMED_SUCCESS),
+        "succeeded"
+    );
+    assert_eq!(
+        to("cancelling", crate::kinds::payment::names::CONFIRMED_FAILURE),
+        "failed"
+    );
     // Only the cancel's own inquiry decides; a late notification or poll does not.
-    assert!(to("cancelling", EventName::NotifiedSuccess).starts_with("Ignored"));
-    assert!(to("cancelling", EventName::InquirySuccess).starts_with("Ignored"));
+    assert!(to("cancelling", crate::kinds::payment::names::NOTIFIED_SUCCESS).starts_with("Ignored"));
+    assert!(to("cancelling", crate::kinds::payment::names::INQUIRY_SUCCESS).starts_with("Ignored"));
     for settled in ["succeeded", "failed", "cancelled"] {
         assert!(
-            to(settled, EventName::ConfirmedSuccess).starts_with("Ignored"),
+            to(settled, crate::kinds::payment::names::CONFIRMED_SUCCESS).starts_with("Ignored"),
             "{settled}"
         );
     }
@@ -370,13 +433,14 @@ fn mermaid_shows_the_start_each_transition_and_the_terminal_states() {
 
 proptest! {
     #[test]
-    fn no_sequence_of_events_leaves_a_terminal_state(indices in proptest::collection::vec(0..EventName::VARIANTS.len(), 0..40)) {
+    fn no_sequence_of_events_leaves_a_terminal_state(indices in proptest::collection::vec(0..EventName::all().count(), 0..40)) {
         let definition = probe();
+        let events: Vec<EventName> = EventName::all().collect();
         let Decision::Transition { to, .. } = start(&definition) else { unreachable!() };
         let mut state = to;
         let mut reached_terminal: Option<String> = None;
         for index in indices {
-            let event = EventName::VARIANTS[index];
+            let event = events[index];
             if let Decision::Transition { to, .. } = apply(&definition, &state, event) {
                 state = to;
             }

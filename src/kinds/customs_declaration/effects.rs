@@ -14,6 +14,7 @@
 //! round, and a claim keeps them together for the next. A declaration Alipay+ does not find (yet) keeps being asked
 //! until its attempts run out, then it is parked.
 
+use super::names;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ use crate::kinds::customs_declaration::rows::{
 use crate::kinds::customs_declaration::use_cases::DeclarationView;
 use crate::kinds::payment::rows as payments;
 use crate::store::EventInput;
-use crate::workflow::{EffectName, EventName};
+use crate::workflow::EventName;
 
 /// A declaration is asked about at most once in this long, whichever execution asks.
 pub const INQUIRY_GAP: Duration = Duration::from_secs(1);
@@ -60,9 +61,9 @@ fn customs_event(record: &DeclarationRecord) -> Option<(EventName, Map<String, V
         }
     }
     let event = match DeclarationStatus::of(record) {
-        DeclarationStatus::Accepted => EventName::CustomsAccepted,
-        DeclarationStatus::Rejected => EventName::CustomsRejected,
-        DeclarationStatus::InProcess => EventName::CustomsProcessing,
+        DeclarationStatus::Accepted => names::CUSTOMS_ACCEPTED,
+        DeclarationStatus::Rejected => names::CUSTOMS_REJECTED,
+        DeclarationStatus::InProcess => names::CUSTOMS_PROCESSING,
         DeclarationStatus::Waiting | DeclarationStatus::Unknown(_) => return None,
     };
     Some((event, data))
@@ -117,14 +118,14 @@ impl CustomsEffects {
                     data.insert("identityCheckResult".into(), Value::String(check));
                 }
                 event(
-                    EventName::DeclarationSubmitted,
+                    names::DECLARATION_SUBMITTED,
                     context.effect,
                     json!({ "resultCode": "SUCCESS" }),
                     data,
                 )
             }
             Outcome::Rejected { code, message, .. } => event(
-                EventName::DeclarationRefused,
+                names::DECLARATION_REFUSED,
                 context.effect,
                 json!({ "resultCode": code, "resultMessage": message }),
                 Map::from_iter([
@@ -207,7 +208,7 @@ impl CustomsEffects {
             return Err(retry("Alipay+ does not find the declaration (yet)"));
         };
         match customs_event(&record) {
-            Some((EventName::CustomsProcessing, _)) if view.instance.state == "processing" => {
+            Some((names::CUSTOMS_PROCESSING, _)) if view.instance.state == "processing" => {
                 Err(retry("customs: IN_PROCESS"))
             }
             Some((name, data)) => event(
@@ -268,8 +269,8 @@ impl EffectHandler for CustomsEffects {
     fn run(self: Arc<Self>, context: EffectContext) -> BoxFuture<'static, EffectResult> {
         async move {
             match context.effect {
-                EffectName::SubmitDeclaration => self.submit_declaration(context).await,
-                EffectName::InquireDeclaration => self.inquire_declaration(context).await,
+                names::SUBMIT_DECLARATION => self.submit_declaration(context).await,
+                names::INQUIRE_DECLARATION => self.inquire_declaration(context).await,
                 other => Err(EffectError::Permanent(format!(
                     "'{other}' is not a customs declaration effect"
                 ))),
@@ -283,7 +284,7 @@ impl EffectHandler for CustomsEffects {
 /// its webhook says.
 pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
     KindEffects::with_webhook(
-        &[EffectName::SubmitDeclaration, EffectName::InquireDeclaration],
+        &[names::SUBMIT_DECLARATION, names::INQUIRE_DECLARATION],
         Arc::new(CustomsEffects {
             engine: services.engine.clone(),
             client: services.client.clone(),
@@ -321,16 +322,16 @@ mod tests {
             (Some("WAITING_FOR_PROCESSING"), None, None),
             // The official sample: a result code on a record still waiting.
             (Some("WAITING_FOR_PROCESSING"), Some("2"), None),
-            (Some("IN_PROCESS"), Some("2"), Some(EventName::CustomsProcessing)),
+            (Some("IN_PROCESS"), Some("2"), Some(names::CUSTOMS_PROCESSING)),
             (
                 Some("CUSTOMS_ACCEPT_SUCCESS"),
                 Some("0000"),
-                Some(EventName::CustomsAccepted),
+                Some(names::CUSTOMS_ACCEPTED),
             ),
             (
                 Some("CUSTOMS_ACCEPT_FAIL"),
                 Some("CUSTOMS_INFO_MISMATCH"),
-                Some(EventName::CustomsRejected),
+                Some(names::CUSTOMS_REJECTED),
             ),
             // A status we do not know is not a rejection, with or without a code.
             (Some("CUSTOMS_HOLD"), Some("9"), None),

@@ -4,6 +4,7 @@
 pub mod effects;
 pub mod entity;
 pub mod graphql;
+pub mod names;
 pub mod rows;
 pub mod simulator;
 pub mod use_cases;

@@ -314,7 +314,7 @@ pub async fn redeclare(
         declaration::Entity::update(declaration::ActiveModel::from(row).reset_all())
             .exec(&txn)
             .await?;
-        let event = crate::store::EventInput::new(crate::workflow::EventName::Redeclared, actor);
+        let event = crate::store::EventInput::new(super::names::REDECLARED, actor);
         crate::store::apply::apply_event_in(&txn, decider, changed.id, &event, Some(&current)).await?;
         txn.commit().await?;
         Ok(Redeclared::Recorded)

@@ -3,6 +3,7 @@
 //! answers: S -> response_accepted, F -> response_refused with its code, anything unknown (U,
 //! timeout, 5xx, unverifiable) -> retried, never a failure. And what a dispute's webhook says.
 
+use super::names;
 use std::sync::Arc;
 
 use futures::FutureExt;
@@ -18,7 +19,6 @@ use crate::app::{
 use crate::kinds::dispute::entity as dispute;
 use crate::kinds::dispute::rows::dispute_with_instance;
 use crate::kinds::dispute::use_cases::DisputeView;
-use crate::workflow::{EffectName, EventName};
 
 pub(super) struct DisputeEffects {
     engine: Engine,
@@ -63,12 +63,12 @@ impl DisputeEffects {
 pub fn response_answer(outcome: &Outcome<ResultResponse>) -> Decided {
     match outcome {
         Outcome::Succeeded(_) => Ok((
-            EventName::ResponseAccepted,
+            names::RESPONSE_ACCEPTED,
             json!({ "resultCode": "SUCCESS" }),
             Map::new(),
         )),
         Outcome::Rejected { code, message, .. } => Ok((
-            EventName::ResponseRefused,
+            names::RESPONSE_REFUSED,
             json!({ "resultCode": code, "resultMessage": message }),
             Map::from_iter([("failureCode".to_string(), Value::String(code.clone()))]),
         )),
@@ -110,7 +110,7 @@ impl EffectHandler for DisputeEffects {
     fn run(self: Arc<Self>, context: EffectContext) -> BoxFuture<'static, EffectResult> {
         async move {
             match context.effect {
-                EffectName::SendDisputeResponse => self.send_dispute_response(context).await,
+                names::SEND_DISPUTE_RESPONSE => self.send_dispute_response(context).await,
                 other => Err(EffectError::Permanent(format!(
                     "'{other}' is not a dispute effect"
                 ))),
@@ -124,7 +124,7 @@ impl EffectHandler for DisputeEffects {
 /// its webhook says.
 pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
     KindEffects::with_webhook(
-        &[EffectName::SendDisputeResponse],
+        &[names::SEND_DISPUTE_RESPONSE],
         Arc::new(DisputeEffects {
             engine: services.engine.clone(),
             client: services.client.clone(),
@@ -153,10 +153,10 @@ mod tests {
             response: None,
         };
         let table = [
-            (&accepted, Some(EventName::ResponseAccepted), None),
+            (&accepted, Some(names::RESPONSE_ACCEPTED), None),
             (
                 &refused,
-                Some(EventName::ResponseRefused),
+                Some(names::RESPONSE_REFUSED),
                 Some("DISPUTE_RESPONSE_EXPIRED"),
             ),
             (&unknown, None, None),

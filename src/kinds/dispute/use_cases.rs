@@ -8,6 +8,7 @@
 //! sibling rule Antom imposes on its merchants, the conservative reading. The merchant is reminded at 80% of the window (`remindAt`); at
 //! `respondBy` the dispute expires, parked for an operator (workflows/dispute.toml).
 
+use super::names;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -25,7 +26,6 @@ use crate::kinds::payment::status::PublicStatus;
 use crate::store::entity::{inbound, instance, refund};
 use crate::store::idempotency::{IdempotencyKey, request_hash};
 use crate::store::{EventInput, NewInstance, StoreError};
-use crate::workflow::EventName;
 
 pub const RETRIEVAL_WINDOW_DAYS: i64 = 20;
 
@@ -400,7 +400,7 @@ pub async fn respond(
         body["plannedRefundTime"] = Value::String(timestamp(engine.clock.now()));
     }
     let refund_instance = crate::app::merchants::new_instance(merchant);
-    let mut responded = EventInput::new(EventName::DisputeResponded, format!("merchant:{}", merchant.id));
+    let mut responded = EventInput::new(names::DISPUTE_RESPONDED, format!("merchant:{}", merchant.id));
     if let Some(note) = note {
         responded = responded.with_detail(json!({ "note": note }));
     }

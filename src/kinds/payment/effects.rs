@@ -2,6 +2,7 @@
 //! event; an unknown answer (U, timeout, 5xx, unverifiable) is a retry with the SAME
 //! paymentRequestId, never a failure. And what the payment's webhook says.
 
+use super::names;
 use std::sync::Arc;
 
 use futures::FutureExt;
@@ -20,7 +21,6 @@ use crate::kinds::payment::rows;
 use crate::kinds::payment::status::PublicStatus;
 use crate::kinds::payment::use_cases::{amount_disagreement, failure_fields};
 use crate::store::entity::{merchant, payment, payment_result};
-use crate::workflow::{EffectName, EventName};
 
 /// What the payment effects share.
 pub(super) struct PaymentEffects {
@@ -100,7 +100,7 @@ impl PaymentEffects {
                 retry("pay: accepted without normalUrl, applinkUrl, schemeUrl or paymentData")
             })?;
             event(
-                EventName::PayAccepted,
+                names::PAY_ACCEPTED,
                 context.effect,
                 json!({ "resultCode": response.result.result_code }),
                 data,
@@ -123,7 +123,7 @@ impl PaymentEffects {
                 accepted(&response)
             }
             Outcome::Rejected { code, message, .. } => event(
-                EventName::PayRejected,
+                names::PAY_REJECTED,
                 context.effect,
                 json!({ "resultCode": code, "resultMessage": message }),
                 failure_fields(&code),
@@ -168,7 +168,7 @@ impl PaymentEffects {
         let still_open = |why: String| {
             if expired {
                 event(
-                    EventName::Expired,
+                    names::EXPIRED,
                     context.effect,
                     json!({ "lastInquiry": why }),
                     Map::new(),
@@ -180,7 +180,7 @@ impl PaymentEffects {
         match self.inquire(&payment).await {
             Inquiry::Paid(result, fields) => paid(
                 event(
-                    EventName::InquirySuccess,
+                    names::INQUIRY_SUCCESS,
                     context.effect,
                     json!({ "resultCode": "SUCCESS" }),
                     fields,
@@ -190,13 +190,13 @@ impl PaymentEffects {
             // Closed because it expired: confirm with cancelPayment (excluded from settlement),
             // as for any payment without a final result by its expiry.
             Inquiry::Failed(code) if expired && code == "ORDER_IS_CLOSED" => event(
-                EventName::Expired,
+                names::EXPIRED,
                 context.effect,
                 json!({ "resultCode": code }),
                 Map::new(),
             ),
             Inquiry::Failed(code) => event(
-                EventName::InquiryFailure,
+                names::INQUIRY_FAILURE,
                 context.effect,
                 json!({ "resultCode": code }),
                 failure_fields(&code),
@@ -214,7 +214,7 @@ impl PaymentEffects {
         let pay_accepted = data.get("alipayPaymentId").is_some() || data.get("checkoutUrl").is_some();
         match self.client.cancel_payment(reference(&payment)).await {
             Outcome::Succeeded(_) => event(
-                EventName::CancelSucceeded,
+                names::CANCEL_SUCCEEDED,
                 context.effect,
                 json!({ "resultCode": "SUCCESS" }),
                 Map::new(),
@@ -234,7 +234,7 @@ impl PaymentEffects {
                     ));
                 }
                 event(
-                    EventName::CancelSucceeded,
+                    names::CANCEL_SUCCEEDED,
                     context.effect,
                     json!({ "resultCode": code }),
                     Map::new(),
@@ -269,7 +269,7 @@ impl PaymentEffects {
         match self.inquire(payment).await {
             Inquiry::Paid(result, fields) => paid(
                 event(
-                    EventName::ConfirmedSuccess,
+                    names::CONFIRMED_SUCCESS,
                     context.effect,
                     json!({ "cancel": why, "resultCode": "SUCCESS" }),
                     fields,
@@ -277,7 +277,7 @@ impl PaymentEffects {
                 result,
             ),
             Inquiry::Failed(code) => event(
-                EventName::ConfirmedFailure,
+                names::CONFIRMED_FAILURE,
                 context.effect,
                 json!({ "cancel": why, "resultCode": code }),
                 failure_fields(&code),
@@ -394,9 +394,9 @@ impl EffectHandler for PaymentEffects {
     fn run(self: Arc<Self>, context: EffectContext) -> BoxFuture<'static, EffectResult> {
         async move {
             match context.effect {
-                EffectName::SubmitPay => self.submit_pay(context).await,
-                EffectName::PollPayment => self.poll_payment(context).await,
-                EffectName::CancelPayment => self.cancel_payment(context).await,
+                names::SUBMIT_PAY => self.submit_pay(context).await,
+                names::POLL_PAYMENT => self.poll_payment(context).await,
+                names::CANCEL_PAYMENT => self.cancel_payment(context).await,
                 other => Err(EffectError::Permanent(format!(
                     "'{other}' is not a payment effect"
                 ))),
@@ -412,11 +412,7 @@ pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
     let notify_url =
         crate::alipayplus::url_under(services.public_url, "/alipayplus/notifyPayment").to_string();
     KindEffects::with_webhook(
-        &[
-            EffectName::SubmitPay,
-            EffectName::PollPayment,
-            EffectName::CancelPayment,
-        ],
+        &[names::SUBMIT_PAY, names::POLL_PAYMENT, names::CANCEL_PAYMENT],
         Arc::new(PaymentEffects {
             engine: services.engine.clone(),
             client: services.client.clone(),

@@ -6,6 +6,7 @@ pub mod graphql;
 mod inbound;
 pub mod inquiry;
 pub mod methods;
+pub mod names;
 pub mod results;
 pub mod rows;
 pub mod simulator;

@@ -5,6 +5,7 @@
 //! (`app::payment_results`); values the workflow learns (checkout URL, Alipay+ payment id,
 //! failure code) are kept in the instance data.
 
+use super::names;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -302,11 +303,12 @@ pub async fn cancel_payment(
 ) -> Result<PaymentView, AppError> {
     let event = match (principal, operator) {
         (Principal::Merchant(merchant), _) => {
-            EventInput::new(EventName::CancelRequested, format!("merchant:{}", merchant.id))
+            EventInput::new(EventName::CANCEL_REQUESTED, format!("merchant:{}", merchant.id))
         }
         (Principal::Admin, Some((operator, note))) => {
             let note = require_note(note)?;
-            EventInput::new(EventName::CancelRequested, operator.actor()).with_detail(json!({ "note": note }))
+            EventInput::new(EventName::CANCEL_REQUESTED, operator.actor())
+                .with_detail(json!({ "note": note }))
         }
         (Principal::Admin, None) => {
             return Err(invalid("note", "an operator action needs a note saying why"));
@@ -393,11 +395,11 @@ pub async fn handle_notification(
     let detail = json!({ "resultCode": result.result_code, "paymentId": notification.payment_id });
     let event = match result.result_status {
         ResultStatus::S => StatedResult::from(notification).success(
-            EventInput::new(EventName::NotifiedSuccess, "alipayplus"),
+            EventInput::new(names::NOTIFIED_SUCCESS, "alipayplus"),
             payment.id,
             clock.now(),
         ),
-        ResultStatus::F => EventInput::new(EventName::NotifiedFailure, "alipayplus")
+        ResultStatus::F => EventInput::new(names::NOTIFIED_FAILURE, "alipayplus")
             .with_data(failure_fields(&result.result_code)),
         // notifyPayment is only ever S or F; anything else is not a final result (ALIPAYPLUS.md 3.2).
         ResultStatus::U | ResultStatus::Other => {

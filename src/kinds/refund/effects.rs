@@ -3,6 +3,7 @@
 //! unverifiable) is a retry with the SAME refundRequestId, never a failure. And what the
 //! refund's webhook says.
 
+use super::names;
 use std::sync::Arc;
 
 use futures::FutureExt;
@@ -20,7 +21,6 @@ use crate::kinds::payment::status::PublicStatus;
 use crate::kinds::payment::use_cases::failure_fields;
 use crate::kinds::refund::rows as refunds;
 use crate::store::entity::{payment, refund};
-use crate::workflow::{EffectName, EventName};
 
 pub(super) struct RefundEffects {
     engine: Engine,
@@ -31,7 +31,7 @@ pub(super) struct RefundEffects {
 /// its webhook says.
 pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
     KindEffects::with_webhook(
-        &[EffectName::SubmitRefund],
+        &[names::SUBMIT_REFUND],
         Arc::new(RefundEffects {
             engine: services.engine.clone(),
             client: services.client.clone(),
@@ -48,14 +48,10 @@ pub fn refund_answer(outcome: &Outcome<RefundResponse>) -> Decided {
             if let Some(id) = &response.refund_id {
                 data.insert("refundId".into(), id.clone().into());
             }
-            Ok((
-                EventName::RefundSucceeded,
-                json!({ "resultCode": "SUCCESS" }),
-                data,
-            ))
+            Ok((names::REFUND_SUCCEEDED, json!({ "resultCode": "SUCCESS" }), data))
         }
         Outcome::Rejected { code, message, .. } => Ok((
-            EventName::RefundFailed,
+            names::REFUND_FAILED,
             json!({ "resultCode": code, "resultMessage": message }),
             failure_fields(code),
         )),
@@ -95,7 +91,7 @@ impl EffectHandler for RefundEffects {
     fn run(self: Arc<Self>, context: EffectContext) -> BoxFuture<'static, EffectResult> {
         async move {
             match context.effect {
-                EffectName::SubmitRefund => self.submit_refund(context).await,
+                names::SUBMIT_REFUND => self.submit_refund(context).await,
                 other => Err(EffectError::Permanent(format!(
                     "'{other}' is not a refund effect"
                 ))),
@@ -139,6 +135,7 @@ impl WebhookBody for RefundEffects {
 mod tests {
     use super::*;
     use crate::alipayplus::wire::{ResultInfo, ResultStatus};
+    use crate::workflow::EventName;
     use serde_json::Value;
 
     fn response(status: ResultStatus, code: &str, refund_id: Option<&str>) -> RefundResponse {
@@ -176,16 +173,11 @@ mod tests {
         };
         // (answer, the event it means, the refundId learned, the failureCode recorded)
         let table: [Case; 4] = [
-            (
-                &accepted,
-                Some(EventName::RefundSucceeded),
-                Some("2023-r-1"),
-                None,
-            ),
-            (&accepted_without_id, Some(EventName::RefundSucceeded), None, None),
+            (&accepted, Some(names::REFUND_SUCCEEDED), Some("2023-r-1"), None),
+            (&accepted_without_id, Some(names::REFUND_SUCCEEDED), None, None),
             (
                 &refused,
-                Some(EventName::RefundFailed),
+                Some(names::REFUND_FAILED),
                 None,
                 Some("REFUND_WINDOW_EXCEED"),
             ),

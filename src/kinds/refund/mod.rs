@@ -3,6 +3,7 @@
 
 pub mod effects;
 pub mod graphql;
+pub mod names;
 pub mod rows;
 pub mod simulator;
 pub mod use_cases;

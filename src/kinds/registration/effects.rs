@@ -11,6 +11,7 @@
 //! the notifications brought, under the instance's lock): a change, the end, or "nothing new",
 //! which moves the next inquiry on. No answer (U, timeout, not found yet) is retried.
 
+use super::names;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -29,7 +30,6 @@ use crate::kinds::registration::rows::registration_with_instance;
 use crate::kinds::registration::use_cases::{
     self as registrations, NEXT_INQUIRY_KEY, RegistrationView, Report,
 };
-use crate::workflow::{EffectName, EventName};
 
 pub(super) struct RegistrationEffects {
     engine: Engine,
@@ -145,7 +145,7 @@ impl WebhookBody for RegistrationEffects {
 pub fn registration_answer<T>(outcome: &Outcome<T>, first_inquiry: DateTime<Utc>) -> Decided {
     match outcome {
         Outcome::Succeeded(_) => Ok((
-            EventName::RegistrationAccepted,
+            names::REGISTRATION_ACCEPTED,
             json!({ "resultCode": "SUCCESS" }),
             Map::from_iter([(
                 NEXT_INQUIRY_KEY.to_string(),
@@ -153,7 +153,7 @@ pub fn registration_answer<T>(outcome: &Outcome<T>, first_inquiry: DateTime<Utc>
             )]),
         )),
         Outcome::Rejected { code, message, .. } => Ok((
-            EventName::RegistrationRefused,
+            names::REGISTRATION_REFUSED,
             json!({ "resultCode": code, "resultMessage": message }),
             Map::from_iter([
                 ("resultCode".to_string(), Value::String(code.clone())),
@@ -171,8 +171,8 @@ impl EffectHandler for RegistrationEffects {
     fn run(self: Arc<Self>, context: EffectContext) -> BoxFuture<'static, EffectResult> {
         async move {
             match context.effect {
-                EffectName::SubmitRegistration => self.submit_registration(context).await,
-                EffectName::InquireRegistration => self.inquire_registration(context).await,
+                names::SUBMIT_REGISTRATION => self.submit_registration(context).await,
+                names::INQUIRE_REGISTRATION => self.inquire_registration(context).await,
                 other => Err(EffectError::Permanent(format!(
                     "'{other}' is not a registration effect"
                 ))),
@@ -188,7 +188,7 @@ pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
     let notify_url =
         crate::alipayplus::url_under(services.public_url, "/alipayplus/notifyRegistrationStatus").to_string();
     KindEffects::with_webhook(
-        &[EffectName::SubmitRegistration, EffectName::InquireRegistration],
+        &[names::SUBMIT_REGISTRATION, names::INQUIRE_REGISTRATION],
         Arc::new(RegistrationEffects {
             engine: services.engine.clone(),
             client: services.client.clone(),
@@ -217,13 +217,13 @@ mod tests {
         let table = [
             (
                 &accepted,
-                Some(EventName::RegistrationAccepted),
+                Some(names::REGISTRATION_ACCEPTED),
                 None,
                 Some(at.to_rfc3339()),
             ),
             (
                 &refused,
-                Some(EventName::RegistrationRefused),
+                Some(names::REGISTRATION_REFUSED),
                 Some("MERCHANT_INFO_INVALID"),
                 None,
             ),

@@ -6,6 +6,7 @@ pub mod effects;
 pub mod entity;
 pub mod graphql;
 mod inbound;
+pub mod names;
 pub mod rows;
 pub mod simulator;
 pub mod use_cases;

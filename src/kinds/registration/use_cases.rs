@@ -19,6 +19,7 @@
 //! REJECTED if every one rejected. UNCONFIRMED: a collective CANCELLED is read as REJECTED (the
 //! merchant is not registered), the conservative reading.
 
+use super::names;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -38,7 +39,6 @@ use crate::store::entity::{inbound, instance};
 use crate::store::idempotency::{IdempotencyKey, request_hash};
 use crate::store::inbound::InboundCall;
 use crate::store::{EventInput, Note, StoreError};
-use crate::workflow::EventName;
 
 /// Alipay+ takes a new registration of a merchant only this long after its previous one.
 pub const UPDATE_GAP_MINUTES: i64 = 30;
@@ -295,20 +295,20 @@ fn decide(
     let detail = json!({ "collectiveStatus": report.collective, "wallets": wallets });
     let event = match report.collective {
         "COMPLETED" if wallets.is_empty() || wallets.iter().any(|w| w.status == "APPROVED") => {
-            EventName::RegistrationCompleted
+            names::REGISTRATION_COMPLETED
         }
-        "COMPLETED" | "CANCELLED" => EventName::RegistrationRejected,
+        "COMPLETED" | "CANCELLED" => names::REGISTRATION_REJECTED,
         _ if wallets != held || current.state == "submitting" => {
             next_inquiry(&mut data);
             if wallets.iter().any(WalletAnswer::is_final) {
-                EventName::WalletsAnswered
+                names::WALLETS_ANSWERED
             } else {
-                EventName::WalletsListed
+                names::WALLETS_LISTED
             }
         }
         _ if report.from_inquiry => {
             next_inquiry(&mut data);
-            EventName::InquiryAnswered
+            names::INQUIRY_ANSWERED
         }
         _ => {
             return Answers::Unchanged(Note {
