@@ -94,3 +94,66 @@ async fn an_operator_retries_a_parked_refund_from_the_admin_page() {
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 1000);
     driver.call("DELETE", &format!("/session/{session}"), None).await;
 }
+
+/// GraphiQL is served by plusflow alone: the page names only its own assets, each is served
+/// with its type, and (where Chromium runs; this machine reaches no CDN) it renders, its editor
+/// and run button up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_loads_with_nothing_but_plusflow() {
+    let app = common::app::spawn_app(Backend::Sqlite)
+        .await
+        .expect("SQLite always runs");
+    let page = app
+        .http
+        .get(format!("{}/graphql", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    let assets: Vec<&str> = page
+        .split(['"', '\''])
+        .filter(|part| part.ends_with(".js") || part.ends_with(".css"))
+        .collect();
+    assert_eq!(
+        assets.len(),
+        4,
+        "React, ReactDOM, GraphiQL's script and stylesheet: {assets:?}"
+    );
+    for asset in assets {
+        assert!(
+            asset.starts_with("/graphql/assets/"),
+            "{asset} is not plusflow's own"
+        );
+        let served = app.http.get(format!("{}{asset}", app.base)).send().await.unwrap();
+        assert_eq!(served.status(), 200, "{asset}");
+        let kind = served.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(
+            kind.starts_with(if asset.ends_with(".js") {
+                "text/javascript"
+            } else {
+                "text/css"
+            }),
+            "{asset}: {kind}"
+        );
+        assert!(served.bytes().await.unwrap().len() > 5_000, "{asset} is whole");
+    }
+    let missing = app
+        .http
+        .get(format!("{}/graphql/assets/nothing.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    if !common::browser::available() {
+        return;
+    }
+    let (driver, session) = Driver::start().await;
+    driver.open(&session, &format!("{}/graphql", app.base)).await;
+    wait_for("GraphiQL to render", Duration::from_secs(20), || async {
+        driver.find(&session, ".graphiql-execute-button").await.is_some()
+    })
+    .await;
+    driver.call("DELETE", &format!("/session/{session}"), None).await;
+}

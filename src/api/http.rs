@@ -1,5 +1,5 @@
-//! GraphQL over HTTP: `POST /graphql` (queries and mutations) and `GET /graphql` (GraphiQL);
-//! subscriptions are served by [`super::sockets`]. A merchant authenticates with
+//! GraphQL over HTTP: `POST /graphql` (queries and mutations; GraphiQL at `GET /graphql` is
+//! [`super::graphiql`]); subscriptions are served by [`super::sockets`]. A merchant authenticates with
 //! `Authorization: Bearer <api key>` (for WebSockets: `Authorization` in the connection_init
 //! payload); an operator with an admin key (`ak_...`, or the configured `admin.api_key`, the
 //! operator `config`).
@@ -14,13 +14,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{Data, ErrorExtensions};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Extension;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use axum::response::Html;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
@@ -167,13 +165,4 @@ pub async fn execute(
         state.failed_authentications.failed(address);
     }
     state.schema.execute(request).await.into()
-}
-
-pub async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
-    )
 }

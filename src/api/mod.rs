@@ -5,6 +5,7 @@
 
 pub mod alipayplus;
 pub mod fanout;
+mod graphiql;
 pub mod graphql;
 mod http;
 mod server;
@@ -70,8 +71,9 @@ pub async fn router(
     };
     let sockets = sockets::SocketState::new(graphql.clone(), config.connections, config.max_request_bytes);
     let graphql_routes = Router::new()
-        .route("/graphql", get(http::graphiql).post(http::execute))
+        .route("/graphql", get(graphiql::page).post(http::execute))
         .with_state(graphql)
+        .route("/graphql/assets/{name}", get(graphiql::asset))
         .merge(
             Router::new()
                 .route("/graphql/ws", get(sockets::subscriptions))

@@ -62,6 +62,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         "plusflow demo: API {base}, Alipay+ simulator {simulator}, database {}",
         crate::config::redact(&config.database_url)
     );
+    let started = std::time::Instant::now();
+    let progress = |what: &str| println!("  [{:>5.1}s] {what}", started.elapsed().as_secs_f64());
 
     let created = crate::app::merchants::create_merchant(
         &engine,
@@ -101,7 +103,14 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         &Uuid::now_v7().to_string(),
     )
     .await;
+    if unregistered.is_err() {
+        progress("first payment in KR refused: the merchant is not registered there yet");
+    }
     let registration = register_merchant(&engine, created.id).await;
+    progress(match &registration {
+        Ok(_) => "merchant registered with the wallets (payments in KR go through now)",
+        Err(_) => "merchant registration did not complete",
+    });
     let mut ids = Vec::new();
     for (n, scenario) in SCENARIOS.iter().enumerate() {
         let input = new_payment(n, scenario);
@@ -137,12 +146,16 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         }
     }
     let mut settled = true;
-    for id in &ids {
-        settled &= wait(&engine, &principal, *id, |v| {
+    for (scenario, id) in SCENARIOS.iter().zip(&ids) {
+        let done = wait(&engine, &principal, *id, |v| {
             v.instance.terminal || v.instance.needs_attention
         })
-        .await
-        .is_ok();
+        .await;
+        match &done {
+            Ok(view) => progress(&format!("payment \"{}\": {}", scenario.name, view.status)),
+            Err(_) => progress(&format!("payment \"{}\": not settled within 90 s", scenario.name)),
+        }
+        settled &= done.is_ok();
     }
     // Refunds: two partial ones that add up to the whole of the first payment, and a full
     // refund of the second.
@@ -156,12 +169,20 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         };
         refunds.push(refunds::create_refund(&engine, &principal, refund, &Uuid::now_v7().to_string()).await?);
     }
+    let mut refunds_settled = true;
     for refund in &refunds {
-        settled &= wait_refund(&engine, &principal, refund.refund.id).await.is_ok();
+        refunds_settled &= wait_refund(&engine, &principal, refund.refund.id).await.is_ok();
     }
+    if refunds_settled {
+        progress("refunds settled: two partial refunds make a whole one, and one full refund");
+    }
+    settled &= refunds_settled;
     let disputed = payments::get_payment(&engine, &principal, ids[DISPUTED]).await?;
     let disputes = match dispute_and_answer(&engine, &principal, &http, &simulator, &disputed).await {
-        Ok(disputes) => disputes,
+        Ok(disputes) => {
+            progress("disputes: a retrieval answered, an escalation accepted in part and refunded");
+            disputes
+        }
         Err(e) => {
             eprintln!("disputes: {e:#}");
             settled = false;
@@ -170,7 +191,10 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     };
     let declared = payments::get_payment(&engine, &principal, ids[DECLARED]).await?;
     let declarations = match declare_in_two_parts(&engine, &principal, &declared).await {
-        Ok(declarations) => declarations,
+        Ok(declarations) => {
+            progress("customs: an AlipayCN payment declared in two parts, and customs decided each");
+            declarations
+        }
         Err(e) => {
             eprintln!("customs: {e:#}");
             settled = false;
