@@ -22,6 +22,7 @@ mod m0014_payment_results;
 mod m0015_buyer_certificate_type;
 mod m0016_merchant_profiles;
 mod m0017_settlement_runs;
+mod m0018_events;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_buyer_certificate_type::Migration),
             Box::new(m0016_merchant_profiles::Migration),
             Box::new(m0017_settlement_runs::Migration),
+            Box::new(m0018_events::Migration),
         ]
     }
 }

@@ -170,6 +170,12 @@ pub struct Client {
 impl Client {
     /// The longest any call may stay in flight: after this, a request sent earlier can no
     /// longer reach Alipay+.
+    /// The gateway it calls (in simulator mode, the simulator, whose control routes sit beside
+    /// its API).
+    pub fn gateway(&self) -> &url::Url {
+        &self.credentials.gateway
+    }
+
     pub fn longest_call(&self) -> Duration {
         self.timeouts.slow.max(self.timeouts.normal)
     }

@@ -30,6 +30,8 @@ pub struct EffectContext {
     pub last_attempt: bool,
     /// When the transition that decided this effect committed.
     pub scheduled_at: chrono::DateTime<chrono::Utc>,
+    /// What the transition gave it (`notify_merchant`: its event's id).
+    pub payload: serde_json::Value,
 }
 
 /// The effect could not be completed.

@@ -44,6 +44,9 @@ pub struct Engine {
     pub wallets: Arc<Wallets>,
     /// A report file larger than this is not read (`reconciliation.max_file_bytes`).
     pub max_report_bytes: u64,
+    /// What the kinds announce of a change a merchant can see, written with it as an event
+    /// (`store::feed`); `None` in an engine without kinds (no events).
+    pub announcer: Option<Arc<dyn store::feed::Announcer>>,
     wake: Arc<Notify>,
     updates: broadcast::Sender<Update>,
 }
@@ -74,6 +77,7 @@ impl Engine {
             },
             wallets: Arc::default(),
             max_report_bytes: 1 << 30,
+            announcer: None,
             wake,
             updates,
         }
@@ -96,12 +100,20 @@ impl Engine {
         self
     }
 
-    /// The definitions and the clock every write of workflow state decides with.
+    /// The definitions, the clock and the announcer every write of workflow state decides with.
     pub fn decider(&self) -> store::Decider<'_> {
         store::Decider {
             definitions: &self.definitions,
             clock: self.clock.as_ref(),
+            announcer: self.announcer.as_deref(),
         }
+    }
+
+    /// This engine writing the events `announcer` announces (the kinds', from the composition
+    /// root).
+    pub fn announcing(mut self, announcer: Arc<dyn store::feed::Announcer>) -> Self {
+        self.announcer = Some(announcer);
+        self
     }
 
     /// Creates an instance of the newest definition of `kind`.
@@ -178,8 +190,12 @@ impl Engine {
 /// place a kind's status comes from (PENDING should its definition not be loaded, which
 /// start-up prevents for every kind this binary runs).
 pub fn status_of<'a>(engine: &'a Engine, instance: &instance::Model) -> &'a str {
-    engine
-        .definitions
+    status_in(&engine.definitions, instance)
+}
+
+/// [`status_of`] by `definitions`.
+pub fn status_in<'a>(definitions: &'a Definitions, instance: &instance::Model) -> &'a str {
+    definitions
         .get(&instance.kind, instance.definition_version as u32)
         .and_then(|d| d.state(&instance.state))
         .map_or("PENDING", |s| s.status.as_str())

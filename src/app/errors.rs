@@ -50,6 +50,10 @@ pub enum AppError {
     /// A forced end refused while Alipay+ may still act, or without its answer.
     #[error("{0}")]
     AlipayPlusAnswerRequired(String),
+    #[error(
+        "test helpers drive the Alipay+ simulator and work only in alipayplus.mode = \"simulator\"; this plusflow talks to the real Alipay+"
+    )]
+    NotInTestMode,
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
 }

@@ -1,21 +1,23 @@
 //! What the generic machinery asks of a workflow kind ([`Kind`]): its name and public statuses,
-//! the handlers of its effects, what its merchant webhook says, and, where Alipay+ can be asked
-//! about one of its instances, how. The kinds themselves are `crate::kinds`, listed once in
+//! the handlers of its effects, what a change of one of its instances announces to the merchant
+//! (its event and webhook), and, where Alipay+ can be asked about one of its instances, how. The kinds themselves are `crate::kinds`, listed once in
 //! `crate::kinds::ALL`; nothing below them names a kind.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use sea_orm::DatabaseTransaction;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use super::errors::AppError;
-use super::{EffectContext, EffectError, EffectHandler, Engine};
+use super::{EffectHandler, Engine};
 use crate::alipayplus::client::Client;
 use crate::simulator::core::SimulatorPart;
+use crate::store::StoreError;
 use crate::store::entity::instance;
+use crate::store::feed::{Announced, Announcer};
 use crate::store::inbound::{AsReceived, InboundCall};
 use crate::workflow::{AlipayPlusVerdict, Definitions, EffectName};
 
@@ -39,8 +41,20 @@ pub trait Kind: Send + Sync {
     fn statuses(&self) -> &'static [&'static str];
 
     /// The handler of the effects its workflow names (`notify_merchant` is the webhook
-    /// sender's), and what its merchant webhook says.
+    /// sender's).
     fn effects(&self, services: &KindServices<'_>) -> anyhow::Result<KindEffects>;
+
+    /// What a change of `instance` (just written in `txn`) announces to its merchant: the event
+    /// of the feed and the body of its webhook (`store::feed`). Asked only of changes whose
+    /// workflow sends `notify_merchant`.
+    fn announce<'a>(
+        &'a self,
+        _txn: &'a DatabaseTransaction,
+        _definitions: &'a Definitions,
+        _instance: &'a instance::Model,
+    ) -> BoxFuture<'a, Result<Option<Announced>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
 
     /// The business deadline of `instance`'s current state, if it has one (a payment's expiry,
     /// a dispute's response deadline); asked only while it is not final.
@@ -76,26 +90,10 @@ pub trait Kind: Send + Sync {
     }
 }
 
-/// A kind's effects: one handler for every effect its workflow names, and what its merchant
-/// webhook says (`None`: it sends none).
+/// A kind's effects: one handler for every effect its workflow names.
 pub struct KindEffects {
     pub names: &'static [EffectName],
     pub handler: Arc<dyn EffectHandler>,
-    pub webhook: Option<Arc<dyn WebhookBody>>,
-}
-
-impl KindEffects {
-    /// `effects` run each of `names` and say what the kind's webhook says.
-    pub fn with_webhook<E: EffectHandler + WebhookBody>(
-        names: &'static [EffectName],
-        effects: Arc<E>,
-    ) -> Self {
-        Self {
-            names,
-            handler: effects.clone(),
-            webhook: Some(effects),
-        }
-    }
 }
 
 /// The kind named `name` among `kinds`.
@@ -111,6 +109,21 @@ pub struct KindList(pub &'static [&'static dyn Kind]);
 impl KindList {
     pub fn named(&self, name: &str) -> Option<&'static dyn Kind> {
         kind_named(self.0, name)
+    }
+}
+
+/// Each change is announced by its instance's kind.
+impl Announcer for KindList {
+    fn announce<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        definitions: &'a Definitions,
+        instance: &'a instance::Model,
+    ) -> BoxFuture<'a, Result<Option<Announced>, StoreError>> {
+        match self.named(&instance.kind) {
+            Some(kind) => kind.announce(txn, definitions, instance),
+            None => Box::pin(async { Ok(None) }),
+        }
     }
 }
 
@@ -157,26 +170,6 @@ pub struct AlipayPlusAnswer {
     pub verdict: AlipayPlusVerdict,
     /// What the instance's history records of it.
     pub recorded: Map<String, Value>,
-}
-
-/// What one webhook announces.
-pub struct Announcement {
-    pub merchant_id: Uuid,
-    /// What the deliveries are recorded under (`webhook_deliveries.payment_id`): the payment
-    /// the object belongs to, or the object itself when it belongs to none (a registration).
-    pub subject_id: Uuid,
-    /// What the delivery record says was announced, e.g. `SUCCEEDED`, `REFUND_FAILED`.
-    pub announced: String,
-    /// `{"type": ..., "id": <delivery id>, "<object>": {...}}`.
-    pub body: Value,
-}
-
-/// A kind's webhook: what it says about the instance `context` runs for.
-pub trait WebhookBody: Send + Sync {
-    fn announcement<'a>(
-        &'a self,
-        context: &'a EffectContext,
-    ) -> BoxFuture<'a, Result<Announcement, EffectError>>;
 }
 
 /// An Alipay+ call to one of a kind's routes, verified (client id, signature over the bytes

@@ -6,6 +6,7 @@ pub mod console;
 mod effects;
 mod engine;
 pub mod errors;
+pub mod feed;
 pub mod fresh_rows;
 pub mod kind;
 pub mod merchant_cache;
@@ -13,9 +14,10 @@ pub mod merchant_profile;
 pub mod merchants;
 pub mod money;
 pub mod reconciliation;
+pub mod test_mode;
 
 pub use effects::{
     Decided, EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, decided, event, retry,
     store_error,
 };
-pub use engine::{Engine, Update, status_of};
+pub use engine::{Engine, Update, status_in, status_of};

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use super::alipayplus;
-use crate::app::kind::{KindEffects, KindServices, statuses_outside_vocabulary};
+use crate::app::kind::{KindEffects, KindList, KindServices, statuses_outside_vocabulary};
 use crate::app::{EffectRegistry, Engine};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, redact};
@@ -49,23 +49,14 @@ fn effect_registry(
         public_url,
     };
     let mut effects = EffectRegistry::default();
-    let mut webhooks = jobs::webhooks::WebhookBodies::new();
     for kind in crate::kinds::ALL {
-        let KindEffects {
-            names,
-            handler,
-            webhook,
-        } = kind.effects(&services)?;
+        let KindEffects { names, handler } = kind.effects(&services)?;
         effects.register_each(names, handler);
-        if let Some(body) = webhook {
-            webhooks.insert(kind.name(), body);
-        }
     }
     jobs::webhooks::register(
         &mut effects,
         engine.clone(),
         config.webhooks.allow_private_targets,
-        webhooks,
     )?;
     let wrong_statuses = statuses_outside_vocabulary(&crate::kinds::ALL, &config.definitions);
     anyhow::ensure!(
@@ -89,9 +80,16 @@ pub(super) async fn migrated(config: &Config) -> anyhow::Result<crate::store::Db
     Ok(db)
 }
 
-/// Connects, migrates and builds the engine on `clock`.
+/// Connects, migrates and builds the engine on `clock`, every kind announcing its changes.
 pub async fn boot(config: &Config, clock: SharedClock) -> anyhow::Result<Engine> {
-    Ok(Engine::new(migrated(config).await?, config.definitions.clone(), clock).configured(config))
+    Ok(engine(migrated(config).await?, config, clock))
+}
+
+/// The engine of `config` on `db`, with every kind's announcements (`kinds::ALL`).
+fn engine(db: crate::store::Db, config: &Config, clock: SharedClock) -> Engine {
+    Engine::new(db, config.definitions.clone(), clock)
+        .configured(config)
+        .announcing(Arc::new(KindList(&crate::kinds::ALL)))
 }
 
 /// The engine on the configured database as it is, for the one-shot commands (merchants, keys,
@@ -112,7 +110,7 @@ pub async fn open_existing(config: &Config) -> anyhow::Result<Engine> {
     if let Some(why) = store::not_migrated(&db).await? {
         anyhow::bail!("the database at {url} is not ready: {why}; run `plusflow migrate` first");
     }
-    Ok(Engine::new(db, config.definitions.clone(), Arc::new(SystemClock)).configured(config))
+    Ok(engine(db, config, Arc::new(SystemClock)))
 }
 
 /// The file of a `sqlite:` URL (`sqlite://plusflow.db?mode=rwc`), if it names one.
@@ -130,7 +128,7 @@ pub async fn boot_on_database_clock(config: &Config) -> anyhow::Result<Engine> {
         .await
         .context("reading the database's clock")?;
     clock.keep_synced(db.clone(), Duration::from_secs(60));
-    Ok(Engine::new(db, config.definitions.clone(), clock).configured(config))
+    Ok(engine(db, config, clock))
 }
 
 /// Whether this process may run its Alipay+ mode on this database. With a real gateway the

@@ -192,6 +192,7 @@ impl Runner {
             previous_failures: row.attempts.max(0) as u32,
             last_attempt: row.attempts + 1 >= row.max_attempts,
             scheduled_at: row.created_at,
+            payload: row.payload.clone(),
         };
         match tokio::time::timeout(self.effect_timeout, handler.run(context)).await {
             Ok(result) => result,

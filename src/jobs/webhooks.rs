@@ -1,7 +1,8 @@
 //! The `notify_merchant` effect of every kind: the merchant's webhook, HMAC-signed, sent to
 //! what `webhook_http` allows, each attempt recorded in `webhook_deliveries`, retried until
-//! accepted. Each kind says what its webhook says ([`WebhookBody`], registered by kind); the
-//! envelope, signing and delivery are here, once.
+//! accepted. It says what the change's event in the merchant's feed says (`store::feed`: the
+//! kind's announcement, written with the change; `{"type", "id": <delivery id>, "eventId",
+//! "<object>": {...}}`); the envelope, signing and delivery are here, once.
 //!
 //! `Plusflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` (a second `v1=`
 //! during a secret rotation's overlap). The object carries its workflow `version` and
@@ -9,7 +10,6 @@
 //! instance has left is not sent: the runner drops a delivery whose state was left, and leaving
 //! a state disarms its pending retries.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,37 +20,49 @@ use sea_orm::ActiveValue::Set;
 use sha2::Sha256;
 
 use super::webhook_http;
-use crate::app::kind::{Announcement, WebhookBody};
 use crate::app::{
     EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, Engine, merchants,
 };
 use crate::app::{retry, store_error};
-use crate::store::entity::webhook_delivery;
+use crate::store::entity::{feed_event, webhook_delivery};
+use crate::store::feed::{self, EVENT_KEY};
 use crate::workflow::EffectName;
-
-/// Each kind's webhook, by workflow kind.
-pub type WebhookBodies = HashMap<&'static str, Arc<dyn WebhookBody>>;
 
 struct Webhooks {
     engine: Engine,
     http: reqwest::Client,
     allow_private_targets: bool,
-    bodies: WebhookBodies,
 }
 
 impl Webhooks {
+    /// The event the change that scheduled this delivery wrote (its id is in the row), or, for
+    /// a delivery scheduled before plusflow kept a feed, the change's event written now.
+    async fn event(&self, context: &EffectContext) -> Result<Option<feed_event::Model>, EffectError> {
+        let written = context.payload.get(EVENT_KEY).and_then(|id| id.as_str());
+        if let Some(id) = written.and_then(|id| uuid::Uuid::parse_str(id).ok()) {
+            return feed::event(&self.engine.db, id).await.map_err(store_error);
+        }
+        let Some(announcer) = self.engine.announcer.as_deref() else {
+            return Ok(None);
+        };
+        feed::event_of_change(
+            &self.engine.db,
+            announcer,
+            &self.engine.definitions,
+            &context.instance,
+        )
+        .await
+        .map_err(store_error)
+    }
+
     async fn notify_merchant(&self, context: EffectContext) -> EffectResult {
-        let kind = context.instance.kind.as_str();
-        let body = self
-            .bodies
-            .get(kind)
-            .ok_or_else(|| EffectError::Permanent(format!("a {kind} has no webhook")))?;
-        let Announcement {
-            merchant_id,
-            subject_id,
-            announced,
-            body,
-        } = body.announcement(&context).await?;
+        let Some(event) = self.event(&context).await? else {
+            let kind = &context.instance.kind;
+            return Err(EffectError::Permanent(format!("a {kind} announces nothing")));
+        };
+        let (merchant_id, subject_id, announced) =
+            (event.merchant_id, event.subject_id, event.announced.clone());
+        let body = webhook_body(&event, context.execution_id);
         let merchant = merchants::merchant(&self.engine, merchant_id)
             .await
             .map_err(store_error)?
@@ -118,6 +130,31 @@ impl Webhooks {
     }
 }
 
+/// The webhook of `event`, delivery `delivery`: `{"type", "id", "eventId", "<object>": {...}}`,
+/// the object under its kind's name in camel case (`payment`, `customsDeclaration`...).
+fn webhook_body(event: &feed_event::Model, delivery: uuid::Uuid) -> serde_json::Value {
+    let kind = event.event_type.split('.').next().unwrap_or_default();
+    let mut object = String::new();
+    for (n, word) in kind.split('_').enumerate() {
+        let mut letters = word.chars();
+        if n > 0
+            && let Some(first) = letters.next()
+        {
+            object.extend(first.to_uppercase());
+            object.push_str(letters.as_str());
+        } else {
+            object.push_str(word);
+        }
+    }
+    let mut body = serde_json::json!({
+        "type": event.event_type,
+        "id": delivery,
+        "eventId": event.id,
+    });
+    body[object] = event.data.clone();
+    body
+}
+
 /// `Plusflow-Signature`: `t=<unix time>` and one `v1=<hex HMAC-SHA256 of "t." + body>` per
 /// secret (two during a rotation's overlap; a receiver accepts the delivery if one matches).
 fn signature(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
@@ -137,20 +174,17 @@ impl EffectHandler for Webhooks {
     }
 }
 
-/// Registers `notify_merchant` for the kinds in `bodies`, sending to private addresses only if
-/// `allow_private_targets`.
+/// Registers `notify_merchant`, sending to private addresses only if `allow_private_targets`.
 pub fn register(
     registry: &mut EffectRegistry,
     engine: Engine,
     allow_private_targets: bool,
-    bodies: WebhookBodies,
 ) -> anyhow::Result<()> {
     let http = webhook_http::client(allow_private_targets, Duration::from_secs(10))?;
     let webhooks = Webhooks {
         engine,
         http,
         allow_private_targets,
-        bodies,
     };
     registry.register(EffectName::NOTIFY_MERCHANT, Arc::new(webhooks));
     Ok(())

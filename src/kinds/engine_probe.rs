@@ -53,7 +53,6 @@ impl Kind for EngineProbe {
         Ok(KindEffects {
             names: &[names::PROBE_STEP, names::PROBE_FINISH],
             handler: Arc::new(ProbeEffects { client }),
-            webhook: None,
         })
     }
 }

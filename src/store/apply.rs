@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::Decider;
 use super::entity::instance;
 use super::event::{Applied, EventInput};
+use super::feed::record_in;
 use super::instance_write::{instance_update, lock_instance};
 use super::one_statement::{OneStatement, apply_as_one_statement};
 use super::plan::{Plan, plan};
@@ -64,19 +65,24 @@ pub(crate) async fn apply_event_in(
         let plan = plan(decider, seen, event)?;
         // An ignored or rejected outcome is recorded only against a locked, current instance.
         if plan.transitions()
-            && let Some(applied) = write(txn, &plan).await?
+            && let Some(applied) = write(txn, decider, &plan).await?
         {
             return Ok(applied);
         }
     }
     let current = lock_instance(txn, id).await?;
     let plan = plan(decider, &current, event)?;
-    write(txn, &plan).await?.ok_or(StoreError::Conflict)
+    write(txn, decider, &plan).await?.ok_or(StoreError::Conflict)
 }
 
-/// Writes `plan` in the caller's transaction. Returns `None`, having written nothing, if the
-/// instance is no longer at the version the plan was decided on.
-pub(super) async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Option<Applied>, StoreError> {
+/// Writes `plan` in the caller's transaction, its merchant's event last (`super::feed`). Returns
+/// `None`, having written nothing, if the instance is no longer at the version the plan was
+/// decided on.
+pub(super) async fn write(
+    txn: &DatabaseTransaction,
+    decider: Decider<'_>,
+    plan: &Plan,
+) -> Result<Option<Applied>, StoreError> {
     if plan.transitions() {
         let after = &plan.after;
         // The version check makes this the first and only write when the plan is out of date.
@@ -102,6 +108,9 @@ pub(super) async fn write(txn: &DatabaseTransaction, plan: &Plan) -> Result<Opti
         super::inbound::insert(txn, call.clone()).await?;
     }
     insert_outbox(txn, plan.scheduled.clone()).await?;
+    if let (Some(id), Some(announcer)) = (plan.event, decider.announcer) {
+        record_in(txn, announcer, decider.definitions, &plan.after, id).await?;
+    }
     plan.history.counted(&plan.before.kind);
     Ok(Some(plan.applied()))
 }

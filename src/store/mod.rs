@@ -14,6 +14,7 @@ mod db;
 pub mod db_clock;
 pub mod entity;
 pub mod event;
+pub mod feed;
 pub mod force;
 mod gauges;
 mod history;
@@ -54,12 +55,15 @@ use crate::config::{Backend, Config};
 use crate::workflow::Definitions;
 use entity::{OfInstance, instance};
 
-/// What a write of workflow state decides with besides its connection: the definitions, and the
-/// clock its rows are stamped with.
+/// What a write of workflow state decides with besides its connection: the definitions, the
+/// clock its rows are stamped with, and the kinds' announcements of changes.
 #[derive(Clone, Copy)]
 pub struct Decider<'a> {
     pub definitions: &'a Definitions,
     pub clock: &'a dyn Clock,
+    /// What a change a merchant can see announces, written with it as an event (`None`: no
+    /// events, as for a bare engine without kinds).
+    pub announcer: Option<&'a dyn feed::Announcer>,
 }
 
 /// The row of `E` with id `id` and its instance, in one query.

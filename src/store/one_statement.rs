@@ -20,8 +20,9 @@ pub(crate) enum OneStatement {
     /// Nothing written: the instance moved on since `seen` was read (or, when closing a claim,
     /// the claim no longer holds its row). Decide again on the locked instance.
     Missed,
-    /// Nothing written or tried: not PostgreSQL, or the event does not transition `seen` (an
-    /// ignored or rejected outcome is recorded only against a locked, current instance).
+    /// Nothing written or tried: not PostgreSQL, the event does not transition `seen` (an
+    /// ignored or rejected outcome is recorded only against a locked, current instance), or the
+    /// transition writes its merchant's event.
     NotTried,
 }
 
@@ -38,7 +39,9 @@ pub(crate) async fn apply_as_one_statement(
         return Ok(OneStatement::NotTried);
     }
     let plan = plan(decider, seen, event)?;
-    if !plan.transitions() {
+    // A transition that writes its merchant's event needs the kind's announcement, read in the
+    // transaction: it takes the multi-statement path.
+    if !plan.transitions() || plan.event.is_some() {
         return Ok(OneStatement::NotTried);
     }
     let written = retry_transient(|| write_as_one_statement(db, &plan, closing)).await?;

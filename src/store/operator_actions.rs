@@ -136,7 +136,9 @@ pub(super) async fn resume_in(
     decider: Decider<'_>,
     current: &instance::Model,
 ) -> Result<Done, StoreError> {
-    let Decider { definitions, clock } = decider;
+    let Decider {
+        definitions, clock, ..
+    } = decider;
     if !current.needs_attention {
         return Ok(Err("the workflow is not waiting for an operator".into()));
     }

@@ -3,11 +3,13 @@
 //! rows it schedules and disarms, and its history entry.
 
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::Decider;
 use super::StoreError;
 use super::entity::{inbound, instance, outbox};
 use super::event::{Applied, EventInput, KeptRow, Outcome};
+use super::feed::plan_event;
 use super::history::{HistoryEntry, history_detail};
 use super::schedule::{Disarm, effects_among, scheduled_rows};
 use crate::workflow::{self, Decision, Definition, Definitions};
@@ -30,6 +32,8 @@ pub(super) struct Plan {
     pub(super) inbound: Option<inbound::Model>,
     /// Written when the plan transitions (see [`EventInput::kept_row`]).
     pub(super) kept_row: Option<KeptRow>,
+    /// The id of the merchant's event the transition writes, if it announces (`super::feed`).
+    pub(super) event: Option<Uuid>,
 }
 
 impl Plan {
@@ -66,7 +70,11 @@ pub(super) fn plan(
     current: &instance::Model,
     event: &EventInput,
 ) -> Result<Plan, StoreError> {
-    let Decider { definitions, clock } = decider;
+    let Decider {
+        definitions,
+        clock,
+        announcer,
+    } = decider;
     let definition = definition_of(definitions, current)?;
     let now = clock.now();
     let decision = match hold_of(current) {
@@ -76,7 +84,7 @@ pub(super) fn plan(
         },
         _ => workflow::apply(definition, &current.state, event.name),
     };
-    let (outcome, after, disarm, scheduled) = match decision {
+    let (outcome, after, disarm, scheduled, feed_event) = match decision {
         Decision::Transition {
             to,
             effects,
@@ -113,15 +121,16 @@ pub(super) fn plan(
                 state_since: if leaving { Some(now) } else { current.state_since },
                 ..current.clone()
             };
-            let scheduled = scheduled_rows(definition, &after, &effects, timer.as_ref());
+            let mut scheduled = scheduled_rows(definition, &after, &effects, timer.as_ref());
+            let feed_event = announcer.and_then(|_| plan_event(&effects, &mut scheduled));
             let outcome = Outcome::Transitioned {
                 from: current.state.clone(),
                 to,
             };
-            (outcome, after, disarm, scheduled)
+            (outcome, after, disarm, scheduled, feed_event)
         }
-        Decision::Ignored { reason } => (Outcome::Ignored { reason }, current.clone(), None, vec![]),
-        Decision::Rejected { reason } => (Outcome::Rejected { reason }, current.clone(), None, vec![]),
+        Decision::Ignored { reason } => (Outcome::Ignored { reason }, current.clone(), None, vec![], None),
+        Decision::Rejected { reason } => (Outcome::Rejected { reason }, current.clone(), None, vec![], None),
     };
     let to_state = match &outcome {
         Outcome::Transitioned { to, .. } => Some(to.clone()),
@@ -146,6 +155,7 @@ pub(super) fn plan(
         history,
         inbound: event.inbound.clone(),
         kept_row: event.kept_row.clone(),
+        event: feed_event,
     })
 }
 

@@ -10,6 +10,7 @@ use super::Decider;
 use super::StoreError;
 use super::entity::{instance, outbox};
 use super::event::{Applied, Outcome};
+use super::feed::{plan_event, record_in};
 use super::history::HistoryEntry;
 use super::schedule::{effects_among, insert_outbox, scheduled_rows};
 use super::statement_parts::{self, Params};
@@ -53,21 +54,28 @@ pub(crate) async fn start_instance_in(
 }
 
 /// A new instance as it will be written, decided before anything is: its row, its `created`
-/// history entry, and the outbox rows its start schedules.
-pub(crate) struct StartPlan {
+/// history entry, the outbox rows its start schedules, and its merchant's event if the start
+/// announces (written last, after the caller's own rows of it).
+pub(crate) struct StartPlan<'a> {
+    decider: Decider<'a>,
     instance: instance::Model,
     history: HistoryEntry,
     scheduled: Vec<outbox::Model>,
+    event: Option<Uuid>,
 }
 
-impl StartPlan {
+impl<'a> StartPlan<'a> {
     /// An instance of the newest definition of `kind`, in its start state.
     pub(crate) fn new(
-        decider: Decider<'_>,
+        decider: Decider<'a>,
         kind: &str,
         new_instance: &NewInstance,
     ) -> Result<Self, StoreError> {
-        let Decider { definitions, clock } = decider;
+        let Decider {
+            definitions,
+            clock,
+            announcer,
+        } = decider;
         let definition = definitions
             .current(kind)
             .ok_or_else(|| StoreError::UnknownDefinition {
@@ -108,11 +116,14 @@ impl StartPlan {
             detail: None,
             at: now,
         };
-        let scheduled = scheduled_rows(definition, &instance, &effects, timer.as_ref());
+        let mut scheduled = scheduled_rows(definition, &instance, &effects, timer.as_ref());
+        let event = announcer.and_then(|_| plan_event(&effects, &mut scheduled));
         Ok(Self {
+            decider,
             instance,
             history,
             scheduled,
+            event,
         })
     }
 
@@ -120,13 +131,23 @@ impl StartPlan {
         self.instance.id
     }
 
-    /// Writes the plan in the caller's transaction.
+    /// Whether the start writes its merchant's event (it then needs the transaction: PostgreSQL's
+    /// one-statement start is not for it).
+    pub(crate) fn announces(&self) -> bool {
+        self.event.is_some()
+    }
+
+    /// Writes the plan in the caller's transaction; a caller writing the kind's own row of the
+    /// instance writes it first, so the event announces it.
     pub(crate) async fn write_in(&self, txn: &DatabaseTransaction) -> Result<Applied, StoreError> {
         instance::Entity::insert(instance::ActiveModel::from(self.instance.clone()))
             .exec_without_returning(txn)
             .await?;
         self.history.append(txn).await?;
         insert_outbox(txn, self.scheduled.clone()).await?;
+        if let (Some(id), Some(announcer)) = (self.event, self.decider.announcer) {
+            record_in(txn, announcer, self.decider.definitions, &self.instance, id).await?;
+        }
         self.history.counted(&self.instance.kind);
         Ok(self.applied())
     }
@@ -151,7 +172,7 @@ impl StartPlan {
 /// back, as an `INSERT` in a transaction would.
 pub(crate) async fn start_as_one_statement<K, A>(
     db: &Db,
-    plan: &StartPlan,
+    plan: &StartPlan<'_>,
     key: &K,
     alongside: &A,
 ) -> Result<bool, StoreError>

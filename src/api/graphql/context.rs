@@ -68,6 +68,7 @@ pub fn graphql_error(error: AppError) -> async_graphql::Error {
                 e.set("fields", fields.clone());
             })
         }
+        AppError::NotInTestMode => coded("NOT_IN_TEST_MODE", error.to_string()),
         AppError::Unavailable(cause) => internal(cause),
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod console;
 pub mod context;
+mod feed;
 pub mod limits;
 mod merchant_types;
 pub mod reads;
@@ -19,6 +20,7 @@ use async_graphql::{MergedObject, Schema};
 use crate::alipayplus::client::Client;
 use crate::app::Engine;
 use crate::app::kind::KindList;
+use crate::app::test_mode::TestMode;
 use crate::kinds::payment::methods::{PaymentMethodLimits, PaymentMethods};
 use crate::kinds::{KindMutations, KindQueries, KindSubscriptions};
 pub use context::*;
@@ -29,6 +31,7 @@ pub use shared::*;
 #[graphql(name = "Query")]
 pub struct QueryRoot(
     KindQueries,
+    feed::FeedQueries,
     reconciliation_types::ReconciliationQueries,
     console::OperatorQueries,
 );
@@ -54,11 +57,13 @@ pub fn schema(
     limits: PaymentMethodLimits,
     complexity_per_minute: usize,
 ) -> ApiSchema {
+    let test_mode = TestMode::new(engine.real_alipayplus, client.gateway());
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
+    .data(test_mode)
     .data(engine)
     .data(KindList(&crate::kinds::ALL))
     .data(limits::ComplexityBudget::new(complexity_per_minute))

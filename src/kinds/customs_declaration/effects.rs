@@ -1,4 +1,4 @@
-//! The effects of the `customs_declaration` workflow, and what its webhook says.
+//! The effects of the `customs_declaration` workflow, and what a change of a declaration announces.
 //!
 //! `submit_declaration` calls declare with the recorded declaration (the same
 //! customsDeclarationRequestId on every retry): S -> declaration_submitted, F ->
@@ -27,16 +27,23 @@ use crate::alipayplus::wire::{
     Amount, Certificate, Customs, DeclarationRecord, DeclarationStatus, DeclareRequest,
     InquireDeclarationRequestsRequest, MerchantCustomsInfo,
 };
-use crate::app::kind::{Announcement, KindEffects, KindServices, WebhookBody};
+use crate::app::kind::{KindEffects, KindServices};
+use crate::app::status_in;
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectResult, Engine};
 use crate::app::{event, retry, store_error};
+use crate::kinds::customs_declaration::entity as declaration;
 use crate::kinds::customs_declaration::rows::{
     AWAITING_CUSTOMS, INQUIRY_BATCH, claim_inquiry_batch, declaration_with_instance,
 };
 use crate::kinds::customs_declaration::use_cases::DeclarationView;
 use crate::kinds::payment::rows as payments;
 use crate::store::EventInput;
+use crate::store::StoreError;
+use crate::store::entity::instance;
+use crate::store::feed::Announced;
+use crate::workflow::Definitions;
 use crate::workflow::EventName;
+use sea_orm::{DatabaseTransaction, EntityTrait};
 
 /// A declaration is asked about at most once in this long, whichever execution asks.
 pub const INQUIRY_GAP: Duration = Duration::from_secs(1);
@@ -235,34 +242,37 @@ impl CustomsEffects {
     }
 }
 
-impl WebhookBody for CustomsEffects {
-    fn announcement<'a>(
-        &'a self,
-        context: &'a EffectContext,
-    ) -> BoxFuture<'a, Result<Announcement, EffectError>> {
-        async move {
-            let view = self.declaration(context).await?;
-            let row = &view.declaration;
-            let body = json!({
-                "type": "customs_declaration.updated",
-                "id": context.execution_id,
-                "customsDeclaration": {
-                    "id": row.id, "paymentId": row.payment_id,
-                    "customsDeclarationRequestId": row.customs_declaration_request_id,
-                    "status": view.status(&self.engine), "amount": { "currency": row.currency, "value": row.amount.to_string() },
-                    "customsResultCode": view.customs_result_code(),
-                    "version": context.instance.version, "updatedAt": context.instance.updated_at,
-                }
-            });
-            Ok(Announcement {
-                merchant_id: row.merchant_id,
-                subject_id: row.payment_id,
-                announced: format!("CUSTOMS_{}", view.status(&self.engine)),
-                body,
-            })
-        }
-        .boxed()
-    }
+/// What a change of declaration `instance` announces: `customs_declaration.updated` with the
+/// declaration as its webhook carries it.
+pub(super) async fn announce(
+    txn: &DatabaseTransaction,
+    definitions: &Definitions,
+    instance: &instance::Model,
+) -> Result<Option<Announced>, StoreError> {
+    let Some(declaration) = declaration::Entity::find_by_id(instance.id).one(txn).await? else {
+        return Ok(None);
+    };
+    let view = DeclarationView {
+        declaration,
+        instance: instance.clone(),
+    };
+    let row = &view.declaration;
+    let status = status_in(definitions, instance);
+    let object = json!({
+        "id": row.id, "paymentId": row.payment_id,
+        "customsDeclarationRequestId": row.customs_declaration_request_id,
+        "status": status, "amount": { "currency": row.currency, "value": row.amount.to_string() },
+        "customsResultCode": view.customs_result_code(),
+        "version": instance.version, "updatedAt": instance.updated_at,
+    });
+    Ok(Some(Announced {
+        merchant_id: row.merchant_id,
+        object_id: row.id,
+        subject_id: row.payment_id,
+        event_type: "customs_declaration.updated".into(),
+        announced: format!("CUSTOMS_{status}"),
+        data: object,
+    }))
 }
 
 impl EffectHandler for CustomsEffects {
@@ -280,16 +290,15 @@ impl EffectHandler for CustomsEffects {
     }
 }
 
-/// The customs declaration workflow's effects, calling Alipay+ through `services.client`; they also say what
-/// its webhook says.
+/// The customs declaration workflow's effects, calling Alipay+ through `services.client`.
 pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
-    KindEffects::with_webhook(
-        &[names::SUBMIT_DECLARATION, names::INQUIRE_DECLARATION],
-        Arc::new(CustomsEffects {
+    KindEffects {
+        names: &[names::SUBMIT_DECLARATION, names::INQUIRE_DECLARATION],
+        handler: Arc::new(CustomsEffects {
             engine: services.engine.clone(),
             client: services.client.clone(),
         }),
-    )
+    }
 }
 
 #[cfg(test)]

@@ -30,4 +30,14 @@ impl Kind for CustomsDeclaration {
     fn effects(&self, services: &KindServices<'_>) -> anyhow::Result<KindEffects> {
         Ok(effects::kind_effects(services))
     }
+
+    fn announce<'a>(
+        &'a self,
+        txn: &'a sea_orm::DatabaseTransaction,
+        definitions: &'a crate::workflow::Definitions,
+        instance: &'a crate::store::entity::instance::Model,
+    ) -> futures::future::BoxFuture<'a, Result<Option<crate::store::feed::Announced>, crate::store::StoreError>>
+    {
+        Box::pin(effects::announce(txn, definitions, instance))
+    }
 }

@@ -1,7 +1,7 @@
 //! The effects of the `dispute` workflow: `send_dispute_response` sends the merchant's recorded
 //! response (responseRetrieval or responseEscalation, the same body on every retry) until Alipay+
 //! answers: S -> response_accepted, F -> response_refused with its code, anything unknown (U,
-//! timeout, 5xx, unverifiable) -> retried, never a failure. And what a dispute's webhook says.
+//! timeout, 5xx, unverifiable) -> retried, never a failure. And what a change of a dispute announces.
 
 use super::names;
 use std::sync::Arc;
@@ -12,13 +12,19 @@ use serde_json::{Map, Value, json};
 
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::{ResponseEscalationRequest, ResponseRetrievalRequest, ResultResponse};
-use crate::app::kind::{Announcement, KindEffects, KindServices, WebhookBody};
+use crate::app::kind::{KindEffects, KindServices};
+use crate::app::status_in;
 use crate::app::{
     Decided, EffectContext, EffectError, EffectHandler, EffectResult, Engine, decided, store_error,
 };
 use crate::kinds::dispute::entity as dispute;
 use crate::kinds::dispute::rows::dispute_with_instance;
 use crate::kinds::dispute::use_cases::DisputeView;
+use crate::store::StoreError;
+use crate::store::entity::instance;
+use crate::store::feed::Announced;
+use crate::workflow::Definitions;
+use sea_orm::{DatabaseTransaction, EntityTrait};
 
 pub(super) struct DisputeEffects {
     engine: Engine,
@@ -76,34 +82,35 @@ pub fn response_answer(outcome: &Outcome<ResultResponse>) -> Decided {
     }
 }
 
-impl WebhookBody for DisputeEffects {
-    fn announcement<'a>(
-        &'a self,
-        context: &'a EffectContext,
-    ) -> BoxFuture<'a, Result<Announcement, EffectError>> {
-        async move {
-            let view = self.dispute(context).await?;
-            let dispute = &view.dispute;
-            let instance = &context.instance;
-            let kind = if instance.state == "needs_response" { "dispute.created" } else { "dispute.updated" };
-            let body = json!({
-                "type": kind,
-                "id": context.execution_id,
-                "dispute": {
-                    "id": dispute.id, "paymentId": dispute.payment_id, "disputeRequestId": dispute.dispute_request_id,
-                    "kind": dispute.kind, "status": view.status(&self.engine), "respondBy": dispute.respond_by,
-                    "reason": dispute.reason, "version": instance.version, "updatedAt": instance.updated_at,
-                }
-            });
-            Ok(Announcement {
-                merchant_id: dispute.merchant_id,
-                subject_id: dispute.payment_id,
-                announced: format!("DISPUTE_{}", view.status(&self.engine)),
-                body,
-            })
-        }
-        .boxed()
-    }
+/// What a change of dispute `instance` announces: `dispute.created` as it opens,
+/// `dispute.updated` after, with the dispute as its webhook carries it.
+pub(super) async fn announce(
+    txn: &DatabaseTransaction,
+    definitions: &Definitions,
+    instance: &instance::Model,
+) -> Result<Option<Announced>, StoreError> {
+    let Some(dispute) = dispute::Entity::find_by_id(instance.id).one(txn).await? else {
+        return Ok(None);
+    };
+    let status = status_in(definitions, instance);
+    let event_type = if instance.state == "needs_response" {
+        "dispute.created"
+    } else {
+        "dispute.updated"
+    };
+    let object = json!({
+        "id": dispute.id, "paymentId": dispute.payment_id, "disputeRequestId": dispute.dispute_request_id,
+        "kind": dispute.kind, "status": status, "respondBy": dispute.respond_by,
+        "reason": dispute.reason, "version": instance.version, "updatedAt": instance.updated_at,
+    });
+    Ok(Some(Announced {
+        merchant_id: dispute.merchant_id,
+        object_id: dispute.id,
+        subject_id: dispute.payment_id,
+        event_type: event_type.into(),
+        announced: format!("DISPUTE_{status}"),
+        data: object,
+    }))
 }
 
 impl EffectHandler for DisputeEffects {
@@ -120,16 +127,15 @@ impl EffectHandler for DisputeEffects {
     }
 }
 
-/// The dispute workflow's effects, calling Alipay+ through `services.client`; they also say what
-/// its webhook says.
+/// The dispute workflow's effects, calling Alipay+ through `services.client`.
 pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
-    KindEffects::with_webhook(
-        &[names::SEND_DISPUTE_RESPONSE],
-        Arc::new(DisputeEffects {
+    KindEffects {
+        names: &[names::SEND_DISPUTE_RESPONSE],
+        handler: Arc::new(DisputeEffects {
             engine: services.engine.clone(),
             client: services.client.clone(),
         }),
-    )
+    }
 }
 
 #[cfg(test)]

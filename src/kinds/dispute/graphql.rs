@@ -18,7 +18,9 @@ use crate::api::graphql::context::status_as;
 use crate::api::graphql::reads::AnswerReads;
 use crate::api::graphql::shared::{Money, MoneyInput, Payment, Workflow};
 use crate::app::errors::invalid;
+use crate::app::test_mode::TestMode;
 use crate::kinds::dispute::evidence::Document;
+use crate::kinds::dispute::test_helpers::{SimulatedDispute, simulate_dispute};
 use crate::kinds::dispute::use_cases::{self as disputes, DisputeView, Response};
 use crate::kinds::refund::graphql::Refund;
 
@@ -241,6 +243,32 @@ pub struct DisputeMutations;
 
 #[Object]
 impl DisputeMutations {
+    /// Test mode only (`alipayplus.mode = "simulator"`; else NOT_IN_TEST_MODE): a wallet raises
+    /// a retrieval or an escalation (of `amount`, the whole payment if omitted) on your paid
+    /// payment; the simulator sends it to plusflow as Alipay+ would, and it shows in the
+    /// payment's `disputes` within moments. A payment not paid is INVALID_TRANSITION.
+    async fn simulate_dispute(
+        &self,
+        ctx: &Context<'_>,
+        payment_id: ID,
+        kind: DisputeKind,
+        amount: Option<MoneyInput>,
+    ) -> Result<Payment> {
+        let principal = principal(ctx)?;
+        let dispute = SimulatedDispute {
+            kind: match kind {
+                DisputeKind::Retrieval => "RETRIEVAL",
+                DisputeKind::Escalation => "ESCALATION",
+            },
+            amount: amount.as_ref().map(|m| (m.currency.as_str(), m.value.as_str())),
+        };
+        let test_mode = ctx.data::<TestMode>()?;
+        simulate_dispute(engine(ctx), test_mode, principal, parse_id(&payment_id)?, dispute)
+            .await
+            .map(Payment::from)
+            .map_err(graphql_error)
+    }
+
     /// Answers a retrieval; sent to Alipay+ (retried until it answers). Refused after its
     /// deadline (DISPUTE_EXPIRED) or once answered (ALREADY_RESPONDED).
     async fn respond_to_retrieval(

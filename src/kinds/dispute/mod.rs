@@ -9,6 +9,7 @@ mod inbound;
 pub mod names;
 pub mod rows;
 pub mod simulator;
+pub mod test_helpers;
 pub mod use_cases;
 
 use chrono::{DateTime, Utc};
@@ -37,6 +38,16 @@ impl Kind for Dispute {
 
     fn effects(&self, services: &KindServices<'_>) -> anyhow::Result<KindEffects> {
         Ok(effects::kind_effects(services))
+    }
+
+    fn announce<'a>(
+        &'a self,
+        txn: &'a sea_orm::DatabaseTransaction,
+        definitions: &'a crate::workflow::Definitions,
+        instance: &'a crate::store::entity::instance::Model,
+    ) -> futures::future::BoxFuture<'a, Result<Option<crate::store::feed::Announced>, crate::store::StoreError>>
+    {
+        Box::pin(effects::announce(txn, definitions, instance))
     }
 
     fn inbound(&self) -> &'static [InboundRoute] {

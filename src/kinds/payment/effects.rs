@@ -1,26 +1,30 @@
 //! The effects of the `payment` workflow. Each turns an Alipay+ answer into the workflow's next
 //! event; an unknown answer (U, timeout, 5xx, unverifiable) is a retry with the SAME
-//! paymentRequestId, never a failure. And what the payment's webhook says.
+//! paymentRequestId, never a failure. And what a change of a payment announces (its event and
+//! webhook).
 
 use super::names;
 use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use sea_orm::{DatabaseTransaction, EntityTrait};
 use serde_json::{Map, Value, json};
 
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::*;
-use crate::app::kind::{Announcement, KindEffects, KindServices, WebhookBody};
+use crate::app::kind::{KindEffects, KindServices};
 use crate::app::merchant_profile::MerchantProfile;
 use crate::app::merchants;
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectResult, Engine};
-use crate::app::{event, retry, store_error};
+use crate::app::{event, retry, status_in, store_error};
 use crate::kinds::payment::results::StatedResult;
 use crate::kinds::payment::rows;
-use crate::kinds::payment::status::PublicStatus;
 use crate::kinds::payment::use_cases::{amount_disagreement, failure_fields};
-use crate::store::entity::{merchant, payment, payment_result};
+use crate::store::StoreError;
+use crate::store::entity::{instance, merchant, payment, payment_result};
+use crate::store::feed::Announced;
+use crate::workflow::Definitions;
 
 /// What the payment effects share.
 pub(super) struct PaymentEffects {
@@ -357,37 +361,34 @@ fn redirect_fields(response: &PayResponse) -> Option<Map<String, Value>> {
     Some(data)
 }
 
-impl WebhookBody for PaymentEffects {
-    fn announcement<'a>(
-        &'a self,
-        context: &'a EffectContext,
-    ) -> BoxFuture<'a, Result<Announcement, EffectError>> {
-        async move {
-            let status = PublicStatus::of(&self.engine, &context.instance);
-            let data = &context.instance.data;
-            let (version, updated_at) = (context.instance.version, context.instance.updated_at);
-            let payment = self.payment(context).await?;
-            let body = json!({
-                "type": "payment.updated",
-                "id": context.execution_id,
-                "payment": {
-                    "id": payment.id, "merchantOrderId": payment.merchant_order_id, "paymentRequestId": payment.payment_request_id,
-                    "status": status, "amount": { "currency": payment.currency, "value": payment.amount.to_string() },
-                    "checkoutUrl": data.get("checkoutUrl"), "applinkUrl": data.get("applinkUrl"),
-                    "schemeUrl": data.get("schemeUrl"), "paymentData": data.get("paymentData"),
-                    "alipayPaymentId": data.get("alipayPaymentId"),
-                    "failureCode": data.get("failureCode"), "version": version, "updatedAt": updated_at,
-                }
-            });
-            Ok(Announcement {
-                merchant_id: payment.merchant_id,
-                subject_id: payment.id,
-                announced: status.to_string(),
-                body,
-            })
-        }
-        .boxed()
-    }
+/// What a change of payment `instance` announces: `payment.updated` with the payment as its
+/// webhook carries it (status, amount, checkout links, failure code, version and time).
+pub(super) async fn announce(
+    txn: &DatabaseTransaction,
+    definitions: &Definitions,
+    instance: &instance::Model,
+) -> Result<Option<Announced>, StoreError> {
+    let Some(payment) = payment::Entity::find_by_id(instance.id).one(txn).await? else {
+        return Ok(None);
+    };
+    let status = status_in(definitions, instance);
+    let data = &instance.data;
+    let object = json!({
+        "id": payment.id, "merchantOrderId": payment.merchant_order_id, "paymentRequestId": payment.payment_request_id,
+        "status": status, "amount": { "currency": payment.currency, "value": payment.amount.to_string() },
+        "checkoutUrl": data.get("checkoutUrl"), "applinkUrl": data.get("applinkUrl"),
+        "schemeUrl": data.get("schemeUrl"), "paymentData": data.get("paymentData"),
+        "alipayPaymentId": data.get("alipayPaymentId"),
+        "failureCode": data.get("failureCode"), "version": instance.version, "updatedAt": instance.updated_at,
+    });
+    Ok(Some(Announced {
+        merchant_id: payment.merchant_id,
+        object_id: payment.id,
+        subject_id: payment.id,
+        event_type: "payment.updated".into(),
+        announced: status.to_string(),
+        data: object,
+    }))
 }
 
 impl EffectHandler for PaymentEffects {
@@ -406,19 +407,18 @@ impl EffectHandler for PaymentEffects {
     }
 }
 
-/// The payment workflow's effects, calling Alipay+ through `services.client`; they also say what
-/// its webhook says.
+/// The payment workflow's effects, calling Alipay+ through `services.client`.
 pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
     let notify_url =
         crate::alipayplus::url_under(services.public_url, "/alipayplus/notifyPayment").to_string();
-    KindEffects::with_webhook(
-        &[names::SUBMIT_PAY, names::POLL_PAYMENT, names::CANCEL_PAYMENT],
-        Arc::new(PaymentEffects {
+    KindEffects {
+        names: &[names::SUBMIT_PAY, names::POLL_PAYMENT, names::CANCEL_PAYMENT],
+        handler: Arc::new(PaymentEffects {
             engine: services.engine.clone(),
             client: services.client.clone(),
             notify_url,
         }),
-    )
+    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,9 @@ use uuid::Uuid;
 
 use crate::api::graphql::shared::money;
 use crate::api::graphql::shared::{Money, MoneyInput, Payment, Workflow};
+use crate::app::test_mode::TestMode;
 use crate::kinds::payment::status::PublicStatus;
+use crate::kinds::payment::test_helpers::simulate_outcome;
 
 /// An Alipay+ wallet: "Alipay", ALIPAY_CN, 1022088000000000001.
 #[derive(SimpleObject, Clone)]
@@ -506,6 +508,31 @@ impl PaymentMutations {
             .await
             .map(Payment::from)
             .map_err(graphql_error)
+    }
+
+    /// Test mode only (`alipayplus.mode = "simulator"`; else NOT_IN_TEST_MODE): the customer
+    /// pays (SUCCESS) or declines (FAIL) at the simulator, which notifies plusflow as Alipay+
+    /// would, so the status follows within moments (watch `paymentUpdated`); EXPIRE reaches the
+    /// expiry now, and the payment is cancelled at Alipay+. A payment no longer waiting for its
+    /// customer is INVALID_TRANSITION.
+    async fn simulate_payment_outcome(
+        &self,
+        ctx: &Context<'_>,
+        payment_id: ID,
+        outcome: String,
+    ) -> Result<Payment> {
+        let principal = principal(ctx)?;
+        let test_mode = ctx.data::<TestMode>()?;
+        simulate_outcome(
+            engine(ctx),
+            test_mode,
+            principal,
+            parse_id(&payment_id)?,
+            &outcome,
+        )
+        .await
+        .map(Payment::from)
+        .map_err(graphql_error)
     }
 }
 

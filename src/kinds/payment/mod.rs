@@ -11,6 +11,7 @@ pub mod results;
 pub mod rows;
 pub mod simulator;
 pub mod status;
+pub mod test_helpers;
 pub mod use_cases;
 
 use crate::app::kind::{InboundRoute, Kind, KindEffects, KindServices};
@@ -43,6 +44,16 @@ impl Kind for Payment {
 
     fn effects(&self, services: &KindServices<'_>) -> anyhow::Result<KindEffects> {
         Ok(effects::kind_effects(services))
+    }
+
+    fn announce<'a>(
+        &'a self,
+        txn: &'a sea_orm::DatabaseTransaction,
+        definitions: &'a crate::workflow::Definitions,
+        instance: &'a crate::store::entity::instance::Model,
+    ) -> futures::future::BoxFuture<'a, Result<Option<crate::store::feed::Announced>, crate::store::StoreError>>
+    {
+        Box::pin(effects::announce(txn, definitions, instance))
     }
 
     fn inbound(&self) -> &'static [InboundRoute] {

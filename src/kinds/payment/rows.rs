@@ -46,7 +46,7 @@ pub async fn create_payment(
             id,
             ..new_payment.clone()
         };
-        if db.get_database_backend() == DbBackend::Postgres {
+        if db.get_database_backend() == DbBackend::Postgres && !plan.announces() {
             return if start_as_one_statement(db, &plan, &key.row(clock, id), &row).await? {
                 Ok(Ok(plan.applied()))
             } else {

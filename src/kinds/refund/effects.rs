@@ -1,42 +1,44 @@
 //! The effect of the `refund` workflow: `refund` sent with the refund's own refundRequestId
 //! until Alipay+ answers S or F ([`refund_answer`], pure); an unknown answer (U, timeout, 5xx,
-//! unverifiable) is a retry with the SAME refundRequestId, never a failure. And what the
-//! refund's webhook says.
+//! unverifiable) is a retry with the SAME refundRequestId, never a failure. And what a
+//! change of a refund announces (its event and webhook).
 
 use super::names;
 use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use sea_orm::{DatabaseTransaction, EntityTrait};
 use serde_json::{Map, json};
 
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::{Amount, RefundRequest, RefundResponse};
-use crate::app::kind::{Announcement, KindEffects, KindServices, WebhookBody};
+use crate::app::kind::{KindEffects, KindServices};
 use crate::app::{
-    Decided, EffectContext, EffectError, EffectHandler, EffectResult, Engine, decided, store_error,
+    Decided, EffectContext, EffectError, EffectHandler, EffectResult, Engine, decided, status_in, store_error,
 };
 use crate::kinds::payment::rows as payments;
-use crate::kinds::payment::status::PublicStatus;
 use crate::kinds::payment::use_cases::failure_fields;
 use crate::kinds::refund::rows as refunds;
-use crate::store::entity::{payment, refund};
+use crate::store::StoreError;
+use crate::store::entity::{instance, payment, refund};
+use crate::store::feed::Announced;
+use crate::workflow::Definitions;
 
 pub(super) struct RefundEffects {
     engine: Engine,
     client: Client,
 }
 
-/// The refund workflow's effects, calling Alipay+ through `services.client`; they also say what
-/// its webhook says.
+/// The refund workflow's effects, calling Alipay+ through `services.client`.
 pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
-    KindEffects::with_webhook(
-        &[names::SUBMIT_REFUND],
-        Arc::new(RefundEffects {
+    KindEffects {
+        names: &[names::SUBMIT_REFUND],
+        handler: Arc::new(RefundEffects {
             engine: services.engine.clone(),
             client: services.client.clone(),
         }),
-    )
+    }
 }
 
 /// What Alipay+'s answer to `refund` means for the workflow: the event with what to record and
@@ -101,34 +103,31 @@ impl EffectHandler for RefundEffects {
     }
 }
 
-impl WebhookBody for RefundEffects {
-    fn announcement<'a>(
-        &'a self,
-        context: &'a EffectContext,
-    ) -> BoxFuture<'a, Result<Announcement, EffectError>> {
-        async move {
-            let status = PublicStatus::of(&self.engine, &context.instance);
-            let (refund, _) = self.refund(context).await?;
-            let instance = &context.instance;
-            let body = json!({
-                "type": "refund.updated",
-                "id": context.execution_id,
-                "refund": {
-                    "id": refund.id, "paymentId": refund.payment_id, "refundRequestId": refund.refund_request_id,
-                    "status": status, "amount": { "currency": refund.currency, "value": refund.amount.to_string() },
-                    "failureCode": instance.data.get("failureCode"), "version": instance.version,
-                    "updatedAt": instance.updated_at,
-                }
-            });
-            Ok(Announcement {
-                merchant_id: refund.merchant_id,
-                subject_id: refund.payment_id,
-                announced: format!("REFUND_{status}"),
-                body,
-            })
-        }
-        .boxed()
-    }
+/// What a change of refund `instance` announces: `refund.updated` with the refund as its
+/// webhook carries it.
+pub(super) async fn announce(
+    txn: &DatabaseTransaction,
+    definitions: &Definitions,
+    instance: &instance::Model,
+) -> Result<Option<Announced>, StoreError> {
+    let Some(refund) = refund::Entity::find_by_id(instance.id).one(txn).await? else {
+        return Ok(None);
+    };
+    let status = status_in(definitions, instance);
+    let object = json!({
+        "id": refund.id, "paymentId": refund.payment_id, "refundRequestId": refund.refund_request_id,
+        "status": status, "amount": { "currency": refund.currency, "value": refund.amount.to_string() },
+        "failureCode": instance.data.get("failureCode"), "version": instance.version,
+        "updatedAt": instance.updated_at,
+    });
+    Ok(Some(Announced {
+        merchant_id: refund.merchant_id,
+        object_id: refund.id,
+        subject_id: refund.payment_id,
+        event_type: "refund.updated".into(),
+        announced: format!("REFUND_{status}"),
+        data: object,
+    }))
 }
 
 #[cfg(test)]

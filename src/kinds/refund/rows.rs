@@ -85,7 +85,7 @@ pub async fn create_refund(
 /// the other. `Err(refundable)` when it does not fit; nothing was written then.
 pub(crate) async fn record_refund_in(
     txn: &DatabaseTransaction,
-    plan: &StartPlan,
+    plan: &StartPlan<'_>,
     new_refund: &refund::Model,
     paid: i64,
 ) -> Result<Result<Applied, i64>, StoreError> {

@@ -1,4 +1,4 @@
-//! The effects of the `registration` workflow, and what its webhook says.
+//! The effects of the `registration` workflow, and what a change of a registration announces.
 //!
 //! `submit_registration` calls registration with the recorded merchant information (the same
 //! registrationRequestId and body on every retry), asking Alipay+ to notify
@@ -23,13 +23,20 @@ use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::{
     InquiryRegistrationStatusRequest, MerchantRegistrationInfo, RegistrationRequest,
 };
-use crate::app::kind::{Announcement, KindEffects, KindServices, WebhookBody};
+use crate::app::kind::{KindEffects, KindServices};
+use crate::app::status_in;
 use crate::app::{Decided, decided, retry, store_error};
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectResult, Engine};
+use crate::kinds::registration::entity as registration;
 use crate::kinds::registration::rows::registration_with_instance;
 use crate::kinds::registration::use_cases::{
     self as registrations, NEXT_INQUIRY_KEY, RegistrationView, Report,
 };
+use crate::store::StoreError;
+use crate::store::entity::instance;
+use crate::store::feed::Announced;
+use crate::workflow::Definitions;
+use sea_orm::{DatabaseTransaction, EntityTrait};
 
 pub(super) struct RegistrationEffects {
     engine: Engine,
@@ -109,34 +116,37 @@ impl RegistrationEffects {
     }
 }
 
-impl WebhookBody for RegistrationEffects {
-    fn announcement<'a>(
-        &'a self,
-        context: &'a EffectContext,
-    ) -> BoxFuture<'a, Result<Announcement, EffectError>> {
-        async move {
-            let view = self.registration(context).await?;
-            let row = &view.registration;
-            let body = json!({
-                "type": "registration.updated",
-                "id": context.execution_id,
-                "registration": {
-                    "id": row.id, "merchantId": row.merchant_id,
-                    "registrationRequestId": row.registration_request_id,
-                    "productCodes": row.product_codes,
-                    "status": view.status(&self.engine), "wallets": view.wallets(),
-                    "version": context.instance.version, "updatedAt": context.instance.updated_at,
-                }
-            });
-            Ok(Announcement {
-                merchant_id: row.merchant_id,
-                subject_id: row.id,
-                announced: format!("REGISTRATION_{}", view.status(&self.engine)),
-                body,
-            })
-        }
-        .boxed()
-    }
+/// What a change of registration `instance` announces: `registration.updated` with the
+/// registration and its wallets' answers as its webhook carries them.
+pub(super) async fn announce(
+    txn: &DatabaseTransaction,
+    definitions: &Definitions,
+    instance: &instance::Model,
+) -> Result<Option<Announced>, StoreError> {
+    let Some(registration) = registration::Entity::find_by_id(instance.id).one(txn).await? else {
+        return Ok(None);
+    };
+    let view = RegistrationView {
+        registration,
+        instance: instance.clone(),
+    };
+    let row = &view.registration;
+    let status = status_in(definitions, instance);
+    let object = json!({
+        "id": row.id, "merchantId": row.merchant_id,
+        "registrationRequestId": row.registration_request_id,
+        "productCodes": row.product_codes,
+        "status": status, "wallets": view.wallets(),
+        "version": instance.version, "updatedAt": instance.updated_at,
+    });
+    Ok(Some(Announced {
+        merchant_id: row.merchant_id,
+        object_id: row.id,
+        subject_id: row.id,
+        event_type: "registration.updated".into(),
+        announced: format!("REGISTRATION_{status}"),
+        data: object,
+    }))
 }
 
 /// What Alipay+'s answer to `registration` means: S -> registration_accepted (the wallets'
@@ -182,19 +192,18 @@ impl EffectHandler for RegistrationEffects {
     }
 }
 
-/// The registration workflow's effects, calling Alipay+ through `services.client`; they also say what
-/// its webhook says.
+/// The registration workflow's effects, calling Alipay+ through `services.client`.
 pub(super) fn kind_effects(services: &KindServices<'_>) -> KindEffects {
     let notify_url =
         crate::alipayplus::url_under(services.public_url, "/alipayplus/notifyRegistrationStatus").to_string();
-    KindEffects::with_webhook(
-        &[names::SUBMIT_REGISTRATION, names::INQUIRE_REGISTRATION],
-        Arc::new(RegistrationEffects {
+    KindEffects {
+        names: &[names::SUBMIT_REGISTRATION, names::INQUIRE_REGISTRATION],
+        handler: Arc::new(RegistrationEffects {
             engine: services.engine.clone(),
             client: services.client.clone(),
             notify_url,
         }),
-    )
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,16 @@ impl Kind for Registration {
         Ok(effects::kind_effects(services))
     }
 
+    fn announce<'a>(
+        &'a self,
+        txn: &'a sea_orm::DatabaseTransaction,
+        definitions: &'a crate::workflow::Definitions,
+        instance: &'a crate::store::entity::instance::Model,
+    ) -> futures::future::BoxFuture<'a, Result<Option<crate::store::feed::Announced>, crate::store::StoreError>>
+    {
+        Box::pin(effects::announce(txn, definitions, instance))
+    }
+
     fn inbound(&self) -> &'static [InboundRoute] {
         inbound::ROUTES
     }

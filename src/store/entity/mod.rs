@@ -3,6 +3,7 @@
 
 pub mod admin_key;
 pub mod api_key;
+pub mod feed_event;
 pub mod history;
 pub mod idempotency;
 pub mod inbound;

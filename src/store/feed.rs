@@ -1,0 +1,175 @@
+//! The merchants' event feed: every change a merchant can see (a transition whose workflow
+//! sends `notify_merchant`, whether or not the merchant has a webhook) is written as an event in
+//! the transaction of the change ([`record_in`]), with what its kind announces of the object
+//! ([`Announcer`]: the same body its webhook carries) and the next number of its merchant's
+//! sequence. The number is taken last in the transaction from one counter row per merchant: a
+//! second change of the same merchant waits for the first to commit or roll back before it is
+//! numbered, so a reader of `sequence > n` never misses a number committed later, and there are
+//! no gaps. The `notify_merchant` row of the change carries the event's id, so the webhook says
+//! exactly what the feed says.
+
+use futures::future::BoxFuture;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::entity::{feed_event, instance, outbox};
+use crate::store::Db;
+use crate::workflow::{Definitions, EffectName};
+
+/// The payload key of a `notify_merchant` row holding its event's id.
+pub const EVENT_KEY: &str = "event";
+
+/// What a change says to its merchant, as its kind puts it.
+#[derive(Debug, Clone)]
+pub struct Announced {
+    pub merchant_id: Uuid,
+    /// The object the change is about (a payment, a refund...).
+    pub object_id: Uuid,
+    /// What its webhook deliveries are recorded under (see `webhook_deliveries.payment_id`).
+    pub subject_id: Uuid,
+    /// e.g. `payment.updated`.
+    pub event_type: String,
+    /// What a delivery record says was announced, e.g. `SUCCEEDED`.
+    pub announced: String,
+    /// The object, as the webhook body's `<object>` field carries it.
+    pub data: Value,
+}
+
+/// Says what a change of an instance announces (the kinds, through `crate::app::kind::Kind`).
+pub trait Announcer: Send + Sync {
+    /// What `instance`, as changed in `txn`, announces to its merchant; `None` if its kind
+    /// announces nothing.
+    fn announce<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        definitions: &'a Definitions,
+        instance: &'a instance::Model,
+    ) -> BoxFuture<'a, Result<Option<Announced>, StoreError>>;
+}
+
+/// The id of the event a change whose workflow scheduled `effects` will write, stamped on its
+/// `notify_merchant` row among `scheduled`; `None` if the change announces nothing.
+pub(super) fn plan_event(effects: &[EffectName], scheduled: &mut [outbox::Model]) -> Option<Uuid> {
+    if !effects.contains(&EffectName::NOTIFY_MERCHANT) {
+        return None;
+    }
+    let id = Uuid::now_v7();
+    let notify: &str = EffectName::NOTIFY_MERCHANT.into();
+    for row in scheduled.iter_mut().filter(|row| row.name == notify) {
+        row.payload = json!({ EVENT_KEY: id });
+    }
+    Some(id)
+}
+
+/// Writes event `id` of `instance`'s change (at its current version) in `txn`, as `announcer`
+/// puts it, numbered last. Nothing if its kind announces nothing.
+pub(super) async fn record_in(
+    txn: &DatabaseTransaction,
+    announcer: &dyn Announcer,
+    definitions: &Definitions,
+    instance: &instance::Model,
+    id: Uuid,
+) -> Result<Option<feed_event::Model>, StoreError> {
+    let Some(announced) = announcer.announce(txn, definitions, instance).await? else {
+        return Ok(None);
+    };
+    let sequence = next_sequence(txn, announced.merchant_id).await?;
+    let event = feed_event::Model {
+        id,
+        merchant_id: announced.merchant_id,
+        sequence,
+        event_type: announced.event_type,
+        object_id: announced.object_id,
+        subject_id: announced.subject_id,
+        announced: announced.announced,
+        instance_id: instance.id,
+        instance_version: instance.version,
+        data: announced.data,
+        created_at: instance.updated_at,
+    };
+    feed_event::Entity::insert(feed_event::ActiveModel::from(event.clone()))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(Some(event))
+}
+
+/// The event of `instance`'s change at its current version, written now if the change has none
+/// (a `notify_merchant` row scheduled before plusflow kept a feed).
+pub async fn event_of_change(
+    db: &Db,
+    announcer: &dyn Announcer,
+    definitions: &Definitions,
+    instance: &instance::Model,
+) -> Result<Option<feed_event::Model>, StoreError> {
+    super::retry_transient(|| async {
+        let txn = db.begin().await?;
+        let existing = feed_event::Entity::find()
+            .filter(feed_event::Column::InstanceId.eq(instance.id))
+            .filter(feed_event::Column::InstanceVersion.eq(instance.version))
+            .one(&txn)
+            .await?;
+        let event = match existing {
+            Some(event) => Some(event),
+            None => record_in(&txn, announcer, definitions, instance, Uuid::now_v7()).await?,
+        };
+        txn.commit().await?;
+        Ok(event)
+    })
+    .await
+}
+
+/// The next number of `merchant_id`'s sequence, its counter row locked until `txn` ends.
+async fn next_sequence(txn: &DatabaseTransaction, merchant_id: Uuid) -> Result<i64, StoreError> {
+    let upsert = Query::insert()
+        .into_table("merchant_event_sequences")
+        .columns(["merchant_id", "last_sequence"])
+        .values_panic([merchant_id.into(), 1i64.into()])
+        .on_conflict(
+            OnConflict::column("merchant_id")
+                .value(
+                    "last_sequence",
+                    Expr::col(("merchant_event_sequences", "last_sequence")).add(1),
+                )
+                .to_owned(),
+        )
+        .returning_col("last_sequence")
+        .to_owned();
+    let statement = txn.get_database_backend().build(&upsert);
+    let row = txn
+        .query_one_raw(statement)
+        .await?
+        .ok_or_else(|| DbErr::Custom("the sequence upsert returned no row".into()))?;
+    Ok(row.try_get::<i64>("", "last_sequence")?)
+}
+
+/// A page of `merchant_id`'s events after number `after`, oldest first, of `types` if any.
+pub async fn events_after(
+    db: &Db,
+    merchant_id: Uuid,
+    after: i64,
+    types: &[String],
+    limit: u64,
+) -> Result<Vec<feed_event::Model>, StoreError> {
+    let mut query = feed_event::Entity::find()
+        .filter(feed_event::Column::MerchantId.eq(merchant_id))
+        .filter(feed_event::Column::Sequence.gt(after));
+    if !types.is_empty() {
+        query = query.filter(feed_event::Column::EventType.is_in(types.iter().cloned()));
+    }
+    Ok(query
+        .order_by_asc(feed_event::Column::Sequence)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Event `id`.
+pub async fn event(db: &Db, id: Uuid) -> Result<Option<feed_event::Model>, StoreError> {
+    Ok(feed_event::Entity::find_by_id(id).one(db).await?)
+}

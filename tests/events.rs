@@ -1,0 +1,223 @@
+//! The merchants' event feed over real HTTP, on SQLite and on PostgreSQL + Redis: a merchant
+//! reading `events(after:)` page by page while its payments are created and paid concurrently
+//! sees every change exactly once, numbered without gaps, each object's changes in order, and
+//! each webhook it receives is the event of the same change (same id, same object); a type
+//! filter keeps only its types; another merchant sees none of them, and an operator reads a
+//! merchant's feed by naming it.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use common::app::*;
+use common::webhooks::WebhookReceiver;
+use common::{Backend, poll_until};
+
+on_each_backend!(
+    a_merchant_reading_its_feed_while_payments_are_paid_sees_each_change_once_in_order,
+    a_type_filter_keeps_its_types_and_other_merchants_see_nothing,
+);
+
+const EVENTS: &str = "query($after: String, $types: [String!], $first: Int, $merchant: ID) { \
+    events(after: $after, types: $types, first: $first, merchantId: $merchant) { \
+    edges { cursor node { id sequence type objectId createdAt data } } pageInfo { hasNextPage } } }";
+
+/// Every event of `key`'s merchant after `after`, page by page (`first` a page).
+async fn read_on(app: &App, key: &str, after: &mut Option<String>, first: i64) -> Vec<Value> {
+    let mut read = Vec::new();
+    loop {
+        let answer = app
+            .gql(Some(key), EVENTS, json!({ "after": after, "first": first }))
+            .await;
+        let page = &answer["data"]["events"];
+        let edges = page["edges"].as_array().unwrap_or_else(|| panic!("{answer}"));
+        for edge in edges {
+            read.push(edge["node"].clone());
+            *after = Some(edge["cursor"].as_str().unwrap().to_string());
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            return read;
+        }
+    }
+}
+
+async fn a_merchant_reading_its_feed_while_payments_are_paid_sees_each_change_once_in_order(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let receiver = WebhookReceiver::accepting().await;
+    let merchant = app.create_merchant(&["--name", "Feed Reader", "--webhook-url", &receiver.url]);
+    let key = merchant["apiKey"].as_str().unwrap().to_string();
+    const PAYMENTS: usize = 12;
+
+    let payers = (0..PAYMENTS).map(|n| {
+        let (app, key) = (&app, key.clone());
+        async move {
+            let (id, request_id) = awaiting_payment(app, &key, &format!("feed-{n}"), 300).await;
+            app.complete(&request_id, json!({ "outcome": "SUCCESS" })).await;
+            app.wait_status(&key, &id, "SUCCEEDED").await;
+            id
+        }
+    });
+    // The reader keeps its cursor and what it read between polls.
+    let reader = async {
+        let read: tokio::sync::Mutex<(Option<String>, Vec<Value>)> = Default::default();
+        poll_until(
+            "every payment's SUCCEEDED event in the feed",
+            Duration::from_secs(90),
+            || async {
+                let mut read = read.lock().await;
+                let (after, seen) = &mut *read;
+                seen.extend(read_on(&app, &key, after, 5).await);
+                let succeeded = seen.iter().filter(|e| e["data"]["status"] == "SUCCEEDED").count();
+                (succeeded == PAYMENTS).then_some(())
+            },
+        )
+        .await;
+        read.into_inner().1
+    };
+    let (ids, mut seen) = tokio::join!(futures::future::join_all(payers), reader);
+    let mut after = seen.last().map(|e| e["sequence"].to_string());
+    seen.extend(read_on(&app, &key, &mut after, 100).await);
+
+    let sequences: Vec<i64> = seen.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+    assert_eq!(
+        sequences,
+        (1..=seen.len() as i64).collect::<Vec<_>>(),
+        "numbered 1, 2, 3... once each"
+    );
+    let ids: HashSet<String> = ids.into_iter().collect();
+    let mut versions: HashMap<String, Vec<i64>> = HashMap::new();
+    for event in &seen {
+        assert_eq!(event["type"], "payment.updated", "{event}");
+        let object = event["objectId"].as_str().unwrap().to_string();
+        assert!(ids.contains(&object), "only this merchant's payments: {event}");
+        assert_eq!(event["data"]["id"], event["objectId"]);
+        versions
+            .entry(object)
+            .or_default()
+            .push(event["data"]["version"].as_i64().unwrap());
+    }
+    for (object, versions) in &versions {
+        assert!(
+            versions.windows(2).all(|w| w[0] < w[1]),
+            "{object}: {versions:?} in order"
+        );
+        assert_eq!(versions.len(), 2, "{object}: AWAITING_CUSTOMER, then SUCCEEDED");
+    }
+
+    // Each webhook is the event of its change: the same id and the same object.
+    let by_id: BTreeMap<String, &Value> = seen
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap().to_string(), e))
+        .collect();
+    poll_until("a webhook for every event", Duration::from_secs(60), || async {
+        let delivered: HashSet<String> = receiver
+            .bodies()
+            .iter()
+            .filter_map(|body| body["eventId"].as_str().map(str::to_string))
+            .collect();
+        (delivered.len() == by_id.len()).then_some(())
+    })
+    .await;
+    for body in receiver.bodies() {
+        let event = by_id[body["eventId"].as_str().unwrap()];
+        assert_eq!(body["type"], event["type"]);
+        assert_eq!(
+            body["payment"], event["data"],
+            "the webhook says what the event says"
+        );
+    }
+
+    let one = &seen[0];
+    let read = app
+        .gql(
+            Some(&key),
+            "query($id: ID!) { event(id: $id) { id sequence data } }",
+            json!({ "id": one["id"] }),
+        )
+        .await;
+    assert_eq!(read["data"]["event"]["sequence"], one["sequence"]);
+    let bad = app
+        .gql(Some(&key), EVENTS, json!({ "after": "not-a-cursor" }))
+        .await;
+    assert_eq!(bad["errors"][0]["extensions"]["code"], "VALIDATION");
+    let too_many = app.gql(Some(&key), EVENTS, json!({ "first": 101 })).await;
+    assert_eq!(too_many["errors"][0]["extensions"]["code"], "VALIDATION");
+}
+
+async fn a_type_filter_keeps_its_types_and_other_merchants_see_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (merchant_id, key) = app.merchant("Refunding");
+    let (_, other_key) = app.merchant("Nosy");
+    let (payment, _) = app.paid_payment(&key, "typed-1", "1000").await;
+    app.refund(&key, "typed-refund-1", &payment, "USD", "400").await;
+    poll_until("the refund's event", Duration::from_secs(30), || async {
+        let answer = app
+            .gql(Some(&key), EVENTS, json!({ "types": ["refund.updated"] }))
+            .await;
+        let edges = answer["data"]["events"]["edges"].as_array().unwrap().clone();
+        edges
+            .iter()
+            .any(|edge| edge["node"]["data"]["status"] == "SUCCEEDED")
+            .then_some(())
+    })
+    .await;
+    let refunds = app
+        .gql(Some(&key), EVENTS, json!({ "types": ["refund.updated"] }))
+        .await;
+    let refunds = refunds["data"]["events"]["edges"].as_array().unwrap().clone();
+    assert!(
+        refunds
+            .iter()
+            .all(|edge| edge["node"]["type"] == "refund.updated")
+    );
+    assert!(
+        refunds
+            .iter()
+            .all(|edge| edge["node"]["data"]["paymentId"] == payment.as_str())
+    );
+    let mut after = None;
+    let everything = read_on(&app, &key, &mut after, 100).await;
+    let types: HashSet<&str> = everything.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, HashSet::from(["payment.updated", "refund.updated"]));
+
+    let mut after = None;
+    assert!(
+        read_on(&app, &other_key, &mut after, 100).await.is_empty(),
+        "another merchant's feed is empty"
+    );
+    let foreign = app
+        .gql(
+            Some(&other_key),
+            "query($id: ID!) { event(id: $id) { id } }",
+            json!({ "id": everything[0]["id"] }),
+        )
+        .await;
+    assert_eq!(foreign["data"]["event"], Value::Null, "{foreign}");
+    let naming = app
+        .gql(Some(&other_key), EVENTS, json!({ "merchant": merchant_id }))
+        .await;
+    assert_eq!(naming["errors"][0]["extensions"]["code"], "FORBIDDEN");
+
+    let operator = app
+        .gql(
+            Some(ADMIN_KEY),
+            EVENTS,
+            json!({ "merchant": merchant_id, "first": 100 }),
+        )
+        .await;
+    let read = operator["data"]["events"]["edges"].as_array().unwrap();
+    assert_eq!(
+        read.len(),
+        everything.len(),
+        "an operator reads the merchant's feed"
+    );
+}
