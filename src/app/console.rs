@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::Engine;
 use super::errors::{AppError, check_length, invalid, require_note};
-use super::kind::{AlipayPlusAnswer, KindList};
+use super::kind::{AlipayPlusAnswer, InstanceIn, KindList};
 use crate::alipayplus::client::Client;
 use crate::store::entity::{admin_key, instance};
 use crate::store::force::{self, ForceRefused};
@@ -109,10 +109,8 @@ pub async fn workflows(
         }
         None => None,
     };
-    let mut rows = stuck::stuck_workflows(&engine.db, filter, engine.clock.now(), first + 1, after).await?;
-    let more = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, more))
+    let rows = stuck::stuck_workflows(&engine.db, filter, engine.clock.now(), first + 1, after).await?;
+    Ok(super::page::cut(rows, first))
 }
 
 /// Retries or resumes workflow `id` (see [`OperatorAction`]).
@@ -196,7 +194,13 @@ pub async fn ask_alipayplus(
         .map_err(not_found_or_store)?;
     let asked = kinds
         .named(&current.kind)
-        .and_then(|kind| kind.ask_alipayplus(engine, client, &current))
+        .and_then(|kind| {
+            let about = InstanceIn {
+                engine,
+                instance: &current,
+            };
+            kind.ask_alipayplus(about, client)
+        })
         .ok_or_else(|| {
             AppError::InvalidTransition(format!("Alipay+ has no inquiry for a {}", current.kind))
         })?;

@@ -35,10 +35,8 @@ pub async fn events_after(
             format!("at most {MAX_TYPES} types, each 1 to 64 characters"),
         ));
     }
-    let mut events = feed::events_after(&engine.db, merchant_id, after, types, first + 1).await?;
-    let more = events.len() as u64 > first;
-    events.truncate(first as usize);
-    Ok((events, more))
+    let events = feed::events_after(&engine.db, merchant_id, after, types, first + 1).await?;
+    Ok(super::page::cut(events, first))
 }
 
 /// Event `id`, if `principal` may see it.

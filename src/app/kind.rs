@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use sea_orm::DatabaseTransaction;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -17,7 +16,7 @@ use crate::alipayplus::client::Client;
 use crate::simulator::core::SimulatorPart;
 use crate::store::StoreError;
 use crate::store::entity::instance;
-use crate::store::feed::{Announced, Announcer};
+use crate::store::feed::{Announced, Announcer, Change};
 use crate::store::inbound::{AsReceived, InboundCall};
 use crate::workflow::{AlipayPlusVerdict, Definitions, EffectName};
 
@@ -47,22 +46,13 @@ pub trait Kind: Send + Sync {
     /// What a change of `instance` (just written in `txn`) announces to its merchant: the event
     /// of the feed and the body of its webhook (`store::feed`). Asked only of changes whose
     /// workflow sends `notify_merchant`.
-    fn announce<'a>(
-        &'a self,
-        _txn: &'a DatabaseTransaction,
-        _definitions: &'a Definitions,
-        _instance: &'a instance::Model,
-    ) -> BoxFuture<'a, Result<Option<Announced>, StoreError>> {
+    fn announce<'a>(&'a self, _change: Change<'a>) -> BoxFuture<'a, Result<Option<Announced>, StoreError>> {
         Box::pin(async { Ok(None) })
     }
 
     /// The business deadline of `instance`'s current state, if it has one (a payment's expiry,
     /// a dispute's response deadline); asked only while it is not final.
-    fn deadline<'a>(
-        &'a self,
-        _engine: &'a Engine,
-        _instance: &'a instance::Model,
-    ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, AppError>> {
+    fn deadline<'a>(&'a self, _of: InstanceIn<'a>) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, AppError>> {
         Box::pin(async { Ok(None) })
     }
 
@@ -82,12 +72,49 @@ pub trait Kind: Send + Sync {
     /// `None` if Alipay+ has no inquiry for this kind.
     fn ask_alipayplus<'a>(
         &'a self,
-        _engine: &'a Engine,
+        _about: InstanceIn<'a>,
         _client: &'a Client,
-        _instance: &'a instance::Model,
     ) -> Option<BoxFuture<'a, Result<AlipayPlusAnswer, AppError>>> {
         None
     }
+}
+
+/// In a kind's `impl Kind`, the methods every kind folder fills the same way: its `name` (its
+/// workflow's `kind`), its public statuses (the variants of `$statuses`, its GraphQL status
+/// enum), its effects from `effects::kind_effects`, its announcements from `effects::announce`,
+/// and `$part` (its `simulator` part, fresh books each time) as its stand-in at the simulator.
+#[macro_export]
+macro_rules! kind_folder {
+    (name: $name:literal, statuses: $statuses:ty, simulator: $part:ty) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+
+        fn statuses(&self) -> &'static [&'static str] {
+            <$statuses as strum::VariantNames>::VARIANTS
+        }
+
+        fn effects(
+            &self,
+            services: &$crate::app::kind::KindServices<'_>,
+        ) -> anyhow::Result<$crate::app::kind::KindEffects> {
+            Ok(effects::kind_effects(services))
+        }
+
+        fn announce<'a>(
+            &'a self,
+            change: $crate::store::feed::Change<'a>,
+        ) -> futures::future::BoxFuture<
+            'a,
+            Result<Option<$crate::store::feed::Announced>, $crate::store::StoreError>,
+        > {
+            Box::pin(effects::announce(change))
+        }
+
+        fn simulator_part(&self) -> Option<std::sync::Arc<dyn $crate::simulator::core::SimulatorPart>> {
+            Some(std::sync::Arc::new(<$part>::default()))
+        }
+    };
 }
 
 /// A kind's effects: one handler for every effect its workflow names.
@@ -114,17 +141,19 @@ impl KindList {
 
 /// Each change is announced by its instance's kind.
 impl Announcer for KindList {
-    fn announce<'a>(
-        &'a self,
-        txn: &'a DatabaseTransaction,
-        definitions: &'a Definitions,
-        instance: &'a instance::Model,
-    ) -> BoxFuture<'a, Result<Option<Announced>, StoreError>> {
-        match self.named(&instance.kind) {
-            Some(kind) => kind.announce(txn, definitions, instance),
+    fn announce<'a>(&'a self, change: Change<'a>) -> BoxFuture<'a, Result<Option<Announced>, StoreError>> {
+        match self.named(&change.instance.kind) {
+            Some(kind) => kind.announce(change),
             None => Box::pin(async { Ok(None) }),
         }
     }
+}
+
+/// An instance and the engine it lives in: what a kind is asked about.
+#[derive(Clone, Copy)]
+pub struct InstanceIn<'a> {
+    pub engine: &'a Engine,
+    pub instance: &'a instance::Model,
 }
 
 /// Every state of `definitions` whose status is not one its kind has (kinds not in `kinds`

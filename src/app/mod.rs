@@ -13,6 +13,7 @@ pub mod merchant_cache;
 pub mod merchant_profile;
 pub mod merchants;
 pub mod money;
+pub mod page;
 pub mod reconciliation;
 pub mod test_mode;
 

@@ -4,7 +4,7 @@
 //! `crate::kinds::<kind>::simulator`) gives. `super` composes the parts into a [`Simulator`].
 
 use std::any::Any;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -111,6 +111,23 @@ pub trait SimulatorPart: Any + Send + Sync {
     /// Its routes beside the API.
     fn routes(&self) -> Router<Simulator> {
         Router::new()
+    }
+}
+
+/// A part's books behind their own lock (a part never holds it while it takes another's).
+#[derive(Default)]
+pub struct PartBooks<T>(Mutex<T>);
+
+impl<T> PartBooks<T> {
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.0.lock().expect("simulator books")
+    }
+}
+
+impl<T: Clone> PartBooks<T> {
+    /// A copy of the books now, for the ledger.
+    pub fn copy(&self) -> T {
+        self.lock().clone()
     }
 }
 

@@ -71,16 +71,16 @@ impl Simulator {
 
     /// What Alipay+ did, across every part's books.
     pub fn ledger(&self) -> Ledger {
-        let customs = self.part::<CustomsDeclarations>().ledger();
+        let customs = self.part::<CustomsDeclarations>().books.copy();
         Ledger {
             participant_id: self.config().client_id.clone(),
             payments: self.part::<Payments>().ledger(),
             refunds: self.part::<Refunds>().ledger(),
             consult_calls: self.part::<Payments>().consult_calls(),
-            disputes: self.part::<Disputes>().ledger(),
+            disputes: self.part::<Disputes>().books.copy(),
             declarations: customs.declarations,
             declaration_inquiries: customs.inquiries,
-            registrations: self.part::<Registrations>().ledger(),
+            registrations: self.part::<Registrations>().books.copy(),
         }
     }
 

@@ -41,16 +41,30 @@ pub struct Announced {
     pub data: Value,
 }
 
+/// A change of an instance, being written in `txn`.
+#[derive(Clone, Copy)]
+pub struct Change<'a> {
+    pub txn: &'a DatabaseTransaction,
+    pub definitions: &'a Definitions,
+    /// The instance as the change leaves it.
+    pub instance: &'a instance::Model,
+}
+
+impl Change<'_> {
+    /// The kind's row of the instance (`E`'s row with the instance's id), as the change left it.
+    pub async fn row<E>(&self) -> Result<Option<E::Model>, StoreError>
+    where
+        E: EntityTrait,
+        <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
+    {
+        Ok(E::find_by_id(self.instance.id).one(self.txn).await?)
+    }
+}
+
 /// Says what a change of an instance announces (the kinds, through `crate::app::kind::Kind`).
 pub trait Announcer: Send + Sync {
-    /// What `instance`, as changed in `txn`, announces to its merchant; `None` if its kind
-    /// announces nothing.
-    fn announce<'a>(
-        &'a self,
-        txn: &'a DatabaseTransaction,
-        definitions: &'a Definitions,
-        instance: &'a instance::Model,
-    ) -> BoxFuture<'a, Result<Option<Announced>, StoreError>>;
+    /// What `change` announces to its merchant; `None` if its kind announces nothing.
+    fn announce<'a>(&'a self, change: Change<'a>) -> BoxFuture<'a, Result<Option<Announced>, StoreError>>;
 }
 
 /// The id of the event a change whose workflow scheduled `effects` will write, stamped on its
@@ -76,7 +90,12 @@ pub(super) async fn record_in(
     instance: &instance::Model,
     id: Uuid,
 ) -> Result<Option<feed_event::Model>, StoreError> {
-    let Some(announced) = announcer.announce(txn, definitions, instance).await? else {
+    let change = Change {
+        txn,
+        definitions,
+        instance,
+    };
+    let Some(announced) = announcer.announce(change).await? else {
         return Ok(None);
     };
     let sequence = next_sequence(txn, announced.merchant_id).await?;

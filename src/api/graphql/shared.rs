@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::context::{engine, internal, kinds};
 use super::reads::AnswerReads;
 use crate::app::auth::Principal;
+use crate::app::kind::InstanceIn;
 use crate::kinds::payment::use_cases::{self as payments, PaymentView};
 use crate::kinds::refund::use_cases::RefundView;
 use crate::store;
@@ -132,9 +133,12 @@ impl Workflow {
         let Some(kind) = kinds(ctx).named(&self.instance.kind) else {
             return Ok(None);
         };
-        kind.deadline(engine(ctx), &self.instance)
-            .await
-            .map_err(super::context::graphql_error)
+        kind.deadline(InstanceIn {
+            engine: engine(ctx),
+            instance: &self.instance,
+        })
+        .await
+        .map_err(super::context::graphql_error)
     }
     /// Its effects not done yet: waiting, running, or out of attempts.
     async fn pending_effects(&self, ctx: &Context<'_>) -> Result<Vec<PendingEffect>> {

@@ -39,11 +39,8 @@ use crate::kinds::customs_declaration::use_cases::DeclarationView;
 use crate::kinds::payment::rows as payments;
 use crate::store::EventInput;
 use crate::store::StoreError;
-use crate::store::entity::instance;
-use crate::store::feed::Announced;
-use crate::workflow::Definitions;
+use crate::store::feed::{Announced, Change};
 use crate::workflow::EventName;
-use sea_orm::{DatabaseTransaction, EntityTrait};
 
 /// A declaration is asked about at most once in this long, whichever execution asks.
 pub const INQUIRY_GAP: Duration = Duration::from_secs(1);
@@ -244,20 +241,17 @@ impl CustomsEffects {
 
 /// What a change of declaration `instance` announces: `customs_declaration.updated` with the
 /// declaration as its webhook carries it.
-pub(super) async fn announce(
-    txn: &DatabaseTransaction,
-    definitions: &Definitions,
-    instance: &instance::Model,
-) -> Result<Option<Announced>, StoreError> {
-    let Some(declaration) = declaration::Entity::find_by_id(instance.id).one(txn).await? else {
+pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, StoreError> {
+    let Some(declaration) = change.row::<declaration::Entity>().await? else {
         return Ok(None);
     };
+    let instance = change.instance;
     let view = DeclarationView {
         declaration,
         instance: instance.clone(),
     };
     let row = &view.declaration;
-    let status = status_in(definitions, instance);
+    let status = status_in(change.definitions, instance);
     let object = json!({
         "id": row.id, "paymentId": row.payment_id,
         "customsDeclarationRequestId": row.customs_declaration_request_id,

@@ -9,7 +9,6 @@
 //! ids; every call is in the ledger with the ids it asked about.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,7 +17,7 @@ use serde::Serialize;
 use crate::alipayplus::inbound::Refusal;
 use crate::alipayplus::wire::*;
 use crate::kinds::payment::simulator::Payments;
-use crate::simulator::core::{Call, Simulator, SimulatorPart};
+use crate::simulator::core::{Call, PartBooks, Simulator, SimulatorPart};
 
 /// When customs starts on a declaration, and when it decides, at time scale 1.
 pub const PROCESSING_AFTER: Duration = Duration::from_secs(20);
@@ -69,18 +68,8 @@ pub struct CustomsBooks {
 /// Alipay+'s customs declarations, as a simulator part.
 #[derive(Default)]
 pub struct CustomsDeclarations {
-    books: Mutex<CustomsBooks>,
-}
-
-impl CustomsDeclarations {
-    fn books(&self) -> MutexGuard<'_, CustomsBooks> {
-        self.books.lock().expect("simulator customs")
-    }
-
-    /// The declarations taken and every inquiry, for the ledger.
-    pub fn ledger(&self) -> CustomsBooks {
-        self.books().clone()
-    }
+    /// The declarations taken and every inquiry.
+    pub books: PartBooks<CustomsBooks>,
 }
 
 impl SimulatorPart for CustomsDeclarations {
@@ -137,7 +126,7 @@ fn decision(
 /// declare.
 fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareResponse {
     let now = simulator.now();
-    let mut books = simulator.part::<CustomsDeclarations>().books();
+    let mut books = simulator.part::<CustomsDeclarations>().books.lock();
     if let Some(earlier) = books
         .declarations
         .get(&request.customs_declaration_request_id)
@@ -304,7 +293,7 @@ fn inquire(
         ));
     }
     let now = simulator.now();
-    let mut books = simulator.part::<CustomsDeclarations>().books();
+    let mut books = simulator.part::<CustomsDeclarations>().books.lock();
     books.inquiries.push(InquiryCall {
         ids: request.declaration_request_ids.clone(),
     });

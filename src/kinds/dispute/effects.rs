@@ -21,10 +21,7 @@ use crate::kinds::dispute::entity as dispute;
 use crate::kinds::dispute::rows::dispute_with_instance;
 use crate::kinds::dispute::use_cases::DisputeView;
 use crate::store::StoreError;
-use crate::store::entity::instance;
-use crate::store::feed::Announced;
-use crate::workflow::Definitions;
-use sea_orm::{DatabaseTransaction, EntityTrait};
+use crate::store::feed::{Announced, Change};
 
 pub(super) struct DisputeEffects {
     engine: Engine,
@@ -84,15 +81,12 @@ pub fn response_answer(outcome: &Outcome<ResultResponse>) -> Decided {
 
 /// What a change of dispute `instance` announces: `dispute.created` as it opens,
 /// `dispute.updated` after, with the dispute as its webhook carries it.
-pub(super) async fn announce(
-    txn: &DatabaseTransaction,
-    definitions: &Definitions,
-    instance: &instance::Model,
-) -> Result<Option<Announced>, StoreError> {
-    let Some(dispute) = dispute::Entity::find_by_id(instance.id).one(txn).await? else {
+pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, StoreError> {
+    let Some(dispute) = change.row::<dispute::Entity>().await? else {
         return Ok(None);
     };
-    let status = status_in(definitions, instance);
+    let instance = change.instance;
+    let status = status_in(change.definitions, instance);
     let event_type = if instance.state == "needs_response" {
         "dispute.created"
     } else {

@@ -222,11 +222,10 @@ impl DisputeQueries {
             None => None,
         };
         let status = status.map(<&str>::from);
-        let mut views = disputes::merchant_disputes(engine(ctx), principal, status, before, first as u64 + 1)
+        let views = disputes::merchant_disputes(engine(ctx), principal, status, before, first as u64 + 1)
             .await
             .map_err(graphql_error)?;
-        let more = views.len() > first as usize;
-        views.truncate(first as usize);
+        let (views, more) = crate::app::page::cut(views, first as u64);
         let mut connection = Connection::new(after.is_some(), more);
         connection.edges.extend(
             views

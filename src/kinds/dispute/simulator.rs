@@ -5,7 +5,6 @@
 //! escalation response must say the same) and the ledger shows both.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -19,27 +18,19 @@ use serde_json::{Value, json};
 use crate::alipayplus::inbound::Refusal;
 use crate::alipayplus::wire::{Amount, ResultInfo, ResultResponse, ResultStatus};
 use crate::kinds::payment::simulator::Payments;
-use crate::simulator::core::{Call, Simulator, SimulatorPart};
+use crate::simulator::core::{Call, PartBooks, Simulator, SimulatorPart};
 use crate::simulator::notify::{SCHEDULE_SECONDS, send};
 
 /// The disputes Alipay+ raised, by disputeRequestId.
 #[derive(Default)]
 pub struct Disputes {
-    books: Mutex<BTreeMap<String, SimDispute>>,
+    /// Every dispute raised, by disputeRequestId.
+    pub books: PartBooks<BTreeMap<String, SimDispute>>,
 }
 
 impl Disputes {
-    fn books(&self) -> MutexGuard<'_, BTreeMap<String, SimDispute>> {
-        self.books.lock().expect("simulator disputes")
-    }
-
-    /// Every dispute raised, for the ledger.
-    pub fn ledger(&self) -> BTreeMap<String, SimDispute> {
-        self.books().clone()
-    }
-
     fn change(&self, id: &str, change: impl FnOnce(&mut SimDispute)) {
-        if let Some(dispute) = self.books().get_mut(id) {
+        if let Some(dispute) = self.books.lock().get_mut(id) {
             change(dispute);
         }
     }
@@ -155,7 +146,7 @@ pub fn raise(
     } else if let Some(amount) = &request.amount {
         body["escalationAmount"] = serde_json::to_value(amount).expect("wire types serialise");
     }
-    simulator.part::<Disputes>().books().insert(
+    simulator.part::<Disputes>().books.lock().insert(
         dispute_request_id.clone(),
         SimDispute {
             kind: request.kind.clone(),
@@ -213,7 +204,7 @@ impl Disputes {
         let Some(id) = body.get("disputeRequestId").and_then(Value::as_str) else {
             return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", "disputeRequestId is required");
         };
-        let mut books = self.books();
+        let mut books = self.books.lock();
         let Some(dispute) = books.get_mut(id) else {
             return ResultInfo::new(ResultStatus::F, "PARAM_ILLEGAL", "no such dispute");
         };

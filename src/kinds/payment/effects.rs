@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use sea_orm::{DatabaseTransaction, EntityTrait};
 use serde_json::{Map, Value, json};
 
 use crate::alipayplus::client::{Client, Outcome};
@@ -22,9 +21,8 @@ use crate::kinds::payment::results::StatedResult;
 use crate::kinds::payment::rows;
 use crate::kinds::payment::use_cases::{amount_disagreement, failure_fields};
 use crate::store::StoreError;
-use crate::store::entity::{instance, merchant, payment, payment_result};
-use crate::store::feed::Announced;
-use crate::workflow::Definitions;
+use crate::store::entity::{merchant, payment, payment_result};
+use crate::store::feed::{Announced, Change};
 
 /// What the payment effects share.
 pub(super) struct PaymentEffects {
@@ -363,15 +361,12 @@ fn redirect_fields(response: &PayResponse) -> Option<Map<String, Value>> {
 
 /// What a change of payment `instance` announces: `payment.updated` with the payment as its
 /// webhook carries it (status, amount, checkout links, failure code, version and time).
-pub(super) async fn announce(
-    txn: &DatabaseTransaction,
-    definitions: &Definitions,
-    instance: &instance::Model,
-) -> Result<Option<Announced>, StoreError> {
-    let Some(payment) = payment::Entity::find_by_id(instance.id).one(txn).await? else {
+pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, StoreError> {
+    let Some(payment) = change.row::<payment::Entity>().await? else {
         return Ok(None);
     };
-    let status = status_in(definitions, instance);
+    let instance = change.instance;
+    let status = status_in(change.definitions, instance);
     let data = &instance.data;
     let object = json!({
         "id": payment.id, "merchantOrderId": payment.merchant_order_id, "paymentRequestId": payment.payment_request_id,

@@ -283,9 +283,8 @@ pub async fn list_payments(
     };
     let states: Option<Vec<String>> =
         status.map(|status| engine.definitions.states_showing("payment", status.into()));
-    let mut rows = rows::list_payments(&engine.db, merchant.id, states.as_deref(), after, first + 1).await?;
-    let more = rows.len() as u64 > first;
-    rows.truncate(first as usize);
+    let rows = rows::list_payments(&engine.db, merchant.id, states.as_deref(), after, first + 1).await?;
+    let (rows, more) = crate::app::page::cut(rows, first);
     let views = rows
         .into_iter()
         .map(|(payment, instance)| view_with(engine, payment, instance))

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use sea_orm::{DatabaseTransaction, EntityTrait};
 use serde_json::{Map, json};
 
 use crate::alipayplus::client::{Client, Outcome};
@@ -21,9 +20,8 @@ use crate::kinds::payment::rows as payments;
 use crate::kinds::payment::use_cases::failure_fields;
 use crate::kinds::refund::rows as refunds;
 use crate::store::StoreError;
-use crate::store::entity::{instance, payment, refund};
-use crate::store::feed::Announced;
-use crate::workflow::Definitions;
+use crate::store::entity::{payment, refund};
+use crate::store::feed::{Announced, Change};
 
 pub(super) struct RefundEffects {
     engine: Engine,
@@ -105,15 +103,12 @@ impl EffectHandler for RefundEffects {
 
 /// What a change of refund `instance` announces: `refund.updated` with the refund as its
 /// webhook carries it.
-pub(super) async fn announce(
-    txn: &DatabaseTransaction,
-    definitions: &Definitions,
-    instance: &instance::Model,
-) -> Result<Option<Announced>, StoreError> {
-    let Some(refund) = refund::Entity::find_by_id(instance.id).one(txn).await? else {
+pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, StoreError> {
+    let Some(refund) = change.row::<refund::Entity>().await? else {
         return Ok(None);
     };
-    let status = status_in(definitions, instance);
+    let instance = change.instance;
+    let status = status_in(change.definitions, instance);
     let object = json!({
         "id": refund.id, "paymentId": refund.payment_id, "refundRequestId": refund.refund_request_id,
         "status": status, "amount": { "currency": refund.currency, "value": refund.amount.to_string() },

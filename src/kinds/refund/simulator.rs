@@ -4,7 +4,6 @@
 //! (`crate::kinds::payment::simulator::Payments::refund`), and the refunds side of the ledger.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -13,7 +12,7 @@ use serde_json::Value;
 use crate::alipayplus::inbound::Refusal;
 use crate::alipayplus::wire::*;
 use crate::kinds::payment::simulator::Payments;
-use crate::simulator::core::{Call, Simulator, SimulatorPart};
+use crate::simulator::core::{Call, PartBooks, Simulator, SimulatorPart};
 
 /// A refund request and the answer it got.
 #[derive(Debug, Clone)]
@@ -31,7 +30,7 @@ struct Books {
 /// Alipay+'s refunds, as a simulator part.
 #[derive(Default)]
 pub struct Refunds {
-    books: Mutex<Books>,
+    books: PartBooks<Books>,
 }
 
 impl SimulatorPart for Refunds {
@@ -50,7 +49,7 @@ impl Refunds {
         let refusal =
             |code: &str, message: &str| only_result(ResultInfo::new(ResultStatus::F, code, message));
         // Held until the refund is booked: the same refundRequestId twice at once books once.
-        let mut books = self.books.lock().expect("simulator refunds");
+        let mut books = self.books.lock();
         if let Some(earlier) = books.refunds.get(&request.refund_request_id) {
             let same = earlier.request.refund_amount == request.refund_amount
                 && earlier.request.payment_request_id == request.payment_request_id
@@ -97,7 +96,7 @@ impl Refunds {
 
     /// Every refund request, by refundRequestId, for the ledger.
     pub fn ledger(&self) -> BTreeMap<String, LedgerRefund> {
-        let books = self.books.lock().expect("simulator refunds");
+        let books = self.books.lock();
         books
             .refunds
             .iter()

@@ -33,10 +33,7 @@ use crate::kinds::registration::use_cases::{
     self as registrations, NEXT_INQUIRY_KEY, RegistrationView, Report,
 };
 use crate::store::StoreError;
-use crate::store::entity::instance;
-use crate::store::feed::Announced;
-use crate::workflow::Definitions;
-use sea_orm::{DatabaseTransaction, EntityTrait};
+use crate::store::feed::{Announced, Change};
 
 pub(super) struct RegistrationEffects {
     engine: Engine,
@@ -118,20 +115,17 @@ impl RegistrationEffects {
 
 /// What a change of registration `instance` announces: `registration.updated` with the
 /// registration and its wallets' answers as its webhook carries them.
-pub(super) async fn announce(
-    txn: &DatabaseTransaction,
-    definitions: &Definitions,
-    instance: &instance::Model,
-) -> Result<Option<Announced>, StoreError> {
-    let Some(registration) = registration::Entity::find_by_id(instance.id).one(txn).await? else {
+pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, StoreError> {
+    let Some(registration) = change.row::<registration::Entity>().await? else {
         return Ok(None);
     };
+    let instance = change.instance;
     let view = RegistrationView {
         registration,
         instance: instance.clone(),
     };
     let row = &view.registration;
-    let status = status_in(definitions, instance);
+    let status = status_in(change.definitions, instance);
     let object = json!({
         "id": row.id, "merchantId": row.merchant_id,
         "registrationRequestId": row.registration_request_id,

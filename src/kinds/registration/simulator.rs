@@ -14,7 +14,6 @@
 //! applies). `inquiryRegistrationStatus` answers by registrationRequestId or merchant.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -22,7 +21,7 @@ use serde::Serialize;
 
 use crate::alipayplus::inbound::Refusal;
 use crate::alipayplus::wire::*;
-use crate::simulator::core::{Call, Simulator, SimulatorPart};
+use crate::simulator::core::{Call, PartBooks, Simulator, SimulatorPart};
 use crate::simulator::notify::{Delivery, deliver_until_acknowledged};
 
 /// Whether a wallet approves on delivery or reviews first.
@@ -118,18 +117,8 @@ pub type RegistrationBooks = BTreeMap<String, SimRegistration>;
 /// Alipay+'s merchant registration and its wallets' reviews, as a simulator part.
 #[derive(Default)]
 pub struct Registrations {
-    books: Mutex<RegistrationBooks>,
-}
-
-impl Registrations {
-    fn books(&self) -> MutexGuard<'_, RegistrationBooks> {
-        self.books.lock().expect("simulator registrations")
-    }
-
-    /// The registrations taken, each wallet's answer and the calls, for the ledger.
-    pub fn ledger(&self) -> RegistrationBooks {
-        self.books().clone()
-    }
+    /// The registrations taken, each wallet's answer and the calls.
+    pub books: PartBooks<RegistrationBooks>,
 }
 
 impl SimulatorPart for Registrations {
@@ -201,7 +190,7 @@ fn decisions(simulator: &Simulator, request: &RegistrationRequest) -> Vec<SimWal
 /// registration: the answer, and whether the registration is new (then its wallets start).
 fn register(simulator: &Simulator, request: RegistrationRequest) -> (ResultResponse, bool) {
     let now = simulator.now();
-    let mut books = simulator.part::<Registrations>().books();
+    let mut books = simulator.part::<Registrations>().books.lock();
     let id = request.registration_request_id.clone();
     if let Some(earlier) = books.get_mut(&id) {
         if earlier.request != request {
@@ -295,7 +284,7 @@ async fn review(simulator: Simulator, id: String) {
         tokio::time::sleep(after.saturating_sub(waited).mul_f64(scale)).await;
         waited = after;
         let notification = {
-            let mut books = simulator.part::<Registrations>().books();
+            let mut books = simulator.part::<Registrations>().books.lock();
             let Some(registration) = books.get_mut(&id) else {
                 return;
             };
@@ -329,7 +318,7 @@ async fn notify(simulator: Simulator, id: String, notification: (String, Vec<u8>
         &simulator,
         || Some(notification.clone()),
         |delivery| {
-            if let Some(registration) = simulator.part::<Registrations>().books().get_mut(&id) {
+            if let Some(registration) = simulator.part::<Registrations>().books.lock().get_mut(&id) {
                 match delivery {
                     Delivery::Dropped => registration.notifications_dropped += 1,
                     Delivery::Sent => registration.notifications_sent += 1,
@@ -347,7 +336,7 @@ fn inquire(
     simulator: &Simulator,
     request: InquiryRegistrationStatusRequest,
 ) -> InquiryRegistrationStatusResponse {
-    let mut books = simulator.part::<Registrations>().books();
+    let mut books = simulator.part::<Registrations>().books.lock();
     let found = match (&request.registration_request_id, &request.reference_merchant_id) {
         (Some(id), _) => books.get_mut(id),
         (None, Some(merchant)) => books

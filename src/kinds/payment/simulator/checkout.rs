@@ -31,7 +31,7 @@ fn page_shell(title: &str, body: &str) -> Html<String> {
 
 pub async fn page(State(simulator): State<Simulator>, Path(payment_id): Path<String>) -> Response {
     let now = simulator.now();
-    let mut books = simulator.part::<Payments>().books();
+    let mut books = simulator.part::<Payments>().books.lock();
     let Some(request_id) = books.by_payment_id(&payment_id) else {
         return (
             StatusCode::NOT_FOUND,
@@ -87,7 +87,7 @@ pub async fn submit(
     Form(form): Form<CheckoutForm>,
 ) -> Response {
     let payments = simulator.part::<Payments>();
-    let Some(request_id) = payments.books().by_payment_id(&payment_id) else {
+    let Some(request_id) = payments.books.lock().by_payment_id(&payment_id) else {
         return (
             StatusCode::NOT_FOUND,
             page_shell("Not found", "<h1>Unknown payment</h1>"),
@@ -102,7 +102,8 @@ pub async fn submit(
     };
     let wallet = form.wallet.filter(|w| WALLETS.contains(&w.as_str()));
     let redirect = payments
-        .books()
+        .books
+        .lock()
         .payment(&request_id)
         .and_then(|p| p.request.payment_redirect_url.clone());
     match payments.complete(

@@ -9,7 +9,6 @@ mod payment;
 mod rates;
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -24,7 +23,7 @@ pub use payment::{Completion, NotifyState, PaymentStatus};
 
 use crate::alipayplus::inbound::Refusal;
 use crate::alipayplus::wire::*;
-use crate::simulator::core::{AutoComplete, Call, Simulator, SimulatorPart};
+use crate::simulator::core::{AutoComplete, Call, PartBooks, Simulator, SimulatorPart};
 use crate::simulator::notify::{Delivery, deliver_until_acknowledged};
 use books::Books;
 use payment::SimPayment;
@@ -32,7 +31,7 @@ use payment::SimPayment;
 /// Alipay+'s payments, as a simulator part.
 #[derive(Default)]
 pub struct Payments {
-    books: Mutex<Books>,
+    books: PartBooks<Books>,
 }
 
 impl SimulatorPart for Payments {
@@ -48,7 +47,7 @@ impl SimulatorPart for Payments {
                 let expiry =
                     chrono::Duration::from_std(simulator.config().payment_expiry).expect("expiry in range");
                 let payment_request_id = request.payment_request_id.clone();
-                let (answer, created) = self.books().pay(request, now, expiry, &simulator.base_url());
+                let (answer, created) = self.books.lock().pay(request, now, expiry, &simulator.base_url());
                 if created {
                     schedule_auto_complete(simulator, payment_request_id);
                 }
@@ -56,11 +55,11 @@ impl SimulatorPart for Payments {
             }
             "consultPayment" => {
                 let request: ConsultPaymentRequest = call.request()?;
-                self.books().consulted();
+                self.books.lock().consulted();
                 serde_json::to_value(checkout::consult(&request))
             }
-            "inquiryPayment" => serde_json::to_value(self.books().inquiry(&call.request()?, now)),
-            _ => serde_json::to_value(self.books().cancel(&call.request()?, now)),
+            "inquiryPayment" => serde_json::to_value(self.books.lock().inquiry(&call.request()?, now)),
+            _ => serde_json::to_value(self.books.lock().cancel(&call.request()?, now)),
         };
         Ok(answer.expect("wire types serialise"))
     }
@@ -84,10 +83,6 @@ impl SimulatorPart for Payments {
 }
 
 impl Payments {
-    fn books(&self) -> MutexGuard<'_, Books> {
-        self.books.lock().expect("simulator payments")
-    }
-
     /// The customer acted on `payment_request_id`; a final payment is then notified, unless
     /// `notify` is false (the notification is lost altogether).
     pub fn complete(
@@ -98,7 +93,7 @@ impl Payments {
         wallet: Option<&str>,
         notify: bool,
     ) -> Result<(), String> {
-        let mut books = self.books();
+        let mut books = self.books.lock();
         books.complete(payment_request_id, completion, wallet, simulator.now())?;
         if notify {
             tokio::spawn(deliver(simulator.clone(), payment_request_id.to_string()));
@@ -115,34 +110,35 @@ impl Payments {
         amount: &Amount,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), (&'static str, &'static str)> {
-        self.books().refund(reference, amount, now)
+        self.books.lock().refund(reference, amount, now)
     }
 
     /// The notify URL of a paid payment (disputes are sent beside it).
     pub fn notify_url(&self, payment_request_id: &str) -> Option<String> {
-        self.books().notify_url(payment_request_id)
+        self.books.lock().notify_url(payment_request_id)
     }
 
     /// What payment `payment_request_id` may declare to customs (`None` inside: not a paid
     /// AlipayCN payment); `None`: no such payment.
     pub fn customs_declaration_amount(&self, payment_request_id: &str) -> Option<Option<Amount>> {
-        self.books()
+        self.books
+            .lock()
             .payment(payment_request_id)
             .map(SimPayment::customs_declaration_amount)
     }
 
     /// Every payment, by paymentRequestId, for the ledger.
     pub fn ledger(&self) -> BTreeMap<String, LedgerPayment> {
-        self.books().ledger()
+        self.books.lock().ledger()
     }
 
     /// consultPayment calls answered.
     pub fn consult_calls(&self) -> u32 {
-        self.books().consult_calls()
+        self.books.lock().consult_calls()
     }
 
     fn record(&self, payment_request_id: &str, change: impl FnOnce(&mut SimPayment)) {
-        if let Some(payment) = self.books().payment_mut(payment_request_id) {
+        if let Some(payment) = self.books.lock().payment_mut(payment_request_id) {
             change(payment);
         }
     }
@@ -173,7 +169,7 @@ async fn deliver(simulator: Simulator, payment_request_id: String) {
     tokio::time::sleep(simulator.config().notify_delay).await;
     let payments = simulator.part::<Payments>();
     let current = || {
-        let (url, body) = payments.books().notification(&payment_request_id)?;
+        let (url, body) = payments.books.lock().notification(&payment_request_id)?;
         Some((url, serde_json::to_vec(&body).expect("wire types serialise")))
     };
     deliver_until_acknowledged(&simulator, current, |delivery| {
@@ -243,14 +239,19 @@ async fn misreport(
 ) -> Response {
     let done = simulator
         .part::<Payments>()
-        .books()
+        .books
+        .lock()
         .misreport(&payment_request_id, request.amount);
     control_answer(done, &payment_request_id)
 }
 
 /// A test makes Alipay+ lose track of a payment it accepted.
 async fn forget(State(simulator): State<Simulator>, Path(payment_request_id): Path<String>) -> Response {
-    let done = simulator.part::<Payments>().books().forget(&payment_request_id);
+    let done = simulator
+        .part::<Payments>()
+        .books
+        .lock()
+        .forget(&payment_request_id);
     control_answer(done, &payment_request_id)
 }
 
