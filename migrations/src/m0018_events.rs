@@ -46,6 +46,18 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // A page of some types only reads those types' rows.
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_events_merchant_type_sequence")
+                    .table("events")
+                    .col("merchant_id")
+                    .col("event_type")
+                    .col("sequence")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()

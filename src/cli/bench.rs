@@ -72,6 +72,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
     },
+    /// A merchant reading its event feed (`events(after:, first: 100)`) at N events, in a
+    /// scratch database of the configured kind.
+    Events {
+        /// Events in the scratch database (nine in ten the reading merchant's).
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+    },
 }
 
 /// The events that take an `engine_probe` instance from its start to `completed`.
@@ -111,6 +118,7 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<ExitCo
         }
         BenchCommand::Stuck { instances } => super::bench_stuck::run(config, instances.max(1)).await,
         BenchCommand::Reconcile { rows } => super::bench_reconcile::run(config, rows.max(1)).await,
+        BenchCommand::Events { events } => super::bench_events::run(config, events.max(1)).await,
     }
 }
 

@@ -14,6 +14,29 @@ pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// `value` to two decimals, for the JSON line.
+pub(super) fn round(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// A client the measured queries never call (the schema wants one).
+pub(super) fn offline_client(config: &Config) -> anyhow::Result<crate::alipayplus::client::Client> {
+    use crate::alipayplus::client::{Client, Credentials};
+    use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
+    let key = SigningKey::generate("1");
+    let credentials = Credentials {
+        gateway: "http://127.0.0.1:9".parse()?,
+        client_id: config.alipayplus.client_id.clone(),
+        alipayplus_keys: VerifyingKeys::single(key.public_key(), "1"),
+        signing_key: key,
+    };
+    Client::new(
+        credentials,
+        config.alipayplus.timeouts,
+        std::sync::Arc::new(crate::clock::SystemClock),
+    )
+}
+
 /// The scratch database: a temporary SQLite file, or a new PostgreSQL database.
 /// A database of the configured kind made for one benchmark, dropped after it.
 pub(super) struct Scratch {

@@ -14,7 +14,7 @@ use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryTrait};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::bench_scratch::{Scratch, percentile};
+use super::bench_scratch::{Scratch, offline_client, percentile, round};
 use super::boot;
 use crate::clock::SystemClock;
 use crate::config::Config;
@@ -140,10 +140,6 @@ async fn fill_and_measure(config: &Config, instances: usize) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-fn round(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
-}
-
 /// Instance `n` of the generated population.
 fn generated(n: usize, now: chrono::DateTime<chrono::Utc>) -> instance::Model {
     let parked = n.is_multiple_of(1000);
@@ -170,18 +166,4 @@ fn generated(n: usize, now: chrono::DateTime<chrono::Utc>) -> instance::Model {
         updated_at: since,
         state_since: Some(since),
     }
-}
-
-/// A client the stuck list never calls (the schema wants one).
-fn offline_client(config: &Config) -> anyhow::Result<crate::alipayplus::client::Client> {
-    use crate::alipayplus::client::{Client, Credentials};
-    use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
-    let key = SigningKey::generate("1");
-    let credentials = Credentials {
-        gateway: "http://127.0.0.1:9".parse()?,
-        client_id: config.alipayplus.client_id.clone(),
-        alipayplus_keys: VerifyingKeys::single(key.public_key(), "1"),
-        signing_key: key,
-    };
-    Client::new(credentials, config.alipayplus.timeouts, Arc::new(SystemClock))
 }

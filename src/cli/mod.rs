@@ -4,6 +4,7 @@
 
 pub mod alipayplus;
 mod bench;
+mod bench_events;
 mod bench_reconcile;
 mod bench_scratch;
 mod bench_stuck;
