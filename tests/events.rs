@@ -21,29 +21,6 @@ on_each_backend!(
     a_type_filter_keeps_its_types_and_other_merchants_see_nothing,
 );
 
-const EVENTS: &str = "query($after: String, $types: [String!], $first: Int, $merchant: ID) { \
-    events(after: $after, types: $types, first: $first, merchantId: $merchant) { \
-    edges { cursor node { id sequence type objectId createdAt data } } pageInfo { hasNextPage } } }";
-
-/// Every event of `key`'s merchant after `after`, page by page (`first` a page).
-async fn read_on(app: &App, key: &str, after: &mut Option<String>, first: i64) -> Vec<Value> {
-    let mut read = Vec::new();
-    loop {
-        let answer = app
-            .gql(Some(key), EVENTS, json!({ "after": after, "first": first }))
-            .await;
-        let page = &answer["data"]["events"];
-        let edges = page["edges"].as_array().unwrap_or_else(|| panic!("{answer}"));
-        for edge in edges {
-            read.push(edge["node"].clone());
-            *after = Some(edge["cursor"].as_str().unwrap().to_string());
-        }
-        if page["pageInfo"]["hasNextPage"] != true {
-            return read;
-        }
-    }
-}
-
 async fn a_merchant_reading_its_feed_while_payments_are_paid_sees_each_change_once_in_order(
     backend: Backend,
 ) {
@@ -73,7 +50,7 @@ async fn a_merchant_reading_its_feed_while_payments_are_paid_sees_each_change_on
             || async {
                 let mut read = read.lock().await;
                 let (after, seen) = &mut *read;
-                seen.extend(read_on(&app, &key, after, 5).await);
+                seen.extend(app.events_after(&key, after, 5).await);
                 let succeeded = seen.iter().filter(|e| e["data"]["status"] == "SUCCEEDED").count();
                 (succeeded == PAYMENTS).then_some(())
             },
@@ -83,7 +60,7 @@ async fn a_merchant_reading_its_feed_while_payments_are_paid_sees_each_change_on
     };
     let (ids, mut seen) = tokio::join!(futures::future::join_all(payers), reader);
     let mut after = seen.last().map(|e| e["sequence"].to_string());
-    seen.extend(read_on(&app, &key, &mut after, 100).await);
+    seen.extend(app.events_after(&key, &mut after, 100).await);
 
     let sequences: Vec<i64> = seen.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
     assert_eq!(
@@ -185,13 +162,13 @@ async fn a_type_filter_keeps_its_types_and_other_merchants_see_nothing(backend: 
             .all(|edge| edge["node"]["data"]["paymentId"] == payment.as_str())
     );
     let mut after = None;
-    let everything = read_on(&app, &key, &mut after, 100).await;
+    let everything = app.events_after(&key, &mut after, 100).await;
     let types: HashSet<&str> = everything.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types, HashSet::from(["payment.updated", "refund.updated"]));
 
     let mut after = None;
     assert!(
-        read_on(&app, &other_key, &mut after, 100).await.is_empty(),
+        app.events_after(&other_key, &mut after, 100).await.is_empty(),
         "another merchant's feed is empty"
     );
     let foreign = app

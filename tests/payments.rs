@@ -1020,7 +1020,10 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
         return;
     };
     let day = clearing_day_now().await;
-    let (_, key) = app.merchant("Chaos");
+    // The merchant takes its updates by webhook and reads its event feed too.
+    let receiver = common::webhooks::WebhookReceiver::accepting().await;
+    let merchant = app.create_merchant(&["--name", "Chaos", "--webhook-url", &receiver.url]);
+    let key = merchant["apiKey"].as_str().unwrap().to_string();
     let app = Arc::new(app);
     let board = Arc::new(StatusBoard::start(app.clone(), key.clone()));
     let count = chaos_size();
@@ -1252,7 +1255,85 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
         );
     }
     check_registrations(&app, &registrations).await;
+    check_feed_and_webhooks_agree(&app, &key, &ours, &receiver).await;
     reconcile_the_day(&app, &day).await;
+}
+
+/// Each object's newest state by `version`, among `objects` (payments and refunds as the feed
+/// and the webhooks carry them), by id.
+fn newest(objects: impl Iterator<Item = Value>) -> HashMap<String, Value> {
+    let mut newest: HashMap<String, Value> = HashMap::new();
+    for object in objects {
+        let id = object["id"].as_str().unwrap().to_string();
+        let version = object["version"].as_i64().unwrap();
+        if newest
+            .get(&id)
+            .is_none_or(|kept| kept["version"].as_i64().unwrap() < version)
+        {
+            newest.insert(id, object);
+        }
+    }
+    newest
+}
+
+/// The merchant's event feed and its webhooks say what its records (and so the ledger) say: the
+/// feed numbered 1, 2, 3... without gaps, and the newest event and the newest webhook of every
+/// payment and refund show its final status.
+async fn check_feed_and_webhooks_agree(
+    app: &App,
+    key: &str,
+    ours: &HashMap<String, Value>,
+    receiver: &common::webhooks::WebhookReceiver,
+) {
+    let feed = app.events_after(key, &mut None, 100).await;
+    let sequences: Vec<i64> = feed.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+    assert_eq!(
+        sequences,
+        (1..=feed.len() as i64).collect::<Vec<_>>(),
+        "the feed has no gaps"
+    );
+    let final_statuses = |newest: &HashMap<String, Value>| -> Result<(), String> {
+        for (id, payment) in ours {
+            let told = newest.get(id).map(|p| p["status"].clone());
+            if told.as_ref() != Some(&payment["status"]) {
+                return Err(format!(
+                    "payment {id} is {} here, told {told:?}",
+                    payment["status"]
+                ));
+            }
+            for refund in payment["refunds"].as_array().into_iter().flatten() {
+                let told = newest
+                    .values()
+                    .find(|r| r["refundRequestId"] == refund["refundRequestId"])
+                    .map(|r| r["status"].clone());
+                if told.as_ref() != Some(&refund["status"]) {
+                    return Err(format!(
+                        "refund {} is {} here, told {told:?}",
+                        refund["refundRequestId"], refund["status"]
+                    ));
+                }
+            }
+        }
+        Ok(())
+    };
+    let from_feed = newest(feed.iter().map(|event| event["data"].clone()));
+    final_statuses(&from_feed).unwrap_or_else(|why| panic!("the feed: {why}"));
+    // Payments' and refunds' webhooks (disputes and declarations have theirs too).
+    let from_webhooks = || {
+        let objects = receiver.bodies().into_iter().filter_map(|mut body| {
+            [body["payment"].take(), body["refund"].take()]
+                .into_iter()
+                .find(Value::is_object)
+        });
+        newest(objects)
+    };
+    let agreed = poll_within(Duration::from_secs(60), || async {
+        final_statuses(&from_webhooks()).is_ok().then_some(())
+    })
+    .await;
+    if agreed.is_none() {
+        panic!("the webhooks: {}", final_statuses(&from_webhooks()).unwrap_err());
+    }
 }
 
 /// Whether every registration made under chaos is final (COMPLETED or REJECTED) or parked.

@@ -531,6 +531,33 @@ pub async fn signed_call(app: &App, path: &str, query: &str, time: &str, body: V
         .unwrap()
 }
 
+/// The event feed query, with every variable a test gives it.
+pub const EVENTS: &str = "query($after: String, $types: [String!], $first: Int, $merchant: ID) { \
+    events(after: $after, types: $types, first: $first, merchantId: $merchant) { \
+    edges { cursor node { id sequence type objectId createdAt data } } pageInfo { hasNextPage } } }";
+
+impl App {
+    /// Every event of `key`'s merchant after the cursor `after`, page by page (`first` a
+    /// page), moving `after` on to the last one read.
+    pub async fn events_after(&self, key: &str, after: &mut Option<String>, first: i64) -> Vec<Value> {
+        let mut read = Vec::new();
+        loop {
+            let answer = self
+                .gql(Some(key), EVENTS, json!({ "after": after, "first": first }))
+                .await;
+            let page = &answer["data"]["events"];
+            let edges = page["edges"].as_array().unwrap_or_else(|| panic!("{answer}"));
+            for edge in edges {
+                read.push(edge["node"].clone());
+                *after = Some(edge["cursor"].as_str().unwrap().to_string());
+            }
+            if page["pageInfo"]["hasNextPage"] != true {
+                return read;
+            }
+        }
+    }
+}
+
 impl App {
     /// A payment of `value` USD cents that the customer paid.
     pub async fn paid_payment(&self, key: &str, order: &str, value: &str) -> (String, String) {
