@@ -23,6 +23,7 @@ mod m0015_buyer_certificate_type;
 mod m0016_merchant_profiles;
 mod m0017_settlement_runs;
 mod m0018_events;
+mod m0019_merchant_list_indexes;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_merchant_profiles::Migration),
             Box::new(m0017_settlement_runs::Migration),
             Box::new(m0018_events::Migration),
+            Box::new(m0019_merchant_list_indexes::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ pub mod feed;
 pub mod fresh_rows;
 pub mod kind;
 pub mod merchant_cache;
+pub mod merchant_lists;
 pub mod merchant_profile;
 pub mod merchants;
 pub mod money;

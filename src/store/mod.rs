@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod inbound;
 pub mod instance_write;
 pub mod marks;
+pub mod merchant_lists;
 pub mod merchants;
 mod one_statement;
 mod operator_actions;

@@ -18,6 +18,7 @@ use crate::api::graphql::context::status_as;
 use crate::api::graphql::reads::AnswerReads;
 use crate::api::graphql::shared::{Money, MoneyInput, Payment, Workflow};
 use crate::app::errors::invalid;
+use crate::app::merchant_lists::ListRequest;
 use crate::app::test_mode::TestMode;
 use crate::kinds::dispute::evidence::Document;
 use crate::kinds::dispute::test_helpers::{SimulatedDispute, simulate_dispute};
@@ -28,6 +29,18 @@ use crate::kinds::refund::graphql::Refund;
 pub enum DisputeKind {
     Retrieval,
     Escalation,
+}
+
+/// What a list of disputes keeps.
+#[derive(InputObject, Default)]
+pub struct DisputeFilter {
+    pub status: Option<DisputeStatus>,
+    /// Raised after this time.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Raised before this time.
+    pub created_before: Option<DateTime<Utc>>,
+    /// The disputes of your order's payment only.
+    pub merchant_order_id: Option<String>,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames)]
@@ -199,8 +212,8 @@ impl DisputeQueries {
         }
     }
 
-    /// Your disputes, newest first, of `status` if given (Relay connection; `first` at most
-    /// 50).
+    /// Your disputes, newest first, those `filter` keeps (`status` alone is the same as
+    /// `filter: {status}`; Relay connection; `first` at most 50).
     #[graphql(complexity = "crate::api::graphql::limits::page_cost(first, child_complexity)")]
     async fn disputes(
         &self,
@@ -208,24 +221,28 @@ impl DisputeQueries {
         first: Option<i32>,
         after: Option<String>,
         status: Option<DisputeStatus>,
+        filter: Option<DisputeFilter>,
     ) -> Result<Connection<String, Dispute, EmptyFields, EmptyFields>> {
         let principal = principal(ctx)?;
-        let first = first.unwrap_or(20);
-        let most = crate::api::graphql::limits::MAX_MERCHANT_PAGE;
-        if !(1..=most).contains(&first) {
-            return Err(graphql_error(invalid("first", format!("must be 1 to {most}"))));
-        }
-        let before = match &after {
-            Some(cursor) => {
-                Some(Uuid::parse_str(cursor).map_err(|_| graphql_error(invalid("after", "not a cursor")))?)
+        let (first, after) = crate::api::graphql::limits::merchant_page_args(first, after.as_deref())
+            .map_err(graphql_error)?;
+        let filter = filter.unwrap_or_default();
+        let status = match (status, filter.status) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(graphql_error(invalid("status", "differs from filter.status")));
             }
-            None => None,
+            (status, filtered) => status.or(filtered).map(|status| <&str>::from(status).to_string()),
         };
-        let status = status.map(<&str>::from);
-        let views = disputes::merchant_disputes(engine(ctx), principal, status, before, first as u64 + 1)
+        let request = ListRequest {
+            status,
+            created_after: filter.created_after,
+            created_before: filter.created_before,
+            merchant_order_id: filter.merchant_order_id,
+            after,
+        };
+        let (views, more) = disputes::list_disputes(engine(ctx), principal, first, &request)
             .await
             .map_err(graphql_error)?;
-        let (views, more) = crate::app::page::cut(views, first as u64);
         let mut connection = Connection::new(after.is_some(), more);
         connection.edges.extend(
             views

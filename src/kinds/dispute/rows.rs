@@ -8,6 +8,7 @@
 //! an operator with the reason. `disputeRequestId` is unique in the table: a repeated one inserts
 //! nothing and is answered from the row already there.
 
+use crate::store::merchant_lists::ListedBy;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
@@ -193,33 +194,13 @@ pub async fn disputes_of(
         .collect()
 }
 
-/// A merchant's disputes with their instances, newest first, up to `limit`, created before
-/// `before` (the previous page's last), in one of `states` if given.
-pub async fn disputes_of_merchant(
-    db: &Db,
-    merchant_id: Uuid,
-    states: Option<&[&str]>,
-    before: Option<Uuid>,
-    limit: u64,
-) -> Result<Vec<(dispute::Model, instance::Model)>, StoreError> {
-    use sea_orm::QuerySelect;
-    let mut query = dispute::Entity::find().filter(dispute::Column::MerchantId.eq(merchant_id));
-    if let Some(before) = before {
-        query = query.filter(dispute::Column::Id.lt(before));
-    }
-    let mut query = query.find_also_related(instance::Entity);
-    if let Some(states) = states {
-        query = query.filter(instance::Column::State.is_in(states.iter().copied()));
-    }
-    query
-        .order_by_desc(dispute::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(with_instance)
-        .collect()
-}
+/// How a merchant's disputes are listed (`store::merchant_lists`).
+pub const LISTED_BY: ListedBy<dispute::Column> = ListedBy {
+    merchant: dispute::Column::MerchantId,
+    id: dispute::Column::Id,
+    created_at: dispute::Column::CreatedAt,
+    payment: dispute::Column::PaymentId,
+};
 
 /// What recording a merchant's response came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

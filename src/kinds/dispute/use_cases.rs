@@ -9,6 +9,7 @@
 //! `respondBy` the dispute expires, parked for an operator (workflows/dispute.toml).
 
 use super::names;
+use crate::app::merchant_lists::{ListRequest, merchant_page};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -171,28 +172,22 @@ pub async fn disputes_of(engine: &Engine, payment_id: Uuid) -> Result<Vec<Disput
         .collect())
 }
 
-/// A merchant's disputes, newest first, of `status` if given.
-pub async fn merchant_disputes(
+/// A page of `first` of the merchant's disputes that `request` asks for, newest first; `true` if
+/// there are more.
+pub async fn list_disputes(
     engine: &Engine,
     principal: &Principal,
-    status: Option<&str>,
-    before: Option<Uuid>,
-    limit: u64,
-) -> Result<Vec<DisputeView>, AppError> {
-    let Principal::Merchant(merchant) = principal else {
-        return Err(AppError::Forbidden);
-    };
-    let states = status.map(|status| engine.definitions.states_showing("dispute", status));
-    let states: Option<Vec<&str>> = states
-        .as_ref()
-        .map(|states| states.iter().map(String::as_str).collect());
-    Ok(
-        disputes::disputes_of_merchant(&engine.db, merchant.id, states.as_deref(), before, limit)
-            .await?
-            .into_iter()
-            .map(|(dispute, instance)| DisputeView { dispute, instance })
-            .collect(),
-    )
+    first: u64,
+    request: &ListRequest,
+) -> Result<(Vec<DisputeView>, bool), AppError> {
+    let (rows, more) =
+        merchant_page::<dispute::Entity>(engine, principal, "dispute", &disputes::LISTED_BY, first, request)
+            .await?;
+    let views = rows
+        .into_iter()
+        .map(|(dispute, instance)| DisputeView { dispute, instance })
+        .collect();
+    Ok((views, more))
 }
 
 /// A merchant's response to a dispute: the body sent to Alipay+ (without `disputeRequestId`,

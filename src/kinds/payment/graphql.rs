@@ -19,6 +19,8 @@ use uuid::Uuid;
 
 use crate::api::graphql::shared::money;
 use crate::api::graphql::shared::{Money, MoneyInput, Payment, Workflow};
+use crate::app::errors::invalid;
+use crate::app::merchant_lists::{ListRequest, payment_of_order};
 use crate::app::test_mode::TestMode;
 use crate::kinds::payment::status::PublicStatus;
 use crate::kinds::payment::test_helpers::simulate_outcome;
@@ -337,15 +339,48 @@ pub struct PaymentMethod {
     pub wallets: Vec<Wallet>,
 }
 
+/// What a list of payments keeps.
+#[derive(InputObject, Default)]
+pub struct PaymentFilter {
+    pub status: Option<PaymentStatus>,
+    /// Created after this time.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before this time.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Your order's payment only.
+    pub merchant_order_id: Option<String>,
+}
+
 #[derive(Default)]
 pub struct PaymentQueries;
 
 #[Object]
 impl PaymentQueries {
-    /// A payment of yours; null for any other id.
-    async fn payment(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Payment>> {
+    /// A payment of yours, by its `id` or by your `merchantOrderId` (give one of them); null
+    /// for any other.
+    async fn payment(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        merchant_order_id: Option<String>,
+    ) -> Result<Option<Payment>> {
         let principal = principal(ctx)?;
-        let Ok(id) = Uuid::parse_str(&id) else {
+        let id = match (id, merchant_order_id) {
+            (Some(id), None) => Uuid::parse_str(&id).ok(),
+            (None, Some(order)) => {
+                let Principal::Merchant(merchant) = principal else {
+                    return Err(graphql_error(invalid(
+                        "merchantOrderId",
+                        "is a merchant's own order id",
+                    )));
+                };
+                payment_of_order(engine(ctx), merchant.id, &order)
+                    .await
+                    .map_err(graphql_error)?
+            }
+            _ => return Err(graphql_error(invalid("id", "give either id or merchantOrderId"))),
+        };
+        let Some(id) = id else {
             return Ok(None);
         };
         match payments::get_payment(engine(ctx), principal, id).await {
@@ -355,7 +390,8 @@ impl PaymentQueries {
         }
     }
 
-    /// Your payments, newest first (Relay connection; `first` at most 50).
+    /// Your payments, newest first (Relay connection; `first` at most 50), those `filter`
+    /// keeps (`status` alone is the same as `filter: {status}`).
     #[graphql(complexity = "limits::page_cost(first, child_complexity)")]
     async fn payments(
         &self,
@@ -363,33 +399,27 @@ impl PaymentQueries {
         first: Option<i32>,
         after: Option<String>,
         status: Option<PaymentStatus>,
+        filter: Option<PaymentFilter>,
     ) -> Result<Connection<String, Payment, EmptyFields, EmptyFields>> {
         let principal = principal(ctx)?;
-        let first = first.unwrap_or(20);
-        if !(1..=limits::MAX_MERCHANT_PAGE).contains(&first) {
-            return Err(graphql_error(AppError::Validation {
-                field: "first".into(),
-                message: format!("must be between 1 and {}", limits::MAX_MERCHANT_PAGE),
-            }));
-        }
-        let after = match after {
-            Some(cursor) => Some(Uuid::parse_str(&cursor).map_err(|_| {
-                graphql_error(AppError::Validation {
-                    field: "after".into(),
-                    message: "is not a cursor from this API".into(),
-                })
-            })?),
-            None => None,
+        let (first, after) = limits::merchant_page_args(first, after.as_deref()).map_err(graphql_error)?;
+        let filter = filter.unwrap_or_default();
+        let status = match (status, filter.status) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(graphql_error(invalid("status", "differs from filter.status")));
+            }
+            (status, filtered) => status.or(filtered),
         };
-        let (views, more) = payments::list_payments(
-            engine(ctx),
-            principal,
-            first as u64,
+        let request = ListRequest {
+            status: status.map(|status| <&str>::from(PublicStatus::from(status)).to_string()),
+            created_after: filter.created_after,
+            created_before: filter.created_before,
+            merchant_order_id: filter.merchant_order_id,
             after,
-            status.map(Into::into),
-        )
-        .await
-        .map_err(graphql_error)?;
+        };
+        let (views, more) = payments::list_payments(engine(ctx), principal, first, &request)
+            .await
+            .map_err(graphql_error)?;
         let mut connection = Connection::new(after.is_some(), more);
         connection.edges.extend(
             views

@@ -1,8 +1,6 @@
 //! Payments' rows: a new payment with its instance, its Alipay+ result, the lists.
 
-use sea_orm::{
-    ColumnTrait, ConnectionTrait as _, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait as _, DbBackend, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::store::Db;
@@ -10,6 +8,7 @@ use crate::store::Decider;
 use crate::store::entity::{instance, payment, payment_result};
 use crate::store::event::Applied;
 use crate::store::idempotency::{IdempotencyKey, KeyUse, use_key_in};
+use crate::store::merchant_lists::ListedBy;
 use crate::store::start::{NewInstance, StartPlan, start_as_one_statement};
 use crate::store::{StoreError, with_instance};
 
@@ -103,31 +102,10 @@ pub async fn payment_with_instance(db: &Db, id: Uuid) -> Result<Option<PaymentRo
     crate::store::row_with_instance::<payment::Entity>(db, id).await
 }
 
-/// A merchant's payments with their instances, newest first, after the cursor `after` (a
-/// payment id), optionally only those whose workflow state is one of `states`. Returns up to
-/// `limit` rows, in one query.
-pub async fn list_payments(
-    db: &Db,
-    merchant_id: Uuid,
-    states: Option<&[String]>,
-    after: Option<Uuid>,
-    limit: u64,
-) -> Result<Vec<PaymentRow>, StoreError> {
-    let mut query = payment::Entity::find()
-        .filter(payment::Column::MerchantId.eq(merchant_id))
-        .find_also_related(instance::Entity);
-    if let Some(after) = after {
-        query = query.filter(payment::Column::Id.lt(after));
-    }
-    if let Some(states) = states {
-        query = query.filter(instance::Column::State.is_in(states.iter().cloned()));
-    }
-    query
-        .order_by_desc(payment::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(with_instance)
-        .collect()
-}
+/// How a merchant's payments are listed (`store::merchant_lists`).
+pub const LISTED_BY: ListedBy<payment::Column> = ListedBy {
+    merchant: payment::Column::MerchantId,
+    id: payment::Column::Id,
+    created_at: payment::Column::CreatedAt,
+    payment: payment::Column::Id,
+};

@@ -6,6 +6,7 @@
 //! failure code) are kept in the instance data.
 
 use super::names;
+use crate::app::merchant_lists::{ListRequest, merchant_page};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -270,21 +271,17 @@ pub async fn get_payment(engine: &Engine, principal: &Principal, id: Uuid) -> Re
     }
 }
 
-/// A page of the merchant's payments, newest first; `true` if there are more.
+/// A page of `first` of the merchant's payments that `request` asks for, newest first; `true`
+/// if there are more.
 pub async fn list_payments(
     engine: &Engine,
     principal: &Principal,
     first: u64,
-    after: Option<Uuid>,
-    status: Option<PublicStatus>,
+    request: &ListRequest,
 ) -> Result<(Vec<PaymentView>, bool), AppError> {
-    let Principal::Merchant(merchant) = principal else {
-        return Err(AppError::Forbidden);
-    };
-    let states: Option<Vec<String>> =
-        status.map(|status| engine.definitions.states_showing("payment", status.into()));
-    let rows = rows::list_payments(&engine.db, merchant.id, states.as_deref(), after, first + 1).await?;
-    let (rows, more) = crate::app::page::cut(rows, first);
+    let (rows, more) =
+        merchant_page::<payment::Entity>(engine, principal, "payment", &rows::LISTED_BY, first, request)
+            .await?;
     let views = rows
         .into_iter()
         .map(|(payment, instance)| view_with(engine, payment, instance))

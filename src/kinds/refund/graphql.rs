@@ -5,8 +5,10 @@ use crate::api::graphql::watch::watch;
 use crate::app::Engine;
 use crate::app::auth::Principal;
 use crate::app::errors::AppError;
+use crate::app::merchant_lists::ListRequest;
 use crate::kinds::refund::use_cases::{self as refunds, NewRefund};
 use async_graphql::Subscription;
+use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
@@ -19,7 +21,7 @@ use crate::api::graphql::shared::{Money, MoneyInput, Payment, Workflow};
 use crate::kinds::payment::status::PublicStatus;
 use crate::kinds::refund::use_cases::RefundView;
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, strum::VariantNames)]
+#[derive(Enum, Copy, Clone, Eq, PartialEq, strum::VariantNames, strum::IntoStaticStr)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum RefundStatus {
     Pending,
@@ -108,11 +110,55 @@ impl Refund {
     }
 }
 
+/// What a list of refunds keeps.
+#[derive(InputObject, Default)]
+pub struct RefundFilter {
+    pub status: Option<RefundStatus>,
+    /// Asked for after this time.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Asked for before this time.
+    pub created_before: Option<DateTime<Utc>>,
+    /// The refunds of your order's payment only.
+    pub merchant_order_id: Option<String>,
+}
+
 #[derive(Default)]
 pub struct RefundQueries;
 
 #[Object]
 impl RefundQueries {
+    /// Your refunds, newest first, those `filter` keeps (Relay connection; `first` at most 50).
+    #[graphql(complexity = "crate::api::graphql::limits::page_cost(first, child_complexity)")]
+    async fn refunds(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<RefundFilter>,
+    ) -> Result<Connection<String, Refund, EmptyFields, EmptyFields>> {
+        let principal = principal(ctx)?;
+        let (first, after) = crate::api::graphql::limits::merchant_page_args(first, after.as_deref())
+            .map_err(graphql_error)?;
+        let filter = filter.unwrap_or_default();
+        let request = ListRequest {
+            status: filter.status.map(|status| <&str>::from(status).to_string()),
+            created_after: filter.created_after,
+            created_before: filter.created_before,
+            merchant_order_id: filter.merchant_order_id,
+            after,
+        };
+        let (views, more) = refunds::list_refunds(engine(ctx), principal, first, &request)
+            .await
+            .map_err(graphql_error)?;
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(
+            views
+                .into_iter()
+                .map(|view| Edge::new(view.refund.id.to_string(), Refund::from(view))),
+        );
+        Ok(connection)
+    }
+
     /// A refund of yours; null for any other id.
     async fn refund(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Refund>> {
         let principal = principal(ctx)?;

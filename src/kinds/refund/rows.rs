@@ -11,9 +11,17 @@ use crate::store::entity::{instance, refund};
 use crate::store::event::Applied;
 use crate::store::idempotency::{IdempotencyKey, KeyUse, use_key_in};
 use crate::store::instance_write::lock_instance;
+use crate::store::merchant_lists::ListedBy;
 use crate::store::start::{NewInstance, StartPlan};
 use crate::store::{StoreError, with_instance};
 
+/// How a merchant's refunds are listed (`store::merchant_lists`).
+pub const LISTED_BY: ListedBy<refund::Column> = ListedBy {
+    merchant: refund::Column::MerchantId,
+    id: refund::Column::Id,
+    created_at: refund::Column::CreatedAt,
+    payment: refund::Column::PaymentId,
+};
 /// What recording a refund came to.
 #[derive(Debug)]
 pub enum RefundCreation {

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::app::auth::Principal;
 use crate::app::errors::{AppError, check_length, earlier_resource};
+use crate::app::merchant_lists::{ListRequest, merchant_page};
 use crate::app::money::parse_amount;
 use crate::app::{Engine, merchants};
 use crate::kinds::payment::status::PublicStatus;
@@ -156,6 +157,24 @@ pub async fn create_refund(
             refundable,
         }),
     }
+}
+
+/// A page of `first` of the merchant's refunds that `request` asks for, newest first; `true` if
+/// there are more.
+pub async fn list_refunds(
+    engine: &Engine,
+    principal: &Principal,
+    first: u64,
+    request: &ListRequest,
+) -> Result<(Vec<RefundView>, bool), AppError> {
+    let (rows, more) =
+        merchant_page::<refund::Entity>(engine, principal, "refund", &rows::LISTED_BY, first, request)
+            .await?;
+    let views = rows
+        .into_iter()
+        .map(|(refund, instance)| view_with(engine, refund, instance))
+        .collect();
+    Ok((views, more))
 }
 
 /// A refund the principal may see.
