@@ -691,6 +691,7 @@ async fn a_payment(api: &Inbound) -> (uuid::Uuid, String) {
         settlement_currency: None,
         expires_in_seconds: None,
         buyer_reference: None,
+        metadata: vec![],
     };
     let view = create_payment(
         &api.engine,

@@ -773,6 +773,7 @@ async fn the_copy_a_process_keeps_of_a_payment_for_its_pay_is_the_stored_row_and
         settlement_currency: Some("USD".into()),
         expires_in_seconds: Some(540),
         buyer_reference: Some("customer-42".into()),
+        metadata: vec![],
     };
     let view = create_payment(&engine, &Principal::Merchant(Box::new(merchant)), input, "kept-1")
         .await

@@ -19,6 +19,7 @@ use common::{Backend, poll_until};
 on_each_backend!(
     a_merchant_reading_its_feed_while_payments_are_paid_sees_each_change_once_in_order,
     a_type_filter_keeps_its_types_and_other_merchants_see_nothing,
+    metadata_given_at_creation_is_echoed_by_the_object_its_events_and_webhooks,
 );
 
 async fn a_merchant_reading_its_feed_while_payments_are_paid_sees_each_change_once_in_order(
@@ -197,4 +198,92 @@ async fn a_type_filter_keeps_its_types_and_other_merchants_see_nothing(backend: 
         everything.len(),
         "an operator reads the merchant's feed"
     );
+}
+
+async fn metadata_given_at_creation_is_echoed_by_the_object_its_events_and_webhooks(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let receiver = WebhookReceiver::accepting().await;
+    let merchant = app.create_merchant(&["--name", "Tagged", "--webhook-url", &receiver.url]);
+    let key = merchant["apiKey"].as_str().unwrap().to_string();
+    let pairs = json!([{ "key": "cart", "value": "C-77" }, { "key": "channel", "value": "web" }]);
+    let as_object = json!({ "cart": "C-77", "channel": "web" });
+
+    let mut refused = input("tagged-0", "1000");
+    refused["metadata"] = json!(
+        (0..21)
+            .map(|n| json!({ "key": format!("k{n}"), "value": "v" }))
+            .collect::<Vec<_>>()
+    );
+    let answer = app.create(&key, "tagged-0", refused).await;
+    assert_eq!(answer["errors"][0]["extensions"]["field"], "metadata", "{answer}");
+    assert_eq!(app.payment_count().await, 0, "a refused payment is not stored");
+
+    let mut payment = input("tagged-1", "1000");
+    payment["metadata"] = pairs.clone();
+    payment["expiresInSeconds"] = json!(300);
+    let created = app.create(&key, "tagged-1", payment).await;
+    let created = &created["data"]["createPayment"];
+    let (id, request_id) = (
+        created["id"].as_str().unwrap(),
+        created["paymentRequestId"].as_str().unwrap(),
+    );
+    app.wait_status(&key, id, "AWAITING_CUSTOMER").await;
+    app.complete(request_id, json!({ "outcome": "SUCCESS" })).await;
+    app.wait_status(&key, id, "SUCCEEDED").await;
+    let read = app
+        .gql(
+            Some(&key),
+            "query($id: ID!) { payment(id: $id) { metadata { key value } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(read["data"]["payment"]["metadata"], pairs);
+
+    let refund = "mutation($input: CreateRefundInput!) { createRefund(input: $input, idempotencyKey: \"tagged-refund\") { id metadata { key value } } }";
+    let refunded = app
+        .gql(
+            Some(&key),
+            refund,
+            json!({ "input": { "paymentId": id, "amount": { "currency": "USD", "value": "300" },
+                               "metadata": [{ "key": "ticket", "value": "T-9" }] } }),
+        )
+        .await;
+    assert_eq!(
+        refunded["data"]["createRefund"]["metadata"],
+        json!([{ "key": "ticket", "value": "T-9" }]),
+        "{refunded}"
+    );
+    app.settled_refunds(&key, id).await;
+
+    let feed = app.events_after(&key, &mut None, 100).await;
+    let payments: Vec<&Value> = feed.iter().filter(|e| e["type"] == "payment.updated").collect();
+    assert!(!payments.is_empty());
+    assert!(
+        payments.iter().all(|e| e["data"]["metadata"] == as_object),
+        "{payments:?}"
+    );
+    let refunds: Vec<&Value> = feed.iter().filter(|e| e["type"] == "refund.updated").collect();
+    assert!(
+        refunds
+            .iter()
+            .all(|e| e["data"]["metadata"] == json!({ "ticket": "T-9" })),
+        "{refunds:?}"
+    );
+    poll_until("the SUCCEEDED webhook", Duration::from_secs(30), || async {
+        receiver
+            .bodies()
+            .iter()
+            .any(|body| body["payment"]["status"] == "SUCCEEDED")
+            .then_some(())
+    })
+    .await;
+    for body in receiver
+        .bodies()
+        .iter()
+        .filter(|body| body["payment"].is_object())
+    {
+        assert_eq!(body["payment"]["metadata"], as_object, "{body}");
+    }
 }

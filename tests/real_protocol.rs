@@ -367,6 +367,7 @@ async fn at_the_real_alipayplus_a_merchant_without_its_profile_takes_no_payment(
         settlement_currency: None,
         expires_in_seconds: None,
         buyer_reference: None,
+        metadata: vec![],
     };
     let principal = Principal::Merchant(Box::new(merchant.clone()));
     let refused = create_payment(&engine, &principal, new_payment(), "k-1").await;

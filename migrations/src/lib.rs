@@ -24,6 +24,7 @@ mod m0016_merchant_profiles;
 mod m0017_settlement_runs;
 mod m0018_events;
 mod m0019_merchant_list_indexes;
+mod m0020_metadata;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0017_settlement_runs::Migration),
             Box::new(m0018_events::Migration),
             Box::new(m0019_merchant_list_indexes::Migration),
+            Box::new(m0020_metadata::Migration),
         ]
     }
 }

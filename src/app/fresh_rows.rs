@@ -74,6 +74,7 @@ mod tests {
             failure_code: None,
             created_at: at,
             buyer_reference: None,
+            metadata: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod merchant_cache;
 pub mod merchant_lists;
 pub mod merchant_profile;
 pub mod merchants;
+pub mod metadata;
 pub mod money;
 pub mod page;
 pub mod reconciliation;

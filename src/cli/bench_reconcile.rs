@@ -106,6 +106,7 @@ async fn fill_and_reconcile(config: &Config, rows: usize) -> anyhow::Result<Exit
                     failure_code: None,
                     created_at: paid_at(n),
                     buyer_reference: None,
+                    metadata: None,
                 }
                 .into()
             })

@@ -95,6 +95,10 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         settlement_currency: None,
         expires_in_seconds: Some(scenario.expires_in),
         buyer_reference: Some(format!("customer-{n}")),
+        metadata: vec![crate::app::metadata::Entry {
+            key: "scenario".into(),
+            value: scenario.name.into(),
+        }],
     };
     let unregistered = payments::create_payment(
         &engine,
@@ -166,6 +170,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
             currency: "USD".into(),
             amount: amount.into(),
             reason: Some("demo".into()),
+            metadata: vec![],
         };
         refunds.push(refunds::create_refund(&engine, &principal, refund, &Uuid::now_v7().to_string()).await?);
     }

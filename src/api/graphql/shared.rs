@@ -29,6 +29,44 @@ pub(crate) fn money(currency: Option<String>, value: Option<i64>) -> Option<Mone
     })
 }
 
+/// One of your own key-value pairs on a payment or a refund (at most 20, keys of 1 to 40
+/// characters, values of up to 500).
+#[derive(InputObject, Clone)]
+pub struct MetadataInput {
+    pub key: String,
+    pub value: String,
+}
+
+/// One of your own key-value pairs, as given at creation.
+#[derive(SimpleObject)]
+pub struct MetadataEntry {
+    pub key: String,
+    pub value: String,
+}
+
+/// `entries` as the app keeps them.
+pub fn metadata_in(entries: Option<Vec<MetadataInput>>) -> Vec<crate::app::metadata::Entry> {
+    entries
+        .unwrap_or_default()
+        .into_iter()
+        .map(|entry| crate::app::metadata::Entry {
+            key: entry.key,
+            value: entry.value,
+        })
+        .collect()
+}
+
+/// The pairs `stored` holds, for an answer.
+pub fn metadata_out(stored: Option<&serde_json::Value>) -> Vec<MetadataEntry> {
+    crate::app::metadata::entries(stored)
+        .into_iter()
+        .map(|entry| MetadataEntry {
+            key: entry.key,
+            value: entry.value,
+        })
+        .collect()
+}
+
 #[derive(InputObject, Clone)]
 pub struct MoneyInput {
     pub currency: String,

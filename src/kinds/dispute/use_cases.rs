@@ -294,6 +294,7 @@ async fn accepted_refund(
         amount,
         reason: Some(format!("escalation {}", escalation.dispute_request_id)),
         created_at: engine.clock.now(),
+        metadata: None,
     };
     Ok(Some((row, payment.amount)))
 }

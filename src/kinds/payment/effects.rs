@@ -15,6 +15,7 @@ use crate::alipayplus::wire::*;
 use crate::app::kind::{KindEffects, KindServices};
 use crate::app::merchant_profile::MerchantProfile;
 use crate::app::merchants;
+use crate::app::metadata;
 use crate::app::{EffectContext, EffectError, EffectHandler, EffectResult, Engine};
 use crate::app::{event, retry, status_in, store_error};
 use crate::kinds::payment::results::StatedResult;
@@ -374,7 +375,8 @@ pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, St
         "checkoutUrl": data.get("checkoutUrl"), "applinkUrl": data.get("applinkUrl"),
         "schemeUrl": data.get("schemeUrl"), "paymentData": data.get("paymentData"),
         "alipayPaymentId": data.get("alipayPaymentId"),
-        "failureCode": data.get("failureCode"), "version": instance.version, "updatedAt": instance.updated_at,
+        "failureCode": data.get("failureCode"), "metadata": metadata::echoed(payment.metadata.as_ref()),
+        "version": instance.version, "updatedAt": instance.updated_at,
     });
     Ok(Some(Announced {
         merchant_id: payment.merchant_id,
@@ -470,6 +472,7 @@ mod tests {
             failure_code: None,
             created_at: chrono::Utc::now(),
             buyer_reference: None,
+            metadata: None,
         };
         let url = Some("https://pay.example/c");
         assert!(pay_answer_disagreement(&payment, &answer(url, None, Some(1000))).is_none());

@@ -18,7 +18,9 @@ use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
 use crate::api::graphql::shared::money;
-use crate::api::graphql::shared::{Money, MoneyInput, Payment, Workflow};
+use crate::api::graphql::shared::{
+    MetadataEntry, MetadataInput, Money, MoneyInput, Payment, Workflow, metadata_in, metadata_out,
+};
 use crate::app::errors::invalid;
 use crate::app::merchant_lists::{ListRequest, payment_of_order};
 use crate::app::test_mode::TestMode;
@@ -128,6 +130,8 @@ pub struct CreatePaymentInput {
     /// of it with your merchant id (`order.buyer.referenceBuyerId`), never the reference itself:
     /// the same customer is the same buyer to its risk checks.
     pub buyer_reference: Option<String>,
+    /// Your own key-value pairs (at most 20), echoed in the payment's events and webhooks.
+    pub metadata: Option<Vec<MetadataInput>>,
 }
 
 impl CreatePaymentInput {
@@ -147,6 +151,7 @@ impl CreatePaymentInput {
             settlement_currency: self.settlement_currency,
             expires_in_seconds: self.expires_in_seconds,
             buyer_reference: self.buyer_reference,
+            metadata: metadata_in(self.metadata),
         }
     }
 }
@@ -155,6 +160,10 @@ impl CreatePaymentInput {
 impl Payment {
     async fn id(&self) -> ID {
         ID(self.0.payment.id.to_string())
+    }
+    /// Your own key-value pairs, as given at creation.
+    async fn metadata(&self) -> Vec<MetadataEntry> {
+        metadata_out(self.0.payment.metadata.as_ref())
     }
     async fn merchant_order_id(&self) -> &str {
         &self.0.payment.merchant_order_id

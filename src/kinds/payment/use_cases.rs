@@ -17,6 +17,7 @@ use crate::app::auth::Principal;
 use crate::app::console::Operator;
 use crate::app::errors::{AppError, check_length, earlier_resource, invalid, require_note};
 use crate::app::merchant_profile::check_region;
+use crate::app::metadata;
 use crate::app::money::parse_amount;
 use crate::app::{Engine, merchants};
 use crate::domain::currency_exponent;
@@ -48,6 +49,9 @@ pub struct NewPayment {
     /// [`buyer_reference`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_reference: Option<String>,
+    /// The merchant's own pairs, echoed in the payment's events and webhooks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<metadata::Entry>,
 }
 
 /// `order.buyer.referenceBuyerId` of a payment whose merchant `merchant_id` named its customer
@@ -66,7 +70,7 @@ pub const MAX_EXPIRY_SECONDS: i32 = 599;
 impl NewPayment {
     /// Every check, before anything is stored or sent. `real_alipayplus`: customers return to
     /// https only (http too with the simulator).
-    fn validate(&self, real_alipayplus: bool) -> Result<(i64, i32), AppError> {
+    fn validate(&self, real_alipayplus: bool) -> Result<(i64, i32, Option<Value>), AppError> {
         check_length("merchantOrderId", &self.merchant_order_id, 64)?;
         check_length("orderDescription", &self.order_description, 256)?;
         let amount = parse_amount("amount", &self.currency, &self.amount)?;
@@ -126,7 +130,7 @@ impl NewPayment {
                 ),
             ));
         }
-        Ok((amount, expiry))
+        Ok((amount, expiry, metadata::checked(&self.metadata)?))
     }
 
     fn fingerprint(&self) -> String {
@@ -193,7 +197,7 @@ pub async fn create_payment(
         return Err(AppError::Forbidden);
     };
     check_length("idempotencyKey", idempotency_key, 255)?;
-    let (amount, expiry) = input.validate(engine.real_alipayplus)?;
+    let (amount, expiry, metadata) = input.validate(engine.real_alipayplus)?;
     // Before anything is stored or sent: Alipay+ would refuse it (PARAM_ILLEGAL,
     // MERCHANT_NOT_REGISTERED).
     merchants::check_profile_for_payments(engine, merchant)?;
@@ -222,6 +226,7 @@ pub async fn create_payment(
             .buyer_reference
             .as_deref()
             .map(|reference| buyer_reference(merchant.id, reference)),
+        metadata,
     };
     let scope = format!("merchant:{}", merchant.id);
     let hash = input.fingerprint();

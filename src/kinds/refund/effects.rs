@@ -13,6 +13,7 @@ use serde_json::{Map, json};
 use crate::alipayplus::client::{Client, Outcome};
 use crate::alipayplus::wire::{Amount, RefundRequest, RefundResponse};
 use crate::app::kind::{KindEffects, KindServices};
+use crate::app::metadata;
 use crate::app::{
     Decided, EffectContext, EffectError, EffectHandler, EffectResult, Engine, decided, status_in, store_error,
 };
@@ -112,7 +113,8 @@ pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, St
     let object = json!({
         "id": refund.id, "paymentId": refund.payment_id, "refundRequestId": refund.refund_request_id,
         "status": status, "amount": { "currency": refund.currency, "value": refund.amount.to_string() },
-        "failureCode": instance.data.get("failureCode"), "version": instance.version,
+        "failureCode": instance.data.get("failureCode"), "metadata": metadata::echoed(refund.metadata.as_ref()),
+        "version": instance.version,
         "updatedAt": instance.updated_at,
     });
     Ok(Some(Announced {

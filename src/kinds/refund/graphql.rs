@@ -17,7 +17,9 @@ use uuid::Uuid;
 use std::sync::Arc;
 
 use crate::api::graphql::reads::AnswerReads;
-use crate::api::graphql::shared::{Money, MoneyInput, Payment, Workflow};
+use crate::api::graphql::shared::{
+    MetadataEntry, MetadataInput, Money, MoneyInput, Payment, Workflow, metadata_in, metadata_out,
+};
 use crate::kinds::payment::status::PublicStatus;
 use crate::kinds::refund::use_cases::RefundView;
 
@@ -45,6 +47,8 @@ pub struct CreateRefundInput {
     /// In the payment currency; integer minor units.
     pub amount: MoneyInput,
     pub reason: Option<String>,
+    /// Your own key-value pairs (at most 20), echoed in the refund's events and webhooks.
+    pub metadata: Option<Vec<MetadataInput>>,
 }
 
 /// A refund in one answer (see `reads`).
@@ -99,6 +103,10 @@ impl Refund {
     /// Alipay+'s id of the refund, once it succeeded.
     async fn alipay_refund_id(&self) -> Option<String> {
         self.0.alipay_refund_id()
+    }
+    /// Your own key-value pairs, as given at creation.
+    async fn metadata(&self) -> Vec<MetadataEntry> {
+        metadata_out(self.0.refund.metadata.as_ref())
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.refund.created_at
@@ -193,6 +201,7 @@ impl RefundMutations {
             currency: input.amount.currency,
             amount: input.amount.value,
             reason: input.reason,
+            metadata: metadata_in(input.metadata),
         };
         refunds::create_refund(engine(ctx), principal, new_refund, &idempotency_key)
             .await

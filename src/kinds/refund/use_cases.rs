@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::app::auth::Principal;
 use crate::app::errors::{AppError, check_length, earlier_resource};
 use crate::app::merchant_lists::{ListRequest, merchant_page};
+use crate::app::metadata;
 use crate::app::money::parse_amount;
 use crate::app::{Engine, merchants};
 use crate::kinds::payment::status::PublicStatus;
@@ -27,6 +28,9 @@ pub struct NewRefund {
     pub currency: String,
     pub amount: String,
     pub reason: Option<String>,
+    /// The merchant's own pairs, echoed in the refund's events and webhooks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<metadata::Entry>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +120,7 @@ pub async fn create_refund(
         amount,
         reason: input.reason.clone(),
         created_at: now,
+        metadata: metadata::checked(&input.metadata)?,
     };
     let scope = format!("merchant:{}:refund", merchant.id);
     let hash = request_hash(&input);

@@ -27,6 +27,8 @@ pub struct Model {
     pub created_at: ChronoDateTimeUtc,
     /// `order.buyer.referenceBuyerId`: a digest of the merchant's reference of its customer.
     pub buyer_reference: Option<String>,
+    /// The merchant's own pairs (`app::metadata`), a JSON object.
+    pub metadata: Option<Json>,
 }
 
 crate::belongs_to_instance!(Id, id);

@@ -14,6 +14,8 @@ pub struct Model {
     pub amount: i64,
     pub reason: Option<String>,
     pub created_at: ChronoDateTimeUtc,
+    /// The merchant's own pairs (`app::metadata`), a JSON object.
+    pub metadata: Option<Json>,
 }
 
 crate::belongs_to_instance!(Id, id);
