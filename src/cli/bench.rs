@@ -12,6 +12,7 @@
 //! percentiles (from the database's own timestamps); it starts and ends with a drained outbox,
 //! after a warm-up at the same load that is not measured.
 
+use super::bench_scratch::in_scratch;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -116,9 +117,24 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<ExitCo
             };
             payments_end_to_end(config, payments, load, compare_pgbench).await
         }
-        BenchCommand::Stuck { instances } => super::bench_stuck::run(config, instances.max(1)).await,
-        BenchCommand::Reconcile { rows } => super::bench_reconcile::run(config, rows.max(1)).await,
-        BenchCommand::Events { events } => super::bench_events::run(config, events.max(1)).await,
+        BenchCommand::Stuck { instances } => {
+            in_scratch(&config, |scratch| async move {
+                super::bench_stuck::run(&scratch, instances.max(1)).await
+            })
+            .await
+        }
+        BenchCommand::Reconcile { rows } => {
+            in_scratch(&config, |scratch| async move {
+                super::bench_reconcile::run(&scratch, rows.max(1)).await
+            })
+            .await
+        }
+        BenchCommand::Events { events } => {
+            in_scratch(&config, |scratch| async move {
+                super::bench_events::run(&scratch, events.max(1)).await
+            })
+            .await
+        }
     }
 }
 

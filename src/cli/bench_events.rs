@@ -9,15 +9,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::bench_scratch::{Scratch, offline_client, percentile, round};
+use super::bench_scratch::{analysed_schema, percentile, plan_of, progress_bar, round};
 use super::boot;
 use crate::app::auth::Principal;
 use crate::clock::SystemClock;
@@ -26,26 +23,13 @@ use crate::store::entity::feed_event;
 
 const PAGE: &str = "query($after: String, $types: [String!]) { events(after: $after, types: $types, first: 100) { edges { cursor node { id sequence type objectId data } } } }";
 
-pub async fn run(config: Config, events: usize) -> anyhow::Result<ExitCode> {
-    let scratch = Scratch::create(&config).await?;
-    let scratch_config = Config {
-        database_url: scratch.url.clone(),
-        ..config.clone()
-    };
-    let outcome = fill_and_measure(&scratch_config, events).await;
-    scratch.drop_it(&config).await;
-    outcome
-}
-
-async fn fill_and_measure(config: &Config, events: usize) -> anyhow::Result<ExitCode> {
+/// Fills the scratch database of `config` and measures (see the module doc).
+pub(super) async fn run(config: &Config, events: usize) -> anyhow::Result<ExitCode> {
     let engine = boot(config, Arc::new(SystemClock)).await?;
     let reader =
         crate::app::merchants::create_merchant(&engine, "Feed reader", None, Default::default()).await?;
     let others: Vec<Uuid> = (0..99).map(|_| Uuid::now_v7()).collect();
-    let bar = ProgressBar::new(events as u64).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} eta {eta}")
-            .expect("static template"),
-    );
+    let bar = progress_bar(events, "events");
     let started = Instant::now();
     let now = chrono::Utc::now();
     let mut sequences = vec![0i64; others.len() + 1];
@@ -88,14 +72,7 @@ async fn fill_and_measure(config: &Config, events: usize) -> anyhow::Result<Exit
     }
     bar.finish_and_clear();
     let fill_seconds = started.elapsed().as_secs_f64();
-    engine.db.execute_unprepared("ANALYZE").await?;
-
-    let schema = crate::api::graphql::schema(
-        engine.clone(),
-        offline_client(config)?,
-        config.payment_method_limits,
-        config.connections.complexity_per_minute,
-    );
+    let schema = analysed_schema(&engine, config).await?;
     let merchant = crate::store::merchants::merchant(&engine.db, reader.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the reader merchant is gone"))?;
@@ -125,32 +102,13 @@ async fn fill_and_measure(config: &Config, events: usize) -> anyhow::Result<Exit
     let (typed_p50, typed_p99, typed_listed) = measure(Some(vec!["refund.updated"])).await?;
 
     let backend = engine.db.get_database_backend();
-    let explain = match backend {
-        DbBackend::Postgres => "EXPLAIN ANALYZE",
-        _ => "EXPLAIN QUERY PLAN",
-    };
     let page = feed_event::Entity::find()
         .filter(feed_event::Column::MerchantId.eq(reader.id))
         .filter(feed_event::Column::Sequence.gt(readers_events / 2))
         .order_by_asc(feed_event::Column::Sequence)
         .limit(101)
         .build(backend);
-    let plan_statement = sea_orm::Statement::from_sql_and_values(
-        backend,
-        format!("{explain} {}", page.sql),
-        page.values.map(|v| v.0).unwrap_or_default(),
-    );
-    let plan: Vec<String> = engine
-        .db
-        .query_all_raw(plan_statement)
-        .await?
-        .iter()
-        .map(|row| {
-            row.try_get_by_index::<String>(0)
-                .or_else(|_| row.try_get_by_index::<String>(3))
-                .unwrap_or_default()
-        })
-        .collect();
+    let plan = plan_of(&engine.db, page).await?;
     let name = format!("{:?}", config.backend).to_lowercase();
     println!(
         "bench events on {name}: {events} events ({readers_events} of the reader) written in {fill_seconds:.1}s; \

@@ -1,5 +1,5 @@
 //! `bench reconcile --rows N`: reconciliation at scale. Fills a scratch database (see
-//! `bench_scratch::Scratch`) with N succeeded payments of one clearing day, writes that day's four
+//! `bench_scratch::in_scratch`) with N succeeded payments of one clearing day, writes that day's four
 //! report files with a row for each (1 in [`MISMATCH_EVERY`] one minor unit off), reconciles them
 //! as `plusflow reconcile` does, and prints the rows per second and the peak memory of the run
 //! (the process's high-water mark, reset before it starts).
@@ -8,12 +8,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::EntityTrait;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::bench_scratch::Scratch;
+use super::bench_scratch::progress_bar;
 use super::boot;
 use crate::alipayplus::reports::{TransactionItem, TransactionType};
 use crate::app::reconciliation;
@@ -26,17 +25,6 @@ use crate::store::entity::{instance, payment};
 pub const MISMATCH_EVERY: usize = 1_000;
 const DAY: &str = "20261201";
 const AGREEMENT: &str = "AGRUSD";
-
-pub async fn run(config: Config, rows: usize) -> anyhow::Result<ExitCode> {
-    let scratch = Scratch::create(&config).await?;
-    let scratch_config = Config {
-        database_url: scratch.url.clone(),
-        ..config.clone()
-    };
-    let outcome = fill_and_reconcile(&scratch_config, rows).await;
-    scratch.drop_it(&config).await;
-    outcome
-}
 
 fn amount_of(n: usize) -> i64 {
     100 + (n as i64 * 37) % 100_000
@@ -51,13 +39,11 @@ fn request_id(n: usize) -> String {
     format!("pf_{:032x}", n as u128 + 1)
 }
 
-async fn fill_and_reconcile(config: &Config, rows: usize) -> anyhow::Result<ExitCode> {
+/// Fills the scratch database of `config` and measures (see the module doc).
+pub(super) async fn run(config: &Config, rows: usize) -> anyhow::Result<ExitCode> {
     let engine = boot(config, Arc::new(SystemClock)).await?;
     let (from, _) = reconciliation::clearing_cycle(DAY).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let bar = ProgressBar::new(rows as u64).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} payments written {per_sec} eta {eta}")
-            .expect("static template"),
-    );
+    let bar = progress_bar(rows, "payments written");
     let filled = Instant::now();
     let merchant = Uuid::now_v7();
     for first in (0..rows).step_by(1_000) {
@@ -132,10 +118,7 @@ async fn fill_and_reconcile(config: &Config, rows: usize) -> anyhow::Result<Exit
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     reset_peak_memory();
-    let bar = ProgressBar::new(rows as u64).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} rows reconciled {per_sec} eta {eta}")
-            .expect("static template"),
-    );
+    let bar = progress_bar(rows, "rows reconciled");
     let started = Instant::now();
     let outcome = reconciliation::reconcile(&engine, &sets[0], &|read| bar.set_position(read))
         .await

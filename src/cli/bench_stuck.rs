@@ -9,12 +9,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryTrait};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::bench_scratch::{Scratch, offline_client, percentile, round};
+use super::bench_scratch::{analysed_schema, percentile, plan_of, progress_bar, round};
 use super::boot;
 use crate::clock::SystemClock;
 use crate::config::Config;
@@ -23,23 +22,10 @@ use crate::store::stuck::{WorkflowFilter, stuck_query};
 
 const QUERY: &str = "{ workflows(filter: {needsAttention: true}, first: 50) { edges { node { id kind state stateSince attentionReason } } } }";
 
-pub async fn run(config: Config, instances: usize) -> anyhow::Result<ExitCode> {
-    let scratch = Scratch::create(&config).await?;
-    let scratch_config = Config {
-        database_url: scratch.url.clone(),
-        ..config.clone()
-    };
-    let outcome = fill_and_measure(&scratch_config, instances).await;
-    scratch.drop_it(&config).await;
-    outcome
-}
-
-async fn fill_and_measure(config: &Config, instances: usize) -> anyhow::Result<ExitCode> {
+/// Fills the scratch database of `config` and measures (see the module doc).
+pub(super) async fn run(config: &Config, instances: usize) -> anyhow::Result<ExitCode> {
     let engine = boot(config, Arc::new(SystemClock)).await?;
-    let bar = ProgressBar::new(instances as u64).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} instances {per_sec} eta {eta}")
-            .expect("static template"),
-    );
+    let bar = progress_bar(instances, "instances");
     let now = chrono::Utc::now();
     let started = Instant::now();
     let batch = 1_000;
@@ -55,14 +41,7 @@ async fn fill_and_measure(config: &Config, instances: usize) -> anyhow::Result<E
     }
     bar.finish_and_clear();
     let fill_seconds = started.elapsed().as_secs_f64();
-    engine.db.execute_unprepared("ANALYZE").await?;
-
-    let schema = crate::api::graphql::schema(
-        engine.clone(),
-        offline_client(config)?,
-        config.payment_method_limits,
-        config.connections.complexity_per_minute,
-    );
+    let schema = analysed_schema(&engine, config).await?;
     let mut latencies = Vec::new();
     let mut listed = 0;
     for _ in 0..50 {
@@ -103,26 +82,7 @@ async fn fill_and_measure(config: &Config, instances: usize) -> anyhow::Result<E
     };
     let backend = engine.db.get_database_backend();
     let statement = stuck_query(&filter, chrono::Utc::now(), 51, None).build(backend);
-    let explain = match backend {
-        DbBackend::Postgres => "EXPLAIN ANALYZE ",
-        _ => "EXPLAIN QUERY PLAN ",
-    };
-    let plan_statement = sea_orm::Statement::from_sql_and_values(
-        backend,
-        format!("{explain}{}", statement.sql),
-        statement.values.map(|v| v.0).unwrap_or_default(),
-    );
-    let plan: Vec<String> = engine
-        .db
-        .query_all_raw(plan_statement)
-        .await?
-        .iter()
-        .map(|row| {
-            row.try_get_by_index::<String>(0)
-                .or_else(|_| row.try_get_by_index::<String>(3))
-                .unwrap_or_default()
-        })
-        .collect();
+    let plan = plan_of(&engine.db, statement).await?;
     let name = format!("{:?}", config.backend).to_lowercase();
     println!(
         "bench stuck on {name}: {instances} instances ({} parked) written in {fill_seconds:.1}s; \

@@ -2,7 +2,8 @@
 //! list, one workflow, the definitions, "ask Alipay+", and the three actions, each with a
 //! mandatory note recorded in history with the operator's name.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use super::lists;
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -118,12 +119,9 @@ impl OperatorQueries {
         let (rows, more) = console::workflows(engine(ctx), &filter, first, after.as_deref())
             .await
             .map_err(graphql_error)?;
-        let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(
-            rows.into_iter()
-                .map(|instance| Edge::new(Cursor::of(&instance).encode(), Workflow { instance })),
-        );
-        Ok(connection)
+        Ok(lists::page(rows, more, after.is_some(), |instance| {
+            (Cursor::of(&instance).encode(), Workflow { instance })
+        }))
     }
 
     /// Any workflow by id (a payment's or refund's id is its workflow's).

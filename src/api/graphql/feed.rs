@@ -1,7 +1,8 @@
 //! The event feed's GraphQL part: `events(after:, types:, first:)` (a Relay connection whose
 //! cursors are the merchant's sequence numbers) and `event(id:)`.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use super::lists;
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -80,13 +81,9 @@ impl FeedQueries {
             feed::events_after(engine(ctx), principal, merchant_id, after_sequence, &types, first)
                 .await
                 .map_err(graphql_error)?;
-        let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(
-            events
-                .into_iter()
-                .map(|event| Edge::new(event.sequence.to_string(), Event::from(event))),
-        );
-        Ok(connection)
+        Ok(lists::page(events, more, after.is_some(), |event| {
+            (event.sequence.to_string(), Event::from(event))
+        }))
     }
 
     /// One of your events; null for any other id.

@@ -189,26 +189,3 @@ fn aliases_in(selection_set: &SelectionSet) -> usize {
         })
         .sum()
 }
-
-/// `first` (default 20, 1 to [`MAX_MERCHANT_PAGE`]) and the `after` cursor (a row id) of a
-/// merchant's list, or VALIDATION naming the argument.
-pub fn merchant_page_args(
-    first: Option<i32>,
-    after: Option<&str>,
-) -> Result<(u64, Option<uuid::Uuid>), crate::app::errors::AppError> {
-    use crate::app::errors::invalid;
-    let first = first.unwrap_or(20);
-    if !(1..=MAX_MERCHANT_PAGE).contains(&first) {
-        return Err(invalid(
-            "first",
-            format!("must be between 1 and {MAX_MERCHANT_PAGE}"),
-        ));
-    }
-    let after = match after {
-        Some(cursor) => Some(
-            uuid::Uuid::parse_str(cursor).map_err(|_| invalid("after", "is not a cursor from this API"))?,
-        ),
-        None => None,
-    };
-    Ok((first as u64, after))
-}

@@ -9,6 +9,7 @@ pub mod console;
 pub mod context;
 mod feed;
 pub mod limits;
+pub mod lists;
 mod merchant_types;
 pub mod reads;
 mod reconciliation_types;

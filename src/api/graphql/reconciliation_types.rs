@@ -1,7 +1,8 @@
 //! GraphQL of reconciliation (operators only): the runs, newest first, and each run's
 //! discrepancies, both as Relay connections.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use super::lists;
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::resolver_utils::EnumType;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -173,12 +174,9 @@ impl ReconciliationRun {
         )
         .await
         .map_err(graphql_error)?;
-        let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(
-            rows.into_iter()
-                .map(|row| Edge::new(row.id.to_string(), Discrepancy::from(row))),
-        );
-        Ok(connection)
+        Ok(lists::page(rows, more, after.is_some(), |row| {
+            (row.id.to_string(), Discrepancy::from(row))
+        }))
     }
 }
 
@@ -209,12 +207,9 @@ impl ReconciliationQueries {
         let (runs, more) = recon::runs(engine(ctx), principal(ctx)?, first, after_id)
             .await
             .map_err(graphql_error)?;
-        let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(
-            runs.into_iter()
-                .map(|run| Edge::new(run.id.to_string(), ReconciliationRun(run))),
-        );
-        Ok(connection)
+        Ok(lists::page(runs, more, after.is_some(), |run| {
+            (run.id.to_string(), ReconciliationRun(run))
+        }))
     }
 
     async fn reconciliation_run(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ReconciliationRun>> {

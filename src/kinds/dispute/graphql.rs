@@ -1,12 +1,13 @@
 //! GraphQL of disputes: the `Dispute` object, the merchant's queries and its two responses.
 
 use crate::api::graphql::context::{engine, graphql_error, parse_id, principal};
+use crate::api::graphql::lists;
 use crate::api::graphql::watch::watch;
 use crate::app::Engine;
 use crate::app::auth::Principal;
 use crate::app::errors::AppError;
 use async_graphql::Subscription;
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::connection::{Connection, EmptyFields};
 use futures::{Stream, StreamExt};
 use std::sync::Arc;
 
@@ -17,7 +18,6 @@ use uuid::Uuid;
 use crate::api::graphql::context::status_as;
 use crate::api::graphql::reads::AnswerReads;
 use crate::api::graphql::shared::{Money, MoneyInput, Payment, Workflow};
-use crate::app::errors::invalid;
 use crate::app::merchant_lists::ListRequest;
 use crate::app::test_mode::TestMode;
 use crate::kinds::dispute::evidence::Document;
@@ -224,15 +224,11 @@ impl DisputeQueries {
         filter: Option<DisputeFilter>,
     ) -> Result<Connection<String, Dispute, EmptyFields, EmptyFields>> {
         let principal = principal(ctx)?;
-        let (first, after) = crate::api::graphql::limits::merchant_page_args(first, after.as_deref())
-            .map_err(graphql_error)?;
+        let (first, after) = lists::merchant_page_args(first, after.as_deref()).map_err(graphql_error)?;
         let filter = filter.unwrap_or_default();
-        let status = match (status, filter.status) {
-            (Some(a), Some(b)) if a != b => {
-                return Err(graphql_error(invalid("status", "differs from filter.status")));
-            }
-            (status, filtered) => status.or(filtered).map(|status| <&str>::from(status).to_string()),
-        };
+        let status = lists::one_status(status, filter.status)
+            .map_err(graphql_error)?
+            .map(|status| <&str>::from(status).to_string());
         let request = ListRequest {
             status,
             created_after: filter.created_after,
@@ -243,13 +239,9 @@ impl DisputeQueries {
         let (views, more) = disputes::list_disputes(engine(ctx), principal, first, &request)
             .await
             .map_err(graphql_error)?;
-        let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(
-            views
-                .into_iter()
-                .map(|view| Edge::new(view.dispute.id.to_string(), Dispute::from(view))),
-        );
-        Ok(connection)
+        Ok(lists::page(views, more, after.is_some(), |view| {
+            (view.dispute.id.to_string(), Dispute::from(view))
+        }))
     }
 }
 

@@ -4,13 +4,14 @@ use crate::alipayplus::wire::Amount;
 use crate::api::graphql::console;
 use crate::api::graphql::context::{engine, graphql_error, internal, parse_id, principal};
 use crate::api::graphql::limits;
+use crate::api::graphql::lists;
 use crate::api::graphql::watch::watch;
 use crate::app::Engine;
 use crate::app::auth::Principal;
 use crate::app::errors::AppError;
 use crate::kinds::payment::methods::{ConsultError, PaymentMethods};
 use crate::kinds::payment::use_cases as payments;
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use async_graphql::{ErrorExtensions, Subscription};
 use chrono::{DateTime, Utc};
@@ -411,14 +412,9 @@ impl PaymentQueries {
         filter: Option<PaymentFilter>,
     ) -> Result<Connection<String, Payment, EmptyFields, EmptyFields>> {
         let principal = principal(ctx)?;
-        let (first, after) = limits::merchant_page_args(first, after.as_deref()).map_err(graphql_error)?;
+        let (first, after) = lists::merchant_page_args(first, after.as_deref()).map_err(graphql_error)?;
         let filter = filter.unwrap_or_default();
-        let status = match (status, filter.status) {
-            (Some(a), Some(b)) if a != b => {
-                return Err(graphql_error(invalid("status", "differs from filter.status")));
-            }
-            (status, filtered) => status.or(filtered),
-        };
+        let status = lists::one_status(status, filter.status).map_err(graphql_error)?;
         let request = ListRequest {
             status: status.map(|status| <&str>::from(PublicStatus::from(status)).to_string()),
             created_after: filter.created_after,
@@ -429,13 +425,9 @@ impl PaymentQueries {
         let (views, more) = payments::list_payments(engine(ctx), principal, first, &request)
             .await
             .map_err(graphql_error)?;
-        let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(
-            views
-                .into_iter()
-                .map(|view| Edge::new(view.payment.id.to_string(), Payment::from(view))),
-        );
-        Ok(connection)
+        Ok(lists::page(views, more, after.is_some(), |view| {
+            (view.payment.id.to_string(), Payment::from(view))
+        }))
     }
 
     /// What to show on your cashier page (Alipay+ consultPayment). Answers are kept a few

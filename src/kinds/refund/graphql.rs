@@ -1,6 +1,7 @@
 //! GraphQL types of refunds.
 
 use crate::api::graphql::context::{engine, graphql_error, parse_id, principal};
+use crate::api::graphql::lists;
 use crate::api::graphql::watch::watch;
 use crate::app::Engine;
 use crate::app::auth::Principal;
@@ -8,7 +9,7 @@ use crate::app::errors::AppError;
 use crate::app::merchant_lists::ListRequest;
 use crate::kinds::refund::use_cases::{self as refunds, NewRefund};
 use async_graphql::Subscription;
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
@@ -145,8 +146,7 @@ impl RefundQueries {
         filter: Option<RefundFilter>,
     ) -> Result<Connection<String, Refund, EmptyFields, EmptyFields>> {
         let principal = principal(ctx)?;
-        let (first, after) = crate::api::graphql::limits::merchant_page_args(first, after.as_deref())
-            .map_err(graphql_error)?;
+        let (first, after) = lists::merchant_page_args(first, after.as_deref()).map_err(graphql_error)?;
         let filter = filter.unwrap_or_default();
         let request = ListRequest {
             status: filter.status.map(|status| <&str>::from(status).to_string()),
@@ -158,13 +158,9 @@ impl RefundQueries {
         let (views, more) = refunds::list_refunds(engine(ctx), principal, first, &request)
             .await
             .map_err(graphql_error)?;
-        let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(
-            views
-                .into_iter()
-                .map(|view| Edge::new(view.refund.id.to_string(), Refund::from(view))),
-        );
-        Ok(connection)
+        Ok(lists::page(views, more, after.is_some(), |view| {
+            (view.refund.id.to_string(), Refund::from(view))
+        }))
     }
 
     /// A refund of yours; null for any other id.
