@@ -408,8 +408,6 @@ async fn the_simulator_never_runs_on_a_database_that_served_alipayplus(backend: 
 }
 
 async fn a_nested_refund_payment_query_reads_each_object_once(backend: Backend) {
-    use plusflow::alipayplus::client::{Client, Credentials};
-    use plusflow::alipayplus::signing::SigningKey;
     let Some(app) = spawn_app(backend).await else {
         return;
     };
@@ -435,27 +433,7 @@ async fn a_nested_refund_payment_query_reads_each_object_once(backend: Backend) 
         config.definitions.clone(),
         Arc::new(plusflow::clock::SystemClock),
     );
-    let credentials = Credentials {
-        gateway: app.simulator_base.parse().unwrap(),
-        client_id: CLIENT_ID.into(),
-        signing_key: SigningKey::from_pem_file(&fixture("test-acqp-private.pem"), "1").unwrap(),
-        alipayplus_keys: VerifyingKeys::single(
-            VerifyingKeys::read_pem(&fixture("test-alipayplus-public.pem")).unwrap(),
-            "1",
-        ),
-    };
-    let client = Client::new(
-        credentials,
-        config.alipayplus.timeouts,
-        Arc::new(plusflow::clock::SystemClock),
-    )
-    .unwrap();
-    let schema = plusflow::api::graphql::schema(
-        engine.clone(),
-        client,
-        config.payment_method_limits,
-        config.connections.complexity_per_minute,
-    );
+    let schema = app.schema_over(engine.clone());
     let merchant = plusflow::store::merchants::merchant(&engine.db, merchant_id.parse().unwrap())
         .await
         .unwrap()

@@ -6,11 +6,8 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use plusflow::alipayplus::client::{Client, Credentials};
-use plusflow::alipayplus::signing::{SigningKey, VerifyingKeys};
 use serde_json::{Value, json};
 
 use common::app::*;
@@ -152,24 +149,7 @@ async fn against_the_real_alipayplus_test_helpers_are_refused_and_send_nothing(b
     // The same database and simulator, as a plusflow talking to the real Alipay+ sees them.
     let mut engine = app.engine.clone();
     engine.real_alipayplus = true;
-    let config = app.env.config();
-    let credentials = Credentials {
-        gateway: app.simulator_base.parse().unwrap(),
-        client_id: CLIENT_ID.into(),
-        signing_key: SigningKey::from_pem_file(&fixture("test-acqp-private.pem"), "1").unwrap(),
-        alipayplus_keys: VerifyingKeys::single(
-            VerifyingKeys::read_pem(&fixture("test-alipayplus-public.pem")).unwrap(),
-            "1",
-        ),
-    };
-    let clock = Arc::new(plusflow::clock::SystemClock);
-    let client = Client::new(credentials, config.alipayplus.timeouts, clock).unwrap();
-    let schema = plusflow::api::graphql::schema(
-        engine.clone(),
-        client,
-        config.payment_method_limits,
-        config.connections.complexity_per_minute,
-    );
+    let schema = app.schema_over(engine.clone());
     let merchant = plusflow::store::merchants::merchant(&engine.db, merchant_id.parse().unwrap())
         .await
         .unwrap()

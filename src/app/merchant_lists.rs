@@ -2,14 +2,14 @@
 //! (status, creation window, an order's payment, a page), made into the store's filter.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Related};
+use sea_orm::{EntityTrait, Related};
 use uuid::Uuid;
 
 use super::Engine;
 use super::auth::Principal;
 use super::errors::{AppError, invalid};
-use crate::store::entity::{OfInstance, instance, payment};
-use crate::store::merchant_lists::{ListFilter, ListedBy, merchant_rows};
+use crate::store::entity::{OfInstance, instance};
+use crate::store::merchant_lists::{ListFilter, ListedBy, merchant_rows, payment_of_order};
 
 /// A merchant's list request.
 #[derive(Debug, Clone, Default)]
@@ -38,7 +38,7 @@ pub async fn list_filter(
         return Err(invalid("filter.createdBefore", "must be after createdAfter"));
     }
     let payment = match &request.merchant_order_id {
-        Some(order) => match payment_of_order(engine, merchant_id, order).await? {
+        Some(order) => match payment_of_order(&engine.db, merchant_id, order).await? {
             Some(id) => Some(id),
             None => return Ok(None),
         },
@@ -54,24 +54,6 @@ pub async fn list_filter(
         payment,
         after: request.after,
     }))
-}
-
-/// The id of `merchant_id`'s payment of order `merchant_order_id` (one per order), if any.
-pub async fn payment_of_order(
-    engine: &Engine,
-    merchant_id: Uuid,
-    merchant_order_id: &str,
-) -> Result<Option<Uuid>, AppError> {
-    let found = payment::Entity::find()
-        .select_only()
-        .column(payment::Column::Id)
-        .filter(payment::Column::MerchantId.eq(merchant_id))
-        .filter(payment::Column::MerchantOrderId.eq(merchant_order_id))
-        .into_tuple()
-        .one(&engine.db)
-        .await
-        .map_err(crate::store::StoreError::from)?;
-    Ok(found)
 }
 
 /// A page of `first` of the merchant's rows of `E` (of workflow `kind`, listed by `columns`)

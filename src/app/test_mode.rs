@@ -18,15 +18,7 @@ impl TestMode {
     /// Test helpers on (driving the simulator at `gateway`) unless plusflow talks to the real
     /// Alipay+.
     pub fn new(real_alipayplus: bool, gateway: &url::Url) -> Self {
-        Self((!real_alipayplus).then(|| {
-            SimulatorControls {
-                http: reqwest::Client::builder()
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .expect("HTTP client"),
-                base: gateway.clone(),
-            }
-        }))
+        Self((!real_alipayplus).then(|| SimulatorControls::new(gateway.clone())))
     }
 
     /// The simulator's controls, or `NOT_IN_TEST_MODE`.
@@ -43,6 +35,17 @@ pub struct SimulatorControls {
 }
 
 impl SimulatorControls {
+    /// The controls of the simulator at `base`.
+    pub fn new(base: url::Url) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("HTTP client"),
+            base,
+        }
+    }
+
     /// POSTs `body` to the control route `path`; the simulator's refusal (an object it does not
     /// have, a payment no longer in process) is `INVALID_TRANSITION` with its words.
     pub async fn post(&self, path: &str, body: Value) -> Result<Value, AppError> {

@@ -25,6 +25,7 @@ use super::demo_scenarios::{
 };
 use crate::app::Engine;
 use crate::app::auth::Principal;
+use crate::app::test_mode::SimulatorControls;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::domain::format_money;
@@ -123,15 +124,11 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     }
 
     let http = reqwest::Client::new();
+    let controls = SimulatorControls::new(simulator.parse()?);
     for (scenario, id) in SCENARIOS.iter().zip(&ids) {
         let view = wait(&engine, &principal, *id, |v| v.status.to_string() != "PENDING").await?;
-        let complete = |body: Value| {
-            let url = format!(
-                "{simulator}/simulator/payments/{}/complete",
-                view.payment.payment_request_id
-            );
-            http.post(url).json(&body).send()
-        };
+        let path = format!("/simulator/payments/{}/complete", view.payment.payment_request_id);
+        let complete = |body: Value| controls.post(&path, body);
         match scenario.customer {
             Customer::Pays => drop(complete(json!({ "outcome": "SUCCESS", "wallet": "KAKAOPAY" })).await?),
             Customer::PaysWithAlipayCn => {
@@ -183,7 +180,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     }
     settled &= refunds_settled;
     let disputed = payments::get_payment(&engine, &principal, ids[DISPUTED]).await?;
-    let disputes = match dispute_and_answer(&engine, &principal, &http, &simulator, &disputed).await {
+    let disputes = match dispute_and_answer(&engine, &principal, &controls, &disputed).await {
         Ok(disputes) => {
             progress("disputes: a retrieval answered, an escalation accepted in part and refunded");
             disputes

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::demo_scenarios::{scenario_of, wait_refund, within_90s};
 use crate::app::Engine;
 use crate::app::auth::Principal;
+use crate::app::test_mode::SimulatorControls;
 use crate::domain::format_money;
 use crate::kinds::customs_declaration::use_cases::{self as customs, DeclarationView, NewDeclaration};
 use crate::kinds::dispute::use_cases::{self as disputes, DisputeView, EscalationDecision, Response};
@@ -19,24 +20,19 @@ use crate::kinds::registration::use_cases::{self as registrations, NewRegistrati
 pub(super) async fn dispute_and_answer(
     engine: &Engine,
     principal: &Principal,
-    http: &reqwest::Client,
-    simulator: &str,
+    controls: &SimulatorControls,
     payment: &PaymentView,
 ) -> anyhow::Result<Vec<DisputeView>> {
     let currency = &payment.payment.currency;
-    let raise_url = format!(
-        "{simulator}/simulator/payments/{}/disputes",
+    let raise = format!(
+        "/simulator/payments/{}/disputes",
         payment.payment.payment_request_id
     );
     for body in [
         json!({ "kind": "RETRIEVAL" }),
         json!({ "kind": "ESCALATION", "amount": { "currency": currency, "value": payment.payment.amount.to_string() } }),
     ] {
-        http.post(&raise_url)
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?;
+        controls.post(&raise, body).await?;
     }
     let opened = wait_disputes(engine, payment.payment.id, |d| d.len() == 2).await?;
     for dispute in &opened {

@@ -1,6 +1,6 @@
 //! A merchant's list of one kind's rows (payments, refunds, disputes) with their instances:
 //! newest first by id (time-ordered v7 ids), a page after a cursor, narrowed by workflow state,
-//! creation time and the payment the rows belong to; one query, served by each table's
+//! creation time and the payment the rows belong to (found by its order: [`payment_of_order`]); one query, served by each table's
 //! `(merchant_id, id)`, `(merchant_id, created_at)` and payment indexes.
 
 use chrono::{DateTime, Utc};
@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Re
 use uuid::Uuid;
 
 use super::StoreError;
-use super::entity::{OfInstance, instance};
+use super::entity::{OfInstance, instance, payment};
 use crate::store::Db;
 
 /// What a merchant's list is narrowed to.
@@ -71,4 +71,21 @@ where
         .into_iter()
         .map(super::with_instance)
         .collect()
+}
+
+/// The id of `merchant_id`'s payment of order `merchant_order_id` (one per order, the unique
+/// index of m0007), if any.
+pub async fn payment_of_order(
+    db: &Db,
+    merchant_id: Uuid,
+    merchant_order_id: &str,
+) -> Result<Option<Uuid>, StoreError> {
+    Ok(payment::Entity::find()
+        .select_only()
+        .column(payment::Column::Id)
+        .filter(payment::Column::MerchantId.eq(merchant_id))
+        .filter(payment::Column::MerchantOrderId.eq(merchant_order_id))
+        .into_tuple()
+        .one(db)
+        .await?)
 }

@@ -531,6 +531,31 @@ pub async fn signed_call(app: &App, path: &str, query: &str, time: &str, body: V
         .unwrap()
 }
 
+impl App {
+    /// The GraphQL schema over `engine` (this app's database seen another way), calling this
+    /// app's simulator with the test keys: a test runs requests through it without HTTP.
+    pub fn schema_over(&self, engine: Engine) -> plusflow::api::graphql::ApiSchema {
+        use plusflow::alipayplus::client::{Client, Credentials};
+        let config = self.env.config();
+        let credentials = Credentials {
+            gateway: self.simulator_base.parse().unwrap(),
+            client_id: CLIENT_ID.into(),
+            signing_key: SigningKey::from_pem_file(&fixture("test-acqp-private.pem"), "1").unwrap(),
+            alipayplus_keys: VerifyingKeys::single(
+                VerifyingKeys::read_pem(&fixture("test-alipayplus-public.pem")).unwrap(),
+                "1",
+            ),
+        };
+        let client = Client::new(credentials, config.alipayplus.timeouts, Arc::new(SystemClock)).unwrap();
+        plusflow::api::graphql::schema(
+            engine,
+            client,
+            config.payment_method_limits,
+            config.connections.complexity_per_minute,
+        )
+    }
+}
+
 /// The event feed query, with every variable a test gives it.
 pub const EVENTS: &str = "query($after: String, $types: [String!], $first: Int, $merchant: ID) { \
     events(after: $after, types: $types, first: $first, merchantId: $merchant) { \

@@ -23,10 +23,11 @@ use crate::api::graphql::shared::{
     MetadataEntry, MetadataInput, Money, MoneyInput, Payment, Workflow, metadata_in, metadata_out,
 };
 use crate::app::errors::invalid;
-use crate::app::merchant_lists::{ListRequest, payment_of_order};
+use crate::app::merchant_lists::ListRequest;
 use crate::app::test_mode::TestMode;
 use crate::kinds::payment::status::PublicStatus;
 use crate::kinds::payment::test_helpers::simulate_outcome;
+use crate::store::merchant_lists::payment_of_order;
 
 /// An Alipay+ wallet: "Alipay", ALIPAY_CN, 1022088000000000001.
 #[derive(SimpleObject, Clone)]
@@ -384,9 +385,9 @@ impl PaymentQueries {
                         "is a merchant's own order id",
                     )));
                 };
-                payment_of_order(engine(ctx), merchant.id, &order)
+                payment_of_order(&engine(ctx).db, merchant.id, &order)
                     .await
-                    .map_err(graphql_error)?
+                    .map_err(|e| graphql_error(e.into()))?
             }
             _ => return Err(graphql_error(invalid("id", "give either id or merchantOrderId"))),
         };
