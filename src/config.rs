@@ -103,7 +103,7 @@ pub struct Config {
     pub definitions: Definitions,
     pub jobs: JobConfig,
     pub admin_api_key: Option<SecretString>,
-    pub webhooks: WebhookSettings,
+    pub webhooks: WebhookConfig,
     pub payment_method_limits: PaymentMethodLimits,
     /// How long a merchant has to answer an escalation.
     pub escalation_response_window: Duration,
@@ -140,6 +140,29 @@ impl RegistrationConfig {
                 .iter()
                 .any(|r| r.eq_ignore_ascii_case(region)),
             None => true,
+        }
+    }
+}
+
+/// Merchant webhooks (`[webhooks]`): where they may go and how long they are retried.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Whether webhooks may go to loopback, private and link-local addresses.
+    pub allow_private_targets: bool,
+    /// The delay after a first failed attempt, doubled after each further one up to `retry_cap`.
+    pub retry_backoff: Duration,
+    pub retry_cap: Duration,
+    /// How long a delivery is retried, and an endpoint failing every delivery stays enabled.
+    pub retry_for: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            retry_backoff: Duration::from_secs(2),
+            retry_cap: Duration::from_secs(3600),
+            retry_for: Duration::from_secs(3 * 24 * 3600),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! - [`store`]: sea-orm: entities, `apply_event` (the one write path), the outbox, idempotency.
 //! - [`app`]: use cases: the [`app::Engine`] handle, effect handlers' contract, demo, benchmarks.
 //! - [`jobs`]: apalis: the outbox relay, the queues (Redis or in-process) and the workers.
+//! - [`webhooks`]: merchants' webhooks: the HTTP client, signed attempts, the dispatcher.
 //! - [`alipayplus`]: the protocol: wire types, signing, the client, verification of inbound calls.
 //! - [`api`]: axum: health and readiness routes, the Alipay+ webhook routes.
 //! - [`simulator`]: an Alipay+ stand-in on the same wire protocol, with chaos, checkout page and ledger.
@@ -27,4 +28,5 @@ pub mod metrics;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 pub mod workflow;

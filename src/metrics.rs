@@ -54,6 +54,17 @@ pub fn effect_executed(kind: &str, effect: &str, result: &'static str, took: Dur
     metrics::histogram!("plusflow_effect_duration_seconds", &labels).record(took.as_secs_f64());
 }
 
+/// One attempt to send a merchant's webhook: `result` is `ok` or `failed`.
+pub fn webhook_attempted(succeeded: bool) {
+    let result = if succeeded { "ok" } else { "failed" };
+    metrics::counter!("plusflow_webhook_attempts_total", "result" => result).increment(1);
+}
+
+/// A webhook endpoint disabled for failing every delivery for the retry horizon.
+pub fn webhook_endpoint_disabled() {
+    metrics::counter!("plusflow_webhook_endpoints_disabled_total").increment(1);
+}
+
 /// One call to Alipay+: `status` is S, F or U (U for every unknown outcome).
 pub fn alipayplus_call(api: &str, status: &'static str, took: Duration) {
     metrics::counter!("plusflow_alipayplus_calls_total", "api" => api.to_string(), "status" => status)

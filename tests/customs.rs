@@ -29,6 +29,7 @@ on_each_backend!(
     a_declaration_is_declared_again_only_later_before_customs_decides_and_never_for_more,
     a_status_plusflow_does_not_know_keeps_the_amount_held_and_parks_after_the_configured_rounds,
     a_buyer_may_be_identified_by_passport,
+    a_test_suite_has_customs_decide_a_declaration_at_once,
 );
 
 const DECLARATION: &str = "id customsDeclarationRequestId status amount { currency value } split \
@@ -478,7 +479,8 @@ async fn a_status_plusflow_does_not_know_keeps_the_amount_held_and_parks_after_t
     assert_eq!(held["status"], "PROCESSING", "not a rejection: {settled:#}");
     assert_eq!(held["workflow"]["state"], "processing");
     assert_eq!(held["workflow"]["needsAttention"], true);
-    let reason = held["workflow"]["lastError"].as_str().unwrap();
+    assert_eq!(held["workflow"]["lastError"], Value::Null, "operators only");
+    let reason = app.reason(held["id"].as_str().unwrap()).await;
     assert!(
         reason.contains("CUSTOMS_HOLD") && reason.contains("3 rounds"),
         "{reason}"
@@ -540,4 +542,65 @@ async fn a_buyer_may_be_identified_by_passport(backend: Backend) {
     };
     assert_eq!(status_of("o-1"), "ACCEPTED", "{settled:#}");
     assert_eq!(status_of("o-2"), "REJECTED", "{settled:#}");
+}
+
+/// `simulateCustomsDecision` (test mode): customs decides now instead of in a minute (time
+/// scale 1 here), each way, and plusflow learns it from its next inquiry as from Alipay+.
+async fn a_test_suite_has_customs_decide_a_declaration_at_once(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = app.merchant("Decided");
+    let (_, other) = app.merchant("Elsewhere");
+    let (payment, _) = app.paid_with_alipay_cn(&key, "cn-decided", "3000").await;
+    let decide = "mutation($id: ID!, $accept: Boolean!) { simulateCustomsDecision(declarationId: $id, accept: $accept) { id status } }";
+    let mut decided = Vec::new();
+    for (n, accept) in [true, false].into_iter().enumerate() {
+        let declared = declare(
+            &app,
+            &key,
+            &payment,
+            "1000",
+            Some(&format!("part-{n}")),
+            &format!("d-{n}"),
+        )
+        .await;
+        let id = declared["data"]["declareCustoms"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{declared}"))
+            .to_string();
+        let refused = app
+            .gql(Some(&other), decide, json!({ "id": id, "accept": accept }))
+            .await;
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "NOT_FOUND",
+            "{refused}"
+        );
+        // Customs has it once it was sent (SUBMITTED); until then the helper has nothing to decide.
+        poll_until("the declaration at customs", Duration::from_secs(30), || async {
+            let answer = app
+                .gql(Some(&key), decide, json!({ "id": id, "accept": accept }))
+                .await;
+            answer["errors"].is_null().then_some(())
+        })
+        .await;
+        decided.push((id, if accept { "ACCEPTED" } else { "REJECTED" }));
+    }
+    let query = "query($id: ID!) { customsDeclaration(id: $id) { status customsResultCode } }";
+    for (id, status) in decided {
+        let answer = poll_until("customs' decision learnt", Duration::from_secs(40), || async {
+            let answer = app.gql(Some(&key), query, json!({ "id": id })).await;
+            (answer["data"]["customsDeclaration"]["status"] == status).then_some(answer)
+        })
+        .await;
+        let code = &answer["data"]["customsDeclaration"]["customsResultCode"];
+        assert_eq!(
+            code,
+            if status == "ACCEPTED" {
+                "0000"
+            } else {
+                "CUSTOMS_INFO_MISMATCH"
+            }
+        );
+    }
 }

@@ -23,7 +23,7 @@ on_each_backend!(
     bad_input_is_refused_with_the_field_named_and_nothing_stored,
     a_subscriber_sees_the_payment_succeed_even_through_another_api_process,
     merchants_get_signed_webhooks_for_each_status_retried_until_accepted,
-    a_merchant_without_a_webhook_url_costs_no_webhook_jobs,
+    a_merchant_without_webhook_endpoints_costs_no_webhook_work,
     partial_refunds_stop_at_the_paid_amount_before_alipayplus_is_asked,
     concurrent_refunds_never_take_more_than_was_paid,
     refunds_succeed_through_unknown_answers_and_timeouts_once_each,
@@ -447,9 +447,8 @@ async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(ba
             }
         }
     };
-    // A webhook for a state the payment has already left is not retried (the merchant gets the
-    // newer one), so the customer pays only once the refused AWAITING_CUSTOMER delivery has
-    // been retried and accepted.
+    // Every event is delivered, in order: the refused AWAITING_CUSTOMER delivery is retried
+    // and accepted, and the SUCCEEDED one waits for it.
     app.wait_status(key, id, "AWAITING_CUSTOMER").await;
     let awaiting_retried = || async {
         let received = received.lock().unwrap();
@@ -514,32 +513,66 @@ async fn merchants_get_signed_webhooks_for_each_status_retried_until_accepted(ba
         })
     };
     wait_for("the refund webhook", Duration::from_secs(30), refunded).await;
-    // The receiver sees a delivery a moment before plusflow records its answer.
-    let recorded = || async {
-        let deliveries = plusflow::store::merchants::webhook_deliveries(&app.engine.db, id.parse().unwrap())
-            .await
-            .unwrap();
-        deliveries
-            .iter()
-            .any(|d| d.status == "SUCCEEDED" && d.http_status == Some(200))
-            && deliveries
-                .iter()
-                .any(|d| d.status == "REFUND_SUCCEEDED" && d.http_status == Some(200))
+    // The receiver sees a delivery a moment before plusflow records its answer; the merchant
+    // reads every delivery and its attempts.
+    let deliveries = || async {
+        let answer = app
+            .gql(
+                Some(key),
+                "{ webhookDeliveries(first: 20) { edges { node { status event { type data } attempts { httpStatus } } } } }",
+                json!({}),
+            )
+            .await;
+        answer["data"]["webhookDeliveries"]["edges"]
+            .as_array()
+            .unwrap()
+            .clone()
     };
-    wait_for(
-        "the accepted deliveries to be recorded",
-        Duration::from_secs(30),
-        recorded,
-    )
+    wait_for("every delivery accepted", Duration::from_secs(30), || async {
+        let all = deliveries().await;
+        all.len() == 3 && all.iter().all(|edge| edge["node"]["status"] == "SUCCEEDED")
+    })
     .await;
-    let deliveries = plusflow::store::merchants::webhook_deliveries(&app.engine.db, id.parse().unwrap())
-        .await
-        .unwrap();
-    let refused = deliveries.iter().filter(|d| d.http_status == Some(503)).count();
-    assert_eq!(refused, 1, "the refused attempt is recorded");
+    let all = deliveries().await;
+    let events: Vec<(&Value, &Value)> = all
+        .iter()
+        .rev()
+        .map(|edge| {
+            (
+                &edge["node"]["event"]["type"],
+                &edge["node"]["event"]["data"]["status"],
+            )
+        })
+        .collect();
+    let expected = [
+        ("payment.updated", "AWAITING_CUSTOMER"),
+        ("payment.updated", "SUCCEEDED"),
+        ("refund.updated", "SUCCEEDED"),
+    ];
+    let expected: Vec<(Value, Value)> = expected.iter().map(|(t, s)| (json!(t), json!(s))).collect();
+    let expected: Vec<(&Value, &Value)> = expected.iter().map(|(t, s)| (t, s)).collect();
+    assert_eq!(events, expected, "oldest first");
+    let attempts: Vec<Vec<Value>> = all
+        .iter()
+        .rev()
+        .map(|edge| {
+            edge["node"]["attempts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["httpStatus"].clone())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        attempts[0],
+        [json!(503), json!(200)],
+        "the refused attempt is recorded, then the accepted one"
+    );
+    assert!(attempts[1..].iter().all(|a| a == &[json!(200)]), "{attempts:?}");
 }
 
-async fn a_merchant_without_a_webhook_url_costs_no_webhook_jobs(backend: Backend) {
+async fn a_merchant_without_webhook_endpoints_costs_no_webhook_work(backend: Backend) {
     use plusflow::store::entity::outbox;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let Some(app) = spawn_app(backend).await else {
@@ -567,6 +600,18 @@ async fn a_merchant_without_a_webhook_url_costs_no_webhook_jobs(backend: Backend
         assert!(jobs.iter().any(|name| name == its_call), "{jobs:?}");
         assert!(!jobs.iter().any(|name| name == "notify_merchant"), "{jobs:?}");
     }
+    let deliveries = app
+        .gql(
+            Some(key),
+            "{ webhookDeliveries { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        deliveries["data"]["webhookDeliveries"]["edges"],
+        json!([]),
+        "{deliveries}"
+    );
 }
 
 /// The simulator's refunds of `request_id`: (refundRequestId, status, amount).
@@ -966,11 +1011,11 @@ impl App {
         let mut payments = HashMap::new();
         let mut after = Value::Null;
         loop {
-            let page = self.gql(Some(key), &query, json!({ "after": after })).await;
-            let page = &page["data"]["payments"];
+            let answer = self.gql(Some(key), &query, json!({ "after": after })).await;
+            let page = &answer["data"]["payments"];
             for edge in page["edges"]
                 .as_array()
-                .unwrap_or_else(|| panic!("a page: {page}"))
+                .unwrap_or_else(|| panic!("a page: {answer}"))
             {
                 let node = edge["node"].clone();
                 payments.insert(node["id"].as_str().unwrap().to_string(), node);

@@ -305,20 +305,24 @@ fn configuration_merchants_and_principals_print_without_their_secrets() {
     let file = dir.path().join("secrets.toml");
     std::fs::write(&file, settings).unwrap();
     let config = plusflow::config::Config::load(Some(&file)).unwrap();
-    let merchant = merchant::Model {
-        previous_webhook_secret: Some("whsec_previous-222".into()),
-        previous_webhook_secret_until: Some(Utc::now()),
-        ..merchant::Model::new(
-            uuid::Uuid::now_v7(),
-            "Shop".into(),
-            "hash-of-the-key-000".into(),
-            Some("https://shop.example/hooks".into()),
-            "whsec_secret-111".into(),
-            Utc::now(),
-        )
-    };
+    let merchant = merchant::Model::new(
+        uuid::Uuid::now_v7(),
+        "Shop".into(),
+        "hash-of-the-key-000".into(),
+        Utc::now(),
+    );
+    let mut endpoint = plusflow::app::webhook_endpoints::new_endpoint(
+        merchant.id,
+        "https://shop.example/hooks".into(),
+        serde_json::json!([]),
+        None,
+        Utc::now(),
+    )
+    .endpoint;
+    endpoint.secret = "whsec_secret-111".into();
+    endpoint.previous_secret = Some("whsec_previous-222".into());
     let printed = format!(
-        "{config:?} {config:#?} {merchant:?} {:?}",
+        "{config:?} {config:#?} {merchant:?} {:?} {endpoint:?}",
         Principal::Merchant(Box::new(merchant.clone()))
     );
     for secret in [

@@ -14,7 +14,7 @@ use plusflow::alipayplus::signing::VerifyingKeys;
 use serde_json::{Value, json};
 
 use common::app::*;
-use common::webhooks::WebhookReceiver;
+use common::webhooks::{WebhookReceiver, signed_with};
 use common::{Backend, Options, TestEnv, run_plusflow, wait_for};
 
 on_each_backend!(
@@ -100,19 +100,25 @@ async fn api_keys_are_several_hashed_and_a_revoked_one_is_refused_by_every_proce
     assert!(stderr.contains("no live key"), "{stderr}");
 }
 
-async fn deliveries(app: &App, payment_id: &str) -> Vec<plusflow::store::entity::webhook_delivery::Model> {
-    plusflow::store::merchants::webhook_deliveries(&app.engine.db, payment_id.parse().unwrap())
-        .await
-        .unwrap()
+/// The merchant's newest delivery with an attempt, as `webhookDeliveries` shows it.
+async fn attempted_delivery(app: &App, key: &str) -> Option<Value> {
+    let answer = app
+        .gql(
+            Some(key),
+            "{ webhookDeliveries(first: 5) { edges { node { id status attempts { httpStatus error durationMs } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = answer["data"]["webhookDeliveries"]["edges"].as_array()?.clone();
+    edges
+        .into_iter()
+        .map(|edge| edge["node"].clone())
+        .find(|node| node["attempts"].as_array().is_some_and(|a| !a.is_empty()))
 }
 
-/// A merchant with webhooks to `url`, a payment of its (order `order`), and that payment's first
-/// delivery attempt once recorded: (API key, payment id, attempt).
-async fn first_delivery(
-    app: &App,
-    url: &str,
-    order: &str,
-) -> (String, String, plusflow::store::entity::webhook_delivery::Model) {
+/// A merchant with webhooks to `url`, a payment of its (order `order`), and the first attempt
+/// to deliver its event once recorded: (API key, payment id, attempt).
+async fn first_delivery(app: &App, url: &str, order: &str) -> (String, String, Value) {
     let merchant = app.create_merchant(&["--name", order, "--webhook-url", url]);
     let key = merchant["apiKey"].as_str().unwrap().to_string();
     let created = app.create(&key, "k", input(order, "1000")).await;
@@ -121,11 +127,11 @@ async fn first_delivery(
         .unwrap()
         .to_string();
     wait_for("a delivery attempt recorded", Duration::from_secs(30), || async {
-        !deliveries(app, &id).await.is_empty()
+        attempted_delivery(app, &key).await.is_some()
     })
     .await;
-    let first = deliveries(app, &id).await.remove(0);
-    (key, id, first)
+    let delivery = attempted_delivery(app, &key).await.unwrap();
+    (key, id, delivery["attempts"][0].clone())
 }
 
 async fn webhooks_reach_no_private_address_and_the_merchant_api_shows_no_url_or_network_error(
@@ -148,38 +154,46 @@ async fn webhooks_reach_no_private_address_and_the_merchant_api_shows_no_url_or_
         .next()
         .unwrap()
         .to_string();
-    // By address, by a name that resolves to loopback, and a cloud metadata address.
-    for (n, target) in [
-        url.clone(),
-        format!("http://localhost:{port}/hooks"),
-        "http://169.254.169.254/latest/meta-data".to_string(),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let (key, id, refused) = first_delivery(&app, target, &format!("ssrf-{n}")).await;
-        let key = key.as_str();
-        assert_eq!(
-            refused.error.as_deref(),
-            Some("the webhook target is not a public address"),
-            "{target}"
-        );
-        assert_eq!(refused.http_status, None);
-        // Everything the merchant can read about the payment names neither URL nor error.
-        let seen = app
+    // A private address written out is refused when the endpoint is made, by the command line
+    // and by GraphQL alike, and nothing is created.
+    let (_, existing) = app.merchant("Has endpoints");
+    for literal in [url.clone(), "http://169.254.169.254/latest/meta-data".to_string()] {
+        let (code, _, stderr) =
+            app.plusflow_exit(&["merchant", "create", "--name", "ssrf", "--webhook-url", &literal]);
+        assert_ne!(code, 0, "{literal}");
+        assert!(stderr.contains("not a public address"), "{stderr}");
+        let answer = app
             .gql(
-                Some(key),
-                "query($id: ID!) { payment(id: $id) { id status failureCode workflow { state history { event outcome actor detail } } } }",
-                json!({ "id": id }),
+                Some(&existing),
+                "mutation($url: String!) { createWebhookEndpoint(input: { url: $url }) { endpoint { id } } }",
+                json!({ "url": literal }),
             )
-            .await
-            .to_string();
-        assert!(
-            !seen.contains(&port) && !seen.contains("169.254") && !seen.contains("localhost"),
-            "{seen}"
+            .await;
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "VALIDATION",
+            "{answer}"
         );
-        assert!(!seen.contains("public address"), "{seen}");
     }
+    let listed = app
+        .gql(Some(&existing), "{ webhookEndpoints { id } }", json!({}))
+        .await;
+    assert_eq!(listed["data"]["webhookEndpoints"], json!([]), "{listed}");
+    // A name is checked as it resolves: one resolving to loopback is refused at each attempt.
+    let by_name = format!("http://localhost:{port}/hooks");
+    let (key, id, refused) = first_delivery(&app, &by_name, "ssrf-name").await;
+    assert_eq!(refused["error"], "the webhook target is not a public address");
+    assert_eq!(refused["httpStatus"], Value::Null);
+    // Everything the merchant can read about the payment names neither URL nor error.
+    let seen = app
+        .gql(
+            Some(&key),
+            "query($id: ID!) { payment(id: $id) { id status failureCode workflow { state history { event outcome actor detail } } } }",
+            json!({ "id": id }),
+        )
+        .await
+        .to_string();
+    assert!(!seen.contains(&port) && !seen.contains("localhost"), "{seen}");
+    assert!(!seen.contains("public address"), "{seen}");
     assert_eq!(receiver.hits(), 0, "no private address was reached");
 }
 
@@ -191,26 +205,10 @@ async fn a_webhook_redirect_is_not_followed(backend: Backend) {
     let location = inner.url.clone();
     let outer = WebhookReceiver::start(move |_| (307, Some(location.clone()))).await;
     let (_, _, first) = first_delivery(&app, &outer.url, "redirect").await;
-    assert_eq!(first.http_status, Some(307));
-    assert_eq!(first.error.as_deref(), Some("HTTP 307"));
+    assert_eq!(first["httpStatus"], 307);
+    assert_eq!(first["error"], "HTTP 307");
     assert!(outer.hits() >= 1);
     assert_eq!(inner.hits(), 0, "the redirect was not followed");
-}
-
-/// `t=...,v1=...[,v1=...]` checked against `secret`.
-fn signed_with(header: &str, body: &[u8], secret: &str) -> bool {
-    use hmac::{Hmac, KeyInit, Mac};
-    let timestamp = header
-        .split(',')
-        .find_map(|part| part.strip_prefix("t="))
-        .unwrap();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(body);
-    let expected = hex::encode(mac.finalize().into_bytes());
-    header
-        .split(',')
-        .any(|part| part.strip_prefix("v1=") == Some(expected.as_str()))
 }
 
 async fn a_rotated_webhook_secret_signs_beside_the_old_one(backend: Backend) {
@@ -221,28 +219,32 @@ async fn a_rotated_webhook_secret_signs_beside_the_old_one(backend: Backend) {
     let (url, received) = (receiver.url.clone(), receiver.received.clone());
 
     let merchant = app.create_merchant(&["--name", "Rotating", "--webhook-url", &url]);
-    let (id, key) = (
-        merchant["id"].as_str().unwrap(),
+    let (endpoint, key) = (
+        merchant["webhookEndpointId"].as_str().unwrap(),
         merchant["apiKey"].as_str().unwrap(),
     );
-    let rotated = app.plusflow(&["merchant", "rotate-webhook-secret", "--merchant", id]);
-    let by_operator = rotated["webhookSecret"].as_str().unwrap();
-    // The merchant rotates again itself, over GraphQL (the operator's secret becomes the old one).
-    let answer = app
-        .gql(Some(key), "mutation { rotateWebhookSecret }", json!({}))
-        .await;
-    let new = answer["data"]["rotateWebhookSecret"]
+    let rotate = "mutation($id: ID!) { rotateWebhookEndpointSecret(id: $id) { endpoint { id } secret } }";
+    // An operator rotates it for the merchant, then the merchant again itself (the operator's
+    // secret becomes the old one).
+    let by_operator = app.gql(Some(ADMIN_KEY), rotate, json!({ "id": endpoint })).await;
+    let old = by_operator["data"]["rotateWebhookEndpointSecret"]["secret"]
         .as_str()
         .expect("a new secret")
         .to_string();
-    let new = new.as_str();
-    let old = by_operator;
+    let answer = app.gql(Some(key), rotate, json!({ "id": endpoint })).await;
+    let new = answer["data"]["rotateWebhookEndpointSecret"]["secret"]
+        .as_str()
+        .expect("a new secret")
+        .to_string();
+    let (new, old) = (new.as_str(), old.as_str());
     assert!(new != old && old != merchant["webhookSecret"]);
-    let admin = app
-        .gql(Some(ADMIN_KEY), "mutation { rotateWebhookSecret }", json!({}))
-        .await;
-    assert_eq!(admin["errors"][0]["extensions"]["code"], "FORBIDDEN", "{admin}");
-    // The merchant's own rotation took effect on this server at once (its cache entry dropped).
+    // Another merchant cannot touch it: to it, the endpoint does not exist.
+    let (_, stranger) = app.merchant("Stranger");
+    let refused = app.gql(Some(&stranger), rotate, json!({ "id": endpoint })).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{refused}"
+    );
     app.create(key, "k", input("rotated", "1000")).await;
     wait_for(
         "a delivery signed with the new secret",

@@ -1,6 +1,7 @@
 //! Test helpers over real HTTP, on SQLite and on PostgreSQL + Redis: a merchant's own test suite
-//! drives a payment to SUCCEEDED, FAILED and (by its expiry) CANCELLED and raises a dispute on
-//! it, each arriving the way Alipay+ would send it (the simulator's signed notifications);
+//! drives a payment to SUCCEEDED (notified, or with the notification lost), FAILED and (by its
+//! expiry) CANCELLED and raises a dispute on it, each arriving the way Alipay+ would send it
+//! (the simulator's signed notifications; customs' decisions are in tests/customs.rs);
 //! another merchant reaches none of these payments; against the real Alipay+ every helper is
 //! refused with NOT_IN_TEST_MODE and nothing is sent.
 
@@ -47,6 +48,26 @@ async fn a_merchant_test_suite_drives_each_outcome_and_a_dispute_through_graphql
             .any(|row| row["event"] == "notified_success" && row["actor"] == "alipayplus"),
         "learnt from Alipay+'s notification: {payment}"
     );
+
+    // The customer pays and Alipay+'s notification is lost: plusflow learns it by inquiring.
+    let (unnotified, _) = awaiting_payment(&app, &key, "helper-unnotified", 300).await;
+    let answer = app
+        .gql(
+            Some(&key),
+            "mutation($id: ID!) { simulatePaymentOutcome(paymentId: $id, outcome: \"SUCCESS\", notify: false) { id } }",
+            json!({ "id": unnotified }),
+        )
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let payment = app.wait_status(&key, &unnotified, "SUCCEEDED").await;
+    let events: Vec<&Value> = payment["workflow"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row["event"])
+        .collect();
+    assert!(events.contains(&&json!("inquiry_success")), "{payment}");
+    assert!(!events.contains(&&json!("notified_success")), "{payment}");
 
     let (declined, _) = awaiting_payment(&app, &key, "helper-declined", 300).await;
     app.gql(Some(&key), OUTCOME, json!({ "id": declined, "outcome": "FAIL" }))
@@ -168,6 +189,9 @@ async fn against_the_real_alipayplus_test_helpers_are_refused_and_send_nothing(b
         assert_eq!(code(&answer), "NOT_IN_TEST_MODE", "{answer}");
     }
     let answer = as_merchant(DISPUTE, json!({ "id": waiting, "kind": "RETRIEVAL" })).await;
+    assert_eq!(code(&answer), "NOT_IN_TEST_MODE", "{answer}");
+    let customs = "mutation($id: ID!) { simulateCustomsDecision(declarationId: $id, accept: true) { id } }";
+    let answer = as_merchant(customs, json!({ "id": uuid::Uuid::now_v7() })).await;
     assert_eq!(code(&answer), "NOT_IN_TEST_MODE", "{answer}");
 
     let payment = app.payment(&key, &waiting).await;

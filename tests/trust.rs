@@ -112,12 +112,11 @@ async fn a_notification_for_another_amount_holds_the_payment_and_no_later_answer
         1,
         "the park is in the history: {parked:#}"
     );
-    assert!(
-        parked["workflow"]["lastError"]
-            .as_str()
-            .unwrap()
-            .contains("999 USD")
-    );
+    // The merchant sees its payment under review; why is for operators.
+    assert_eq!(parked["status"], "UNDER_REVIEW", "{parked:#}");
+    assert_eq!(parked["workflow"]["lastError"], Value::Null);
+    assert!(!parked.to_string().contains("999 USD"), "{parked:#}");
+    assert!(app.reason(&id).await.contains("999 USD"));
 
     // The customer did pay the real amount: the poll's inquiry and a matching notification say
     // so, and neither may settle what waits for an operator.
@@ -127,7 +126,7 @@ async fn a_notification_for_another_amount_holds_the_payment_and_no_later_answer
     send_signed_notification(&app, notification(&request_id, "S", Some("1000"))).await;
     let after_notice = wait_history(&app, &key, &id, "notified_success", "REJECTED").await;
     for payment in [&after, &after_notice] {
-        assert_eq!(payment["status"], "AWAITING_CUSTOMER", "{payment:#}");
+        assert_eq!(payment["status"], "UNDER_REVIEW", "{payment:#}");
         assert_eq!(payment["workflow"]["needsAttention"], true);
     }
 }
@@ -150,8 +149,8 @@ async fn an_inquiry_that_states_another_amount_holds_the_payment(backend: Backen
     app.complete(&request_id, json!({ "outcome": "SUCCESS", "notify": false }))
         .await;
     let parked = wait_parked(&app, &key, &id).await;
-    assert_eq!(parked["status"], "AWAITING_CUSTOMER", "{parked:#}");
-    let reason = parked["workflow"]["lastError"].as_str().unwrap();
+    assert_eq!(parked["status"], "UNDER_REVIEW", "{parked:#}");
+    let reason = app.reason(&id).await;
     assert!(reason.contains("inquiryPayment says 1 USD"), "{reason}");
     assert_eq!(history_rows(&parked, "inquiry_success", "TRANSITIONED"), 0);
 }
@@ -165,14 +164,9 @@ async fn a_success_notification_without_an_amount_settles_nothing(backend: Backe
     let answer = send_signed_notification(&app, notification(&request_id, "S", None)).await;
     assert_eq!(answer["result"]["resultStatus"], "S", "{answer}");
     let payment = app.payment(&key, &id).await;
-    assert_eq!(payment["status"], "AWAITING_CUSTOMER", "{payment:#}");
+    assert_eq!(payment["status"], "UNDER_REVIEW", "{payment:#}");
     assert_eq!(payment["workflow"]["needsAttention"], true);
-    assert!(
-        payment["workflow"]["lastError"]
-            .as_str()
-            .unwrap()
-            .contains("without a paymentAmount")
-    );
+    assert!(app.reason(&id).await.contains("without a paymentAmount"));
 }
 
 async fn a_notification_that_is_not_final_still_leaves_a_history_row(backend: Backend) {
@@ -267,9 +261,10 @@ async fn a_payment_alipayplus_no_longer_finds_is_never_failed_and_is_parked_when
     let url = format!("{}/simulator/payments/{request_id}/forget", app.simulator_base);
     assert_eq!(app.http.post(url).send().await.unwrap().status(), 200);
     let parked = wait_parked(&app, &key, &id).await;
-    assert_eq!(parked["status"], "PENDING", "{parked:#}");
+    // The merchant sees its payment under review, not PENDING or CANCELLING.
+    assert_eq!(parked["status"], "UNDER_REVIEW", "{parked:#}");
     assert_eq!(parked["workflow"]["state"], "cancelling");
-    let reason = parked["workflow"]["lastError"].as_str().unwrap();
+    let reason = app.reason(&id).await;
     assert!(
         reason.contains("ORDER_NOT_EXIST") && reason.contains("cannot tell"),
         "{reason}"

@@ -25,6 +25,7 @@ mod m0017_settlement_runs;
 mod m0018_events;
 mod m0019_merchant_list_indexes;
 mod m0020_metadata;
+mod m0021_webhook_endpoints;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_events::Migration),
             Box::new(m0019_merchant_list_indexes::Migration),
             Box::new(m0020_metadata::Migration),
+            Box::new(m0021_webhook_endpoints::Migration),
         ]
     }
 }

@@ -57,7 +57,7 @@ pub async fn create_admin_key(engine: &Engine, name: &str) -> Result<String, App
             "must be letters, digits, '-', '_' or '.', and not 'config'",
         ));
     }
-    let key = super::merchants::random_token(ADMIN_KEY_PREFIX);
+    let key = super::tokens::random_token(ADMIN_KEY_PREFIX);
     let row = admin_key::Model {
         id: Uuid::now_v7(),
         name: name.to_string(),

@@ -47,7 +47,10 @@ pub struct Engine {
     /// What the kinds announce of a change a merchant can see, written with it as an event
     /// (`store::feed`); `None` in an engine without kinds (no events).
     pub announcer: Option<Arc<dyn store::feed::Announcer>>,
+    /// Sends merchants' webhooks (`[webhooks]`): the dispatcher's attempts and test pings.
+    pub webhooks: Arc<crate::webhooks::Sender>,
     wake: Arc<Notify>,
+    webhooks_wake: Arc<Notify>,
     updates: broadcast::Sender<Update>,
 }
 
@@ -78,7 +81,12 @@ impl Engine {
             wallets: Arc::default(),
             max_report_bytes: 1 << 30,
             announcer: None,
+            webhooks: Arc::new(
+                crate::webhooks::Sender::new(crate::config::WebhookConfig::default())
+                    .expect("the webhook HTTP client"),
+            ),
             wake,
+            webhooks_wake: Arc::default(),
             updates,
         }
     }
@@ -92,6 +100,8 @@ impl Engine {
         self.real_alipayplus = config.alipayplus.mode == crate::config::AlipayPlusMode::AlipayPlus;
         self.wallets = Arc::new(config.wallets.clone());
         self.max_report_bytes = config.reconciliation.max_file_bytes;
+        self.webhooks =
+            Arc::new(crate::webhooks::Sender::new(config.webhooks.clone()).expect("the webhook HTTP client"));
         // The built-in simulator's wallets answer at its time scale; so is the inquiry pace.
         self.registration.inquiry_interval = self
             .registration
@@ -169,6 +179,16 @@ impl Engine {
     }
 
     /// Wakes this process's relay: outbox rows may be due now.
+    /// Tells this process's webhook dispatcher that deliveries were queued outside a change.
+    pub fn wake_webhooks(&self) {
+        self.webhooks_wake.notify_one();
+    }
+
+    /// Waits until [`Engine::wake_webhooks`] is called.
+    pub async fn webhooks_woken(&self) {
+        self.webhooks_wake.notified().await;
+    }
+
     pub fn wake_relay(&self) {
         self.wake.notify_one();
     }

@@ -25,7 +25,7 @@ pub async fn events_after(
     types: &[String],
     first: u64,
 ) -> Result<(Vec<feed_event::Model>, bool), AppError> {
-    let merchant_id = feed_owner(principal, merchant_id)?;
+    let merchant_id = principal.merchant_named(merchant_id)?;
     if !(1..=MAX_PAGE).contains(&first) {
         return Err(invalid("first", format!("must be 1 to {MAX_PAGE}")));
     }
@@ -47,19 +47,4 @@ pub async fn event(
 ) -> Result<Option<feed_event::Model>, AppError> {
     let event = feed::event(&engine.db, id).await?;
     Ok(event.filter(|event| principal.may_see_owner(event.merchant_id)))
-}
-
-/// Whose feed is read: a merchant its own (naming another is FORBIDDEN), an operator the
-/// merchant it names (VALIDATION without one).
-fn feed_owner(principal: &Principal, merchant_id: Option<Uuid>) -> Result<Uuid, AppError> {
-    match (principal, merchant_id) {
-        (Principal::Merchant(merchant), None) => Ok(merchant.id),
-        (Principal::Merchant(merchant), Some(id)) if id == merchant.id => Ok(id),
-        (Principal::Merchant(_), Some(_)) => Err(AppError::Forbidden),
-        (Principal::Admin, Some(id)) => Ok(id),
-        (Principal::Admin, None) => Err(invalid(
-            "merchantId",
-            "an operator names the merchant whose events to read",
-        )),
-    }
 }

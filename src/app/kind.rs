@@ -43,6 +43,11 @@ pub trait Kind: Send + Sync {
     /// sender's).
     fn effects(&self, services: &KindServices<'_>) -> anyhow::Result<KindEffects>;
 
+    /// The event types its changes are announced with (`payment.updated`...).
+    fn event_types(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// What a change of `instance` (just written in `txn`) announces to its merchant: the event
     /// of the feed and the body of its webhook (`store::feed`). Asked only of changes whose
     /// workflow sends `notify_merchant`.
@@ -81,7 +86,8 @@ pub trait Kind: Send + Sync {
 
 /// In a kind's `impl Kind`, the methods every kind folder fills the same way: its `name` (its
 /// workflow's `kind`), its public statuses (the variants of `$statuses`, its GraphQL status
-/// enum), its effects from `effects::kind_effects`, its announcements from `effects::announce`,
+/// enum), its effects from `effects::kind_effects`, its announcements from `effects::announce`
+/// with the event types `effects::EVENT_TYPES`,
 /// and `$part` (its `simulator` part, fresh books each time) as its stand-in at the simulator.
 #[macro_export]
 macro_rules! kind_folder {
@@ -92,6 +98,10 @@ macro_rules! kind_folder {
 
         fn statuses(&self) -> &'static [&'static str] {
             <$statuses as strum::VariantNames>::VARIANTS
+        }
+
+        fn event_types(&self) -> &'static [&'static str] {
+            effects::EVENT_TYPES
         }
 
         fn effects(

@@ -1,14 +1,13 @@
-//! Merchants: creating one (its first API key is shown once; only hashes are kept), its further
-//! API keys and their revocation, webhook secret rotation, authenticating an API key, looking a
-//! merchant up by id for its webhook settings, what the workflow instances a merchant
-//! creates start with, and whether it is registered where its payments need it.
+//! Merchants: creating one (its first API key is shown once; only hashes are kept; a webhook URL
+//! given becomes its first webhook endpoint, whose secret is shown once too), its further API
+//! keys and their revocation, authenticating an API key, looking a merchant up by id, what the
+//! workflow instances a merchant creates start with, and whether its profile is complete where
+//! its payments need it.
 //!
 //! Each process keeps the merchants and keys it has read in a `MerchantCache` for
-//! `MerchantCache::FRESH_FOR`: authenticating a request and sending a webhook cost no query
-//! within that time, and a key revoked (or a secret rotated) by any process is in effect on
-//! every process within it. An unknown key is never remembered.
-
-use std::time::Duration;
+//! `MerchantCache::FRESH_FOR`: authenticating a request costs no query within that time, and a
+//! key revoked by any process is in effect on every process within it. An unknown key is never
+//! remembered.
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -17,27 +16,25 @@ use super::Engine;
 use super::auth::Principal;
 use super::errors::{AppError, check_length, invalid};
 use super::merchant_profile::MerchantProfile;
+use super::tokens::random_token;
+use super::webhook_endpoints::{self, CreatedEndpoint};
 use crate::store::entity::{api_key, merchant};
 use crate::store::merchants as rows;
 use crate::store::{NewInstance, StoreError, credentials};
 
-/// How long a rotated-out webhook secret keeps signing deliveries beside the new one.
-pub const WEBHOOK_SECRET_OVERLAP: Duration = Duration::from_secs(24 * 3600);
-
-/// A new merchant and its API key (shown once; only its hash is kept).
+/// A new merchant and its API key (shown once; only its hash is kept), with its first webhook
+/// endpoint and that endpoint's secret (shown once) if a webhook URL was given.
 pub struct CreatedMerchant {
     pub id: Uuid,
     pub api_key: String,
-    pub webhook_secret: String,
+    pub webhook_endpoint: Option<CreatedEndpoint>,
 }
 
-/// How a payment or refund of `merchant` starts its workflow instance: created by the merchant,
-/// with `notifyMerchant` saying whether it has a webhook URL (the workflows' `notify_merchant`
-/// effect is `enabled_by` it, so a merchant without one costs no webhook jobs at all).
+/// How a payment or refund of `merchant` starts its workflow instance: created by the merchant.
 pub fn new_instance(merchant: &merchant::Model) -> NewInstance {
     NewInstance {
         actor: format!("merchant:{}", merchant.id),
-        data: serde_json::json!({ "notifyMerchant": merchant.webhook_url.is_some() }),
+        data: serde_json::json!({}),
     }
 }
 
@@ -51,12 +48,6 @@ pub struct CreatedKey {
     pub api_key: String,
 }
 
-pub(crate) fn random_token(prefix: &str) -> String {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("the OS random generator");
-    format!("{prefix}{}", hex::encode(bytes))
-}
-
 pub async fn create_merchant(
     engine: &Engine,
     name: &str,
@@ -66,27 +57,27 @@ pub async fn create_merchant(
     check_length("name", name, 256)?;
     profile.validate()?;
     if let Some(url) = webhook_url {
-        url::Url::parse(url).map_err(|e| invalid("webhookUrl", format!("is not a URL ({e})")))?;
+        engine
+            .webhooks
+            .check_url(url)
+            .map_err(|why| invalid("webhookUrl", why))?;
     }
-    let webhook_secret = random_token("whsec_");
     let id = Uuid::now_v7();
     let now = engine.clock.now();
     // The first key's id is the merchant's, as for the keys m0008 copied from `merchants`.
     let (first_key, api_key) = new_key(id, id, "created with the merchant", now);
-    let mut row = merchant::Model::new(
-        id,
-        name.to_string(),
-        first_key.key_hash.clone(),
-        webhook_url.map(str::to_string),
-        webhook_secret.clone(),
-        now,
-    );
+    let mut row = merchant::Model::new(id, name.to_string(), first_key.key_hash.clone(), now);
     profile.apply_to(&mut row);
-    rows::create_merchant(&engine.db, row, first_key).await?;
+    let description = Some("created with the merchant".to_string());
+    let webhook_endpoint = webhook_url.map(|url| {
+        webhook_endpoints::new_endpoint(id, url.to_string(), serde_json::json!([]), description, now)
+    });
+    let first_endpoint = webhook_endpoint.as_ref().map(|created| created.endpoint.clone());
+    rows::create_merchant(&engine.db, row, first_key, first_endpoint).await?;
     Ok(CreatedMerchant {
         id,
         api_key,
-        webhook_secret,
+        webhook_endpoint,
     })
 }
 
@@ -144,19 +135,6 @@ pub async fn api_keys(engine: &Engine, merchant_id: Uuid) -> Result<Vec<api_key:
     credentials::api_keys(&engine.db, merchant_id).await
 }
 
-/// Gives `merchant_id` a new webhook secret (returned, shown once). Deliveries carry a signature
-/// with each: the new one, and the old one for [`WEBHOOK_SECRET_OVERLAP`].
-pub async fn rotate_webhook_secret(engine: &Engine, merchant_id: Uuid) -> Result<String, AppError> {
-    let secret = random_token("whsec_");
-    let overlap = chrono::Duration::from_std(WEBHOOK_SECRET_OVERLAP).expect("a day fits");
-    let until = engine.clock.now() + overlap;
-    if !credentials::rotate_webhook_secret(&engine.db, merchant_id, &secret, until).await? {
-        return Err(no_such_merchant(merchant_id));
-    }
-    engine.merchants.forget(merchant_id);
-    Ok(secret)
-}
-
 /// Replaces merchant `merchant_id`'s profile (operators only); the merchant as it is now.
 pub async fn update_profile(
     engine: &Engine,
@@ -193,20 +171,6 @@ pub fn check_profile_for_payments(engine: &Engine, merchant: &merchant::Model) -
     }
 }
 
-/// The secrets a delivery made at `now` is signed with: the current one, and the previous one
-/// while its overlap lasts.
-pub fn webhook_secrets(merchant: &merchant::Model, now: chrono::DateTime<chrono::Utc>) -> Vec<&str> {
-    let mut secrets = vec![merchant.webhook_secret.as_str()];
-    if let (Some(previous), Some(until)) = (
-        &merchant.previous_webhook_secret,
-        merchant.previous_webhook_secret_until,
-    ) && now < until
-    {
-        secrets.push(previous);
-    }
-    secrets
-}
-
 /// The merchant an API key belongs to.
 pub async fn authenticate(engine: &Engine, api_key: &str) -> Result<Option<merchant::Model>, AppError> {
     let hash = hash_api_key(api_key);
@@ -230,30 +194,4 @@ pub async fn merchant(engine: &Engine, id: Uuid) -> Result<Option<merchant::Mode
         engine.merchants.keep(merchant, None);
     }
     Ok(found)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_rotated_out_secret_signs_until_its_overlap_ends() {
-        let rotated_at = chrono::Utc::now();
-        let until = rotated_at + chrono::Duration::hours(24);
-        let merchant = merchant::Model {
-            previous_webhook_secret: Some("whsec_old".into()),
-            previous_webhook_secret_until: Some(until),
-            ..merchant::Model::new(
-                Uuid::now_v7(),
-                "Shop".into(),
-                String::new(),
-                None,
-                "whsec_new".into(),
-                rotated_at,
-            )
-        };
-        assert_eq!(webhook_secrets(&merchant, rotated_at), ["whsec_new", "whsec_old"]);
-        let a_second_late = until + chrono::Duration::seconds(1);
-        assert_eq!(webhook_secrets(&merchant, a_second_late), ["whsec_new"]);
-    }
 }

@@ -18,6 +18,8 @@ pub mod money;
 pub mod page;
 pub mod reconciliation;
 pub mod test_mode;
+mod tokens;
+pub mod webhook_endpoints;
 
 pub use effects::{
     Decided, EffectContext, EffectError, EffectHandler, EffectRegistry, EffectResult, decided, event, retry,

@@ -53,11 +53,7 @@ fn effect_registry(
         let KindEffects { names, handler } = kind.effects(&services)?;
         effects.register_each(names, handler);
     }
-    jobs::webhooks::register(
-        &mut effects,
-        engine.clone(),
-        config.webhooks.allow_private_targets,
-    )?;
+    jobs::webhooks::register(&mut effects, engine.clone());
     let wrong_statuses = statuses_outside_vocabulary(&crate::kinds::ALL, &config.definitions);
     anyhow::ensure!(
         wrong_statuses.is_empty(),

@@ -12,6 +12,7 @@ mod compose;
 mod demo;
 mod demo_kinds;
 mod demo_scenarios;
+mod merchant_webhooks;
 mod reconcile;
 mod simulator;
 mod workflows;
@@ -22,7 +23,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, redact};
-use crate::{api, jobs, telemetry};
+use crate::{api, telemetry};
 pub use compose::{Role, Running, boot, boot_on_database_clock, start};
 
 #[derive(Debug, Parser)]
@@ -102,13 +103,9 @@ pub enum MerchantCommand {
     /// A merchant's API keys: several may be live, each revocable.
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Gives the merchant a new webhook secret (printed once); the old one keeps signing
-    /// deliveries beside it for 24 hours.
-    RotateWebhookSecret {
-        /// The merchant's id.
-        #[arg(long)]
-        merchant: uuid::Uuid,
-    },
+    /// The merchant's webhook endpoints and its recent failed deliveries (a table, or JSON
+    /// lines with --json). Merchants manage endpoints through GraphQL (createWebhookEndpoint...).
+    Webhooks(merchant_webhooks::WebhooksArgs),
     /// Registers the merchant with Alipay+ and its wallets (a running `serve` sends it and
     /// follows the wallets' answers); prints one JSON line with the registration's id.
     Register(RegisterArgs),
@@ -310,7 +307,12 @@ async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::
             }
             let created =
                 merchants::create_merchant(&engine, &name, webhook_url.as_deref(), profile.into()).await?;
-            serde_json::json!({ "id": created.id, "apiKey": created.api_key, "webhookSecret": created.webhook_secret })
+            let endpoint = created.webhook_endpoint.as_ref();
+            serde_json::json!({
+                "id": created.id, "apiKey": created.api_key,
+                "webhookEndpointId": endpoint.map(|created| created.endpoint.id),
+                "webhookSecret": endpoint.map(|created| &created.secret),
+            })
         }
         MerchantCommand::Key(KeyCommand::Create { merchant, label }) => {
             let created = merchants::create_api_key(&engine, merchant, &label).await?;
@@ -367,37 +369,35 @@ async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::
                 "status": view.status(&engine),
             })
         }
-        MerchantCommand::RotateWebhookSecret { merchant } => {
-            let secret = merchants::rotate_webhook_secret(&engine, merchant).await?;
-            serde_json::json!({ "id": merchant, "webhookSecret": secret })
-        }
+        MerchantCommand::Webhooks(args) => return merchant_webhooks::run(&engine, &args).await,
     };
     println!("{line}");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Says on stderr when the webhook target rules (`jobs::webhook_http`) will refuse every
-/// delivery to `url`: a scheme other than http(s), or only private addresses (an IP literal, or
-/// every address the name resolves to now) while `webhooks.allow_private_targets` is off.
+/// Says on stderr when the webhook target rules (`webhooks::http`) will refuse every
+/// delivery to `url` although it may be created: a name that resolves only to private
+/// addresses now, while `webhooks.allow_private_targets` is off.
 async fn warn_if_webhooks_refused(url: &str, allow_private_targets: bool) {
     let Ok(parsed) = url::Url::parse(url) else {
         return; // create_merchant refuses it, saying why.
     };
-    let refusal = match jobs::webhook_http::check_target(&parsed, allow_private_targets) {
-        Err(why) => Some(why),
-        Ok(()) if allow_private_targets => None,
-        Ok(()) => match (parsed.host_str(), parsed.port_or_known_default()) {
-            (Some(host), Some(port)) => match tokio::net::lookup_host((host, port)).await {
-                Ok(addresses) => {
-                    let addresses: Vec<_> = addresses.collect();
-                    (!addresses.is_empty()
-                        && addresses.iter().all(|a| !jobs::webhook_http::is_public(a.ip())))
-                    .then_some(jobs::webhook_http::TARGET_NOT_ALLOWED)
-                }
-                Err(_) => None,
-            },
-            _ => None,
+    if allow_private_targets || crate::webhooks::http::check_target(&parsed, false).is_err() {
+        return; // Allowed, or refused outright by create_merchant, saying why.
+    }
+    let refusal = match (parsed.host_str(), parsed.port_or_known_default()) {
+        (Some(host), Some(port)) => match tokio::net::lookup_host((host, port)).await {
+            Ok(addresses) => {
+                let addresses: Vec<_> = addresses.collect();
+                (!addresses.is_empty()
+                    && addresses
+                        .iter()
+                        .all(|a| !crate::webhooks::http::is_public(a.ip())))
+                .then_some(crate::webhooks::http::TARGET_NOT_ALLOWED)
+            }
+            Err(_) => None,
         },
+        _ => None,
     };
     if let Some(why) = refusal {
         eprintln!(

@@ -70,6 +70,9 @@ pub struct PaymentMethodSettings {
 pub struct WebhookSettings {
     /// Whether merchant webhooks may go to loopback, private and link-local addresses.
     pub allow_private_targets: bool,
+    pub retry_backoff: String,
+    pub retry_cap: String,
+    pub retry_for: String,
 }
 
 #[derive(Debug, Deserialize)]

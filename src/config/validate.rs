@@ -24,6 +24,16 @@ impl Settings {
                     Duration::from_secs(1)
                 }
             };
+        let webhooks = WebhookConfig {
+            allow_private_targets: self.webhooks.allow_private_targets,
+            retry_backoff: duration(
+                &mut problems,
+                "webhooks.retry_backoff",
+                &self.webhooks.retry_backoff,
+            ),
+            retry_cap: duration(&mut problems, "webhooks.retry_cap", &self.webhooks.retry_cap),
+            retry_for: duration(&mut problems, "webhooks.retry_for", &self.webhooks.retry_for),
+        };
         let jobs = JobConfig {
             concurrency: self.jobs.concurrency,
             relay_interval: duration(&mut problems, "jobs.relay_interval", &self.jobs.relay_interval),
@@ -241,7 +251,7 @@ impl Settings {
             definitions,
             jobs,
             admin_api_key,
-            webhooks: self.webhooks,
+            webhooks,
             payment_method_limits,
             escalation_response_window,
             customs_unknown_status_rounds: self.customs.unknown_status_rounds,

@@ -1,12 +1,12 @@
 //! Background work: the outbox [`relay`] claims due effects and timers, the [`queue`] carries the
 //! claims (apalis-redis or in-process), and apalis workers hand them to the [`runner`], which
-//! executes them and records the outcome through the store.
+//! executes them and records the outcome through the store. Beside them runs the webhook
+//! dispatcher (`crate::webhooks::dispatcher`).
 
 pub mod queue;
 pub mod relay;
 pub mod report_intake;
 pub mod runner;
-pub mod webhook_http;
 pub mod webhooks;
 
 use std::time::Duration;
@@ -93,6 +93,11 @@ pub async fn spawn(
             queue
         }
     };
+    let dispatcher = crate::webhooks::dispatcher::Dispatcher {
+        engine: engine.clone(),
+        interval: config.jobs.relay_interval,
+    };
+    tasks.spawn(dispatcher.run(shutdown.clone()));
     let relay = Relay {
         engine,
         queue,

@@ -1,6 +1,5 @@
 //! Credentials: merchants' API keys (several per merchant, stored hashed, revoked by stamping
-//! `revoked_at`), webhook secret rotation (the previous secret kept for an overlap), and
-//! operators' keys (one per name, hashed, revocable).
+//! `revoked_at`), merchants' profiles, and operators' keys (one per name, hashed, revocable).
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -43,30 +42,6 @@ pub async fn api_keys(db: &Db, merchant_id: Uuid) -> Result<Vec<api_key::Model>,
         .order_by_asc(api_key::Column::CreatedAt)
         .all(db)
         .await?)
-}
-
-/// Replaces the merchant's webhook secret with `secret`; the one it replaces keeps signing
-/// until `previous_until`. False if there is no such merchant.
-pub async fn rotate_webhook_secret(
-    db: &Db,
-    merchant_id: Uuid,
-    secret: &str,
-    previous_until: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let rotated = merchant::Entity::update_many()
-        .col_expr(
-            merchant::Column::PreviousWebhookSecret,
-            Expr::col(merchant::Column::WebhookSecret),
-        )
-        .col_expr(
-            merchant::Column::PreviousWebhookSecretUntil,
-            Expr::value(previous_until),
-        )
-        .col_expr(merchant::Column::WebhookSecret, Expr::value(secret))
-        .filter(merchant::Column::Id.eq(merchant_id))
-        .exec(db)
-        .await?;
-    Ok(rotated.rows_affected == 1)
 }
 
 /// Replaces merchant `row.id`'s profile with `row`'s; false if there is no such merchant.

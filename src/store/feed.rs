@@ -5,24 +5,26 @@
 //! sequence. The number is taken last in the transaction from one counter row per merchant: a
 //! second change of the same merchant waits for the first to commit or roll back before it is
 //! numbered, so a reader of `sequence > n` never misses a number committed later, and there are
-//! no gaps. The `notify_merchant` row of the change carries the event's id, so the webhook says
-//! exactly what the feed says.
+//! no gaps. Each webhook endpoint of the merchant that takes the event gets its delivery in the
+//! same transaction (`store::deliveries`), so a webhook says exactly what the feed says.
 
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::StoreError;
-use super::entity::{feed_event, instance, outbox};
+use super::entity::{feed_event, instance};
 use crate::store::Db;
 use crate::workflow::{Definitions, EffectName};
 
-/// The payload key of a `notify_merchant` row holding its event's id.
+/// The payload key of a `notify_merchant` outbox row (written before events were delivered
+/// with the change) holding its event's id.
 pub const EVENT_KEY: &str = "event";
 
 /// What a change says to its merchant, as its kind puts it.
@@ -67,18 +69,10 @@ pub trait Announcer: Send + Sync {
     fn announce<'a>(&'a self, change: Change<'a>) -> BoxFuture<'a, Result<Option<Announced>, StoreError>>;
 }
 
-/// The id of the event a change whose workflow scheduled `effects` will write, stamped on its
-/// `notify_merchant` row among `scheduled`; `None` if the change announces nothing.
-pub(super) fn plan_event(effects: &[EffectName], scheduled: &mut [outbox::Model]) -> Option<Uuid> {
-    if !effects.contains(&EffectName::NOTIFY_MERCHANT) {
-        return None;
-    }
-    let id = Uuid::now_v7();
-    let notify: &str = EffectName::NOTIFY_MERCHANT.into();
-    for row in scheduled.iter_mut().filter(|row| row.name == notify) {
-        row.payload = json!({ EVENT_KEY: id });
-    }
-    Some(id)
+/// The id of the event a change whose workflow scheduled `effects` writes: one if they name
+/// `notify_merchant` (which is this event and its webhook deliveries, not an outbox row).
+pub(super) fn plan_event(effects: &[EffectName]) -> Option<Uuid> {
+    effects.contains(&EffectName::NOTIFY_MERCHANT).then(Uuid::now_v7)
 }
 
 /// Writes event `id` of `instance`'s change (at its current version) in `txn`, as `announcer`
@@ -98,6 +92,27 @@ pub(super) async fn record_in(
     let Some(announced) = announcer.announce(change).await? else {
         return Ok(None);
     };
+    record_announced_in(
+        txn,
+        id,
+        announced,
+        (instance.id, instance.version),
+        instance.updated_at,
+    )
+    .await
+    .map(Some)
+}
+
+/// Writes `announced` in `txn` as the event of `change` (the instance, or another object
+/// with its own versions, and the version the change gave it), numbered last, with a delivery
+/// to each of its merchant's webhook endpoints that takes it (`store::webhooks`).
+pub(super) async fn record_announced_in(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    announced: Announced,
+    change: (Uuid, i64),
+    at: DateTime<Utc>,
+) -> Result<feed_event::Model, StoreError> {
     let sequence = next_sequence(txn, announced.merchant_id).await?;
     let event = feed_event::Model {
         id,
@@ -107,15 +122,16 @@ pub(super) async fn record_in(
         object_id: announced.object_id,
         subject_id: announced.subject_id,
         announced: announced.announced,
-        instance_id: instance.id,
-        instance_version: instance.version,
+        instance_id: change.0,
+        instance_version: change.1,
         data: announced.data,
-        created_at: instance.updated_at,
+        created_at: at,
     };
     feed_event::Entity::insert(feed_event::ActiveModel::from(event.clone()))
         .exec_without_returning(txn)
         .await?;
-    Ok(Some(event))
+    super::deliveries::fan_out_in(txn, &event).await?;
+    Ok(event)
 }
 
 /// The event of `instance`'s change at its current version, written now if the change has none

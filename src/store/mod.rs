@@ -12,6 +12,7 @@ pub mod apply;
 pub mod credentials;
 mod db;
 pub mod db_clock;
+mod deliveries;
 pub mod entity;
 pub mod event;
 pub mod feed;
@@ -35,6 +36,7 @@ mod schedule;
 pub mod start;
 mod statement_parts;
 pub mod stuck;
+pub mod webhooks;
 
 use std::time::Duration;
 

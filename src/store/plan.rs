@@ -121,8 +121,8 @@ pub(super) fn plan(
                 state_since: if leaving { Some(now) } else { current.state_since },
                 ..current.clone()
             };
-            let mut scheduled = scheduled_rows(definition, &after, &effects, timer.as_ref());
-            let feed_event = announcer.and_then(|_| plan_event(&effects, &mut scheduled));
+            let scheduled = scheduled_rows(definition, &after, &effects, timer.as_ref());
+            let feed_event = announcer.and_then(|_| plan_event(&effects));
             let outcome = Outcome::Transitioned {
                 from: current.state.clone(),
                 to,

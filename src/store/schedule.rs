@@ -41,6 +41,8 @@ pub(super) fn scheduled_rows(
     };
     let mut rows: Vec<outbox::Model> = effects
         .iter()
+        // `notify_merchant` is the change's event and its webhook deliveries (`store::feed`).
+        .filter(|effect| **effect != EffectName::NOTIFY_MERCHANT)
         .filter(|effect| definition.enabled_for(**effect, &entered.data))
         .map(|effect| {
             let policy = definition.retry_policy(*effect);

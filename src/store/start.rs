@@ -116,8 +116,8 @@ impl<'a> StartPlan<'a> {
             detail: None,
             at: now,
         };
-        let mut scheduled = scheduled_rows(definition, &instance, &effects, timer.as_ref());
-        let event = announcer.and_then(|_| plan_event(&effects, &mut scheduled));
+        let scheduled = scheduled_rows(definition, &instance, &effects, timer.as_ref());
+        let event = announcer.and_then(|_| plan_event(&effects));
         Ok(Self {
             decider,
             instance,

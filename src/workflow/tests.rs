@@ -187,22 +187,39 @@ cap = "1s"
 
 #[test]
 fn instance_data_turns_off_only_the_effects_that_name_their_key() {
-    let text = include_str!("../../workflows/payment.toml");
-    let payment = parse(Path::new("payment.toml"), text).expect("the shipped payment workflow is valid");
-    let without_webhook = serde_json::json!({ "notifyMerchant": false });
-    assert!(!payment.enabled_for(EffectName::NOTIFY_MERCHANT, &without_webhook));
-    assert!(payment.enabled_for(crate::kinds::payment::names::SUBMIT_PAY, &without_webhook));
-    // Instances created before the key existed keep their webhooks.
-    assert!(payment.enabled_for(EffectName::NOTIFY_MERCHANT, &serde_json::json!({})));
-    assert!(payment.enabled_for(
-        EffectName::NOTIFY_MERCHANT,
-        &serde_json::json!({ "notifyMerchant": true })
-    ));
-    let graph = mermaid(&payment);
-    assert!(
-        graph.contains("succeeded : notified_success / notify_merchant unless notifyMerchant = false"),
-        "{graph}"
-    );
+    use crate::kinds::engine_probe::names::{PROBE_FINISH, PROBE_STEP};
+    let text = r#"
+kind = "switched"
+version = 1
+[start]
+to = "stepping"
+effects = ["probe_step", "probe_finish"]
+[states.stepping]
+status = "PENDING"
+[states.done]
+status = "SUCCEEDED"
+terminal = true
+[[transitions]]
+from = "stepping"
+on = "step_done"
+to = "done"
+[retry]
+attempts = 3
+backoff = "1s"
+cap = "1s"
+[effects.probe_finish]
+attempts = 3
+backoff = "1s"
+cap = "1s"
+enabled_by = "finishToo"
+"#;
+    let definition = parse(Path::new("switched.toml"), text).expect("a valid definition");
+    let without = serde_json::json!({ "finishToo": false });
+    assert!(!definition.enabled_for(PROBE_FINISH, &without));
+    assert!(definition.enabled_for(PROBE_STEP, &without));
+    // Instances created before the key existed keep the effect.
+    assert!(definition.enabled_for(PROBE_FINISH, &serde_json::json!({})));
+    assert!(definition.enabled_for(PROBE_FINISH, &serde_json::json!({ "finishToo": true })));
 }
 
 #[test]
@@ -252,26 +269,6 @@ fn retry_delays_get_up_to_a_quarter_less_by_the_jitter_drawn() {
         .map(|fraction| policy.delay_with_jitter(3, *fraction).as_millis())
         .collect();
     assert_eq!(delays, [800, 700, 600]);
-}
-
-#[test]
-fn merchant_webhooks_are_retried_for_more_than_three_days_whatever_the_jitter() {
-    let day = std::time::Duration::from_secs(24 * 3600);
-    for definition in load_built_in().expect("the built-in workflows are valid").iter() {
-        if definition.kind == "engine_probe" {
-            continue;
-        }
-        let policy = definition.retry_policy(EffectName::NOTIFY_MERCHANT);
-        // The shortest horizon: every delay drawn with the most jitter.
-        let horizon: std::time::Duration = (1..policy.attempts)
-            .map(|n| policy.delay_with_jitter(n, 1.0))
-            .sum();
-        assert!(
-            horizon > 3 * day,
-            "{}: webhooks retried for only {horizon:?}",
-            definition.kind
-        );
-    }
 }
 
 #[test]

@@ -94,6 +94,8 @@ pub struct Setup {
     /// Refuse webhooks to loopback and private addresses, as production does (tests' own
     /// receivers are on 127.0.0.1, so by default they are allowed).
     pub refuse_private_webhook_targets: bool,
+    /// `webhooks.retry_for` when not 3 days (retries start at 100 ms here, capped at 1 s).
+    pub webhook_retry_for: Option<&'static str>,
     /// More configuration (TOML sections this harness does not write itself).
     pub extra_config: &'static str,
     /// More `[server]` settings (TOML lines).
@@ -143,10 +145,11 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
     let extra = format!(
         "\n[admin]\napi_key = \"{ADMIN_KEY}\"\n[alipayplus]\ngateway_url = \"{gateway}\"\nclient_id = \"{CLIENT_ID}\"\n\
          private_key_file = \"{}\"\npublic_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n\
-         [webhooks]\nallow_private_targets = {}\n",
+         [webhooks]\nallow_private_targets = {}\nretry_backoff = \"100ms\"\nretry_cap = \"1s\"\nretry_for = \"{}\"\n",
         fixture("test-acqp-private.pem").display(),
         fixture("test-alipayplus-public.pem").display(),
         !setup.refuse_private_webhook_targets,
+        setup.webhook_retry_for.unwrap_or("3d"),
     ) + setup.extra_config;
     env.append_config(&extra);
     let config = env.config();
@@ -341,6 +344,17 @@ impl App {
         serde_json::from_str(stdout.trim().lines().last().unwrap_or("")).expect("a JSON line")
     }
 
+    /// `plusflow --config <this app's> ARGS`, which must succeed; each line of output as JSON.
+    pub fn plusflow_lines(&self, args: &[&str]) -> Vec<Value> {
+        let (code, stdout, stderr) = self.plusflow_exit(args);
+        assert_eq!(code, 0, "{stderr}");
+        stdout
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect()
+    }
+
     /// `plusflow --config <this app's> ARGS`: exit code, stdout, stderr.
     pub fn plusflow_exit(&self, args: &[&str]) -> (i32, String, String) {
         let config = self.env.config_path.to_str().unwrap();
@@ -390,6 +404,21 @@ impl App {
         let query = "query($id: ID!) { payment(id: $id) { id status checkoutUrl failureCode walletBrandName paymentRequestId \
                      workflow { state needsAttention lastError history { event fromState toState outcome actor } } } }";
         self.gql(Some(key), query, json!({ "id": id })).await["data"]["payment"].clone()
+    }
+
+    /// Why workflow `id` waits for an operator (its `lastError`), as an operator reads it.
+    pub async fn reason(&self, id: &str) -> String {
+        let answer = self
+            .gql(
+                Some(ADMIN_KEY),
+                "query($id: ID!) { workflow(id: $id) { lastError } }",
+                json!({ "id": id }),
+            )
+            .await;
+        answer["data"]["workflow"]["lastError"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no reason: {answer}"))
+            .to_string()
     }
 
     pub async fn wait_status(&self, key: &str, id: &str, status: &str) -> Value {

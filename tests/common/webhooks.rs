@@ -67,3 +67,18 @@ impl WebhookReceiver {
             .collect()
     }
 }
+
+/// Whether a `Plusflow-Signature` header (`t=...,v1=...[,v1=...]`) signs `body` with `secret`.
+pub fn signed_with(header: &str, body: &[u8], secret: &str) -> bool {
+    use hmac::{Hmac, KeyInit, Mac};
+    let Some(timestamp) = header.split(',').find_map(|part| part.strip_prefix("t=")) else {
+        return false;
+    };
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    let expected = hex::encode(mac.finalize().into_bytes());
+    header
+        .split(',')
+        .any(|part| part.strip_prefix("v1=") == Some(expected.as_str()))
+}

@@ -1,8 +1,6 @@
 //! A merchant as operators see it, and its profile: what Alipay+ is told about it on every
 //! payment (`app::merchant_profile`).
 
-use crate::app::auth::Principal;
-use crate::app::errors::AppError;
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
@@ -104,17 +102,5 @@ impl MerchantProfileMutations {
             .await
             .map_err(graphql_error)?;
         Ok(Merchant(row))
-    }
-
-    /// Replaces your webhook signing secret and returns the new one (shown only this once).
-    /// For 24 hours deliveries carry a signature with each secret (two `v1=` values in
-    /// `Plusflow-Signature`), so your receivers can switch without missing one.
-    async fn rotate_webhook_secret(&self, ctx: &Context<'_>) -> Result<String> {
-        let Principal::Merchant(merchant) = principal(ctx)? else {
-            return Err(graphql_error(AppError::Forbidden));
-        };
-        crate::app::merchants::rotate_webhook_secret(engine(ctx), merchant.id)
-            .await
-            .map_err(graphql_error)
     }
 }

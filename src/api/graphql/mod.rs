@@ -1,5 +1,5 @@
 //! The GraphQL API (async-graphql), one schema merged from each kind's part (`crate::kinds`),
-//! reconciliation's and the operators' console, with what they share: the request context and
+//! reconciliation's, the operators' console, the event feed and webhook endpoints, with what they share: the request context and
 //! errors with a stable `extensions.code` ([`context`]), the shared types ([`shared`]), limits,
 //! one read per object per answer ([`reads`]) and the subscriptions' plumbing ([`watch`]). The
 //! schema knows nothing of axum: the HTTP layer puts the authenticated
@@ -15,6 +15,7 @@ pub mod reads;
 mod reconciliation_types;
 pub mod shared;
 pub mod watch;
+mod webhooks;
 
 use async_graphql::{MergedObject, Schema};
 
@@ -35,6 +36,7 @@ pub struct QueryRoot(
     feed::FeedQueries,
     reconciliation_types::ReconciliationQueries,
     console::OperatorQueries,
+    webhooks::WebhookQueries,
 );
 
 #[derive(MergedObject, Default)]
@@ -43,6 +45,7 @@ pub struct MutationRoot(
     KindMutations,
     console::OperatorMutations,
     merchant_types::MerchantProfileMutations,
+    webhooks::WebhookMutations,
 );
 
 /// Each kind's `<kind>Updated`.

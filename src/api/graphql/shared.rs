@@ -138,8 +138,12 @@ impl Workflow {
     async fn needs_attention(&self) -> bool {
         self.instance.needs_attention
     }
-    async fn last_error(&self) -> Option<&str> {
-        self.instance.last_error.as_deref()
+    /// What failed last (operators only; a merchant sees its object's status).
+    async fn last_error(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.instance
+            .last_error
+            .as_deref()
+            .filter(|_| !merchant_asks(ctx))
     }
     /// When the workflow acts next on its own (an effect or a timer).
     async fn next_run_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
@@ -155,12 +159,13 @@ impl Workflow {
     async fn state_since(&self) -> DateTime<Utc> {
         self.instance.state_since.unwrap_or(self.instance.updated_at)
     }
-    /// Why it waits for an operator (null unless needsAttention).
-    async fn attention_reason(&self) -> Option<&str> {
+    /// Why it waits for an operator (null unless needsAttention; operators only: a merchant
+    /// sees a held payment UNDER_REVIEW).
+    async fn attention_reason(&self, ctx: &Context<'_>) -> Option<&str> {
         self.instance
             .last_error
             .as_deref()
-            .filter(|_| self.instance.needs_attention)
+            .filter(|_| self.instance.needs_attention && !merchant_asks(ctx))
     }
     /// The business deadline of its current state, if it has one, while it is not final: a
     /// payment's expiry, a dispute's response deadline (`respondBy`).
@@ -260,9 +265,9 @@ impl WorkflowEvent {
         }
     }
     /// Why an event was ignored or rejected, and what came with it (not shown to a merchant
-    /// for an operator's action).
+    /// for an operator's action, nor why its workflow was parked).
     async fn detail(&self, ctx: &Context<'_>) -> Option<String> {
-        if self.hidden_from(ctx) {
+        if self.hidden_from(ctx) || (self.0.outcome == "PARKED" && merchant_asks(ctx)) {
             return None;
         }
         self.0.detail.as_ref().map(|d| d.to_string())
@@ -281,8 +286,14 @@ impl WorkflowEvent {
     /// detail are not the merchant's to read.
     fn hidden_from(&self, ctx: &Context<'_>) -> bool {
         let by_operator = self.0.actor == "admin" || self.0.actor.starts_with("admin:");
-        by_operator && matches!(ctx.data_opt::<Principal>(), Some(Principal::Merchant(_)))
+        by_operator && merchant_asks(ctx)
     }
+}
+
+/// Whether a merchant asks: plusflow's own reasons (what failed, why a workflow waits for an
+/// operator) are for operators.
+fn merchant_asks(ctx: &Context<'_>) -> bool {
+    matches!(ctx.data_opt::<Principal>(), Some(Principal::Merchant(_)))
 }
 
 /// An effect of a workflow not done yet.
@@ -304,8 +315,9 @@ impl PendingEffect {
     async fn status(&self) -> &str {
         &self.0.status
     }
-    async fn last_error(&self) -> Option<&str> {
-        self.0.last_error.as_deref()
+    /// What failed last (operators only).
+    async fn last_error(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.0.last_error.as_deref().filter(|_| !merchant_asks(ctx))
     }
     /// When it runs next (null once out of attempts).
     async fn next_run_at(&self) -> Option<DateTime<Utc>> {

@@ -239,6 +239,9 @@ impl CustomsEffects {
     }
 }
 
+/// The event types its changes are announced with (a webhook endpoint may take some only).
+pub const EVENT_TYPES: &[&str] = &["customs_declaration.updated"];
+
 /// What a change of declaration `instance` announces: `customs_declaration.updated` with the
 /// declaration as its webhook carries it.
 pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, StoreError> {
@@ -263,7 +266,7 @@ pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, St
         merchant_id: row.merchant_id,
         object_id: row.id,
         subject_id: row.payment_id,
-        event_type: "customs_declaration.updated".into(),
+        event_type: EVENT_TYPES[0].into(),
         announced: format!("CUSTOMS_{status}"),
         data: object,
     }))

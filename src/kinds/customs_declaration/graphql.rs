@@ -201,6 +201,24 @@ impl CustomsMutations {
         Ok(CustomsDeclaration::from(view))
     }
 
+    /// Test mode only (`alipayplus.mode = "simulator"`; else NOT_IN_TEST_MODE): customs decides
+    /// the declaration now, accepting it or not, instead of in its own time; the status follows
+    /// once plusflow next inquires (seconds). One not at customs yet, or decided, is
+    /// INVALID_TRANSITION.
+    async fn simulate_customs_decision(
+        &self,
+        ctx: &Context<'_>,
+        declaration_id: ID,
+        accept: bool,
+    ) -> Result<CustomsDeclaration> {
+        let test_mode = ctx.data::<crate::app::test_mode::TestMode>()?;
+        let id = parse_id(&declaration_id)?;
+        super::test_helpers::simulate_decision(engine(ctx), test_mode, principal(ctx)?, id, accept)
+            .await
+            .map(CustomsDeclaration::from)
+            .map_err(graphql_error)
+    }
+
     /// Declares a declaration again with changed fields (Alipay+'s update, the same request
     /// id): only while customs has not decided (SUBMITTED, PROCESSING), at least 5 minutes
     /// after it was made, never for more (REDECLARATION_NOT_ALLOWED, VALIDATION).

@@ -7,6 +7,7 @@ pub mod graphql;
 pub mod names;
 pub mod rows;
 pub mod simulator;
+pub mod test_helpers;
 pub mod use_cases;
 
 use crate::app::kind::Kind;

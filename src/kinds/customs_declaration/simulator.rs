@@ -6,13 +6,20 @@
 //! [`PROCESSING_AFTER`], then accepted or rejected after [`DECIDED_AFTER`], both scaled by
 //! `time_scale`. It rejects a declaration whose buyer's ID card number fails its check digit
 //! (GB 11643), and any other at `customs_reject_rate`. `inquireDeclarationRequests` answers up to 10
-//! ids; every call is in the ledger with the ids it asked about.
+//! ids; every call is in the ledger with the ids it asked about. A test has customs decide one
+//! at once, either way (`POST /simulator/customs/{customsDeclarationRequestId}/decide`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::{Json, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::alipayplus::inbound::Refusal;
 use crate::alipayplus::wire::*;
@@ -45,6 +52,8 @@ pub struct SimDeclaration {
     pub rejected: bool,
     /// Decided when declared: whether its status stays one plusflow does not know.
     pub unknown_status: bool,
+    /// Decided by a test before customs' own time (`rejected` says how).
+    pub decided_early: bool,
     /// Its status when last inquired.
     pub status: String,
 }
@@ -90,6 +99,42 @@ impl SimulatorPart for CustomsDeclarations {
         };
         Ok(answer.expect("wire types serialise"))
     }
+
+    fn routes(&self) -> Router<Simulator> {
+        Router::new().route(
+            "/simulator/customs/{customs_declaration_request_id}/decide",
+            post(decide_route),
+        )
+    }
+}
+
+/// `POST /simulator/customs/{customsDeclarationRequestId}/decide` `{"accept": bool}`: customs
+/// decides the declaration now (refused for one it does not have, or has decided).
+async fn decide_route(
+    State(simulator): State<Simulator>,
+    Path(id): Path<String>,
+    Json(request): Json<DecideRequest>,
+) -> Response {
+    let now = simulator.now();
+    let mut books = simulator.part::<CustomsDeclarations>().books.lock();
+    let Some(declaration) = books.declarations.get(&id).cloned() else {
+        let error = json!({ "error": format!("customs has no declaration {id}") });
+        return (StatusCode::NOT_FOUND, Json(error)).into_response();
+    };
+    let (status, _, _) = decision(&simulator, &declaration, now);
+    if matches!(status, DeclarationStatus::ACCEPTED | DeclarationStatus::REJECTED) {
+        let error = json!({ "error": "customs has decided this declaration" });
+        return (StatusCode::CONFLICT, Json(error)).into_response();
+    }
+    let entry = books.declarations.get_mut(&id).expect("read above");
+    entry.decided_early = true;
+    entry.rejected = !request.accept;
+    Json(json!({ "decided": id, "accepted": request.accept })).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct DecideRequest {
+    accept: bool,
 }
 
 fn refused(code: &str, message: &str) -> DeclareResponse {
@@ -106,11 +151,12 @@ fn decision(
 ) -> (&'static str, &'static str, &'static str) {
     let scale = simulator.config().time_scale;
     let elapsed = (now - declaration.declared_at).to_std().unwrap_or_default();
-    if elapsed < PROCESSING_AFTER.mul_f64(scale) {
+    let early = declaration.decided_early;
+    if !early && elapsed < PROCESSING_AFTER.mul_f64(scale) {
         (DeclarationStatus::WAITING, "2", "success_waiting_for_processing")
-    } else if elapsed < DECIDED_AFTER.mul_f64(scale) {
+    } else if !early && elapsed < DECIDED_AFTER.mul_f64(scale) {
         (DeclarationStatus::IN_PROCESS, "2", "success_in_process")
-    } else if declaration.unknown_status {
+    } else if !early && declaration.unknown_status {
         (UNKNOWN_STATUS, "2", "success_held")
     } else if declaration.rejected {
         (
@@ -169,6 +215,7 @@ fn declare(simulator: &Simulator, request: DeclareRequest) -> DeclareResponse {
             declared_at: now,
             rejected: customs_rejects(simulator, &request),
             unknown_status: simulator.chance(simulator.config().customs_unknown_status_rate),
+            decided_early: false,
             status: DeclarationStatus::WAITING.into(),
         },
     );

@@ -79,6 +79,9 @@ pub fn response_answer(outcome: &Outcome<ResultResponse>) -> Decided {
     }
 }
 
+/// The event types its changes are announced with (a webhook endpoint may take some only).
+pub const EVENT_TYPES: &[&str] = &["dispute.created", "dispute.updated"];
+
 /// What a change of dispute `instance` announces: `dispute.created` as it opens,
 /// `dispute.updated` after, with the dispute as its webhook carries it.
 pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, StoreError> {
@@ -88,9 +91,9 @@ pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, St
     let instance = change.instance;
     let status = status_in(change.definitions, instance);
     let event_type = if instance.state == "needs_response" {
-        "dispute.created"
+        EVENT_TYPES[0]
     } else {
-        "dispute.updated"
+        EVENT_TYPES[1]
     };
     let object = json!({
         "id": dispute.id, "paymentId": dispute.payment_id, "disputeRequestId": dispute.dispute_request_id,

@@ -140,7 +140,10 @@ fn order_status(status: PublicStatus, refunded: i64, amount: i64) -> &'static st
         PublicStatus::Succeeded => "SUCCESS",
         PublicStatus::Failed => "FAILED",
         PublicStatus::Cancelled => "CANCELLED",
-        PublicStatus::Pending | PublicStatus::AwaitingCustomer => "UNKNOWN",
+        PublicStatus::Pending
+        | PublicStatus::AwaitingCustomer
+        | PublicStatus::Cancelling
+        | PublicStatus::UnderReview => "UNKNOWN",
     }
 }
 

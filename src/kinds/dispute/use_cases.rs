@@ -81,9 +81,12 @@ pub async fn receive(
     if payment_status != PublicStatus::Succeeded {
         concerns.push(format!("the payment is {payment_status} here, not succeeded"));
     }
-    let Some(merchant) = crate::app::merchants::merchant(engine, payment.merchant_id).await? else {
+    if crate::app::merchants::merchant(engine, payment.merchant_id)
+        .await?
+        .is_none()
+    {
         return Ok(Err(("ORDER_NOT_EXIST", "no such payment".into())));
-    };
+    }
     let now = engine.clock.now();
     let occurred_at = initiation
         .occurred_at
@@ -123,7 +126,6 @@ pub async fn receive(
     let new_instance = NewInstance {
         actor: "alipayplus".into(),
         data: json!({
-            "notifyMerchant": merchant.webhook_url.is_some(),
             "respondBy": respond_by.to_rfc3339(),
             "remindAt": remind_at.to_rfc3339(),
         }),

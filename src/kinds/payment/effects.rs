@@ -360,6 +360,9 @@ fn redirect_fields(response: &PayResponse) -> Option<Map<String, Value>> {
     Some(data)
 }
 
+/// The event types its changes are announced with (a webhook endpoint may take some only).
+pub const EVENT_TYPES: &[&str] = &["payment.updated"];
+
 /// What a change of payment `instance` announces: `payment.updated` with the payment as its
 /// webhook carries it (status, amount, checkout links, failure code, version and time).
 pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, StoreError> {
@@ -382,7 +385,7 @@ pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, St
         merchant_id: payment.merchant_id,
         object_id: payment.id,
         subject_id: payment.id,
-        event_type: "payment.updated".into(),
+        event_type: EVENT_TYPES[0].into(),
         announced: status.to_string(),
         data: object,
     }))

@@ -57,9 +57,15 @@ pub struct Quote {
 pub enum PaymentStatus {
     Pending,
     AwaitingCustomer,
+    /// A cancel was asked for (by you or the expiry) and is being made at Alipay+; it ends
+    /// CANCELLED, or SUCCEEDED / FAILED if the customer's payment was decided first.
+    Cancelling,
     Succeeded,
     Failed,
     Cancelled,
+    /// Not final and held for our operators to look at (an answer from Alipay+ that does not
+    /// match the payment, or one Alipay+ cannot give); it ends in a final status.
+    UnderReview,
 }
 
 impl From<PublicStatus> for PaymentStatus {
@@ -70,6 +76,8 @@ impl From<PublicStatus> for PaymentStatus {
             PublicStatus::Succeeded => PaymentStatus::Succeeded,
             PublicStatus::Failed => PaymentStatus::Failed,
             PublicStatus::Cancelled => PaymentStatus::Cancelled,
+            PublicStatus::Cancelling => PaymentStatus::Cancelling,
+            PublicStatus::UnderReview => PaymentStatus::UnderReview,
         }
     }
 }
@@ -82,6 +90,8 @@ impl From<PaymentStatus> for PublicStatus {
             PaymentStatus::Succeeded => PublicStatus::Succeeded,
             PaymentStatus::Failed => PublicStatus::Failed,
             PaymentStatus::Cancelled => PublicStatus::Cancelled,
+            PaymentStatus::Cancelling => PublicStatus::Cancelling,
+            PaymentStatus::UnderReview => PublicStatus::UnderReview,
         }
     }
 }
@@ -544,14 +554,16 @@ impl PaymentMutations {
 
     /// Test mode only (`alipayplus.mode = "simulator"`; else NOT_IN_TEST_MODE): the customer
     /// pays (SUCCESS) or declines (FAIL) at the simulator, which notifies plusflow as Alipay+
-    /// would, so the status follows within moments (watch `paymentUpdated`); EXPIRE reaches the
-    /// expiry now, and the payment is cancelled at Alipay+. A payment no longer waiting for its
-    /// customer is INVALID_TRANSITION.
+    /// would, so the status follows within moments (watch `paymentUpdated`); with `notify:
+    /// false` that notification is lost and plusflow learns the outcome by inquiring, as it
+    /// would from Alipay+. EXPIRE reaches the expiry now, and the payment is cancelled at
+    /// Alipay+. A payment no longer waiting for its customer is INVALID_TRANSITION.
     async fn simulate_payment_outcome(
         &self,
         ctx: &Context<'_>,
         payment_id: ID,
         outcome: String,
+        #[graphql(default = true)] notify: bool,
     ) -> Result<Payment> {
         let principal = principal(ctx)?;
         let test_mode = ctx.data::<TestMode>()?;
@@ -561,6 +573,7 @@ impl PaymentMutations {
             principal,
             parse_id(&payment_id)?,
             &outcome,
+            notify,
         )
         .await
         .map(Payment::from)

@@ -17,15 +17,23 @@ use crate::store::entity::instance;
 pub enum PublicStatus {
     Pending,
     AwaitingCustomer,
+    /// A cancel was asked for (by the merchant or the expiry) and is being made at Alipay+.
+    Cancelling,
     Succeeded,
     Failed,
     Cancelled,
+    /// Not final and held for an operator (an answer that does not match the payment, or
+    /// Alipay+ unable to tell): the merchant sees this, not plusflow's reason.
+    UnderReview,
 }
 
 impl PublicStatus {
     /// The status of a payment or refund `instance`, from its workflow definition; the kinds'
     /// status check at start-up (`Kind::statuses`) holds every state's status to the vocabulary.
     pub fn of(engine: &Engine, instance: &instance::Model) -> Self {
+        if instance.needs_attention && !instance.terminal {
+            return PublicStatus::UnderReview;
+        }
         status_of(engine, instance)
             .parse()
             .unwrap_or(PublicStatus::Pending)

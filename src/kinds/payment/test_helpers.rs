@@ -2,7 +2,8 @@
 //! done for a merchant's test suite. SUCCESS and FAIL are the customer paying or declining at
 //! the simulator, which then notifies plusflow as Alipay+ would (the payment's status follows
 //! that notification); EXPIRE is the payment's expiry reached now, which cancels it at Alipay+
-//! as the expiry timer would.
+//! as the expiry timer would. The notification of SUCCESS or FAIL may be lost on purpose, so a
+//! test sees plusflow learn the outcome by inquiring.
 
 use serde_json::json;
 use uuid::Uuid;
@@ -27,13 +28,15 @@ pub enum SimulatedOutcome {
     Expire,
 }
 
-/// Makes `outcome` happen to payment `id` (one `principal` may see) at the simulator.
+/// Makes `outcome` happen to payment `id` (one `principal` may see) at the simulator, which
+/// notifies plusflow of it unless `notify` is false.
 pub async fn simulate_outcome(
     engine: &Engine,
     test_mode: &TestMode,
     principal: &Principal,
     id: Uuid,
     outcome: &str,
+    notify: bool,
 ) -> Result<PaymentView, AppError> {
     let controls = test_mode.controls()?;
     let outcome: SimulatedOutcome = outcome
@@ -41,9 +44,9 @@ pub async fn simulate_outcome(
         .map_err(|_| invalid("outcome", "must be SUCCESS, FAIL or EXPIRE"))?;
     let payment = get_payment(engine, principal, id).await?;
     let customer = match outcome {
-        SimulatedOutcome::Success => json!({ "outcome": "SUCCESS" }),
+        SimulatedOutcome::Success => json!({ "outcome": "SUCCESS", "notify": notify }),
         SimulatedOutcome::Fail => {
-            json!({ "outcome": "FAIL", "resultCode": "USER_PAYMENT_VERIFICATION_FAILED" })
+            json!({ "outcome": "FAIL", "resultCode": "USER_PAYMENT_VERIFICATION_FAILED", "notify": notify })
         }
         SimulatedOutcome::Expire => {
             let expired = EventInput::new(names::EXPIRED, "test_helper");

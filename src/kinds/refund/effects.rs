@@ -102,6 +102,9 @@ impl EffectHandler for RefundEffects {
     }
 }
 
+/// The event types its changes are announced with (a webhook endpoint may take some only).
+pub const EVENT_TYPES: &[&str] = &["refund.updated"];
+
 /// What a change of refund `instance` announces: `refund.updated` with the refund as its
 /// webhook carries it.
 pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, StoreError> {
@@ -121,7 +124,7 @@ pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, St
         merchant_id: refund.merchant_id,
         object_id: refund.id,
         subject_id: refund.payment_id,
-        event_type: "refund.updated".into(),
+        event_type: EVENT_TYPES[0].into(),
         announced: format!("REFUND_{status}"),
         data: object,
     }))

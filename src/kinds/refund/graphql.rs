@@ -37,7 +37,10 @@ impl From<PublicStatus> for RefundStatus {
         match status {
             PublicStatus::Succeeded => RefundStatus::Succeeded,
             PublicStatus::Failed | PublicStatus::Cancelled => RefundStatus::Failed,
-            PublicStatus::Pending | PublicStatus::AwaitingCustomer => RefundStatus::Pending,
+            PublicStatus::Pending
+            | PublicStatus::AwaitingCustomer
+            | PublicStatus::Cancelling
+            | PublicStatus::UnderReview => RefundStatus::Pending,
         }
     }
 }

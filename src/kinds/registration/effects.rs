@@ -113,6 +113,9 @@ impl RegistrationEffects {
     }
 }
 
+/// The event types its changes are announced with (a webhook endpoint may take some only).
+pub const EVENT_TYPES: &[&str] = &["registration.updated"];
+
 /// What a change of registration `instance` announces: `registration.updated` with the
 /// registration and its wallets' answers as its webhook carries them.
 pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, StoreError> {
@@ -137,7 +140,7 @@ pub(super) async fn announce(change: Change<'_>) -> Result<Option<Announced>, St
         merchant_id: row.merchant_id,
         object_id: row.id,
         subject_id: row.id,
-        event_type: "registration.updated".into(),
+        event_type: EVENT_TYPES[0].into(),
         announced: format!("REGISTRATION_{status}"),
         data: object,
     }))

@@ -1,5 +1,6 @@
-//! `merchants`: who may use the API (its keys are in `api_keys`) and where its webhooks go.
-//! `Debug` (for logs and panics) shows neither key hash nor webhook secret.
+//! `merchants`: who may use the API (its keys are in `api_keys`) and who it is to Alipay+ (its
+//! profile); its webhook endpoints are in `webhook_endpoints`. `Debug` (for logs and panics) does
+//! not show the key hash.
 
 use sea_orm::entity::prelude::*;
 
@@ -12,14 +13,7 @@ pub struct Model {
     /// The SHA-256 of the key the merchant was created with (also in `api_keys`, where it can
     /// be revoked); authentication never reads it.
     pub api_key_hash: String,
-    pub webhook_url: Option<String>,
-    /// Signs our webhooks (HMAC-SHA256); the merchant holds the same secret.
-    pub webhook_secret: String,
     pub created_at: ChronoDateTimeUtc,
-    /// The secret before the last rotation, still signing deliveries (beside the new one) until
-    /// `previous_webhook_secret_until`, so the merchant can switch without losing one.
-    pub previous_webhook_secret: Option<String>,
-    pub previous_webhook_secret_until: Option<ChronoDateTimeUtc>,
     /// The profile Alipay+ is told on every pay (`app::merchant_profile`).
     pub legal_name: Option<String>,
     pub display_name: Option<String>,
@@ -32,24 +26,13 @@ pub struct Model {
 }
 
 impl Model {
-    /// A merchant as created: no profile yet, no earlier webhook secret.
-    pub fn new(
-        id: Uuid,
-        name: String,
-        api_key_hash: String,
-        webhook_url: Option<String>,
-        webhook_secret: String,
-        created_at: ChronoDateTimeUtc,
-    ) -> Self {
+    /// A merchant as created: no profile yet.
+    pub fn new(id: Uuid, name: String, api_key_hash: String, created_at: ChronoDateTimeUtc) -> Self {
         Self {
             id,
             name,
             api_key_hash,
-            webhook_url,
-            webhook_secret,
             created_at,
-            previous_webhook_secret: None,
-            previous_webhook_secret_until: None,
             legal_name: None,
             display_name: None,
             mcc: None,
@@ -68,21 +51,11 @@ impl std::fmt::Debug for Model {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("api_key_hash", &"[redacted]")
-            .field("webhook_url", &self.webhook_url)
-            .field("webhook_secret", &"[redacted]")
             .field("created_at", &self.created_at)
-            .field(
-                "previous_webhook_secret",
-                &self.previous_webhook_secret.as_ref().map(|_| "[redacted]"),
-            )
             .field("legal_name", &self.legal_name)
             .field("display_name", &self.display_name)
             .field("mcc", &self.mcc)
             .field("region", &self.region)
-            .field(
-                "previous_webhook_secret_until",
-                &self.previous_webhook_secret_until,
-            )
             .finish()
     }
 }

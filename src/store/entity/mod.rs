@@ -17,6 +17,9 @@ pub mod reconciliation_run;
 pub mod refund;
 pub mod service_mark;
 pub mod webhook_delivery;
+pub mod webhook_delivery_attempt;
+pub mod webhook_endpoint;
+pub mod webhook_redelivery;
 
 /// A row that belongs to a workflow instance (a payment or refund has its instance's id).
 pub trait OfInstance {
