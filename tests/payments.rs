@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -1322,8 +1322,9 @@ fn newest(objects: impl Iterator<Item = Value>) -> HashMap<String, Value> {
 }
 
 /// The merchant's event feed and its webhooks say what its records (and so the ledger) say: the
-/// feed numbered 1, 2, 3... without gaps, and the newest event and the newest webhook of every
-/// payment and refund show its final status.
+/// feed numbered 1, 2, 3... without gaps, the newest event and the newest webhook of every
+/// payment and refund show its final status, and every event was delivered once, each object's
+/// in order.
 async fn check_feed_and_webhooks_agree(
     app: &App,
     key: &str,
@@ -1379,6 +1380,43 @@ async fn check_feed_and_webhooks_agree(
     if agreed.is_none() {
         panic!("the webhooks: {}", final_statuses(&from_webhooks()).unwrap_err());
     }
+    let sequence_of: HashMap<&str, i64> = feed
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap(), e["sequence"].as_i64().unwrap()))
+        .collect();
+    let every_event_delivered = poll_within(Duration::from_secs(60), || async {
+        (receiver.hits() >= feed.len()).then_some(())
+    })
+    .await;
+    let bodies = receiver.bodies();
+    assert!(
+        every_event_delivered.is_some(),
+        "{} events, {} webhooks",
+        feed.len(),
+        bodies.len()
+    );
+    let mut last_of_object: HashMap<String, i64> = HashMap::new();
+    let mut delivered = HashSet::new();
+    for body in &bodies {
+        let event = body["eventId"].as_str().unwrap();
+        assert!(
+            delivered.insert(event.to_string()),
+            "event {event} delivered twice"
+        );
+        let sequence = *sequence_of
+            .get(event)
+            .unwrap_or_else(|| panic!("{event} is not in the feed"));
+        let object = feed.iter().find(|e| e["id"] == event).unwrap()["objectId"]
+            .as_str()
+            .unwrap();
+        let last = last_of_object.entry(object.to_string()).or_insert(0);
+        assert!(
+            sequence > *last,
+            "{object}: event {sequence} delivered after {last}"
+        );
+        *last = sequence;
+    }
+    assert_eq!(delivered.len(), feed.len(), "every event delivered");
 }
 
 /// Whether every registration made under chaos is final (COMPLETED or REJECTED) or parked.

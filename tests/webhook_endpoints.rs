@@ -40,19 +40,6 @@ async fn create_endpoint(app: &App, key: &str, input: Value) -> (String, String)
     (id.to_string(), created["secret"].as_str().unwrap().to_string())
 }
 
-/// Every event in the merchant's feed, oldest first.
-async fn all_events(app: &App, key: &str) -> Vec<Value> {
-    let mut after = None;
-    let mut events = Vec::new();
-    loop {
-        let page = app.events_after(key, &mut after, 100).await;
-        if page.is_empty() {
-            return events;
-        }
-        events.extend(page);
-    }
-}
-
 /// The merchant's deliveries (newest first) of `endpoint`, with their attempts.
 async fn deliveries_of(app: &App, key: &str, endpoint: &str) -> Vec<Value> {
     let answer = app
@@ -90,7 +77,7 @@ async fn an_endpoint_down_for_a_while_gets_every_event_once_in_order_per_object_
     assert!(refund["errors"].is_null(), "{refund}");
     app.settled_refunds(&key, &paid[0]).await;
     let events = poll_until("the refund's final event", Duration::from_secs(30), || async {
-        let events = all_events(&app, &key).await;
+        let events = app.events_after(&key, &mut None, 100).await;
         (events.len() == 9).then_some(events)
     })
     .await;
@@ -235,7 +222,7 @@ async fn endpoints_take_only_their_types_and_another_merchant_sees_none_of_them(
             "{answer}"
         );
     }
-    let event = all_events(&app, &key).await.remove(0);
+    let event = app.events_after(&key, &mut None, 100).await.remove(0);
     // Another merchant: no endpoints, deliveries or events of the first, and none to touch.
     let (_, other) = app.merchant("Someone else");
     let seen = app
@@ -397,7 +384,7 @@ async fn a_failing_endpoint_is_disabled_and_what_failed_is_sent_again_on_request
         disabled["webhookEndpoint"]["disabledReason"].is_string(),
         "{disabled}"
     );
-    let feed = all_events(&app, &key).await;
+    let feed = app.events_after(&key, &mut None, 100).await;
     assert_eq!(feed.last().unwrap()["type"], "webhook_endpoint.disabled");
     let listed = app.plusflow_lines(&["merchant", "webhooks", "--merchant", &merchant_id, "--json"]);
     let shown = listed
