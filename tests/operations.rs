@@ -320,7 +320,8 @@ async fn a_merchant_key_is_forbidden_every_operator_field(backend: Backend) {
         answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
         "{answer}"
     );
-    let (code, _, stderr) = app.plusflow_exit(&["admin", "key", "create", "--name", "leaver"]);
+    let (code, _, stderr) =
+        app.plusflow_exit(&["admin", "key", "create", "--name", "leaver", "--role", "viewer"]);
     assert_ne!(code, 0, "a name is never given twice");
     assert!(stderr.contains("leaver"), "{stderr}");
 }

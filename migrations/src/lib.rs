@@ -26,6 +26,7 @@ mod m0018_events;
 mod m0019_merchant_list_indexes;
 mod m0020_metadata;
 mod m0021_webhook_endpoints;
+mod m0022_admin_roles;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_merchant_list_indexes::Migration),
             Box::new(m0020_metadata::Migration),
             Box::new(m0021_webhook_endpoints::Migration),
+            Box::new(m0022_admin_roles::Migration),
         ]
     }
 }

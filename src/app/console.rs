@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::Engine;
 use super::errors::{AppError, check_length, invalid, require_note};
 use super::kind::{AlipayPlusAnswer, InstanceIn, KindList};
+use super::roles::AdminRole;
 use crate::alipayplus::client::Client;
 use crate::store::entity::{admin_key, instance};
 use crate::store::force::{self, ForceRefused};
@@ -18,22 +19,36 @@ use crate::store::stuck::{self, Cursor, WorkflowFilter};
 use crate::store::{self, EventInput, OperatorAction};
 use crate::workflow::EventName;
 
-/// The operator a request comes from (`admin:<name>` in history).
+/// The operator a request comes from (`admin:<name>` in history) and what its key may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operator {
     pub name: String,
+    pub role: AdminRole,
 }
 
 impl Operator {
-    /// The operator of the configured `admin.api_key`.
+    /// The operator of the configured `admin.api_key`: an admin.
     pub fn from_config() -> Self {
         Self {
             name: "config".into(),
+            role: AdminRole::Admin,
         }
     }
 
     pub fn actor(&self) -> String {
         format!("admin:{}", self.name)
+    }
+
+    /// FORBIDDEN naming `needed` unless this operator's role allows it.
+    pub fn require(&self, needed: AdminRole) -> Result<(), AppError> {
+        if self.role.allows(needed) {
+            Ok(())
+        } else {
+            Err(AppError::RoleRequired {
+                needed,
+                has: self.role,
+            })
+        }
     }
 }
 
@@ -43,8 +58,8 @@ pub const ADMIN_KEY_PREFIX: &str = "ak_";
 /// At most this many workflows a page.
 pub const MAX_PAGE: u64 = 100;
 
-/// A new operator key (shown once; only its hash is kept).
-pub async fn create_admin_key(engine: &Engine, name: &str) -> Result<String, AppError> {
+/// A new key for operator `name` with `role` (shown once; only its hash is kept).
+pub async fn create_admin_key(engine: &Engine, name: &str, role: AdminRole) -> Result<String, AppError> {
     check_length("name", name, 64)?;
     if name.trim().is_empty()
         || name == "config"
@@ -61,6 +76,7 @@ pub async fn create_admin_key(engine: &Engine, name: &str) -> Result<String, App
     let row = admin_key::Model {
         id: Uuid::now_v7(),
         name: name.to_string(),
+        role: role.to_string(),
         key_hash: super::merchants::hash_api_key(&key),
         created_at: engine.clock.now(),
         revoked_at: None,
@@ -88,7 +104,11 @@ pub async fn admin_keys(engine: &Engine) -> Result<Vec<admin_key::Model>, AppErr
 pub async fn authenticate(engine: &Engine, key: &str) -> Result<Option<Operator>, AppError> {
     let hash = super::merchants::hash_api_key(key);
     let found = store::credentials::admin_key_by_hash(&engine.db, &hash).await?;
-    Ok(found.map(|row| Operator { name: row.name }))
+    // A role this version does not know reads only.
+    Ok(found.map(|row| Operator {
+        role: row.role.parse().unwrap_or(AdminRole::Viewer),
+        name: row.name,
+    }))
 }
 
 /// One page of the stuck list and whether more follow.

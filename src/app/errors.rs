@@ -20,6 +20,11 @@ pub enum AppError {
     InvalidTransition(String),
     #[error("this key may not do this (merchants act on their own objects, operators administer)")]
     Forbidden,
+    #[error("this needs an operator key with the {needed} role (this key's role is {has})")]
+    RoleRequired {
+        needed: super::roles::AdminRole,
+        has: super::roles::AdminRole,
+    },
     #[error("{0}")]
     NotRefundable(String),
     #[error("the refund of {requested} exceeds what may still be refunded ({refundable})")]

@@ -17,6 +17,7 @@ pub mod metadata;
 pub mod money;
 pub mod page;
 pub mod reconciliation;
+pub mod roles;
 pub mod test_mode;
 mod tokens;
 pub mod webhook_endpoints;

@@ -237,7 +237,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
             created.api_key
         );
         println!(
-            "Operators' console: {base}/admin, with a key from `plusflow admin key create --name <you>`"
+            "Operators' console: {base}/admin, with a key from `plusflow admin key create --name <you> --role admin`"
         );
         println!("Ctrl-C to stop");
         tokio::signal::ctrl_c().await?;
@@ -245,7 +245,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         println!(
             "\nNext: `plusflow demo --keep-running` keeps all this up and prints the GraphiQL URL and \
              the demo merchant's API key; the operators' console is /admin there, with a key from \
-             `plusflow admin key create --name <you>` (the demo's database: {}).",
+             `plusflow admin key create --name <you> --role admin` (the demo's database: {}).",
             crate::config::redact(&config.database_url)
         );
     }

@@ -195,12 +195,18 @@ pub enum AdminCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminKeyCommand {
-    /// A key for operator NAME; prints `{"name": ..., "apiKey": ...}` (shown only this once).
-    /// History names the operator's actions `admin:NAME`; a name is never given twice.
+    /// A key for operator NAME with ROLE; prints `{"name": ..., "role": ..., "apiKey": ...}`
+    /// (shown only this once). History names the operator's actions `admin:NAME`; a name is
+    /// never given twice.
     Create {
         /// The operator's name.
         #[arg(long)]
         name: String,
+        /// What the key may do: viewer (reads), operator (works workflows: retry, resume,
+        /// disputes, cancels), finance (reconciliation and settlement), admin (all, and keys,
+        /// merchants, forced ends).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["viewer", "operator", "finance", "admin"]))]
+        role: String,
     },
     /// Revokes operator NAME's key (refused at once everywhere).
     Revoke {
@@ -411,9 +417,13 @@ async fn admin_key_command(config: &Config, command: AdminKeyCommand) -> anyhow:
     use crate::app::console;
     let engine = compose::open_existing(config).await?;
     match command {
-        AdminKeyCommand::Create { name } => {
-            let key = console::create_admin_key(&engine, &name).await?;
-            println!("{}", serde_json::json!({ "name": name, "apiKey": key }));
+        AdminKeyCommand::Create { name, role } => {
+            let role: crate::app::roles::AdminRole = role.parse()?;
+            let key = console::create_admin_key(&engine, &name, role).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "name": name, "role": role.to_string(), "apiKey": key })
+            );
         }
         AdminKeyCommand::Revoke { name } => {
             console::revoke_admin_key(&engine, &name).await?;
@@ -421,7 +431,7 @@ async fn admin_key_command(config: &Config, command: AdminKeyCommand) -> anyhow:
         }
         AdminKeyCommand::List => {
             for key in console::admin_keys(&engine).await? {
-                let line = serde_json::json!({ "name": key.name, "createdAt": key.created_at, "revokedAt": key.revoked_at });
+                let line = serde_json::json!({ "name": key.name, "role": key.role, "createdAt": key.created_at, "revokedAt": key.revoked_at });
                 println!("{line}");
             }
         }

@@ -29,10 +29,18 @@ pub fn quickly_parking_workflows() -> tempfile::TempDir {
     dir
 }
 
-/// An operator key made by the real command line.
+/// An operator key with the `admin` role, made by the real command line.
 pub fn operator_key(app: &App, name: &str) -> String {
-    let created = app.plusflow(&["admin", "key", "create", "--name", name]);
-    assert_eq!(created["name"], name);
+    key_with_role(app, name, "admin")
+}
+
+/// A key for operator `name` with `role`, made by the real command line.
+pub fn key_with_role(app: &App, name: &str, role: &str) -> String {
+    let created = app.plusflow(&["admin", "key", "create", "--name", name, "--role", role]);
+    assert_eq!(
+        (&created["name"], &created["role"]),
+        (&serde_json::json!(name), &serde_json::json!(role))
+    );
     created["apiKey"].as_str().unwrap().to_string()
 }
 

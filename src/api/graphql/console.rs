@@ -1,6 +1,7 @@
-//! The operators' fields (admin keys only; a merchant key gets FORBIDDEN on each): the stuck
-//! list, one workflow, the definitions, "ask Alipay+", and the three actions, each with a
-//! mandatory note recorded in history with the operator's name.
+//! The operators' fields (admin keys only; a merchant key gets FORBIDDEN on each, and so does an
+//! operator key whose role falls short, naming the role): the stuck list, one workflow, the
+//! definitions (viewer), "ask Alipay+" and retry/resume (operator), forcing an event (admin),
+//! each action with a mandatory note recorded in history with the operator's name.
 
 use super::lists;
 use async_graphql::connection::{Connection, EmptyFields};
@@ -13,16 +14,31 @@ use crate::alipayplus::client::Client;
 use crate::app::auth::Principal;
 use crate::app::console::{self, Operator};
 use crate::app::errors::AppError;
+use crate::app::roles::AdminRole;
 use crate::store::OperatorAction;
 use crate::store::stuck::{Cursor, WorkflowFilter as Filter};
 
-/// The operator making the request; FORBIDDEN for a merchant, UNAUTHENTICATED for nobody.
-pub(crate) fn operator<'a>(ctx: &Context<'a>) -> Result<&'a Operator> {
+/// The operator making the request, if its key's role allows what needs `needed`; FORBIDDEN
+/// for a merchant or a role short of it (naming the role), UNAUTHENTICATED for nobody.
+pub(crate) fn operator<'a>(ctx: &Context<'a>, needed: AdminRole) -> Result<&'a Operator> {
     match super::context::principal(ctx)? {
-        Principal::Admin => Ok(ctx
-            .data_opt::<Operator>()
-            .expect("an admin principal comes with its operator")),
+        Principal::Admin => {
+            let operator = ctx
+                .data_opt::<Operator>()
+                .expect("an admin principal comes with its operator");
+            operator.require(needed).map_err(graphql_error)?;
+            Ok(operator)
+        }
         Principal::Merchant(_) => Err(coded("FORBIDDEN", "operators only: use an admin key")),
+    }
+}
+
+/// For a field merchants and operators share: a merchant acts on its own objects (the use case
+/// sees to it); an operator's key needs `needed`.
+pub(crate) fn operators_need(ctx: &Context<'_>, needed: AdminRole) -> Result<()> {
+    match super::context::principal(ctx)? {
+        Principal::Admin => operator(ctx, needed).map(|_| ()),
+        Principal::Merchant(_) => Ok(()),
     }
 }
 
@@ -114,7 +130,7 @@ impl OperatorQueries {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Workflow, EmptyFields, EmptyFields>> {
-        operator(ctx)?;
+        operator(ctx, AdminRole::Viewer)?;
         let filter = filter.unwrap_or_default().into_store()?;
         let (rows, more) = console::workflows(engine(ctx), &filter, first, after.as_deref())
             .await
@@ -126,7 +142,7 @@ impl OperatorQueries {
 
     /// Any workflow by id (a payment's or refund's id is its workflow's).
     async fn workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Workflow>> {
-        operator(ctx)?;
+        operator(ctx, AdminRole::Viewer)?;
         let Ok(id) = uuid::Uuid::parse_str(&id) else {
             return Ok(None);
         };
@@ -139,7 +155,7 @@ impl OperatorQueries {
 
     /// Every loaded workflow definition, with its Mermaid diagram.
     async fn workflow_definitions(&self, ctx: &Context<'_>) -> Result<Vec<WorkflowDefinition>> {
-        operator(ctx)?;
+        operator(ctx, AdminRole::Viewer)?;
         Ok(engine(ctx)
             .definitions
             .iter()
@@ -156,7 +172,7 @@ impl OperatorQueries {
     /// not move; the answer is recorded in its history (`alipayplus_answer`), where a forced end
     /// (`forceTransition`) is checked against it.
     async fn ask_alipay_plus(&self, ctx: &Context<'_>, id: ID) -> Result<AlipayPlusAnswer> {
-        let operator = operator(ctx)?;
+        let operator = operator(ctx, AdminRole::Operator)?;
         let client = ctx.data_unchecked::<Client>();
         let asked = console::ask_alipayplus(engine(ctx), client, kinds(ctx), operator, parse_id(&id)?)
             .await
@@ -201,7 +217,7 @@ impl OperatorMutations {
         event: String,
         note: String,
     ) -> Result<Workflow> {
-        let operator = operator(ctx)?;
+        let operator = operator(ctx, AdminRole::Admin)?;
         let instance = console::force_transition(engine(ctx), operator, parse_id(&id)?, &event, &note)
             .await
             .map_err(graphql_error)?;
@@ -210,7 +226,7 @@ impl OperatorMutations {
 }
 
 async fn act(ctx: &Context<'_>, id: &ID, action: OperatorAction, note: &str) -> Result<Workflow> {
-    let operator = operator(ctx)?;
+    let operator = operator(ctx, AdminRole::Operator)?;
     let instance = console::act(engine(ctx), operator, parse_id(id)?, action, note)
         .await
         .map_err(graphql_error)?;

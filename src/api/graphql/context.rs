@@ -49,6 +49,10 @@ pub fn graphql_error(error: AppError) -> async_graphql::Error {
         AppError::InvalidTransition(_) => coded("INVALID_TRANSITION", error.to_string()),
         AppError::AlipayPlusAnswerRequired(_) => coded("ALIPAYPLUS_ANSWER_REQUIRED", error.to_string()),
         AppError::Forbidden => coded("FORBIDDEN", error.to_string()),
+        AppError::RoleRequired { needed, .. } => {
+            let role = needed.to_string().to_uppercase();
+            coded("FORBIDDEN", error.to_string()).extend_with(|_, e| e.set("role", role.clone()))
+        }
         AppError::NotRefundable(_) => coded("PAYMENT_NOT_REFUNDABLE", error.to_string()),
         AppError::RefundExceedsRefundable { .. } => coded("REFUND_EXCEEDS_REFUNDABLE", error.to_string()),
         AppError::RefundWindowExpired { .. } => coded("REFUND_WINDOW_EXPIRED", error.to_string()),

@@ -87,7 +87,7 @@ impl MerchantProfileMutations {
         merchant_id: ID,
         input: MerchantProfileInput,
     ) -> Result<Merchant> {
-        operator(ctx)?;
+        operator(ctx, crate::app::roles::AdminRole::Admin)?;
         let profile = MerchantProfile {
             legal_name: input.legal_name,
             display_name: input.display_name,

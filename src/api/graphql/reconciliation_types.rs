@@ -11,6 +11,7 @@ use super::console::operator;
 use super::context::{engine, graphql_error, principal};
 use crate::app::errors::AppError;
 use crate::app::reconciliation as recon;
+use crate::app::roles::AdminRole;
 use crate::store::entity::{reconciliation_discrepancy, reconciliation_run};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -194,7 +195,7 @@ impl ReconciliationQueries {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, ReconciliationRun, EmptyFields, EmptyFields>> {
-        operator(ctx)?;
+        operator(ctx, AdminRole::Viewer)?;
         let after_id = match &after {
             Some(cursor) => Some(uuid::Uuid::parse_str(cursor).map_err(|_| {
                 graphql_error(AppError::Validation {
@@ -213,7 +214,7 @@ impl ReconciliationQueries {
     }
 
     async fn reconciliation_run(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ReconciliationRun>> {
-        operator(ctx)?;
+        operator(ctx, AdminRole::Viewer)?;
         let Ok(id) = uuid::Uuid::parse_str(&id) else {
             return Ok(None);
         };

@@ -254,6 +254,7 @@ impl WebhookMutations {
         input: WebhookEndpointInput,
         merchant_id: Option<ID>,
     ) -> Result<WebhookEndpointCreated> {
+        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
         let input = EndpointInput {
             url: input.url,
             event_types: input.event_types.unwrap_or_default(),
@@ -272,6 +273,7 @@ impl WebhookMutations {
         id: ID,
         input: WebhookEndpointUpdate,
     ) -> Result<WebhookEndpoint> {
+        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
         let update = EndpointUpdate {
             url: input.url,
             event_types: input.event_types,
@@ -286,6 +288,7 @@ impl WebhookMutations {
 
     /// Deletes the endpoint: nothing more is sent to it.
     async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
         endpoints::delete(engine(ctx), principal(ctx)?, parse_id(&id)?)
             .await
             .map(|()| true)
@@ -299,6 +302,7 @@ impl WebhookMutations {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<WebhookEndpointCreated> {
+        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
         endpoints::rotate_secret(engine(ctx), principal(ctx)?, parse_id(&id)?)
             .await
             .map(WebhookEndpointCreated::from)
@@ -307,6 +311,7 @@ impl WebhookMutations {
 
     /// Sends a signed `ping` to the endpoint now, once; the answer shows what came of it.
     async fn send_test_webhook(&self, ctx: &Context<'_>, endpoint_id: ID) -> Result<WebhookDelivery> {
+        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
         endpoints::send_test(engine(ctx), principal(ctx)?, parse_id(&endpoint_id)?)
             .await
             .map(WebhookDelivery)
@@ -320,6 +325,7 @@ impl WebhookMutations {
         event_id: ID,
         endpoint_id: ID,
     ) -> Result<WebhookDelivery> {
+        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
         endpoints::redeliver_event(
             engine(ctx),
             principal(ctx)?,
@@ -339,6 +345,7 @@ impl WebhookMutations {
         endpoint_id: ID,
         since: DateTime<Utc>,
     ) -> Result<i32> {
+        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
         endpoints::redeliver_failed(engine(ctx), principal(ctx)?, parse_id(&endpoint_id)?, since)
             .await
             .map_err(graphql_error)

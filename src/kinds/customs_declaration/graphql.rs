@@ -211,6 +211,7 @@ impl CustomsMutations {
         declaration_id: ID,
         accept: bool,
     ) -> Result<CustomsDeclaration> {
+        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
         let test_mode = ctx.data::<crate::app::test_mode::TestMode>()?;
         let id = parse_id(&declaration_id)?;
         super::test_helpers::simulate_decision(engine(ctx), test_mode, principal(ctx)?, id, accept)

@@ -262,6 +262,7 @@ impl DisputeMutations {
         kind: DisputeKind,
         amount: Option<MoneyInput>,
     ) -> Result<Payment> {
+        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
         let principal = principal(ctx)?;
         let dispute = SimulatedDispute {
             kind: match kind {

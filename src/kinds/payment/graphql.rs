@@ -541,9 +541,13 @@ impl PaymentMutations {
     /// succeeds). A final payment cannot be cancelled (INVALID_TRANSITION). An operator gives a
     /// `note` saying why (VALIDATION without one), kept in the history with its name.
     async fn cancel_payment(&self, ctx: &Context<'_>, id: ID, note: Option<String>) -> Result<Payment> {
+        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
         let principal = principal(ctx)?;
         let operator = match principal {
-            Principal::Admin => Some((console::operator(ctx)?, note.as_deref().unwrap_or_default())),
+            Principal::Admin => Some((
+                console::operator(ctx, crate::app::roles::AdminRole::Operator)?,
+                note.as_deref().unwrap_or_default(),
+            )),
             Principal::Merchant(_) => None,
         };
         payments::cancel_payment(engine(ctx), principal, parse_id(&id)?, operator)
@@ -565,6 +569,7 @@ impl PaymentMutations {
         outcome: String,
         #[graphql(default = true)] notify: bool,
     ) -> Result<Payment> {
+        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
         let principal = principal(ctx)?;
         let test_mode = ctx.data::<TestMode>()?;
         simulate_outcome(

@@ -188,7 +188,7 @@ impl RegistrationMutations {
         input: RegistrationInput,
         idempotency_key: String,
     ) -> Result<MerchantRegistration> {
-        let actor = operator(ctx)?.actor();
+        let actor = operator(ctx, crate::app::roles::AdminRole::Admin)?.actor();
         let new = NewRegistration {
             product_codes: input.product_codes,
             merchant_display_name: input.merchant_display_name,

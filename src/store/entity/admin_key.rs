@@ -9,6 +9,8 @@ pub struct Model {
     pub id: Uuid,
     /// The operator, as history names it (`admin:<name>`).
     pub name: String,
+    /// `viewer`, `operator`, `finance` or `admin` (`app::roles::AdminRole`).
+    pub role: String,
     pub key_hash: String,
     pub created_at: ChronoDateTimeUtc,
     pub revoked_at: Option<ChronoDateTimeUtc>,
