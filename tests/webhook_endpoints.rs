@@ -338,6 +338,28 @@ async fn a_failing_endpoint_is_disabled_and_what_failed_is_sent_again_on_request
         },
     )
     .await;
+    // Describing the endpoint anew leaves its retries where they were (neither sooner nor
+    // sent twice); only enabling it, or a new URL, sends what waits at once.
+    let retry_at = |deliveries: &[Value]| {
+        let failed = deliveries
+            .iter()
+            .find(|d| d["purpose"] == "EVENT" && !d["attempts"].as_array().unwrap().is_empty());
+        failed.unwrap()["nextAttemptAt"].clone()
+    };
+    let before = retry_at(&deliveries().await);
+    assert!(before.is_string(), "retried later: {before}");
+    let described = app
+        .gql(
+            Some(&key),
+            "mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { description: \"the till\" }) { description } }",
+            json!({ "id": flaky_endpoint }),
+        )
+        .await;
+    assert_eq!(
+        described["data"]["updateWebhookEndpoint"]["description"], "the till",
+        "{described}"
+    );
+    assert_eq!(retry_at(&deliveries().await), before);
     // Past the retry horizon, its next attempt fails for good and the endpoint is disabled.
     clock.advance(Duration::from_secs(2 * 3600));
     wait_for("the endpoint disabled", Duration::from_secs(30), || async {

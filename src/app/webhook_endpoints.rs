@@ -16,7 +16,7 @@ use super::tokens::random_token;
 use crate::store::entity::{
     webhook_delivery, webhook_delivery_attempt, webhook_endpoint, webhook_redelivery,
 };
-use crate::store::webhooks::{self as rows, Attempted, DeliveryFilter, Next};
+use crate::store::webhooks::{self as rows, Attempted, DeliveryFilter, Next, Waiting};
 use crate::store::{StoreError, feed};
 
 /// How long a rotated-out secret keeps signing deliveries beside the new one.
@@ -178,15 +178,16 @@ async fn owned(
         .ok_or(AppError::NotFound)
 }
 
-/// Writes `changed` (made from what was read) over the endpoint; VALIDATION if it changed
-/// meanwhile.
+/// Writes `changed` (made from what was read) over the endpoint, doing `waiting` to its pending
+/// deliveries; VALIDATION if it changed meanwhile.
 async fn write(
     engine: &Engine,
     mut changed: webhook_endpoint::Model,
+    waiting: Waiting,
 ) -> Result<webhook_endpoint::Model, AppError> {
     changed.version += 1;
     changed.updated_at = engine.clock.now();
-    if !rows::update_endpoint(&engine.db, &changed).await? {
+    if !rows::update_endpoint(&engine.db, &changed, waiting).await? {
         return Err(invalid(
             "id",
             "the endpoint changed meanwhile; read it and try again",
@@ -196,7 +197,7 @@ async fn write(
 }
 
 /// Changes endpoint `id` as `update` says. Enabling it clears why it was disabled and sends
-/// what waited for it, in order.
+/// what waited for it, in order; so does a new URL; disabling it holds its deliveries.
 pub async fn update(
     engine: &Engine,
     principal: &Principal,
@@ -204,6 +205,7 @@ pub async fn update(
     update: EndpointUpdate,
 ) -> Result<webhook_endpoint::Model, AppError> {
     let mut endpoint = owned(engine, principal, id).await?;
+    let (was_enabled, url_before) = (endpoint.enabled, endpoint.url.clone());
     if let Some(url) = update.url {
         check_url(engine, &url)?;
         endpoint.url = url;
@@ -222,14 +224,20 @@ pub async fn update(
         endpoint.enabled = enabled;
         endpoint.disabled_reason = None;
     }
-    write(engine, endpoint).await
+    let waiting = match (was_enabled, endpoint.enabled) {
+        (true, false) => Waiting::Pause,
+        (false, true) => Waiting::Resume,
+        (true, true) if endpoint.url != url_before => Waiting::Resume,
+        _ => Waiting::Untouched,
+    };
+    write(engine, endpoint, waiting).await
 }
 
 /// Deletes endpoint `id`: nothing more is sent to it (what waited is cancelled).
 pub async fn delete(engine: &Engine, principal: &Principal, id: Uuid) -> Result<(), AppError> {
     let mut endpoint = owned(engine, principal, id).await?;
     endpoint.deleted_at = Some(engine.clock.now());
-    write(engine, endpoint).await.map(|_| ())
+    write(engine, endpoint, Waiting::Cancel).await.map(|_| ())
 }
 
 /// A new secret for endpoint `id` (shown once); the old one signs beside it for
@@ -243,7 +251,7 @@ pub async fn rotate_secret(
     let secret = random_token("whsec_");
     endpoint.previous_secret = Some(std::mem::replace(&mut endpoint.secret, secret.clone()));
     endpoint.previous_secret_until = Some(engine.clock.now() + SECRET_OVERLAP);
-    let endpoint = write(engine, endpoint).await?;
+    let endpoint = write(engine, endpoint, Waiting::Untouched).await?;
     Ok(CreatedEndpoint { endpoint, secret })
 }
 

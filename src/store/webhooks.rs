@@ -59,10 +59,23 @@ pub async fn endpoint(db: &Db, id: Uuid) -> Result<Option<endpoint::Model>, Stor
         .await?)
 }
 
+/// What a change of an endpoint does to its pending deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// Nothing (a description, its types, a secret): in-flight and backed-off ones go on.
+    Untouched,
+    /// Due now (enabled again, or a new URL while enabled).
+    Resume,
+    /// They wait without a time (disabled).
+    Pause,
+    /// Never sent (deleted).
+    Cancel,
+}
+
 /// Writes `row` (as the merchant changed it) over endpoint `row.id` if it is still at
-/// `row.version - 1`; false if it changed meanwhile or is gone. Enabling it makes its waiting
-/// deliveries due at `row.updated_at`; disabling it makes them wait.
-pub async fn update_endpoint(db: &Db, row: &endpoint::Model) -> Result<bool, StoreError> {
+/// `row.version - 1`, and does `waiting` to its pending deliveries in the same transaction;
+/// false if it changed meanwhile or is gone.
+pub async fn update_endpoint(db: &Db, row: &endpoint::Model, waiting: Waiting) -> Result<bool, StoreError> {
     let txn = db.begin().await?;
     let updated = endpoint::Entity::update_many()
         .set(endpoint::ActiveModel {
@@ -88,22 +101,22 @@ pub async fn update_endpoint(db: &Db, row: &endpoint::Model) -> Result<bool, Sto
     if updated.rows_affected != 1 {
         return Ok(false);
     }
-    let live = row.enabled && row.deleted_at.is_none();
-    let waiting = delivery::Entity::update_many()
+    let pending = delivery::Entity::update_many()
         .filter(D::EndpointId.eq(row.id))
         .filter(D::Status.eq(delivery::STATUS_PENDING));
-    if row.deleted_at.is_some() {
-        waiting
-            .col_expr(D::Status, Expr::value(delivery::STATUS_CANCELLED))
-            .col_expr(D::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
-            .exec(&txn)
-            .await?;
-    } else {
-        let due = live.then_some(row.updated_at);
-        waiting
-            .col_expr(D::NextAttemptAt, Expr::value(due))
-            .exec(&txn)
-            .await?;
+    let no_time = Expr::value(Option::<DateTime<Utc>>::None);
+    let pending = match waiting {
+        Waiting::Untouched => None,
+        Waiting::Resume => Some(pending.col_expr(D::NextAttemptAt, Expr::value(row.updated_at))),
+        Waiting::Pause => Some(pending.col_expr(D::NextAttemptAt, no_time)),
+        Waiting::Cancel => Some(
+            pending
+                .col_expr(D::Status, Expr::value(delivery::STATUS_CANCELLED))
+                .col_expr(D::NextAttemptAt, no_time),
+        ),
+    };
+    if let Some(pending) = pending {
+        pending.exec(&txn).await?;
     }
     txn.commit().await?;
     Ok(true)
