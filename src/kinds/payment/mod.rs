@@ -3,6 +3,7 @@
 
 pub mod effects;
 pub mod graphql;
+pub mod graphql_input;
 mod inbound;
 pub mod inquiry;
 pub mod methods;
