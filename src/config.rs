@@ -103,6 +103,8 @@ pub struct Config {
     pub definitions: Definitions,
     pub jobs: JobConfig,
     pub admin_api_key: Option<SecretString>,
+    /// Kinds whose forced money moves need a second operator (`admin.four_eyes`).
+    pub four_eyes: Vec<String>,
     pub webhooks: WebhookConfig,
     pub payment_method_limits: PaymentMethodLimits,
     /// How long a merchant has to answer an escalation.
@@ -274,6 +276,7 @@ impl std::fmt::Debug for Config {
             .field("alipayplus", &self.alipayplus)
             .field("jobs", &self.jobs)
             .field("admin_api_key", &self.admin_api_key)
+            .field("four_eyes", &self.four_eyes)
             .field("webhooks", &self.webhooks)
             .field("payment_method_limits", &self.payment_method_limits)
             .field("escalation_response_window", &self.escalation_response_window)

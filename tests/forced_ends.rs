@@ -2,7 +2,8 @@
 //! real HTTP on SQLite and on PostgreSQL + Redis: a refund whose call to Alipay+ is in flight
 //! cannot be forced failed, its amount stays reserved, and the call's late success settles it;
 //! a payment is forced succeeded only beside Alipay+'s answer saying it is paid, asked after
-//! the payment was paid there.
+//! the payment was paid there, and only once a second operator approved it (four eyes: the one
+//! who asked gets SAME_OPERATOR; both names and notes are in history and the activity log).
 
 mod common;
 
@@ -176,20 +177,112 @@ async fn a_payment_is_forced_to_an_end_only_beside_alipayplus_answer_saying_so(b
     let paid = ask(&app, &operator, &payment).await;
     assert_eq!(paid["verdict"], "SUCCESS", "{paid}");
     refused_for_answer(&force(&app, &operator, &payment, "notified_failure").await);
-    let forced = force(&app, &operator, &payment, "notified_success").await;
+    // Settling a payment by hand takes two operators (four eyes, on for payments by default):
+    // the force is a request until another operator approves it.
+    let asked = force(&app, &operator, &payment, "notified_success").await;
     assert_eq!(
-        forced["data"]["forceTransition"]["state"], "succeeded",
-        "{forced}"
+        asked["errors"][0]["extensions"]["code"], "APPROVAL_REQUIRED",
+        "{asked}"
     );
+    let request = asked["errors"][0]["extensions"]["forceRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(app.payment(&key, &payment).await["status"], "AWAITING_CUSTOMER");
+    let approve = |by: String, note: &'static str| {
+        let (app, request) = (&app, request.clone());
+        async move {
+            app.gql(
+                Some(&by),
+                "mutation($id: ID!, $note: String!) { approveForce(forceRequestId: $id, note: $note) { state } }",
+                json!({ "id": request, "note": note }),
+            )
+            .await
+        }
+    };
+    let own = approve(operator.clone(), "looks right to me").await;
+    assert_eq!(own["errors"][0]["extensions"]["code"], "SAME_OPERATOR", "{own}");
+    let pending = app
+        .gql(
+            Some(&operator),
+            "{ forceRequests(status: \"PENDING\") { edges { node { id event requestedBy note status workflow { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let waiting = &pending["data"]["forceRequests"]["edges"][0]["node"];
+    assert_eq!(
+        (
+            &waiting["id"],
+            &waiting["event"],
+            &waiting["requestedBy"],
+            &waiting["workflow"]["id"]
+        ),
+        (
+            &json!(request),
+            &json!("notified_success"),
+            &json!("careful"),
+            &json!(payment)
+        ),
+        "{pending}"
+    );
+    let second = operator_key(&app, "second-pair");
+    let forced = approve(second, "checked Alipay+'s answer: paid").await;
+    assert_eq!(forced["data"]["approveForce"]["state"], "succeeded", "{forced}");
     assert_eq!(app.payment(&key, &payment).await["status"], "SUCCEEDED");
+    let again = approve(operator_key(&app, "third"), "once more").await;
+    assert_eq!(
+        again["errors"][0]["extensions"]["code"], "INVALID_TRANSITION",
+        "{again}"
+    );
 
     let history = history(&app, &operator, &payment).await;
     let last = history.last().unwrap();
     assert_eq!(
         (last["event"].as_str(), last["actor"].as_str()),
-        (Some("notified_success"), Some("admin:careful"))
+        (Some("notified_success"), Some("admin:second-pair"))
     );
     let detail: Value = serde_json::from_str(last["detail"].as_str().unwrap()).unwrap();
     assert_eq!(detail["alipayplusAnswer"], "SUCCESS", "{detail}");
     assert_eq!(detail["note"], "settling it by hand");
+    assert_eq!(
+        (
+            &detail["requestedBy"],
+            &detail["approvedBy"],
+            &detail["approvalNote"]
+        ),
+        (
+            &json!("careful"),
+            &json!("second-pair"),
+            &json!("checked Alipay+'s answer: paid")
+        ),
+        "{detail}"
+    );
+    // Both acts are in the activity log, newest first.
+    let activity = app
+        .gql(
+            Some(&operator),
+            "query($kind: String) { operatorActivity(kind: $kind, first: 5) { edges { node { operator role action objectIds note } } } }",
+            json!({ "kind": "payment" }),
+        )
+        .await;
+    let actions: Vec<(String, String)> = activity["data"]["operatorActivity"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| {
+            let node = &edge["node"];
+            (
+                node["operator"].as_str().unwrap().to_string(),
+                node["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        &actions[..2],
+        &[
+            ("second-pair".to_string(), "approveForce".to_string()),
+            ("careful".to_string(), "forceTransition".to_string()),
+        ],
+        "{activity}"
+    );
 }

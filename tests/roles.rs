@@ -184,6 +184,49 @@ async fn each_role_is_refused_exactly_where_it_falls_short(backend: Backend) {
             json!({ "id": nobody }),
             "admin",
         ),
+        (
+            "search",
+            "query($t: String!) { search(text: $t) { id } }",
+            json!({ "t": nobody }),
+            "viewer",
+        ),
+        ("overview", "{ overview { outboxPending } }", json!({}), "viewer"),
+        (
+            "bulkPreview",
+            "{ bulkPreview(filter: { kind: \"refund\", needsAttention: true }) }",
+            json!({}),
+            "viewer",
+        ),
+        (
+            "bulkAction",
+            "query($id: ID!) { bulkAction(id: $id) { id } }",
+            json!({ "id": nobody }),
+            "viewer",
+        ),
+        (
+            "forceRequests",
+            "{ forceRequests(first: 1) { edges { node { id } } } }",
+            json!({}),
+            "viewer",
+        ),
+        (
+            "operatorActivity",
+            "{ operatorActivity(first: 1) { edges { node { action } } } }",
+            json!({}),
+            "viewer",
+        ),
+        (
+            "startBulkAction",
+            "mutation { startBulkAction(filter: { kind: \"no-such-kind\" }, action: \"RETRY\", note: \"n\") { id } }",
+            json!({}),
+            "operator",
+        ),
+        (
+            "approveForce",
+            "mutation($id: ID!) { approveForce(forceRequestId: $id, note: \"n\") { id } }",
+            json!({ "id": nobody }),
+            "admin",
+        ),
     ];
     for role in ROLES {
         let key = key_with_role(&app, &format!("{role}-1"), role);

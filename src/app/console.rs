@@ -11,52 +11,17 @@ use uuid::Uuid;
 use super::Engine;
 use super::errors::{AppError, check_length, invalid, require_note};
 use super::kind::{AlipayPlusAnswer, InstanceIn, KindList};
+pub use super::operator::{Operator, page_size};
 use super::roles::AdminRole;
 use crate::alipayplus::client::Client;
 use crate::store::entity::{admin_key, instance};
-use crate::store::force::{self, ForceRefused};
+use crate::store::force;
 use crate::store::stuck::{self, Cursor, WorkflowFilter};
-use crate::store::{self, EventInput, OperatorAction};
+use crate::store::{self, ActedBy, EventInput, OperatorAction};
 use crate::workflow::EventName;
-
-/// The operator a request comes from (`admin:<name>` in history) and what its key may do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Operator {
-    pub name: String,
-    pub role: AdminRole,
-}
-
-impl Operator {
-    /// The operator of the configured `admin.api_key`: an admin.
-    pub fn from_config() -> Self {
-        Self {
-            name: "config".into(),
-            role: AdminRole::Admin,
-        }
-    }
-
-    pub fn actor(&self) -> String {
-        format!("admin:{}", self.name)
-    }
-
-    /// FORBIDDEN naming `needed` unless this operator's role allows it.
-    pub fn require(&self, needed: AdminRole) -> Result<(), AppError> {
-        if self.role.allows(needed) {
-            Ok(())
-        } else {
-            Err(AppError::RoleRequired {
-                needed,
-                has: self.role,
-            })
-        }
-    }
-}
 
 /// The prefix of operators' keys (merchants' start `pk_`), so a key is looked up in one table.
 pub const ADMIN_KEY_PREFIX: &str = "ak_";
-
-/// At most this many workflows a page.
-pub const MAX_PAGE: u64 = 100;
 
 /// A new key for operator `name` with `role` (shown once; only its hash is kept).
 pub async fn create_admin_key(engine: &Engine, name: &str, role: AdminRole) -> Result<String, AppError> {
@@ -118,11 +83,7 @@ pub async fn workflows(
     first: Option<i32>,
     after: Option<&str>,
 ) -> Result<(Vec<instance::Model>, bool), AppError> {
-    let first = match first {
-        None => 20,
-        Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as u64,
-        Some(_) => return Err(invalid("first", format!("must be 1 to {MAX_PAGE}"))),
-    };
+    let first = page_size(first)?;
     let after = match after {
         Some(text) => {
             Some(Cursor::decode(text).ok_or_else(|| invalid("after", "not a cursor of this list"))?)
@@ -142,7 +103,11 @@ pub async fn act(
     note: &str,
 ) -> Result<instance::Model, AppError> {
     let note = require_note(note)?;
-    let done = store::operator_action(&engine.db, engine.decider(), id, action, &operator.actor(), note)
+    let by = ActedBy {
+        activity: Some(operator.activity(engine.clock.now(), action.mutation(), &[id.to_string()], note)),
+        ..ActedBy::noted(operator.actor(), note)
+    };
+    let done = store::operator_action(&engine.db, engine.decider(), id, action, &by)
         .await
         .map_err(not_found_or_store)?;
     let after = done.map_err(AppError::InvalidTransition)?;
@@ -161,7 +126,8 @@ fn not_found_or_store(error: store::StoreError) -> AppError {
 /// Applies `event` to workflow `id` as the operator, if its definition allows that event in the
 /// current state and, for an end, Alipay+ can no longer act otherwise (see `store::force`: no
 /// call in flight, and the answer a state asks for); the money rules of the write path hold as
-/// for any event.
+/// for any event. Into a state that settles money (where four eyes are on) it is only asked
+/// for: APPROVAL_REQUIRED, until a second operator approves (`super::four_eyes`).
 pub async fn force_transition(
     engine: &Engine,
     operator: &Operator,
@@ -173,22 +139,28 @@ pub async fn force_transition(
     let name: EventName = event
         .parse()
         .map_err(|_| AppError::InvalidTransition(format!("'{event}' is not an event of any workflow")))?;
-    let input = EventInput::new(name, operator.actor()).with_detail(json!({ "note": note, "forced": true }));
-    let applied = match force::force_event(&engine.db, engine.decider(), id, &input)
+    let current = store::instance(&engine.db, id)
         .await
-        .map_err(not_found_or_store)?
-    {
-        Ok(applied) => applied,
-        Err(ForceRefused::NoTransition(why)) => return Err(AppError::InvalidTransition(why)),
-        Err(ForceRefused::NeedsAnswer(why)) => return Err(AppError::AlipayPlusAnswerRequired(why)),
+        .map_err(not_found_or_store)?;
+    let input = EventInput::new(name, operator.actor())
+        .with_detail(json!({ "note": note, "forced": true }))
+        .with_activity(operator.activity(engine.clock.now(), "forceTransition", &[id.to_string()], note));
+    let four_eyes = super::four_eyes::needs_approval(engine, &current, name);
+    let forced = if four_eyes {
+        force::would_force(&engine.db, engine.decider(), id, &input)
+            .await
+            .map(|allowed| allowed.map(|()| None))
+    } else {
+        force::force_event(&engine.db, engine.decider(), id, &input)
+            .await
+            .map(|forced| forced.map(Some))
     };
-    engine.wake_if_scheduled(&applied);
-    engine.announce(id);
-    match applied.outcome {
-        store::Outcome::Transitioned { .. } => Ok(applied.instance),
-        store::Outcome::Ignored { reason } | store::Outcome::Rejected { reason } => {
-            Err(AppError::InvalidTransition(reason))
-        }
+    match forced
+        .map_err(not_found_or_store)?
+        .map_err(super::four_eyes::refused)?
+    {
+        Some(applied) => super::four_eyes::forced_outcome(engine, applied),
+        None => Err(super::four_eyes::request(engine, operator, &current, name, note).await),
     }
 }
 
@@ -232,6 +204,16 @@ pub async fn ask_alipayplus(
         &operator.actor(),
         answer.verdict,
         answer.recorded.clone(),
+    )
+    .await?;
+    let verdict = answer.verdict.to_string();
+    super::activity::record(
+        engine,
+        operator,
+        "askAlipayPlus",
+        Some(&current.kind),
+        &[id.to_string()],
+        &format!("Alipay+ answered {verdict}"),
     )
     .await?;
     engine.announce(id);

@@ -49,8 +49,12 @@ pub struct Engine {
     pub announcer: Option<Arc<dyn store::feed::Announcer>>,
     /// Sends merchants' webhooks (`[webhooks]`): the dispatcher's attempts and test pings.
     pub webhooks: Arc<crate::webhooks::Sender>,
+    /// Kinds whose forced move into a money state waits for a second operator
+    /// (`admin.four_eyes`; payments and refunds unless configured).
+    pub four_eyes: Arc<Vec<String>>,
     wake: Arc<Notify>,
     webhooks_wake: Arc<Notify>,
+    bulk_wake: Arc<Notify>,
     updates: broadcast::Sender<Update>,
 }
 
@@ -85,8 +89,10 @@ impl Engine {
                 crate::webhooks::Sender::new(crate::config::WebhookConfig::default())
                     .expect("the webhook HTTP client"),
             ),
+            four_eyes: Arc::new(vec!["payment".into(), "refund".into()]),
             wake,
             webhooks_wake: Arc::default(),
+            bulk_wake: Arc::default(),
             updates,
         }
     }
@@ -100,6 +106,7 @@ impl Engine {
         self.real_alipayplus = config.alipayplus.mode == crate::config::AlipayPlusMode::AlipayPlus;
         self.wallets = Arc::new(config.wallets.clone());
         self.max_report_bytes = config.reconciliation.max_file_bytes;
+        self.four_eyes = Arc::new(config.four_eyes.clone());
         self.webhooks =
             Arc::new(crate::webhooks::Sender::new(config.webhooks.clone()).expect("the webhook HTTP client"));
         // The built-in simulator's wallets answer at its time scale; so is the inquiry pace.
@@ -187,6 +194,16 @@ impl Engine {
     /// Waits until [`Engine::wake_webhooks`] is called.
     pub async fn webhooks_woken(&self) {
         self.webhooks_wake.notified().await;
+    }
+
+    /// Wakes this process's bulk action worker (a bulk action was started).
+    pub fn wake_bulk(&self) {
+        self.bulk_wake.notify_one();
+    }
+
+    /// Waits until [`Engine::wake_bulk`] is called.
+    pub async fn bulk_woken(&self) {
+        self.bulk_wake.notified().await;
     }
 
     pub fn wake_relay(&self) {

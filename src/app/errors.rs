@@ -55,6 +55,13 @@ pub enum AppError {
     /// A forced end refused while Alipay+ may still act, or without its answer.
     #[error("{0}")]
     AlipayPlusAnswerRequired(String),
+    /// A forced move of money waits for a second operator (four eyes).
+    #[error(
+        "forcing this moves or settles money: a second operator approves it (approveForce with forceRequestId {force_request_id})"
+    )]
+    ApprovalRequired { force_request_id: Uuid },
+    #[error("the operator who asked for this force cannot approve it: a second operator does")]
+    SameOperator,
     #[error(
         "test helpers drive the Alipay+ simulator and work only in alipayplus.mode = \"simulator\"; this plusflow talks to the real Alipay+"
     )]

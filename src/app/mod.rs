@@ -1,12 +1,15 @@
 //! Use cases: the [`Engine`] handle that coordinates the pure workflow core with the store, and
 //! the effect-handler contract between workflows and the edges that act on the world.
 
+pub mod activity;
 pub mod auth;
+pub mod bulk;
 pub mod console;
 mod effects;
 mod engine;
 pub mod errors;
 pub mod feed;
+pub mod four_eyes;
 pub mod fresh_rows;
 pub mod kind;
 pub mod merchant_cache;
@@ -15,9 +18,11 @@ pub mod merchant_profile;
 pub mod merchants;
 pub mod metadata;
 pub mod money;
+pub mod operator;
 pub mod page;
 pub mod reconciliation;
 pub mod roles;
+pub mod search;
 pub mod test_mode;
 mod tokens;
 pub mod webhook_endpoints;

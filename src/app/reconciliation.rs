@@ -249,8 +249,7 @@ pub async fn reconcile(
             engine.decider(),
             id,
             OperatorAction::Retry,
-            "reconciliation",
-            &note,
+            &store::ActedBy::noted("reconciliation", &note),
         )
         .await?;
         if done.is_ok() {

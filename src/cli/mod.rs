@@ -2,6 +2,7 @@
 //! store, registers effect handlers, and starts the API, the relay and the workers as the
 //! command asks.
 
+mod admin_activity;
 pub mod alipayplus;
 mod bench;
 mod bench_events;
@@ -191,6 +192,8 @@ pub enum AdminCommand {
     /// Operators' keys: create, revoke, list.
     #[command(subcommand)]
     Key(AdminKeyCommand),
+    /// The operators' activity log, newest first: who did what, on which objects, with which note.
+    Activity(admin_activity::ActivityArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -287,6 +290,9 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
         }
         Command::Merchant(command) => merchant_command(&config, command).await,
         Command::Admin(AdminCommand::Key(command)) => admin_key_command(&config, command).await,
+        Command::Admin(AdminCommand::Activity(args)) => {
+            admin_activity::run(&compose::open_existing(&config).await?, args).await
+        }
         Command::Workflows(workflows::WorkflowsCommand::Stuck(args)) => {
             workflows::stuck(&compose::open_existing(&config).await?, &args).await
         }
@@ -420,6 +426,17 @@ async fn admin_key_command(config: &Config, command: AdminKeyCommand) -> anyhow:
         AdminKeyCommand::Create { name, role } => {
             let role: crate::app::roles::AdminRole = role.parse()?;
             let key = console::create_admin_key(&engine, &name, role).await?;
+            let by = console::Operator::command_line();
+            let note = format!("role {role}");
+            crate::app::activity::record(
+                &engine,
+                &by,
+                "admin key create",
+                None,
+                std::slice::from_ref(&name),
+                &note,
+            )
+            .await?;
             println!(
                 "{}",
                 serde_json::json!({ "name": name, "role": role.to_string(), "apiKey": key })
@@ -427,6 +444,16 @@ async fn admin_key_command(config: &Config, command: AdminKeyCommand) -> anyhow:
         }
         AdminKeyCommand::Revoke { name } => {
             console::revoke_admin_key(&engine, &name).await?;
+            let by = console::Operator::command_line();
+            crate::app::activity::record(
+                &engine,
+                &by,
+                "admin key revoke",
+                None,
+                std::slice::from_ref(&name),
+                "revoked",
+            )
+            .await?;
             println!("{}", serde_json::json!({ "name": name, "revoked": true }));
         }
         AdminKeyCommand::List => {

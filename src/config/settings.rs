@@ -145,6 +145,7 @@ pub struct JobSettings {
 #[serde(deny_unknown_fields)]
 pub struct AdminSettings {
     pub api_key: SecretString,
+    pub four_eyes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -208,6 +208,11 @@ impl Settings {
             Definitions::default()
         });
 
+        for kind in &self.admin.four_eyes {
+            if !definitions.iter().any(|definition| &definition.kind == kind) {
+                problems.push(format!("admin.four_eyes: no workflow kind '{kind}'"));
+            }
+        }
         use secrecy::ExposeSecret;
         let admin_api_key = Some(self.admin.api_key).filter(|key| !key.expose_secret().is_empty());
         if admin_api_key
@@ -251,6 +256,7 @@ impl Settings {
             definitions,
             jobs,
             admin_api_key,
+            four_eyes: self.admin.four_eyes,
             webhooks,
             payment_method_limits,
             escalation_response_window,

@@ -102,6 +102,9 @@ pub(super) async fn write(
         if let Some(row) = &plan.kept_row {
             row.insert(txn).await?;
         }
+        if let Some(row) = &plan.activity {
+            super::activity::insert_in(txn, row.clone()).await?;
+        }
     }
     plan.history.append(txn).await?;
     if let Some(call) = &plan.inbound {

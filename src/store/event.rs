@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use sea_orm::sea_query::{Alias, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr, EntityName, EntityTrait, IdenStatic, Iterable, ModelTrait};
 
-use super::entity::{inbound, instance};
+use super::entity::{inbound, instance, operator_activity};
 use crate::workflow::EventName;
 
 /// An event to apply, with who caused it.
@@ -25,6 +25,8 @@ pub struct EventInput {
     /// A row the event brings (e.g. what Alipay+'s answer stated of a payment's result), written
     /// with the transition and kept as it was first written: a later copy changes nothing.
     pub kept_row: Option<KeptRow>,
+    /// The operator's action the event is, recorded in the activity log when it transitions.
+    pub activity: Option<operator_activity::Model>,
 }
 
 impl EventInput {
@@ -36,6 +38,7 @@ impl EventInput {
             data_patch: None,
             inbound: None,
             kept_row: None,
+            activity: None,
         }
     }
 
@@ -46,6 +49,12 @@ impl EventInput {
 
     pub fn with_data(mut self, patch: Map<String, Value>) -> Self {
         self.data_patch = Some(patch);
+        self
+    }
+
+    /// Records `row` in the activity log with the transition (see [`EventInput::activity`]).
+    pub fn with_activity(mut self, row: operator_activity::Model) -> Self {
+        self.activity = Some(row);
         self
     }
 

@@ -52,29 +52,70 @@ pub async fn force_event(
     id: Uuid,
     event: &EventInput,
 ) -> Result<Result<Applied, ForceRefused>, StoreError> {
-    let definitions = decider.definitions;
     retry_transient(|| async {
         let txn = db.begin().await?;
-        let current = lock_instance(&txn, id).await?;
-        let definition = definition_of(definitions, &current)?;
-        let Decision::Transition { to, .. } = workflow::apply(definition, &current.state, event.name) else {
-            return Ok(Err(ForceRefused::NoTransition(format!(
-                "{} {} has no transition on '{}' from {}",
-                current.kind, definition.version, event.name, current.state
-            ))));
-        };
-        let mut event = event.clone();
-        // Not an end: the state entered talks to Alipay+ itself (a cancel, an inquiry).
-        if let Some(target) = definition.state(&to).filter(|state| state.terminal)
-            && let Err(refused) = check_end(&txn, &current, target, &to, &mut event).await?
-        {
-            return Ok(Err(refused));
+        let forced = force_event_in(&txn, decider, id, event).await?;
+        if forced.is_ok() {
+            txn.commit().await?;
         }
-        let applied = apply_event_in(&txn, decider, id, &event, Some(&current)).await?;
-        txn.commit().await?;
-        Ok(Ok(applied))
+        Ok(forced)
     })
     .await
+}
+
+/// The body of [`force_event`] in the caller's transaction (an approval marks its request in the
+/// same one); writes nothing when refused.
+pub(crate) async fn force_event_in(
+    txn: &DatabaseTransaction,
+    decider: Decider<'_>,
+    id: Uuid,
+    event: &EventInput,
+) -> Result<Result<Applied, ForceRefused>, StoreError> {
+    let (current, event) = match allowed(txn, decider, id, event).await? {
+        Ok(allowed) => allowed,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    Ok(Ok(apply_event_in(txn, decider, id, &event, Some(&current)).await?))
+}
+
+/// Whether `event` could be forced on instance `id` now (the rule of the module doc), without
+/// writing anything: what a request for a second operator's approval is checked with.
+pub async fn would_force(
+    db: &Db,
+    decider: Decider<'_>,
+    id: Uuid,
+    event: &EventInput,
+) -> Result<Result<(), ForceRefused>, StoreError> {
+    let txn = db.begin().await?;
+    let allowed = allowed(&txn, decider, id, event).await?;
+    txn.rollback().await?;
+    Ok(allowed.map(|_| ()))
+}
+
+/// The instance, locked, and the event as it would be forced (naming the answer relied on), or
+/// why it may not be.
+async fn allowed(
+    txn: &DatabaseTransaction,
+    decider: Decider<'_>,
+    id: Uuid,
+    event: &EventInput,
+) -> Result<Result<(instance::Model, EventInput), ForceRefused>, StoreError> {
+    let current = lock_instance(txn, id).await?;
+    let definition = definition_of(decider.definitions, &current)?;
+    let Decision::Transition { to, .. } = workflow::apply(definition, &current.state, event.name) else {
+        return Ok(Err(ForceRefused::NoTransition(format!(
+            "{} {} has no transition on '{}' from {}",
+            current.kind, definition.version, event.name, current.state
+        ))));
+    };
+    let mut event = event.clone();
+    // Not an end: the state entered talks to Alipay+ itself (a cancel, an inquiry).
+    if let Some(target) = definition.state(&to).filter(|state| state.terminal)
+        && let Err(refused) = check_end(txn, &current, target, &to, &mut event).await?
+    {
+        return Ok(Err(refused));
+    }
+    Ok(Ok((current, event)))
 }
 
 /// Whether `current` may be forced into the terminal state `target` (named `to`); when an

@@ -8,7 +8,9 @@
 //! database write lock is taken first (a no-op `UPDATE` of the row), so a read never has to be
 //! upgraded. A transaction that lost a race is retried from the start.
 
+pub mod activity;
 pub mod apply;
+pub mod bulk;
 pub mod credentials;
 mod db;
 pub mod db_clock;
@@ -17,6 +19,7 @@ pub mod entity;
 pub mod event;
 pub mod feed;
 pub mod force;
+pub mod force_requests;
 mod gauges;
 mod history;
 pub mod idempotency;
@@ -33,6 +36,7 @@ mod plan;
 mod queries;
 pub mod reconciliation;
 mod schedule;
+pub mod search;
 pub mod start;
 mod statement_parts;
 pub mod stuck;
@@ -47,7 +51,7 @@ pub use apply::apply_event;
 pub use db::Db;
 pub use event::{Applied, EventInput, KeptRow, Outcome};
 pub use gauges::gauges;
-pub use operator_actions::{ActionResult, OperatorAction, operator_action};
+pub use operator_actions::{ActedBy, ActionResult, OperatorAction, operator_action};
 pub use outbox::outbox_backlog;
 pub use park::{Note, Park, park_instance, record_unchanged};
 pub use queries::{InstanceCounts, count_instances, history, instance, next_run_ms};

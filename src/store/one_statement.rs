@@ -52,7 +52,7 @@ pub(crate) async fn apply_as_one_statement(
 
 /// Writes a transition `plan` as ONE statement, in its own implicit transaction (PostgreSQL:
 /// data-modifying CTEs): the versioned instance update, the disarm, the new outbox rows, the
-/// inbound call's journal row and the history row, each but the first conditional on the
+/// inbound call's journal row, the operator's activity row and the history row, each but the first conditional on the
 /// update having hit. Saves the BEGIN/COMMIT and three round trips of [`write`]. `None`, with nothing written, if the
 /// instance moved on.
 ///
@@ -122,6 +122,12 @@ pub(super) async fn write_as_one_statement(
         sql += &format!(
             ", kept AS ({} ON CONFLICT DO NOTHING)",
             statement_parts::insert_kept_if("moved", row, &mut params)
+        );
+    }
+    if let Some(row) = &plan.activity {
+        sql += &format!(
+            ", recorded AS ({})",
+            statement_parts::insert_if("moved", std::slice::from_ref(row), &mut params)
         );
     }
     if let Some(call) = &plan.inbound {

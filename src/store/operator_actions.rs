@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::Decider;
-use super::entity::{instance, outbox};
+use super::entity::{instance, operator_activity, outbox};
 use super::history::HistoryEntry;
 use super::instance_write::{lock_instance, touch};
 use super::plan::{HOLD_KEY, definition_of, hold_of};
@@ -27,6 +27,14 @@ pub enum OperatorAction {
 }
 
 impl OperatorAction {
+    /// The mutation that asks for it (its name in the activity log).
+    pub fn mutation(self) -> &'static str {
+        match self {
+            OperatorAction::Retry => "retryWorkflow",
+            OperatorAction::Resume => "resumeWorkflow",
+        }
+    }
+
     /// The event name its history row carries.
     pub fn event(self) -> &'static str {
         match self {
@@ -39,48 +47,88 @@ impl OperatorAction {
 /// An operator's action: done (the instance after it), or refused with why.
 pub type ActionResult = Result<instance::Model, String>;
 
+/// Who acts and why: the history row's actor and `detail` (the note, a bulk action's id...),
+/// and the activity log's row, if the action is recorded there.
+#[derive(Debug, Clone)]
+pub struct ActedBy {
+    pub actor: String,
+    pub detail: Map<String, Value>,
+    pub activity: Option<operator_activity::Model>,
+}
+
+impl ActedBy {
+    /// `actor` acting with `note` (in the history row), not recorded in the activity log.
+    pub fn noted(actor: impl Into<String>, note: &str) -> Self {
+        Self {
+            actor: actor.into(),
+            detail: Map::from_iter([("note".to_string(), Value::String(note.to_string()))]),
+            activity: None,
+        }
+    }
+}
+
 /// Applies an operator's `action` to instance `id` through the write path, in one transaction:
-/// the instance locked, its rows changed, the version bumped, and one history row (outcome
-/// `OPERATOR`, the actor and the `note` in it). Refused, with nothing written, where it makes no
-/// sense: a finished instance, no effect to retry, nothing waiting for an operator.
+/// the instance locked, its rows changed, the version bumped, one history row (outcome
+/// `OPERATOR`, the actor and the detail in it) and the activity row. Refused, with nothing
+/// written, where it makes no sense: a finished instance, no effect to retry, nothing waiting
+/// for an operator.
 pub async fn operator_action(
     db: &Db,
     decider: Decider<'_>,
     id: Uuid,
     action: OperatorAction,
-    actor: &str,
-    note: &str,
+    by: &ActedBy,
 ) -> Result<ActionResult, StoreError> {
-    let clock = decider.clock;
     retry_transient(|| async {
         let txn = db.begin().await?;
-        let current = lock_instance(&txn, id).await?;
-        let done = match action {
-            OperatorAction::Retry => retry_effects_in(&txn, clock, &current).await?,
-            OperatorAction::Resume => resume_in(&txn, decider, &current).await?,
-        };
-        let (detail, after) = match done {
-            Ok(done) => done,
-            Err(refused) => return Ok(Err(refused)),
-        };
-        let mut detail = detail;
-        detail.insert("note".into(), Value::String(note.to_string()));
-        let entry = HistoryEntry {
-            instance_id: id,
-            event: action.event(),
-            from_state: Some(current.state.clone()),
-            to_state: None,
-            outcome: "OPERATOR",
-            actor: actor.to_string(),
-            detail: Some(Value::Object(detail)),
-            at: after.updated_at,
-        };
-        entry.append(&txn).await?;
-        txn.commit().await?;
-        entry.counted(&current.kind);
-        Ok(Ok(after))
+        let done = operator_action_in(&txn, decider, id, action, by).await?;
+        if let Ok(after) = &done {
+            if let Some(row) = &by.activity {
+                let row = operator_activity::Model {
+                    kind: Some(after.kind.clone()),
+                    ..row.clone()
+                };
+                super::activity::insert_in(&txn, row).await?;
+            }
+            txn.commit().await?;
+        }
+        Ok(done)
     })
     .await
+}
+
+/// The body of [`operator_action`] without the activity row, in the caller's transaction (a
+/// bulk action marks its item in the same one). Writes nothing when refused.
+pub(crate) async fn operator_action_in(
+    txn: &DatabaseTransaction,
+    decider: Decider<'_>,
+    id: Uuid,
+    action: OperatorAction,
+    by: &ActedBy,
+) -> Result<ActionResult, StoreError> {
+    let current = lock_instance(txn, id).await?;
+    let done = match action {
+        OperatorAction::Retry => retry_effects_in(txn, decider.clock, &current).await?,
+        OperatorAction::Resume => resume_in(txn, decider, &current).await?,
+    };
+    let (mut detail, after) = match done {
+        Ok(done) => done,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    detail.extend(by.detail.clone());
+    let entry = HistoryEntry {
+        instance_id: id,
+        event: action.event(),
+        from_state: Some(current.state.clone()),
+        to_state: None,
+        outcome: "OPERATOR",
+        actor: by.actor.clone(),
+        detail: Some(Value::Object(detail)),
+        at: after.updated_at,
+    };
+    entry.append(txn).await?;
+    entry.counted(&current.kind);
+    Ok(Ok(after))
 }
 
 /// What an action changed (for its history row) and the instance after it, or why not.

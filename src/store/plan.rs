@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::Decider;
 use super::StoreError;
-use super::entity::{inbound, instance, outbox};
+use super::entity::{inbound, instance, operator_activity, outbox};
 use super::event::{Applied, EventInput, KeptRow, Outcome};
 use super::feed::plan_event;
 use super::history::{HistoryEntry, history_detail};
@@ -32,6 +32,8 @@ pub(super) struct Plan {
     pub(super) inbound: Option<inbound::Model>,
     /// Written when the plan transitions (see [`EventInput::kept_row`]).
     pub(super) kept_row: Option<KeptRow>,
+    /// The operator's action recorded when the plan transitions (see [`EventInput::activity`]).
+    pub(super) activity: Option<operator_activity::Model>,
     /// The id of the merchant's event the transition writes, if it announces (`super::feed`).
     pub(super) event: Option<Uuid>,
 }
@@ -155,6 +157,10 @@ pub(super) fn plan(
         history,
         inbound: event.inbound.clone(),
         kept_row: event.kept_row.clone(),
+        activity: event.activity.clone().map(|row| operator_activity::Model {
+            kind: Some(current.kind.clone()),
+            ..row
+        }),
         event: feed_event,
     })
 }

@@ -366,3 +366,15 @@ pub async fn discrepancies(
         .all(db)
         .await?)
 }
+
+/// The current runs (not superseded) of the latest report dates, newest date first, at most
+/// `limit` (runs are few: a handful a day).
+pub async fn current_runs(db: &Db, limit: u64) -> Result<Vec<run::Model>, StoreError> {
+    Ok(run::Entity::find()
+        .filter(run::Column::SupersededBy.is_null())
+        .order_by_desc(run::Column::ReportDate)
+        .order_by_desc(run::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

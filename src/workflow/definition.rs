@@ -56,6 +56,11 @@ pub struct StateSpec {
     /// (askAlipayPlus, asked after its last call to Alipay+ ended) that is one of these.
     #[serde(default)]
     pub force_needs_answer: Vec<AlipayPlusVerdict>,
+    /// Entering this state moves or settles money (a payment or refund settled, a dispute
+    /// answered): an operator forcing an instance here needs a second operator's approval where
+    /// `admin.four_eyes` names the kind.
+    #[serde(default)]
+    pub settles_money: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +184,8 @@ pub struct State {
     /// The Alipay+ answers that let an operator force an instance here (see
     /// `StateSpec::force_needs_answer`); empty: no answer is asked for.
     pub force_needs_answer: Vec<AlipayPlusVerdict>,
+    /// See `StateSpec::settles_money`.
+    pub settles_money: bool,
 }
 
 /// Where a transition (or the start) goes and what it schedules.

@@ -67,6 +67,7 @@ pub fn validate(spec: DefinitionFile) -> Result<Definition, Vec<String>> {
                 ignore: state.ignore.iter().copied().collect(),
                 attention: state.attention.clone(),
                 force_needs_answer: state.force_needs_answer.clone(),
+                settles_money: state.settles_money,
             },
         );
     }

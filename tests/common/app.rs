@@ -29,7 +29,8 @@ pub struct App {
     pub http: reqwest::Client,
     /// What the proxy refuses or holds now (see [`Setup::refused`], [`Setup::held`]).
     gate: Arc<Gate>,
-    _running: Running,
+    /// This app's API, relay and workers, until [`App::stop_serving`].
+    running: Option<Running>,
     _simulator: Simulator,
 }
 
@@ -163,7 +164,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> Option<App> {
         env,
         http: reqwest::Client::new(),
         gate,
-        _running: running,
+        running: Some(running),
         _simulator: simulator,
     })
 }
@@ -561,6 +562,14 @@ pub async fn signed_call(app: &App, path: &str, query: &str, time: &str, body: V
 }
 
 impl App {
+    /// Stops this app's API, relay and workers (its database, simulator and proxy stay), so
+    /// processes the test starts on its configuration do the background work alone.
+    pub async fn stop_serving(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+
     /// The GraphQL schema over `engine` (this app's database seen another way), calling this
     /// app's simulator with the test keys: a test runs requests through it without HTTP.
     pub fn schema_over(&self, engine: Engine) -> plusflow::api::graphql::ApiSchema {

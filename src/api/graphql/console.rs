@@ -42,9 +42,28 @@ pub(crate) fn operators_need(ctx: &Context<'_>, needed: AdminRole) -> Result<()>
     }
 }
 
+/// Records the action in the activity log when an operator (not a merchant) did it; `note`
+/// says what it was, for mutations that take none.
+pub(crate) async fn record_if_operator(
+    ctx: &Context<'_>,
+    action: &str,
+    object_ids: &[String],
+    note: &str,
+) -> Result<()> {
+    if let Some(operator) = ctx.data_opt::<Operator>()
+        && matches!(super::context::principal(ctx)?, Principal::Admin)
+    {
+        crate::app::activity::record(engine(ctx), operator, action, None, object_ids, note)
+            .await
+            .map_err(graphql_error)?;
+    }
+    Ok(())
+}
+
 /// Which workflows to list (all given conditions hold). Without `state`, unfinished ones only,
 /// except that `needsAttention: true` lists every parked one, finished or not.
-#[derive(InputObject, Default)]
+#[derive(InputObject, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkflowFilter {
     /// payment, refund...
     pub kind: Option<String>,
@@ -56,7 +75,12 @@ pub struct WorkflowFilter {
 }
 
 impl WorkflowFilter {
-    fn into_store(self) -> Result<Filter> {
+    /// The filter as given, as JSON (what a bulk action keeps of it).
+    pub(crate) fn as_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    pub(crate) fn into_store(self) -> Result<Filter> {
         let stuck_for = match self.stuck_for_seconds {
             Some(seconds) if seconds < 0 => {
                 return Err(graphql_error(AppError::Validation {

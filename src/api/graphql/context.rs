@@ -72,6 +72,12 @@ pub fn graphql_error(error: AppError) -> async_graphql::Error {
                 e.set("fields", fields.clone());
             })
         }
+        AppError::ApprovalRequired { force_request_id } => {
+            let id = force_request_id.to_string();
+            coded("APPROVAL_REQUIRED", error.to_string())
+                .extend_with(|_, e| e.set("forceRequestId", id.clone()))
+        }
+        AppError::SameOperator => coded("SAME_OPERATOR", error.to_string()),
         AppError::NotInTestMode => coded("NOT_IN_TEST_MODE", error.to_string()),
         AppError::Unavailable(cause) => internal(cause),
     }

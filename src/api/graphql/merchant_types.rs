@@ -101,6 +101,13 @@ impl MerchantProfileMutations {
         let row = merchants::update_profile(engine(ctx), principal(ctx)?, parse_id(&merchant_id)?, profile)
             .await
             .map_err(graphql_error)?;
+        super::console::record_if_operator(
+            ctx,
+            "updateMerchantProfile",
+            &[merchant_id.to_string()],
+            "profile updated",
+        )
+        .await?;
         Ok(Merchant(row))
     }
 }

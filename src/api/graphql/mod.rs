@@ -11,6 +11,7 @@ mod feed;
 pub mod limits;
 pub mod lists;
 mod merchant_types;
+mod operations;
 pub mod reads;
 mod reconciliation_types;
 pub mod shared;
@@ -36,6 +37,7 @@ pub struct QueryRoot(
     feed::FeedQueries,
     reconciliation_types::ReconciliationQueries,
     console::OperatorQueries,
+    operations::OperationsQueries,
     webhooks::WebhookQueries,
 );
 
@@ -44,6 +46,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     KindMutations,
     console::OperatorMutations,
+    operations::OperationsMutations,
     merchant_types::MerchantProfileMutations,
     webhooks::WebhookMutations,
 );

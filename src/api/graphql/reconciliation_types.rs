@@ -83,7 +83,7 @@ impl From<reconciliation_discrepancy::Model> for Discrepancy {
 }
 
 /// One reconciliation of a report date and settlement agreement.
-pub struct ReconciliationRun(reconciliation_run::Model);
+pub struct ReconciliationRun(pub(crate) reconciliation_run::Model);
 
 #[Object]
 impl ReconciliationRun {

@@ -7,6 +7,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::console::{operators_need, record_if_operator};
 use super::context::{engine, graphql_error, parse_id, principal};
 use super::feed::Event;
 use super::lists::{merchant_page_args, page};
@@ -254,17 +255,28 @@ impl WebhookMutations {
         input: WebhookEndpointInput,
         merchant_id: Option<ID>,
     ) -> Result<WebhookEndpointCreated> {
-        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
+        operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
         let input = EndpointInput {
             url: input.url,
             event_types: input.event_types.unwrap_or_default(),
             description: input.description,
         };
         let merchant_id = optional_id("merchantId", merchant_id)?;
-        endpoints::create(engine(ctx), principal(ctx)?, merchant_id, input)
+        let created = endpoints::create(engine(ctx), principal(ctx)?, merchant_id, input)
             .await
-            .map(WebhookEndpointCreated::from)
-            .map_err(graphql_error)
+            .map_err(graphql_error)?;
+        let note = format!(
+            "merchant {} url {}",
+            created.endpoint.merchant_id, created.endpoint.url
+        );
+        record_if_operator(
+            ctx,
+            "createWebhookEndpoint",
+            &[created.endpoint.id.to_string()],
+            &note,
+        )
+        .await?;
+        Ok(WebhookEndpointCreated::from(created))
     }
 
     async fn update_webhook_endpoint(
@@ -273,26 +285,29 @@ impl WebhookMutations {
         id: ID,
         input: WebhookEndpointUpdate,
     ) -> Result<WebhookEndpoint> {
-        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
+        operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
         let update = EndpointUpdate {
             url: input.url,
             event_types: input.event_types,
             description: input.description,
             enabled: input.enabled,
         };
-        endpoints::update(engine(ctx), principal(ctx)?, parse_id(&id)?, update)
+        let updated = endpoints::update(engine(ctx), principal(ctx)?, parse_id(&id)?, update)
             .await
-            .map(WebhookEndpoint)
-            .map_err(graphql_error)
+            .map_err(graphql_error)?;
+        let note = format!("url {}, enabled {}", updated.url, updated.enabled);
+        record_if_operator(ctx, "updateWebhookEndpoint", &[id.to_string()], &note).await?;
+        Ok(WebhookEndpoint(updated))
     }
 
     /// Deletes the endpoint: nothing more is sent to it.
     async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
+        operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
         endpoints::delete(engine(ctx), principal(ctx)?, parse_id(&id)?)
             .await
-            .map(|()| true)
-            .map_err(graphql_error)
+            .map_err(graphql_error)?;
+        record_if_operator(ctx, "deleteWebhookEndpoint", &[id.to_string()], "deleted").await?;
+        Ok(true)
     }
 
     /// A new secret for the endpoint (shown only this once); for 24 hours deliveries carry a
@@ -302,20 +317,34 @@ impl WebhookMutations {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<WebhookEndpointCreated> {
-        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
-        endpoints::rotate_secret(engine(ctx), principal(ctx)?, parse_id(&id)?)
+        operators_need(ctx, crate::app::roles::AdminRole::Admin)?;
+        let rotated = endpoints::rotate_secret(engine(ctx), principal(ctx)?, parse_id(&id)?)
             .await
-            .map(WebhookEndpointCreated::from)
-            .map_err(graphql_error)
+            .map_err(graphql_error)?;
+        record_if_operator(
+            ctx,
+            "rotateWebhookEndpointSecret",
+            &[id.to_string()],
+            "secret rotated",
+        )
+        .await?;
+        Ok(WebhookEndpointCreated::from(rotated))
     }
 
     /// Sends a signed `ping` to the endpoint now, once; the answer shows what came of it.
     async fn send_test_webhook(&self, ctx: &Context<'_>, endpoint_id: ID) -> Result<WebhookDelivery> {
-        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
-        endpoints::send_test(engine(ctx), principal(ctx)?, parse_id(&endpoint_id)?)
+        operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
+        let sent = endpoints::send_test(engine(ctx), principal(ctx)?, parse_id(&endpoint_id)?)
             .await
-            .map(WebhookDelivery)
-            .map_err(graphql_error)
+            .map_err(graphql_error)?;
+        record_if_operator(
+            ctx,
+            "sendTestWebhook",
+            &[endpoint_id.to_string()],
+            &sent.delivery.status,
+        )
+        .await?;
+        Ok(WebhookDelivery(sent))
     }
 
     /// Sends one of your events to the endpoint again (a new delivery, out of turn).
@@ -325,16 +354,18 @@ impl WebhookMutations {
         event_id: ID,
         endpoint_id: ID,
     ) -> Result<WebhookDelivery> {
-        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
-        endpoints::redeliver_event(
+        operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
+        let queued = endpoints::redeliver_event(
             engine(ctx),
             principal(ctx)?,
             parse_id(&event_id)?,
             parse_id(&endpoint_id)?,
         )
         .await
-        .map(WebhookDelivery)
-        .map_err(graphql_error)
+        .map_err(graphql_error)?;
+        let ids = [event_id.to_string(), endpoint_id.to_string()];
+        record_if_operator(ctx, "redeliverEvent", &ids, "queued again").await?;
+        Ok(WebhookDelivery(queued))
     }
 
     /// Sends again every delivery to the endpoint that failed (was given up) since `since`:
@@ -345,9 +376,13 @@ impl WebhookMutations {
         endpoint_id: ID,
         since: DateTime<Utc>,
     ) -> Result<i32> {
-        crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
-        endpoints::redeliver_failed(engine(ctx), principal(ctx)?, parse_id(&endpoint_id)?, since)
-            .await
-            .map_err(graphql_error)
+        operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
+        let selected =
+            endpoints::redeliver_failed(engine(ctx), principal(ctx)?, parse_id(&endpoint_id)?, since)
+                .await
+                .map_err(graphql_error)?;
+        let note = format!("{selected} failed since {since}");
+        record_if_operator(ctx, "redeliverFailed", &[endpoint_id.to_string()], &note).await?;
+        Ok(selected)
     }
 }

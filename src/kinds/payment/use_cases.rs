@@ -310,6 +310,12 @@ pub async fn cancel_payment(
             let note = require_note(note)?;
             EventInput::new(EventName::CANCEL_REQUESTED, operator.actor())
                 .with_detail(json!({ "note": note }))
+                .with_activity(operator.activity(
+                    engine.clock.now(),
+                    "cancelPayment",
+                    &[id.to_string()],
+                    note,
+                ))
         }
         (Principal::Admin, None) => {
             return Err(invalid("note", "an operator action needs a note saying why"));

@@ -3,12 +3,16 @@
 
 pub mod admin_key;
 pub mod api_key;
+pub mod bulk_action;
+pub mod bulk_action_item;
 pub mod feed_event;
+pub mod force_request;
 pub mod history;
 pub mod idempotency;
 pub mod inbound;
 pub mod instance;
 pub mod merchant;
+pub mod operator_activity;
 pub mod outbox;
 pub mod payment;
 pub mod payment_result;
