@@ -1,19 +1,58 @@
-//! The operators' page `GET /admin` in headless Chromium over WebDriver: log in with an admin
-//! key, find the parked refund in the stuck list, retry it with a note, see it succeed and the
-//! note in its history. A screenshot of the result is kept under the test's output folder
-//! (`target/tmp/admin_browser/`). Skips, saying so, where Chromium or chromedriver is missing.
+//! The operators' console `GET /admin` in headless Chromium over WebDriver, at 1280 px: a
+//! viewer logs in and finds no action that works; an operator searches a payment by its
+//! `paymentRequestId`, lands on its page (business context, the SVG diagram with its current
+//! state marked), retries it with a note and reads the note in its history, then retries every
+//! parked refund in one bulk action from a filter and follows its progress. A screenshot of
+//! each page is kept under the test's output folder (`target/tmp/admin_browser/`). Skips,
+//! saying so, where Chromium or chromedriver is missing.
 
 mod common;
 
 use std::path::Path;
 use std::time::Duration;
 
+use common::app::awaiting_payment;
 use common::browser::Driver;
 use common::operators::*;
 use common::{Backend, wait_for};
 
+async fn log_in(driver: &Driver, session: &str, base: &str, key: &str) {
+    driver.open(session, &format!("{base}/admin#/")).await;
+    driver
+        .execute(session, "sessionStorage.clear(); location.reload()")
+        .await;
+    wait_for("the login form", Duration::from_secs(20), || async {
+        driver
+            .execute(session, "return !document.getElementById('login').hidden")
+            .await
+            == serde_json::json!(true)
+    })
+    .await;
+    driver.type_into(session, "#admin-key", key).await;
+    driver.click(session, "#login-button").await;
+    wait_for("the overview", Duration::from_secs(20), || async {
+        driver.find(session, "#overview").await.is_some()
+    })
+    .await;
+}
+
+async fn shot(driver: &Driver, session: &str, name: &str) {
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("admin_browser/{name}.png"));
+    driver.screenshot(session, &file).await;
+    assert!(std::fs::metadata(&file).unwrap().len() > 1000, "{name}");
+}
+
+/// Opens the console's page `route` and waits for its section `css`.
+async fn visit(driver: &Driver, session: &str, base: &str, route: &str, css: &str) {
+    driver.open(session, &format!("{base}/admin#/{route}")).await;
+    wait_for(css, Duration::from_secs(20), || async {
+        driver.find(session, css).await.is_some()
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_retries_a_parked_refund_from_the_admin_page() {
+async fn operators_search_retry_and_bulk_retry_from_the_console() {
     if !common::browser::available() {
         return;
     }
@@ -21,77 +60,125 @@ async fn an_operator_retries_a_parked_refund_from_the_admin_page() {
     let app = spawn_parking_refunds(Backend::Sqlite, &workflows)
         .await
         .expect("SQLite always runs");
-    let key = operator_key(&app, "dee");
-    let (_, _, refund) = parked_refund(&app).await;
+    let viewer = key_with_role(&app, "vera", "viewer");
+    let operator = key_with_role(&app, "dee", "operator");
+    let (key, refunded, refund) = parked_refund(&app).await;
+    let (payment, request_id) = awaiting_payment(&app, &key, "console-1", 599).await;
 
     let (driver, session) = Driver::start().await;
     driver.resize(&session, 1280, 1700).await;
-    driver.open(&session, &format!("{}/admin", app.base)).await;
-    driver.type_into(&session, "#admin-key", &key).await;
-    driver.click(&session, "#login-button").await;
-    let link = format!("a.workflow-link[data-id='{refund}']");
-    wait_for(
-        "the parked refund in the stuck list",
-        Duration::from_secs(20),
-        || async { driver.find(&session, &link).await.is_some() },
+    let base = app.base.as_str();
+
+    // A viewer reads everything and can act on nothing.
+    log_in(&driver, &session, base, &viewer).await;
+    assert!(driver.text(&session, "#who").await.contains("vera (viewer)"));
+    visit(
+        &driver,
+        &session,
+        base,
+        &format!("workflow/{refund}"),
+        "#wf-state",
     )
     .await;
-    driver.click(&session, &link).await;
-    wait_for("the refund's page", Duration::from_secs(20), || async {
-        driver.find(&session, "#wf-state").await.is_some()
-            && driver.text(&session, "#wf-state").await == "submitting"
+    for button in ["#retry", "#resume", "#force", "#ask"] {
+        assert!(
+            !driver.enabled(&session, button).await,
+            "{button} works for a viewer"
+        );
+    }
+
+    // An operator finds the payment by its paymentRequestId and opens it.
+    log_in(&driver, &session, base, &operator).await;
+    shot(&driver, &session, "overview").await;
+    driver.type_into(&session, "#search", &request_id).await;
+    driver.click(&session, "#search-form button").await;
+    wait_for("the payment's page", Duration::from_secs(20), || async {
+        driver.find(&session, "#wf-id").await.is_some() && driver.text(&session, "#wf-id").await == payment
     })
     .await;
+    let context = driver.text(&session, "#wf-context").await;
     assert!(
-        driver
-            .text(&session, "#wf-attention")
-            .await
-            .contains("failed 2 times")
+        context.contains("console-1") && context.contains(&request_id),
+        "{context}"
     );
     assert!(
         driver
-            .text(&session, "#wf-effects")
+            .find(&session, "#diagram svg g.current[data-state='awaiting_customer']")
             .await
-            .contains("submit_refund")
+            .is_some(),
+        "the diagram marks the current state"
     );
     assert!(
         driver
-            .text(&session, "#diagram")
+            .find(&session, "#diagram svg g.visited[data-state='submitting']")
             .await
-            .contains("class submitting current")
+            .is_some()
+    );
+    assert!(
+        !driver.enabled(&session, "#resume").await,
+        "nothing waits for an operator"
     );
 
-    // Without a note the page refuses to act.
+    // Without a note nothing happens; with one, the retry is in the history with it.
     driver.click(&session, "#retry").await;
-    assert!(driver.text(&session, "#message").await.contains("note"));
-
-    app.let_through("refund");
-    let note = "Alipay+ refunds were down; retried after their all-clear";
+    assert!(driver.text(&session, "#action-message").await.contains("note"));
+    let note = "customer says they paid; polling again now";
     driver.type_into(&session, "#note", note).await;
     driver.click(&session, "#retry").await;
-    wait_for(
-        "the refund to succeed on the page",
-        Duration::from_secs(30),
-        || async { driver.text(&session, "#wf-state").await == "succeeded" },
-    )
+    wait_for("the note in history", Duration::from_secs(20), || async {
+        driver.find(&session, "#wf-history").await.is_some()
+            && driver.text(&session, "#wf-history").await.contains(note)
+    })
     .await;
-    let history = driver.text(&session, "#wf-history").await;
-    assert!(history.contains(note), "{history}");
-    assert!(
-        history.contains("admin:dee") && history.contains("operator_retry"),
-        "{history}"
-    );
+    assert!(driver.text(&session, "#action-message").await.contains("Done"));
+    assert!(driver.text(&session, "#wf-history").await.contains("dee"));
+    shot(&driver, &session, "workflow").await;
+
+    // Every parked refund retried at once from a filter, its progress followed.
+    app.let_through("refund");
+    visit(&driver, &session, base, "bulk", "#bulk").await;
+    driver.type_into(&session, "#bulk-kind", "refund").await;
+    driver.click(&session, "#bulk-preview").await;
+    wait_for("the count", Duration::from_secs(20), || async {
+        driver
+            .text(&session, "#bulk-count")
+            .await
+            .contains("1 workflows match")
+    })
+    .await;
     driver
-        .call(
-            "POST",
-            &format!("/session/{session}/execute/sync"),
-            Some(serde_json::json!({ "script": "document.getElementById('workflow').scrollIntoView()", "args": [] })),
-        )
+        .type_into(&session, "#bulk-note", "refunds are back at Alipay+")
         .await;
-    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin_browser/refund-retried.png");
-    driver.screenshot(&session, &screenshot).await;
-    println!("screenshot: {}", screenshot.display());
-    assert!(std::fs::metadata(&screenshot).unwrap().len() > 1000);
+    driver.click(&session, "#bulk-start").await;
+    driver.accept_dialog(&session).await;
+    wait_for("the bulk action to finish", Duration::from_secs(30), || async {
+        driver.find(&session, "#bulk-status").await.is_some()
+            && driver
+                .text(&session, "#bulk-status")
+                .await
+                .starts_with("FINISHED: 1 done, 0 failed")
+    })
+    .await;
+    shot(&driver, &session, "bulk").await;
+    let settled = app.settled_refunds(&key, &refunded).await;
+    assert_eq!(settled["refunds"][0]["status"], "SUCCEEDED", "{settled}");
+
+    for (route, css, name) in [
+        ("workflows", "#list", "stuck"),
+        ("disputes", "#disputes", "disputes"),
+        ("reconciliation", "#reconciliation", "reconciliation"),
+        ("webhooks", "#webhooks", "webhooks"),
+        ("approvals", "#approvals", "approvals"),
+        ("activity", "#activity", "activity"),
+    ] {
+        visit(&driver, &session, base, route, css).await;
+        shot(&driver, &session, name).await;
+    }
+    let activity = driver.text(&session, "#activity").await;
+    assert!(
+        activity.contains("startBulkAction") && activity.contains("retryWorkflow"),
+        "{activity}"
+    );
     driver.call("DELETE", &format!("/session/{session}"), None).await;
 }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use super::errors::AppError;
 use super::{EffectHandler, Engine};
@@ -27,6 +28,34 @@ pub struct KindServices<'a> {
     pub client: &'a Client,
     /// Our public base URL, under which Alipay+ is asked to send its notifications.
     pub public_url: &'a url::Url,
+}
+
+/// One line of a workflow's business context (see [`Kind::context`]): a label and its value,
+/// and the workflow it names, if it names one (a refund's payment, a payment's refunds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextField {
+    pub label: &'static str,
+    pub value: String,
+    pub workflow: Option<Uuid>,
+}
+
+impl ContextField {
+    pub fn text(label: &'static str, value: impl Into<String>) -> Self {
+        Self {
+            label,
+            value: value.into(),
+            workflow: None,
+        }
+    }
+
+    /// A line naming workflow `id` (the console links it).
+    pub fn workflow(label: &'static str, id: Uuid) -> Self {
+        Self {
+            label,
+            value: id.to_string(),
+            workflow: Some(id),
+        }
+    }
 }
 
 /// One workflow kind, as the engine, the runner, the webhook sender and the operators' views
@@ -59,6 +88,12 @@ pub trait Kind: Send + Sync {
     /// a dispute's response deadline); asked only while it is not final.
     fn deadline<'a>(&'a self, _of: InstanceIn<'a>) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, AppError>> {
         Box::pin(async { Ok(None) })
+    }
+
+    /// What an operator looking at `instance` needs to know of its business (amount, merchant,
+    /// the ids merchants and Alipay+ use, the workflows it is tied to), shown beside its state.
+    fn context<'a>(&'a self, _of: InstanceIn<'a>) -> BoxFuture<'a, Result<Vec<ContextField>, AppError>> {
+        Box::pin(async { Ok(Vec::new()) })
     }
 
     /// The routes Alipay+ calls on us about this kind (`/alipayplus/<api>`), each verified by the

@@ -195,3 +195,15 @@ pub async fn merchant(engine: &Engine, id: Uuid) -> Result<Option<merchant::Mode
     }
     Ok(found)
 }
+
+/// The merchant's name and id, as a line of a workflow's business context.
+pub async fn context_line(engine: &Engine, id: Uuid) -> Result<super::kind::ContextField, AppError> {
+    let name = merchant(engine, id)
+        .await?
+        .map(|merchant| merchant.name)
+        .unwrap_or_default();
+    Ok(super::kind::ContextField::text(
+        "merchant",
+        format!("{name} ({id})"),
+    ))
+}

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use super::Engine;
-use super::errors::{AppError, check_length};
+use super::errors::{AppError, check_length, invalid};
 use crate::store::entity::{instance, reconciliation_run};
 use crate::store::search::{self, Count};
 use crate::store::{self, StoreError};
@@ -158,4 +158,35 @@ pub async fn overview(engine: &Engine) -> Result<Overview, AppError> {
         outbox_lag_seconds: gauges.outbox_lag_seconds,
         reconciliation,
     })
+}
+
+/// One page of the dispute queue: unanswered disputes, the nearest response deadline first, each
+/// with its deadline, and whether more follow. The cursor is the last one's deadline and id.
+pub async fn dispute_queue(
+    engine: &Engine,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> Result<(Vec<(instance::Model, DateTime<Utc>)>, bool), AppError> {
+    let first = super::operator::page_size(first)?;
+    let after = match after {
+        Some(cursor) => Some(
+            decode_deadline_cursor(cursor).ok_or_else(|| invalid("after", "not a cursor of this list"))?,
+        ),
+        None => None,
+    };
+    let rows = search::disputes_by_deadline(&engine.db, first + 1, after).await?;
+    Ok(super::page::cut(rows, first))
+}
+
+/// `<microseconds>.<uuid>` of a dispute in the queue.
+pub fn deadline_cursor(respond_by: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}.{}", respond_by.timestamp_micros(), id.simple())
+}
+
+fn decode_deadline_cursor(text: &str) -> Option<search::DeadlineCursor> {
+    let (micros, id) = text.split_once('.')?;
+    Some((
+        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        Uuid::parse_str(id).ok()?,
+    ))
 }

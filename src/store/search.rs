@@ -240,3 +240,57 @@ pub async fn webhook_endpoints_failing(db: &Db) -> Result<(i64, i64), StoreError
         None => Ok((0, 0)),
     }
 }
+
+/// Where a page of the dispute queue ends: the last dispute's deadline and id.
+pub type DeadlineCursor = (DateTime<Utc>, Uuid);
+
+/// Up to `limit` unanswered disputes (their workflows unfinished), the nearest deadline first,
+/// after `after` (the `respond_by` index), with their deadlines.
+pub async fn disputes_by_deadline(
+    db: &Db,
+    limit: u64,
+    after: Option<DeadlineCursor>,
+) -> Result<Vec<(super::entity::instance::Model, DateTime<Utc>)>, StoreError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut query = Query::select()
+        .column((Alias::new("d"), Alias::new("id")))
+        .column((Alias::new("d"), Alias::new("respond_by")))
+        .from_as(Alias::new("disputes"), Alias::new("d"))
+        .inner_join(
+            Alias::new("workflow_instances"),
+            Expr::col((Alias::new("workflow_instances"), Alias::new("id")))
+                .equals((Alias::new("d"), Alias::new("id"))),
+        )
+        .and_where(Expr::col((Alias::new("workflow_instances"), Alias::new("terminal"))).eq(false))
+        .order_by((Alias::new("d"), Alias::new("respond_by")), sea_orm::Order::Asc)
+        .order_by((Alias::new("d"), Alias::new("id")), sea_orm::Order::Asc)
+        .limit(limit)
+        .to_owned();
+    if let Some((respond_by, id)) = after {
+        let later = Expr::col((Alias::new("d"), Alias::new("respond_by")))
+            .gt(respond_by)
+            .or(Expr::col((Alias::new("d"), Alias::new("respond_by")))
+                .eq(respond_by)
+                .and(Expr::col((Alias::new("d"), Alias::new("id"))).gt(id)));
+        query.and_where(later);
+    }
+    let statement = db.get_database_backend().build(&query);
+    let rows = db.query_all_raw(statement).await?;
+    let due: Vec<(Uuid, DateTime<Utc>)> = rows
+        .iter()
+        .map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let instances = super::entity::instance::Entity::find()
+        .filter(super::entity::instance::Column::Id.is_in(due.iter().map(|(id, _)| *id)))
+        .all(db)
+        .await?;
+    Ok(due
+        .into_iter()
+        .filter_map(|(id, respond_by)| {
+            instances
+                .iter()
+                .find(|instance| instance.id == id)
+                .map(|instance| (instance.clone(), respond_by))
+        })
+        .collect())
+}

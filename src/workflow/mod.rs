@@ -6,6 +6,7 @@ mod definition;
 mod graph;
 mod load;
 pub mod names;
+mod svg;
 mod validate;
 
 pub use apply::{Decision, apply, start};
@@ -15,6 +16,7 @@ pub use definition::{
 pub use graph::mermaid;
 pub use load::{load, load_built_in, load_dir, parse};
 pub use names::{AlipayPlusVerdict, EffectName, EventName};
+pub use svg::svg;
 
 #[cfg(test)]
 mod tests;

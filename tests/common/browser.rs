@@ -148,6 +148,39 @@ impl Driver {
         .await;
     }
 
+    /// Whether the element `css` (which must exist) can be used (a disabled button cannot).
+    pub async fn enabled(&self, session: &str, css: &str) -> bool {
+        let element = self.element(session, css).await;
+        self.call(
+            "GET",
+            &format!("/session/{session}/element/{element}/enabled"),
+            None,
+        )
+        .await
+        .as_bool()
+        .unwrap_or(false)
+    }
+
+    /// Accepts the page's `confirm` dialog.
+    pub async fn accept_dialog(&self, session: &str) {
+        self.call(
+            "POST",
+            &format!("/session/{session}/alert/accept"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Runs `script` in the page.
+    pub async fn execute(&self, session: &str, script: &str) -> Value {
+        self.call(
+            "POST",
+            &format!("/session/{session}/execute/sync"),
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
     /// Sets the window's size in CSS pixels.
     pub async fn resize(&self, session: &str, width: u32, height: u32) {
         self.call(

@@ -243,11 +243,63 @@ impl OperatorAction {
     }
 }
 
+/// The operator a key belongs to.
+#[derive(SimpleObject)]
+pub struct CurrentOperator {
+    pub name: String,
+    pub role: AdminRoleName,
+}
+
+/// An unanswered dispute in the queue, with its deadline.
+#[derive(SimpleObject)]
+pub struct DueDispute {
+    pub respond_by: DateTime<Utc>,
+    pub workflow: Workflow,
+}
+
 #[derive(Default)]
 pub struct OperationsQueries;
 
 #[Object]
 impl OperationsQueries {
+    /// Who this key is: the operator's name and role (the console shows it and offers only what
+    /// the role may do).
+    async fn current_operator(&self, ctx: &Context<'_>) -> Result<CurrentOperator> {
+        let operator = operator(ctx, AdminRole::Viewer)?;
+        Ok(CurrentOperator {
+            name: operator.name.clone(),
+            role: operator.role.into(),
+        })
+    }
+
+    /// Unanswered disputes, the nearest response deadline first.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
+    async fn dispute_queue(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, DueDispute, EmptyFields, EmptyFields>> {
+        operator(ctx, AdminRole::Viewer)?;
+        let (rows, more) = search::dispute_queue(engine(ctx), first, after.as_deref())
+            .await
+            .map_err(graphql_error)?;
+        Ok(lists::page(
+            rows,
+            more,
+            after.is_some(),
+            |(instance, respond_by)| {
+                (
+                    search::deadline_cursor(respond_by, instance.id),
+                    DueDispute {
+                        respond_by,
+                        workflow: Workflow { instance },
+                    },
+                )
+            },
+        ))
+    }
+
     /// Every object `text` is an id of: ours, paymentRequestId, Alipay+'s paymentId,
     /// refundRequestId, disputeRequestId, customsDeclarationRequestId, registrationRequestId, an
     /// event's id; a merchantOrderId with `merchantId` (or typed `<merchant id> <order id>`).

@@ -116,6 +116,14 @@ impl Payment {
     }
 }
 
+/// One line of a workflow's business context; `workflowId` names the workflow it links to.
+#[derive(async_graphql::SimpleObject)]
+pub struct ContextLine {
+    pub label: String,
+    pub value: String,
+    pub workflow_id: Option<ID>,
+}
+
 pub struct Workflow {
     pub instance: store::entity::instance::Model,
 }
@@ -189,6 +197,63 @@ impl Workflow {
             .await
             .map_err(internal)?;
         Ok(rows.into_iter().map(PendingEffect).collect())
+    }
+    /// What it is about (operators only): amount, merchant, the ids merchants and Alipay+ use,
+    /// and the workflows it is tied to (a refund's payment, a payment's refunds and disputes).
+    async fn context(&self, ctx: &Context<'_>) -> Result<Vec<ContextLine>> {
+        if merchant_asks(ctx) {
+            return Ok(Vec::new());
+        }
+        let Some(kind) = ctx
+            .data_unchecked::<crate::app::kind::KindList>()
+            .named(&self.instance.kind)
+        else {
+            return Ok(Vec::new());
+        };
+        let fields = kind
+            .context(crate::app::kind::InstanceIn {
+                engine: engine(ctx),
+                instance: &self.instance,
+            })
+            .await
+            .map_err(super::context::graphql_error)?;
+        Ok(fields
+            .into_iter()
+            .map(|field| ContextLine {
+                label: field.label.to_string(),
+                value: field.value,
+                workflow_id: field.workflow.map(|id| ID(id.to_string())),
+            })
+            .collect())
+    }
+    /// Its definition drawn as SVG (operators only): the current state marked (`g.current`),
+    /// the states it entered and the transitions it took drawn as taken.
+    async fn diagram_svg(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        if merchant_asks(ctx) {
+            return Ok(None);
+        }
+        let Some(definition) = engine(ctx)
+            .definitions
+            .get(&self.instance.kind, self.instance.definition_version as u32)
+        else {
+            return Ok(None);
+        };
+        let history = store::history(&engine(ctx).db, self.instance.id)
+            .await
+            .map_err(internal)?;
+        let mut path: Vec<String> = Vec::new();
+        for row in history {
+            if let Some(state) = row.to_state
+                && path.last() != Some(&state)
+            {
+                path.push(state);
+            }
+        }
+        Ok(Some(crate::workflow::svg(
+            definition,
+            &self.instance.state,
+            &path,
+        )))
     }
     /// Its definition as a Mermaid state diagram, the current state marked (class `current`).
     async fn diagram(&self, ctx: &Context<'_>) -> Option<String> {

@@ -23,6 +23,7 @@ use futures::future::BoxFuture;
 use crate::alipayplus::client::Client;
 use crate::app::errors::AppError;
 use crate::app::kind::AlipayPlusAnswer;
+use crate::app::kind::ContextField;
 use status::PublicStatus;
 
 /// A customer paying a merchant.
@@ -51,5 +52,51 @@ impl Kind for Payment {
         client: &'a Client,
     ) -> Option<BoxFuture<'a, Result<AlipayPlusAnswer, AppError>>> {
         Some(inquiry::ask_about_payment(about.engine, client, about.instance.id, None).boxed())
+    }
+
+    /// Its merchant, order, amount, the ids Alipay+ knows it by, and its refunds, disputes and
+    /// customs declarations.
+    fn context<'a>(&'a self, of: InstanceIn<'a>) -> BoxFuture<'a, Result<Vec<ContextField>, AppError>> {
+        async move {
+            let db = &of.engine.db;
+            let Some(payment) = rows::payment(db, of.instance.id).await? else {
+                return Ok(Vec::new());
+            };
+            let mut fields = vec![
+                crate::app::merchants::context_line(of.engine, payment.merchant_id).await?,
+                ContextField::text("merchantOrderId", &payment.merchant_order_id),
+                ContextField::text(
+                    "amount",
+                    crate::domain::format_money(&payment.currency, payment.amount),
+                ),
+                ContextField::text("paymentRequestId", &payment.payment_request_id),
+                ContextField::text("expiresAt", payment.expires_at.to_rfc3339()),
+            ];
+            if let Some(result) = rows::payment_result(db, payment.id).await? {
+                fields.extend(
+                    result
+                        .alipay_payment_id
+                        .map(|id| ContextField::text("Alipay+ paymentId", id)),
+                );
+                fields.extend(
+                    result
+                        .wallet_brand_name
+                        .map(|name| ContextField::text("wallet", name)),
+                );
+            }
+            for (refund, _) in crate::kinds::refund::rows::refunds_of(db, payment.id).await? {
+                fields.push(ContextField::workflow("refund", refund.id));
+            }
+            for (dispute, _) in crate::kinds::dispute::rows::disputes_of(db, payment.id).await? {
+                fields.push(ContextField::workflow("dispute", dispute.id));
+            }
+            for (declaration, _) in
+                crate::kinds::customs_declaration::rows::declarations_of(db, payment.id).await?
+            {
+                fields.push(ContextField::workflow("customs declaration", declaration.id));
+            }
+            Ok(fields)
+        }
+        .boxed()
     }
 }

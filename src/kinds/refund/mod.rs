@@ -15,6 +15,7 @@ use futures::future::BoxFuture;
 use crate::alipayplus::client::Client;
 use crate::app::errors::AppError;
 use crate::app::kind::AlipayPlusAnswer;
+use crate::app::kind::ContextField;
 use crate::kinds::payment::inquiry::ask_about_payment;
 
 /// Money of a succeeded payment given back.
@@ -38,5 +39,24 @@ impl Kind for Refund {
             }
             .boxed(),
         )
+    }
+
+    /// Its payment, amount and refundRequestId.
+    fn context<'a>(&'a self, of: InstanceIn<'a>) -> BoxFuture<'a, Result<Vec<ContextField>, AppError>> {
+        async move {
+            let Some(refund) = rows::refund(&of.engine.db, of.instance.id).await? else {
+                return Ok(Vec::new());
+            };
+            Ok(vec![
+                crate::app::merchants::context_line(of.engine, refund.merchant_id).await?,
+                ContextField::workflow("payment", refund.payment_id),
+                ContextField::text(
+                    "amount",
+                    crate::domain::format_money(&refund.currency, refund.amount),
+                ),
+                ContextField::text("refundRequestId", &refund.refund_request_id),
+            ])
+        }
+        .boxed()
     }
 }
