@@ -365,6 +365,9 @@ async fn a_dispute_past_its_deadline_expires_for_an_operator_and_cannot_be_answe
     let expired = wait_dispute_status(&app, &key, &payment, "EXPIRED").await;
     assert_eq!(expired["workflow"]["state"], "expired");
     assert_eq!(expired["workflow"]["needsAttention"], true, "{expired}");
+    // The operator still sees the deadline it missed.
+    let seen = workflow().await;
+    assert_eq!(seen["deadline"], open["respondBy"], "{seen}");
     let refused = respond_to_retrieval(&app, &key, expired["id"].as_str().unwrap(), "too-late").await;
     assert_eq!(
         refused["errors"][0]["extensions"]["code"], "DISPUTE_EXPIRED",

@@ -961,7 +961,9 @@ impl StatusBoard {
         let sweeper = tokio::spawn(async move {
             loop {
                 publish.send_replace(app.all_payments(&key, BOARD_FIELDS).await);
-                tokio::time::sleep(Duration::from_millis(200)).await; // poll
+                // Poll, leaving the merchant's GraphQL budget (server.complexity_per_minute)
+                // room for its feed reads and commands.
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
         });
         StatusBoard { latest, sweeper }

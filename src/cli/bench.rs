@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::ConnectionTrait as _;
 use serde_json::json;
@@ -31,56 +30,7 @@ use crate::config::Config;
 use crate::store::EventInput;
 use crate::workflow::EventName;
 
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Durable workflow transitions per second.
-    Engine {
-        /// Workflow instances driven to their end.
-        #[arg(long, default_value_t = 2_000)]
-        instances: usize,
-        /// Effects run at a time.
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-    },
-    /// Payments end to end: createPayment over GraphQL -> the simulator pays at once ->
-    /// notification -> SUCCEEDED.
-    Payments {
-        /// Payments measured (after a warm-up that is not counted).
-        #[arg(long, default_value_t = 1_000)]
-        payments: usize,
-        /// Clients creating payments back to back (closed loop: as fast as the system allows).
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
-        /// Instead of back-to-back clients, start a createPayment every 1/RATE s whatever the
-        /// answers (open loop): the latency a merchant sees at that load, queueing included.
-        #[arg(long)]
-        rate: Option<f64>,
-        /// Also run pgbench (TPC-B-like, 10 s) on the same PostgreSQL database and print the
-        /// ratio, since absolute figures drift on shared machines.
-        #[arg(long)]
-        compare_pgbench: bool,
-    },
-    /// The operators' stuck list at N instances, in a scratch database of the configured kind.
-    Stuck {
-        /// Workflow instances in the scratch database.
-        #[arg(long, default_value_t = 1_000_000)]
-        instances: usize,
-    },
-    /// Reconciliation of N report rows against N payments, in a scratch database of the
-    /// configured kind: rows per second and peak memory.
-    Reconcile {
-        /// Payments, and report rows for them.
-        #[arg(long, default_value_t = 1_000_000)]
-        rows: usize,
-    },
-    /// A merchant reading its event feed (`events(after:, first: 100)`) at N events, in a
-    /// scratch database of the configured kind.
-    Events {
-        /// Events in the scratch database (nine in ten the reading merchant's).
-        #[arg(long, default_value_t = 1_000_000)]
-        events: usize,
-    },
-}
+pub use super::bench_command::BenchCommand;
 
 /// The events that take an `engine_probe` instance from its start to `completed`.
 const PATH: [EventName; 3] = [
@@ -120,6 +70,12 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<ExitCo
         BenchCommand::Stuck { instances } => {
             in_scratch(&config, |scratch| async move {
                 super::bench_stuck::run(&scratch, instances.max(1)).await
+            })
+            .await
+        }
+        BenchCommand::Console { payments } => {
+            in_scratch(&config, |scratch| async move {
+                super::bench_console::run(&scratch, payments.max(1)).await
             })
             .await
         }

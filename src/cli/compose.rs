@@ -60,6 +60,15 @@ fn effect_registry(
         "workflows give states statuses their kind does not have:\n  - {}",
         wrong_statuses.join("\n  - ")
     );
+    let unknown: Vec<&String> = config
+        .four_eyes
+        .iter()
+        .filter(|name| !crate::kinds::ALL.iter().any(|kind| kind.name() == name.as_str()))
+        .collect();
+    anyhow::ensure!(
+        unknown.is_empty(),
+        "admin.four_eyes names kinds plusflow does not have: {unknown:?}"
+    );
     let missing = effects.missing_for(&config.definitions);
     anyhow::ensure!(
         missing.is_empty(),

@@ -5,6 +5,8 @@
 mod admin_activity;
 pub mod alipayplus;
 mod bench;
+mod bench_command;
+mod bench_console;
 mod bench_events;
 mod bench_reconcile;
 mod bench_scratch;

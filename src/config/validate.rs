@@ -208,11 +208,6 @@ impl Settings {
             Definitions::default()
         });
 
-        for kind in &self.admin.four_eyes {
-            if !definitions.iter().any(|definition| &definition.kind == kind) {
-                problems.push(format!("admin.four_eyes: no workflow kind '{kind}'"));
-            }
-        }
         use secrecy::ExposeSecret;
         let admin_api_key = Some(self.admin.api_key).filter(|key| !key.expose_secret().is_empty());
         if admin_api_key

@@ -175,10 +175,11 @@ impl Workflow {
             .as_deref()
             .filter(|_| self.instance.needs_attention && !merchant_asks(ctx))
     }
-    /// The business deadline of its current state, if it has one, while it is not final: a
-    /// payment's expiry, a dispute's response deadline (`respondBy`).
+    /// The business deadline of its current state, if it has one, while it is not final or
+    /// waits for an operator (an expired dispute keeps the deadline it missed): a payment's
+    /// expiry, a dispute's response deadline (`respondBy`).
     async fn deadline(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
-        if self.instance.terminal {
+        if self.instance.terminal && !self.instance.needs_attention {
             return Ok(None);
         }
         let Some(kind) = kinds(ctx).named(&self.instance.kind) else {
