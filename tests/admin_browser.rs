@@ -179,6 +179,9 @@ async fn operators_search_retry_and_bulk_retry_from_the_console() {
         activity.contains("startBulkAction") && activity.contains("retryWorkflow"),
         "{activity}"
     );
+    visit(&driver, &session, base, "workflows", "#stuck-count").await;
+    let count = driver.text(&session, "#stuck-count").await;
+    assert!(count.contains(" match; "), "{count}");
     driver.call("DELETE", &format!("/session/{session}"), None).await;
 }
 

@@ -203,6 +203,46 @@ async fn search_finds_each_object_by_each_of_its_ids_and_the_overview_counts_the
     assert_eq!(later["data"]["overview"]["finishedLastDay"], json!([]), "{later}");
     let merchant_asks = app.gql(Some(&key), OVERVIEW, json!({})).await;
     assert_eq!(merchant_asks["errors"][0]["extensions"]["code"], "FORBIDDEN");
+
+    // An operator answers the retrieval for the merchant, named in history and the activity log.
+    let answerer = key_with_role(&app, "answerer", "operator");
+    let answered = app
+        .respond_to_retrieval(&answerer, &dispute_id, "op-1", "id status")
+        .await;
+    assert!(answered["errors"].is_null(), "{answered}");
+    app.engine.wake_relay();
+    let history = poll_until("the dispute responded", Duration::from_secs(30), || async {
+        let read = app
+            .gql(
+                Some(&viewer),
+                "query($id: ID!) { workflow(id: $id) { state history { event actor } } }",
+                json!({ "id": dispute_id }),
+            )
+            .await;
+        (read["data"]["workflow"]["state"] == "responded")
+            .then(|| read["data"]["workflow"]["history"].clone())
+    })
+    .await;
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row["event"] == "dispute_responded" && row["actor"] == "admin:answerer"),
+        "{history}"
+    );
+    let activity = app
+        .gql(
+            Some(&viewer),
+            "{ operatorActivity(operator: \"answerer\") { edges { node { action objectIds } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        activity["data"]["operatorActivity"]["edges"][0]["node"],
+        json!({ "action": "respondToRetrieval", "objectIds": [dispute_id] }),
+        "{activity}"
+    );
 }
 
 const START: &str = "mutation($filter: WorkflowFilter!, $action: String!, $note: String!) { \

@@ -116,7 +116,7 @@ async fn each_role_is_refused_exactly_where_it_falls_short(backend: Backend) {
             "respondToRetrieval",
             "mutation($id: ID!) { respondToRetrieval(input: { disputeId: $id, responseCode: NO_DOCUMENTS }, idempotencyKey: \"k\") { id } }",
             json!({ "id": nobody }),
-            "merchant",
+            "operator",
         ),
         (
             "sendTestWebhook",

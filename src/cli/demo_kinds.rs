@@ -55,6 +55,7 @@ pub(super) async fn dispute_and_answer(
         disputes::respond(
             engine,
             principal,
+            None,
             dispute.dispute.id,
             response,
             &Uuid::now_v7().to_string(),

@@ -1,4 +1,5 @@
-//! GraphQL of disputes: the `Dispute` object, the merchant's queries and its two responses.
+//! GraphQL of disputes: the `Dispute` object, the merchant's queries and its two responses (an
+//! operator may give them for the merchant).
 
 use crate::api::graphql::context::{engine, graphql_error, parse_id, principal};
 use crate::api::graphql::lists;
@@ -279,7 +280,8 @@ impl DisputeMutations {
     }
 
     /// Answers a retrieval; sent to Alipay+ (retried until it answers). Refused after its
-    /// deadline (DISPUTE_EXPIRED) or once answered (ALREADY_RESPONDED).
+    /// deadline (DISPUTE_EXPIRED) or once answered (ALREADY_RESPONDED). An operator (role
+    /// `operator`) may answer for the merchant; history and the activity log name the operator.
     async fn respond_to_retrieval(
         &self,
         ctx: &Context<'_>,
@@ -333,11 +335,14 @@ impl DisputeMutations {
     }
 }
 
-/// Records `response` to dispute `id` for the caller.
+/// Records `response` to dispute `id` for the caller: a merchant its own, an operator (with the
+/// `operator` role) for the dispute's merchant.
 async fn respond(ctx: &Context<'_>, id: &ID, response: Response, idempotency_key: &str) -> Result<Dispute> {
+    crate::api::graphql::console::operators_need(ctx, crate::app::roles::AdminRole::Operator)?;
     let view = disputes::respond(
         engine(ctx),
         principal(ctx)?,
+        ctx.data_opt::<crate::app::operator::Operator>(),
         parse_id(id)?,
         response,
         idempotency_key,

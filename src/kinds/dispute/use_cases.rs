@@ -306,15 +306,25 @@ async fn accepted_refund(
 pub async fn respond(
     engine: &Engine,
     principal: &Principal,
+    operator: Option<&crate::app::operator::Operator>,
     id: Uuid,
     response: Response,
     idempotency_key: &str,
 ) -> Result<DisputeView, AppError> {
-    let Principal::Merchant(merchant) = principal else {
-        return Err(AppError::Forbidden);
-    };
     check_length("idempotencyKey", idempotency_key, 255)?;
     let view = get_dispute(engine, principal, id).await?;
+    // A merchant answers its own; an operator answers for the dispute's merchant, by name.
+    let (merchant, actor) = match (principal, operator) {
+        (Principal::Merchant(merchant), _) => ((**merchant).clone(), format!("merchant:{}", merchant.id)),
+        (Principal::Admin, Some(operator)) => (
+            crate::app::merchants::merchant(engine, view.dispute.merchant_id)
+                .await?
+                .ok_or(AppError::NotFound)?,
+            operator.actor(),
+        ),
+        (Principal::Admin, None) => return Err(AppError::Forbidden),
+    };
+    let merchant = &merchant;
     let mut refund: Option<(refund::Model, i64)> = None;
     let mut note = None;
     let mut receipt_from_records = false;
@@ -398,7 +408,21 @@ pub async fn respond(
         body["plannedRefundTime"] = Value::String(timestamp(engine.clock.now()));
     }
     let refund_instance = crate::app::merchants::new_instance(merchant);
-    let mut responded = EventInput::new(names::DISPUTE_RESPONDED, format!("merchant:{}", merchant.id));
+    let mut responded = EventInput::new(names::DISPUTE_RESPONDED, actor);
+    if let Some(operator) = operator {
+        let action = if kind == dispute::RETRIEVAL {
+            "respondToRetrieval"
+        } else {
+            "respondToEscalation"
+        };
+        let remarks = note.clone().unwrap_or_default();
+        responded = responded.with_activity(operator.activity(
+            engine.clock.now(),
+            action,
+            &[id.to_string()],
+            &remarks,
+        ));
+    }
     if let Some(note) = note {
         responded = responded.with_detail(json!({ "note": note }));
     }
