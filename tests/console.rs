@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use plusflow::clock::ManualClock;
-use plusflow::store::entity::bulk_action;
+use plusflow::kinds::bulk_action::entity::action as bulk_action;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
@@ -509,7 +509,7 @@ async fn a_bulk_retry_of_500_parked_refunds_survives_a_sigkill_mid_batch(backend
     assert_eq!(started["total"], REFUNDS, "{started}");
     let id: uuid::Uuid = started["id"].as_str().unwrap().parse().unwrap();
     let progress = || async {
-        plusflow::store::bulk::get(&app.engine.db, id)
+        plusflow::kinds::bulk_action::rows::get(&app.engine.db, id)
             .await
             .unwrap()
             .unwrap()

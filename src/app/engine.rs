@@ -54,7 +54,6 @@ pub struct Engine {
     pub four_eyes: Arc<Vec<String>>,
     wake: Arc<Notify>,
     webhooks_wake: Arc<Notify>,
-    bulk_wake: Arc<Notify>,
     updates: broadcast::Sender<Update>,
 }
 
@@ -92,7 +91,6 @@ impl Engine {
             four_eyes: Arc::new(vec!["payment".into(), "refund".into()]),
             wake,
             webhooks_wake: Arc::default(),
-            bulk_wake: Arc::default(),
             updates,
         }
     }
@@ -194,16 +192,6 @@ impl Engine {
     /// Waits until [`Engine::wake_webhooks`] is called.
     pub async fn webhooks_woken(&self) {
         self.webhooks_wake.notified().await;
-    }
-
-    /// Wakes this process's bulk action worker (a bulk action was started).
-    pub fn wake_bulk(&self) {
-        self.bulk_wake.notify_one();
-    }
-
-    /// Waits until [`Engine::wake_bulk`] is called.
-    pub async fn bulk_woken(&self) {
-        self.bulk_wake.notified().await;
     }
 
     pub fn wake_relay(&self) {

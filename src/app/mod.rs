@@ -3,7 +3,6 @@
 
 pub mod activity;
 pub mod auth;
-pub mod bulk;
 pub mod console;
 mod effects;
 mod engine;

@@ -1,7 +1,7 @@
 //! Background work: the outbox [`relay`] claims due effects and timers, the [`queue`] carries the
 //! claims (apalis-redis or in-process), and apalis workers hand them to the [`runner`], which
 //! executes them and records the outcome through the store. Beside them runs the webhook
-//! dispatcher (`crate::webhooks::dispatcher`) and the bulk action worker (`crate::app::bulk`).
+//! dispatcher (`crate::webhooks::dispatcher`).
 
 pub mod queue;
 pub mod relay;
@@ -98,11 +98,6 @@ pub async fn spawn(
         interval: config.jobs.relay_interval,
     };
     tasks.spawn(dispatcher.run(shutdown.clone()));
-    let bulk_actions = crate::app::bulk::Worker {
-        engine: engine.clone(),
-        interval: config.jobs.relay_interval,
-    };
-    tasks.spawn(bulk_actions.run(shutdown.clone()));
     let relay = Relay {
         engine,
         queue,

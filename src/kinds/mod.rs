@@ -3,6 +3,7 @@
 //! every kind once; the generic machinery (effect registry, webhook envelope, operator views,
 //! GraphQL schema) reaches the kinds through [`ALL`] and the [`crate::app::kind::Kind`] trait.
 
+pub mod bulk_action;
 pub mod customs_declaration;
 pub mod dispute;
 pub mod engine_probe;
@@ -16,13 +17,14 @@ use crate::app::kind::Kind;
 
 /// Every kind this binary runs; adding a kind is its folder, its workflow file, its migration
 /// and one line here.
-pub static ALL: [&dyn Kind; 6] = [
+pub static ALL: [&dyn Kind; 7] = [
     &payment::Payment,
     &refund::Refund,
     &dispute::Dispute,
     &customs_declaration::CustomsDeclaration,
     &registration::Registration,
     &engine_probe::EngineProbe,
+    &bulk_action::BulkAction,
 ];
 
 /// Every kind's queries, for the schema.

@@ -10,7 +10,6 @@
 
 pub mod activity;
 pub mod apply;
-pub mod bulk;
 pub mod credentials;
 mod db;
 pub mod db_clock;
@@ -29,7 +28,7 @@ pub mod marks;
 pub mod merchant_lists;
 pub mod merchants;
 mod one_statement;
-mod operator_actions;
+pub(crate) mod operator_actions;
 pub mod outbox;
 pub mod park;
 mod plan;

@@ -13,9 +13,11 @@ use super::lists;
 use super::reconciliation_types::ReconciliationRun;
 use super::shared::Workflow;
 use crate::app::roles::AdminRole;
-use crate::app::{activity, bulk, four_eyes, search};
+use crate::app::{activity, four_eyes, search};
+use crate::kinds::bulk_action::entity::action as bulk_action;
+use crate::kinds::bulk_action::use_cases as bulk;
 use crate::store::activity::ActivityFilter;
-use crate::store::entity::{bulk_action, force_request, operator_activity};
+use crate::store::entity::{force_request, operator_activity};
 
 /// An operator key's role (see `plusflow admin key create --role`).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,6 @@
 
 pub mod admin_key;
 pub mod api_key;
-pub mod bulk_action;
-pub mod bulk_action_item;
 pub mod feed_event;
 pub mod force_request;
 pub mod history;

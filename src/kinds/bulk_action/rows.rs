@@ -1,31 +1,44 @@
-//! Bulk actions' rows: a bulk action and the workflows it took ([`bulk_action`],
-//! [`bulk_action_item`]), written with its activity row in one transaction; each item is acted
-//! on in ONE transaction that marks it (done or failed, conditionally on it still waiting), acts
-//! through the operators' write path and counts it, so a process killed at any point leaves each
-//! workflow acted on once or not yet.
+//! Bulk actions' rows: a bulk action, its workflow and the workflows it took, written with its
+//! activity row in one transaction; each item is acted on in ONE transaction that marks it (done
+//! or failed, conditionally on it still waiting), acts through the operators' write path and
+//! counts it, so a process killed at any point leaves each workflow acted on once or not yet.
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::entity::{bulk_action, bulk_action_item, operator_activity};
-use super::operator_actions::{ActedBy, OperatorAction, operator_action_in};
-use super::{Db, Decider, StoreError, activity, retry_transient};
+use super::entity::{action as bulk_action, item as bulk_action_item};
+use crate::store::entity::operator_activity;
+use crate::store::operator_actions::{ActedBy, OperatorAction, operator_action_in};
+use crate::store::start::{NewInstance, start_instance_in};
+use crate::store::{Db, Decider, StoreError, activity, retry_transient};
 
 /// Items inserted per statement.
 const INSERT_CHUNK: usize = 500;
 
-/// Records `action` with the workflows `ids` it took, in that order, and `activity`.
+/// Starts the workflow of a bulk action and records `action` (under the workflow's id) with the
+/// workflows `ids` it took, in that order, and `activity`, in one transaction; the row as
+/// written.
 pub async fn insert(
     db: &Db,
+    decider: Decider<'_>,
     action: bulk_action::Model,
     ids: &[Uuid],
     activity: operator_activity::Model,
-) -> Result<(), StoreError> {
+) -> Result<bulk_action::Model, StoreError> {
     let txn = db.begin().await?;
+    let new = NewInstance {
+        actor: format!("admin:{}", action.operator),
+        data: serde_json::json!({}),
+    };
+    let started = start_instance_in(&txn, decider, super::KIND, &new).await?;
+    let action = bulk_action::Model {
+        id: started.instance.id,
+        ..action
+    };
     let bulk_id = action.id;
-    bulk_action::Entity::insert(bulk_action::ActiveModel::from(action))
+    bulk_action::Entity::insert(bulk_action::ActiveModel::from(action.clone()))
         .exec_without_returning(&txn)
         .await?;
     for (chunk_index, chunk) in ids.chunks(INSERT_CHUNK).enumerate() {
@@ -43,22 +56,17 @@ pub async fn insert(
             .exec_without_returning(&txn)
             .await?;
     }
+    let activity = operator_activity::Model {
+        object_ids: serde_json::Value::from(vec![bulk_id.to_string()]),
+        ..activity
+    };
     activity::insert_in(&txn, activity).await?;
     txn.commit().await?;
-    Ok(())
+    Ok(action)
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<bulk_action::Model>, StoreError> {
     Ok(bulk_action::Entity::find_by_id(id).one(db).await?)
-}
-
-/// The bulk actions still running, oldest first.
-pub async fn running(db: &Db) -> Result<Vec<bulk_action::Model>, StoreError> {
-    Ok(bulk_action::Entity::find()
-        .filter(bulk_action::Column::Status.eq(bulk_action::STATUS_RUNNING))
-        .order_by_asc(bulk_action::Column::Id)
-        .all(db)
-        .await?)
 }
 
 /// Up to `limit` items of bulk action `id` with `status`, in order.
