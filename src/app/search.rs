@@ -104,34 +104,56 @@ pub struct Overview {
 /// Report dates the overview shows the reconciliation of.
 const RECONCILIATION_DAYS: usize = 7;
 
+/// Queries of the overview in flight at once (each a pooled connection).
+const OVERVIEW_CONCURRENCY: usize = 4;
+
 pub async fn overview(engine: &Engine) -> Result<Overview, AppError> {
+    use futures::{StreamExt, TryStreamExt};
     let db = &engine.db;
     let now = engine.clock.now();
-    let mut finished_last_day = Vec::new();
+    let mut final_states: Vec<(String, String)> = Vec::new();
     for definition in engine.definitions.iter() {
         for name in definition.state_names() {
             let terminal = definition.state(&name).is_some_and(|state| state.terminal);
-            let already = finished_last_day
-                .iter()
-                .any(|count: &Count| count.kind == definition.kind && count.what == name);
-            if !terminal || already {
-                continue;
-            }
-            let count = search::entered_since(db, &definition.kind, &name, now - Duration::hours(24)).await?;
-            if count > 0 {
-                finished_last_day.push(Count {
-                    kind: definition.kind.clone(),
-                    what: name,
-                    count,
-                });
+            let pair = (definition.kind.clone(), name);
+            if terminal && !final_states.contains(&pair) {
+                final_states.push(pair);
             }
         }
     }
-    let gauges = store::gauges(db, &engine.definitions, now.timestamp_millis()).await?;
-    let (failing, disabled) = search::webhook_endpoints_failing(db).await?;
+    let since = now - Duration::hours(24);
+    let finished = futures::stream::iter(final_states)
+        .map(|(kind, state)| async move {
+            let count = search::entered_since(db, &kind, &state, since).await?;
+            Ok::<_, StoreError>(Count {
+                kind,
+                what: state,
+                count,
+            })
+        })
+        .buffered(OVERVIEW_CONCURRENCY)
+        .try_filter(|count| futures::future::ready(count.count > 0))
+        .try_collect::<Vec<Count>>();
+    let (
+        finished_last_day,
+        unfinished,
+        parked,
+        disputes_due,
+        (failing, disabled),
+        (outbox_pending, outbox_lag_seconds),
+        runs,
+    ) = tokio::try_join!(
+        finished,
+        search::unfinished_by_state(db),
+        search::parked_by_reason(db),
+        search::disputes_due(db, now, now + Duration::hours(48)),
+        search::webhook_endpoints_failing(db),
+        store::pending_outbox(db, now.timestamp_millis()),
+        store::reconciliation::current_runs(db, (RECONCILIATION_DAYS * 4) as u64),
+    )?;
     let mut reconciliation: Vec<reconciliation_run::Model> = Vec::new();
     let mut dates = Vec::new();
-    for run in store::reconciliation::current_runs(db, (RECONCILIATION_DAYS * 4) as u64).await? {
+    for run in runs {
         if reconciliation
             .iter()
             .any(|seen| seen.report_date == run.report_date && seen.kind == run.kind)
@@ -148,14 +170,14 @@ pub async fn overview(engine: &Engine) -> Result<Overview, AppError> {
     }
     Ok(Overview {
         at: now,
-        unfinished: search::unfinished_by_state(db).await?,
+        unfinished,
         finished_last_day,
-        parked: search::parked_by_reason(db).await?,
-        disputes_due_within_48_hours: search::disputes_due(db, now, now + Duration::hours(48)).await?,
+        parked,
+        disputes_due_within_48_hours: disputes_due,
         webhook_endpoints_failing: failing,
         webhook_endpoints_disabled: disabled,
-        outbox_pending: gauges.outbox_pending,
-        outbox_lag_seconds: gauges.outbox_lag_seconds,
+        outbox_pending,
+        outbox_lag_seconds,
         reconciliation,
     })
 }

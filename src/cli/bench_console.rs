@@ -1,7 +1,7 @@
 //! `bench console`: the operators' search box and overview at scale. Fills a scratch database
 //! (see `bench_scratch`) with N payments and their workflow instances, as a payment business
 //! keeps them: spread over a year, 1 in 1,000 unfinished (the open ones of the last minutes) and
-//! 1 in 10,000 of those parked; then asks `search(text)` for random paymentRequestIds and
+//! 1 in 10,000 of those parked; vacuums them as autovacuum would; then asks `search(text)` for random paymentRequestIds and
 //! `overview` through the GraphQL schema, 100 times each, and prints the latencies.
 
 use std::process::ExitCode;

@@ -12,7 +12,6 @@ use crate::workflow::Definitions;
 
 /// The gauges now (`now_ms`), for every kind of `definitions`.
 pub async fn gauges(db: &Db, definitions: &Definitions, now_ms: i64) -> Result<Gauges, StoreError> {
-    let backend = db.get_database_backend();
     let by_kind = |select: sea_orm::Select<instance::Entity>| async move {
         select
             .select_only()
@@ -33,22 +32,7 @@ pub async fn gauges(db: &Db, definitions: &Definitions, now_ms: i64) -> Result<G
             .filter(instance::Column::StateSince.lt(stuck_before)),
     )
     .await?;
-    let outbox = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            format!(
-                "SELECT COUNT(*) AS n, MIN(CASE WHEN due_at_ms <= {now_ms} THEN due_at_ms END) AS oldest_due \
-                 FROM outbox WHERE status = 'pending' AND due_at_ms IS NOT NULL"
-            ),
-        ))
-        .await?;
-    let (outbox_pending, oldest_due) = match outbox {
-        Some(row) => (
-            row.try_get::<i64>("", "n")?,
-            row.try_get::<Option<i64>>("", "oldest_due")?,
-        ),
-        None => (0, None),
-    };
+    let (outbox_pending, outbox_lag_seconds) = pending_outbox(db, now_ms).await?;
     let mut kinds: Vec<String> = definitions.iter().map(|d| d.kind.clone()).collect();
     kinds.dedup();
     Ok(Gauges {
@@ -56,6 +40,31 @@ pub async fn gauges(db: &Db, definitions: &Definitions, now_ms: i64) -> Result<G
         parked,
         stuck,
         outbox_pending,
-        outbox_lag_seconds: oldest_due.map_or(0.0, |due| (now_ms - due).max(0) as f64 / 1000.0),
+        outbox_lag_seconds,
     })
+}
+
+/// Effects and timers waiting to run, and how late (seconds) the oldest due one is at `now_ms`
+/// (the partial index of pending rows).
+pub async fn pending_outbox(db: &Db, now_ms: i64) -> Result<(i64, f64), StoreError> {
+    let outbox = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT COUNT(*) AS n, MIN(CASE WHEN due_at_ms <= {now_ms} THEN due_at_ms END) AS oldest_due \
+                 FROM outbox WHERE status = 'pending' AND due_at_ms IS NOT NULL"
+            ),
+        ))
+        .await?;
+    let (pending, oldest_due) = match outbox {
+        Some(row) => (
+            row.try_get::<i64>("", "n")?,
+            row.try_get::<Option<i64>>("", "oldest_due")?,
+        ),
+        None => (0, None),
+    };
+    Ok((
+        pending,
+        oldest_due.map_or(0.0, |due| (now_ms - due).max(0) as f64 / 1000.0),
+    ))
 }

@@ -49,7 +49,7 @@ use uuid::Uuid;
 pub use apply::apply_event;
 pub use db::Db;
 pub use event::{Applied, EventInput, KeptRow, Outcome};
-pub use gauges::gauges;
+pub use gauges::{gauges, pending_outbox};
 pub use operator_actions::{ActedBy, ActionResult, OperatorAction, operator_action};
 pub use outbox::outbox_backlog;
 pub use park::{Note, Park, park_instance, record_unchanged};
