@@ -203,6 +203,48 @@ async fn search_finds_each_object_by_each_of_its_ids_and_the_overview_counts_the
     assert_eq!(later["data"]["overview"]["finishedLastDay"], json!([]), "{later}");
     let merchant_asks = app.gql(Some(&key), OVERVIEW, json!({})).await;
     assert_eq!(merchant_asks["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    // The business context and the diagram are the operators' view of a workflow.
+    let as_operator = app
+        .gql(
+            Some(&viewer),
+            "query($id: ID!) { workflow(id: $id) { context { label value workflowId } diagramSvg } }",
+            json!({ "id": payment }),
+        )
+        .await;
+    let context = as_operator["data"]["workflow"]["context"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let line = |label: &str| context.iter().find(|line| line["label"] == label).cloned();
+    assert_eq!(
+        line("merchantOrderId").unwrap()["value"],
+        "order-77",
+        "{as_operator}"
+    );
+    assert_eq!(line("amount").unwrap()["value"], "10.00 USD", "{as_operator}");
+    assert_eq!(
+        line("refund").unwrap()["workflowId"],
+        refund_id.as_str(),
+        "{as_operator}"
+    );
+    assert!(
+        as_operator["data"]["workflow"]["diagramSvg"]
+            .as_str()
+            .unwrap()
+            .contains("data-state=\"succeeded\"")
+    );
+    let as_merchant = app
+        .gql(
+            Some(&key),
+            "query($id: ID!) { payment(id: $id) { workflow { context { label } diagramSvg } } }",
+            json!({ "id": payment }),
+        )
+        .await;
+    assert_eq!(
+        as_merchant["data"]["payment"]["workflow"],
+        json!({ "context": [], "diagramSvg": null }),
+        "{as_merchant}"
+    );
 
     // An operator answers the retrieval for the merchant, named in history and the activity log.
     let answerer = key_with_role(&app, "answerer", "operator");

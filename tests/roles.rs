@@ -192,6 +192,18 @@ async fn each_role_is_refused_exactly_where_it_falls_short(backend: Backend) {
         ),
         ("overview", "{ overview { outboxPending } }", json!({}), "viewer"),
         (
+            "currentOperator",
+            "{ currentOperator { name role } }",
+            json!({}),
+            "viewer",
+        ),
+        (
+            "disputeQueue",
+            "{ disputeQueue(first: 1) { edges { node { respondBy } } } }",
+            json!({}),
+            "viewer",
+        ),
+        (
             "bulkPreview",
             "{ bulkPreview(filter: { kind: \"refund\", needsAttention: true }) }",
             json!({}),
