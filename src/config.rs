@@ -12,6 +12,7 @@ use secrecy::SecretString;
 
 use crate::alipayplus::signing::{SigningKey, VerifyingKeys};
 use crate::alipayplus::wallets::Wallets;
+use crate::crypto::DataKeys;
 use crate::workflow::Definitions;
 
 mod settings;
@@ -119,6 +120,25 @@ pub struct Config {
     pub log_level: String,
     /// What `/metrics` requires as `Authorization: Bearer <token>` (`telemetry.metrics_token`).
     pub metrics_token: Option<SecretString>,
+    /// What is kept how long (`[retention]`, `events.retention`).
+    pub retention: RetentionConfig,
+    /// The keys sealing personal data at rest (`[crypto]`).
+    pub data_keys: std::sync::Arc<DataKeys>,
+}
+
+/// How long each kind of row is kept before the retention job removes it (`[retention]`).
+#[derive(Debug, Clone)]
+pub struct RetentionConfig {
+    /// How often the scheduled job runs in a process running workers.
+    pub interval: Duration,
+    /// Rows removed by one statement.
+    pub batch: u32,
+    pub outbox: Duration,
+    pub idempotency_keys: Duration,
+    pub events: Duration,
+    pub webhook_deliveries: Duration,
+    pub inbound_journal: Duration,
+    pub customs_identity: Duration,
 }
 
 /// Merchant registration (`[registration]`).
@@ -288,6 +308,8 @@ impl std::fmt::Debug for Config {
             .field("reconciliation", &self.reconciliation)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
+            .field("retention", &self.retention)
+            .field("data_keys", &self.data_keys)
             .finish_non_exhaustive()
     }
 }

@@ -4,6 +4,7 @@
 //! - [`config`]: layered settings (files + `PLUSFLOW__` env) validated into one typed [`config::Config`].
 //! - [`telemetry`]: the tracing subscriber (pretty or JSON).
 //! - [`clock`]: the time seam; tests move a [`clock::ManualClock`] instead of sleeping.
+//! - [`crypto`]: personal data sealed at rest with rotating data keys.
 //! - [`domain`]: pure vocabulary: money in minor units.
 //! - [`workflow`]: the pure engine: definitions from `workflows/*.toml`, validation, `apply()`.
 //! - [`store`]: sea-orm: entities, `apply_event` (the one write path), the outbox, idempotency.
@@ -21,6 +22,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod domain;
 pub mod jobs;
 pub mod kinds;

@@ -409,12 +409,21 @@ fn the_alipayplus_mode_needs_https_a_gateway_and_keys_and_the_two_key_versions_a
         assert!(problems.iter().any(|p| p.starts_with(key)), "{key}: {problems:?}");
     }
     let problems = load("[alipayplus]\nmode = \"alipayplus\"\n").unwrap_err();
+    for key in [
+        "alipayplus.gateway_url: required",
+        "crypto.key_file: required",
+    ] {
+        assert!(problems.iter().any(|p| p.starts_with(key)), "{key}: {problems:?}");
+    }
+    // A bad data key list is named by its line, never shown.
+    let problems = load("[crypto]\nkeys = \"k1=c2VjcmV0LWJ1dC1zaG9ydA==\"\n").unwrap_err();
     assert!(
         problems
             .iter()
-            .any(|p| p.starts_with("alipayplus.gateway_url: required")),
+            .any(|p| p.starts_with("crypto.keys: line 1: a key is 32 bytes")),
         "{problems:?}"
     );
+    assert!(!format!("{problems:?}").contains("c2VjcmV0"), "{problems:?}");
     let problems = load("[alipayplus]\nmode = \"production\"\n").unwrap_err();
     assert!(
         problems.iter().any(|p| p.starts_with("alipayplus.mode:")),
@@ -432,9 +441,11 @@ fn the_alipayplus_mode_needs_https_a_gateway_and_keys_and_the_two_key_versions_a
     let config = load(&format!(
         "[server]\npublic_url = \"https://acqp.example/plusflow\"\n\
          [alipayplus]\nmode = \"alipayplus\"\ngateway_url = \"https://open-sea-global.alipayplus.com\"\n\
-         key_version = \"7\"\nalipayplus_key_version = \"3\"\n{keys}"
+         key_version = \"7\"\nalipayplus_key_version = \"3\"\n{keys}\
+         [crypto]\nkeys = \"2026-12=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n"
     ))
     .unwrap();
+    assert_eq!(config.data_keys.current_id(), "2026-12");
     let gateway = config.alipayplus.gateway.expect("a gateway");
     let ours = gateway.signing_key.signature_header(b"content");
     assert!(ours.contains("keyVersion=7"), "{ours}");

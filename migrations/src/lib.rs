@@ -28,6 +28,7 @@ mod m0020_metadata;
 mod m0021_webhook_endpoints;
 mod m0022_admin_roles;
 mod m0023_operator_console;
+mod m0024_data_lifecycle;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0021_webhook_endpoints::Migration),
             Box::new(m0022_admin_roles::Migration),
             Box::new(m0023_operator_console::Migration),
+            Box::new(m0024_data_lifecycle::Migration),
         ]
     }
 }

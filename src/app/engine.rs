@@ -52,6 +52,9 @@ pub struct Engine {
     /// Kinds whose forced move into a money state waits for a second operator
     /// (`admin.four_eyes`; payments and refunds unless configured).
     pub four_eyes: Arc<Vec<String>>,
+    /// The keys sealing personal data at rest (`[crypto]`; the development key unless
+    /// configured).
+    pub data_keys: Arc<crate::crypto::DataKeys>,
     wake: Arc<Notify>,
     webhooks_wake: Arc<Notify>,
     updates: broadcast::Sender<Update>,
@@ -89,6 +92,7 @@ impl Engine {
                     .expect("the webhook HTTP client"),
             ),
             four_eyes: Arc::new(vec!["payment".into(), "refund".into()]),
+            data_keys: Arc::new(crate::crypto::DataKeys::development()),
             wake,
             webhooks_wake: Arc::default(),
             updates,
@@ -105,6 +109,7 @@ impl Engine {
         self.wallets = Arc::new(config.wallets.clone());
         self.max_report_bytes = config.reconciliation.max_file_bytes;
         self.four_eyes = Arc::new(config.four_eyes.clone());
+        self.data_keys = config.data_keys.clone();
         self.webhooks =
             Arc::new(crate::webhooks::Sender::new(config.webhooks.clone()).expect("the webhook HTTP client"));
         // The built-in simulator's wallets answer at its time scale; so is the inquiry pace.

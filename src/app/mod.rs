@@ -20,6 +20,7 @@ pub mod money;
 pub mod operator;
 pub mod page;
 pub mod reconciliation;
+pub mod retention;
 pub mod roles;
 pub mod search;
 pub mod test_mode;

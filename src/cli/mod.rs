@@ -17,6 +17,7 @@ mod demo_kinds;
 mod demo_scenarios;
 mod merchant_webhooks;
 mod reconcile;
+mod retention;
 mod simulator;
 mod workflows;
 
@@ -79,6 +80,9 @@ pub enum Command {
     /// Benchmarks on the configured backend.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Data lifecycle: remove what `[retention]` keeps no longer.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
     /// Reconcile Alipay+'s report files in a folder against our records.
     Reconcile {
         /// The folder of one day's files (named YYYYMMDD, or say the date).
@@ -301,6 +305,7 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
         Command::Demo(args) => demo::run(config, args).await,
         Command::Bench(command) => bench::run(config, command).await,
         Command::Reconcile { dir, date } => reconcile::run(&config, dir, date).await,
+        Command::Retention(command) => retention::run(&config, command).await,
         Command::Workflows(_) | Command::Simulator(_) | Command::Schema => {
             unreachable!("run without the service configuration")
         }

@@ -26,9 +26,39 @@ pub struct Settings {
     pub registration: RegistrationSettings,
     pub reconciliation: ReconciliationSettings,
     pub telemetry: TelemetrySettings,
+    pub retention: RetentionSettings,
+    pub events: EventSettings,
+    pub crypto: CryptoSettings,
     /// Entries replacing or extending the built-in wallet table (`alipayplus::wallets`).
     #[serde(default)]
     pub wallets: Vec<WalletEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    pub interval: String,
+    pub batch: u32,
+    pub outbox: String,
+    pub idempotency_keys: String,
+    pub webhook_deliveries: String,
+    pub inbound_journal: String,
+    pub customs_identity: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    pub retention: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoSettings {
+    /// A file holding the data key list (`crate::crypto`).
+    pub key_file: PathBuf,
+    /// The key list itself, for an environment variable (PLUSFLOW__CRYPTO__KEYS).
+    pub keys: SecretString,
 }
 
 #[derive(Debug, Deserialize)]

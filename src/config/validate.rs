@@ -233,6 +233,10 @@ impl Settings {
         if self.customs.unknown_status_rounds == 0 {
             problems.push("customs.unknown_status_rounds: must be at least 1".into());
         }
+        let retention = self
+            .retention
+            .validate(&self.events, &mut problems, &mut duration);
+        let data_keys = self.crypto.data_keys(alipayplus.mode, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -263,6 +267,69 @@ impl Settings {
             log_level: self.telemetry.level,
             metrics_token: Some(self.telemetry.metrics_token)
                 .filter(|token| !token.expose_secret().is_empty()),
+            retention,
+            data_keys: std::sync::Arc::new(data_keys),
+        })
+    }
+}
+
+impl RetentionSettings {
+    fn validate(
+        &self,
+        events: &EventSettings,
+        problems: &mut Vec<String>,
+        duration: &mut impl FnMut(&mut Vec<String>, &str, &str) -> Duration,
+    ) -> RetentionConfig {
+        let settings = self;
+        let mut kept_for = |key: &str, value: &str| match workflow::parse_duration(value) {
+            Ok(kept) if kept >= Duration::from_secs(3600) => kept,
+            Ok(_) => {
+                problems.push(format!("{key}: at least an hour (is '{value}')"));
+                Duration::from_secs(3600)
+            }
+            Err(e) => {
+                problems.push(format!("{key}: {e}"));
+                Duration::from_secs(3600)
+            }
+        };
+        let config = RetentionConfig {
+            interval: Duration::ZERO,
+            batch: settings.batch,
+            outbox: kept_for("retention.outbox", &settings.outbox),
+            idempotency_keys: kept_for("retention.idempotency_keys", &settings.idempotency_keys),
+            events: kept_for("events.retention", &events.retention),
+            webhook_deliveries: kept_for("retention.webhook_deliveries", &settings.webhook_deliveries),
+            inbound_journal: kept_for("retention.inbound_journal", &settings.inbound_journal),
+            customs_identity: kept_for("retention.customs_identity", &settings.customs_identity),
+        };
+        if !(1..=100_000).contains(&config.batch) {
+            problems.push("retention.batch: between 1 and 100000".into());
+        }
+        RetentionConfig {
+            interval: duration(problems, "retention.interval", &settings.interval),
+            ..config
+        }
+    }
+}
+
+impl CryptoSettings {
+    /// The data keys: from `key_file`, else from `keys`, else (simulator mode only) the
+    /// development key.
+    fn data_keys(&self, mode: AlipayPlusMode, problems: &mut Vec<String>) -> DataKeys {
+        use secrecy::ExposeSecret;
+        let loaded = if !self.key_file.as_os_str().is_empty() {
+            DataKeys::from_file(&self.key_file).map_err(|e| format!("crypto.key_file: {e}"))
+        } else if !self.keys.expose_secret().trim().is_empty() {
+            // Never the list itself in the message: only where it is wrong.
+            DataKeys::parse(self.keys.expose_secret()).map_err(|e| format!("crypto.keys: {e}"))
+        } else if mode == AlipayPlusMode::AlipayPlus {
+            Err("crypto.key_file: required with alipayplus.mode = \"alipayplus\" (or crypto.keys)".into())
+        } else {
+            Ok(DataKeys::development())
+        };
+        loaded.unwrap_or_else(|problem| {
+            problems.push(problem);
+            DataKeys::development()
         })
     }
 }

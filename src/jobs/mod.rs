@@ -1,7 +1,7 @@
 //! Background work: the outbox [`relay`] claims due effects and timers, the [`queue`] carries the
 //! claims (apalis-redis or in-process), and apalis workers hand them to the [`runner`], which
-//! executes them and records the outcome through the store. Beside them runs the webhook
-//! dispatcher (`crate::webhooks::dispatcher`).
+//! executes them and records the outcome through the store. Beside them run the webhook
+//! dispatcher (`crate::webhooks::dispatcher`) and retention (`crate::app::retention`).
 
 pub mod queue;
 pub mod relay;
@@ -98,6 +98,11 @@ pub async fn spawn(
         interval: config.jobs.relay_interval,
     };
     tasks.spawn(dispatcher.run(shutdown.clone()));
+    tasks.spawn(crate::app::retention::keep_running(
+        engine.clone(),
+        config.retention.clone(),
+        shutdown.clone(),
+    ));
     let relay = Relay {
         engine,
         queue,

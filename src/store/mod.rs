@@ -34,6 +34,7 @@ pub mod park;
 mod plan;
 mod queries;
 pub mod reconciliation;
+pub mod retention;
 mod schedule;
 pub mod search;
 pub mod start;

@@ -89,6 +89,17 @@ impl CustomsEffects {
 
     async fn submit_declaration(&self, context: EffectContext) -> EffectResult {
         let row = self.declaration(&context).await?.declaration;
+        let reveal = |stored: &Option<String>| {
+            stored
+                .as_deref()
+                .map(|stored| {
+                    let row_id = row.customs_declaration_request_id.as_bytes();
+                    self.engine.data_keys.reveal(stored, row_id)
+                })
+                .transpose()
+                .map_err(|e| EffectError::Permanent(format!("the buyer's identity: {e}")))
+        };
+        let (buyer_name, buyer_id_number) = (reveal(&row.buyer_name)?, reveal(&row.buyer_id_number)?);
         let payment = payments::payment(&self.engine.db, row.payment_id)
             .await
             .map_err(store_error)?
@@ -107,10 +118,10 @@ impl CustomsEffects {
             declaration_amount: Amount::new(&row.currency, row.amount),
             is_split: Some(row.split),
             reference_order_id: row.sub_order_id.clone(),
-            buyer_certificate: row.buyer_id_number.clone().map(|number| Certificate {
+            buyer_certificate: buyer_id_number.map(|number| Certificate {
                 certificate_type: row.buyer_id_type.clone().unwrap_or_else(|| "ID_CARD".into()),
                 certificate_no: number,
-                holder_name: row.buyer_name.clone().map(|name| json!({ "fullName": name })),
+                holder_name: buyer_name.map(|name| json!({ "fullName": name })),
                 effective_date: None,
                 expire_date: None,
             }),

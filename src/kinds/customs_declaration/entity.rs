@@ -22,11 +22,17 @@ pub struct Model {
     pub split: bool,
     /// The sub-order declared (`referenceOrderId`), for a split declaration.
     pub sub_order_id: Option<String>,
-    /// The buyer's identity, sent to customs; never logged.
+    /// The buyer's identity, sent to customs; never logged. Sealed at rest (`crate::crypto`,
+    /// with `customs_declaration_request_id` as the row it is sealed for; a row written before
+    /// sealing holds it clear), erased once customs has decided plus `retention.customs_identity`.
     pub buyer_name: Option<String>,
     pub buyer_id_number: Option<String>,
     /// `ID_CARD` (also when NULL) or `PASSPORT`.
     pub buyer_id_type: Option<String>,
+    /// What merchants and operators see of the buyer: the name's first character, the ID
+    /// number's last 4 (erased with them).
+    pub buyer_name_masked: Option<String>,
+    pub buyer_id_number_masked: Option<String>,
     /// When a batched inquiry last asked Alipay+ about it.
     pub inquired_at: Option<ChronoDateTimeUtc>,
     pub created_at: ChronoDateTimeUtc,

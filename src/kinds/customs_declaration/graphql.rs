@@ -129,6 +129,15 @@ impl CustomsDeclaration {
     async fn status(&self, ctx: &Context<'_>) -> Result<CustomsDeclarationStatus> {
         status_as(ctx, &self.0.instance)
     }
+    /// The buyer's name as given, all but its first character masked; null when none was
+    /// given, or once it is erased (`retention.customs_identity` after customs decided).
+    async fn masked_buyer_name(&self) -> Option<&str> {
+        self.0.declaration.buyer_name_masked.as_deref()
+    }
+    /// The buyer's ID number, all but its last 4 characters masked; null as `maskedBuyerName`.
+    async fn masked_buyer_id_number(&self) -> Option<&str> {
+        self.0.declaration.buyer_id_number_masked.as_deref()
+    }
     /// Customs' result code, verbatim (or Alipay+'s, when it refused the declaration).
     async fn customs_result_code(&self) -> Option<String> {
         self.0.customs_result_code()

@@ -9,7 +9,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -320,4 +321,52 @@ pub async fn redeclare(
         Ok(Redeclared::Recorded)
     })
     .await
+}
+
+/// Declarations still holding a buyer's identity whose instance reached a final state (customs
+/// decided, or Alipay+ refused) before `before`.
+fn decided_with_identity(before: DateTime<Utc>) -> Condition {
+    let decided = instance::Entity::find()
+        .select_only()
+        .column(instance::Column::Id)
+        .filter(instance::Column::Kind.eq("customs_declaration"))
+        .filter(instance::Column::Terminal.eq(true))
+        .filter(instance::Column::StateSince.lt(before))
+        .into_query();
+    Condition::all()
+        .add(
+            Condition::any()
+                .add(declaration::Column::BuyerIdNumber.is_not_null())
+                .add(declaration::Column::BuyerName.is_not_null()),
+        )
+        .add(declaration::Column::Id.in_subquery(decided))
+}
+
+/// How many declarations [`erase_identities`] would erase the buyer's identity of.
+pub async fn identities_to_erase(db: &Db, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    Ok(declaration::Entity::find()
+        .filter(decided_with_identity(before))
+        .count(db)
+        .await?)
+}
+
+/// Erases the buyer's name and ID number (sealed and masked) of at most `batch` declarations
+/// decided before `before`; the declarations stay. Answers how many.
+pub async fn erase_identities(db: &Db, before: DateTime<Utc>, batch: u64) -> Result<u64, StoreError> {
+    let chosen = declaration::Entity::find()
+        .select_only()
+        .column(declaration::Column::Id)
+        .filter(decided_with_identity(before))
+        .limit(batch)
+        .into_query();
+    let erased = Expr::value(Option::<String>::None);
+    Ok(declaration::Entity::update_many()
+        .col_expr(declaration::Column::BuyerName, erased.clone())
+        .col_expr(declaration::Column::BuyerIdNumber, erased.clone())
+        .col_expr(declaration::Column::BuyerNameMasked, erased.clone())
+        .col_expr(declaration::Column::BuyerIdNumberMasked, erased)
+        .filter(declaration::Column::Id.in_subquery(chosen))
+        .exec(db)
+        .await?
+        .rows_affected)
 }

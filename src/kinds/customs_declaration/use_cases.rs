@@ -190,9 +190,15 @@ pub async fn declare(
     let result = payment_rows::payment_result(&engine.db, payment.id).await?;
     let basis = declarable(&engine.wallets, &payment, &payment_instance, result.as_ref())
         .map_err(AppError::NotDeclarable)?;
+    let request_id = format!("pfc_{}", Uuid::now_v7().simple());
+    let seal = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|value| engine.data_keys.seal(value, request_id.as_bytes()))
+    };
     let new = declaration::Model {
         id: Uuid::nil(),
-        customs_declaration_request_id: format!("pfc_{}", Uuid::now_v7().simple()),
+        customs_declaration_request_id: request_id.clone(),
         payment_id: payment.id,
         merchant_id: merchant.id,
         customs_code: input.customs_code.clone(),
@@ -202,9 +208,11 @@ pub async fn declare(
         amount,
         split: input.split,
         sub_order_id: input.sub_order_id.clone(),
-        buyer_name: input.buyer_name.clone(),
-        buyer_id_number: input.buyer_id_number.clone(),
+        buyer_name: seal(&input.buyer_name),
+        buyer_id_number: seal(&input.buyer_id_number),
         buyer_id_type: input.buyer_id_type.clone(),
+        buyer_name_masked: input.buyer_name.as_deref().map(crate::crypto::mask_name),
+        buyer_id_number_masked: input.buyer_id_number.as_deref().map(crate::crypto::mask_last4),
         inquired_at: None,
         created_at: engine.clock.now(),
     };
