@@ -2,7 +2,8 @@
 //! Events are counted where they happen: transitions where the write path commits them, effect
 //! executions (with their latency) in the runner, Alipay+ calls (with their latency) in the
 //! client. What is a state of the database (parked and stuck instances by kind, the outbox's
-//! backlog and the age of its oldest due row) is read at scrape time by `store::gauges` and
+//! backlog and the age of its oldest due row, disputes due within a day, webhook endpoints
+//! failing) is read at scrape time by `store::gauges` and
 //! handed to [`render`]. This module knows nothing else of plusflow.
 
 use std::sync::OnceLock;
@@ -73,6 +74,12 @@ pub fn alipayplus_call(api: &str, status: &'static str, took: Duration) {
         .record(took.as_secs_f64());
 }
 
+/// Generation days of the last week whose Alipay+ report files were due (09:00 UTC+8) and
+/// have not arrived, as the scheduled reconciliation last found them.
+pub fn report_days_missing(days: usize) {
+    metrics::gauge!("plusflow_report_days_missing").set(days as f64);
+}
+
 /// What the database holds at scrape time (read by `store::gauges`), per workflow kind.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Gauges {
@@ -84,6 +91,10 @@ pub struct Gauges {
     pub outbox_pending: i64,
     /// The age of the oldest due outbox row.
     pub outbox_lag_seconds: f64,
+    /// Disputes not answered whose answer is due within 24 hours.
+    pub disputes_due_within_24h: i64,
+    /// Enabled webhook endpoints whose deliveries are failing.
+    pub webhook_endpoints_failing: i64,
 }
 
 /// The Prometheus text: what was counted, and `gauges`.
@@ -97,5 +108,7 @@ pub fn render(gauges: &Gauges) -> String {
     }
     metrics::gauge!("plusflow_outbox_pending").set(gauges.outbox_pending as f64);
     metrics::gauge!("plusflow_outbox_lag_seconds").set(gauges.outbox_lag_seconds);
+    metrics::gauge!("plusflow_disputes_due_within_24h").set(gauges.disputes_due_within_24h as f64);
+    metrics::gauge!("plusflow_webhook_endpoints_failing").set(gauges.webhook_endpoints_failing as f64);
     handle.render()
 }

@@ -94,7 +94,9 @@ async fn scan(engine: &Engine, drop_dir: &Path, remembered: &mut Remembered) {
     let warned = &mut remembered.warned;
     let folders = blocking(dated_folders, drop_dir.to_path_buf()).await;
     let present: HashSet<String> = folders.iter().map(|(name, _)| name.clone()).collect();
-    for day in missing_days(engine.clock.now(), &present) {
+    let missing = missing_days(engine.clock.now(), &present);
+    crate::metrics::report_days_missing(missing.len());
+    for day in missing {
         if warned.insert(day.clone()) {
             warn!(
                 folder = %drop_dir.join(&day).display(),
