@@ -139,6 +139,18 @@ pub struct RetentionConfig {
     pub webhook_deliveries: Duration,
     pub inbound_journal: Duration,
     pub customs_identity: Duration,
+    /// Archival (`[archive]`), when `archive.dir` is set.
+    pub archive: Option<ArchiveConfig>,
+}
+
+/// Archival (`[archive]`): where, after how long, how many objects a part.
+#[derive(Debug, Clone)]
+pub struct ArchiveConfig {
+    pub dir: PathBuf,
+    /// How long after every workflow of an object is final it is archived.
+    pub after: Duration,
+    /// Objects per part file (and per transaction).
+    pub batch: u32,
 }
 
 /// Merchant registration (`[registration]`).

@@ -105,11 +105,18 @@ fn the_alert_rules_pass_promtool_and_read_only_metrics_plusflow_exports() {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
-        assert!(exported.contains(&format!("\"{name}\"")), "{name} is not a metric plusflow exports");
+        assert!(
+            exported.contains(&format!("\"{name}\"")),
+            "{name} is not a metric plusflow exports"
+        );
         read += 1;
     }
     assert!(read >= 7, "the rules read plusflow's metrics");
-    if std::process::Command::new("promtool").arg("--version").output().is_err() {
+    if std::process::Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         println!("skipped: install promtool (Debian's prometheus package) to check the alert rules");
         return;
     }
@@ -117,7 +124,10 @@ fn the_alert_rules_pass_promtool_and_read_only_metrics_plusflow_exports() {
         ["check", "rules", "config/prometheus/alerts.yml"],
         ["test", "rules", "config/prometheus/alerts_test.yml"],
     ] {
-        let run = std::process::Command::new("promtool").args(args).output().unwrap();
+        let run = std::process::Command::new("promtool")
+            .args(args)
+            .output()
+            .unwrap();
         assert!(
             run.status.success(),
             "promtool {args:?}:\n{}{}",

@@ -3,7 +3,9 @@
 //! idempotency key, events and webhook deliveries (with their attempts) after 30, Alipay+'s
 //! calls after 380, and never a row of a later payment nor the payment itself, its workflow or
 //! its history; a dry run counts what the run then removes; the command line prints its table and
-//! JSON line. A buyer's ID number given for customs is sealed at rest (not in the database file
+//! JSON line. A payment past its refund window and dispute horizon is archived with its refund
+//! and removed; one on legal hold and one inside its refund window keep every row; the archive
+//! verifies, a changed byte fails verification, and the restored payment reads as it was. A buyer's ID number given for customs is sealed at rest (not in the database file
 //! or dump), shown masked, and erased 30 days after customs decided.
 
 mod common;
@@ -25,6 +27,7 @@ use common::{Backend, poll_until};
 on_each_backend!(
     each_rule_removes_what_outlived_its_horizon_and_nothing_else,
     a_buyers_id_number_is_sealed_masked_and_erased_after_customs_decided,
+    a_payment_past_every_deadline_is_archived_verified_and_restored_and_a_held_one_kept,
 );
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -357,4 +360,190 @@ async fn a_buyers_id_number_is_sealed_masked_and_erased_after_customs_decided(ba
     .unwrap()
     .0;
     assert_eq!((row.buyer_name, row.buyer_id_number), (None, None));
+}
+
+async fn a_payment_past_every_deadline_is_archived_verified_and_restored_and_a_held_one_kept(
+    backend: Backend,
+) {
+    let clock = ManualClock::starting_at(Utc::now());
+    let setup = Setup {
+        engine_clock: Some(clock.clone()),
+        simulator_clock: Some(clock.clone()),
+        ..Setup::default()
+    };
+    let Some(app) = spawn_app_with(backend, setup).await else {
+        return;
+    };
+    let archive_dir = app.env.dir.path().join("archive");
+    app.env.append_config(&format!(
+        "[archive]\ndir = \"{}\"\nbatch = 2\n",
+        archive_dir.display()
+    ));
+    let config = app.env.config().retention;
+    assert!(config.archive.is_some());
+    let (_, key) = app.merchant("Archived");
+    let (archived, _) = app.paid_payment(&key, "old", "1000").await;
+    let refund = app.refund(&key, "r-old", &archived, "USD", "300").await;
+    let refund_id = refund["data"]["createRefund"]["id"].as_str().unwrap().to_string();
+    app.settled_refunds(&key, &archived).await;
+    let (held_payment, _) = app.paid_payment(&key, "held", "2000").await;
+    let hold = "mutation($id: ID!, $note: String!) { placeLegalHold(id: $id, note: $note) { id legalHold { note placedBy } } }";
+    let placed = app
+        .gql(
+            Some(ADMIN_KEY),
+            hold,
+            json!({ "id": held_payment, "note": "case 2027-17: keep" }),
+        )
+        .await;
+    assert_eq!(
+        placed["data"]["placeLegalHold"]["legalHold"]["note"], "case 2027-17: keep",
+        "{placed}"
+    );
+    let unnoted = app
+        .gql(Some(ADMIN_KEY), hold, json!({ "id": held_payment, "note": " " }))
+        .await;
+    assert_eq!(
+        unnoted["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{unnoted}"
+    );
+    let merchant_tries = app
+        .gql(Some(&key), hold, json!({ "id": held_payment, "note": "mine" }))
+        .await;
+    assert_eq!(
+        merchant_tries["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{merchant_tries}"
+    );
+    let read_before = app.payment(&key, &archived).await;
+    let before = held(&app, &archived).await;
+
+    // 200 days on, a payment well inside its refund window; 401 days on, the first is past
+    // every deadline, the held one is kept, the young one keeps every row.
+    clock.advance(200 * DAY);
+    let (young, _) = app.paid_payment(&key, "young", "3000").await;
+    clock.advance(201 * DAY);
+    let (held_before, young_before) = (held(&app, &held_payment).await, held(&app, &young).await);
+    let dry = retention::run(&app.engine, &config, true).await.unwrap();
+    assert_eq!(dry.archived, Some(1), "{dry:?}");
+    let report = retention::run(&app.engine, &config, false).await.unwrap();
+    assert_eq!(report.archived, Some(1), "{report:?}");
+    let gone = held(&app, &archived).await;
+    assert_eq!((gone.instance, gone.history, gone.outbox), (0, 0, 0), "{gone:?}");
+    assert_eq!(
+        held(&app, &refund_id).await.instance,
+        0,
+        "the refund goes with its payment"
+    );
+    let read_after = app
+        .gql(
+            Some(&key),
+            "query($id: ID!) { payment(id: $id) { id } }",
+            json!({ "id": archived }),
+        )
+        .await;
+    assert!(read_after["data"]["payment"].is_null(), "{read_after}");
+    let held_after = held(&app, &held_payment).await;
+    assert_eq!(
+        (held_after.instance, held_after.history),
+        (held_before.instance, held_before.history)
+    );
+    let young_after = held(&app, &young).await;
+    assert_eq!(
+        (young_after.instance, young_after.history),
+        (young_before.instance, young_before.history)
+    );
+
+    // The archive verifies; the restored payment reads as it was.
+    let (code, out, err) = app.plusflow_exit(&["archive", "verify", archive_dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let verified: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (verified["days"].clone(), verified["objects"].clone()),
+        (json!(1), json!(1)),
+        "{verified}"
+    );
+    let restored = app.plusflow(&["archive", "restore", &archived]);
+    let tables = &restored["tables"];
+    assert_eq!(restored["kind"], "payment", "{restored}");
+    assert_eq!(tables["payments"][0]["merchant_order_id"], "old");
+    assert_eq!(tables["payments"][0]["amount"], 1000);
+    assert_eq!(tables["refunds"][0]["id"], json!(refund_id));
+    assert_eq!(tables["refunds"][0]["amount"], 300);
+    let states: Vec<&Value> = tables["workflow_instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row["state"])
+        .collect();
+    assert!(states.contains(&&read_before["workflow"]["state"]), "{states:?}");
+    let events: Vec<&Value> = tables["workflow_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["instance_id"] == json!(archived))
+        .map(|row| &row["event"])
+        .collect();
+    let events_before: Vec<&Value> = read_before["workflow"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| &h["event"])
+        .collect();
+    assert_eq!(events, events_before);
+    assert_eq!(events.len() as u64, before.history);
+    let query = "query($id: ID!) { archivedObject(id: $id) { kind content } }";
+    let answer = app.gql(Some(ADMIN_KEY), query, json!({ "id": archived })).await;
+    assert_eq!(answer["data"]["archivedObject"]["content"], restored, "{answer}");
+    let refused = app.gql(Some(&key), query, json!({ "id": archived })).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+
+    // Released, the held payment is archived on the next run, chained in the same day.
+    let release =
+        "mutation($id: ID!) { releaseLegalHold(id: $id, note: \"case closed\") { legalHold { note } } }";
+    let released = app
+        .gql(Some(ADMIN_KEY), release, json!({ "id": held_payment }))
+        .await;
+    assert!(
+        released["data"]["releaseLegalHold"]["legalHold"].is_null(),
+        "{released}"
+    );
+    let report = retention::run(&app.engine, &config, false).await.unwrap();
+    assert_eq!(report.archived, Some(1), "{report:?}");
+    let (code, out, _) = app.plusflow_exit(&["archive", "verify", archive_dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"objects\":2"), "{out}");
+
+    // A changed byte in a part fails verification, naming the part.
+    let day = std::fs::read_dir(&archive_dir)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let part = day.join("part-00000001.jsonl.gz");
+    let mut bytes = std::fs::read(&part).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    std::fs::write(&part, bytes).unwrap();
+    let (code, out, _) = app.plusflow_exit(&["archive", "verify", archive_dir.to_str().unwrap()]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("part-00000001.jsonl.gz") && out.contains("SHA-256"),
+        "{out}"
+    );
+    // The activity log has both hold actions with their notes.
+    let activity = app.plusflow_lines(&["admin", "activity", "--json"]);
+    for (action, note) in [
+        ("placeLegalHold", "case 2027-17: keep"),
+        ("releaseLegalHold", "case closed"),
+    ] {
+        assert!(
+            activity
+                .iter()
+                .any(|row| row["action"] == action && row["note"] == note),
+            "{action}: {activity:?}"
+        );
+    }
 }

@@ -409,10 +409,7 @@ fn the_alipayplus_mode_needs_https_a_gateway_and_keys_and_the_two_key_versions_a
         assert!(problems.iter().any(|p| p.starts_with(key)), "{key}: {problems:?}");
     }
     let problems = load("[alipayplus]\nmode = \"alipayplus\"\n").unwrap_err();
-    for key in [
-        "alipayplus.gateway_url: required",
-        "crypto.key_file: required",
-    ] {
+    for key in ["alipayplus.gateway_url: required", "crypto.key_file: required"] {
         assert!(problems.iter().any(|p| p.starts_with(key)), "{key}: {problems:?}");
     }
     // A bad data key list is named by its line, never shown.

@@ -29,6 +29,7 @@ mod m0021_webhook_endpoints;
 mod m0022_admin_roles;
 mod m0023_operator_console;
 mod m0024_data_lifecycle;
+mod m0025_archive;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0022_admin_roles::Migration),
             Box::new(m0023_operator_console::Migration),
             Box::new(m0024_data_lifecycle::Migration),
+            Box::new(m0025_archive::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! the effect-handler contract between workflows and the edges that act on the world.
 
 pub mod activity;
+pub mod archive;
 pub mod auth;
 pub mod console;
 mod effects;

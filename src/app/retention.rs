@@ -13,10 +13,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::Engine;
+use super::errors::AppError;
 use crate::config::RetentionConfig;
 use crate::kinds::customs_declaration::rows as declarations;
 use crate::store::StoreError;
 use crate::store::retention::{self as rows, Removal};
+
+/// The most objects a dry run counts as due for archival.
+const DRY_RUN_ARCHIVE_LIMIT: u64 = 1_000_000;
 
 /// One rule of retention: rows of a table the store removes, or buyers' identities erased
 /// from the customs declarations customs has decided.
@@ -90,6 +94,8 @@ pub struct Report {
     pub at: DateTime<Utc>,
     pub dry_run: bool,
     pub removed: Vec<Removed>,
+    /// Objects archived (or due, in a dry run); `None` without `archive.dir`.
+    pub archived: Option<u64>,
 }
 
 impl Report {
@@ -101,20 +107,22 @@ impl Report {
             .map_or(0, |removed| removed.rows)
     }
 
-    /// The report as one JSON object: `{"at", "dryRun", "removed": {rule: rows}}`.
+    /// The report as one JSON object: `{"at", "dryRun", "removed": {rule: rows}, "archived"}`.
     pub fn to_json(&self) -> serde_json::Value {
         let removed: serde_json::Map<String, serde_json::Value> = self
             .removed
             .iter()
             .map(|removed| (removed.rule.name(), removed.rows.into()))
             .collect();
-        serde_json::json!({ "at": self.at, "dryRun": self.dry_run, "removed": removed })
+        serde_json::json!({
+            "at": self.at, "dryRun": self.dry_run, "removed": removed, "archived": self.archived,
+        })
     }
 }
 
-/// Runs every rule at the engine's time: removes what each keeps no longer, or with `dry_run`
-/// only counts it.
-pub async fn run(engine: &Engine, config: &RetentionConfig, dry_run: bool) -> Result<Report, StoreError> {
+/// Runs every rule at the engine's time: removes what each keeps no longer, then archives the
+/// objects due (with `archive.dir`); with `dry_run` only counts them.
+pub async fn run(engine: &Engine, config: &RetentionConfig, dry_run: bool) -> Result<Report, AppError> {
     let at = engine.clock.now();
     let mut removed = Vec::new();
     for rule in Rule::all() {
@@ -143,7 +151,19 @@ pub async fn run(engine: &Engine, config: &RetentionConfig, dry_run: bool) -> Re
             rows,
         });
     }
-    Ok(Report { at, dry_run, removed })
+    let archived = match &config.archive {
+        Some(archive) if dry_run => {
+            Some(super::archive::due_count(engine, archive, DRY_RUN_ARCHIVE_LIMIT).await?)
+        }
+        Some(archive) => Some(super::archive::archive_due(engine, archive).await?),
+        None => None,
+    };
+    Ok(Report {
+        at,
+        dry_run,
+        removed,
+        archived,
+    })
 }
 
 /// Runs retention every `config.interval` until `shutdown`; a failed run is logged and tried
@@ -155,8 +175,11 @@ pub async fn keep_running(engine: Engine, config: RetentionConfig, shutdown: Can
             _ = tokio::time::sleep(config.interval) => {}
         }
         match run(&engine, &config, false).await {
-            Ok(report) if report.removed.iter().any(|removed| removed.rows > 0) => {
-                info!(removed = %report.to_json()["removed"], "retention: removed what is kept no longer");
+            Ok(report)
+                if report.removed.iter().any(|removed| removed.rows > 0) || report.archived > Some(0) =>
+            {
+                let summary = report.to_json();
+                info!(removed = %summary["removed"], archived = %summary["archived"], "retention: removed what is kept no longer");
             }
             Ok(_) => {}
             Err(e) => warn!("retention: {e}; trying again in {:?}", config.interval),

@@ -4,6 +4,7 @@
 
 mod admin_activity;
 pub mod alipayplus;
+mod archive;
 mod bench;
 mod bench_command;
 mod bench_console;
@@ -80,7 +81,10 @@ pub enum Command {
     /// Benchmarks on the configured backend.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-    /// Data lifecycle: remove what `[retention]` keeps no longer.
+    /// The archive: verify a folder, restore an object.
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
+    /// Data lifecycle: remove what `[retention]` keeps no longer, archive what is due.
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
     /// Reconcile Alipay+'s report files in a folder against our records.
@@ -264,6 +268,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", api::graphql::sdl());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Archive(archive::ArchiveCommand::Verify { dir }) => Ok(archive::verify(&dir)),
         Command::Simulator(args) => {
             telemetry::init(crate::config::LogFormat::Pretty, "info");
             simulator::run(*args).await
@@ -306,7 +311,11 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
         Command::Bench(command) => bench::run(config, command).await,
         Command::Reconcile { dir, date } => reconcile::run(&config, dir, date).await,
         Command::Retention(command) => retention::run(&config, command).await,
-        Command::Workflows(_) | Command::Simulator(_) | Command::Schema => {
+        Command::Archive(archive::ArchiveCommand::Restore { id }) => archive::restore(&config, id).await,
+        Command::Workflows(_)
+        | Command::Simulator(_)
+        | Command::Schema
+        | Command::Archive(archive::ArchiveCommand::Verify { .. }) => {
             unreachable!("run without the service configuration")
         }
     }

@@ -38,6 +38,16 @@ pub async fn run(config: &Config, command: RetentionCommand) -> anyhow::Result<E
             removed.rows
         );
     }
+    if let Some(archived) = report.archived {
+        let verb = if dry_run { "due" } else { "archived" };
+        println!(
+            "{:<20} {:>10}  {:<24} {:>12}",
+            "archive",
+            "",
+            "(objects)",
+            format!("{archived} {verb}")
+        );
+    }
     println!("{}", report.to_json());
     Ok(ExitCode::SUCCESS)
 }

@@ -27,6 +27,7 @@ pub struct Settings {
     pub reconciliation: ReconciliationSettings,
     pub telemetry: TelemetrySettings,
     pub retention: RetentionSettings,
+    pub archive: ArchiveSettings,
     pub events: EventSettings,
     pub crypto: CryptoSettings,
     /// Entries replacing or extending the built-in wallet table (`alipayplus::wallets`).
@@ -44,6 +45,15 @@ pub struct RetentionSettings {
     pub webhook_deliveries: String,
     pub inbound_journal: String,
     pub customs_identity: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveSettings {
+    /// Empty: nothing is archived.
+    pub dir: PathBuf,
+    pub after: String,
+    pub batch: u32,
 }
 
 #[derive(Debug, Deserialize)]

@@ -235,7 +235,7 @@ impl Settings {
         }
         let retention = self
             .retention
-            .validate(&self.events, &mut problems, &mut duration);
+            .validate(&self.events, &self.archive, &mut problems, &mut duration);
         let data_keys = self.crypto.data_keys(alipayplus.mode, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError(problems));
@@ -277,6 +277,7 @@ impl RetentionSettings {
     fn validate(
         &self,
         events: &EventSettings,
+        archive: &ArchiveSettings,
         problems: &mut Vec<String>,
         duration: &mut impl FnMut(&mut Vec<String>, &str, &str) -> Duration,
     ) -> RetentionConfig {
@@ -301,12 +302,32 @@ impl RetentionSettings {
             webhook_deliveries: kept_for("retention.webhook_deliveries", &settings.webhook_deliveries),
             inbound_journal: kept_for("retention.inbound_journal", &settings.inbound_journal),
             customs_identity: kept_for("retention.customs_identity", &settings.customs_identity),
+            archive: None,
         };
+        let archive_after = kept_for("archive.after", &archive.after);
         if !(1..=100_000).contains(&config.batch) {
             problems.push("retention.batch: between 1 and 100000".into());
         }
+        if !(1..=10_000).contains(&archive.batch) {
+            problems.push("archive.batch: between 1 and 10000".into());
+        }
+        // Archived objects leave the database: never before every deadline of a payment
+        // (refunds within 365 days, disputes raised within 360 and answered within 20).
+        if archive_after < Duration::from_secs(380 * 86_400) {
+            problems.push(format!(
+                "archive.after: at least 380 days, past a payment's refund and dispute deadlines (is '{}')",
+                archive.after
+            ));
+        }
         RetentionConfig {
             interval: duration(problems, "retention.interval", &settings.interval),
+            archive: Some(archive.dir.clone())
+                .filter(|dir| !dir.as_os_str().is_empty())
+                .map(|dir| ArchiveConfig {
+                    dir,
+                    after: archive_after,
+                    batch: archive.batch,
+                }),
             ..config
         }
     }

@@ -34,7 +34,8 @@ pub async fn gauges(db: &Db, definitions: &Definitions, now_ms: i64) -> Result<G
     .await?;
     let (outbox_pending, outbox_lag_seconds) = pending_outbox(db, now_ms).await?;
     let now = chrono::DateTime::from_timestamp_millis(now_ms).expect("a time in range");
-    let disputes_due_within_24h = super::search::disputes_due(db, now, now + chrono::Duration::hours(24)).await?;
+    let disputes_due_within_24h =
+        super::search::disputes_due(db, now, now + chrono::Duration::hours(24)).await?;
     let (webhook_endpoints_failing, _) = super::search::webhook_endpoints_failing(db).await?;
     let mut kinds: Vec<String> = definitions.iter().map(|d| d.kind.clone()).collect();
     kinds.dedup();

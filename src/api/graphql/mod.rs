@@ -8,6 +8,7 @@
 pub mod console;
 pub mod context;
 mod feed;
+mod lifecycle;
 pub mod limits;
 pub mod lists;
 mod merchant_types;
@@ -39,6 +40,7 @@ pub struct QueryRoot(
     console::OperatorQueries,
     operations::OperationsQueries,
     webhooks::WebhookQueries,
+    lifecycle::LifecycleQueries,
 );
 
 #[derive(MergedObject, Default)]
@@ -49,6 +51,7 @@ pub struct MutationRoot(
     operations::OperationsMutations,
     merchant_types::MerchantProfileMutations,
     webhooks::WebhookMutations,
+    lifecycle::LifecycleMutations,
 );
 
 /// Each kind's `<kind>Updated`.

@@ -227,6 +227,13 @@ impl Workflow {
             })
             .collect())
     }
+    /// The legal hold keeping it out of the archive (operators only; null without one).
+    async fn legal_hold(&self, ctx: &Context<'_>) -> Result<Option<super::lifecycle::LegalHold>> {
+        if merchant_asks(ctx) {
+            return Ok(None);
+        }
+        super::lifecycle::LegalHold::of(ctx, self.instance.id).await
+    }
     /// Its definition drawn as SVG (operators only): the current state marked (`g.current`),
     /// the states it entered and the transitions it took drawn as taken.
     async fn diagram_svg(&self, ctx: &Context<'_>) -> Result<Option<String>> {
