@@ -239,6 +239,24 @@ async fn each_role_is_refused_exactly_where_it_falls_short(backend: Backend) {
             json!({ "id": nobody }),
             "admin",
         ),
+        (
+            "archivedObject",
+            "query($id: ID!) { archivedObject(id: $id) { kind } }",
+            json!({ "id": nobody }),
+            "viewer",
+        ),
+        (
+            "placeLegalHold",
+            "mutation($id: ID!) { placeLegalHold(id: $id, note: \"n\") { id } }",
+            json!({ "id": nobody }),
+            "operator",
+        ),
+        (
+            "releaseLegalHold",
+            "mutation($id: ID!) { releaseLegalHold(id: $id, note: \"n\") { id } }",
+            json!({ "id": nobody }),
+            "operator",
+        ),
     ];
     for role in ROLES {
         let key = key_with_role(&app, &format!("{role}-1"), role);
