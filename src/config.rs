@@ -120,6 +120,8 @@ pub struct Config {
     pub log_level: String,
     /// What `/metrics` requires as `Authorization: Bearer <token>` (`telemetry.metrics_token`).
     pub metrics_token: Option<SecretString>,
+    /// The OTLP/HTTP collector traces are exported to (`telemetry.otlp_endpoint`).
+    pub otlp_endpoint: Option<url::Url>,
     /// What is kept how long (`[retention]`, `events.retention`).
     pub retention: RetentionConfig,
     /// The keys sealing personal data at rest (`[crypto]`).
@@ -320,6 +322,10 @@ impl std::fmt::Debug for Config {
             .field("reconciliation", &self.reconciliation)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
+            .field(
+                "otlp_endpoint",
+                &self.otlp_endpoint.as_ref().map(|url| redact(url.as_str())),
+            )
             .field("retention", &self.retention)
             .field("data_keys", &self.data_keys)
             .finish_non_exhaustive()

@@ -951,7 +951,7 @@ async fn a_claim_whose_lease_ran_out_is_claimed_again_even_while_more_rows_are_d
         .unwrap();
     assert_eq!(next.len(), 3);
     assert!(
-        next.iter().any(|claim| claim.id == dead[0].id),
+        next.iter().any(|(claim, _)| claim.id == dead[0].0.id),
         "the expired claim waits behind due rows"
     );
 }

@@ -217,6 +217,7 @@ async fn payments_that_succeeded_before_results_were_kept_keep_their_wallet_and_
         created_at: now,
         updated_at: now,
         state_since: Some(now),
+        trace_context: None,
     };
     let paid = payment(
         "succeeded",

@@ -244,13 +244,14 @@ impl Client {
     /// metrics by API and result status, with its latency).
     pub async fn call<R: Api>(&self, request: &R) -> Outcome<R::Response> {
         let started = std::time::Instant::now();
-        let outcome = self.send(request).await;
+        let api = R::PATH.rsplit('/').next().unwrap_or(R::PATH);
+        let span = tracing::info_span!("alipayplus call", api);
+        let outcome = tracing::Instrument::instrument(self.send(request), span).await;
         let status = match &outcome {
             Outcome::Succeeded(_) => "S",
             Outcome::Rejected { .. } => "F",
             Outcome::Unknown { .. } => "U",
         };
-        let api = R::PATH.rsplit('/').next().unwrap_or(R::PATH);
         crate::metrics::alipayplus_call(api, status, started.elapsed());
         outcome
     }

@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use tracing::Instrument;
 
 use crate::alipayplus::inbound::{Endpoint, MAX_BODY_BYTES, Refusal};
 use crate::alipayplus::wire::{ResultInfo, ResultResponse, ResultStatus};
@@ -57,7 +58,8 @@ async fn receive(
         Err(refused) => return refused,
     };
     let path = uri.path();
-    match (route.handle)(&state.engine, inbound).await {
+    let span = tracing::info_span!("alipayplus inbound", api = route.api);
+    match (route.handle)(&state.engine, inbound).instrument(span).await {
         InboundAnswer::Acknowledged => acknowledge(&state, path),
         InboundAnswer::Refused { code, message } => state
             .endpoint

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 use async_graphql::{Data, ErrorExtensions};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
@@ -164,5 +165,9 @@ pub async fn execute(
     if unknown && let Some(address) = address {
         state.failed_authentications.failed(address);
     }
-    state.schema.execute(request).await.into()
+    let span = tracing::info_span!(
+        "graphql",
+        operation = request.operation_name.as_deref().unwrap_or("")
+    );
+    state.schema.execute(request).instrument(span).await.into()
 }

@@ -161,7 +161,24 @@ impl Engine {
         event: EventInput,
         seen: Option<&instance::Model>,
     ) -> Result<Applied, StoreError> {
-        let applied = store::apply_event(&self.db, self.decider(), id, event, seen).await?;
+        // An Alipay+ call about an instance joins the trace of the request that started it.
+        let span = match &event.inbound {
+            Some(call) if crate::telemetry::exporting() => {
+                let span = tracing::info_span!("alipayplus notification", api = %call.api, instance_id = %id);
+                let started_in = match seen {
+                    Some(seen) => seen.trace_context.clone(),
+                    None => store::instance(&self.db, id).await?.trace_context,
+                };
+                crate::telemetry::continue_trace(&span, started_in.as_deref());
+                span
+            }
+            _ => tracing::Span::none(),
+        };
+        let applied = tracing::Instrument::instrument(
+            store::apply_event(&self.db, self.decider(), id, event, seen),
+            span,
+        )
+        .await?;
         self.wake_if_scheduled(&applied);
         self.announce(id);
         Ok(applied)

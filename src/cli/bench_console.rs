@@ -85,6 +85,7 @@ fn generated(
         created_at: since,
         updated_at: since,
         state_since: Some(since),
+        trace_context: None,
     };
     (row, workflow)
 }

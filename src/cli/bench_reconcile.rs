@@ -65,6 +65,7 @@ pub(super) async fn run(config: &Config, rows: usize) -> anyhow::Result<ExitCode
                     created_at: paid_at(n),
                     updated_at: paid_at(n),
                     state_since: Some(paid_at(n)),
+                    trace_context: None,
                 }
                 .into()
             })

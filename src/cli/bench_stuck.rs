@@ -125,5 +125,6 @@ fn generated(n: usize, now: chrono::DateTime<chrono::Utc>) -> instance::Model {
         created_at: since,
         updated_at: since,
         state_since: Some(since),
+        trace_context: None,
     }
 }

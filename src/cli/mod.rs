@@ -270,7 +270,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Archive(archive::ArchiveCommand::Verify { dir }) => Ok(archive::verify(&dir)),
         Command::Simulator(args) => {
-            telemetry::init(crate::config::LogFormat::Pretty, "info");
+            let _logs = telemetry::init(crate::config::LogFormat::Pretty, "info", None);
             simulator::run(*args).await
         }
         command => run_configured(cli.config, command).await,
@@ -285,10 +285,16 @@ async fn run_configured(config_file: Option<PathBuf>, command: Command) -> anyho
         Command::Serve { .. } | Command::Bench(_) => config.log_level.as_str(),
         _ => "warn",
     };
-    telemetry::init(config.log_format, level);
+    let telemetry = telemetry::init(config.log_format, level, config.otlp_endpoint.as_ref());
     if !matches!(command, Command::Demo(_) | Command::Migrate) {
         eprintln!("database: {}", redact(&config.database_url));
     }
+    let ran = run_command(config, command).await;
+    telemetry.shutdown();
+    ran
+}
+
+async fn run_command(config: Config, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve {
             role,

@@ -195,4 +195,6 @@ pub struct TelemetrySettings {
     pub level: String,
     /// The bearer token `/metrics` requires (empty: none).
     pub metrics_token: SecretString,
+    /// The OTLP/HTTP collector's base URL (empty: traces are not exported).
+    pub otlp_endpoint: String,
 }

@@ -233,6 +233,15 @@ impl Settings {
         if self.customs.unknown_status_rounds == 0 {
             problems.push("customs.unknown_status_rounds: must be at least 1".into());
         }
+        let otlp_endpoint = Some(self.telemetry.otlp_endpoint.trim())
+            .filter(|url| !url.is_empty())
+            .and_then(|url| match url::Url::parse(url) {
+                Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Some(parsed),
+                _ => {
+                    problems.push(format!("telemetry.otlp_endpoint: '{url}' is not an http(s) URL"));
+                    None
+                }
+            });
         let retention = self
             .retention
             .validate(&self.events, &self.archive, &mut problems, &mut duration);
@@ -267,6 +276,7 @@ impl Settings {
             log_level: self.telemetry.level,
             metrics_token: Some(self.telemetry.metrics_token)
                 .filter(|token| !token.expose_secret().is_empty()),
+            otlp_endpoint,
             retention,
             data_keys: std::sync::Arc::new(data_keys),
         })

@@ -9,7 +9,7 @@ use tracing::{debug, warn};
 
 use super::queue::Queue;
 use crate::app::Engine;
-use crate::store::outbox::{claim_due, outstanding_claims};
+use crate::store::outbox::{Claim, claim_due, outstanding_claims};
 
 pub struct Relay {
     pub engine: Engine,
@@ -63,6 +63,13 @@ impl Relay {
         .await?;
         if !claims.is_empty() {
             debug!(count = claims.len(), "relaying outbox claims");
+            // Each claim is a moment of its row's trace (`crate::telemetry`).
+            for (claim, trace_context) in claims.iter().filter(|(_, trace)| trace.is_some()) {
+                let span = tracing::info_span!("relay", outbox_id = %claim.id);
+                crate::telemetry::continue_trace(&span, trace_context.as_deref());
+                span.in_scope(|| {});
+            }
+            let claims: Vec<Claim> = claims.iter().map(|(claim, _)| *claim).collect();
             self.queue.push(&claims).await?;
         }
         Ok(claims.len())

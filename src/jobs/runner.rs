@@ -5,7 +5,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use tracing::{debug, warn};
+use tracing::{Instrument, debug, warn};
 
 use crate::app::{EffectContext, EffectError, EffectRegistry, EffectResult, Engine};
 use crate::store::entity::outbox;
@@ -64,6 +64,21 @@ impl Runner {
             debug!(outbox_id = %claim.id, "delivery superseded or past its lease; acknowledged as stale");
             return Ok(Closed::Superseded);
         };
+        // In the trace of what scheduled it (`crate::telemetry`).
+        let span = tracing::info_span!("effect", kind = %instance.kind, effect = %row.name, instance_id = %row.instance_id);
+        crate::telemetry::continue_trace(&span, row.trace_context.as_deref());
+        self.execute_loaded(claim, row, instance).instrument(span).await
+    }
+
+    /// [`Runner::execute`] once the claimed row and its instance are read.
+    async fn execute_loaded(
+        &self,
+        claim: Claim,
+        row: outbox::Model,
+        instance: store::entity::instance::Model,
+    ) -> Result<Closed, StoreError> {
+        let engine = &self.engine;
+        let clock = engine.clock.as_ref();
         // Effects scheduled by a move INTO a terminal state (merchant webhooks) still run.
         if instance.state != row.scheduled_in_state {
             debug!(outbox_id = %row.id, state = %instance.state, "instance moved on; {} '{}' is stale", row.kind, row.name);

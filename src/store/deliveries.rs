@@ -63,5 +63,6 @@ pub fn new_delivery(
         next_attempt_at: due,
         first_failed_at: None,
         created_at: now,
+        trace_context: crate::telemetry::current_traceparent(),
     }
 }

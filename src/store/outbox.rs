@@ -24,14 +24,15 @@ use crate::clock::Clock;
 use crate::store::Db;
 use crate::workflow::RetryPolicy;
 
-/// Claims up to `batch` rows that are due, or whose lease expired, for `worker`.
+/// Claims up to `batch` rows that are due, or whose lease expired, for `worker`; each with the
+/// trace context it was written in.
 pub async fn claim_due(
     db: &Db,
     clock: &dyn Clock,
     lease: Duration,
     batch: u32,
     worker: &str,
-) -> Result<Vec<Claim>, StoreError> {
+) -> Result<Vec<(Claim, Option<String>)>, StoreError> {
     let now_ms = clock.now_ms();
     let token = Uuid::now_v7();
     let lease_until = now_ms + lease.as_millis() as i64;
@@ -49,7 +50,7 @@ pub async fn claim_due(
                  ORDER BY lease_until_ms LIMIT $5 FOR UPDATE SKIP LOCKED) \
              UPDATE outbox SET status = 'claimed', lease_token = $1, lease_until_ms = $2, claimed_by = $3 \
              WHERE id IN (SELECT id FROM (SELECT id FROM expired UNION ALL SELECT id FROM due) AS claimable LIMIT $5) \
-             RETURNING id"
+             RETURNING id, trace_context"
         }
         _ => {
             // Numbered parameters throughout: a bare `?` after `?4` did not bind the limit.
@@ -57,7 +58,7 @@ pub async fn claim_due(
              WHERE id IN (SELECT id FROM outbox \
                  WHERE (status = 'pending' AND due_at_ms <= ?4) OR (status = 'claimed' AND lease_until_ms < ?4) \
                  ORDER BY due_at_ms LIMIT ?5) \
-             RETURNING id"
+             RETURNING id, trace_context"
         }
     };
     let values: Vec<sea_orm::Value> = vec![
@@ -75,10 +76,11 @@ pub async fn claim_due(
     .await?;
     rows.iter()
         .map(|row| {
-            Ok(Claim {
+            let claim = Claim {
                 id: row.try_get("", "id")?,
                 lease_token: token,
-            })
+            };
+            Ok((claim, row.try_get("", "trace_context")?))
         })
         .collect()
 }

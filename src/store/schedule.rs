@@ -38,6 +38,7 @@ pub(super) fn scheduled_rows(
         last_error: None,
         created_at: now,
         updated_at: now,
+        trace_context: crate::telemetry::current_traceparent(),
     };
     let mut rows: Vec<outbox::Model> = effects
         .iter()

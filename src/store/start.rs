@@ -105,6 +105,7 @@ impl<'a> StartPlan<'a> {
             created_at: now,
             updated_at: now,
             state_since: Some(now),
+            trace_context: crate::telemetry::current_traceparent(),
         };
         let history = HistoryEntry {
             instance_id: instance.id,

@@ -109,8 +109,15 @@ impl Dispatcher {
         Ok(attempted)
     }
 
-    /// Claims `row`, sends it and records the attempt; false if another process had it.
+    /// Claims `row`, sends it and records the attempt; false if another process had it. In the
+    /// trace of the change it announces (`crate::telemetry`).
     async fn deliver(&self, row: webhook_delivery::Model) -> Result<bool, StoreError> {
+        let span = tracing::info_span!("webhook", delivery_id = %row.id, purpose = %row.purpose);
+        crate::telemetry::continue_trace(&span, row.trace_context.as_deref());
+        tracing::Instrument::instrument(self.send_claimed(row), span).await
+    }
+
+    async fn send_claimed(&self, row: webhook_delivery::Model) -> Result<bool, StoreError> {
         let engine = &self.engine;
         let now = engine.clock.now();
         // Whole microseconds, as PostgreSQL keeps it: the claim is compared when recorded.

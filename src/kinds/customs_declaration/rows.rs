@@ -59,7 +59,7 @@ impl Declarable {
 /// What recording a declaration came to.
 #[derive(Debug)]
 pub enum DeclarationCreation {
-    Created(Applied),
+    Created(Box<Applied>),
     /// The idempotency key was used before; nothing was written.
     KeyUsedBefore(KeyUse),
     /// The amount does not fit in what is left to declare; nothing was written.
@@ -160,7 +160,7 @@ pub async fn create_declaration(
             .exec_without_returning(&txn)
             .await?;
         txn.commit().await?;
-        Ok(DeclarationCreation::Created(applied))
+        Ok(DeclarationCreation::Created(Box::new(applied)))
     })
     .await
 }

@@ -25,7 +25,7 @@ pub const LISTED_BY: ListedBy<refund::Column> = ListedBy {
 /// What recording a refund came to.
 #[derive(Debug)]
 pub enum RefundCreation {
-    Created(Applied),
+    Created(Box<Applied>),
     /// The idempotency key was used before; nothing was written.
     KeyUsedBefore(KeyUse),
     /// The refund would take more than what is left; nothing was written.
@@ -75,7 +75,7 @@ pub async fn create_refund(
         match record_refund_in(&txn, &plan, new_refund, paid).await? {
             Ok(applied) => {
                 txn.commit().await?;
-                Ok(RefundCreation::Created(applied))
+                Ok(RefundCreation::Created(Box::new(applied)))
             }
             Err(refundable) => {
                 txn.rollback().await?;

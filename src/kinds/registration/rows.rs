@@ -35,7 +35,7 @@ pub const CASHIER_PAYMENT: &str = "CASHIER_PAYMENT";
 /// What recording a registration came to.
 #[derive(Debug)]
 pub enum RegistrationCreation {
-    Created(Applied),
+    Created(Box<Applied>),
     /// The idempotency key was used before; nothing was written.
     KeyUsedBefore(KeyUse),
     /// The merchant's previous registration was made at `previous_at`, within the update gap;
@@ -112,7 +112,7 @@ pub async fn create_registration(
             .exec_without_returning(&txn)
             .await?;
         txn.commit().await?;
-        Ok(RegistrationCreation::Created(applied))
+        Ok(RegistrationCreation::Created(Box::new(applied)))
     })
     .await
 }

@@ -21,6 +21,9 @@ pub struct Model {
     /// When it entered `state` (set by every transition that changes the state; never NULL
     /// since m0009).
     pub state_since: Option<ChronoDateTimeUtc>,
+    /// The W3C traceparent of the request that started it (`crate::telemetry`): later calls
+    /// about it (Alipay+'s notifications) join its trace. NULL untraced.
+    pub trace_context: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

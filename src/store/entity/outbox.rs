@@ -27,6 +27,8 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
+    /// The W3C traceparent of the span that wrote it (`crate::telemetry`); NULL untraced.
+    pub trace_context: Option<String>,
 }
 
 crate::belongs_to_instance!(InstanceId, instance_id);

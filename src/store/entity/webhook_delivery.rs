@@ -38,6 +38,8 @@ pub struct Model {
     /// When its first failed attempt was: it is given up on a retry horizon later.
     pub first_failed_at: Option<ChronoDateTimeUtc>,
     pub created_at: ChronoDateTimeUtc,
+    /// The W3C traceparent of the span that wrote it (`crate::telemetry`); NULL untraced.
+    pub trace_context: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
