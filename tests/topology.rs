@@ -19,7 +19,9 @@ use common::{Backend, Options, TestEnv, free_port, poll_until};
 const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
 
 fn fixture(file: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys").join(file)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/keys")
+        .join(file)
 }
 
 async fn gql(api: &str, key: &str, query: &str, variables: Value) -> Value {
@@ -40,7 +42,10 @@ async fn two_api_processes_and_a_worker_take_payments_together() {
     let Some(env) = TestEnv::new(Backend::PostgresRedis, Options::default()).await else {
         return;
     };
-    let acqp = VerifyingKeys::single(VerifyingKeys::read_pem(&fixture("test-acqp-public.pem")).unwrap(), "1");
+    let acqp = VerifyingKeys::single(
+        VerifyingKeys::read_pem(&fixture("test-acqp-public.pem")).unwrap(),
+        "1",
+    );
     let signing = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
     let mut config = SimulatorConfig::new(CLIENT_ID, acqp, signing);
     config.auto_complete = AutoComplete::Success;
@@ -56,8 +61,14 @@ async fn two_api_processes_and_a_worker_take_payments_together() {
     let config_path = env.config_path.to_str().unwrap().to_string();
     let (code, _, stderr) = common::run_plusflow(&["--config", &config_path, "migrate"]);
     assert_eq!(code, 0, "{stderr}");
-    let (code, stdout, stderr) =
-        common::run_plusflow(&["--config", &config_path, "merchant", "create", "--name", "Topology"]);
+    let (code, stdout, stderr) = common::run_plusflow(&[
+        "--config",
+        &config_path,
+        "merchant",
+        "create",
+        "--name",
+        "Topology",
+    ]);
     assert_eq!(code, 0, "{stderr}");
     let created: Value = serde_json::from_str(stdout.trim()).unwrap();
     let key = created["apiKey"].as_str().unwrap().to_string();
@@ -83,7 +94,13 @@ async fn two_api_processes_and_a_worker_take_payments_together() {
         let api = &apis[n % 2];
         let input = json!({ "merchantOrderId": format!("topology-{n}"), "orderDescription": "topology",
             "amount": { "currency": "USD", "value": "1000" }, "terminalType": "WEB", "redirectUrl": "https://shop.example/r" });
-        let answer = gql(api, &key, create, json!({ "input": input, "key": format!("t-{n}") })).await;
+        let answer = gql(
+            api,
+            &key,
+            create,
+            json!({ "input": input, "key": format!("t-{n}") }),
+        )
+        .await;
         let id = answer["data"]["createPayment"]["id"]
             .as_str()
             .unwrap_or_else(|| panic!("{answer}"))
@@ -93,10 +110,20 @@ async fn two_api_processes_and_a_worker_take_payments_together() {
     for (n, id) in &payments {
         // Read through the API that did not take it.
         let api = &apis[(n + 1) % 2];
-        poll_until(&format!("payment {n} succeeded"), Duration::from_secs(60), || async {
-            let read = gql(api, &key, "query($id: ID!) { payment(id: $id) { status } }", json!({ "id": id })).await;
-            (read["data"]["payment"]["status"] == "SUCCEEDED").then_some(())
-        })
+        poll_until(
+            &format!("payment {n} succeeded"),
+            Duration::from_secs(60),
+            || async {
+                let read = gql(
+                    api,
+                    &key,
+                    "query($id: ID!) { payment(id: $id) { status } }",
+                    json!({ "id": id }),
+                )
+                .await;
+                (read["data"]["payment"]["status"] == "SUCCEEDED").then_some(())
+            },
+        )
         .await;
     }
     assert_eq!(simulator.ledger().payments.len(), 6, "each paid once at Alipay+");

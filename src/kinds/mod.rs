@@ -35,6 +35,7 @@ pub struct KindQueries(
     dispute::graphql::DisputeQueries,
     customs_declaration::graphql::CustomsQueries,
     registration::graphql::RegistrationQueries,
+    bulk_action::graphql::BulkActionQueries,
 );
 
 /// Every kind's mutations, for the schema.
@@ -45,6 +46,7 @@ pub struct KindMutations(
     dispute::graphql::DisputeMutations,
     customs_declaration::graphql::CustomsMutations,
     registration::graphql::RegistrationMutations,
+    bulk_action::graphql::BulkActionMutations,
 );
 
 /// Every kind's subscriptions, for the schema.

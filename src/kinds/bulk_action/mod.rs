@@ -1,10 +1,11 @@
 //! The bulk action kind: an operator's retry or resume of every workflow a filter selected, a
 //! workflow of its own (`workflows/bulk_action.toml`) whose effect works through the workflows
-//! it took, each once. No GraphQL part of its own: the console's fields (`bulkPreview`,
-//! `startBulkAction`, `bulkAction`) are the operators' (`api::graphql::operations`).
+//! it took, each once. Its GraphQL part (`graphql.rs`: `bulkPreview`, `bulkAction`,
+//! `startBulkAction`) is for operators only.
 
 pub mod effects;
 pub mod entity;
+pub mod graphql;
 pub mod names;
 pub mod rows;
 pub mod use_cases;
