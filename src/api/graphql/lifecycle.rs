@@ -22,27 +22,6 @@ pub struct ArchivedObject {
     content: Json<serde_json::Value>,
 }
 
-/// A legal hold on a workflow: it is never archived while held.
-#[derive(SimpleObject)]
-pub struct LegalHold {
-    note: String,
-    placed_by: String,
-    placed_at: DateTime<Utc>,
-}
-
-impl LegalHold {
-    pub async fn of(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Option<LegalHold>> {
-        let hold = archive::hold_of(engine(ctx), id)
-            .await
-            .map_err(|e| graphql_error(e.into()))?;
-        Ok(hold.map(|(note, placed_by, placed_at)| LegalHold {
-            note,
-            placed_by,
-            placed_at,
-        }))
-    }
-}
-
 #[derive(Default)]
 pub struct LifecycleQueries;
 

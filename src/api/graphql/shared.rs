@@ -228,11 +228,11 @@ impl Workflow {
             .collect())
     }
     /// The legal hold keeping it out of the archive (operators only; null without one).
-    async fn legal_hold(&self, ctx: &Context<'_>) -> Result<Option<super::lifecycle::LegalHold>> {
+    async fn legal_hold(&self, ctx: &Context<'_>) -> Result<Option<LegalHold>> {
         if merchant_asks(ctx) {
             return Ok(None);
         }
-        super::lifecycle::LegalHold::of(ctx, self.instance.id).await
+        LegalHold::of(ctx, self.instance.id).await
     }
     /// Its definition drawn as SVG (operators only): the current state marked (`g.current`),
     /// the states it entered and the transitions it took drawn as taken.
@@ -405,5 +405,26 @@ impl PendingEffect {
             .claimed_by
             .as_deref()
             .filter(|_| self.0.status == store::entity::outbox::STATUS_CLAIMED)
+    }
+}
+
+/// A legal hold on a workflow: it is never archived while held.
+#[derive(SimpleObject)]
+pub struct LegalHold {
+    note: String,
+    placed_by: String,
+    placed_at: DateTime<Utc>,
+}
+
+impl LegalHold {
+    pub async fn of(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Option<LegalHold>> {
+        let hold = crate::app::archive::hold_of(engine(ctx), id)
+            .await
+            .map_err(|e| super::context::graphql_error(e.into()))?;
+        Ok(hold.map(|(note, placed_by, placed_at)| LegalHold {
+            note,
+            placed_by,
+            placed_at,
+        }))
     }
 }
