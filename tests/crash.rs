@@ -14,24 +14,16 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plusflow::alipayplus::signing::{SigningKey, VerifyingKeys};
 use plusflow::clock::SystemClock;
-use plusflow::simulator::{AutoComplete, Simulator, SimulatorConfig};
+use plusflow::simulator::Simulator;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use common::{Backend, Options, TestEnv, free_port, poll_until, wait_for};
-
-const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
-
-fn fixture(file: &str) -> std::path::PathBuf {
-    std::fs::canonicalize(Path::new("tests/fixtures/keys").join(file)).unwrap()
-}
 
 /// Runs `script`; it must succeed.
 fn shell(script: &str) {
@@ -105,25 +97,12 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
         .and_then(|n| n.parse().ok())
         .unwrap_or(40);
 
-    let acqp = VerifyingKeys::single(
-        VerifyingKeys::read_pem(&fixture("test-acqp-public.pem")).unwrap(),
-        "1",
-    );
-    let signing = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
-    let mut config = SimulatorConfig::new(CLIENT_ID, acqp, signing);
-    config.auto_complete = AutoComplete::Success;
-    config.auto_complete_after = Duration::from_millis(200);
-    config.time_scale = 0.01;
-    let simulator = Simulator::new(config, Arc::new(SystemClock));
-    let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
-    let extra = format!(
-        "\n[alipayplus]\ngateway_url = \"http://{address}\"\nclient_id = \"{CLIENT_ID}\"\nprivate_key_file = \"{}\"\n\
-         public_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n\
-         [registration]\ninquiry_interval = \"1s\"\n",
-        fixture("test-acqp-private.pem").display(),
-        fixture("test-alipayplus-public.pem").display()
-    );
-    env.append_config(&extra);
+    let simulator = common::app::shared_simulator(&env, |config| {
+        config.auto_complete_after = Duration::from_millis(200);
+        config.time_scale = 0.01;
+    })
+    .await;
+    env.append_config("[registration]\ninquiry_interval = \"1s\"\n");
 
     let day = common::app::clearing_day_now().await;
     let config_path = env.config_path.to_str().unwrap().to_string();

@@ -6,23 +6,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use plusflow::alipayplus::signing::{SigningKey, VerifyingKeys};
-use plusflow::clock::SystemClock;
-use plusflow::simulator::{AutoComplete, Simulator, SimulatorConfig};
 use serde_json::{Value, json};
 
+use common::app::shared_simulator;
 use common::{Backend, Options, TestEnv, free_port, poll_until};
-
-const CLIENT_ID: &str = "TEST_ACQP_CLIENT";
-
-fn fixture(file: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/keys")
-        .join(file)
-}
 
 async fn gql(api: &str, key: &str, query: &str, variables: Value) -> Value {
     reqwest::Client::new()
@@ -42,22 +31,10 @@ async fn two_api_processes_and_a_worker_take_payments_together() {
     let Some(env) = TestEnv::new(Backend::PostgresRedis, Options::default()).await else {
         return;
     };
-    let acqp = VerifyingKeys::single(
-        VerifyingKeys::read_pem(&fixture("test-acqp-public.pem")).unwrap(),
-        "1",
-    );
-    let signing = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
-    let mut config = SimulatorConfig::new(CLIENT_ID, acqp, signing);
-    config.auto_complete = AutoComplete::Success;
-    config.auto_complete_after = Duration::from_millis(100);
-    let simulator = Simulator::new(config, Arc::new(SystemClock));
-    let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
-    env.append_config(&format!(
-        "\n[alipayplus]\ngateway_url = \"http://{address}\"\nclient_id = \"{CLIENT_ID}\"\nprivate_key_file = \"{}\"\n\
-         public_key_file = \"{}\"\n",
-        fixture("test-acqp-private.pem").display(),
-        fixture("test-alipayplus-public.pem").display()
-    ));
+    let simulator = shared_simulator(&env, |config| {
+        config.auto_complete_after = Duration::from_millis(100);
+    })
+    .await;
     let config_path = env.config_path.to_str().unwrap().to_string();
     let (code, _, stderr) = common::run_plusflow(&["--config", &config_path, "migrate"]);
     assert_eq!(code, 0, "{stderr}");

@@ -71,17 +71,7 @@ pub async fn remove_batch(
 ) -> Result<u64, StoreError> {
     let removed = match removal {
         Removal::Outbox => {
-            let chosen = outbox::Entity::find()
-                .select_only()
-                .column(outbox::Column::Id)
-                .filter(finished_outbox(before))
-                .limit(batch)
-                .into_query();
-            outbox::Entity::delete_many()
-                .filter(outbox::Column::Id.in_subquery(chosen))
-                .exec(db)
-                .await?
-                .rows_affected
+            remove_chosen::<outbox::Entity>(db, outbox::Column::Id, finished_outbox(before), batch).await?
         }
         Removal::IdempotencyKeys => {
             let chosen = idempotency::Entity::find()
@@ -102,34 +92,36 @@ pub async fn remove_batch(
                 .rows_affected
         }
         Removal::Events => {
-            let chosen = feed_event::Entity::find()
-                .select_only()
-                .column(feed_event::Column::Id)
-                .filter(old_events(before))
-                .limit(batch)
-                .into_query();
-            feed_event::Entity::delete_many()
-                .filter(feed_event::Column::Id.in_subquery(chosen))
-                .exec(db)
-                .await?
-                .rows_affected
+            remove_chosen::<feed_event::Entity>(db, feed_event::Column::Id, old_events(before), batch).await?
         }
         Removal::WebhookDeliveries => remove_deliveries(db, before, batch).await?,
         Removal::InboundJournal => {
-            let chosen = inbound::Entity::find()
-                .select_only()
-                .column(inbound::Column::Id)
-                .filter(inbound::Column::ReceivedAt.lt(before))
-                .limit(batch)
-                .into_query();
-            inbound::Entity::delete_many()
-                .filter(inbound::Column::Id.in_subquery(chosen))
-                .exec(db)
-                .await?
-                .rows_affected
+            let old = inbound::Column::ReceivedAt.lt(before);
+            remove_chosen::<inbound::Entity>(db, inbound::Column::Id, old, batch).await?
         }
     };
     Ok(removed)
+}
+
+/// Removes at most `batch` rows of `E` matching `filter`, chosen by their key `id` in the same
+/// statement.
+async fn remove_chosen<E: EntityTrait>(
+    db: &Db,
+    id: E::Column,
+    filter: SimpleExpr,
+    batch: u64,
+) -> Result<u64, StoreError> {
+    let chosen = E::find()
+        .select_only()
+        .column(id)
+        .filter(filter)
+        .limit(batch)
+        .into_query();
+    Ok(E::delete_many()
+        .filter(id.in_subquery(chosen))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// A batch of finished deliveries and their attempts, in one transaction (no attempt outlives

@@ -12,7 +12,7 @@ use plusflow::alipayplus::signing::{SigningKey, VerifyingKeys, content_to_sign, 
 use plusflow::app::Engine;
 use plusflow::cli::{Role, Running, boot, start};
 use plusflow::clock::{ManualClock, SharedClock, SystemClock};
-use plusflow::simulator::{Chaos, Simulator, SimulatorConfig};
+use plusflow::simulator::{AutoComplete, Chaos, Simulator, SimulatorConfig};
 use serde_json::{Value, json};
 
 use super::{Backend, Options, TestEnv, poll_until};
@@ -36,6 +36,29 @@ pub struct App {
 
 pub fn fixture(file: &str) -> std::path::PathBuf {
     std::fs::canonicalize(Path::new("tests/fixtures/keys").join(file)).unwrap()
+}
+
+/// Alipay+'s simulator as its own server on this machine, paying every payment with success
+/// (after `configure` changes what it wants), and `env`'s `[alipayplus]` pointing at it with the
+/// test keys: the processes `env` spawns share it, as a deployment shares Alipay+.
+pub async fn shared_simulator(env: &TestEnv, configure: impl FnOnce(&mut SimulatorConfig)) -> Simulator {
+    let acqp = VerifyingKeys::single(
+        VerifyingKeys::read_pem(&fixture("test-acqp-public.pem")).unwrap(),
+        "1",
+    );
+    let signing = SigningKey::from_pem_file(&fixture("test-alipayplus-private.pem"), "1").unwrap();
+    let mut config = SimulatorConfig::new(CLIENT_ID, acqp, signing);
+    config.auto_complete = AutoComplete::Success;
+    configure(&mut config);
+    let simulator = Simulator::new(config, Arc::new(SystemClock));
+    let (address, _) = simulator.serve("127.0.0.1", 0).await.unwrap();
+    env.append_config(&format!(
+        "\n[alipayplus]\ngateway_url = \"http://{address}\"\nclient_id = \"{CLIENT_ID}\"\nprivate_key_file = \"{}\"\n\
+         public_key_file = \"{}\"\nslow_call_timeout = \"2s\"\ncall_timeout = \"2s\"\n",
+        fixture("test-acqp-private.pem").display(),
+        fixture("test-alipayplus-public.pem").display()
+    ));
+    simulator
 }
 
 /// plusflow (API + workers) against a simulator of its own, in gateway mode with test keys.
