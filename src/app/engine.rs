@@ -91,7 +91,7 @@ impl Engine {
                 crate::webhooks::Sender::new(crate::config::WebhookConfig::default())
                     .expect("the webhook HTTP client"),
             ),
-            four_eyes: Arc::new(vec!["payment".into(), "refund".into()]),
+            four_eyes: Arc::new(super::four_eyes::DEFAULT_KINDS.map(String::from).to_vec()),
             data_keys: Arc::new(crate::crypto::DataKeys::development()),
             wake,
             webhooks_wake: Arc::default(),

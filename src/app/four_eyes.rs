@@ -16,6 +16,10 @@ use crate::store::force_requests::{self, Approval};
 use crate::store::{self, EventInput};
 use crate::workflow::{self, Decision, EventName};
 
+/// The kinds `admin.four_eyes` names unless configured otherwise (config/default.toml says the
+/// same; a test holds them together): an engine built without a configuration uses these.
+pub const DEFAULT_KINDS: [&str; 2] = ["payment", "refund"];
+
 /// Whether forcing `event` on `current` needs a second operator.
 pub fn needs_approval(engine: &Engine, current: &instance::Model, event: EventName) -> bool {
     if !engine.four_eyes.contains(&current.kind) {
@@ -155,5 +159,14 @@ pub(super) fn forced_outcome(engine: &Engine, applied: store::Applied) -> Result
         store::Outcome::Ignored { reason } | store::Outcome::Rejected { reason } => {
             Err(AppError::InvalidTransition(reason))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_engine_without_configuration_holds_the_kinds_the_default_configuration_names() {
+        let configured = crate::config::Config::load(None).expect("the built-in configuration");
+        assert_eq!(configured.four_eyes, super::DEFAULT_KINDS);
     }
 }

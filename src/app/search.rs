@@ -11,6 +11,7 @@ use super::Engine;
 use super::errors::{AppError, check_length, invalid};
 use crate::store::entity::{instance, reconciliation_run};
 use crate::store::search::{self, Count};
+use crate::store::stuck::Cursor;
 use crate::store::{self, StoreError};
 
 /// What a search found: the object's kind (`payment`, `refund`..., `merchant`, `event`), its id,
@@ -191,24 +192,16 @@ pub async fn dispute_queue(
 ) -> Result<(Vec<(instance::Model, DateTime<Utc>)>, bool), AppError> {
     let first = super::operator::page_size(first)?;
     let after = match after {
-        Some(cursor) => Some(
-            decode_deadline_cursor(cursor).ok_or_else(|| invalid("after", "not a cursor of this list"))?,
-        ),
+        Some(cursor) => {
+            Some(Cursor::decode(cursor).ok_or_else(|| invalid("after", "not a cursor of this list"))?)
+        }
         None => None,
     };
     let rows = search::disputes_by_deadline(&engine.db, first + 1, after).await?;
     Ok(super::page::cut(rows, first))
 }
 
-/// `<microseconds>.<uuid>` of a dispute in the queue.
+/// The cursor of a dispute in the queue: its deadline and id.
 pub fn deadline_cursor(respond_by: DateTime<Utc>, id: Uuid) -> String {
-    format!("{}.{}", respond_by.timestamp_micros(), id.simple())
-}
-
-fn decode_deadline_cursor(text: &str) -> Option<search::DeadlineCursor> {
-    let (micros, id) = text.split_once('.')?;
-    Some((
-        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-        Uuid::parse_str(id).ok()?,
-    ))
+    Cursor { at: respond_by, id }.encode()
 }

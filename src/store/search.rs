@@ -241,15 +241,12 @@ pub async fn webhook_endpoints_failing(db: &Db) -> Result<(i64, i64), StoreError
     }
 }
 
-/// Where a page of the dispute queue ends: the last dispute's deadline and id.
-pub type DeadlineCursor = (DateTime<Utc>, Uuid);
-
 /// Up to `limit` unanswered disputes (their workflows unfinished), the nearest deadline first,
 /// after `after` (the `respond_by` index), with their deadlines.
 pub async fn disputes_by_deadline(
     db: &Db,
     limit: u64,
-    after: Option<DeadlineCursor>,
+    after: Option<super::stuck::Cursor>,
 ) -> Result<Vec<(super::entity::instance::Model, DateTime<Utc>)>, StoreError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let mut query = Query::select()
@@ -266,7 +263,7 @@ pub async fn disputes_by_deadline(
         .order_by((Alias::new("d"), Alias::new("id")), sea_orm::Order::Asc)
         .limit(limit)
         .to_owned();
-    if let Some((respond_by, id)) = after {
+    if let Some(super::stuck::Cursor { at: respond_by, id }) = after {
         let later = Expr::col((Alias::new("d"), Alias::new("respond_by")))
             .gt(respond_by)
             .or(Expr::col((Alias::new("d"), Alias::new("respond_by")))

@@ -33,30 +33,31 @@ pub struct WorkflowFilter {
     pub merchant_id: Option<Uuid>,
 }
 
-/// Where a page of the stuck list ends: the last row's time in state and id.
+/// Where a page ordered by a time, then an id, ends: the last row's (the stuck list's: when it
+/// entered its state; the dispute queue's: its deadline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    pub state_since: DateTime<Utc>,
+    pub at: DateTime<Utc>,
     pub id: Uuid,
 }
 
 impl Cursor {
     pub fn of(row: &instance::Model) -> Self {
         Self {
-            state_since: row.state_since.unwrap_or(row.updated_at),
+            at: row.state_since.unwrap_or(row.updated_at),
             id: row.id,
         }
     }
 
     /// `<microseconds>.<uuid>`, opaque to clients.
     pub fn encode(&self) -> String {
-        format!("{}.{}", self.state_since.timestamp_micros(), self.id.simple())
+        format!("{}.{}", self.at.timestamp_micros(), self.id.simple())
     }
 
     pub fn decode(text: &str) -> Option<Self> {
         let (micros, id) = text.split_once('.')?;
         Some(Self {
-            state_since: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
             id: Uuid::parse_str(id).ok()?,
         })
     }
@@ -118,10 +119,10 @@ pub fn stuck_query(
     if let Some(after) = after {
         condition = condition.add(
             Condition::any()
-                .add(instance::Column::StateSince.gt(after.state_since))
+                .add(instance::Column::StateSince.gt(after.at))
                 .add(
                     Condition::all()
-                        .add(instance::Column::StateSince.eq(after.state_since))
+                        .add(instance::Column::StateSince.eq(after.at))
                         .add(instance::Column::Id.gt(after.id)),
                 ),
         );
@@ -155,7 +156,7 @@ mod tests {
     #[test]
     fn a_cursor_round_trips_and_garbage_is_no_cursor() {
         let cursor = Cursor {
-            state_since: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
+            at: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
             id: Uuid::now_v7(),
         };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));

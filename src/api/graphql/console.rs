@@ -160,7 +160,7 @@ impl OperatorQueries {
             .await
             .map_err(graphql_error)?;
         Ok(lists::page(rows, more, after.is_some(), |instance| {
-            (Cursor::of(&instance).encode(), Workflow { instance })
+            (Cursor::of(&instance).encode(), Workflow::of(instance))
         }))
     }
 
@@ -171,7 +171,7 @@ impl OperatorQueries {
             return Ok(None);
         };
         match crate::store::instance(&engine(ctx).db, id).await {
-            Ok(instance) => Ok(Some(Workflow { instance })),
+            Ok(instance) => Ok(Some(Workflow::of(instance))),
             Err(crate::store::StoreError::NotFound(_)) => Ok(None),
             Err(e) => Err(internal(e)),
         }
@@ -245,7 +245,7 @@ impl OperatorMutations {
         let instance = console::force_transition(engine(ctx), operator, parse_id(&id)?, &event, &note)
             .await
             .map_err(graphql_error)?;
-        Ok(Workflow { instance })
+        Ok(Workflow::of(instance))
     }
 }
 
@@ -254,5 +254,5 @@ async fn act(ctx: &Context<'_>, id: &ID, action: OperatorAction, note: &str) -> 
     let instance = console::act(engine(ctx), operator, parse_id(id)?, action, note)
         .await
         .map_err(graphql_error)?;
-    Ok(Workflow { instance })
+    Ok(Workflow::of(instance))
 }

@@ -55,7 +55,7 @@ impl LifecycleMutations {
         let instance = archive::legal_hold(engine(ctx), operator, parse_id(&id)?, true, &note)
             .await
             .map_err(graphql_error)?;
-        Ok(Workflow { instance })
+        Ok(Workflow::of(instance))
     }
 
     /// Releases the legal hold on workflow `id`; it is archived once its deadlines have passed.
@@ -64,6 +64,6 @@ impl LifecycleMutations {
         let instance = archive::legal_hold(engine(ctx), operator, parse_id(&id)?, false, &note)
             .await
             .map_err(graphql_error)?;
-        Ok(Workflow { instance })
+        Ok(Workflow::of(instance))
     }
 }

@@ -56,7 +56,7 @@ impl SearchHit {
     }
     /// Its workflow (an event's: the workflow whose change it announced).
     async fn workflow(&self) -> Option<Workflow> {
-        self.0.workflow.clone().map(|instance| Workflow { instance })
+        self.0.workflow.clone().map(Workflow::of)
     }
 }
 
@@ -111,7 +111,7 @@ impl ForceRequest {
         let instance = crate::store::instance(&engine(ctx).db, self.0.instance_id)
             .await
             .map_err(super::context::internal)?;
-        Ok(Workflow { instance })
+        Ok(Workflow::of(instance))
     }
     /// The event to force (snake_case).
     async fn event(&self) -> &str {
@@ -228,7 +228,7 @@ impl OperationsQueries {
                     search::deadline_cursor(respond_by, instance.id),
                     DueDispute {
                         respond_by,
-                        workflow: Workflow { instance },
+                        workflow: Workflow::of(instance),
                     },
                 )
             },
@@ -325,6 +325,6 @@ impl OperationsMutations {
         let instance = four_eyes::approve(engine(ctx), operator, parse_id(&force_request_id)?, &note)
             .await
             .map_err(graphql_error)?;
-        Ok(Workflow { instance })
+        Ok(Workflow::of(instance))
     }
 }

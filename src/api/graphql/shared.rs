@@ -126,6 +126,8 @@ pub struct ContextLine {
 
 pub struct Workflow {
     pub instance: store::entity::instance::Model,
+    /// Its history, read at most once for this object (`history` and `diagramSvg` share it).
+    history: tokio::sync::OnceCell<Vec<store::entity::history::Model>>,
 }
 
 #[Object]
@@ -246,9 +248,7 @@ impl Workflow {
         else {
             return Ok(None);
         };
-        let history = store::history(&engine(ctx).db, self.instance.id)
-            .await
-            .map_err(internal)?;
+        let history = self.history_rows(ctx).await?;
         let mut path: Vec<String> = Vec::new();
         for row in history {
             if let Some(state) = row.to_state
@@ -301,10 +301,28 @@ impl Workflow {
     }
     /// Every event applied, oldest first, whatever its outcome.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<WorkflowEvent>> {
-        let rows = store::history(&engine(ctx).db, self.instance.id)
+        let rows = self.history_rows(ctx).await?;
+        Ok(rows.into_iter().map(WorkflowEvent).collect())
+    }
+}
+
+impl Workflow {
+    /// The workflow `instance` is.
+    pub fn of(instance: store::entity::instance::Model) -> Self {
+        Self {
+            instance,
+            history: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Its history, read once however many of its fields ask.
+    async fn history_rows(&self, ctx: &Context<'_>) -> Result<Vec<store::entity::history::Model>> {
+        let rows = self
+            .history
+            .get_or_try_init(|| store::history(&engine(ctx).db, self.instance.id))
             .await
             .map_err(internal)?;
-        Ok(rows.into_iter().map(WorkflowEvent).collect())
+        Ok(rows.clone())
     }
 }
 

@@ -149,9 +149,7 @@ impl CustomsDeclaration {
         self.0.declaration.created_at
     }
     async fn workflow(&self) -> Workflow {
-        Workflow {
-            instance: self.0.instance.clone(),
-        }
+        Workflow::of(self.0.instance.clone())
     }
 }
 

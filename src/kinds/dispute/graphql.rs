@@ -188,9 +188,7 @@ impl Dispute {
         self.0.dispute.created_at
     }
     async fn workflow(&self) -> Workflow {
-        Workflow {
-            instance: self.0.instance.clone(),
-        }
+        Workflow::of(self.0.instance.clone())
     }
 }
 

@@ -271,9 +271,7 @@ impl Payment {
     }
     /// The durable state machine behind the payment.
     async fn workflow(&self) -> Workflow {
-        Workflow {
-            instance: self.0.instance.clone(),
-        }
+        Workflow::of(self.0.instance.clone())
     }
 }
 

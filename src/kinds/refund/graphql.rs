@@ -116,9 +116,7 @@ impl Refund {
         self.0.refund.created_at
     }
     async fn workflow(&self) -> Workflow {
-        Workflow {
-            instance: self.0.instance.clone(),
-        }
+        Workflow::of(self.0.instance.clone())
     }
 }
 

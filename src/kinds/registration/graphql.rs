@@ -122,9 +122,7 @@ impl MerchantRegistration {
         self.0.registration.created_at
     }
     async fn workflow(&self) -> Workflow {
-        Workflow {
-            instance: self.0.instance.clone(),
-        }
+        Workflow::of(self.0.instance.clone())
     }
 }
 
