@@ -121,9 +121,11 @@ async fn operators_search_retry_and_bulk_retry_from_the_console() {
 
     // Without a note nothing happens; with one, the retry is in the history with it.
     driver.click(&session, "#retry").await;
-    wait_for("the console asking for a note", Duration::from_secs(10), || async {
-        driver.text(&session, "#action-message").await.contains("note")
-    })
+    wait_for(
+        "the console asking for a note",
+        Duration::from_secs(10),
+        || async { driver.text(&session, "#action-message").await.contains("note") },
+    )
     .await;
     let note = "customer says they paid; polling again now";
     driver.type_into(&session, "#note", note).await;
