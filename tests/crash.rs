@@ -317,6 +317,20 @@ async fn payments_and_refunds_survive_killed_processes_and_restarted_redis_and_p
     )
     .await;
 
+    // Alipay+ sends initiateRetrieval again on its schedule until it hears an answer: one sent
+    // while its process was being killed is answered by a later attempt.
+    wait_for(
+        "every dispute acknowledged to Alipay+",
+        Duration::from_secs(120),
+        || async {
+            simulator
+                .ledger()
+                .disputes
+                .values()
+                .all(|dispute| dispute.initiate_answer.is_some())
+        },
+    )
+    .await;
     let ledger = simulator.ledger();
     assert_eq!(ledger.payments.len(), count, "one payment at Alipay+ per payment");
     for (request_id, entry) in &ledger.payments {
