@@ -60,11 +60,7 @@ fn day_of(at: DateTime<Utc>) -> String {
 
 /// How many objects are due for archival now (at most `limit`).
 pub async fn due_count(engine: &Engine, archive: &ArchiveConfig, limit: u64) -> Result<u64, StoreError> {
-    let cutoff = cutoff(engine, archive);
-    let txn = engine.db.begin().await?;
-    let due = rows::due(&txn, cutoff, limit).await?;
-    txn.rollback().await?;
-    Ok(due.len() as u64)
+    Ok(rows::due_count(&engine.db, cutoff(engine, archive), limit).await?)
 }
 
 fn cutoff(engine: &Engine, archive: &ArchiveConfig) -> DateTime<Utc> {

@@ -63,8 +63,9 @@ fn open_child(table: &'static str, cutoff: DateTime<Utc>) -> SelectStatement {
         .to_owned()
 }
 
-/// Up to `limit` objects whose every instance reached a final state before `cutoff`, none held.
-pub async fn due(db: &impl ConnectionTrait, cutoff: DateTime<Utc>, limit: u64) -> Result<Vec<Unit>, DbErr> {
+/// The roots (id, kind) of objects whose every instance reached a final state before `cutoff`,
+/// none held.
+fn due_roots(cutoff: DateTime<Utc>) -> SelectStatement {
     let mut kinds = vec!["payment"];
     kinds.extend(STANDALONE_KINDS);
     let mut roots = Query::select();
@@ -74,42 +75,64 @@ pub async fn due(db: &impl ConnectionTrait, cutoff: DateTime<Utc>, limit: u64) -
         .and_where(Expr::col(("i", "kind")).is_in(kinds))
         .and_where(Expr::col(("i", "terminal")).eq(true))
         .and_where(Expr::col(("i", "state_since")).lt(cutoff))
-        .and_where(Expr::exists(held("i")).not())
-        .limit(limit);
+        .and_where(Expr::exists(held("i")).not());
     for table in PAYMENT_CHILDREN {
         roots.and_where(Expr::exists(open_child(table, cutoff)).not());
     }
+    roots
+}
+
+/// How many objects are due (at most `limit`), in one statement.
+pub async fn due_count(db: &impl ConnectionTrait, cutoff: DateTime<Utc>, limit: u64) -> Result<u64, DbErr> {
+    let count = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from_subquery(due_roots(cutoff).limit(limit).to_owned(), "due")
+        .to_owned();
+    let row = db.query_one_raw(db.get_database_backend().build(&count)).await?;
+    Ok(row
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0) as u64)
+}
+
+/// Up to `limit` objects due, each with every instance it holds.
+pub async fn due(db: &impl ConnectionTrait, cutoff: DateTime<Utc>, limit: u64) -> Result<Vec<Unit>, DbErr> {
     let backend = db.get_database_backend();
     let mut units = Vec::new();
-    for row in db.query_all_raw(backend.build(&roots)).await? {
+    for row in db
+        .query_all_raw(backend.build(due_roots(cutoff).limit(limit)))
+        .await?
+    {
         let (root, kind): (Uuid, String) = (row.try_get("", "id")?, row.try_get("", "kind")?);
-        let mut instances = vec![root];
-        if kind == "payment" {
-            instances.extend(children(db, root).await?);
-        }
         units.push(Unit {
             root,
             kind,
-            instances,
+            instances: vec![root],
         });
     }
-    Ok(units)
-}
-
-/// The instances of payment `root`'s refunds, disputes and declarations.
-async fn children(db: &impl ConnectionTrait, root: Uuid) -> Result<Vec<Uuid>, DbErr> {
-    let mut ids = Vec::new();
+    let payments: Vec<Uuid> = units
+        .iter()
+        .filter(|unit| unit.kind == "payment")
+        .map(|unit| unit.root)
+        .collect();
+    if payments.is_empty() {
+        return Ok(units);
+    }
+    // The payments' refunds, disputes and declarations: one query per table for the batch.
     for table in PAYMENT_CHILDREN {
         let select = Query::select()
-            .column("id")
+            .columns(["id", "payment_id"])
             .from(table)
-            .and_where(Expr::col("payment_id").eq(root))
+            .and_where(Expr::col("payment_id").is_in(payments.clone()))
             .to_owned();
-        for row in db.query_all_raw(db.get_database_backend().build(&select)).await? {
-            ids.push(row.try_get::<Uuid>("", "id")?);
+        for row in db.query_all_raw(backend.build(&select)).await? {
+            let (child, payment): (Uuid, Uuid) = (row.try_get("", "id")?, row.try_get("", "payment_id")?);
+            if let Some(unit) = units.iter_mut().find(|unit| unit.root == payment) {
+                unit.instances.push(child);
+            }
         }
     }
-    Ok(ids)
+    Ok(units)
 }
 
 /// A table an object has rows in, and which rows.
