@@ -1,5 +1,9 @@
 //! The `plusflow` binary: parse the command line and run the chosen command.
 
+// async-graphql's resolvers nest deeper than the default limit of 128 when the schema is laid
+// out for this binary (release builds).
+#![recursion_limit = "256"]
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -1304,7 +1304,50 @@ async fn a_chaos_run_ends_with_every_record_agreeing_with_the_ledger(backend: Ba
     }
     check_registrations(&app, &registrations).await;
     check_feed_and_webhooks_agree(&app, &key, &ours, &receiver).await;
+    check_books(&app, merchant["id"].as_str().unwrap(), &ours, &day).await;
     reconcile_the_day(&app, &day).await;
+}
+
+/// The ledger balances in every currency after the chaos, and the merchant's statement of the
+/// day is its succeeded payments (1000 each) less their refunds, with no fee charged.
+async fn check_books(app: &App, merchant_id: &str, ours: &HashMap<String, Value>, day: &str) {
+    let imbalance = plusflow::store::ledger::imbalance(&app.engine.db, None)
+        .await
+        .unwrap();
+    assert!(
+        imbalance.values().all(|difference| *difference == 0),
+        "the books balance: {imbalance:?}"
+    );
+    if clearing_day_now().await != day {
+        eprintln!("the chaos run crossed midnight UTC+8: its statement is not checked");
+        return;
+    }
+    let paid = 1000 * ours.values().filter(|p| p["status"] == "SUCCEEDED").count() as i64;
+    let refunded: i64 = ours
+        .values()
+        .map(|p| {
+            p["refundedAmount"]["value"]
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    let query = "query($merchant: ID!, $date: String!) { merchantStatement(merchantId: $merchant, date: $date) { \
+                 lines { currency gross { value } refunds { value } fees { value } net { value } } } }";
+    let statement = app
+        .gql(
+            Some(ADMIN_KEY),
+            query,
+            json!({ "merchant": merchant_id, "date": day }),
+        )
+        .await;
+    let line = &statement["data"]["merchantStatement"]["lines"][0];
+    assert_eq!(
+        [&line["gross"], &line["refunds"], &line["fees"], &line["net"]].map(|m| m["value"].clone()),
+        [paid, refunded, 0, paid - refunded].map(|v| Value::from(v.to_string())),
+        "the statement is the day's payments less refunds: {statement}"
+    );
 }
 
 /// Each object's newest state by `version`, among `objects` (payments and refunds as the feed

@@ -31,6 +31,7 @@ mod m0023_operator_console;
 mod m0024_data_lifecycle;
 mod m0025_archive;
 mod m0026_trace_context;
+mod m0027_ledger;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0024_data_lifecycle::Migration),
             Box::new(m0025_archive::Migration),
             Box::new(m0026_trace_context::Migration),
+            Box::new(m0027_ledger::Migration),
         ]
     }
 }

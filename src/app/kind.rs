@@ -19,6 +19,7 @@ use crate::store::StoreError;
 use crate::store::entity::instance;
 use crate::store::feed::{Announced, Announcer, Change};
 use crate::store::inbound::{AsReceived, InboundCall};
+use crate::store::ledger::Journal;
 use crate::workflow::{AlipayPlusVerdict, Definitions, EffectName};
 
 /// What a kind's effects are built with.
@@ -81,6 +82,17 @@ pub trait Kind: Send + Sync {
     /// of the feed and the body of its webhook (`store::feed`). Asked only of changes whose
     /// workflow sends `notify_merchant`.
     fn announce<'a>(&'a self, _change: Change<'a>) -> BoxFuture<'a, Result<Option<Announced>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Whether a transition into `state` is a money event the ledger records (`store::ledger`).
+    fn books(&self, _state: &str) -> bool {
+        false
+    }
+
+    /// The journal of `change`, a transition into a state [`Kind::books`] said yes to, read in
+    /// its transaction.
+    fn book<'a>(&'a self, _change: Change<'a>) -> BoxFuture<'a, Result<Option<Journal>, StoreError>> {
         Box::pin(async { Ok(None) })
     }
 
@@ -184,11 +196,23 @@ impl KindList {
     }
 }
 
-/// Each change is announced by its instance's kind.
+/// Each change is announced, and booked, by its instance's kind.
 impl Announcer for KindList {
     fn announce<'a>(&'a self, change: Change<'a>) -> BoxFuture<'a, Result<Option<Announced>, StoreError>> {
         match self.named(&change.instance.kind) {
             Some(kind) => kind.announce(change),
+            None => Box::pin(async { Ok(None) }),
+        }
+    }
+
+    fn books(&self, instance: &instance::Model) -> bool {
+        self.named(&instance.kind)
+            .is_some_and(|kind| kind.books(&instance.state))
+    }
+
+    fn book<'a>(&'a self, change: Change<'a>) -> BoxFuture<'a, Result<Option<Journal>, StoreError>> {
+        match self.named(&change.instance.kind) {
+            Some(kind) => kind.book(change),
             None => Box::pin(async { Ok(None) }),
         }
     }

@@ -157,6 +157,26 @@ pub async fn update_profile(
     Ok(row)
 }
 
+/// Sets merchant `merchant_id`'s fee on its payments, in basis points (0 to 10,000), for the
+/// payments that succeed from now on (each is booked with the rate its merchant has then).
+pub async fn set_fee_rate(engine: &Engine, merchant_id: Uuid, basis_points: u32) -> Result<(), AppError> {
+    if basis_points > 10_000 {
+        return Err(invalid("basisPoints", "between 0 and 10000 (100%)"));
+    }
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let updated = merchant::Entity::update_many()
+        .col_expr(merchant::Column::FeeBasisPoints, Expr::value(basis_points as i32))
+        .filter(merchant::Column::Id.eq(merchant_id))
+        .exec(&engine.db)
+        .await
+        .map_err(StoreError::from)?;
+    if updated.rows_affected == 0 {
+        return Err(no_such_merchant(merchant_id));
+    }
+    engine.merchants.forget(merchant_id);
+    Ok(())
+}
+
 /// MERCHANT_PROFILE_INCOMPLETE, naming the fields, when payments of `merchant` must carry its
 /// profile (`alipayplus` mode) and it lacks part of it.
 pub fn check_profile_for_payments(engine: &Engine, merchant: &merchant::Model) -> Result<(), AppError> {

@@ -24,6 +24,7 @@ pub mod reconciliation;
 pub mod retention;
 pub mod roles;
 pub mod search;
+pub mod statements;
 pub mod test_mode;
 mod tokens;
 pub mod webhook_endpoints;

@@ -87,6 +87,16 @@ pub enum Command {
     /// Data lifecycle: remove what `[retention]` keeps no longer, archive what is due.
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
+    /// One CSV file per merchant of a business day's statement (gross, refunds, dispute refunds,
+    /// fees, net per currency, from the ledger), in a folder.
+    Statements {
+        /// The business day (clearing day, UTC+8), YYYYMMDD.
+        #[arg(long)]
+        date: String,
+        /// The folder the files are written to (made if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Reconcile Alipay+'s report files in a folder against our records.
     Reconcile {
         /// The folder of one day's files (named YYYYMMDD, or say the date).
@@ -110,6 +120,16 @@ pub enum MerchantCommand {
         webhook_url: Option<String>,
         #[command(flatten)]
         profile: ProfileArgs,
+    },
+    /// Sets the acquirer's fee on the merchant's payments from now on (booked by the ledger when
+    /// each succeeds); prints one JSON line.
+    Fee {
+        /// The merchant's id.
+        #[arg(long)]
+        merchant: uuid::Uuid,
+        /// Hundredths of a percent of each payment (250 = 2.5%), 0 to 10000.
+        #[arg(long)]
+        basis_points: u32,
     },
     /// A merchant's API keys: several may be live, each revocable.
     #[command(subcommand)]
@@ -317,6 +337,13 @@ async fn run_command(config: Config, command: Command) -> anyhow::Result<ExitCod
         Command::Bench(command) => bench::run(config, command).await,
         Command::Reconcile { dir, date } => reconcile::run(&config, dir, date).await,
         Command::Retention(command) => retention::run(&config, command).await,
+        Command::Statements { date, out } => {
+            let engine = compose::open_existing(&config).await?;
+            let written = crate::app::statements::write_day(&engine, &date, &out).await?;
+            let files: Vec<String> = written.iter().map(|path| path.display().to_string()).collect();
+            println!("{}", serde_json::json!({ "date": date, "files": files }));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Archive(archive::ArchiveCommand::Restore { id }) => archive::restore(&config, id).await,
         Command::Workflows(_)
         | Command::Simulator(_)
@@ -347,6 +374,13 @@ async fn merchant_command(config: &Config, command: MerchantCommand) -> anyhow::
                 "webhookEndpointId": endpoint.map(|created| created.endpoint.id),
                 "webhookSecret": endpoint.map(|created| &created.secret),
             })
+        }
+        MerchantCommand::Fee {
+            merchant,
+            basis_points,
+        } => {
+            merchants::set_fee_rate(&engine, merchant, basis_points).await?;
+            serde_json::json!({ "id": merchant, "feeBasisPoints": basis_points })
         }
         MerchantCommand::Key(KeyCommand::Create { merchant, label }) => {
             let created = merchants::create_api_key(&engine, merchant, &label).await?;

@@ -75,7 +75,8 @@ pub(crate) async fn apply_event_in(
     write(txn, decider, &plan).await?.ok_or(StoreError::Conflict)
 }
 
-/// Writes `plan` in the caller's transaction, its merchant's event last (`super::feed`). Returns
+/// Writes `plan` in the caller's transaction, with the journal of a money event (`super::ledger`)
+/// and its merchant's event last (`super::feed`). Returns
 /// `None`, having written nothing, if the instance is no longer at the version the plan was
 /// decided on.
 pub(super) async fn write(
@@ -111,9 +112,34 @@ pub(super) async fn write(
         super::inbound::insert(txn, call.clone()).await?;
     }
     insert_outbox(txn, plan.scheduled.clone()).await?;
+    if let Some(announcer) = decider
+        .announcer
+        .filter(|a| plan.transitions() && a.books(&plan.after))
+    {
+        book_in(txn, announcer, decider.definitions, &plan.after).await?;
+    }
     if let (Some(id), Some(announcer)) = (plan.event, decider.announcer) {
         record_in(txn, announcer, decider.definitions, &plan.after, id).await?;
     }
     plan.history.counted(&plan.before.kind);
     Ok(Some(plan.applied()))
+}
+
+/// Writes the journal `announcer` books for the change leaving `instance` as it is, in `txn`
+/// (`super::ledger`).
+async fn book_in(
+    txn: &DatabaseTransaction,
+    announcer: &dyn super::feed::Announcer,
+    definitions: &crate::workflow::Definitions,
+    instance: &instance::Model,
+) -> Result<(), StoreError> {
+    let change = super::feed::Change {
+        txn,
+        definitions,
+        instance,
+    };
+    match announcer.book(change).await? {
+        Some(journal) => super::ledger::post_in(txn, &journal).await,
+        None => Ok(()),
+    }
 }

@@ -63,10 +63,25 @@ impl Change<'_> {
     }
 }
 
-/// Says what a change of an instance announces (the kinds, through `crate::app::kind::Kind`).
+/// Says what a change of an instance announces, and what money it books (the kinds, through
+/// `crate::app::kind::Kind`).
 pub trait Announcer: Send + Sync {
     /// What `change` announces to its merchant; `None` if its kind announces nothing.
     fn announce<'a>(&'a self, change: Change<'a>) -> BoxFuture<'a, Result<Option<Announced>, StoreError>>;
+
+    /// Whether a transition leaving `instance` as it is now is a money event of the ledger
+    /// (`store::ledger`): then it is written with its journal, in its transaction.
+    fn books(&self, _instance: &instance::Model) -> bool {
+        false
+    }
+
+    /// The journal of `change`, a transition [`Announcer::books`] said yes to.
+    fn book<'a>(
+        &'a self,
+        _change: Change<'a>,
+    ) -> BoxFuture<'a, Result<Option<super::ledger::Journal>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// The id of the event a change whose workflow scheduled `effects` writes: one if they name

@@ -24,6 +24,7 @@ mod history;
 pub mod idempotency;
 pub mod inbound;
 pub mod instance_write;
+pub mod ledger;
 pub mod marks;
 pub mod merchant_lists;
 pub mod merchants;
@@ -109,6 +110,9 @@ pub enum StoreError {
     UnknownDefinition { kind: String, version: u32 },
     #[error("the instance changed while the event was applied")]
     Conflict,
+    /// A journal whose debits and credits differ in a currency: nothing of it is written.
+    #[error("unbalanced journal {0}")]
+    Unbalanced(String),
 }
 
 /// Opens the database: sea-orm's pool and, on PostgreSQL, the connections for single statements

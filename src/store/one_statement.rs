@@ -39,9 +39,10 @@ pub(crate) async fn apply_as_one_statement(
         return Ok(OneStatement::NotTried);
     }
     let plan = plan(decider, seen, event)?;
-    // A transition that writes its merchant's event needs the kind's announcement, read in the
-    // transaction: it takes the multi-statement path.
-    if !plan.transitions() || plan.event.is_some() {
+    // A transition that writes its merchant's event or a journal of the ledger needs the kind's
+    // announcement or journal, read in the transaction: it takes the multi-statement path.
+    let books = decider.announcer.is_some_and(|a| a.books(&plan.after));
+    if !plan.transitions() || plan.event.is_some() || books {
         return Ok(OneStatement::NotTried);
     }
     let written = retry_transient(|| write_as_one_statement(db, &plan, closing)).await?;

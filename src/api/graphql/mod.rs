@@ -8,6 +8,7 @@
 pub mod console;
 pub mod context;
 mod feed;
+mod finance;
 mod lifecycle;
 pub mod limits;
 pub mod lists;
@@ -41,6 +42,7 @@ pub struct QueryRoot(
     operations::OperationsQueries,
     webhooks::WebhookQueries,
     lifecycle::LifecycleQueries,
+    finance::FinanceQueries,
 );
 
 #[derive(MergedObject, Default)]

@@ -6,6 +6,7 @@ pub mod graphql;
 pub mod graphql_input;
 mod inbound;
 pub mod inquiry;
+pub mod ledger;
 pub mod methods;
 pub mod names;
 pub mod results;
@@ -31,6 +32,17 @@ pub struct Payment;
 
 impl Kind for Payment {
     crate::kind_folder!(name: "payment", statuses: PublicStatus, simulator: simulator::Payments);
+
+    fn books(&self, state: &str) -> bool {
+        state == ledger::BOOKED_STATE
+    }
+
+    fn book<'a>(
+        &'a self,
+        change: crate::store::feed::Change<'a>,
+    ) -> BoxFuture<'a, Result<Option<crate::store::ledger::Journal>, crate::store::StoreError>> {
+        Box::pin(ledger::book(change))
+    }
 
     fn inbound(&self) -> &'static [InboundRoute] {
         inbound::ROUTES

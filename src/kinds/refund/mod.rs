@@ -3,6 +3,7 @@
 
 pub mod effects;
 pub mod graphql;
+pub mod ledger;
 pub mod names;
 pub mod rows;
 pub mod simulator;
@@ -23,6 +24,17 @@ pub struct Refund;
 
 impl Kind for Refund {
     crate::kind_folder!(name: "refund", statuses: graphql::RefundStatus, simulator: simulator::Refunds);
+
+    fn books(&self, state: &str) -> bool {
+        state == ledger::BOOKED_STATE
+    }
+
+    fn book<'a>(
+        &'a self,
+        change: crate::store::feed::Change<'a>,
+    ) -> BoxFuture<'a, Result<Option<crate::store::ledger::Journal>, crate::store::StoreError>> {
+        Box::pin(ledger::book(change))
+    }
 
     fn ask_alipayplus<'a>(
         &'a self,

@@ -23,6 +23,9 @@ pub struct Model {
     pub city: Option<String>,
     pub zip_code: Option<String>,
     pub website: Option<String>,
+    /// The acquirer's fee on each of the merchant's payments, in hundredths of a percent
+    /// (booked by the ledger when the payment succeeds).
+    pub fee_basis_points: i32,
 }
 
 impl Model {
@@ -41,6 +44,7 @@ impl Model {
             city: None,
             zip_code: None,
             website: None,
+            fee_basis_points: 0,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod history;
 pub mod idempotency;
 pub mod inbound;
 pub mod instance;
+pub mod ledger_entry;
 pub mod merchant;
 pub mod operator_activity;
 pub mod outbox;

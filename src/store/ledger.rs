@@ -1,0 +1,346 @@
+//! The ledger: a double-entry journal of every money event, written in the transaction of the
+//! change that made it ([`post_in`], called by the write path for a change its kind books), so
+//! the books cannot drift from the state machines. Accounts are per merchant and currency:
+//! what Alipay+ owes the acquirer, what the acquirer owes the merchant, the acquirer's fees, and
+//! a conversion account where Alipay+ settles in another currency than the merchant's. A
+//! journal's lines balance per currency (checked here, before anything is written: an
+//! unbalanced journal fails the whole change) and a journal is written once (its name is unique
+//! with each line). Statements and balances are sums over the lines.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, Statement};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::entity::ledger_entry;
+use crate::store::Db;
+
+/// An account of a merchant in a currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Account {
+    /// What Alipay+ owes the acquirer (settled by Alipay+'s settlement batches).
+    AlipayplusReceivable,
+    /// What the acquirer owes the merchant.
+    MerchantPayable,
+    /// The acquirer's fees taken from the merchant's payments.
+    Fees,
+    /// Between the currency Alipay+ settles in and the merchant's.
+    Conversion,
+}
+
+impl Account {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Account::AlipayplusReceivable => "alipayplus_receivable",
+            Account::MerchantPayable => "merchant_payable",
+            Account::Fees => "fees",
+            Account::Conversion => "conversion",
+        }
+    }
+}
+
+/// What a journal records: the money events, as statements group them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    PaymentSucceeded,
+    RefundSucceeded,
+    /// The refund an accepted dispute escalation made.
+    DisputeRefundSucceeded,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::PaymentSucceeded => "payment_succeeded",
+            Source::RefundSucceeded => "refund_succeeded",
+            Source::DisputeRefundSucceeded => "dispute_refund_succeeded",
+        }
+    }
+}
+
+/// One debit or credit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub account: Account,
+    pub currency: String,
+    pub debit: i64,
+    pub credit: i64,
+}
+
+impl Line {
+    pub fn debit(account: Account, currency: &str, amount: i64) -> Self {
+        Self {
+            account,
+            currency: currency.to_string(),
+            debit: amount,
+            credit: 0,
+        }
+    }
+
+    pub fn credit(account: Account, currency: &str, amount: i64) -> Self {
+        Self {
+            account,
+            currency: currency.to_string(),
+            debit: 0,
+            credit: amount,
+        }
+    }
+}
+
+/// The lines of one money event of one object of a merchant.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    pub source: Source,
+    pub merchant_id: Uuid,
+    pub object_id: Uuid,
+    /// When the money event happened (its clearing day is the business date).
+    pub at: DateTime<Utc>,
+    pub lines: Vec<Line>,
+}
+
+impl Journal {
+    /// The journal's unique name: one journal per event and object.
+    pub fn name(&self) -> String {
+        format!("{}:{}", self.source.as_str(), self.object_id)
+    }
+
+    /// Debits less credits, per currency, where they differ (empty when balanced). A line with
+    /// a negative side, or both sides, is refused too.
+    pub fn imbalance(&self) -> Result<BTreeMap<String, i64>, String> {
+        let mut sums = BTreeMap::<String, i64>::new();
+        for line in &self.lines {
+            if line.debit < 0 || line.credit < 0 || (line.debit != 0 && line.credit != 0) {
+                return Err(format!("{}: a line is one positive side: {line:?}", self.name()));
+            }
+            *sums.entry(line.currency.clone()).or_default() += line.debit - line.credit;
+        }
+        sums.retain(|_, difference| *difference != 0);
+        Ok(sums)
+    }
+}
+
+/// The clearing day (UTC+8) of `at`, as Alipay+'s reports date it: `YYYY-MM-DD`.
+pub fn business_date(at: DateTime<Utc>) -> String {
+    let utc8 = FixedOffset::east_opt(8 * 3600).expect("a valid offset");
+    at.with_timezone(&utc8).format("%Y-%m-%d").to_string()
+}
+
+/// Writes `journal` in `txn` if it balances in every currency (else nothing, and the change
+/// fails); a journal already written (the same event of the same object) is left as it is.
+pub async fn post_in(txn: &DatabaseTransaction, journal: &Journal) -> Result<(), StoreError> {
+    let imbalance = journal.imbalance().map_err(StoreError::Unbalanced)?;
+    if !imbalance.is_empty() {
+        return Err(StoreError::Unbalanced(format!(
+            "{}: debits less credits {imbalance:?}",
+            journal.name()
+        )));
+    }
+    let name = journal.name();
+    let business_date = business_date(journal.at);
+    let rows = journal
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.debit != 0 || line.credit != 0)
+        .map(|(n, line)| {
+            ledger_entry::ActiveModel::from(ledger_entry::Model {
+                id: Uuid::now_v7(),
+                journal: name.clone(),
+                line: n as i32,
+                source: journal.source.as_str().to_string(),
+                merchant_id: journal.merchant_id,
+                object_id: journal.object_id,
+                account: line.account.as_str().to_string(),
+                currency: line.currency.clone(),
+                debit: line.debit,
+                credit: line.credit,
+                business_date: business_date.clone(),
+                created_at: journal.at,
+            })
+        })
+        .collect::<Vec<_>>();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    ledger_entry::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([ledger_entry::Column::Journal, ledger_entry::Column::Line])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// Debits less credits of every currency over the whole ledger (or one merchant's): all zero
+/// when the books balance.
+pub async fn imbalance(db: &Db, merchant_id: Option<Uuid>) -> Result<BTreeMap<String, i64>, StoreError> {
+    let backend = db.get_database_backend();
+    let (filter, values) = match merchant_id {
+        Some(id) => (
+            format!("WHERE merchant_id = {}", placeholder(backend, 1)),
+            vec![id.into()],
+        ),
+        None => (String::new(), vec![]),
+    };
+    let sql = format!(
+        "SELECT currency, CAST(COALESCE(SUM(debit), 0) - COALESCE(SUM(credit), 0) AS BIGINT) AS difference \
+         FROM ledger_entries {filter} GROUP BY currency"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("", "currency")?,
+                row.try_get::<i64>("", "difference")?,
+            ))
+        })
+        .collect()
+}
+
+/// One currency of a merchant's day: what statements show (minor units).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayTotals {
+    pub currency: String,
+    /// Payments credited to the merchant before fees.
+    pub gross: i64,
+    pub refunds: i64,
+    pub dispute_refunds: i64,
+    pub fees: i64,
+}
+
+impl DayTotals {
+    /// What the day adds to what the acquirer owes the merchant.
+    pub fn net(&self) -> i64 {
+        self.gross - self.refunds - self.dispute_refunds - self.fees
+    }
+}
+
+/// A merchant's totals of business day `date` (`YYYY-MM-DD`), per currency (in currency order),
+/// from its `merchant_payable` and `fees` lines.
+pub async fn day_totals(db: &Db, merchant_id: Uuid, date: &str) -> Result<Vec<DayTotals>, StoreError> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT currency, source, account, CAST(COALESCE(SUM(debit), 0) AS BIGINT) AS debits, \
+         CAST(COALESCE(SUM(credit), 0) AS BIGINT) AS credits \
+         FROM ledger_entries WHERE merchant_id = {} AND business_date = {} \
+         AND account IN ('merchant_payable', 'fees') GROUP BY currency, source, account ORDER BY currency",
+        placeholder(backend, 1),
+        placeholder(backend, 2)
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [merchant_id.into(), date.into()],
+        ))
+        .await?;
+    let mut days = BTreeMap::<String, DayTotals>::new();
+    for row in rows {
+        let currency: String = row.try_get("", "currency")?;
+        let source: String = row.try_get("", "source")?;
+        let account: String = row.try_get("", "account")?;
+        let (debits, credits): (i64, i64) = (row.try_get("", "debits")?, row.try_get("", "credits")?);
+        let day = days.entry(currency.clone()).or_insert_with(|| DayTotals {
+            currency,
+            ..DayTotals::default()
+        });
+        match (source.as_str(), account.as_str()) {
+            ("payment_succeeded", "merchant_payable") => day.gross += credits - debits,
+            // The fee is part of what the customer paid, kept by the acquirer.
+            ("payment_succeeded", "fees") => {
+                day.gross += credits - debits;
+                day.fees += credits - debits;
+            }
+            ("refund_succeeded", "merchant_payable") => day.refunds += debits - credits,
+            ("dispute_refund_succeeded", "merchant_payable") => day.dispute_refunds += debits - credits,
+            _ => {}
+        }
+    }
+    Ok(days.into_values().collect())
+}
+
+/// The merchants with ledger lines on business day `date`.
+pub async fn merchants_of_day(db: &Db, date: &str) -> Result<Vec<Uuid>, StoreError> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT DISTINCT merchant_id FROM ledger_entries WHERE business_date = {} ORDER BY merchant_id",
+        placeholder(backend, 1)
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [date.into()]))
+        .await?;
+    rows.iter()
+        .map(|row| Ok(row.try_get("", "merchant_id")?))
+        .collect()
+}
+
+fn placeholder(backend: sea_orm::DbBackend, n: usize) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal(lines: Vec<Line>) -> Journal {
+        Journal {
+            source: Source::PaymentSucceeded,
+            merchant_id: Uuid::nil(),
+            object_id: Uuid::nil(),
+            at: Utc::now(),
+            lines,
+        }
+    }
+
+    #[test]
+    fn a_journal_balances_per_currency_not_across_currencies() {
+        let balanced = journal(vec![
+            Line::debit(Account::AlipayplusReceivable, "USD", 1000),
+            Line::credit(Account::MerchantPayable, "USD", 970),
+            Line::credit(Account::Fees, "USD", 30),
+        ]);
+        assert!(balanced.imbalance().unwrap().is_empty());
+        let across = journal(vec![
+            Line::debit(Account::AlipayplusReceivable, "USD", 1000),
+            Line::credit(Account::MerchantPayable, "KRW", 1000),
+        ]);
+        assert_eq!(
+            across.imbalance().unwrap(),
+            BTreeMap::from([("KRW".to_string(), -1000), ("USD".to_string(), 1000)])
+        );
+    }
+
+    #[test]
+    fn a_line_with_a_negative_side_or_both_sides_is_refused() {
+        assert!(
+            journal(vec![Line::debit(Account::Fees, "USD", -5)])
+                .imbalance()
+                .is_err()
+        );
+        let both = Line {
+            account: Account::Fees,
+            currency: "USD".into(),
+            debit: 5,
+            credit: 5,
+        };
+        assert!(journal(vec![both]).imbalance().is_err());
+    }
+
+    #[test]
+    fn the_business_date_is_the_clearing_day_in_utc_plus_8() {
+        let at = "2026-12-06T16:30:00Z".parse().unwrap();
+        assert_eq!(business_date(at), "2026-12-07");
+        let at = "2026-12-06T15:59:59Z".parse().unwrap();
+        assert_eq!(business_date(at), "2026-12-06");
+    }
+}
