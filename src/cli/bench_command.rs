@@ -58,4 +58,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
     },
+    /// What a payment costs the database once retention runs (bytes a payment, per day kept),
+    /// and payments per pgbench transaction and createPayment p99 with a year of history
+    /// against an empty database, in a scratch PostgreSQL database.
+    Lifecycle {
+        /// Payments of history written before the second measurement.
+        #[arg(long, default_value_t = 10_000_000)]
+        history: usize,
+        /// Payments of each closed-loop measurement.
+        #[arg(long, default_value_t = 4_000)]
+        payments: usize,
+        /// Clients of the closed-loop measurement.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// createPayment calls a second in the open-loop measurement (10 s of them).
+        #[arg(long, default_value_t = 300.0)]
+        rate: f64,
+    },
 }

@@ -9,6 +9,8 @@ mod bench;
 mod bench_command;
 mod bench_console;
 mod bench_events;
+mod bench_lifecycle;
+mod bench_payments;
 mod bench_reconcile;
 mod bench_scratch;
 mod bench_stuck;
