@@ -174,6 +174,27 @@ macro_rules! kind_folder {
     };
 }
 
+/// In a kind's `impl Kind`, for a kind with money: its `ledger` module says the state whose entry
+/// is the money event (`ledger::BOOKED_STATE`) and its journal (`ledger::book`).
+#[macro_export]
+macro_rules! books_in_ledger {
+    () => {
+        fn books(&self, state: &str) -> bool {
+            state == ledger::BOOKED_STATE
+        }
+
+        fn book<'a>(
+            &'a self,
+            change: $crate::store::feed::Change<'a>,
+        ) -> futures::future::BoxFuture<
+            'a,
+            Result<Option<$crate::store::ledger::Journal>, $crate::store::StoreError>,
+        > {
+            Box::pin(ledger::book(change))
+        }
+    };
+}
+
 /// A kind's effects: one handler for every effect its workflow names.
 pub struct KindEffects {
     pub names: &'static [EffectName],

@@ -32,17 +32,7 @@ pub struct Payment;
 
 impl Kind for Payment {
     crate::kind_folder!(name: "payment", statuses: PublicStatus, simulator: simulator::Payments);
-
-    fn books(&self, state: &str) -> bool {
-        state == ledger::BOOKED_STATE
-    }
-
-    fn book<'a>(
-        &'a self,
-        change: crate::store::feed::Change<'a>,
-    ) -> BoxFuture<'a, Result<Option<crate::store::ledger::Journal>, crate::store::StoreError>> {
-        Box::pin(ledger::book(change))
-    }
+    crate::books_in_ledger!();
 
     fn inbound(&self) -> &'static [InboundRoute] {
         inbound::ROUTES

@@ -24,17 +24,7 @@ pub struct Refund;
 
 impl Kind for Refund {
     crate::kind_folder!(name: "refund", statuses: graphql::RefundStatus, simulator: simulator::Refunds);
-
-    fn books(&self, state: &str) -> bool {
-        state == ledger::BOOKED_STATE
-    }
-
-    fn book<'a>(
-        &'a self,
-        change: crate::store::feed::Change<'a>,
-    ) -> BoxFuture<'a, Result<Option<crate::store::ledger::Journal>, crate::store::StoreError>> {
-        Box::pin(ledger::book(change))
-    }
+    crate::books_in_ledger!();
 
     fn ask_alipayplus<'a>(
         &'a self,
