@@ -114,7 +114,7 @@ pub(super) async fn write(
     insert_outbox(txn, plan.scheduled.clone()).await?;
     if let Some(announcer) = decider
         .announcer
-        .filter(|a| plan.transitions() && a.books(&plan.after))
+        .filter(|a| plan.transitions() && plan.before.state != plan.after.state && a.books(&plan.after))
     {
         book_in(txn, announcer, decider.definitions, &plan.after).await?;
     }

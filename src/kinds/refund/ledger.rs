@@ -2,7 +2,8 @@
 //! customer gets, and Alipay+ owes the acquirer that much less, in the payment's currency. A
 //! refund an accepted dispute escalation made (`disputes.refund_id`) is a dispute refund.
 
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 
 use crate::store::StoreError;
 use crate::store::entity::refund;
@@ -17,21 +18,13 @@ pub(super) async fn book(change: Change<'_>) -> Result<Option<Journal>, StoreErr
     let Some(refund) = change.row::<refund::Entity>().await? else {
         return Ok(None);
     };
-    let backend = change.txn.get_database_backend();
-    let placeholder = if backend == sea_orm::DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    let of_a_dispute = change
-        .txn
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!("SELECT 1 FROM disputes WHERE refund_id = {placeholder}"),
-            [refund.id.into()],
-        ))
-        .await?
-        .is_some();
+    // The disputes table is the dispute kind's: asked by name, not through its folder.
+    let of_a_dispute = Query::select()
+        .expr(Expr::val(1))
+        .from(Alias::new("disputes"))
+        .and_where(Expr::col(Alias::new("refund_id")).eq(refund.id))
+        .to_owned();
+    let of_a_dispute = change.txn.query_one(&of_a_dispute).await?.is_some();
     Ok(Some(journal(&refund, of_a_dispute, change.instance.updated_at)))
 }
 
