@@ -33,6 +33,8 @@ pub struct ReconciliationConfig {
     pub scan_interval: Duration,
     /// A report file larger than this is not read (`reconciliation.max_file_bytes`).
     pub max_file_bytes: u64,
+    /// Business days a reconciliation case has before it is due.
+    pub case_due_business_days: u32,
 }
 
 /// Client timeouts (ALIPAYPLUS.md 1.7): 8 s for pay, refund and cancelPayment, 5 s for the rest.

@@ -68,21 +68,7 @@ async fn a_day(app: &App) -> (Vec<String>, String) {
     for (id, _) in &paid[..2] {
         app.settled_refunds(&key, id).await;
     }
-    let (declined, request_id) = app
-        .create_ids(&key, "rec-declined", input("rec-declined", "999"))
-        .await;
-    poll_until(
-        "Alipay+ to have the declined payment",
-        Duration::from_secs(30),
-        || async { app.ledger().await["payments"].get(&request_id).map(|_| ()) },
-    )
-    .await;
-    app.complete(
-        &request_id,
-        json!({ "outcome": "FAIL", "resultCode": "USER_BALANCE_NOT_ENOUGH" }),
-    )
-    .await;
-    app.wait_status(&key, &declined, "FAILED").await;
+    let request_id = app.declined_payment(&key, "rec-declined", "999").await;
     (
         paid.into_iter().map(|(_, request_id)| request_id).collect(),
         request_id,

@@ -65,6 +65,30 @@ async fn each_role_is_refused_exactly_where_it_falls_short(backend: Backend) {
             "viewer",
         ),
         (
+            "reconciliationCases",
+            "{ reconciliationCases(first: 1) { edges { node { id } } } }",
+            json!({}),
+            "viewer",
+        ),
+        (
+            "assignCase",
+            "mutation($id: ID!) { assignCase(id: $id, owner: \"nobody\", note: \"mine\") { id } }",
+            json!({ "id": nobody }),
+            "finance",
+        ),
+        (
+            "resolveCase",
+            "mutation($id: ID!) { resolveCase(id: $id, note: \"fixed\") { id } }",
+            json!({ "id": nobody }),
+            "finance",
+        ),
+        (
+            "writeOffCase",
+            "mutation($id: ID!) { writeOffCase(id: $id, note: \"accepted\") { id } }",
+            json!({ "id": nobody }),
+            "finance",
+        ),
+        (
             "events",
             "query($m: ID) { events(merchantId: $m, first: 1) { edges { node { id } } } }",
             json!({ "m": merchant }),

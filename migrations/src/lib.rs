@@ -32,6 +32,7 @@ mod m0024_data_lifecycle;
 mod m0025_archive;
 mod m0026_trace_context;
 mod m0027_ledger;
+mod m0028_reconciliation_cases;
 
 pub use m0007_unique_merchant_order::INDEX as UNIQUE_MERCHANT_ORDER_INDEX;
 pub use m0009_operations::{NEEDS_ATTENTION, NOT_TERMINAL};
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0025_archive::Migration),
             Box::new(m0026_trace_context::Migration),
             Box::new(m0027_ledger::Migration),
+            Box::new(m0028_reconciliation_cases::Migration),
         ]
     }
 }

@@ -44,6 +44,9 @@ pub struct Engine {
     pub wallets: Arc<Wallets>,
     /// A report file larger than this is not read (`reconciliation.max_file_bytes`).
     pub max_report_bytes: u64,
+    /// Business days a reconciliation case has before it is due
+    /// (`reconciliation.case_due_business_days`).
+    pub case_due_business_days: u32,
     /// What the kinds announce of a change a merchant can see, written with it as an event
     /// (`store::feed`); `None` in an engine without kinds (no events).
     pub announcer: Option<Arc<dyn store::feed::Announcer>>,
@@ -86,6 +89,7 @@ impl Engine {
             },
             wallets: Arc::default(),
             max_report_bytes: 1 << 30,
+            case_due_business_days: 2,
             announcer: None,
             webhooks: Arc::new(
                 crate::webhooks::Sender::new(crate::config::WebhookConfig::default())
@@ -108,6 +112,7 @@ impl Engine {
         self.real_alipayplus = config.alipayplus.mode == crate::config::AlipayPlusMode::AlipayPlus;
         self.wallets = Arc::new(config.wallets.clone());
         self.max_report_bytes = config.reconciliation.max_file_bytes;
+        self.case_due_business_days = config.reconciliation.case_due_business_days;
         self.four_eyes = Arc::new(config.four_eyes.clone());
         self.data_keys = config.data_keys.clone();
         self.webhooks =

@@ -36,6 +36,7 @@
 //! Memory stays flat: rows are read one at a time, compared a batch at a time, and what is kept
 //! per row is the set of request ids seen (24 bytes each for ours).
 
+mod batches;
 mod files;
 mod matching;
 mod totals;
@@ -51,6 +52,7 @@ use super::Engine;
 use super::auth::Principal;
 use super::errors::AppError;
 use crate::alipayplus::reports::{self, Record, ReportKind};
+use crate::kinds::reconciliation_case::use_cases as cases;
 use crate::store::entity::{reconciliation_discrepancy as discrepancy, reconciliation_run as run};
 use crate::store::reconciliation::{self as rows};
 use crate::store::{self, OperatorAction};
@@ -59,7 +61,7 @@ pub use files::{ReportSet, clearing_cycle, report_sets};
 use matching::{Run, SeenIds};
 
 /// The kinds of discrepancy, as the API names them.
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 12] = [
     "MISSING_IN_PLUSFLOW",
     "MISSING_IN_REPORT",
     "AMOUNT_MISMATCH",
@@ -71,6 +73,7 @@ pub const KINDS: [&str; 11] = [
     "MALFORMED_ROW",
     "SETTLEMENT_AMOUNT_MISMATCH",
     "WALLET_MISMATCH",
+    "SETTLEMENT_BATCH_MISMATCH",
 ];
 
 /// What a finished run came to.
@@ -144,6 +147,11 @@ pub async fn reconcile(
         let abandoned = record.finished_at.is_none()
             && now - record.started_at > chrono::Duration::minutes(ABANDONED_AFTER_MINUTES);
         if !abandoned {
+            // Cases follow the current run of the day (again: a process that died after
+            // finishing the run and before its cases left them behind).
+            if record.finished_at.is_some() && record.superseded_by.is_none() {
+                cases::follow_run(engine, &record, &HashMap::new()).await?;
+            }
             return Ok(RunOutcome {
                 run: record,
                 again: true,
@@ -173,6 +181,9 @@ pub async fn reconcile(
         cycle,
         currency: set.settlement_currency.clone(),
         found_in_cycle: HashMap::new(),
+        settlement: None,
+        clearing_days: Vec::new(),
+        clearing_unknown: false,
     };
     let kinds: &[ReportKind] = if set.kind == run::SETTLEMENT {
         &[ReportKind::Settlement]
@@ -230,6 +241,10 @@ pub async fn reconcile(
     }
     progress(run.rows_read as u64);
     run.check_totals().await?;
+    let batch = match set.kind {
+        run::SETTLEMENT => run.check_batch(&set.report_date).await?,
+        _ => None,
+    };
     let read_for = read_from.elapsed();
     let matched_at = std::time::Instant::now();
     if set.kind == run::CLEARING {
@@ -242,7 +257,8 @@ pub async fn reconcile(
     );
     run.flush_found().await?;
     let mut inquiries_started = 0;
-    for id in std::mem::take(&mut run.not_final) {
+    let not_final = std::mem::take(&mut run.not_final);
+    for &(id, _) in &not_final {
         let note = format!("in Alipay+'s report of {} as succeeded", set.report_date);
         let done = store::operator_action(
             &engine.db,
@@ -280,7 +296,31 @@ pub async fn reconcile(
         fee_total: (set.kind == run::CLEARING).then_some(run.fee_total),
         ..record
     };
-    rows::finish_run(&engine.db, &record).await?;
+    let journals = match set.kind {
+        run::CLEARING => {
+            let superseded = earlier.as_ref().filter(|e| record.supersedes == Some(e.id));
+            batches::fee_journals(&record, superseded, cycle.0)
+        }
+        _ => Vec::new(),
+    };
+    store::retry_transient(|| async {
+        let txn = engine.db.begin().await?;
+        rows::finish_run(&txn, &record).await?;
+        for journal in &journals {
+            store::ledger::post_in(&txn, journal).await?;
+        }
+        if let Some(batch) = &batch {
+            store::settlement::record_batch_in(&txn, batch.clone()).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    })
+    .await?;
+    let waiting: HashMap<String, Uuid> = not_final
+        .into_iter()
+        .map(|(id, reference)| (reference, id))
+        .collect();
+    cases::follow_run(engine, &record, &waiting).await?;
     Ok(RunOutcome {
         run: record,
         again: false,

@@ -50,6 +50,38 @@ pub async fn statement(
     })
 }
 
+/// The ledger's balances up to and including business day `date`: a merchant its own accounts;
+/// an operator one merchant's (`merchant_id`) or every account, the acquirer's own included.
+pub async fn balances(
+    engine: &Engine,
+    principal: &Principal,
+    merchant_id: Option<Uuid>,
+    date: &str,
+) -> Result<Vec<ledger::Balance>, AppError> {
+    let date = business_day("date", date)?;
+    let merchant_id = match principal {
+        Principal::Admin => merchant_id,
+        Principal::Merchant(_) => Some(principal.merchant_named(merchant_id)?),
+    };
+    Ok(ledger::balances(&engine.db, merchant_id, &date).await?)
+}
+
+/// Settlement batches newest first (operators only): a page after `after`, and whether more
+/// follow.
+pub async fn settlement_batches(
+    engine: &Engine,
+    principal: &Principal,
+    first: Option<i32>,
+    after: Option<Uuid>,
+) -> Result<(Vec<crate::store::entity::settlement_batch::Model>, bool), AppError> {
+    principal.operators_only()?;
+    let size = first.map_or(20, |n| n.clamp(1, 100)) as u64;
+    let mut found = crate::store::settlement::batches(&engine.db, after, size + 1).await?;
+    let more = found.len() as u64 > size;
+    found.truncate(size as usize);
+    Ok((found, more))
+}
+
 /// Writes `DIR/statement-<date>-<merchant id>.csv` for each merchant with ledger lines on
 /// `date` (`YYYYMMDD` or `YYYY-MM-DD`): a header and a row per currency, amounts in minor units.
 /// Returns the files written.

@@ -77,6 +77,7 @@ pub struct ReconciliationSettings {
     pub drop_dir: PathBuf,
     pub scan_interval: String,
     pub max_file_bytes: u64,
+    pub case_due_business_days: u32,
 }
 
 #[derive(Debug, Deserialize)]

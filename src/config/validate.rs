@@ -181,6 +181,7 @@ impl Settings {
                 &self.reconciliation.scan_interval,
             ),
             max_file_bytes: self.reconciliation.max_file_bytes,
+            case_due_business_days: self.reconciliation.case_due_business_days,
         };
         if reconciliation.max_file_bytes == 0 {
             problems.push("reconciliation.max_file_bytes: must be at least 1".into());

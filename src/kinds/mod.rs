@@ -8,6 +8,7 @@ pub mod customs_declaration;
 pub mod dispute;
 pub mod engine_probe;
 pub mod payment;
+pub mod reconciliation_case;
 pub mod refund;
 pub mod registration;
 
@@ -17,7 +18,7 @@ use crate::app::kind::Kind;
 
 /// Every kind this binary runs; adding a kind is its folder, its workflow file, its migration
 /// and one line here.
-pub static ALL: [&dyn Kind; 7] = [
+pub static ALL: [&dyn Kind; 8] = [
     &payment::Payment,
     &refund::Refund,
     &dispute::Dispute,
@@ -25,6 +26,7 @@ pub static ALL: [&dyn Kind; 7] = [
     &registration::Registration,
     &engine_probe::EngineProbe,
     &bulk_action::BulkAction,
+    &reconciliation_case::ReconciliationCase,
 ];
 
 /// Every kind's queries, for the schema.
@@ -36,6 +38,7 @@ pub struct KindQueries(
     customs_declaration::graphql::CustomsQueries,
     registration::graphql::RegistrationQueries,
     bulk_action::graphql::BulkActionQueries,
+    reconciliation_case::graphql::CaseQueries,
 );
 
 /// Every kind's mutations, for the schema.
@@ -47,6 +50,7 @@ pub struct KindMutations(
     customs_declaration::graphql::CustomsMutations,
     registration::graphql::RegistrationMutations,
     bulk_action::graphql::BulkActionMutations,
+    reconciliation_case::graphql::CaseMutations,
 );
 
 /// Every kind's subscriptions, for the schema.

@@ -29,6 +29,8 @@ pub enum Account {
     Fees,
     /// Between the currency Alipay+ settles in and the merchant's.
     Conversion,
+    /// What Alipay+ charges the acquirer (its fee files; the acquirer's, not a merchant's).
+    AlipayplusFees,
 }
 
 impl Account {
@@ -38,6 +40,7 @@ impl Account {
             Account::MerchantPayable => "merchant_payable",
             Account::Fees => "fees",
             Account::Conversion => "conversion",
+            Account::AlipayplusFees => "alipayplus_fees",
         }
     }
 }
@@ -49,6 +52,10 @@ pub enum Source {
     RefundSucceeded,
     /// The refund an accepted dispute escalation made.
     DisputeRefundSucceeded,
+    /// Alipay+'s fees of a clearing day, from its fee file (booked by the clearing run).
+    AlipayplusFees,
+    /// The fees of a run a corrected file superseded, taken back.
+    AlipayplusFeesReversed,
 }
 
 impl Source {
@@ -57,6 +64,8 @@ impl Source {
             Source::PaymentSucceeded => "payment_succeeded",
             Source::RefundSucceeded => "refund_succeeded",
             Source::DisputeRefundSucceeded => "dispute_refund_succeeded",
+            Source::AlipayplusFees => "alipayplus_fees",
+            Source::AlipayplusFeesReversed => "alipayplus_fees_reversed",
         }
     }
 }
@@ -128,6 +137,15 @@ pub fn business_date(at: DateTime<Utc>) -> String {
     at.with_timezone(&utc8).format("%Y-%m-%d").to_string()
 }
 
+/// The business date (`YYYY-MM-DD`) of clearing day `day` (`YYYYMMDD`).
+pub fn business_date_of_day(day: &str) -> Option<String> {
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y%m%d").ok()?;
+    Some(date.format("%Y-%m-%d").to_string())
+}
+
+/// The merchant id of the acquirer's own lines (Alipay+'s fees): no merchant.
+pub const ACQUIRER: Uuid = Uuid::nil();
+
 /// Writes `journal` in `txn` if it balances in every currency (else nothing, and the change
 /// fails); a journal already written (the same event of the same object) is left as it is.
 pub async fn post_in(txn: &DatabaseTransaction, journal: &Journal) -> Result<(), StoreError> {
@@ -159,6 +177,7 @@ pub async fn post_in(txn: &DatabaseTransaction, journal: &Journal) -> Result<(),
                 credit: line.credit,
                 business_date: business_date.clone(),
                 created_at: journal.at,
+                settlement_batch_id: None,
             })
         })
         .collect::<Vec<_>>();
@@ -202,6 +221,66 @@ pub async fn imbalance(db: &Db, merchant_id: Option<Uuid>) -> Result<BTreeMap<St
             ))
         })
         .collect()
+}
+
+/// An account's totals up to a business date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Balance {
+    /// [`ACQUIRER`] for the acquirer's own accounts.
+    pub merchant_id: Uuid,
+    pub account: String,
+    pub currency: String,
+    pub debits: i64,
+    pub credits: i64,
+}
+
+impl Balance {
+    /// Debits less credits.
+    pub fn balance(&self) -> i64 {
+        self.debits - self.credits
+    }
+}
+
+/// Every account's totals (of merchant `merchant_id`, if given) over business dates up to and
+/// including `date` (`YYYY-MM-DD`), by merchant, account and currency.
+pub async fn balances(
+    db: &impl ConnectionTrait,
+    merchant_id: Option<Uuid>,
+    date: &str,
+) -> Result<Vec<Balance>, StoreError> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let sum = |column: ledger_entry::Column| Expr::col(column).sum().cast_as(Alias::new("BIGINT"));
+    let mut query = ledger_entry::Entity::find().filter(ledger_entry::Column::BusinessDate.lte(date));
+    if let Some(merchant_id) = merchant_id {
+        query = query.filter(ledger_entry::Column::MerchantId.eq(merchant_id));
+    }
+    let rows: Vec<(Uuid, String, String, i64, i64)> = query
+        .select_only()
+        .column(ledger_entry::Column::MerchantId)
+        .column(ledger_entry::Column::Account)
+        .column(ledger_entry::Column::Currency)
+        .expr(sum(ledger_entry::Column::Debit))
+        .expr(sum(ledger_entry::Column::Credit))
+        .group_by(ledger_entry::Column::MerchantId)
+        .group_by(ledger_entry::Column::Account)
+        .group_by(ledger_entry::Column::Currency)
+        .order_by_asc(ledger_entry::Column::MerchantId)
+        .order_by_asc(ledger_entry::Column::Account)
+        .order_by_asc(ledger_entry::Column::Currency)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(merchant_id, account, currency, debits, credits)| Balance {
+            merchant_id,
+            account,
+            currency,
+            debits,
+            credits,
+        })
+        .collect())
 }
 
 /// One currency of a merchant's day: what statements show (minor units).
@@ -270,11 +349,17 @@ pub async fn day_totals(db: &Db, merchant_id: Uuid, date: &str) -> Result<Vec<Da
 pub async fn merchants_of_day(db: &Db, date: &str) -> Result<Vec<Uuid>, StoreError> {
     let backend = db.get_database_backend();
     let sql = format!(
-        "SELECT DISTINCT merchant_id FROM ledger_entries WHERE business_date = {} ORDER BY merchant_id",
-        placeholder(backend, 1)
+        "SELECT DISTINCT merchant_id FROM ledger_entries WHERE business_date = {} AND merchant_id <> {} \
+         ORDER BY merchant_id",
+        placeholder(backend, 1),
+        placeholder(backend, 2)
     );
     let rows = db
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, [date.into()]))
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [date.into(), ACQUIRER.into()],
+        ))
         .await?;
     rows.iter()
         .map(|row| Ok(row.try_get("", "merchant_id")?))

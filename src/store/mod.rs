@@ -38,6 +38,7 @@ pub mod reconciliation;
 pub mod retention;
 mod schedule;
 pub mod search;
+pub mod settlement;
 pub mod start;
 mod statement_parts;
 pub mod stuck;

@@ -318,7 +318,7 @@ pub async fn delete_discrepancies(db: &Db, run_id: Uuid) -> Result<(), StoreErro
 }
 
 /// Records the end of `finished` (and that it replaces `finished.supersedes`, if it does).
-pub async fn finish_run(db: &Db, finished: &run::Model) -> Result<(), StoreError> {
+pub async fn finish_run(db: &impl sea_orm::ConnectionTrait, finished: &run::Model) -> Result<(), StoreError> {
     run::Entity::update(run::ActiveModel::from(finished.clone()).reset_all())
         .exec(db)
         .await?;

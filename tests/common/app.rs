@@ -684,6 +684,25 @@ impl App {
         (id, request_id)
     }
 
+    /// A payment of `value` USD the customer's wallet declines (USER_BALANCE_NOT_ENOUGH), once
+    /// FAILED here: its paymentRequestId.
+    pub async fn declined_payment(&self, key: &str, order: &str, value: &str) -> String {
+        let (declined, request_id) = self.create_ids(key, order, input(order, value)).await;
+        super::poll_until(
+            "Alipay+ to have the declined payment",
+            Duration::from_secs(30),
+            || async { self.ledger().await["payments"].get(&request_id).map(|_| ()) },
+        )
+        .await;
+        self.complete(
+            &request_id,
+            json!({ "outcome": "FAIL", "resultCode": "USER_BALANCE_NOT_ENOUGH" }),
+        )
+        .await;
+        self.wait_status(key, &declined, "FAILED").await;
+        request_id
+    }
+
     pub async fn refund(
         &self,
         key: &str,

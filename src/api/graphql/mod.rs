@@ -15,7 +15,7 @@ pub mod lists;
 mod merchant_types;
 mod operations;
 pub mod reads;
-mod reconciliation_types;
+pub mod reconciliation_types;
 pub mod shared;
 pub mod watch;
 mod webhooks;

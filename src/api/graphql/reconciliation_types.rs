@@ -36,6 +36,9 @@ pub enum DiscrepancyKind {
     SettlementAmountMismatch,
     /// A payment's wallet in the file (`counterParticipantId`) is not the pspId its result named.
     WalletMismatch,
+    /// What a settlement batch pays differs from what the ledger says Alipay+ owes for the
+    /// clearing days it covers (`theirs - ours` is the difference).
+    SettlementBatchMismatch,
 }
 
 impl DiscrepancyKind {
@@ -47,7 +50,7 @@ impl DiscrepancyKind {
             .map_or("MALFORMED_ROW", |item| item.name)
     }
 
-    fn of(name: &str) -> DiscrepancyKind {
+    pub(crate) fn of(name: &str) -> DiscrepancyKind {
         Self::items()
             .iter()
             .find(|item| item.name == name)

@@ -83,12 +83,18 @@ pub(super) struct Run<'a> {
     /// The files' own totals, checked once every row is read.
     pub(super) stated: Vec<(Stated, u32)>,
     /// Payments and refunds not final here that the report has.
-    pub(super) not_final: Vec<Uuid>,
+    pub(super) not_final: Vec<(Uuid, String)>,
     /// The clearing cycle, and how many of our payments and refunds (by kind) that succeeded in
     /// it and settle in the report's currency the rows named.
     pub(super) cycle: (DateTime<Utc>, DateTime<Utc>),
     pub(super) currency: String,
     pub(super) found_in_cycle: HashMap<TransactionType, u64>,
+    /// A settlement file's summary (and its file), and the clearing days (YYYYMMDD) of the
+    /// clearing batches it names that were reconciled: what `batches` checks with the ledger.
+    pub(super) settlement: Option<(reports::SettlementSummary, u32)>,
+    pub(super) clearing_days: Vec<String>,
+    /// A clearing batch it names was not reconciled: the ledger's side cannot be told.
+    pub(super) clearing_unknown: bool,
 }
 
 impl<'a> Run<'a> {
@@ -292,7 +298,7 @@ impl<'a> Run<'a> {
             let detail = if ours.terminal {
                 format!("succeeded at Alipay+, {} here", ours.state)
             } else {
-                self.not_final.push(ours.id);
+                self.not_final.push((ours.id, ours.request_id.clone()));
                 format!(
                     "succeeded at Alipay+, not final here ({}): its inquiry starts now",
                     ours.state
@@ -360,11 +366,13 @@ impl<'a> Run<'a> {
         let before = self.discrepancies;
         match rows::clearing_run_of_batch(&self.engine.db, &self.agreement_id, batch).await? {
             None => {
+                self.clearing_unknown = true;
                 let detail = format!("clearing batch {batch}: no reconciled clearing files to settle");
                 self.discrepancy("TOTALS_MISMATCH", name, (None, None), detail, at)
                     .await?;
             }
             Some(clearing) => {
+                self.clearing_days.push(clearing.report_date.clone());
                 let what = |column: &str| format!("{column} of clearing batch {batch}");
                 let (settled, fees) = (
                     clearing.settled_net.unwrap_or_default(),

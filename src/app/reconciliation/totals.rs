@@ -118,6 +118,7 @@ impl Run<'_> {
                 }
                 Stated::Settlement(summary) => {
                     let at = Some((file, summary.line));
+                    self.settlement = Some((summary.clone(), file));
                     self.totals(
                         &name,
                         "settlementAmountValue (the details' net)",

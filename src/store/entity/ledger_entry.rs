@@ -23,6 +23,8 @@ pub struct Model {
     /// The clearing day (UTC+8), `YYYY-MM-DD`.
     pub business_date: String,
     pub created_at: ChronoDateTimeUtc,
+    /// The settlement batch that settled it (receivable lines only), once one matched.
+    pub settlement_batch_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

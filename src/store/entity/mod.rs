@@ -19,6 +19,7 @@ pub mod reconciliation_discrepancy;
 pub mod reconciliation_run;
 pub mod refund;
 pub mod service_mark;
+pub mod settlement_batch;
 pub mod webhook_delivery;
 pub mod webhook_delivery_attempt;
 pub mod webhook_endpoint;
