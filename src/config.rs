@@ -35,6 +35,22 @@ pub struct ReconciliationConfig {
     pub max_file_bytes: u64,
     /// Business days a reconciliation case has before it is due.
     pub case_due_business_days: u32,
+    /// Alipay+'s SFTP, polled each scan into the drop folder (`reconciliation.sftp`).
+    pub sftp: Option<SftpConfig>,
+}
+
+/// Where Alipay+'s report files are fetched from (`[reconciliation.sftp]`): a server, a user
+/// with its private key (a file; never logged), the server's own public key (checked on each
+/// connection), and the remote folders holding one subfolder per date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SftpConfig {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub key_file: PathBuf,
+    pub host_key_file: PathBuf,
+    pub clearing_dir: String,
+    pub settlement_dir: String,
 }
 
 /// Client timeouts (ALIPAYPLUS.md 1.7): 8 s for pay, refund and cancelPayment, 5 s for the rest.

@@ -80,6 +80,11 @@ pub fn report_days_missing(days: usize) {
     metrics::gauge!("plusflow_report_days_missing").set(days as f64);
 }
 
+/// A fetch from Alipay+'s SFTP failed (unreachable, refused, cut off): tried again next scan.
+pub fn report_fetch_failed() {
+    metrics::counter!("plusflow_report_fetch_failures_total").increment(1);
+}
+
 /// What the database holds at scrape time (read by `store::gauges`), per workflow kind.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Gauges {

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod inbound;
 pub mod reports;
+pub mod sftp;
 pub mod signing;
 pub mod wallets;
 pub mod wire;

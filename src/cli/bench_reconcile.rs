@@ -1,8 +1,9 @@
 //! `bench reconcile --rows N`: reconciliation at scale. Fills a scratch database (see
 //! `bench_scratch::in_scratch`) with N succeeded payments of one clearing day, writes that day's four
 //! report files with a row for each (1 in [`MISMATCH_EVERY`] one minor unit off), reconciles them
-//! as `plusflow reconcile` does, and prints the rows per second and the peak memory of the run
-//! (the process's high-water mark, reset before it starts).
+//! as `plusflow reconcile` does (a case opened for each discrepancy, Alipay+'s fees booked in the
+//! ledger), and prints the rows per second and the peak memory of the run (the process's
+//! high-water mark, reset before it starts).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -135,18 +136,29 @@ pub(super) async fn run(config: &Config, rows: usize) -> anyhow::Result<ExitCode
         run.discrepancy_count,
         run.matched
     );
+    let cases = {
+        use sea_orm::PaginatorTrait;
+        crate::kinds::reconciliation_case::entity::Entity::find()
+            .count(&engine.db)
+            .await?
+    };
+    anyhow::ensure!(
+        cases as usize == mismatched,
+        "expected a case for each of the {mismatched} discrepancies, found {cases}"
+    );
     let name = format!("{:?}", config.backend).to_lowercase();
     let rate = rows as f64 / seconds;
     println!(
         "bench reconcile on {name}: {rows} report rows against {rows} payments ({fill_seconds:.1}s to write them): \
-         {seconds:.1}s, {rate:.0} rows/s, {} discrepancies found as injected; peak memory {}",
+         {seconds:.1}s, {rate:.0} rows/s, {} discrepancies found as injected, a case opened for each; \
+         peak memory {}",
         run.discrepancy_count,
         peak_mb.map_or("unknown".into(), |mb| format!("{mb:.0} MB"))
     );
     println!(
         "{}",
         json!({ "bench": "reconcile", "backend": name, "rows": rows, "seconds": (seconds * 100.0).round() / 100.0,
-                "rows_per_s": rate.round(), "discrepancies": run.discrepancy_count, "peak_rss_mb": peak_mb.map(f64::round),
+                "rows_per_s": rate.round(), "discrepancies": run.discrepancy_count, "cases": cases, "peak_rss_mb": peak_mb.map(f64::round),
                 "fill_s": fill_seconds.round() })
     );
     Ok(ExitCode::SUCCESS)

@@ -224,6 +224,7 @@ pub async fn start(config: &Config, engine: Engine, role: Role) -> anyhow::Resul
             jobs::report_intake::spawn(
                 engine.clone(),
                 drop_dir.clone(),
+                config.reconciliation.sftp.clone(),
                 config.reconciliation.scan_interval,
                 shutdown.clone(),
                 &mut tasks,

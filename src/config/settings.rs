@@ -78,6 +78,20 @@ pub struct ReconciliationSettings {
     pub scan_interval: String,
     pub max_file_bytes: u64,
     pub case_due_business_days: u32,
+    pub sftp: SftpSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SftpSettings {
+    /// Empty: no SFTP.
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub key_file: PathBuf,
+    pub host_key_file: PathBuf,
+    pub clearing_dir: String,
+    pub settlement_dir: String,
 }
 
 #[derive(Debug, Deserialize)]

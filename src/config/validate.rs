@@ -182,7 +182,12 @@ impl Settings {
             ),
             max_file_bytes: self.reconciliation.max_file_bytes,
             case_due_business_days: self.reconciliation.case_due_business_days,
+            sftp: self.reconciliation.sftp.validate(&mut problems),
         };
+        if reconciliation.sftp.is_some() && reconciliation.drop_dir.is_none() {
+            problems
+                .push("reconciliation.sftp: files are fetched into reconciliation.drop_dir; set it".into());
+        }
         if reconciliation.max_file_bytes == 0 {
             problems.push("reconciliation.max_file_bytes: must be at least 1".into());
         }
@@ -455,6 +460,41 @@ impl AlipayPlusSettings {
             url: url.ok()?,
             signing_key: signing_key.ok()?,
             alipayplus_keys: alipayplus_keys.ok()?,
+        })
+    }
+}
+
+impl super::settings::SftpSettings {
+    /// The SFTP source, if a host is set (then a user, a key file and the server's public key
+    /// file are required).
+    fn validate(&self, problems: &mut Vec<String>) -> Option<super::SftpConfig> {
+        if self.host.trim().is_empty() {
+            return None;
+        }
+        if self.user.trim().is_empty() {
+            problems.push("reconciliation.sftp.user: required with a host".into());
+        }
+        for (key, path) in [
+            ("key_file", &self.key_file),
+            ("host_key_file", &self.host_key_file),
+        ] {
+            if path.as_os_str().is_empty() {
+                problems.push(format!("reconciliation.sftp.{key}: required with a host"));
+            } else if !path.is_file() {
+                problems.push(format!(
+                    "reconciliation.sftp.{key}: {} is not a readable file",
+                    path.display()
+                ));
+            }
+        }
+        Some(super::SftpConfig {
+            host: self.host.clone(),
+            port: self.port,
+            user: self.user.clone(),
+            key_file: self.key_file.clone(),
+            host_key_file: self.host_key_file.clone(),
+            clearing_dir: self.clearing_dir.clone(),
+            settlement_dir: self.settlement_dir.clone(),
         })
     }
 }

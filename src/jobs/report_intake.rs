@@ -9,7 +9,8 @@
 //! Alipay+'s SFTP has `settlement/` beside `clearing/`), reconciled by their own date after the
 //! clearing folders of the same scan, each clearing batch against its clearing day's run. A day
 //! whose clearing files have not arrived an hour after Alipay+ produces them (08:00 UTC+8) is
-//! warned about, once per day and process: Alipay+ deletes its files after 7 days.
+//! warned about, once per day and process: Alipay+ deletes its files after 7 days. With
+//! `[reconciliation.sftp]`, each scan first fetches what the folder lacks from Alipay+'s SFTP.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -19,8 +20,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::alipayplus::sftp;
 use crate::app::Engine;
 use crate::app::reconciliation;
+use crate::config::SftpConfig;
 
 /// How long Alipay+ keeps a day's files.
 pub const RETENTION_DAYS: i64 = 7;
@@ -104,9 +107,7 @@ async fn scan(engine: &Engine, drop_dir: &Path, remembered: &mut Remembered) {
             );
         }
     }
-    let oldest = (engine.clock.now() + Duration::hours(8) - Duration::days(RETENTION_DAYS))
-        .format("%Y%m%d")
-        .to_string();
+    let oldest = oldest_kept(engine.clock.now());
     // Clearing folders report the day before their name; settlement folders their own date.
     let mut due: Vec<(PathBuf, String)> = folders
         .into_iter()
@@ -164,10 +165,37 @@ async fn blocking<T: Default + Send + 'static>(read: fn(&Path) -> T, folder: Pat
         .unwrap_or_default()
 }
 
-/// Starts the scheduled reconciliation of `drop_dir`, every `interval`, until `shutdown`.
+/// The oldest generation or settlement date (YYYYMMDD) Alipay+ still keeps at `now`.
+fn oldest_kept(now: DateTime<Utc>) -> String {
+    (now + Duration::hours(8) - Duration::days(RETENTION_DAYS))
+        .format("%Y%m%d")
+        .to_string()
+}
+
+/// Fetches from Alipay+'s SFTP what the drop folder lacks (see `alipayplus::sftp`); a server
+/// that cannot be reached or refuses is logged and counted, and tried again next scan.
+async fn fetch(engine: &Engine, sftp: &SftpConfig, drop_dir: &Path) {
+    let local = sftp::Local {
+        clearing: drop_dir,
+        settlement: &drop_dir.join(SETTLEMENT_FOLDER),
+    };
+    let oldest = oldest_kept(engine.clock.now());
+    match sftp::fetch(sftp, local, &oldest, engine.max_report_bytes).await {
+        Ok(written) if written.is_empty() => {}
+        Ok(written) => info!(files = written.len(), "report files fetched from Alipay+'s SFTP"),
+        Err(e) => {
+            crate::metrics::report_fetch_failed();
+            warn!(host = %sftp.host, "report files not fetched, tried again next scan: {e}");
+        }
+    }
+}
+
+/// Starts the scheduled reconciliation of `drop_dir` (fetching from `sftp` first, if given),
+/// every `interval`, until `shutdown`.
 pub fn spawn(
     engine: Engine,
     drop_dir: PathBuf,
+    sftp: Option<SftpConfig>,
     interval: std::time::Duration,
     shutdown: CancellationToken,
     tasks: &mut JoinSet<()>,
@@ -175,6 +203,9 @@ pub fn spawn(
     tasks.spawn(async move {
         let mut remembered = Remembered::default();
         loop {
+            if let Some(sftp) = &sftp {
+                fetch(&engine, sftp, &drop_dir).await;
+            }
             scan(&engine, &drop_dir, &mut remembered).await;
             tokio::select! {
                 () = shutdown.cancelled() => return,
