@@ -1,9 +1,10 @@
 //! Reconciliation cases and settlement batches over the real command line and GraphQL, on
 //! SQLite and on PostgreSQL + Redis: each discrepancy kind opens one case and a later run of the
 //! day that no longer shows it closes it, naming the run; finance's work needs the `finance`
-//! role and a note; a case about a payment not final here closes when its inquiry settles it;
-//! a settlement batch covering a weekend matches the ledger and settles its lines, and one cent
-//! less in the file is reported with its difference.
+//! role and a note; cases are in the stuck list and the overview, and one past its due date is
+//! parked there as overdue; a case about a payment not final here closes when its inquiry
+//! settles it; a settlement batch covering a weekend matches the ledger and settles its lines,
+//! and one cent less in the file is reported with its difference.
 
 mod common;
 
@@ -140,6 +141,23 @@ async fn finance_assigns_and_writes_off_a_case_with_a_note_and_nobody_else_can(b
     assert!(
         due > Utc::now() + chrono::Duration::days(1),
         "two business days: {due}"
+    );
+    // Operators see it where they see every workflow: the stuck list and the overview.
+    let seen = app
+        .gql(
+            Some(ADMIN_KEY),
+            "{ workflows(filter: {kind: \"reconciliation_case\"}) { edges { node { id } } } \
+               overview { unfinished { kind name count } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(seen["data"]["workflows"]["edges"][0]["node"]["id"], id, "{seen}");
+    let unfinished = seen["data"]["overview"]["unfinished"].as_array().unwrap();
+    assert!(
+        unfinished
+            .iter()
+            .any(|row| row["kind"] == "reconciliation_case" && row["name"] == "open" && row["count"] == 1),
+        "{seen}"
     );
 
     let finance = key_with_role(&app, "fiona", "finance");
@@ -353,9 +371,29 @@ async fn a_weekend_batch_matches_the_ledger_and_one_cent_less_is_reported_with_i
     assert_eq!(newest["difference"]["value"], "-1");
     assert_eq!(newest["settledLines"], 0);
     let open = cases(&app, Some("OPEN")).await;
-    assert!(
-        open.iter()
-            .any(|case| case["discrepancy"]["kind"] == "SETTLEMENT_BATCH_MISMATCH"),
-        "{open:?}"
-    );
+    let short_case = open
+        .iter()
+        .find(|case| case["discrepancy"]["kind"] == "SETTLEMENT_BATCH_MISMATCH")
+        .unwrap_or_else(|| panic!("{open:?}"));
+    // Nobody took it: past its due date (two business days) it is overdue, parked for operators.
+    let id = short_case["id"].as_str().unwrap().to_string();
+    ours.advance(Duration::from_secs(5 * 86_400));
+    let parked = poll_until("the case to be overdue", Duration::from_secs(30), || async {
+        let answer = app
+            .gql(
+                Some(ADMIN_KEY),
+                "{ workflows(filter: {needsAttention: true, kind: \"reconciliation_case\"}) \
+                   { edges { node { id state attentionReason } } } }",
+                json!({}),
+            )
+            .await;
+        let edges = answer["data"]["workflows"]["edges"].as_array()?.clone();
+        edges
+            .into_iter()
+            .map(|edge| edge["node"].clone())
+            .find(|node| node["id"] == id)
+    })
+    .await;
+    assert_eq!(parked["state"], "overdue", "{parked}");
+    assert_eq!(case(&app, &id).await["status"], "OPEN");
 }
