@@ -53,6 +53,25 @@ fn discrepancies(run: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// The discrepancy kinds of the open reconciliation cases (each discrepancy opens one).
+async fn open_case_kinds(app: &App) -> Vec<String> {
+    let answer = app
+        .gql(
+            Some(ADMIN_KEY),
+            "{ reconciliationCases(status: \"OPEN\", first: 100) { edges { node { discrepancy { kind } } } } }",
+            json!({}),
+        )
+        .await;
+    let mut kinds: Vec<String> = answer["data"]["reconciliationCases"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|edge| edge["node"]["discrepancy"]["kind"].as_str().unwrap().to_string())
+        .collect();
+    kinds.sort();
+    kinds
+}
+
 /// Three paid payments (one refunded in two parts, one in full), one declined: their
 /// paymentRequestIds in payment order, and the declined one's.
 async fn a_day(app: &App) -> (Vec<String>, String) {
@@ -258,6 +277,13 @@ async fn a_malformed_row_is_reported_with_its_file_and_line(backend: Backend) {
             .contains("'8.00' is not an integer amount"),
         "{malformed:?}"
     );
+    // A case for each discrepancy found, the malformed row's among them.
+    let mut kinds: Vec<String> = found
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap().to_string())
+        .collect();
+    kinds.sort();
+    assert_eq!(open_case_kinds(&app).await, kinds);
 }
 
 async fn a_payment_in_the_report_that_is_not_final_here_starts_its_inquiry(backend: Backend) {
@@ -405,6 +431,8 @@ async fn a_day_in_several_currencies_reconciles_and_settlement_amounts_and_walle
         assert_eq!(found.len(), 1, "{injection}: {found:?}");
         assert_eq!(found[0]["kind"], kind, "{injection}: {found:?}");
         assert_eq!(found[0]["reference"], first.as_str(), "{injection}: {found:?}");
+        // Its case is the one open: the run before's closed when this one no longer showed it.
+        assert_eq!(open_case_kinds(&app).await, [kind], "{injection}");
     }
 }
 
