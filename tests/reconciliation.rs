@@ -322,6 +322,32 @@ async fn a_payment_in_the_report_that_is_not_final_here_starts_its_inquiry(backe
         history.iter().any(|h| h["actor"] == "reconciliation"),
         "{history:?}"
     );
+    // Its reconciliation case waited for that inquiry and closed with it.
+    let closed = poll_until("its case to close", Duration::from_secs(60), || async {
+        let answer = app
+            .gql(
+                Some(ADMIN_KEY),
+                "{ reconciliationCases { edges { node { status discrepancy { kind reference } \
+                   workflow { history { event outcome detail } } } } } }",
+                json!({}),
+            )
+            .await;
+        let node = answer["data"]["reconciliationCases"]["edges"][0]["node"].clone();
+        (node["status"] == "RESOLVED").then_some(node)
+    })
+    .await;
+    assert_eq!(closed["discrepancy"]["kind"], "STATUS_MISMATCH");
+    assert_eq!(closed["discrepancy"]["reference"], request_id.as_str());
+    let settled_by_inquiry = closed["workflow"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|row| {
+            row["event"] == "subject_settled"
+                && row["outcome"] == "TRANSITIONED"
+                && row["detail"].as_str().unwrap_or_default().contains(&id)
+        });
+    assert!(settled_by_inquiry, "{closed}");
 }
 
 async fn files_dropped_in_the_drop_folder_are_reconciled_on_schedule(backend: Backend) {

@@ -2,8 +2,8 @@
 //! SQLite and on PostgreSQL + Redis: each discrepancy kind opens one case and a later run of the
 //! day that no longer shows it closes it, naming the run; finance's work needs the `finance`
 //! role and a note; cases are in the stuck list and the overview, and one past its due date is
-//! parked there as overdue; a case about a payment not final here closes when its inquiry
-//! settles it; a settlement batch covering a weekend matches the ledger and settles its lines,
+//! parked there as overdue (a case about a payment not final here closing with its inquiry is
+//! in tests/reconciliation.rs); a settlement batch covering a weekend matches the ledger and settles its lines,
 //! and one cent less in the file is reported with its difference.
 
 mod common;
@@ -21,7 +21,6 @@ use common::{Backend, poll_until};
 on_each_backend!(
     each_discrepancy_kind_opens_one_case_and_a_later_run_without_it_closes_it,
     finance_assigns_and_writes_off_a_case_with_a_note_and_nobody_else_can,
-    a_case_about_a_payment_not_final_here_closes_when_its_inquiry_settles_it,
     a_weekend_batch_matches_the_ledger_and_one_cent_less_is_reported_with_its_difference,
 );
 
@@ -221,37 +220,6 @@ async fn finance_assigns_and_writes_off_a_case_with_a_note_and_nobody_else_can(b
     app.simulator_reports(dir.path(), &day, &[]).await;
     app.reconcile(dir.path(), &day).await;
     assert_eq!(case(&app, &id).await["status"], "WRITTEN_OFF");
-}
-
-async fn a_case_about_a_payment_not_final_here_closes_when_its_inquiry_settles_it(backend: Backend) {
-    let Some(app) = spawn_app_refusing(backend, "inquiryPayment").await else {
-        return;
-    };
-    let day = clearing_day_now().await;
-    let (_, key) = app.merchant("Unsettled Tea");
-    let (id, request_id) = app
-        .create_ids(&key, "unsettled", input("unsettled", "1500"))
-        .await;
-    app.wait_status(&key, &id, "AWAITING_CUSTOMER").await;
-    app.complete(&request_id, json!({ "outcome": "SUCCESS", "notify": false }))
-        .await;
-    let dir = tempfile::tempdir().unwrap();
-    app.simulator_reports(dir.path(), &day, &[]).await;
-    app.let_through("inquiryPayment");
-    app.reconcile(dir.path(), &day).await;
-    let all = cases(&app, None).await;
-    assert_eq!(all.len(), 1, "{all:?}");
-    assert_eq!(all[0]["discrepancy"]["kind"], "STATUS_MISMATCH");
-    assert_eq!(all[0]["discrepancy"]["reference"], request_id.as_str());
-    let case_id = all[0]["id"].as_str().unwrap().to_string();
-    app.wait_status(&key, &id, "SUCCEEDED").await;
-    let settled = poll_until("the case to close", Duration::from_secs(60), || async {
-        let now = case(&app, &case_id).await;
-        (now["status"] == "RESOLVED").then_some(now)
-    })
-    .await;
-    let row = history_of(&settled, "subject_settled").expect("closed by the inquiry");
-    assert!(row["detail"].as_str().unwrap().contains(&id), "{row}");
 }
 
 /// The summary row of a settlement file in `dir` with its amount lowered by one minor unit.
