@@ -4,14 +4,14 @@
 //! A day of payments and refunds reconciles with no discrepancy, and the same files again are
 //! the same run; each kind of discrepancy injected once is reported once with its reference; a
 //! corrected file supersedes the run with the change recorded; a malformed row is reported with
-//! its file and line; a payment Alipay+ reports but plusflow has not settled starts its inquiry.
+//! its file and line; a payment Alipay+ reports but plusflow has not settled starts its inquiry,
+//! and its reconciliation case closes when that settles it. Each discrepancy opens a case
+//! (tests/reconciliation_cases.rs shows cases and settlement batches in full).
 
 mod common;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use plusflow::clock::ManualClock;
 use serde_json::{Value, json};
 
 use common::app::*;
@@ -25,7 +25,6 @@ on_each_backend!(
     a_payment_in_the_report_that_is_not_final_here_starts_its_inquiry,
     files_dropped_in_the_drop_folder_are_reconciled_on_schedule,
     a_day_in_several_currencies_reconciles_and_settlement_amounts_and_wallets_are_checked,
-    a_weekend_settled_on_monday_reconciles_against_each_clearing_day,
     only_regular_report_files_are_read_and_a_line_without_end_is_bounded,
     a_report_file_over_the_size_cap_is_not_read,
 );
@@ -460,69 +459,6 @@ async fn a_day_in_several_currencies_reconciles_and_settlement_amounts_and_walle
         // Its case is the one open: the run before's closed when this one no longer showed it.
         assert_eq!(open_case_kinds(&app).await, [kind], "{injection}");
     }
-}
-
-/// Settlement files come on business days and may cover several clearing days: Friday's,
-/// Saturday's and Sunday's clearing files, each reconciled on its day, are settled by one file
-/// on Monday, read by its own date, each clearing batch checked against its day's run. A
-/// settlement of a clearing day whose files were not reconciled says so.
-async fn a_weekend_settled_on_monday_reconciles_against_each_clearing_day(backend: Backend) {
-    // Friday 4 December 2026, 10:00 UTC+8, on both sides' clocks.
-    let friday: DateTime<Utc> = "2026-12-04T02:00:00Z".parse().unwrap();
-    let (ours, theirs) = (ManualClock::starting_at(friday), ManualClock::starting_at(friday));
-    let setup = Setup {
-        engine_clock: Some(ours.clone()),
-        simulator_clock: Some(theirs.clone()),
-        ..Setup::default()
-    };
-    let Some(app) = spawn_app_with(backend, setup).await else {
-        return;
-    };
-    let (_, key) = app.merchant("Weekend Coffee");
-    let weekend = ["20261204", "20261205", "20261206"];
-    let day = std::time::Duration::from_secs(86_400);
-    for (n, clearing_day) in weekend.iter().enumerate() {
-        app.paid_payment(&key, &format!("weekend-{n}"), &format!("{}", 1000 + n * 250))
-            .await;
-        let dir = tempfile::tempdir().unwrap();
-        app.simulator_reports(dir.path(), clearing_day, &[]).await;
-        let cleared = app.reconcile(dir.path(), clearing_day).await;
-        assert_eq!(cleared["discrepancies"], 0, "{clearing_day}: {cleared}");
-        ours.advance(day);
-        theirs.advance(day);
-    }
-    let covers: Vec<String> = weekend.iter().map(|d| d.to_string()).collect();
-    let monday = tempfile::tempdir().unwrap();
-    let files = app.simulator_settlement(monday.path(), "20261207", &covers).await;
-    assert_eq!(
-        files.len(),
-        1,
-        "one settlement file for the three days: {files:?}"
-    );
-    let settled = app.reconcile(monday.path(), "20261207").await;
-    assert_eq!(settled["discrepancies"], 0, "{settled}");
-    assert_eq!(settled["rows_read"], 3, "a clearing batch a day: {settled}");
-    assert_eq!(settled["matched"], 3);
-    let run_of_monday = run(&app, settled["run_id"].as_str().unwrap()).await;
-    assert_eq!(run_of_monday["kind"], "SETTLEMENT", "{run_of_monday}");
-    assert_eq!(run_of_monday["reportDate"], "20261207");
-
-    // Monday's payment, its clearing files not reconciled, settled on Tuesday.
-    app.paid_payment(&key, "monday", "900").await;
-    let tuesday = tempfile::tempdir().unwrap();
-    app.simulator_settlement(tuesday.path(), "20261208", &["20261207".to_string()])
-        .await;
-    let early = app.reconcile(tuesday.path(), "20261208").await;
-    assert_eq!(early["discrepancies"], 1, "{early}");
-    let found = discrepancies(&run(&app, early["run_id"].as_str().unwrap()).await);
-    assert_eq!(found[0]["kind"], "TOTALS_MISMATCH");
-    assert!(
-        found[0]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("no reconciled clearing files"),
-        "{found:?}"
-    );
 }
 
 /// Issue 29, items 6 and 8 (in part): a symlink to `/etc/passwd`, a FIFO and a directory named

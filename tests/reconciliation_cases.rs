@@ -1,6 +1,7 @@
 //! Reconciliation cases and settlement batches over the real command line and GraphQL, on
 //! SQLite and on PostgreSQL + Redis: each discrepancy kind opens one case and a later run of the
-//! day that no longer shows it closes it, naming the run; finance's work needs the `finance`
+//! day that no longer shows it closes it, naming the run; settlement files, on business days,
+//! cover several clearing days, each checked against its day's run; finance's work needs the `finance`
 //! role and a note; cases are in the stuck list and the overview, and one past its due date is
 //! parked there as overdue (a case about a payment not final here closing with its inquiry is
 //! in tests/reconciliation.rs); a settlement batch covering a weekend matches the ledger and settles its lines,
@@ -299,6 +300,9 @@ async fn a_weekend_batch_matches_the_ledger_and_one_cent_less_is_reported_with_i
     app.simulator_settlement(monday.path(), "20261207", &covers).await;
     let settled = app.reconcile(monday.path(), "20261207").await;
     assert_eq!(settled["discrepancies"], 0, "{settled}");
+    // Read by its own date, each of the three clearing batches checked against its day's run.
+    assert_eq!(settled["rows_read"], 3, "a clearing batch a day: {settled}");
+    assert_eq!(settled["matched"], 3);
     let found = batches(&app).await;
     assert_eq!(found.len(), 1, "{found:?}");
     let batch = &found[0];
@@ -313,6 +317,28 @@ async fn a_weekend_batch_matches_the_ledger_and_one_cent_less_is_reported_with_i
     );
     let expected: i64 = batch["expected"]["value"].as_str().unwrap().parse().unwrap();
     assert!(expected > 0, "{batch}");
+
+    // Monday's payment, its clearing files not reconciled, settled on Tuesday: the file's
+    // clearing batch has no run to check against, and the batch is not checked with the ledger.
+    app.paid_payment(&key, "monday", "900").await;
+    let tuesday = tempfile::tempdir().unwrap();
+    app.simulator_settlement(tuesday.path(), "20261208", &["20261207".to_string()])
+        .await;
+    let early = app.reconcile(tuesday.path(), "20261208").await;
+    assert_eq!(early["discrepancies"], 1, "{early}");
+    let early_case = cases(&app, Some("OPEN")).await;
+    assert_eq!(
+        early_case[0]["discrepancy"]["kind"], "TOTALS_MISMATCH",
+        "{early_case:?}"
+    );
+    assert!(
+        early_case[0]["discrepancy"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no reconciled clearing files"),
+        "{early_case:?}"
+    );
+    assert_eq!(batches(&app).await[0]["status"], "INCOMPLETE");
 
     one_cent_less(monday.path());
     let short = app.reconcile(monday.path(), "20261207").await;
