@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, Statement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::StoreError;
@@ -195,32 +198,31 @@ pub async fn post_in(txn: &DatabaseTransaction, journal: &Journal) -> Result<(),
     Ok(())
 }
 
+/// `SUM(column)` as a BIGINT (PostgreSQL sums integers as NUMERIC), 0 over no rows.
+pub(crate) fn total(column: ledger_entry::Column) -> SimpleExpr {
+    Expr::col(column).sum().if_null(0).cast_as(Alias::new("BIGINT"))
+}
+
 /// Debits less credits of every currency over the whole ledger (or one merchant's): all zero
 /// when the books balance.
 pub async fn imbalance(db: &Db, merchant_id: Option<Uuid>) -> Result<BTreeMap<String, i64>, StoreError> {
-    let backend = db.get_database_backend();
-    let (filter, values) = match merchant_id {
-        Some(id) => (
-            format!("WHERE merchant_id = {}", placeholder(backend, 1)),
-            vec![id.into()],
-        ),
-        None => (String::new(), vec![]),
-    };
-    let sql = format!(
-        "SELECT currency, CAST(COALESCE(SUM(debit), 0) - COALESCE(SUM(credit), 0) AS BIGINT) AS difference \
-         FROM ledger_entries {filter} GROUP BY currency"
-    );
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+    let mut query = ledger_entry::Entity::find();
+    if let Some(merchant_id) = merchant_id {
+        query = query.filter(ledger_entry::Column::MerchantId.eq(merchant_id));
+    }
+    let rows: Vec<(String, i64, i64)> = query
+        .select_only()
+        .column(ledger_entry::Column::Currency)
+        .expr(total(ledger_entry::Column::Debit))
+        .expr(total(ledger_entry::Column::Credit))
+        .group_by(ledger_entry::Column::Currency)
+        .into_tuple()
+        .all(db)
         .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("", "currency")?,
-                row.try_get::<i64>("", "difference")?,
-            ))
-        })
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|(currency, debits, credits)| (currency, debits - credits))
+        .collect())
 }
 
 /// An account's totals up to a business date.
@@ -248,9 +250,6 @@ pub async fn balances(
     merchant_id: Option<Uuid>,
     date: &str,
 ) -> Result<Vec<Balance>, StoreError> {
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait};
-    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
-    let sum = |column: ledger_entry::Column| Expr::col(column).sum().cast_as(Alias::new("BIGINT"));
     let mut query = ledger_entry::Entity::find().filter(ledger_entry::Column::BusinessDate.lte(date));
     if let Some(merchant_id) = merchant_id {
         query = query.filter(ledger_entry::Column::MerchantId.eq(merchant_id));
@@ -260,8 +259,8 @@ pub async fn balances(
         .column(ledger_entry::Column::MerchantId)
         .column(ledger_entry::Column::Account)
         .column(ledger_entry::Column::Currency)
-        .expr(sum(ledger_entry::Column::Debit))
-        .expr(sum(ledger_entry::Column::Credit))
+        .expr(total(ledger_entry::Column::Debit))
+        .expr(total(ledger_entry::Column::Credit))
         .group_by(ledger_entry::Column::MerchantId)
         .group_by(ledger_entry::Column::Account)
         .group_by(ledger_entry::Column::Currency)
@@ -304,28 +303,25 @@ impl DayTotals {
 /// A merchant's totals of business day `date` (`YYYY-MM-DD`), per currency (in currency order),
 /// from its `merchant_payable` and `fees` lines.
 pub async fn day_totals(db: &Db, merchant_id: Uuid, date: &str) -> Result<Vec<DayTotals>, StoreError> {
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT currency, source, account, CAST(COALESCE(SUM(debit), 0) AS BIGINT) AS debits, \
-         CAST(COALESCE(SUM(credit), 0) AS BIGINT) AS credits \
-         FROM ledger_entries WHERE merchant_id = {} AND business_date = {} \
-         AND account IN ('merchant_payable', 'fees') GROUP BY currency, source, account ORDER BY currency",
-        placeholder(backend, 1),
-        placeholder(backend, 2)
-    );
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [merchant_id.into(), date.into()],
-        ))
+    let accounts = [Account::MerchantPayable.as_str(), Account::Fees.as_str()];
+    let rows: Vec<(String, String, String, i64, i64)> = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::MerchantId.eq(merchant_id))
+        .filter(ledger_entry::Column::BusinessDate.eq(date))
+        .filter(ledger_entry::Column::Account.is_in(accounts))
+        .select_only()
+        .column(ledger_entry::Column::Currency)
+        .column(ledger_entry::Column::Source)
+        .column(ledger_entry::Column::Account)
+        .expr(total(ledger_entry::Column::Debit))
+        .expr(total(ledger_entry::Column::Credit))
+        .group_by(ledger_entry::Column::Currency)
+        .group_by(ledger_entry::Column::Source)
+        .group_by(ledger_entry::Column::Account)
+        .into_tuple()
+        .all(db)
         .await?;
     let mut days = BTreeMap::<String, DayTotals>::new();
-    for row in rows {
-        let currency: String = row.try_get("", "currency")?;
-        let source: String = row.try_get("", "source")?;
-        let account: String = row.try_get("", "account")?;
-        let (debits, credits): (i64, i64) = (row.try_get("", "debits")?, row.try_get("", "credits")?);
+    for (currency, source, account, debits, credits) in rows {
         let day = days.entry(currency.clone()).or_insert_with(|| DayTotals {
             currency,
             ..DayTotals::default()
@@ -347,30 +343,16 @@ pub async fn day_totals(db: &Db, merchant_id: Uuid, date: &str) -> Result<Vec<Da
 
 /// The merchants with ledger lines on business day `date`.
 pub async fn merchants_of_day(db: &Db, date: &str) -> Result<Vec<Uuid>, StoreError> {
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT DISTINCT merchant_id FROM ledger_entries WHERE business_date = {} AND merchant_id <> {} \
-         ORDER BY merchant_id",
-        placeholder(backend, 1),
-        placeholder(backend, 2)
-    );
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [date.into(), ACQUIRER.into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|row| Ok(row.try_get("", "merchant_id")?))
-        .collect()
-}
-
-fn placeholder(backend: sea_orm::DbBackend, n: usize) -> String {
-    match backend {
-        sea_orm::DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_string(),
-    }
+    Ok(ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::BusinessDate.eq(date))
+        .filter(ledger_entry::Column::MerchantId.ne(ACQUIRER))
+        .select_only()
+        .column(ledger_entry::Column::MerchantId)
+        .distinct()
+        .order_by_asc(ledger_entry::Column::MerchantId)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 #[cfg(test)]

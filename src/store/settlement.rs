@@ -2,7 +2,7 @@
 //! those business dates in a currency, net of Alipay+'s fees booked from the fee files), the
 //! batches settlement runs checked, and the receivable lines a matching batch settled.
 
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::entity::{ledger_entry, settlement_batch as batch};
-use super::ledger::{Account, business_date_of_day};
+use super::ledger::{Account, business_date_of_day, total};
 
 /// The receivable lines in `currency` of `clearing_days` (YYYYMMDD).
 fn receivable_of(currency: &str, clearing_days: &[String]) -> Condition {
@@ -32,17 +32,11 @@ pub async fn receivable(
     currency: &str,
     clearing_days: &[String],
 ) -> Result<i64, StoreError> {
-    let sum = |column: ledger_entry::Column| {
-        Expr::col(column)
-            .sum()
-            .if_null(0)
-            .cast_as(sea_orm::sea_query::Alias::new("BIGINT"))
-    };
     let (debits, credits): (i64, i64) = ledger_entry::Entity::find()
         .filter(receivable_of(currency, clearing_days))
         .select_only()
-        .expr(sum(ledger_entry::Column::Debit))
-        .expr(sum(ledger_entry::Column::Credit))
+        .expr(total(ledger_entry::Column::Debit))
+        .expr(total(ledger_entry::Column::Credit))
         .into_tuple()
         .one(db)
         .await?
