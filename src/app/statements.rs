@@ -66,16 +66,15 @@ pub async fn balances(
     Ok(ledger::balances(&engine.db, merchant_id, &date).await?)
 }
 
-/// Settlement batches newest first (operators only): a page after `after`, and whether more
-/// follow.
+/// Settlement batches newest first (operators only): a page of `size` after `after`, and
+/// whether more follow.
 pub async fn settlement_batches(
     engine: &Engine,
     principal: &Principal,
-    first: Option<i32>,
+    size: u64,
     after: Option<Uuid>,
 ) -> Result<(Vec<crate::store::entity::settlement_batch::Model>, bool), AppError> {
     principal.operators_only()?;
-    let size = first.map_or(20, |n| n.clamp(1, 100)) as u64;
     let mut found = crate::store::settlement::batches(&engine.db, after, size + 1).await?;
     let more = found.len() as u64 > size;
     found.truncate(size as usize);

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::console::operators_need;
 use super::context::{engine, graphql_error, parse_id, principal};
 use super::shared::Money;
-use crate::app::errors::invalid;
+use crate::app::operator::id_page;
 use crate::app::roles::AdminRole;
 use crate::app::statements;
 use crate::store::entity::settlement_batch;
@@ -108,14 +108,8 @@ impl FinanceQueries {
         after: Option<String>,
     ) -> Result<Connection<String, SettlementBatch, EmptyFields, EmptyFields>> {
         super::console::operator(ctx, AdminRole::Viewer)?;
-        let after_id = match &after {
-            Some(cursor) => Some(
-                uuid::Uuid::parse_str(cursor)
-                    .map_err(|_| graphql_error(invalid("after", "is not a cursor of this list")))?,
-            ),
-            None => None,
-        };
-        let (rows, more) = statements::settlement_batches(engine(ctx), principal(ctx)?, first, after_id)
+        let (size, after_id) = id_page(first, after.as_deref()).map_err(graphql_error)?;
+        let (rows, more) = statements::settlement_batches(engine(ctx), principal(ctx)?, size, after_id)
             .await
             .map_err(graphql_error)?;
         Ok(super::lists::page(rows, more, after.is_some(), |row| {

@@ -14,7 +14,7 @@ use crate::api::graphql::context::{engine, graphql_error, parse_id};
 use crate::api::graphql::lists;
 use crate::api::graphql::reconciliation_types::{Discrepancy, DiscrepancyKind};
 use crate::api::graphql::shared::Workflow;
-use crate::app::errors::invalid;
+use crate::app::operator::id_page;
 use crate::app::roles::AdminRole;
 use crate::store::entity::instance;
 
@@ -93,14 +93,7 @@ impl CaseQueries {
         after: Option<String>,
     ) -> Result<Connection<String, ReconciliationCase, EmptyFields, EmptyFields>> {
         operator(ctx, AdminRole::Viewer)?;
-        let after_id = match &after {
-            Some(cursor) => Some(
-                uuid::Uuid::parse_str(cursor)
-                    .map_err(|_| graphql_error(invalid("after", "is not a cursor of this list")))?,
-            ),
-            None => None,
-        };
-        let first = first.map_or(20, |n| n.clamp(1, 100)) as u64;
+        let (first, after_id) = id_page(first, after.as_deref()).map_err(graphql_error)?;
         let (rows, more) = cases::list(engine(ctx), status.as_deref(), first, after_id)
             .await
             .map_err(graphql_error)?;
